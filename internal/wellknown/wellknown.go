@@ -1,0 +1,23 @@
+// Package wellknown names the headers and Envoy clusters that the gateway's
+// components agree on: the ext_proc service sets them, the generated Envoy
+// config routes on them, the sidecar serves behind them.
+package wellknown
+
+const (
+	// RouteHeader carries the Envoy cluster chosen by the ext_proc service.
+	// The route uses it as cluster_header. Clients can never set it: the
+	// ext_proc service overwrites it on every request.
+	RouteHeader = "x-mcp-cluster"
+
+	// ExtProcCluster is the Envoy cluster of the ext_proc gRPC service.
+	ExtProcCluster = "mcpgw_ext_proc"
+
+	// SidecarCluster is the Envoy cluster of the adapter sidecar, which
+	// answers everything the gateway itself serves (initialize, lists, GET
+	// streams, DELETE) on the aggregated endpoint.
+	SidecarCluster = "mcpgw_sidecar"
+
+	// ExtProcFilterName is the HTTP filter name of ext_proc in the Envoy
+	// config (per-route overrides are keyed by it).
+	ExtProcFilterName = "envoy.filters.http.ext_proc"
+)

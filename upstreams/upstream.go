@@ -1,0 +1,82 @@
+// Package upstreams describes the MCP servers the gateway fronts and talks
+// to them over MCP (discovery for the aggregator, session set-up for calls).
+package upstreams
+
+import (
+	"fmt"
+	"net/url"
+)
+
+// Transport is how an upstream MCP server is reached.
+type Transport string
+
+const (
+	// TransportHTTP is Streamable HTTP; Envoy carries calls to it directly.
+	TransportHTTP Transport = "http"
+	// TransportSSE is the legacy HTTP+SSE transport (bridged by the sidecar).
+	TransportSSE Transport = "sse"
+	// TransportStdio is a local child process (served by the sidecar).
+	TransportStdio Transport = "stdio"
+)
+
+// Upstream is the runtime view of one configured MCP server. It is built
+// once from config and shared read-only by the router, the Envoy config
+// generator and the sidecar.
+type Upstream struct {
+	// Alias is the server's name in mcp_servers; it prefixes tool names.
+	Alias string
+	// Transport says how the server is reached.
+	Transport Transport
+	// URL is the server's MCP endpoint (for http and sse transports).
+	URL *url.URL
+	// Cluster is the Envoy cluster that carries calls to this server.
+	Cluster string
+	// Headers are static headers sent on every request to this server
+	// (upstream auth, static_headers). Values are secrets: never log them.
+	Headers map[string]string
+	// Description is shown to clients where MCP has room for it.
+	Description string
+}
+
+// ClusterName is the Envoy cluster name for an upstream alias. Aliases are
+// validated by config to [A-Za-z0-9_-], so the result is a valid cluster name.
+func ClusterName(alias string) string { return "mcp_upstream_" + alias }
+
+// HostPort returns host and port of the upstream URL, with the port defaulted
+// from the scheme.
+func (u *Upstream) HostPort() (host string, port int, err error) {
+	if u.URL == nil {
+		return "", 0, fmt.Errorf("upstream %s: no url", u.Alias)
+	}
+	host = u.URL.Hostname()
+	p := u.URL.Port()
+	switch {
+	case p != "":
+		if _, err := fmt.Sscanf(p, "%d", &port); err != nil {
+			return "", 0, fmt.Errorf("upstream %s: bad port %q", u.Alias, p)
+		}
+	case u.URL.Scheme == "https":
+		port = 443
+	default:
+		port = 80
+	}
+	return host, port, nil
+}
+
+// TLS reports whether Envoy must speak TLS to the upstream.
+func (u *Upstream) TLS() bool { return u.URL != nil && u.URL.Scheme == "https" }
+
+// Path is the request path Envoy sends calls to (the URL's path and query).
+func (u *Upstream) Path() string {
+	if u.URL == nil {
+		return "/"
+	}
+	p := u.URL.EscapedPath()
+	if p == "" {
+		p = "/"
+	}
+	if u.URL.RawQuery != "" {
+		p += "?" + u.URL.RawQuery
+	}
+	return p
+}
