@@ -1,0 +1,77 @@
+package extproc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/sessions"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// Sessions opens and forgets upstream sessions for routed calls.
+type Sessions interface {
+	Session(ctx context.Context, key sessions.Key, up *upstreams.Upstream, protocolVersion string) (string, error)
+	Evict(key sessions.Key, id string)
+	EndClient(clientSession string)
+}
+
+var _ Sessions = (*sessions.Pool)(nil)
+
+// Server implements Envoy's ExternalProcessor service.
+type Server struct {
+	extprocv3.UnimplementedExternalProcessorServer
+
+	router   atomic.Pointer[router.Router]
+	sessions Sessions
+	log      *slog.Logger
+}
+
+// New returns a server routing with r. logger may be nil.
+func New(r *router.Router, s Sessions, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	srv := &Server{sessions: s, log: logger}
+	srv.router.Store(r)
+	return srv
+}
+
+// SetRouter swaps the routing configuration; requests in flight keep the
+// one they started with.
+func (s *Server) SetRouter(r *router.Router) { s.router.Store(r) }
+
+// Register adds the service to a gRPC server.
+func (s *Server) Register(g grpc.ServiceRegistrar) { extprocv3.RegisterExternalProcessorServer(g, s) }
+
+// Process handles the message stream of one HTTP request.
+func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
+	st := &requestState{router: s.router.Load()}
+	ctx := stream.Context()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			// Envoy ends the stream (EOF or cancel) once it needs no more
+			// replies; that is the normal end, not a failure.
+			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		resp := s.handle(ctx, st, req)
+		if err := stream.Send(resp); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package extproc
+
+import (
+	"context"
+	"log/slog"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+
+	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/sessions"
+)
+
+// requestState is what one HTTP request's stream remembers between
+// messages.
+type requestState struct {
+	router  *router.Router
+	headers router.Headers
+	call    *router.Call
+	// upstreamSession is the session id the routed call carried.
+	upstreamSession string
+}
+
+func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	switch m := req.Request.(type) {
+	case *extprocv3.ProcessingRequest_RequestHeaders:
+		st.headers = headerMap(m.RequestHeaders.GetHeaders())
+		d := st.router.DecideHeaders(st.headers)
+		if d.EndSession != "" {
+			s.sessions.EndClient(d.EndSession)
+		}
+		if d.Reply != nil {
+			s.logReply(st, d.Reply)
+			return immediate(d.Reply)
+		}
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
+			RequestHeaders: &extprocv3.HeadersResponse{Response: common(d)},
+		}}
+
+	case *extprocv3.ProcessingRequest_RequestBody:
+		d := st.router.DecideBody(st.headers, m.RequestBody.GetBody())
+		if d.Reply != nil {
+			s.logReply(st, d.Reply)
+			return immediate(d.Reply)
+		}
+		if d.Call != nil {
+			if reply := s.attachSession(ctx, st, &d); reply != nil {
+				return immediate(reply)
+			}
+		}
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
+			RequestBody: &extprocv3.BodyResponse{Response: common(d)},
+		}}
+
+	case *extprocv3.ProcessingRequest_ResponseHeaders:
+		hs := headerMap(m.ResponseHeaders.GetHeaders())
+		d := router.DecideResponse(st.call, hs.Get(":status"))
+		if d.EvictUpstreamSession && st.call != nil {
+			s.sessions.Evict(sessionKey(st.call), st.upstreamSession)
+			s.log.Info("upstream rejected session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
+		}
+		if st.call != nil {
+			s.log.Debug("call answered", "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
+		}
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+			ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
+				HeaderMutation: mutation(d.SetHeaders, d.RemoveHeaders),
+			}},
+		}}
+
+	case *extprocv3.ProcessingRequest_RequestTrailers:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
+			RequestTrailers: &extprocv3.TrailersResponse{},
+		}}
+	case *extprocv3.ProcessingRequest_ResponseBody:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+			ResponseBody: &extprocv3.BodyResponse{},
+		}}
+	case *extprocv3.ProcessingRequest_ResponseTrailers:
+		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{
+			ResponseTrailers: &extprocv3.TrailersResponse{},
+		}}
+	}
+	// An unknown message type: answering anything would be spurious, and
+	// ending the stream with OK would fail open, so fail closed.
+	s.log.Error("unknown ext_proc message", "type", slog.AnyValue(req.Request))
+	return immediate(&router.Reply{Status: 500, Body: []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"gateway error"}}`),
+		Headers: []router.Header{{Name: "content-type", Value: "application/json"}}})
+}
+
+// attachSession gives a routed call its upstream session, or returns the
+// reply to send when the upstream cannot be reached.
+func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.Decision) *router.Reply {
+	st.call = d.Call
+	if !d.Call.NeedsUpstreamSession() {
+		return nil
+	}
+	id, err := s.sessions.Session(ctx, sessionKey(d.Call), d.Call.Upstream, d.Call.ProtocolVersion)
+	if err != nil {
+		s.log.Warn("no upstream session", "upstream", d.Call.Upstream.Alias, "error", err)
+		st.call = nil
+		return router.UpstreamUnavailable(d.Call)
+	}
+	st.upstreamSession = id
+	if id != "" {
+		// Set, not remove-then-set: the order Envoy applies the two lists
+		// in is not part of its API.
+		d.RemoveHeaders = without(d.RemoveHeaders, "mcp-session-id")
+		d.SetHeaders = append(d.SetHeaders, router.Header{Name: "mcp-session-id", Value: id})
+	}
+	return nil
+}
+
+func sessionKey(c *router.Call) sessions.Key {
+	return sessions.Key{ClientSession: c.ClientSession, Alias: c.Upstream.Alias}
+}
+
+func (s *Server) logReply(st *requestState, r *router.Reply) {
+	s.log.Info("request answered by gateway", "path", st.headers.Get(":path"), "status", r.Status)
+}
+
+// headerMap flattens Envoy's header list. Envoy sends values in raw_value;
+// repeated headers are joined with ", " as HTTP allows.
+func headerMap(hm *corev3.HeaderMap) router.Headers {
+	h := make(router.Headers, len(hm.GetHeaders()))
+	for _, kv := range hm.GetHeaders() {
+		v := string(kv.GetRawValue())
+		if v == "" {
+			v = kv.GetValue()
+		}
+		if prev, ok := h[kv.GetKey()]; ok {
+			v = prev + ", " + v
+		}
+		h[kv.GetKey()] = v
+	}
+	return h
+}
+
+func without(list []string, name string) []string {
+	out := list[:0:0]
+	for _, v := range list {
+		if v != name {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,221 @@
+package router
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+func testRouter(t *testing.T) *Router {
+	t.Helper()
+	mk := func(alias, raw string, tr upstreams.Transport) *upstreams.Upstream {
+		u, _ := url.Parse(raw)
+		return &upstreams.Upstream{Alias: alias, Transport: tr, URL: u, Cluster: upstreams.ClusterName(alias)}
+	}
+	ups := []*upstreams.Upstream{
+		mk("demo", "http://127.0.0.1:9004/mcp", upstreams.TransportHTTP),
+		mk("my_wiki", "https://wiki.example.com/api/v1/mcp?tenant=a", upstreams.TransportHTTP),
+		mk("local", "", upstreams.TransportStdio),
+	}
+	ups[1].Headers = map[string]string{"Authorization": "Bearer s3cret"}
+	names, err := namespace.NewRegistry([]string{"demo", "my_wiki", "local"}, "-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(names, ups, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func header(d Decision, name string) (string, bool) {
+	for _, h := range d.SetHeaders {
+		if h.Name == name {
+			return h.Value, true
+		}
+	}
+	return "", false
+}
+
+func TestDecideHeaders(t *testing.T) {
+	r := testRouter(t)
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		wantStatus int // 0: forwarded
+		endSession string
+	}{
+		{"post mcp", "POST", "/mcp", 0, ""},
+		{"trailing slash", "POST", "/mcp/", 0, ""},
+		{"query", "GET", "/mcp?x=1", 0, ""},
+		{"delete ends session", "DELETE", "/mcp", 0, "sess-1"},
+		{"root", "POST", "/", 404, ""},
+		{"other", "POST", "/mcpx", 404, ""},
+		{"traversal", "POST", "/mcp/../admin", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := r.DecideHeaders(Headers{":method": tt.method, ":path": tt.path, "mcp-session-id": "sess-1", wellknown.RouteHeader: "mcp_upstream_demo"})
+			if tt.wantStatus != 0 {
+				if d.Reply == nil || d.Reply.Status != tt.wantStatus {
+					t.Fatalf("want reply %d, got %+v", tt.wantStatus, d)
+				}
+				if !json.Valid(d.Reply.Body) {
+					t.Fatalf("reply body not JSON: %s", d.Reply.Body)
+				}
+				return
+			}
+			if d.Reply != nil {
+				t.Fatalf("unexpected reply %s", d.Reply.Body)
+			}
+			if v, _ := header(d, wellknown.RouteHeader); v != wellknown.SidecarCluster || !d.ClearRoute {
+				t.Fatalf("forged route header not overwritten: %+v", d)
+			}
+			if d.EndSession != tt.endSession {
+				t.Fatalf("EndSession = %q", d.EndSession)
+			}
+		})
+	}
+}
+
+func TestDecideBodyToolCall(t *testing.T) {
+	r := testRouter(t)
+	body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"my_wiki-read-page","arguments":{"page":"x"}}}`
+	d := r.DecideBody(Headers{"mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
+	if d.Reply != nil {
+		t.Fatalf("unexpected reply %s", d.Reply.Body)
+	}
+	var got struct {
+		ID     int
+		Params struct {
+			Name      string
+			Arguments map[string]string
+		}
+	}
+	if err := json.Unmarshal(d.Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != 3 || got.Params.Name != "read-page" || got.Params.Arguments["page"] != "x" {
+		t.Fatalf("body = %s", d.Body)
+	}
+	want := map[string]string{
+		wellknown.RouteHeader: "mcp_upstream_my_wiki",
+		":path":               "/api/v1/mcp?tenant=a",
+		"content-length":      itoa(len(d.Body)),
+		"mcp-name":            "read-page",
+		"authorization":       "Bearer s3cret",
+	}
+	for k, v := range want {
+		if g, _ := header(d, k); g != v {
+			t.Errorf("header %s = %q, want %q", k, g, v)
+		}
+	}
+	if !d.ClearRoute || d.Call == nil || d.Call.ClientSession != "gw-1" || d.Call.Upstream.Alias != "my_wiki" || d.Call.ProtocolVersion != "2025-06-18" {
+		t.Fatalf("decision = %+v call = %+v", d, d.Call)
+	}
+	if len(d.RemoveHeaders) != 1 || d.RemoveHeaders[0] != "mcp-session-id" {
+		t.Fatalf("client session header must not reach the upstream: %v", d.RemoveHeaders)
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestDecideBodyErrors(t *testing.T) {
+	r := testRouter(t)
+	tests := []struct {
+		name    string
+		body    string
+		headers Headers
+		status  int
+		code    int
+		msg     string
+		id      string
+	}{
+		{"malformed", `{"jsonrpc":"2.0",`, nil, 400, -32700, "parse error", "null"},
+		{"not jsonrpc", `{"hello":"world"}`, nil, 400, -32600, "invalid request", "null"},
+		{"unknown prefix", `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"nope-echo"}}`, nil, 200, -32602, "Unknown tool: nope-echo", "9"},
+		{"unprefixed", `{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"echo"}}`, nil, 200, -32602, "Unknown tool: echo", `"a"`},
+		{"no name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}`, nil, 200, -32602, `"name"`, "1"},
+		{"2026 status", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x-y"}}`, Headers{"mcp-protocol-version": "2026-07-28"}, 400, -32602, "Unknown tool", "1"},
+		{"too large", `{"jsonrpc":"2.0","id":1,"method":"ping","pad":"` + strings.Repeat("x", 1100) + `"}`, nil, 413, -32600, "too large", "null"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := r.DecideBody(tt.headers, []byte(tt.body))
+			if d.Reply == nil {
+				t.Fatalf("no reply: %+v", d)
+			}
+			var resp struct {
+				JSONRPC string
+				ID      json.RawMessage
+				Error   struct {
+					Code    int
+					Message string
+				}
+			}
+			if err := json.Unmarshal(d.Reply.Body, &resp); err != nil {
+				t.Fatal(err)
+			}
+			if d.Reply.Status != tt.status || resp.Error.Code != tt.code || !strings.Contains(resp.Error.Message, tt.msg) || string(resp.ID) != tt.id || resp.JSONRPC != "2.0" {
+				t.Fatalf("got %d %s", d.Reply.Status, d.Reply.Body)
+			}
+		})
+	}
+}
+
+func TestDecideBodyPassThrough(t *testing.T) {
+	r := testRouter(t)
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":1,"result":{}}`,
+		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"local-echo"}}`, // stdio: sidecar serves it
+	} {
+		d := r.DecideBody(nil, []byte(body))
+		if d.Reply != nil || d.Body != nil || d.Call != nil || len(d.SetHeaders) != 0 {
+			t.Errorf("%s: want pass-through to the sidecar, got %+v", body, d)
+		}
+	}
+}
+
+func TestDecideResponse(t *testing.T) {
+	call := &Call{ClientSession: "gw-1"}
+	d := DecideResponse(call, "200")
+	if len(d.SetHeaders) != 1 || d.SetHeaders[0] != (Header{"mcp-session-id", "gw-1"}) || d.EvictUpstreamSession {
+		t.Fatalf("got %+v", d)
+	}
+	d = DecideResponse(&Call{}, "404")
+	if len(d.RemoveHeaders) != 1 || !d.EvictUpstreamSession {
+		t.Fatalf("got %+v", d)
+	}
+	if d := DecideResponse(nil, "404"); d.EvictUpstreamSession || len(d.SetHeaders) != 0 {
+		t.Fatalf("sidecar responses are untouched: %+v", d)
+	}
+}
+
+func FuzzDecideBody(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo","arguments":{}}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-"}}`))
+	f.Add([]byte(`[1,2]`))
+	r, _ := New(mustRegistry(), nil, 4096)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		d := r.DecideBody(Headers{}, body)
+		if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
+			t.Fatalf("bad reply %d %s", d.Reply.Status, d.Reply.Body)
+		}
+	})
+}
+
+func mustRegistry() *namespace.Registry {
+	r, _ := namespace.NewRegistry([]string{"demo"}, "-")
+	return r
+}

@@ -1,0 +1,144 @@
+package rpc
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+)
+
+// Kind says what a JSON-RPC message is.
+type Kind int
+
+const (
+	KindRequest      Kind = iota + 1 // has method and id
+	KindNotification                 // has method, no id
+	KindResponse                     // has result or error, and id
+)
+
+// Message is one parsed JSON-RPC message. Params stays raw so the gateway
+// rewrites only what it must.
+type Message struct {
+	Kind   Kind
+	ID     json.RawMessage // raw id, as sent (number or string)
+	Method string
+	Params json.RawMessage
+	raw    map[string]json.RawMessage
+}
+
+// Parse reads a single JSON-RPC message from body. A JSON array (a batch)
+// is reported through isBatch with no messages decoded: batches are only
+// legal in protocol 2025-03-26 and are handled by the caller.
+func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, false, &Error{Status: http.StatusBadRequest, Code: CodeParseError, Message: "parse error: empty body"}
+	}
+	if !json.Valid(trimmed) {
+		return nil, false, &Error{Status: http.StatusBadRequest, Code: CodeParseError, Message: "parse error: body is not valid JSON"}
+	}
+	if trimmed[0] == '[' {
+		return nil, true, nil
+	}
+	var raw map[string]json.RawMessage
+	if e := json.Unmarshal(trimmed, &raw); e != nil {
+		return nil, false, invalid("body is not a JSON-RPC message object")
+	}
+	var version string
+	if v, ok := raw["jsonrpc"]; !ok || json.Unmarshal(v, &version) != nil || version != "2.0" {
+		return nil, false, invalid(`"jsonrpc" must be "2.0"`)
+	}
+	m := &Message{raw: raw}
+	if id, ok := raw["id"]; ok {
+		if !validID(id) {
+			return nil, false, invalid(`"id" must be a string or a number`)
+		}
+		m.ID = id
+	}
+	_, hasResult := raw["result"]
+	_, hasError := raw["error"]
+	method, hasMethod := raw["method"]
+	switch {
+	case hasMethod:
+		if json.Unmarshal(method, &m.Method) != nil || m.Method == "" {
+			return nil, false, invalid(`"method" must be a non-empty string`)
+		}
+		if p, ok := raw["params"]; ok && !isNull(p) {
+			if p[0] != '{' && p[0] != '[' {
+				return nil, false, invalid(`"params" must be an object or an array`)
+			}
+			m.Params = p
+		}
+		if m.ID == nil {
+			m.Kind = KindNotification
+		} else {
+			m.Kind = KindRequest
+		}
+	case hasResult || hasError:
+		if m.ID == nil {
+			return nil, false, invalid(`a response needs an "id"`)
+		}
+		m.Kind = KindResponse
+	default:
+		return nil, false, invalid(`message has neither "method" nor "result"/"error"`)
+	}
+	return m, false, nil
+}
+
+func invalid(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request: " + msg}
+}
+
+func validID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return false
+	}
+	switch id[0] {
+	case '"':
+		return true
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return true
+	}
+	return false
+}
+
+func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+
+// ParamString returns a top-level string field of params ("name", "uri").
+func (m *Message) ParamString(field string) (string, bool) {
+	if len(m.Params) == 0 || m.Params[0] != '{' {
+		return "", false
+	}
+	var p map[string]json.RawMessage
+	if json.Unmarshal(m.Params, &p) != nil {
+		return "", false
+	}
+	var s string
+	if v, ok := p[field]; !ok || json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// WithParamString returns the message re-encoded with params.field set to
+// value; every other member is kept as sent.
+func (m *Message) WithParamString(field, value string) ([]byte, error) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(m.Params, &p); err != nil {
+		return nil, err
+	}
+	v, err := json.Marshal(value)
+	if err != nil {
+		return nil, err
+	}
+	p[field] = v
+	params, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]json.RawMessage, len(m.raw))
+	for k, v := range m.raw {
+		out[k] = v
+	}
+	out["params"] = params
+	return json.Marshal(out)
+}

@@ -1,0 +1,124 @@
+package rpc
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		kind     Kind
+		method   string
+		batch    bool
+		wantCode int
+		wantMsg  string
+	}{
+		{name: "request", body: `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, kind: KindRequest, method: "tools/list"},
+		{name: "string id", body: `{"jsonrpc":"2.0","id":"a","method":"ping","params":{}}`, kind: KindRequest, method: "ping"},
+		{name: "notification", body: `{"jsonrpc":"2.0","method":"notifications/initialized"}`, kind: KindNotification, method: "notifications/initialized"},
+		{name: "response", body: `{"jsonrpc":"2.0","id":7,"result":{}}`, kind: KindResponse},
+		{name: "batch", body: ` [{"jsonrpc":"2.0","id":1,"method":"ping"}]`, batch: true},
+		{name: "null params", body: `{"jsonrpc":"2.0","id":1,"method":"ping","params":null}`, kind: KindRequest, method: "ping"},
+		{name: "empty", body: ``, wantCode: CodeParseError, wantMsg: "empty body"},
+		{name: "garbage", body: `{"jsonrpc":`, wantCode: CodeParseError, wantMsg: "not valid JSON"},
+		{name: "scalar", body: `42`, wantCode: CodeInvalidRequest},
+		{name: "no version", body: `{"id":1,"method":"ping"}`, wantCode: CodeInvalidRequest, wantMsg: `"jsonrpc" must be "2.0"`},
+		{name: "old version", body: `{"jsonrpc":"1.0","id":1,"method":"ping"}`, wantCode: CodeInvalidRequest},
+		{name: "object id", body: `{"jsonrpc":"2.0","id":{},"method":"ping"}`, wantCode: CodeInvalidRequest, wantMsg: `"id"`},
+		{name: "method not string", body: `{"jsonrpc":"2.0","id":1,"method":3}`, wantCode: CodeInvalidRequest, wantMsg: `"method"`},
+		{name: "empty method", body: `{"jsonrpc":"2.0","id":1,"method":""}`, wantCode: CodeInvalidRequest},
+		{name: "scalar params", body: `{"jsonrpc":"2.0","id":1,"method":"x","params":3}`, wantCode: CodeInvalidRequest, wantMsg: `"params"`},
+		{name: "neither", body: `{"jsonrpc":"2.0","id":1}`, wantCode: CodeInvalidRequest},
+		{name: "response without id", body: `{"jsonrpc":"2.0","result":{}}`, wantCode: CodeInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, batch, err := Parse([]byte(tt.body))
+			if tt.wantCode != 0 {
+				if err == nil {
+					t.Fatalf("want error %d, got message %+v", tt.wantCode, m)
+				}
+				if err.Code != tt.wantCode || err.Status != 400 || !strings.Contains(err.Message, tt.wantMsg) {
+					t.Fatalf("got %d/%d %q; want code %d, status 400, message containing %q", err.Status, err.Code, err.Message, tt.wantCode, tt.wantMsg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if batch != tt.batch {
+				t.Fatalf("batch = %v", batch)
+			}
+			if batch {
+				return
+			}
+			if m.Kind != tt.kind || m.Method != tt.method {
+				t.Fatalf("got kind %d method %q", m.Kind, m.Method)
+			}
+		})
+	}
+}
+
+func TestWithParamStringKeepsEverythingElse(t *testing.T) {
+	in := `{"jsonrpc":"2.0","id":"x-1","method":"tools/call","params":{"name":"demo-echo","arguments":{"text":"héllo","n":0,"b":false,"s":""},"_meta":{"progressToken":5}}}`
+	m, _, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, ok := m.ParamString("name")
+	if !ok || name != "demo-echo" {
+		t.Fatalf("ParamString = %q %v", name, ok)
+	}
+	out, e := m.WithParamString("name", "echo")
+	if e != nil {
+		t.Fatal(e)
+	}
+	var got, want map[string]any
+	json.Unmarshal(out, &got)
+	json.Unmarshal([]byte(strings.Replace(in, `"demo-echo"`, `"echo"`, 1)), &want)
+	gb, _ := json.Marshal(got)
+	wb, _ := json.Marshal(want)
+	if string(gb) != string(wb) {
+		t.Fatalf("rewritten body\n got %s\nwant %s", gb, wb)
+	}
+}
+
+func TestErrorResponse(t *testing.T) {
+	e := &Error{Status: 400, Code: CodeParseError, Message: "parse error"}
+	if got := string(e.Response(nil)); got != `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}` {
+		t.Fatalf("got %s", got)
+	}
+	if got := string(e.Response(json.RawMessage(`"a"`))); !strings.Contains(got, `"id":"a"`) {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b"}}`, `[]`, `{}`, `null`, `"x"`, `{"jsonrpc":"2.0","id":1,"result":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, batch, err := Parse(body)
+		if err != nil {
+			if err.Status != 400 {
+				t.Fatalf("client input gave status %d", err.Status)
+			}
+			if !json.Valid(err.Response(nil)) {
+				t.Fatal("error response is not JSON")
+			}
+			return
+		}
+		if batch {
+			return
+		}
+		if _, ok := m.ParamString("name"); ok {
+			out, e := m.WithParamString("name", "x")
+			if e != nil || !json.Valid(out) {
+				t.Fatalf("rewrite failed: %v", e)
+			}
+		}
+	})
+}
