@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/gateway"
+)
+
+var errUsage = errors.New("usage")
+
+const defaultConfig = "config.yaml"
+
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("mcpgw "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// loadRuntime loads and validates the config, reports what it accepts but
+// does not act on, and builds the runtime values.
+func loadRuntime(path string, log *slog.Logger) (*gateway.Runtime, error) {
+	cfg, err := config.Load(path, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range cfg.Unsupported {
+		log.Warn("config setting not supported yet", "path", p.Path, "line", p.Line, "detail", p.Message)
+	}
+	for _, p := range cfg.Ignored {
+		log.Info("config setting ignored", "path", p.Path, "line", p.Line, "detail", p.Message)
+	}
+	return gateway.Build(cfg)
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/gateway"
+	"github.com/mcpgw/mcpgw/upstreams/demo"
+)
+
+func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("extproc", stderr)
+	cfgPath := fs.String("config", defaultConfig, "gateway config file")
+	listen := fs.String("listen", "127.0.0.1:9002", "gRPC listen address")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(stderr, "info")
+	rt, err := loadRuntime(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	svc, pool := gateway.NewExtProc(rt, log)
+	defer pool.Close()
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	return gateway.ServeExtProc(ctx, lis, svc, rt.Config.Gateway.MaxRequestBodyBytes, log)
+}
+
+func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("sidecar", stderr)
+	cfgPath := fs.String("config", defaultConfig, "gateway config file")
+	listen := fs.String("listen", "127.0.0.1:9003", "HTTP listen address")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(stderr, "info")
+	rt, err := loadRuntime(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	side, err := gateway.NewSidecar(rt, log)
+	if err != nil {
+		return err
+	}
+	defer side.Close()
+	// Closing the sidecar ends client GET streams, which would otherwise
+	// hold the HTTP server's shutdown.
+	context.AfterFunc(ctx, func() { side.Close() })
+	if err := side.Start(ctx); err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	return gateway.ServeHTTP(ctx, lis, side.Handler(), "sidecar", log)
+}
+
+func cmdDemo(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := newFlags("demo-server", stderr)
+	listen := fs.String("listen", "127.0.0.1:4100", "HTTP listen address")
+	stateless := fs.Bool("stateless", false, "serve without MCP sessions")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	return gateway.ServeHTTP(ctx, lis, demo.Handler(*stateless), "demo MCP server", newLogger(stderr, "info"))
+}
+
+func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("envoy-config", stderr)
+	cfgPath := fs.String("config", defaultConfig, "gateway config file")
+	ext := fs.String("extproc", "127.0.0.1:9002", "address of the ext_proc service")
+	side := fs.String("sidecar", "127.0.0.1:9003", "address of the adapter sidecar")
+	port := fs.Int("port", 0, "listener port (default: gateway.port from the config)")
+	adminPort := fs.Int("admin-port", 9901, "Envoy admin port (127.0.0.1 only)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rt, err := loadRuntime(*cfgPath, newLogger(stderr, "warn"))
+	if err != nil {
+		return err
+	}
+	out, err := envoy.Render(envoyParams(rt, *port, *adminPort, *ext, *side, ""))
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(out)
+	return err
+}
+
+func envoyParams(rt *gateway.Runtime, port, adminPort int, ext, side, accessLog string) envoy.Params {
+	if port == 0 {
+		port = rt.Config.Gateway.Port
+	}
+	return envoy.Params{
+		ListenPort:          port,
+		AdminPort:           adminPort,
+		ExtProcAddress:      ext,
+		SidecarAddress:      side,
+		Upstreams:           rt.Upstreams,
+		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
+		AccessLog:           accessLog,
+	}
+}
+
+// envoyBinary is the Envoy to run: the flag, then $ENVOY_BIN, then PATH.
+func envoyBinary(flagValue string) (string, error) {
+	if flagValue != "" {
+		return flagValue, nil
+	}
+	if v := os.Getenv("ENVOY_BIN"); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("no Envoy binary: pass -envoy or set ENVOY_BIN (make run does this)")
+}

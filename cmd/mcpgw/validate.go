@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/mcpgw/mcpgw/config"
+)
+
+func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate", stderr)
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "usage: mcpgw validate FILE")
+		return errUsage
+	}
+	path := fs.Arg(0)
+	cfg, err := config.Load(path, os.LookupEnv)
+	var probs config.Problems
+	if errors.As(err, &probs) {
+		fmt.Fprintln(stderr, probs.Error())
+		fmt.Fprintf(stderr, "%s: %d problem(s)\n", path, len(probs))
+		return errUsage
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range cfg.Unsupported {
+		fmt.Fprintf(stdout, "warning: %s\n", p)
+	}
+	for _, p := range cfg.Ignored {
+		fmt.Fprintf(stdout, "note: %s\n", p)
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d MCP servers)\n", path, len(cfg.Servers))
+	return nil
+}

@@ -1,0 +1,61 @@
+package config
+
+// Config is a parsed and validated config file.
+type Config struct {
+	// Servers are the mcp_servers entries, in file order.
+	Servers []Server
+	// General holds the MCP-related general_settings.
+	General GeneralSettings
+	// Gateway holds the gateway's own settings (the `gateway:` block).
+	Gateway GatewaySettings
+	// Unsupported lists settings that were accepted and validated but
+	// are not acted on yet. Print them as warnings at start-up.
+	Unsupported []Problem
+	// Ignored lists settings that have no effect on this gateway, such as
+	// LiteLLM's sections about LLM models. Print them as notes.
+	Ignored []Problem
+}
+
+// GeneralSettings are the general_settings this gateway reads. LiteLLM's
+// other general_settings keys are accepted and listed in Config.Ignored
+// (or Config.Unsupported for the MCP-related ones).
+type GeneralSettings struct {
+	// MCPToolPrefixSeparator joins a server alias and a tool name in the
+	// names clients see, as in "github-create_issue". From
+	// mcp_tool_prefix_separator, else the MCP_TOOL_PREFIX_SEPARATOR
+	// environment variable (LiteLLM's only way to set it), else "-".
+	MCPToolPrefixSeparator string
+	// MCPClientSideAuthHeaderName is the request header that carries a
+	// client-supplied upstream credential (LiteLLM's deprecated
+	// x-mcp-auth). As in LiteLLM, the environment variable
+	// LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME wins over
+	// mcp_client_side_auth_header_name; the default is "x-mcp-auth".
+	// Not acted on yet.
+	MCPClientSideAuthHeaderName string
+	// MasterKey is LiteLLM's admin key (a secret). Not acted on yet.
+	MasterKey string
+	// DatabaseURL is LiteLLM's Postgres URL (a secret). Not acted on yet.
+	DatabaseURL string
+}
+
+// GatewaySettings is the `gateway:` block, this gateway's own settings.
+type GatewaySettings struct {
+	// Port is the port clients connect to. Default 4000 (LiteLLM's).
+	Port int
+	// MaxRequestBodyBytes bounds a request body; larger requests get 413.
+	// Default 1 MiB; must be between 1 byte and 64 MiB.
+	MaxRequestBodyBytes int
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string
+}
+
+// Defaults.
+const (
+	DefaultToolPrefixSeparator       = "-"
+	DefaultClientSideAuthHeader      = "x-mcp-auth"
+	DefaultPort                      = 4000
+	DefaultMaxRequestBodyBytes       = 1 << 20
+	MaxMaxRequestBodyBytes           = 64 << 20
+	DefaultLogLevel                  = "info"
+	defaultAvailableOnPublicInternet = true
+)

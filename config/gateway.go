@@ -1,0 +1,42 @@
+package config
+
+import (
+	"gopkg.in/yaml.v3"
+)
+
+var gatewayKeys = []string{"log_level", "max_request_body_bytes", "port"}
+
+var logLevels = []string{"debug", "info", "warn", "error"}
+
+// gateway reads the `gateway:` block into g, which holds the defaults.
+func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
+	const path = "gateway"
+	pairs, _ := p.mapping(n, path)
+	for _, f := range pairs {
+		fp := join(path, f.key)
+		switch f.key {
+		case "port":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 1 || v > 65535 {
+					p.errorf(f.v, fp, "must be between 1 and 65535")
+					continue
+				}
+				g.Port = int(v)
+			}
+		case "max_request_body_bytes":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 1 || v > MaxMaxRequestBodyBytes {
+					p.errorf(f.v, fp, "must be between 1 and %d (64 MiB)", MaxMaxRequestBodyBytes)
+					continue
+				}
+				g.MaxRequestBodyBytes = int(v)
+			}
+		case "log_level":
+			if v, ok := p.enum(f.v, fp, logLevels); ok {
+				g.LogLevel = v
+			}
+		default:
+			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, gatewayKeys))
+		}
+	}
+}

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// generalSource remembers where the typed general_settings keys are.
+type generalSource struct {
+	separator *yaml.Node // mcp_tool_prefix_separator value, if set
+	authName  *yaml.Node // mcp_client_side_auth_header_name value, if set
+}
+
+// general reads general_settings. The MCP-relevant keys are typed; the
+// MCP-related keys this gateway does not act on go to Unsupported; the
+// rest of LiteLLM's keys go to Ignored; anything else is an error.
+func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
+	const path = "general_settings"
+	var src generalSource
+	pairs, _ := p.mapping(n, path)
+	for _, f := range pairs {
+		fp := join(path, f.key)
+		switch f.key {
+		case "mcp_tool_prefix_separator":
+			if v, ok := p.str(f.v, fp); ok {
+				g.MCPToolPrefixSeparator = v
+				src.separator = f.v
+			}
+		case "mcp_client_side_auth_header_name":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				g.MCPClientSideAuthHeaderName = v
+				src.authName = f.v
+				p.notSupported(f.k, fp, "")
+			}
+		case "master_key":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				g.MasterKey = v
+				p.notSupported(f.k, fp, "clients are not authenticated")
+			}
+		case "database_url":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				g.DatabaseURL = v
+				p.notSupported(f.k, fp, "")
+			}
+		default:
+			if read, mcp := generalMCPKeys[f.key]; mcp {
+				if read(p, f.v, fp) {
+					p.notSupported(f.k, fp, "")
+				}
+				continue
+			}
+			if generalLiteLLMKeys[f.key] {
+				p.ignore(f.k, fp, "not an MCP gateway setting")
+				continue
+			}
+			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, generalKeyNames))
+		}
+	}
+	return src
+}
+
+// settingReader type-checks a setting that is accepted but not acted on
+// and reports whether it is set to something other than its default.
+type settingReader func(p *parser, n *yaml.Node, path string) bool
+
+func anyString(p *parser, n *yaml.Node, path string) bool {
+	v, ok := p.str(n, path)
+	return ok && v != ""
+}
+
+func anyList(p *parser, n *yaml.Node, path string) bool {
+	v, ok := p.strList(n, path)
+	return ok && len(v) > 0
+}
+
+func anyTrue(p *parser, n *yaml.Node, path string) bool {
+	v, ok := p.boolean(n, path)
+	return ok && v
+}
+
+func anyInt(p *parser, n *yaml.Node, path string) bool {
+	_, ok := p.integer(n, path)
+	return ok
+}
+
+func oneOf(want ...string) settingReader {
+	return func(p *parser, n *yaml.Node, path string) bool {
+		_, ok := p.enum(n, path, want)
+		return ok
+	}
+}
+
+// generalMCPKeys are LiteLLM general_settings about MCP or about where
+// MCP servers come from (the database), other than the typed ones
+// (ConfigGeneralSettings in litellm/proxy/_types.py, and
+// docs/my-website/docs/proxy/config_settings.md).
+var generalMCPKeys = map[string]settingReader{
+	"mcp_internal_ip_ranges":              anyList,
+	"mcp_trusted_proxy_ranges":            anyList,
+	"mcp_xff_num_trusted_hops":            anyInt,
+	"mcp_required_fields":                 anyList,
+	"user_mcp_management_mode":            oneOf("restricted", "view_all"),
+	"enable_mcp_registry":                 anyTrue,
+	"require_end_user_mcp_access_defined": anyTrue,
+	"store_model_in_db":                   anyTrue,
+	"supported_db_objects":                anyList,
+}
+
+// generalKeyNames is every known general_settings key, for hints.
+var generalKeyNames = func() []string {
+	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "database_url"}
+	keys = append(keys, sortedKeys(generalMCPKeys)...)
+	return append(keys, sortedKeys(generalLiteLLMKeys)...)
+}()
+
+// resolveGeneral fills in the general_settings defaults and environment
+// overrides, then checks them.
+//
+// The tool prefix separator comes from general_settings, else from
+// MCP_TOOL_PREFIX_SEPARATOR (LiteLLM's only way to set it), else "-".
+// The client-side auth header name comes, as in LiteLLM's
+// MCPRequestHandler.get_mcp_client_side_auth_header_name, from
+// LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME, else general_settings, else
+// x-mcp-auth.
+func (p *parser) resolveGeneral(g *GeneralSettings, src generalSource) {
+	const sepPath = "general_settings.mcp_tool_prefix_separator"
+	if src.separator != nil {
+		if msg := checkSeparator(g.MCPToolPrefixSeparator); msg != "" {
+			p.errorf(src.separator, sepPath, "%s", msg)
+		}
+	} else if v, ok := p.lookup(envToolPrefixSeparator); ok && v != "" {
+		g.MCPToolPrefixSeparator = v
+		if msg := checkSeparator(v); msg != "" {
+			p.errorf(nil, sepPath, "%s (from environment variable %s)", msg, envToolPrefixSeparator)
+		}
+	} else {
+		g.MCPToolPrefixSeparator = DefaultToolPrefixSeparator
+	}
+
+	const namePath = "general_settings.mcp_client_side_auth_header_name"
+	if v, ok := p.lookup(envClientSideAuthName); ok && v != "" {
+		g.MCPClientSideAuthHeaderName = v
+		if !isToken(v) {
+			p.errorf(nil, namePath, "must be an HTTP header name (from environment variable %s)", envClientSideAuthName)
+		}
+	} else if g.MCPClientSideAuthHeaderName != "" {
+		if !isToken(g.MCPClientSideAuthHeaderName) {
+			p.errorf(src.authName, namePath, "must be an HTTP header name")
+		}
+	} else {
+		g.MCPClientSideAuthHeaderName = DefaultClientSideAuthHeader
+	}
+}
+
+// checkSeparator returns why sep cannot join alias and tool names, or "".
+// Names must stay within MCP's tool-name characters (SEP-986: letters,
+// digits, _, - and .); LiteLLM warns about other separators.
+func checkSeparator(sep string) string {
+	if sep == "" {
+		return "must not be empty"
+	}
+	if len(sep) > 8 {
+		return "must be at most 8 characters"
+	}
+	if strings.Trim(sep, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.") != "" {
+		return fmt.Sprintf("%q has characters MCP tool names cannot contain (use letters, digits, _, - or .)", sep)
+	}
+	return ""
+}

@@ -1,0 +1,162 @@
+package config
+
+import (
+	"time"
+
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// Transport is how an upstream MCP server is reached: "http" (Streamable
+// HTTP, the default as in LiteLLM's config loader), "sse" or "stdio".
+type Transport = upstreams.Transport
+
+// Transports, as spelled in LiteLLM (litellm/types/mcp.py, MCPTransport).
+const (
+	TransportHTTP  = upstreams.TransportHTTP
+	TransportSSE   = upstreams.TransportSSE
+	TransportStdio = upstreams.TransportStdio
+)
+
+// AuthType is how the gateway authenticates to an upstream server, as
+// spelled in LiteLLM (litellm/types/mcp.py, MCPAuth).
+type AuthType string
+
+// Auth types. The static ones (none through token) are implemented; the
+// others are accepted and reported as not supported yet.
+const (
+	AuthNone                AuthType = "none"
+	AuthAPIKey              AuthType = "api_key"
+	AuthBearerToken         AuthType = "bearer_token"
+	AuthBasic               AuthType = "basic"
+	AuthAuthorization       AuthType = "authorization"
+	AuthToken               AuthType = "token"
+	AuthOAuth2              AuthType = "oauth2"
+	AuthAWSSigV4            AuthType = "aws_sigv4"
+	AuthOAuth2TokenExchange AuthType = "oauth2_token_exchange"
+	AuthOAuth2IDJAG         AuthType = "oauth2_id_jag"
+	AuthTruePassthrough     AuthType = "true_passthrough"
+	AuthOAuthDelegate       AuthType = "oauth_delegate"
+)
+
+// Server is one mcp_servers entry. Field comments name the YAML key.
+// Fields marked "not acted on yet" are accepted, validated and reported
+// in Config.Unsupported when set.
+type Server struct {
+	// Name is the entry's key in mcp_servers (LiteLLM's server_name).
+	Name string
+	// Alias prefixes the server's tool names: the `alias` key, else the
+	// first litellm_settings.mcp_aliases entry naming this server, else
+	// Name (LiteLLM's get_server_prefix).
+	Alias string
+	// Line is the line of the entry's key.
+	Line int
+
+	URL         string    // url: the MCP endpoint (http, sse) or OpenAPI base URL
+	Transport   Transport // transport: http (default), sse or stdio
+	Description string    // description
+	// SpecVersion (spec_version) is accepted and ignored: the protocol
+	// version is negotiated at initialize (LiteLLM does not read it either).
+	SpecVersion  string
+	Instructions string // instructions: override for initialize instructions; not acted on yet
+
+	AuthType AuthType // auth_type; "" means none
+	// AuthValue (auth_value, or LiteLLM's older authentication_token,
+	// which wins when both are set) is the static credential. Secret.
+	AuthValue string
+	// StaticHeaders (static_headers) are sent on every request; they
+	// override headers derived from auth_type. Values may be secrets.
+	StaticHeaders map[string]string
+
+	ExtraHeaders    []string            // extra_headers: client headers to forward; not acted on yet
+	AllowedTools    []string            // allowed_tools; not enforced yet
+	DisallowedTools []string            // disallowed_tools; not enforced yet
+	AllowedParams   map[string][]string // allowed_params: tool → argument names; not enforced yet
+	AccessGroups    []string            // access_groups; not acted on yet
+	AllowAllKeys    bool                // allow_all_keys; not acted on yet
+	// AvailableOnPublicInternet (available_on_public_internet) defaults
+	// to true, as in current LiteLLM; false is not enforced yet.
+	AvailableOnPublicInternet bool
+
+	// stdio transport (not acted on yet).
+	Command string            // command
+	Args    []string          // args
+	Env     map[string]string // env; values may be secrets
+	Cwd     string            // cwd
+
+	SpecPath string // spec_path: OpenAPI spec to expose as tools; not acted on yet
+
+	OAuth2        OAuth2Settings        // oauth2 fields; not acted on yet
+	TokenExchange TokenExchangeSettings // oauth2_token_exchange fields; not acted on yet
+	AWS           AWSSigV4Settings      // aws_sigv4 fields; not acted on yet
+
+	DelegateAuthToUpstream bool // delegate_auth_to_upstream; not acted on yet
+	OAuthPassthrough       bool // oauth_passthrough; not acted on yet
+	DCRBridge              bool // dcr_bridge; not acted on yet
+	AllowSampling          bool // allow_sampling; not acted on yet
+	AllowElicitation       bool // allow_elicitation; not acted on yet
+
+	Timeout               time.Duration // timeout (seconds in YAML); not acted on yet
+	MaxConcurrentRequests int           // max_concurrent_requests; not acted on yet
+
+	// EnvVars (env_vars) are LiteLLM server variables, interpolated into
+	// static_headers as ${NAME}; not acted on yet.
+	EnvVars []EnvVar
+
+	MCPInfo MCPInfo // mcp_info
+}
+
+// OAuth2Settings are the upstream OAuth 2.0 keys of a server entry.
+type OAuth2Settings struct {
+	Flow                    string   // oauth2_flow: client_credentials or authorization_code
+	ClientID                string   // client_id
+	ClientSecret            string   // client_secret; secret
+	Scopes                  []string // scopes
+	Issuer                  string   // issuer
+	AuthorizationURL        string   // authorization_url
+	TokenURL                string   // token_url
+	RegistrationURL         string   // registration_url
+	TokenEndpointAuthMethod string   // token_endpoint_auth_method
+}
+
+// TokenExchangeSettings are the RFC 8693 (on-behalf-of) keys.
+type TokenExchangeSettings struct {
+	Endpoint         string // token_exchange_endpoint
+	Audience         string // audience
+	SubjectTokenType string // subject_token_type
+	Profile          string // token_exchange_profile: rfc8693 or entra_obo
+}
+
+// AWSSigV4Settings are the aws_sigv4 keys. Credentials are secrets.
+type AWSSigV4Settings struct {
+	AccessKeyID     string // aws_access_key_id
+	SecretAccessKey string // aws_secret_access_key
+	SessionToken    string // aws_session_token
+	RegionName      string // aws_region_name
+	ServiceName     string // aws_service_name
+	RoleName        string // aws_role_name
+	SessionName     string // aws_session_name
+}
+
+// EnvVar is one env_vars entry (LiteLLM's MCPEnvVar).
+type EnvVar struct {
+	Name        string // name
+	Value       string // value; may be a secret
+	Scope       string // scope: global (default) or user
+	Description string // description
+}
+
+// MCPInfo is a server's mcp_info block. LiteLLM keeps keys it does not
+// know for display; they are listed in Config.Ignored.
+type MCPInfo struct {
+	ServerName  string // server_name; defaults to the entry name
+	Description string // description; defaults to the server's description
+	LogoURL     string // logo_url; not acted on yet
+	// Cost is mcp_server_cost_info; not acted on yet.
+	Cost *CostInfo
+}
+
+// CostInfo is LiteLLM's per-call cost tracking for a server.
+type CostInfo struct {
+	DefaultCostPerQuery    float64            // default_cost_per_query
+	ToolNameToCostPerQuery map[string]float64 // tool_name_to_cost_per_query
+}

@@ -1,0 +1,240 @@
+package config
+
+import (
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// fieldFunc reads one server key into s and reports whether it set a
+// non-empty value.
+type fieldFunc func(p *parser, n *yaml.Node, path string, s *Server) bool
+
+// serverKey describes one key of an mcp_servers entry.
+type serverKey struct {
+	parse fieldFunc
+	// unsupported keys are reported in Config.Unsupported when set (and
+	// when `when`, if given, holds), with detail as the explanation.
+	unsupported bool
+	detail      string
+	when        func(s *Server) bool
+}
+
+// Details for restrictions the gateway does not enforce yet: the warning
+// must say that traffic is NOT being filtered.
+const notEnforced = "this restriction is NOT enforced"
+
+// serverKeys lists every key LiteLLM reads from a config-file server
+// entry (mcp_server_manager.py, load_servers_from_config) plus the
+// documented spec_version and cwd. Checks that involve several keys, and
+// the transport and auth_type values, are in validate.go.
+var serverKeys = map[string]serverKey{
+	"url":          {parse: strField(func(s *Server) *string { return &s.URL })},
+	"transport":    {parse: parseTransport},
+	"description":  {parse: strField(func(s *Server) *string { return &s.Description })},
+	"alias":        {parse: strField(func(s *Server) *string { return &s.Alias })},
+	"spec_version": {parse: strField(func(s *Server) *string { return &s.SpecVersion })},
+	"instructions": {parse: strField(func(s *Server) *string { return &s.Instructions }), unsupported: true},
+
+	"auth_type":  {parse: parseAuthType},
+	"auth_value": {parse: strField(func(s *Server) *string { return &s.AuthValue })},
+	// LiteLLM's older name for auth_value; it wins when both are set
+	// (server() reads it last).
+	"authentication_token": {parse: strField(func(s *Server) *string { return &s.AuthValue })},
+	"static_headers":       {parse: parseStaticHeaders},
+
+	"extra_headers":    {parse: listField(func(s *Server) *[]string { return &s.ExtraHeaders }), unsupported: true, detail: "client headers are not forwarded"},
+	"allowed_tools":    {parse: listField(func(s *Server) *[]string { return &s.AllowedTools }), unsupported: true, detail: notEnforced},
+	"disallowed_tools": {parse: listField(func(s *Server) *[]string { return &s.DisallowedTools }), unsupported: true, detail: notEnforced},
+	"allowed_params":   {parse: parseAllowedParams, unsupported: true, detail: notEnforced},
+	"access_groups":    {parse: listField(func(s *Server) *[]string { return &s.AccessGroups }), unsupported: true},
+	"allow_all_keys":   {parse: boolField(func(s *Server) *bool { return &s.AllowAllKeys }), unsupported: true, when: func(s *Server) bool { return s.AllowAllKeys }},
+	"available_on_public_internet": {
+		parse:       boolField(func(s *Server) *bool { return &s.AvailableOnPublicInternet }),
+		unsupported: true, detail: notEnforced,
+		when: func(s *Server) bool { return !s.AvailableOnPublicInternet },
+	},
+
+	"command": {parse: strField(func(s *Server) *string { return &s.Command })},
+	"args":    {parse: listField(func(s *Server) *[]string { return &s.Args })},
+	"env":     {parse: mapField(func(s *Server) *map[string]string { return &s.Env })},
+	"cwd":     {parse: strField(func(s *Server) *string { return &s.Cwd })},
+
+	"spec_path": {parse: strField(func(s *Server) *string { return &s.SpecPath }), unsupported: true, detail: "OpenAPI servers are left out"},
+
+	"oauth2_flow":                {parse: enumField(func(s *Server) *string { return &s.OAuth2.Flow }, "client_credentials", "authorization_code"), unsupported: true},
+	"client_id":                  {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientID }), unsupported: true},
+	"client_secret":              {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientSecret }), unsupported: true},
+	"scopes":                     {parse: listField(func(s *Server) *[]string { return &s.OAuth2.Scopes }), unsupported: true},
+	"issuer":                     {parse: urlField(func(s *Server) *string { return &s.OAuth2.Issuer }), unsupported: true},
+	"authorization_url":          {parse: urlField(func(s *Server) *string { return &s.OAuth2.AuthorizationURL }), unsupported: true},
+	"token_url":                  {parse: urlField(func(s *Server) *string { return &s.OAuth2.TokenURL }), unsupported: true},
+	"registration_url":           {parse: urlField(func(s *Server) *string { return &s.OAuth2.RegistrationURL }), unsupported: true},
+	"token_endpoint_auth_method": {parse: enumField(func(s *Server) *string { return &s.OAuth2.TokenEndpointAuthMethod }, "client_secret_basic", "client_secret_post"), unsupported: true},
+
+	"token_exchange_endpoint": {parse: urlField(func(s *Server) *string { return &s.TokenExchange.Endpoint }), unsupported: true},
+	"audience":                {parse: strField(func(s *Server) *string { return &s.TokenExchange.Audience }), unsupported: true},
+	"subject_token_type":      {parse: strField(func(s *Server) *string { return &s.TokenExchange.SubjectTokenType }), unsupported: true},
+	"token_exchange_profile":  {parse: enumField(func(s *Server) *string { return &s.TokenExchange.Profile }, "rfc8693", "entra_obo"), unsupported: true},
+
+	"aws_access_key_id":     {parse: strField(func(s *Server) *string { return &s.AWS.AccessKeyID }), unsupported: true},
+	"aws_secret_access_key": {parse: strField(func(s *Server) *string { return &s.AWS.SecretAccessKey }), unsupported: true},
+	"aws_session_token":     {parse: strField(func(s *Server) *string { return &s.AWS.SessionToken }), unsupported: true},
+	"aws_region_name":       {parse: strField(func(s *Server) *string { return &s.AWS.RegionName }), unsupported: true},
+	"aws_service_name":      {parse: strField(func(s *Server) *string { return &s.AWS.ServiceName }), unsupported: true},
+	"aws_role_name":         {parse: strField(func(s *Server) *string { return &s.AWS.RoleName }), unsupported: true},
+	"aws_session_name":      {parse: strField(func(s *Server) *string { return &s.AWS.SessionName }), unsupported: true},
+
+	"delegate_auth_to_upstream": {parse: boolField(func(s *Server) *bool { return &s.DelegateAuthToUpstream }), unsupported: true, when: func(s *Server) bool { return s.DelegateAuthToUpstream }},
+	"oauth_passthrough":         {parse: boolField(func(s *Server) *bool { return &s.OAuthPassthrough }), unsupported: true, when: func(s *Server) bool { return s.OAuthPassthrough }},
+	"dcr_bridge":                {parse: boolField(func(s *Server) *bool { return &s.DCRBridge }), unsupported: true, when: func(s *Server) bool { return s.DCRBridge }},
+	"allow_sampling":            {parse: boolField(func(s *Server) *bool { return &s.AllowSampling }), unsupported: true, when: func(s *Server) bool { return s.AllowSampling }},
+	"allow_elicitation":         {parse: boolField(func(s *Server) *bool { return &s.AllowElicitation }), unsupported: true, when: func(s *Server) bool { return s.AllowElicitation }},
+
+	"timeout":                 {parse: parseTimeout, unsupported: true},
+	"max_concurrent_requests": {parse: parseMaxConcurrent, unsupported: true},
+	"env_vars":                {parse: parseEnvVars, unsupported: true, detail: "${NAME} in static_headers is sent literally"},
+	"mcp_info":                {parse: parseMCPInfo},
+}
+
+// serverKeyNames is sorted, for "did you mean" hints.
+var serverKeyNames = sortedKeys(serverKeys)
+
+func strField(get func(*Server) *string) fieldFunc {
+	return func(p *parser, n *yaml.Node, path string, s *Server) bool {
+		v, ok := p.str(n, path)
+		if ok {
+			*get(s) = v
+		}
+		return ok && v != ""
+	}
+}
+
+// urlField reads a string that must be an absolute http(s) URL.
+func urlField(get func(*Server) *string) fieldFunc {
+	return func(p *parser, n *yaml.Node, path string, s *Server) bool {
+		v, ok := p.str(n, path)
+		if !ok || v == "" {
+			return false
+		}
+		if msg := checkHTTPURL(v); msg != "" {
+			p.errorf(n, path, "%s", msg)
+			return false
+		}
+		*get(s) = v
+		return true
+	}
+}
+
+func listField(get func(*Server) *[]string) fieldFunc {
+	return func(p *parser, n *yaml.Node, path string, s *Server) bool {
+		v, ok := p.strList(n, path)
+		if ok {
+			*get(s) = v
+		}
+		return ok && len(v) > 0
+	}
+}
+
+func mapField(get func(*Server) *map[string]string) fieldFunc {
+	return func(p *parser, n *yaml.Node, path string, s *Server) bool {
+		v, ok := p.strMap(n, path)
+		if ok {
+			*get(s) = v
+		}
+		return ok && len(v) > 0
+	}
+}
+
+func boolField(get func(*Server) *bool) fieldFunc {
+	return func(p *parser, n *yaml.Node, path string, s *Server) bool {
+		v, ok := p.boolean(n, path)
+		if ok {
+			*get(s) = v
+		}
+		return ok
+	}
+}
+
+func enumField(get func(*Server) *string, want ...string) fieldFunc {
+	return func(p *parser, n *yaml.Node, path string, s *Server) bool {
+		v, ok := p.enum(n, path, want)
+		if ok {
+			*get(s) = v
+		}
+		return ok
+	}
+}
+
+// transports lists the transport values LiteLLM accepts.
+var transports = []string{string(TransportHTTP), string(TransportSSE), string(TransportStdio)}
+
+func parseTransport(p *parser, n *yaml.Node, path string, s *Server) bool {
+	if d := deref(n); d != nil && d.Kind == yaml.ScalarNode && d.Value == "streamable_http" {
+		p.errorf(n, path, `unknown value "streamable_http" (LiteLLM spells Streamable HTTP "http")`)
+		return false
+	}
+	v, ok := p.enum(n, path, transports)
+	if ok {
+		s.Transport = Transport(v)
+	}
+	return ok
+}
+
+// authTypes lists the auth_type values LiteLLM accepts.
+var authTypes = []string{
+	string(AuthNone), string(AuthAPIKey), string(AuthBearerToken), string(AuthBasic),
+	string(AuthAuthorization), string(AuthToken), string(AuthOAuth2), string(AuthAWSSigV4),
+	string(AuthOAuth2TokenExchange), string(AuthOAuth2IDJAG), string(AuthTruePassthrough),
+	string(AuthOAuthDelegate),
+}
+
+func parseAuthType(p *parser, n *yaml.Node, path string, s *Server) bool {
+	v, ok := p.enum(n, path, authTypes)
+	if ok {
+		s.AuthType = AuthType(v)
+	}
+	return ok
+}
+
+func parseStaticHeaders(p *parser, n *yaml.Node, path string, s *Server) bool {
+	v, ok := p.strMap(n, path)
+	if ok {
+		s.StaticHeaders = v
+	}
+	return ok && len(v) > 0
+}
+
+func parseAllowedParams(p *parser, n *yaml.Node, path string, s *Server) bool {
+	v, ok := p.strListMap(n, path)
+	if ok {
+		s.AllowedParams = v
+	}
+	return ok && len(v) > 0
+}
+
+func parseTimeout(p *parser, n *yaml.Node, path string, s *Server) bool {
+	f, ok := p.number(n, path)
+	if !ok {
+		return false
+	}
+	if f <= 0 || f > 86400 {
+		p.errorf(n, path, "must be between 0 and 86400 seconds")
+		return false
+	}
+	s.Timeout = time.Duration(f * float64(time.Second))
+	return true
+}
+
+func parseMaxConcurrent(p *parser, n *yaml.Node, path string, s *Server) bool {
+	i, ok := p.integer(n, path)
+	if !ok {
+		return false
+	}
+	if i < 1 || i > 1<<20 {
+		p.errorf(n, path, "must be at least 1")
+		return false
+	}
+	s.MaxConcurrentRequests = int(i)
+	return true
+}

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/gateway"
+)
+
+// requireEnv returns an environment variable the test needs, skipping the
+// test when it is unset, or failing under MCPGW_REQUIRE_ENVOY=1 (make test).
+func requireEnv(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
+			t.Fatalf("%s is not set (make test sets it)", name)
+		}
+		t.Skipf("%s is not set; run through make test", name)
+	}
+	return v
+}
+
+// upstream is a real go-sdk MCP server on loopback that counts the
+// initialize requests and tool calls it receives.
+type upstream struct {
+	URL         string
+	Inits       atomic.Int64
+	Calls       atomic.Int64
+	mu          sync.Mutex
+	lastHeaders http.Header
+}
+
+func (u *upstream) LastHeaders() http.Header {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.lastHeaders.Clone()
+}
+
+type echoArgs struct {
+	Text string `json:"text" jsonschema:"text to echo"`
+}
+
+// startUpstream serves a go-sdk server with tools named by the given
+// prefix-free names; each tool echoes "<server>:<tool>:<text>".
+func startUpstream(t *testing.T, name string, stateless bool, tools ...string) *upstream {
+	t.Helper()
+	u := &upstream{}
+	srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1.0.0"}, nil)
+	for _, tool := range tools {
+		mcp.AddTool(srv, &mcp.Tool{Name: tool, Description: "echoes its input"},
+			func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
+				u.Calls.Add(1)
+				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: name + ":" + tool + ":" + in.Text}}}, nil, nil
+			})
+	}
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "initialize" {
+				u.Inits.Add(1)
+			}
+			return next(ctx, method, req)
+		}
+	})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+		&mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})
+	capture := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			u.mu.Lock()
+			u.lastHeaders = r.Header.Clone()
+			u.mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: capture}
+	go hs.Serve(lis)
+	t.Cleanup(func() { hs.Close() })
+	u.URL = "http://" + lis.Addr().String() + "/mcp"
+	return u
+}
+
+// gatewayUnder starts the whole gateway (real Envoy) on the given config
+// text and returns the running instance.
+func gatewayUnder(t *testing.T, yamlText string) *gateway.Instance {
+	t.Helper()
+	bin := requireEnv(t, "ENVOY_BIN")
+	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	rt, err := gateway.Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inst, err := gateway.Start(ctx, rt, gateway.Options{
+		EnvoyBin:    bin,
+		Port:        port,
+		EnvoyOutput: &logs,
+		Logger:      slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatalf("start gateway: %v\n%s", err, logs.String())
+	}
+	t.Cleanup(func() {
+		inst.Close()
+		if t.Failed() {
+			t.Logf("gateway and Envoy logs:\n%s", logs.String())
+		}
+	})
+	return inst
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// connect opens a go-sdk client session through the gateway.
+func connect(t *testing.T, endpoint string) *mcp.ClientSession {
+	t.Helper()
+	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: endpoint, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatalf("connect through gateway: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// post sends one raw HTTP request to the gateway.
+func post(t *testing.T, url string, body []byte, headers map[string]string) (int, http.Header, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// waitFor polls until cond holds or the deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func configFor(servers map[string]string) string {
+	var b strings.Builder
+	b.WriteString("mcp_servers:\n")
+	for alias, url := range servers {
+		fmt.Fprintf(&b, "  %s:\n    url: %q\n    transport: http\n", alias, url)
+	}
+	b.WriteString("gateway:\n  max_request_body_bytes: 65536\n")
+	return b.String()
+}

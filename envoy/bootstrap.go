@@ -1,0 +1,72 @@
+package envoy
+
+import (
+	"fmt"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+)
+
+// NodeID is the bootstrap node id and cluster (needed once xDS is used).
+const NodeID = "mcpgw"
+
+// Bootstrap builds and validates the typed bootstrap for p.
+func Bootstrap(p Params) (*bootstrapv3.Bootstrap, error) {
+	p = p.withDefaults()
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	lis, err := listener(p)
+	if err != nil {
+		return nil, err
+	}
+	clusters, err := clusters(p)
+	if err != nil {
+		return nil, err
+	}
+	b := &bootstrapv3.Bootstrap{
+		Node: &corev3.Node{Id: NodeID, Cluster: NodeID},
+		StaticResources: &bootstrapv3.Bootstrap_StaticResources{
+			Listeners: []*listenerv3.Listener{lis},
+			Clusters:  clusters,
+		},
+	}
+	if p.AdminPort != NoAdmin {
+		b.Admin = &bootstrapv3.Admin{Address: socketAddress(p.AdminAddress, p.AdminPort)}
+	}
+	if err := b.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("envoy: invalid bootstrap: %w", err)
+	}
+	return b, nil
+}
+
+// validator is implemented by every generated Envoy config message.
+type validator interface {
+	proto.Message
+	ValidateAll() error
+}
+
+// typed validates m and packs it into an Any. ValidateAll on a parent does
+// not look inside Any fields, so every typed config is checked here.
+func typed(what string, m validator) (*anypb.Any, error) {
+	if err := m.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("envoy: invalid %s: %w", what, err)
+	}
+	// Deterministic, so equal configs give equal bytes (xDS versions).
+	a := new(anypb.Any)
+	err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true})
+	if err != nil {
+		return nil, fmt.Errorf("envoy: pack %s: %w", what, err)
+	}
+	return a, nil
+}
+
+func socketAddress(ip string, port int) *corev3.Address {
+	return &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+		Address:       ip,
+		PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: uint32(port)},
+	}}}
+}

@@ -1,0 +1,211 @@
+package envoy
+
+import (
+	"net/url"
+	"testing"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	filev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+func unpack[T proto.Message](t *testing.T, a *anypb.Any, m T) T {
+	t.Helper()
+	if err := a.UnmarshalTo(m); err != nil {
+		t.Fatalf("unpack %s: %v", a.GetTypeUrl(), err)
+	}
+	return m
+}
+
+func hcmOf(t *testing.T, b *bootstrapv3.Bootstrap) *hcmv3.HttpConnectionManager {
+	t.Helper()
+	f := b.GetStaticResources().GetListeners()[0].GetFilterChains()[0].GetFilters()[0]
+	return unpack(t, f.GetTypedConfig(), &hcmv3.HttpConnectionManager{})
+}
+
+func extProcOf(t *testing.T, h *hcmv3.HttpConnectionManager) *extprocv3.ExternalProcessor {
+	t.Helper()
+	return unpack(t, h.GetHttpFilters()[0].GetTypedConfig(), &extprocv3.ExternalProcessor{})
+}
+
+func fileLogOf(t *testing.T, h *hcmv3.HttpConnectionManager) *filev3.FileAccessLog {
+	t.Helper()
+	return unpack(t, h.GetAccessLog()[0].GetTypedConfig(), &filev3.FileAccessLog{})
+}
+
+func routeOf(t *testing.T, h *hcmv3.HttpConnectionManager) *routev3.Route {
+	t.Helper()
+	return h.GetRouteConfig().GetVirtualHosts()[0].GetRoutes()[0]
+}
+
+func clustersByName(b *bootstrapv3.Bootstrap) map[string]*clusterv3.Cluster {
+	m := map[string]*clusterv3.Cluster{}
+	for _, c := range b.GetStaticResources().GetClusters() {
+		m[c.GetName()] = c
+	}
+	return m
+}
+
+func TestFilterChain(t *testing.T) {
+	b, err := Bootstrap(baseParams(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hcm := hcmOf(t, b)
+	filters := hcm.GetHttpFilters()
+	if len(filters) != 2 || filters[0].GetName() != wellknown.ExtProcFilterName || filters[1].GetName() != routerFilterName {
+		t.Fatalf("http filters = %v", filters)
+	}
+	if hcm.GetCodecType() != hcmv3.HttpConnectionManager_AUTO || hcm.GetStreamIdleTimeout().AsDuration() != SSEIdleTimeout {
+		t.Errorf("hcm codec %v, stream_idle_timeout %v", hcm.GetCodecType(), hcm.GetStreamIdleTimeout())
+	}
+	ep := extProcOf(t, hcm)
+	if got := ep.GetGrpcService().GetEnvoyGrpc().GetClusterName(); got != wellknown.ExtProcCluster {
+		t.Errorf("ext_proc cluster = %q", got)
+	}
+	want := &extprocv3.ProcessingMode{
+		RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+		RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+		RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+		ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+		ResponseBodyMode:    extprocv3.ProcessingMode_NONE,
+		ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+	}
+	if !proto.Equal(ep.GetProcessingMode(), want) {
+		t.Errorf("processing_mode = %v", ep.GetProcessingMode())
+	}
+	if ep.GetFailureModeAllow() || ep.GetRouteCacheAction() != extprocv3.ExternalProcessor_CLEAR {
+		t.Errorf("failure_mode_allow %v, route_cache_action %v", ep.GetFailureModeAllow(), ep.GetRouteCacheAction())
+	}
+
+	r := routeOf(t, hcm)
+	ra := r.GetRoute()
+	if ra.GetClusterHeader() != wellknown.RouteHeader || ra.GetTimeout().AsDuration() != 0 ||
+		!ra.GetAutoHostRewrite().GetValue() || ra.GetIdleTimeout().AsDuration() != SSEIdleTimeout ||
+		ra.GetClusterNotFoundResponseCode() != routev3.RouteAction_SERVICE_UNAVAILABLE {
+		t.Errorf("route action = %v", ra)
+	}
+	if r.GetMatch().GetPrefix() != "/" || len(r.GetRequestHeadersToRemove()) != 1 || r.GetRequestHeadersToRemove()[0] != wellknown.RouteHeader {
+		t.Errorf("route = %v", r)
+	}
+	if n := len(hcm.GetLocalReplyConfig().GetMappers()); n != 4 {
+		t.Errorf("%d local reply mappers", n)
+	}
+}
+
+func TestClusters(t *testing.T) {
+	p := baseParams(t)
+	p.Upstreams = append(p.Upstreams,
+		upstream(t, "ip", "https://10.1.2.3/mcp"),
+		&upstreams.Upstream{Alias: "fs", Transport: upstreams.TransportStdio, Cluster: upstreams.ClusterName("fs")},
+		&upstreams.Upstream{Alias: "old", Transport: upstreams.TransportSSE, Cluster: upstreams.ClusterName("old"), URL: &url.URL{Scheme: "http", Host: "old:1"}},
+	)
+	b, err := Bootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := clustersByName(b)
+	if len(cs) != 5 {
+		t.Errorf("clusters: %v", keys(cs))
+	}
+	for _, name := range []string{"mcp_upstream_fs", "mcp_upstream_old"} {
+		if cs[name] != nil {
+			t.Errorf("cluster %s for a non-http upstream", name)
+		}
+	}
+
+	tests := []struct {
+		cluster  string
+		typ      clusterv3.Cluster_DiscoveryType
+		http2    bool
+		hostname string // endpoint hostname, i.e. the Host header
+		sni      string // "-" = no TLS
+		san      string
+	}{
+		{wellknown.ExtProcCluster, clusterv3.Cluster_STATIC, true, "", "-", ""},
+		{wellknown.SidecarCluster, clusterv3.Cluster_STATIC, false, "", "-", ""},
+		{"mcp_upstream_github", clusterv3.Cluster_LOGICAL_DNS, false, "api.githubcopilot.com", "api.githubcopilot.com", "api.githubcopilot.com"},
+		{"mcp_upstream_wiki", clusterv3.Cluster_LOGICAL_DNS, false, "wiki.internal:8080", "-", ""},
+		{"mcp_upstream_ip", clusterv3.Cluster_STATIC, false, "10.1.2.3", "", "10.1.2.3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cluster, func(t *testing.T) {
+			c := cs[tt.cluster]
+			if c == nil {
+				t.Fatal("missing")
+			}
+			if c.GetType() != tt.typ {
+				t.Errorf("type = %v, want %v", c.GetType(), tt.typ)
+			}
+			if got := c.GetCircuitBreakers().GetThresholds()[0].GetMaxRequests().GetValue(); got != maxStreams {
+				t.Errorf("max_requests = %d", got)
+			}
+			opts := unpack(t, c.GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey], &httpv3.HttpProtocolOptions{})
+			if got := opts.GetExplicitHttpConfig().GetHttp2ProtocolOptions() != nil; got != tt.http2 {
+				t.Errorf("http2 = %v", got)
+			}
+			ep := c.GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint()
+			if ep.GetHostname() != tt.hostname {
+				t.Errorf("endpoint hostname = %q, want %q", ep.GetHostname(), tt.hostname)
+			}
+			if tt.sni == "-" {
+				if c.GetTransportSocket() != nil {
+					t.Errorf("unexpected TLS")
+				}
+				return
+			}
+			tc := unpack(t, c.GetTransportSocket().GetTypedConfig(), &tlsv3.UpstreamTlsContext{})
+			if tc.GetSni() != tt.sni {
+				t.Errorf("sni = %q, want %q", tc.GetSni(), tt.sni)
+			}
+			vc := tc.GetCommonTlsContext().GetValidationContext()
+			if vc.GetTrustedCa().GetFilename() != DefaultCAFile {
+				t.Errorf("trusted_ca = %v", vc.GetTrustedCa())
+			}
+			if sans := vc.GetMatchTypedSubjectAltNames(); len(sans) != 1 || sans[0].GetMatcher().GetExact() != tt.san {
+				t.Errorf("SAN matchers = %v, want %q", sans, tt.san)
+			}
+		})
+	}
+}
+
+func TestHostHeader(t *testing.T) {
+	tests := map[string]string{
+		"https://example.com/mcp":       "example.com",
+		"https://example.com:443/mcp":   "example.com",
+		"https://example.com:8443/mcp":  "example.com:8443",
+		"http://example.com/mcp":        "example.com",
+		"http://example.com:443/mcp":    "example.com:443",
+		"http://127.0.0.1:8931/mcp":     "127.0.0.1:8931",
+		"https://[2001:db8::1]/mcp":     "[2001:db8::1]",
+		"https://[2001:db8::1]:444/mcp": "[2001:db8::1]:444",
+	}
+	for raw, want := range tests {
+		u := upstream(t, "x", raw)
+		host, port, err := u.HostPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hostHeader(u, host, port); got != want {
+			t.Errorf("%s: Host %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package envoy
+
+import (
+	"fmt"
+	"time"
+
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	filev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
+	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	reqwithoutqueryv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/formatter/req_without_query/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+)
+
+// Names of the Envoy objects the bootstrap creates.
+const (
+	ListenerName = "mcpgw"
+	StatPrefix   = "mcpgw"
+
+	hcmFilterName       = "envoy.filters.network.http_connection_manager"
+	routerFilterName    = "envoy.filters.http.router"
+	fileLoggerName      = "envoy.access_loggers.file"
+	reqWithoutQueryName = "envoy.formatter.req_without_query"
+)
+
+// SSEIdleTimeout bounds how long a stream may go without any bytes in either
+// direction. SSE streams (GET listeners, long tools/call responses) can be
+// quiet for minutes, so Envoy's 5 min default would cut them; disabling the
+// timer entirely would let streams of vanished clients live forever. One
+// hour is long enough for quiet SSE and still reclaims abandoned streams
+// (clients resume with Last-Event-ID).
+const SSEIdleTimeout = time.Hour
+
+// requestHeadersTimeout bounds how long a client may take to send its
+// request headers (slowloris protection); it does not affect streaming.
+const requestHeadersTimeout = 10 * time.Second
+
+// accessLogFormat is the JSON object written per request; see
+// Params.AccessLog.
+var accessLogFormat = map[string]any{
+	"start_time":       "%START_TIME%",
+	"method":           "%REQ(:METHOD)%",
+	"path":             "%REQ_WITHOUT_QUERY(:PATH)%",
+	"status":           "%RESPONSE_CODE%",
+	"details":          "%RESPONSE_CODE_DETAILS%",
+	"flags":            "%RESPONSE_FLAGS%",
+	"upstream_cluster": "%UPSTREAM_CLUSTER%",
+	"upstream_host":    "%UPSTREAM_HOST%",
+	"duration_ms":      "%DURATION%",
+	"bytes_received":   "%BYTES_RECEIVED%",
+	"bytes_sent":       "%BYTES_SENT%",
+	"mcp_name":         "%REQ(MCP-NAME)%",
+	"request_id":       "%REQ(X-REQUEST-ID)%",
+	"user_agent":       "%REQ(USER-AGENT)%",
+}
+
+func listener(p Params) (*listenerv3.Listener, error) {
+	hcm, err := connectionManager(p)
+	if err != nil {
+		return nil, err
+	}
+	hcmAny, err := typed("http connection manager", hcm)
+	if err != nil {
+		return nil, err
+	}
+	return &listenerv3.Listener{
+		Name:    ListenerName,
+		Address: socketAddress(p.ListenAddress, p.ListenPort),
+		// Together with the route's request_body_buffer_limit this makes
+		// MaxRequestBodyBytes the 413 threshold; see routeConfig.
+		PerConnectionBufferLimitBytes: wrapperspb.UInt32(uint32(p.MaxRequestBodyBytes)),
+		FilterChains: []*listenerv3.FilterChain{{
+			Filters: []*listenerv3.Filter{{
+				Name:       hcmFilterName,
+				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: hcmAny},
+			}},
+		}},
+	}, nil
+}
+
+func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
+	extProc, err := extProcFilter(p)
+	if err != nil {
+		return nil, err
+	}
+	router, err := typed("router filter", &routerv3.Router{})
+	if err != nil {
+		return nil, err
+	}
+	accessLog, err := accessLog(p.AccessLog)
+	if err != nil {
+		return nil, err
+	}
+	localReply, err := localReplyConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &hcmv3.HttpConnectionManager{
+		CodecType:             hcmv3.HttpConnectionManager_AUTO,
+		StatPrefix:            StatPrefix,
+		RouteSpecifier:        &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: routeConfig(p)},
+		StreamIdleTimeout:     durationpb.New(SSEIdleTimeout),
+		RequestHeadersTimeout: durationpb.New(requestHeadersTimeout),
+		AccessLog:             []*accesslogv3.AccessLog{accessLog},
+		LocalReplyConfig:      localReply,
+		HttpFilters: []*hcmv3.HttpFilter{
+			// ext_proc must run first: it decides the route.
+			{Name: wellknown.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: extProc}},
+			// The router must be last.
+			{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}},
+		},
+	}, nil
+}
+
+func accessLog(path string) (*accesslogv3.AccessLog, error) {
+	format, err := structpb.NewStruct(accessLogFormat)
+	if err != nil {
+		return nil, fmt.Errorf("envoy: access log format: %w", err)
+	}
+	withoutQuery, err := typed("req_without_query formatter", &reqwithoutqueryv3.ReqWithoutQuery{})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := typed("file access log", &filev3.FileAccessLog{
+		Path: path,
+		AccessLogFormat: &filev3.FileAccessLog_LogFormat{LogFormat: &corev3.SubstitutionFormatString{
+			Format: &corev3.SubstitutionFormatString_JsonFormat{JsonFormat: format},
+			// %REQ_WITHOUT_QUERY% is an extension and must be declared.
+			Formatters: []*corev3.TypedExtensionConfig{{Name: reqWithoutQueryName, TypedConfig: withoutQuery}},
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &accesslogv3.AccessLog{
+		Name:       fileLoggerName,
+		ConfigType: &accesslogv3.AccessLog_TypedConfig{TypedConfig: cfg},
+	}, nil
+}

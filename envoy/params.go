@@ -1,0 +1,212 @@
+package envoy
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// Defaults applied by [Params] zero values.
+const (
+	DefaultListenAddress       = "0.0.0.0"
+	DefaultAdminAddress        = "127.0.0.1"
+	DefaultAdminPort           = 9901
+	DefaultMaxRequestBodyBytes = 1 << 20 // Envoy's own per-connection default
+	DefaultMessageTimeout      = 10 * time.Second
+	DefaultAccessLog           = "/dev/stdout"
+	// DefaultCAFile is the system CA bundle on Debian, Ubuntu (the official
+	// Envoy image) and Alpine.
+	DefaultCAFile = "/etc/ssl/certs/ca-certificates.crt"
+)
+
+// NoAdmin as Params.AdminPort renders a bootstrap without an admin listener.
+// Readiness checks (/ready) then are not possible.
+const NoAdmin = -1
+
+// Params is everything the bootstrap depends on. Zero values mean the
+// documented default; Validate reports what is missing or malformed.
+type Params struct {
+	// ListenAddress is the IP the gateway listener binds. "" = 0.0.0.0.
+	ListenAddress string
+	// ListenPort is the gateway listener port. Required.
+	ListenPort int
+	// AdminAddress is the IP of Envoy's admin interface. "" = 127.0.0.1.
+	// The admin interface is unauthenticated: keep it on loopback.
+	AdminAddress string
+	// AdminPort is the admin port. 0 = 9901; NoAdmin (-1) = no admin
+	// interface at all.
+	AdminPort int
+	// ExtProcAddress is host:port of the ext_proc gRPC service. Required.
+	// An IP host gives a STATIC cluster, a name a STRICT_DNS one.
+	ExtProcAddress string
+	// SidecarAddress is host:port of the adapter sidecar HTTP server.
+	// Required. Same cluster type rule as ExtProcAddress.
+	SidecarAddress string
+	// Upstreams are the configured MCP servers. Only Transport http ones get
+	// a cluster (named u.Cluster); the others are reached via the sidecar.
+	Upstreams []*upstreams.Upstream
+	// MaxRequestBodyBytes bounds a request body; Envoy answers 413 above it.
+	// 0 = 1 MiB. The ext_proc service receives whole bodies in one gRPC
+	// message, so its server must accept messages this large (Go gRPC's
+	// default receive limit is 4 MiB).
+	MaxRequestBodyBytes int
+	// MessageTimeout is ext_proc's per-message timeout. 0 = 10s.
+	MessageTimeout time.Duration
+	// AccessLog is the access log file. "" = /dev/stdout. Each request is
+	// one JSON object per line with the keys start_time, method, path,
+	// status, details, flags, upstream_cluster, upstream_host, duration_ms,
+	// bytes_received, bytes_sent, mcp_name, request_id, user_agent, e.g.
+	// {"method":"POST","path":"/mcp","status":200,
+	// "upstream_cluster":"mcp_upstream_github",...}. status, duration_ms
+	// and the byte counts are numbers; missing values are null. path is the
+	// path sent upstream (after ext_proc's rewrite) without the query, which
+	// may carry credentials. upstream_cluster is the cluster ext_proc chose.
+	// Envoy writes the file every 10s unless started with
+	// --file-flush-interval-msec.
+	AccessLog string
+	// CAFile is the CA bundle used to verify https upstreams.
+	// "" = DefaultCAFile.
+	CAFile string
+}
+
+// withDefaults returns p with zero values replaced by defaults.
+func (p Params) withDefaults() Params {
+	if p.ListenAddress == "" {
+		p.ListenAddress = DefaultListenAddress
+	}
+	if p.AdminAddress == "" {
+		p.AdminAddress = DefaultAdminAddress
+	}
+	if p.AdminPort == 0 {
+		p.AdminPort = DefaultAdminPort
+	}
+	if p.MaxRequestBodyBytes == 0 {
+		p.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
+	}
+	if p.MessageTimeout == 0 {
+		p.MessageTimeout = DefaultMessageTimeout
+	}
+	if p.AccessLog == "" {
+		p.AccessLog = DefaultAccessLog
+	}
+	if p.CAFile == "" {
+		p.CAFile = DefaultCAFile
+	}
+	return p
+}
+
+// validate checks p (after withDefaults); errors name the Params field.
+func (p Params) validate() error {
+	if err := checkIP(p.ListenAddress); err != nil {
+		return fieldErr("ListenAddress", err)
+	}
+	if err := checkPort(p.ListenPort); err != nil {
+		return fieldErr("ListenPort", err)
+	}
+	if p.AdminPort != NoAdmin {
+		if err := checkIP(p.AdminAddress); err != nil {
+			return fieldErr("AdminAddress", err)
+		}
+		if err := checkPort(p.AdminPort); err != nil {
+			return fieldErr("AdminPort", err)
+		}
+		if p.AdminPort == p.ListenPort {
+			return fieldErr("AdminPort", fmt.Errorf("same as ListenPort %d", p.ListenPort))
+		}
+	}
+	if _, _, err := splitHostPort(p.ExtProcAddress); err != nil {
+		return fieldErr("ExtProcAddress", err)
+	}
+	if _, _, err := splitHostPort(p.SidecarAddress); err != nil {
+		return fieldErr("SidecarAddress", err)
+	}
+	if p.MaxRequestBodyBytes < 0 || p.MaxRequestBodyBytes > math.MaxUint32 {
+		return fieldErr("MaxRequestBodyBytes", fmt.Errorf("%d is not in 0-%d", p.MaxRequestBodyBytes, uint32(math.MaxUint32)))
+	}
+	if p.MessageTimeout < time.Millisecond {
+		return fieldErr("MessageTimeout", fmt.Errorf("%v is below 1ms", p.MessageTimeout))
+	}
+	seen := map[string]bool{wellknown.ExtProcCluster: true, wellknown.SidecarCluster: true}
+	for i, u := range p.Upstreams {
+		if u == nil {
+			return fieldErr(fmt.Sprintf("Upstreams[%d]", i), fmt.Errorf("nil"))
+		}
+		if u.Transport != upstreams.TransportHTTP {
+			continue
+		}
+		if err := checkUpstream(u); err != nil {
+			return fieldErr(fmt.Sprintf("Upstreams[%d] (%s)", i, u.Alias), err)
+		}
+		if seen[u.Cluster] {
+			return fieldErr(fmt.Sprintf("Upstreams[%d] (%s)", i, u.Alias), fmt.Errorf("cluster name %q used twice", u.Cluster))
+		}
+		seen[u.Cluster] = true
+	}
+	return nil
+}
+
+func checkUpstream(u *upstreams.Upstream) error {
+	if u.Cluster == "" {
+		return fmt.Errorf("no cluster name")
+	}
+	if u.URL == nil {
+		return fmt.Errorf("no url")
+	}
+	if u.URL.Scheme != "http" && u.URL.Scheme != "https" {
+		return fmt.Errorf("url scheme %q is not http or https", u.URL.Scheme)
+	}
+	host, port, err := u.HostPort()
+	if err != nil {
+		return err
+	}
+	if host == "" {
+		return fmt.Errorf("url %q has no host", u.URL.Redacted())
+	}
+	return checkPort(port)
+}
+
+func fieldErr(field string, err error) error {
+	return fmt.Errorf("envoy: Params.%s: %w", field, err)
+}
+
+func checkIP(s string) error {
+	if _, err := netip.ParseAddr(s); err != nil {
+		return fmt.Errorf("%q is not an IP address", s)
+	}
+	return nil
+}
+
+func checkPort(port int) error {
+	if port < 1 || port > 65535 {
+		return fmt.Errorf("port %d is not in 1-65535", port)
+	}
+	return nil
+}
+
+// splitHostPort parses "host:port" with a non-empty host and a valid port.
+func splitHostPort(addr string) (host string, port int, err error) {
+	if addr == "" {
+		return "", 0, fmt.Errorf("empty; want host:port")
+	}
+	host, ps, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", addr, err)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("%q has no host", addr)
+	}
+	port, err = strconv.Atoi(ps)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: bad port", addr)
+	}
+	if err := checkPort(port); err != nil {
+		return "", 0, fmt.Errorf("%q: %w", addr, err)
+	}
+	return host, port, nil
+}

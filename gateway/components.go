@@ -1,0 +1,29 @@
+package gateway
+
+import (
+	"log/slog"
+
+	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/sessions"
+	"github.com/mcpgw/mcpgw/sidecar"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// NewExtProc builds the ext_proc service and the upstream session pool it
+// uses. The caller closes the pool.
+func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool) {
+	pool := sessions.NewPool(sessions.Options{
+		HTTPClient: upstreams.HTTPClient,
+		Logger:     log.With("component", "sessions"),
+	})
+	return extproc.New(rt.Router, pool, log.With("component", "extproc")), pool
+}
+
+// NewSidecar builds the adapter sidecar. The caller starts and closes it.
+func NewSidecar(rt *Runtime, log *slog.Logger) (*sidecar.Server, error) {
+	return sidecar.New(sidecar.Options{
+		Upstreams: rt.Upstreams,
+		Registry:  rt.Names,
+		Logger:    log.With("component", "sidecar"),
+	})
+}

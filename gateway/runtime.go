@@ -1,0 +1,36 @@
+package gateway
+
+import (
+	"fmt"
+
+	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// Runtime is everything built from one config: immutable, rebuilt on reload.
+type Runtime struct {
+	Config    *config.Config
+	Upstreams []*upstreams.Upstream
+	Names     *namespace.Registry
+	Router    *router.Router
+}
+
+// Build turns a validated config into runtime values.
+func Build(cfg *config.Config) (*Runtime, error) {
+	ups := cfg.Upstreams()
+	aliases := make([]string, len(ups))
+	for i, u := range ups {
+		aliases[i] = u.Alias
+	}
+	names, err := namespace.NewRegistry(aliases, cfg.General.MCPToolPrefixSeparator)
+	if err != nil {
+		return nil, fmt.Errorf("build name registry: %w", err)
+	}
+	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("build router: %w", err)
+	}
+	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r}, nil
+}

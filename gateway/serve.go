@@ -1,0 +1,62 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/mcpgw/mcpgw/extproc"
+)
+
+// ServeExtProc serves the ext_proc service on lis until ctx ends, then
+// stops gracefully (bounded, so long-lived SSE streams cannot hold it).
+func ServeExtProc(ctx context.Context, lis net.Listener, svc *extproc.Server, maxBody int, log *slog.Logger) error {
+	g := grpc.NewServer(
+		// Envoy sends the whole buffered body in one message.
+		grpc.MaxRecvMsgSize(maxBody + 64<<10),
+	)
+	svc.Register(g)
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(lis) }()
+	log.Info("ext_proc service listening", "address", lis.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	done := make(chan struct{})
+	go func() { g.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		g.Stop()
+	}
+	return nil
+}
+
+// ServeHTTP serves h on lis until ctx ends, then shuts down (bounded).
+func ServeHTTP(ctx context.Context, lis net.Listener, h http.Handler, name string, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	log.Info(name+" listening", "address", lis.Addr().String())
+	select {
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+	}
+	return nil
+}

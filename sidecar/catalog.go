@@ -1,0 +1,191 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// callFunc calls an upstream's tool by its own (unprefixed) name.
+type callFunc func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error)
+
+// catalog mirrors the upstreams' tools into the MCP server under prefixed
+// names. go-sdk tells connected clients (tools/list_changed) whenever a
+// tool is added or removed.
+type catalog struct {
+	srv   *mcp.Server
+	names *namespace.Registry
+	log   *slog.Logger
+	call  callFunc
+
+	mu      sync.Mutex
+	byAlias map[string]map[string][]byte // alias → prefixed name → tool JSON as served
+}
+
+func newCatalog(srv *mcp.Server, names *namespace.Registry, log *slog.Logger, call callFunc) *catalog {
+	return &catalog{srv: srv, names: names, log: log, call: call, byAlias: map[string]map[string][]byte{}}
+}
+
+// update replaces alias's tools with tools (nil: the upstream is gone).
+// Tools that cannot be served are skipped with a warning; unchanged tools
+// are left alone, so clients hear of real changes only.
+func (c *catalog) update(alias string, tools []*mcp.Tool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.byAlias[alias]
+	next := make(map[string][]byte, len(tools))
+	type addition struct {
+		tool *mcp.Tool // as served, prefixed
+		name string    // the upstream's own name
+	}
+	var added []addition
+	for _, t := range tools {
+		pt, err := c.prefixed(alias, t)
+		if err != nil {
+			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", err)
+			continue
+		}
+		if _, dup := next[pt.Name]; dup {
+			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", "listed twice")
+			continue
+		}
+		data, err := json.Marshal(pt)
+		if err != nil {
+			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", err)
+			continue
+		}
+		next[pt.Name] = data
+		if !bytes.Equal(old[pt.Name], data) {
+			added = append(added, addition{pt, t.Name})
+		}
+	}
+	var removed []string
+	for name := range old {
+		if _, ok := next[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	if len(removed) > 0 {
+		slices.Sort(removed)
+		c.srv.RemoveTools(removed...)
+	}
+	for _, a := range added {
+		if err := addTool(c.srv, a.tool, c.handler(alias, a.name)); err != nil {
+			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", a.name, "error", err)
+			delete(next, a.tool.Name)
+			c.srv.RemoveTools(a.tool.Name) // in case an older version was served
+		}
+	}
+	if len(next) == 0 {
+		delete(c.byAlias, alias)
+	} else {
+		c.byAlias[alias] = next
+	}
+	c.log.Debug("tools updated", "upstream", alias, "tools", len(next),
+		"added_or_changed", len(added), "removed", len(removed))
+}
+
+// served returns the prefixed names currently served, sorted.
+func (c *catalog) served() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var all []string
+	for _, m := range c.byAlias {
+		all = slices.AppendSeq(all, maps.Keys(m))
+	}
+	slices.Sort(all)
+	return all
+}
+
+// prefixed returns a copy of t under its prefixed name, or why t cannot be
+// served. Everything else (schemas, title, annotations, _meta, icons)
+// passes through as the upstream sent it.
+func (c *catalog) prefixed(alias string, t *mcp.Tool) (*mcp.Tool, error) {
+	name := c.names.Prefix(alias, t.Name)
+	if !namespace.ValidName(name) {
+		return nil, fmt.Errorf("prefixed name %q is not a valid tool name (1-%d of A-Za-z0-9_-.)", name, namespace.MaxNameLength)
+	}
+	if a, n, ok := c.names.Split(name); !ok || a != alias || n != t.Name {
+		return nil, fmt.Errorf("prefixed name %q would route to upstream %q", name, a)
+	}
+	if err := checkInputSchema(t.InputSchema); err != nil {
+		return nil, err
+	}
+	pt := *t
+	pt.Name = name
+	return &pt, nil
+}
+
+// checkInputSchema enforces what go-sdk's AddTool requires (and would
+// panic on): an input schema that is a JSON object of type "object".
+func checkInputSchema(schema any) error {
+	if schema == nil {
+		return errors.New("no input schema")
+	}
+	data, err := json.Marshal(schema)
+	if err != nil {
+		return fmt.Errorf("input schema: %w", err)
+	}
+	var s struct {
+		Type any `json:"type"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("input schema is not a JSON object")
+	}
+	if s.Type != "object" {
+		return fmt.Errorf(`input schema type is %v, not "object"`, s.Type)
+	}
+	return nil
+}
+
+// addTool adds t, turning a go-sdk panic over a tool it rejects into an
+// error: upstream input must never crash the sidecar. go-sdk panics before
+// it changes anything, so the server stays consistent.
+func addTool(srv *mcp.Server, t *mcp.Tool, h mcp.ToolHandler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("rejected by go-sdk: %v", r)
+		}
+	}()
+	srv.AddTool(t, h)
+	return nil
+}
+
+// handler serves a tools/call that reached the sidecar (Envoy normally
+// routes calls straight to the upstream) by calling the upstream through
+// discovery's session. The upstream's result and JSON-RPC errors come back
+// unchanged.
+func (c *catalog) handler(alias, name string) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args any
+		if len(req.Params.Arguments) > 0 {
+			args = req.Params.Arguments
+		}
+		res, err := c.call(ctx, alias, name, args)
+		if err == nil {
+			return res, nil
+		}
+		var werr *jsonrpc.Error
+		if errors.As(err, &werr) {
+			return nil, werr
+		}
+		c.log.Warn("fallback tools/call failed", "upstream", alias, "tool", name, "error", err)
+		msg := fmt.Sprintf("upstream %s: call failed", alias)
+		if errors.Is(err, upstreams.ErrUpstreamUnavailable) {
+			msg = fmt.Sprintf("upstream %s is unavailable", alias)
+		}
+		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
+	}
+}

@@ -1,0 +1,64 @@
+package sidecar
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// Name is the server name the sidecar reports in serverInfo.
+const Name = "mcpgw"
+
+// protocolVersions are the MCP versions the sidecar negotiates, newest
+// first. 2026-07-28 (stateless, server/discover) is not offered yet; go-sdk
+// clients that try it first fall back to initialize at 2025-11-25.
+var protocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+
+// Options configure a Server.
+type Options struct {
+	// Upstreams are the MCP servers whose tools the sidecar lists.
+	Upstreams []*upstreams.Upstream
+	// Registry names tools; every upstream's alias must be in it. Required.
+	Registry *namespace.Registry
+	// Logger receives structured logs, as they are (the caller tags the
+	// component); nil discards them.
+	Logger *slog.Logger
+	// DiscoveryTimeout bounds connecting to one upstream and listing its
+	// tools. Start waits at most this long. Zero means 5s.
+	DiscoveryTimeout time.Duration
+	// KeepAlive is the interval of the pings that notice a dead upstream.
+	// Zero means 15s; negative disables pings.
+	KeepAlive time.Duration
+	// Version is the version reported in serverInfo. Empty means "dev".
+	Version string
+}
+
+func (o *Options) applyDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.DiscoveryTimeout <= 0 {
+		o.DiscoveryTimeout = 5 * time.Second
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+}
+
+func (o *Options) validate() error {
+	if o.Registry == nil {
+		return fmt.Errorf("sidecar: no name registry")
+	}
+	for _, up := range o.Upstreams {
+		if up == nil {
+			return fmt.Errorf("sidecar: nil upstream")
+		}
+		if !o.Registry.Has(up.Alias) {
+			return fmt.Errorf("sidecar: upstream %q is not in the name registry", up.Alias)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package sidecar
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// Server is the adapter sidecar: one go-sdk MCP server, shared by every
+// client session, whose tools mirror those of the upstreams.
+type Server struct {
+	log     *slog.Logger
+	mcp     *mcp.Server
+	cat     *catalog
+	disc    *upstreams.Discovery
+	handler http.Handler
+}
+
+// New builds a sidecar; Start begins upstream discovery.
+func New(opts Options) (*Server, error) {
+	opts.applyDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	srv := mcp.NewServer(&mcp.Implementation{Name: Name, Version: opts.Version}, &mcp.ServerOptions{
+		Instructions:              instructions(opts),
+		Logger:                    log,
+		SupportedProtocolVersions: protocolVersions,
+		// Advertise tools (with list_changed) even while no upstream has
+		// answered yet, and nothing else: no logging, prompts, resources.
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
+	})
+	s := &Server{log: log, mcp: srv}
+	s.cat = newCatalog(srv, opts.Registry, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
+		return s.disc.CallTool(ctx, alias, name, args)
+	})
+	disc, err := upstreams.NewDiscovery(opts.Upstreams, upstreams.DiscoveryOptions{
+		Timeout:        opts.DiscoveryTimeout,
+		KeepAlive:      opts.KeepAlive,
+		OnChange:       s.cat.update,
+		Logger:         log,
+		Implementation: &mcp.Implementation{Name: Name, Version: opts.Version},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: %w", err)
+	}
+	s.disc = disc
+	s.handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		// Envoy forwards the client's Host header unchanged, and the
+		// sidecar listens on loopback, so go-sdk's DNS-rebinding check
+		// would answer every proxied request with 403. Host and Origin
+		// are the gateway's (Envoy's) to check, in front of this handler.
+		DisableLocalhostProtection: true,
+		Logger:                     log,
+	})
+	return s, nil
+}
+
+// Handler serves MCP Streamable HTTP on every path (Envoy sends /mcp here).
+// Sessions are stateful: each initialize gets a new Mcp-Session-Id.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start begins discovering upstream tools. It returns once every upstream
+// has answered or failed, or after the discovery timeout: slow upstreams
+// are picked up later, and clients are told by tools/list_changed.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.disc.Start(ctx); err != nil {
+		return fmt.Errorf("sidecar: start discovery: %w", err)
+	}
+	return nil
+}
+
+// Close stops discovery and ends every client session, which also ends
+// their open GET streams; call it before (or from) http.Server.Shutdown,
+// which otherwise waits for those streams.
+func (s *Server) Close() error {
+	err := s.disc.Close()
+	for ss := range s.mcp.Sessions() {
+		ss.Close()
+	}
+	return err
+}
+
+// instructions tell clients how tool names are formed and what each
+// upstream is for, when the config describes them.
+func instructions(opts Options) string {
+	var b strings.Builder
+	for _, up := range opts.Upstreams {
+		if up.Description != "" {
+			fmt.Fprintf(&b, "\n- %s: %s", up.Alias, up.Description)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return fmt.Sprintf("This gateway aggregates several MCP servers. Each tool name starts with its server's name and %q. Servers:%s",
+		opts.Registry.Separator(), b.String())
+}
+
+var _ io.Closer = (*Server)(nil)

@@ -1,0 +1,95 @@
+package upstreams
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+func TestHTTPClientAddsStaticHeaders(t *testing.T) {
+	var mu sync.Mutex
+	var seen []http.Header
+	var hosts, methods []string
+	srv := mcp.NewServer(&mcp.Implementation{Name: "s", Version: "1"}, nil)
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+		&mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Clone())
+		hosts = append(hosts, r.Host)
+		methods = append(methods, r.Method)
+		mu.Unlock()
+		h.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+
+	up := &Upstream{Alias: "a", Transport: TransportHTTP, URL: mustURL(t, ts.URL), Headers: map[string]string{
+		"Authorization": "Bearer s3cret",
+		"X-Tenant":      "t1",
+		"Accept":        "text/plain", // must not clobber the transport's own
+		"Host":          "upstream.example",
+	}}
+	tr, err := NewTransport(up, HTTPClient(up))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).
+		Connect(t.Context(), tr, &mcp.ClientSessionOptions{ProtocolVersion: DiscoveryProtocolVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.ListTools(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	cs.Close()
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 3 {
+		t.Fatalf("saw %d requests, want at least initialize, initialized, tools/list", len(seen))
+	}
+	for i, hdr := range seen {
+		if got := hdr.Get("Authorization"); got != "Bearer s3cret" {
+			t.Errorf("request %d: Authorization = %q", i, got)
+		}
+		if got := hdr.Get("X-Tenant"); got != "t1" {
+			t.Errorf("request %d: X-Tenant = %q", i, got)
+		}
+		if got := hdr.Get("Accept"); methods[i] != http.MethodDelete && got == "text/plain" {
+			t.Errorf("request %d: static header replaced the transport's Accept", i)
+		}
+		if hosts[i] != "upstream.example" {
+			t.Errorf("request %d: Host = %q", i, hosts[i])
+		}
+	}
+}
+
+func TestNewTransport(t *testing.T) {
+	u := mustURL(t, "http://127.0.0.1:1/mcp")
+	tests := []struct {
+		up      *Upstream
+		want    string
+		wantErr bool
+	}{
+		{&Upstream{Alias: "h", Transport: TransportHTTP, URL: u}, "*mcp.StreamableClientTransport", false},
+		{&Upstream{Alias: "s", Transport: TransportSSE, URL: u}, "*mcp.SSEClientTransport", false},
+		{&Upstream{Alias: "x", Transport: TransportStdio}, "", true},
+		{&Upstream{Alias: "n", Transport: TransportHTTP}, "", true},
+	}
+	for _, tt := range tests {
+		tr, err := NewTransport(tt.up, http.DefaultClient)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("%s: err = %v, wantErr %v", tt.up.Alias, err, tt.wantErr)
+			continue
+		}
+		if err == nil {
+			if got := fmt.Sprintf("%T", tr); got != tt.want {
+				t.Errorf("%s: transport %s, want %s", tt.up.Alias, got, tt.want)
+			}
+		}
+	}
+}
