@@ -11,6 +11,7 @@ import (
 type serverSource struct {
 	key    *yaml.Node      // the entry's key
 	fields map[string]pair // keys present in the entry
+	bad    map[string]bool // keys whose value was reported as wrong
 
 	// Where the alias came from, when it is not the entry's key: the
 	// alias key or a litellm_settings.mcp_aliases entry.
@@ -25,6 +26,12 @@ func (src serverSource) node(key string) *yaml.Node {
 		return f.k
 	}
 	return src.key
+}
+
+// given reports whether field key has a non-null value.
+func (src serverSource) given(key string) bool {
+	f, ok := src.fields[key]
+	return ok && !isNull(deref(f.v))
 }
 
 // value returns the value node of field key, or nil.
@@ -57,7 +64,7 @@ func (p *parser) server(pr pair) (Server, serverSource) {
 		Line:                      pr.k.Line,
 		AvailableOnPublicInternet: defaultAvailableOnPublicInternet,
 	}
-	src := serverSource{key: pr.k, fields: make(map[string]pair)}
+	src := serverSource{key: pr.k, fields: make(map[string]pair), bad: make(map[string]bool)}
 	if isNull(deref(pr.v)) {
 		p.errorf(pr.k, path, "is empty; a server needs at least url (or command, for transport stdio)")
 		return s, src
@@ -78,7 +85,9 @@ func (p *parser) server(pr pair) (Server, serverSource) {
 			continue
 		}
 		src.fields[f.key] = f
+		before := len(p.problems)
 		set := spec.parse(p, f.v, fp, &s)
+		src.bad[f.key] = len(p.problems) > before
 		if set && spec.unsupported && (spec.when == nil || spec.when(&s)) {
 			p.notSupported(f.k, fp, spec.detail)
 		}

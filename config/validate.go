@@ -91,14 +91,18 @@ var stdioKeys = []string{"command", "args", "env", "cwd"}
 
 func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 	if s.Transport == "" {
-		if !isNull(deref(src.value("transport"))) {
+		if src.given("transport") {
 			return // an invalid transport, already reported
 		}
 		s.Transport = TransportHTTP
 	}
 	if s.Transport == TransportStdio {
 		p.notSupported(src.node("transport"), join(path, "transport"), "")
-		if s.Command == "" {
+		switch {
+		case src.bad["command"]:
+		case s.Command == "" && src.given("command"):
+			p.errorf(src.node("command"), join(path, "command"), "must not be empty")
+		case s.Command == "":
 			p.errorf(src.key, path, "command is required for transport stdio")
 		}
 		if _, ok := src.fields["url"]; ok {
@@ -119,6 +123,13 @@ func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 		if _, ok := src.fields[k]; ok {
 			p.ignore(src.node(k), join(path, k), "only used with transport stdio")
 		}
+	}
+	if src.bad["url"] {
+		return
+	}
+	if s.URL == "" && src.given("url") {
+		p.errorf(src.node("url"), join(path, "url"), "must not be empty")
+		return
 	}
 	if s.URL == "" {
 		if s.SpecPath != "" {
@@ -178,7 +189,11 @@ func (p *parser) checkAuth(s *Server, src serverSource, path string) {
 			p.ignore(src.node(valueKey), join(path, valueKey), "has no effect without auth_type")
 		}
 	case AuthAPIKey, AuthBearerToken, AuthBasic, AuthAuthorization, AuthToken:
-		if s.AuthValue == "" {
+		if s.AuthValue == "" && src.given(valueKey) {
+			if !src.bad[valueKey] {
+				p.errorf(src.node(valueKey), join(path, valueKey), "must not be empty")
+			}
+		} else if s.AuthValue == "" {
 			p.notSupported(src.node("auth_type"), typePath,
 				"without auth_value, LiteLLM takes the credential from each client's x-mcp-<alias>-authorization header")
 		} else if msg := checkHeaderValue(s.AuthValue); msg != "" {

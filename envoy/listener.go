@@ -85,9 +85,14 @@ func listener(p Params) (*listenerv3.Listener, error) {
 }
 
 func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
-	extProc, err := extProcFilter(p)
-	if err != nil {
-		return nil, err
+	var filters []*hcmv3.HttpFilter
+	if !p.NoExtProc {
+		extProc, err := extProcFilter(p)
+		if err != nil {
+			return nil, err
+		}
+		// ext_proc must run first: it decides the route.
+		filters = append(filters, &hcmv3.HttpFilter{Name: wellknown.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: extProc}})
 	}
 	router, err := typed("router filter", &routerv3.Router{})
 	if err != nil {
@@ -109,12 +114,8 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		RequestHeadersTimeout: durationpb.New(requestHeadersTimeout),
 		AccessLog:             []*accesslogv3.AccessLog{accessLog},
 		LocalReplyConfig:      localReply,
-		HttpFilters: []*hcmv3.HttpFilter{
-			// ext_proc must run first: it decides the route.
-			{Name: wellknown.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: extProc}},
-			// The router must be last.
-			{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}},
-		},
+		// The router must be last.
+		HttpFilters: append(filters, &hcmv3.HttpFilter{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}}),
 	}, nil
 }
 

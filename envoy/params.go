@@ -73,6 +73,14 @@ type Params struct {
 	// CAFile is the CA bundle used to verify https upstreams.
 	// "" = DefaultCAFile.
 	CAFile string
+	// NoExtProc leaves the ext_proc HTTP filter out of the listener, for
+	// benchmarks only: it is the "Envoy alone" baseline that shows what
+	// ext_proc costs. Nothing then sets x-mcp-cluster, so a client must send
+	// it itself, and nothing strips tool prefixes, rewrites paths, maps
+	// sessions or applies policy. Everything else is rendered as usual
+	// (the ext_proc and sidecar clusters too, so ExtProcAddress and
+	// SidecarAddress are still required). Never use it for a real gateway.
+	NoExtProc bool
 }
 
 // withDefaults returns p with zero values replaced by defaults.

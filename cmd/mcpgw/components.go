@@ -84,6 +84,7 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	side := fs.String("sidecar", "127.0.0.1:9003", "address of the adapter sidecar")
 	port := fs.Int("port", 0, "listener port (default: gateway.port from the config)")
 	adminPort := fs.Int("admin-port", 9901, "Envoy admin port (127.0.0.1 only)")
+	outPath := fs.String("o", "", "write to this file instead of standard output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +95,9 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	out, err := envoy.Render(envoyParams(rt, *port, *adminPort, *ext, *side, ""))
 	if err != nil {
 		return err
+	}
+	if *outPath != "" {
+		return os.WriteFile(*outPath, out, 0o644)
 	}
 	_, err = stdout.Write(out)
 	return err

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"maps"
+	"testing"
+
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+func TestUpstreams(t *testing.T) {
+	src := `litellm_settings:
+  mcp_aliases:
+    gh: github
+mcp_servers:
+  github:
+    url: https://user:pw@api.githubcopilot.com/mcp?x=1
+    auth_type: bearer_token
+    auth_value: ghp_x
+  wiki:
+    url: https://mcp.deepwiki.com/sse
+    transport: sse
+    mcp_info:
+      description: from mcp_info
+  local:
+    transport: stdio
+    command: npx
+  petstore:
+    url: https://petstore.example/api
+    spec_path: ./petstore.json
+`
+	cfg := mustParse(t, src, nil)
+	ups := cfg.Upstreams()
+	if len(ups) != 3 {
+		t.Fatalf("got %d upstreams, want 3 (the OpenAPI server is left out)", len(ups))
+	}
+	gh, wiki, local := ups[0], ups[1], ups[2]
+
+	if gh.Alias != "gh" || gh.Cluster != upstreams.ClusterName("gh") || gh.Transport != upstreams.TransportHTTP {
+		t.Errorf("github upstream = %+v", gh)
+	}
+	if gh.URL == nil || gh.URL.User != nil || gh.URL.Host != "api.githubcopilot.com" || gh.Path() != "/mcp?x=1" {
+		t.Errorf("github URL = %v; want credentials dropped, path and query kept", gh.URL)
+	}
+	if !maps.Equal(gh.Headers, map[string]string{"Authorization": "Bearer ghp_x"}) {
+		t.Errorf("github headers = %v", gh.Headers)
+	}
+	if wiki.Transport != upstreams.TransportSSE || wiki.URL == nil || wiki.Description != "from mcp_info" {
+		t.Errorf("wiki upstream = %+v", wiki)
+	}
+	if local.Transport != upstreams.TransportStdio || local.URL != nil || local.Cluster != "mcp_upstream_local" {
+		t.Errorf("local upstream = %+v", local)
+	}
+	if host, port, err := gh.HostPort(); err != nil || host != "api.githubcopilot.com" || port != 443 {
+		t.Errorf("HostPort = %s %d %v", host, port, err)
+	}
+}
