@@ -51,7 +51,7 @@ func (r *Router) DecideHeaders(h Headers) Decision {
 	// forged copy never survives.
 	d := Decision{
 		SetHeaders: []Header{{wellknown.RouteHeader, wellknown.SidecarCluster}},
-		ClearRoute:    true,
+		ClearRoute: true,
 	}
 	if h.Get(headerMethod) == http.MethodDelete {
 		d.EndSession = h.Get(headerSessionID)
