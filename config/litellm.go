@@ -11,6 +11,7 @@ import (
 type aliasEntry struct {
 	alias, server string
 	k             *yaml.Node
+	fromEnv       bool // server came from the environment: do not echo it
 	used          bool
 }
 
@@ -29,7 +30,7 @@ func (p *parser) litellmSettings(k, n *yaml.Node) []aliasEntry {
 			entries, _ := p.mapping(f.v, fp)
 			for _, e := range entries {
 				if server, ok := p.str(e.v, join(fp, e.key)); ok {
-					aliases = append(aliases, aliasEntry{alias: e.key, server: server, k: e.k})
+					aliases = append(aliases, aliasEntry{alias: e.key, server: server, k: e.k, fromEnv: fromEnv(e.v)})
 				}
 			}
 		case strings.HasPrefix(f.key, "mcp_"):
@@ -67,8 +68,12 @@ func (p *parser) applyAliases(servers []Server, sources []serverSource, aliases 
 	}
 	for _, a := range aliases {
 		if !a.used {
+			name := quoteName(a.server)
+			if a.fromEnv {
+				name = "as its value"
+			}
 			p.ignore(a.k, join("litellm_settings.mcp_aliases", a.alias),
-				"no mcp_servers entry without its own alias is named "+quoteName(a.server))
+				"no mcp_servers entry without its own alias is named "+name)
 		}
 	}
 }

@@ -82,7 +82,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "two servers with the same alias",
 			src:  "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    alias: b\n  b:\n    url: https://y.example/mcp\n",
-			want: `test.yaml:5: mcp_servers.b: alias "b" is already used by mcp_servers.a`,
+			want: `test.yaml:5: mcp_servers.b: same alias as mcp_servers.a; aliases prefix tool names and must be unique`,
 		},
 		{
 			name: "url required for http",
@@ -426,17 +426,15 @@ func TestParseAuthenticationTokenWins(t *testing.T) {
 	}
 }
 
-func TestParseAliasBomb(t *testing.T) {
+func TestParseMergeBombIsBounded(t *testing.T) {
+	// Each level merges the previous one nine times: 9^13 keys if expanded.
 	var b strings.Builder
-	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
-	for i := 1; i < 12; i++ {
-		prev := "*a" + string(rune('0'+i-1))
-		if i > 10 {
-			prev = "*a" + "9"
-		}
-		b.WriteString("a" + string(rune('0'+i)) + ": &a" + string(rune('0'+i)) + " [" + strings.Repeat(prev+", ", 9) + prev + "]\n")
+	b.WriteString("mcp_servers:\n  a0: &a0 {url: \"http://h\"}\n")
+	prev := "a0"
+	for i := 1; i < 14; i++ {
+		n := "a" + string(rune('a'+i))
+		b.WriteString("  " + n + ": &" + n + " {<<: [" + strings.Repeat("*"+prev+", ", 8) + "*" + prev + "]}\n")
+		prev = n
 	}
-	b.WriteString("mcp_servers:\n  s:\n    url: https://x.example/mcp\n    allowed_tools: *a9\n")
-	// Must finish quickly and not panic; an error is fine.
-	_, _ = Parse([]byte(b.String()), "bomb.yaml", nil)
+	findLine(t, problemsOf(t, b.String(), nil), "config is too large")
 }

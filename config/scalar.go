@@ -154,8 +154,8 @@ func (p *parser) strListMap(n *yaml.Node, path string) (map[string][]string, boo
 }
 
 // enum reads a string that must be one of want (listed in messages in the
-// given order). Values longer than 32 bytes are not echoed, in case a
-// secret was pasted into the wrong field.
+// given order). A wrong value is echoed only when it is short and written
+// in the file, in case a secret was put in the wrong field.
 func (p *parser) enum(n *yaml.Node, path string, want []string) (string, bool) {
 	v, ok := p.str(n, path)
 	if !ok {
@@ -166,10 +166,16 @@ func (p *parser) enum(n *yaml.Node, path string, want []string) (string, bool) {
 			return v, true
 		}
 	}
-	shown := " " + strconv.Quote(v)
-	if len(v) > 32 {
-		shown = ""
+	if len(v) > 32 || fromEnv(n) {
+		p.errorf(n, path, "unknown value (want one of %s)", strings.Join(want, ", "))
+		return "", false
 	}
-	p.errorf(n, path, "unknown value%s (want one of %s)%s", shown, strings.Join(want, ", "), suggest(v, want))
+	p.errorf(n, path, "unknown value %s (want one of %s)%s", strconv.Quote(v), strings.Join(want, ", "), suggest(v, want))
 	return "", false
+}
+
+// fromEnv reports whether n is an os.environ/ reference.
+func fromEnv(n *yaml.Node) bool {
+	d := deref(n)
+	return d != nil && d.Kind == yaml.ScalarNode && d.ShortTag() == "!!str" && strings.HasPrefix(d.Value, envPrefix)
 }

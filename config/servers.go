@@ -12,6 +12,9 @@ type serverSource struct {
 	key    *yaml.Node      // the entry's key
 	fields map[string]pair // keys present in the entry
 	bad    map[string]bool // keys whose value was reported as wrong
+	// hinted keys were suggested for an unknown key ("urll" → url), so
+	// their absence is not reported again.
+	hinted map[string]bool
 
 	// Where the alias came from, when it is not the entry's key: the
 	// alias key or a litellm_settings.mcp_aliases entry.
@@ -64,7 +67,7 @@ func (p *parser) server(pr pair) (Server, serverSource) {
 		Line:                      pr.k.Line,
 		AvailableOnPublicInternet: defaultAvailableOnPublicInternet,
 	}
-	src := serverSource{key: pr.k, fields: make(map[string]pair), bad: make(map[string]bool)}
+	src := serverSource{key: pr.k, fields: make(map[string]pair), bad: make(map[string]bool), hinted: make(map[string]bool)}
 	if isNull(deref(pr.v)) {
 		p.errorf(pr.k, path, "is empty; a server needs at least url (or command, for transport stdio)")
 		return s, src
@@ -81,6 +84,9 @@ func (p *parser) server(pr pair) (Server, serverSource) {
 		fp := join(path, f.key)
 		spec, known := serverKeys[f.key]
 		if !known {
+			if hint := didYouMean(f.key, serverKeyNames); hint != "" {
+				src.hinted[hint] = true
+			}
 			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, serverKeyNames))
 			continue
 		}

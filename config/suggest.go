@@ -11,16 +11,21 @@ import (
 // or else when exactly one candidate starts with word or is the start of
 // word ("bearer" → "bearer_token", "warning" → "warn"); "" otherwise.
 func suggest(word string, candidates []string) string {
+	if s := didYouMean(word, candidates); s != "" {
+		return fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return ""
+}
+
+// didYouMean returns the candidate suggest would name, or "".
+func didYouMean(word string, candidates []string) string {
 	if len(word) > 64 {
 		return ""
 	}
 	if s := nearest(word, candidates); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
+		return s
 	}
-	if s := prefixMatch(word, candidates); s != "" {
-		return fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return ""
+	return prefixMatch(word, candidates)
 }
 
 // prefixMatch returns the one candidate that extends word or that word

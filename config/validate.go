@@ -1,8 +1,8 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -28,7 +28,7 @@ func (p *parser) validateServers(servers []Server, sources []serverSource, sep s
 			if src.aliasNode != nil {
 				n, ap = src.aliasNode, src.aliasPath
 			}
-			p.errorf(n, ap, "alias %s is already used by %s", quoteName(s.Alias), join("mcp_servers", other))
+			p.errorf(n, ap, "same alias as %s; aliases prefix tool names and must be unique", join("mcp_servers", other))
 		} else {
 			byAlias[s.Alias] = s.Name
 		}
@@ -99,7 +99,7 @@ func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 	if s.Transport == TransportStdio {
 		p.notSupported(src.node("transport"), join(path, "transport"), "")
 		switch {
-		case src.bad["command"]:
+		case src.bad["command"], src.hinted["command"]:
 		case s.Command == "" && src.given("command"):
 			p.errorf(src.node("command"), join(path, "command"), "must not be empty")
 		case s.Command == "":
@@ -124,7 +124,7 @@ func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 			p.ignore(src.node(k), join(path, k), "only used with transport stdio")
 		}
 	}
-	if src.bad["url"] {
+	if src.bad["url"] || src.hinted["url"] {
 		return
 	}
 	if s.URL == "" && src.given("url") {
@@ -169,8 +169,7 @@ func checkHTTPURL(v string) string {
 		return "has no host"
 	}
 	if port := u.Port(); port != "" {
-		var n int
-		if _, err := fmt.Sscanf(port, "%d", &n); err != nil || n < 1 || n > 65535 {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return "has an invalid port"
 		}
 	}
