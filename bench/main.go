@@ -1,0 +1,193 @@
+// Command bench measures MCP tools/call latency and throughput through
+// three set-ups in one run, all on loopback with the same upstream:
+//
+//	(a) upstream: the demo MCP server (go-sdk Streamable HTTP), called directly
+//	(b) envoy:    Envoy with the gateway's generated config, ext_proc left out
+//	              (envoy.Params.NoExtProc); the client sets x-mcp-cluster itself
+//	(c) gateway:  the whole gateway (gateway.Start, real Envoy, ext_proc,
+//	              sidecar); the client calls demo-echo on the aggregated /mcp
+//
+// Run it with `make bench` (or ENVOY_BIN=... go run ./bench). See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency []int
+	envoyBin    string
+	verbose     bool
+}
+
+func main() {
+	opts, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, opts)
+	interrupted := ctx.Err() != nil
+	stop()
+	if interrupted {
+		fmt.Fprintln(os.Stderr, "bench: interrupted; everything it started is stopped")
+		os.Exit(130)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario and concurrency level")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measurement (calls not counted)")
+	conc := fs.String("concurrency", "1,16", "comma-separated concurrency levels (one client session per worker)")
+	fs.StringVar(&o.envoyBin, "envoy", os.Getenv("ENVOY_BIN"), "Envoy binary (default $ENVOY_BIN)")
+	fs.BoolVar(&o.verbose, "v", false, "print progress and, on failure, Envoy and gateway logs")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.duration <= 0 {
+		return o, fmt.Errorf("-duration must be positive")
+	}
+	if o.warmup < 0 {
+		return o, fmt.Errorf("-warmup must not be negative")
+	}
+	seen := map[int]bool{}
+	for f := range strings.SplitSeq(*conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1024 {
+			return o, fmt.Errorf("-concurrency: %q is not a number in 1-1024", f)
+		}
+		if !seen[n] {
+			seen[n] = true
+			o.concurrency = append(o.concurrency, n)
+		}
+	}
+	if o.envoyBin == "" {
+		return o, fmt.Errorf("no Envoy binary: set ENVOY_BIN=$(scripts/ensure-envoy.sh), pass -envoy, or run make bench")
+	}
+	return o, nil
+}
+
+// run sets up each scenario in turn, measures it at every concurrency
+// level, tears it down, and prints the report.
+func run(ctx context.Context, o options) error {
+	maxConc := 0
+	for _, c := range o.concurrency {
+		maxConc = max(maxConc, c)
+	}
+	envoyVersion, err := envoyVersionOf(o.envoyBin)
+	if err != nil {
+		return err
+	}
+	up, err := startUpstream()
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	rt, err := runtimeFor(up.URL)
+	if err != nil {
+		return err
+	}
+
+	scenarios := []scenario{
+		{key: "a", name: "(a) upstream direct", start: func(ctx context.Context, l *logs) (*target, error) {
+			return directTarget(up), nil
+		}},
+		{key: "b", name: "(b) Envoy, no ext_proc", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startBaselineEnvoy(ctx, o.envoyBin, rt, l)
+		}},
+		{key: "c", name: "(c) gateway", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startGateway(ctx, o.envoyBin, rt, l)
+		}},
+	}
+	progress := func(format string, args ...any) {
+		if o.verbose {
+			fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+		}
+	}
+	perRow := o.warmup + o.duration
+	fmt.Fprintf(os.Stderr, "bench: %d scenarios x %d concurrency levels x (%v warm-up + %v measured), about %v in all\n",
+		len(scenarios), len(o.concurrency), o.warmup, o.duration,
+		(time.Duration(len(scenarios)*len(o.concurrency))*perRow + 5*time.Second).Round(time.Second))
+
+	var results []result
+	for _, sc := range scenarios {
+		rs, err := runScenario(ctx, sc, up, o, maxConc, progress)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		results = append(results, rs...)
+	}
+	printReport(os.Stdout, o, envoyVersion, results)
+	return nil
+}
+
+// runScenario starts one set-up, opens maxConc sessions once, then warms up
+// and measures each concurrency level on the first n of them.
+func runScenario(ctx context.Context, sc scenario, up *upstream, o options, maxConc int, progress func(string, ...any)) (out []result, err error) {
+	l := &logs{}
+	defer func() {
+		if err != nil && ctx.Err() == nil && o.verbose && l.String() != "" {
+			fmt.Fprintf(os.Stderr, "--- Envoy and gateway logs of %s ---\n%s\n", sc.name, l.String())
+		}
+	}()
+	progress("%s: starting", sc.name)
+	tg, err := sc.start(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	defer tg.close()
+	// Upstream initializes not in a measured window: session set-up and
+	// warm-ups (where the gateway opens its upstream sessions). The
+	// gateway's own start-up discovery is before this and not counted.
+	last := up.Inits.Load()
+	cl, err := openClients(ctx, tg, maxConc)
+	defer cl.Close()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range o.concurrency {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		progress("%s: concurrency %d", sc.name, n)
+		r, err := measure(ctx, tg, cl.sessions[:n], up, o.warmup, o.duration)
+		if err != nil {
+			return nil, err
+		}
+		r.scenario, r.key, r.concurrency = sc.name, sc.key, n
+		r.warmupInits = r.initsBefore - last
+		last = r.initsAfter
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+type scenario struct {
+	key   string
+	name  string
+	start func(context.Context, *logs) (*target, error)
+}

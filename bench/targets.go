@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/gateway"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/upstreams/demo"
+)
+
+// alias is the upstream's name in the gateway config; tools appear as
+// alias-tool through the gateway.
+const alias = "demo"
+
+// upstream is the demo MCP server (upstreams/demo) over Streamable HTTP on
+// loopback, with the same handler options as demo.Handler(false), plus a
+// receiving middleware that counts the initialize requests it gets.
+type upstream struct {
+	URL   string
+	Inits atomic.Int64
+	srv   *http.Server
+	done  chan struct{}
+}
+
+func startUpstream() (*upstream, error) {
+	s := demo.NewServer()
+	u := &upstream{done: make(chan struct{})}
+	s.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "initialize" {
+				u.Inits.Add(1)
+			}
+			return next(ctx, method, req)
+		}
+	})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
+		&mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	u.srv = &http.Server{Handler: h}
+	go func() {
+		defer close(u.done)
+		_ = u.srv.Serve(lis)
+	}()
+	u.URL = "http://" + lis.Addr().String() + "/mcp"
+	return u, nil
+}
+
+func (u *upstream) Close() {
+	_ = u.srv.Close()
+	<-u.done
+}
+
+// runtimeFor builds the gateway runtime for a config with the one upstream.
+// Scenarios (b) and (c) both render their Envoy config from it.
+func runtimeFor(upstreamURL string) (*gateway.Runtime, error) {
+	text := fmt.Sprintf(`mcp_servers:
+  %s:
+    url: %q
+    transport: "http"
+general_settings:
+  mcp_tool_prefix_separator: "-"
+`, alias, upstreamURL)
+	cfg, err := config.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	rt, err := gateway.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(rt.Upstreams) != 1 {
+		return nil, fmt.Errorf("config has %d upstreams, want 1", len(rt.Upstreams))
+	}
+	return rt, nil
+}
+
+// target is where a scenario's clients connect and what they call.
+type target struct {
+	endpoint string
+	tool     string
+	header   http.Header // added to every request
+	close    func()
+}
+
+func directTarget(u *upstream) *target {
+	return &target{endpoint: u.URL, tool: "echo", close: func() {}}
+}
+
+// startBaselineEnvoy runs Envoy on the gateway's generated config with the
+// ext_proc filter left out (envoy.Params.NoExtProc). The route still picks
+// the cluster from x-mcp-cluster, which the client sends itself, and the
+// client uses the upstream's own path and unprefixed tool names. Envoy runs
+// exactly as the gateway runs it (gateway.StartEnvoy: same flags, access
+// log to a file).
+func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l *logs) (tg *target, err error) {
+	dir, err := os.MkdirTemp("", "mcpgw-bench-")
+	if err != nil {
+		return nil, err
+	}
+	var e *gateway.Envoy
+	cleanup := func() {
+		if e != nil {
+			_ = e.Stop()
+		}
+		_ = os.RemoveAll(dir)
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	up := rt.Upstreams[0]
+	yaml, err := envoy.Render(envoy.Params{
+		ListenPort: ports[0],
+		AdminPort:  ports[1],
+		// Rendered as clusters but never used without the filter.
+		ExtProcAddress:      "127.0.0.1:9",
+		SidecarAddress:      "127.0.0.1:9",
+		Upstreams:           rt.Upstreams,
+		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
+		AccessLog:           filepath.Join(dir, "access.log"),
+		NoExtProc:           true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "envoy.yaml")
+	if err := os.WriteFile(path, yaml, 0o600); err != nil {
+		return nil, err
+	}
+	if e, err = gateway.StartEnvoy(bin, path, "warn", l); err != nil {
+		return nil, err
+	}
+	readyCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.WaitReady(readyCtx, fmt.Sprintf("127.0.0.1:%d", ports[1])); err != nil {
+		return nil, err
+	}
+	return &target{
+		endpoint: fmt.Sprintf("http://127.0.0.1:%d%s", ports[0], up.Path()),
+		tool:     "echo",
+		header:   http.Header{http.CanonicalHeaderKey(wellknown.RouteHeader): {up.Cluster}},
+		close:    cleanup,
+	}, nil
+}
+
+// startGateway runs the whole gateway (gateway.Start: ext_proc service,
+// sidecar, real Envoy) at the config's default log level.
+func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs) (*target, error) {
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	level := slog.LevelInfo
+	if err := level.UnmarshalText([]byte(rt.Config.Gateway.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	inst, err := gateway.Start(ctx, rt, gateway.Options{
+		EnvoyBin:    bin,
+		Port:        ports[0],
+		EnvoyOutput: l,
+		Logger:      slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &target{
+		endpoint: inst.Endpoint,
+		tool:     rt.Names.Prefix(alias, "echo"),
+		close:    func() { _ = inst.Close() },
+	}, nil
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+var versionRE = regexp.MustCompile(`/(\d+\.\d+\.\d+)/`)
+
+// envoyVersionOf asks the binary for its version (e.g. "1.40.0").
+func envoyVersionOf(bin string) (string, error) {
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %v\n%s", bin, err, out)
+	}
+	m := versionRE.FindSubmatch(out)
+	if m == nil {
+		return "", fmt.Errorf("%s --version: no version in %q", bin, bytes.TrimSpace(out))
+	}
+	return string(m[1]), nil
+}
+
+// logs collects Envoy's and the gateway's output (shown with -v on failure).
+type logs struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
