@@ -38,7 +38,6 @@ model_list: []
 	}
 	// Output:
 	// github mcp_upstream_github https://api.githubcopilot.com/mcp
-	// warning: config.yaml:6: mcp_servers.github.allowed_tools: not supported yet: this restriction is NOT enforced
 	// note: config.yaml:7: model_list: ignored: not an MCP gateway setting
 }
 

@@ -60,10 +60,7 @@ func TestLiteLLMExamples(t *testing.T) {
 			file:    "litellm_access.yaml",
 			aliases: []string{"github_mcp", "zapier_server"},
 			unsupported: []string{
-				"mcp_servers.github_mcp.allowed_tools: not supported yet: this restriction is NOT enforced",
-				"mcp_servers.github_mcp.disallowed_tools: not supported yet",
 				"mcp_servers.github_mcp.allowed_params: not supported yet",
-				"mcp_servers.github_mcp.access_groups: not supported yet",
 				"mcp_servers.github_mcp.mcp_info.mcp_server_cost_info: not supported yet",
 				"mcp_servers.zapier_server.transport: not supported yet",
 			},

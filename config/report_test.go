@@ -17,10 +17,7 @@ func TestUnsupported(t *testing.T) {
 		{"sse transport", head + "    transport: sse\n", "test.yaml:4: mcp_servers.a.transport: not supported yet"},
 		{"stdio transport", "mcp_servers:\n  a:\n    transport: stdio\n    command: npx\n", "test.yaml:3: mcp_servers.a.transport: not supported yet"},
 		{"spec_path", "mcp_servers:\n  petstore:\n    spec_path: ./petstore.json\n", "test.yaml:3: mcp_servers.petstore.spec_path: not supported yet: OpenAPI servers are left out"},
-		{"allowed_tools", head + "    allowed_tools: [a]\n", "test.yaml:4: mcp_servers.a.allowed_tools: not supported yet: this restriction is NOT enforced"},
-		{"disallowed_tools", head + "    disallowed_tools: [a]\n", "mcp_servers.a.disallowed_tools: not supported yet: this restriction is NOT enforced"},
 		{"allowed_params", head + "    allowed_params:\n      t: [x]\n", "mcp_servers.a.allowed_params: not supported yet: this restriction is NOT enforced"},
-		{"access_groups", head + "    access_groups: [dev]\n", "mcp_servers.a.access_groups: not supported yet"},
 		{"extra_headers", head + "    extra_headers: [x-user]\n", "mcp_servers.a.extra_headers: not supported yet: client headers are not forwarded"},
 		{"allow_all_keys", head + "    allow_all_keys: true\n", "mcp_servers.a.allow_all_keys: not supported yet"},
 		{"not on the public internet", head + "    available_on_public_internet: false\n", "mcp_servers.a.available_on_public_internet: not supported yet: this restriction is NOT enforced"},
@@ -117,5 +114,21 @@ router_settings: [not, a, mapping]
 		if !strings.Contains(p.Message, "ignored") {
 			t.Errorf("note %q does not say ignored", p)
 		}
+	}
+}
+
+// Settings the gateway acts on are not reported as unsupported.
+func TestSupportedAreNotReported(t *testing.T) {
+	src := "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    allowed_tools: [x]\n    disallowed_tools: [y]\n    access_groups: [dev]\n"
+	cfg, err := Parse([]byte(src), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Unsupported) != 0 {
+		t.Fatalf("unexpected warnings: %v", cfg.Unsupported)
+	}
+	u := cfg.Upstreams()[0]
+	if u.AllowedTools[0] != "x" || u.DisallowedTools[0] != "y" || u.AccessGroups[0] != "dev" {
+		t.Fatalf("filters not carried to the upstream: %+v", u)
 	}
 }

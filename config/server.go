@@ -68,10 +68,10 @@ type Server struct {
 	StaticHeaders map[string]string
 
 	ExtraHeaders    []string            // extra_headers: client headers to forward; not acted on yet
-	AllowedTools    []string            // allowed_tools; not enforced yet
-	DisallowedTools []string            // disallowed_tools; not enforced yet
+	AllowedTools    []string            // allowed_tools: the only tools clients see and call
+	DisallowedTools []string            // disallowed_tools: tools clients neither see nor call
 	AllowedParams   map[string][]string // allowed_params: tool → argument names; not enforced yet
-	AccessGroups    []string            // access_groups; not acted on yet
+	AccessGroups    []string            // access_groups: groups selectable in /mcp/<group> and x-mcp-servers
 	AllowAllKeys    bool                // allow_all_keys; not acted on yet
 	// AvailableOnPublicInternet (available_on_public_internet) defaults
 	// to true, as in current LiteLLM; false is not enforced yet.

@@ -44,10 +44,10 @@ var serverKeys = map[string]serverKey{
 	"static_headers":       {parse: parseStaticHeaders},
 
 	"extra_headers":    {parse: listField(func(s *Server) *[]string { return &s.ExtraHeaders }), unsupported: true, detail: "client headers are not forwarded"},
-	"allowed_tools":    {parse: listField(func(s *Server) *[]string { return &s.AllowedTools }), unsupported: true, detail: notEnforced},
-	"disallowed_tools": {parse: listField(func(s *Server) *[]string { return &s.DisallowedTools }), unsupported: true, detail: notEnforced},
+	"allowed_tools":    {parse: listField(func(s *Server) *[]string { return &s.AllowedTools })},
+	"disallowed_tools": {parse: listField(func(s *Server) *[]string { return &s.DisallowedTools })},
 	"allowed_params":   {parse: parseAllowedParams, unsupported: true, detail: notEnforced},
-	"access_groups":    {parse: listField(func(s *Server) *[]string { return &s.AccessGroups }), unsupported: true},
+	"access_groups":    {parse: listField(func(s *Server) *[]string { return &s.AccessGroups })},
 	"allow_all_keys":   {parse: boolField(func(s *Server) *bool { return &s.AllowAllKeys }), unsupported: true, when: func(s *Server) bool { return s.AllowAllKeys }},
 	"available_on_public_internet": {
 		parse:       boolField(func(s *Server) *bool { return &s.AvailableOnPublicInternet }),

@@ -24,6 +24,10 @@ func (c *Config) Upstreams() []*upstreams.Upstream {
 			Cluster:     upstreams.ClusterName(s.Alias),
 			Headers:     s.AuthHeaders(),
 			Description: s.Description,
+
+			AllowedTools:    s.AllowedTools,
+			DisallowedTools: s.DisallowedTools,
+			AccessGroups:    s.AccessGroups,
 		}
 		if u.Description == "" {
 			u.Description = s.MCPInfo.Description

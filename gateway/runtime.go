@@ -21,10 +21,14 @@ type Runtime struct {
 func Build(cfg *config.Config) (*Runtime, error) {
 	ups := cfg.Upstreams()
 	aliases := make([]string, len(ups))
+	groups := map[string][]string{}
 	for i, u := range ups {
 		aliases[i] = u.Alias
+		for _, g := range u.AccessGroups {
+			groups[g] = append(groups[g], u.Alias)
+		}
 	}
-	names, err := namespace.NewRegistry(aliases, cfg.General.MCPToolPrefixSeparator)
+	names, err := namespace.NewRegistry(aliases, cfg.General.MCPToolPrefixSeparator, namespace.WithAccessGroups(groups))
 	if err != nil {
 		return nil, fmt.Errorf("build name registry: %w", err)
 	}

@@ -17,15 +17,38 @@ type Registry struct {
 	sep     string
 	aliases map[string]struct{}
 	ordered []string
+	groups  map[string][]string // access group → aliases
+}
+
+// Option configures a Registry.
+type Option func(*Registry) error
+
+// WithAccessGroups declares access groups: group name → member aliases
+// (from access_groups on each server). Members must be configured aliases.
+func WithAccessGroups(groups map[string][]string) Option {
+	return func(r *Registry) error {
+		for g, members := range groups {
+			if g == "" {
+				return fmt.Errorf("namespace: empty access group name")
+			}
+			for _, m := range members {
+				if !r.Has(m) {
+					return fmt.Errorf("namespace: access group %q names unknown server %q", g, m)
+				}
+			}
+			r.groups[g] = append([]string(nil), members...)
+		}
+		return nil
+	}
 }
 
 // NewRegistry builds a registry. Aliases must be unique and non-empty; the
 // separator must be non-empty.
-func NewRegistry(aliases []string, sep string) (*Registry, error) {
+func NewRegistry(aliases []string, sep string, opts ...Option) (*Registry, error) {
 	if sep == "" {
 		return nil, fmt.Errorf("namespace: empty prefix separator")
 	}
-	r := &Registry{sep: sep, aliases: make(map[string]struct{}, len(aliases))}
+	r := &Registry{sep: sep, aliases: make(map[string]struct{}, len(aliases)), groups: map[string][]string{}}
 	for _, a := range aliases {
 		if a == "" {
 			return nil, fmt.Errorf("namespace: empty server alias")
@@ -35,6 +58,11 @@ func NewRegistry(aliases []string, sep string) (*Registry, error) {
 		}
 		r.aliases[a] = struct{}{}
 		r.ordered = append(r.ordered, a)
+	}
+	for _, o := range opts {
+		if err := o(r); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,9 +12,6 @@ import (
 	"github.com/mcpgw/mcpgw/rpc"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
-
-// Endpoint is the aggregated MCP endpoint path.
-const Endpoint = "/mcp"
 
 // Router holds what routing needs from the config. It is immutable; a
 // config reload builds a new one.
@@ -36,16 +34,12 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int) (*Ro
 	return r, nil
 }
 
-// DecideHeaders handles the request-headers phase: pick the endpoint,
-// drop forged internal headers and send the request to the sidecar unless
-// the body phase reroutes it.
+// DecideHeaders handles the request-headers phase: resolve the endpoint
+// to its scope (unknown paths and servers are answered here) and send the
+// request to the sidecar unless the body phase reroutes it.
 func (r *Router) DecideHeaders(h Headers) Decision {
-	path := h.Get(headerPath)
-	if !isEndpoint(path) {
-		return Decision{Reply: errorReply(&rpc.Error{
-			Status: http.StatusNotFound, Code: rpc.CodeInvalidRequest,
-			Message: fmt.Sprintf("no MCP endpoint at this path; use %s", Endpoint),
-		}, nil)}
+	if _, err := r.names.Resolve(h.Get(headerPath), h.Get); err != nil {
+		return Decision{Reply: scopeErrorReply(err)}
 	}
 	// The route header is overwritten on every request, so a client's
 	// forged copy never survives.
@@ -59,13 +53,13 @@ func (r *Router) DecideHeaders(h Headers) Decision {
 	return d
 }
 
-// isEndpoint reports whether path (query ignored) is the aggregated
-// endpoint, with or without a trailing slash.
-func isEndpoint(path string) bool {
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
+func scopeErrorReply(err error) *Reply {
+	status, msg := http.StatusBadRequest, err.Error()
+	var se *namespace.ScopeError
+	if errors.As(err, &se) && se.NotFound {
+		status = http.StatusNotFound
 	}
-	return path == Endpoint || path == Endpoint+"/"
+	return errorReply(&rpc.Error{Status: status, Code: rpc.CodeInvalidRequest, Message: msg}, nil)
 }
 
 // DecideBody handles the buffered request body of a POST.
@@ -80,27 +74,41 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	if perr != nil {
 		return Decision{Reply: errorReply(perr, nil)}
 	}
-	if batch || msg.Kind != rpc.KindRequest || msg.Method != "tools/call" {
-		// Everything but a tools/call is the sidecar's (chosen in the
-		// headers phase). Batches are only legal in 2025-03-26; the
-		// sidecar's MCP server answers them per its version rules.
+	if batch || msg.Kind != rpc.KindRequest || (msg.Method != "tools/call" && msg.Method != "prompts/get") {
+		// Everything else is the sidecar's (chosen in the headers phase).
+		// Batches are only legal in 2025-03-26; the sidecar's MCP server
+		// answers them per its version rules.
 		return Decision{}
 	}
-	return r.routeToolCall(h, msg)
+	scope, err := r.names.Resolve(h.Get(headerPath), h.Get)
+	if err != nil {
+		return Decision{Reply: scopeErrorReply(err)}
+	}
+	return r.routeNamed(h, scope, msg)
 }
 
-func (r *Router) routeToolCall(h Headers, msg *rpc.Message) Decision {
+// routeNamed routes a call of a named tool or prompt to its upstream.
+func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
+	kind := "tool"
+	if msg.Method == "prompts/get" {
+		kind = "prompt"
+	}
 	name, ok := msg.ParamString("name")
 	if !ok {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams,
-			`invalid params: tools/call needs a string "name"`), msg)}
+			fmt.Sprintf(`invalid params: %s needs a string "name"`, msg.Method)), msg)}
 	}
-	alias, tool, ok := r.names.Split(name)
+	alias, tool, ok := r.resolveName(scope, name)
+	up := r.upstreams[alias]
+	if ok && kind == "tool" && up != nil && !up.ToolAllowed(tool) {
+		// A tool the server-level filters hide is, to the client, a
+		// tool that does not exist: visible is callable.
+		ok = false
+	}
 	if !ok {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams,
-			fmt.Sprintf("Unknown tool: %s", name)), msg)}
+			fmt.Sprintf("Unknown %s: %s", kind, name)), msg)}
 	}
-	up := r.upstreams[alias]
 	if up == nil || up.Transport != upstreams.TransportHTTP {
 		// The sidecar serves stdio and SSE servers itself.
 		return Decision{}
@@ -138,6 +146,24 @@ func (r *Router) routeToolCall(h Headers, msg *rpc.Message) Decision {
 		d.SetHeaders = append(d.SetHeaders, Header{strings.ToLower(k), v})
 	}
 	return d
+}
+
+// resolveName finds the upstream and its own name for a name a client
+// sent in scope. Prefixed scopes need "<alias><sep><name>" with the alias
+// in scope. A single server's endpoint takes the upstream's own name, and
+// also accepts that server's prefix (which is then stripped).
+func (r *Router) resolveName(scope namespace.Scope, name string) (alias, upstreamName string, ok bool) {
+	if scope.Single != "" {
+		if a, n, ok := r.names.Split(name); ok && a == scope.Single {
+			return a, n, true
+		}
+		return scope.Single, name, name != ""
+	}
+	a, n, ok := r.names.Split(name)
+	if !ok || !scope.Has(a) {
+		return "", "", false
+	}
+	return a, n, true
 }
 
 // protocolError is an MCP protocol error on a well-formed request: HTTP 200

@@ -57,6 +57,10 @@ func TestDecideHeaders(t *testing.T) {
 		{"query", "GET", "/mcp?x=1", 0, ""},
 		{"delete ends session", "DELETE", "/mcp", 0, "sess-1"},
 		{"root", "POST", "/", 404, ""},
+		{"server list", "POST", "/mcp/demo,my_wiki", 0, ""},
+		{"single server", "POST", "/demo/mcp", 0, ""},
+		{"unknown server", "POST", "/mcp/nope", 404, ""},
+		{"empty server name", "POST", "/mcp/demo,", 400, ""},
 		{"other", "POST", "/mcpx", 404, ""},
 		{"traversal", "POST", "/mcp/../admin", 404, ""},
 	}
@@ -88,7 +92,7 @@ func TestDecideHeaders(t *testing.T) {
 func TestDecideBodyToolCall(t *testing.T) {
 	r := testRouter(t)
 	body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"my_wiki-read-page","arguments":{"page":"x"}}}`
-	d := r.DecideBody(Headers{"mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
+	d := r.DecideBody(Headers{":path": "/mcp", "mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
 	if d.Reply != nil {
 		t.Fatalf("unexpected reply %s", d.Reply.Body)
 	}
@@ -148,7 +152,11 @@ func TestDecideBodyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := r.DecideBody(tt.headers, []byte(tt.body))
+			h := Headers{":path": "/mcp"}
+			for k, v := range tt.headers {
+				h[k] = v
+			}
+			d := r.DecideBody(h, []byte(tt.body))
 			if d.Reply == nil {
 				t.Fatalf("no reply: %+v", d)
 			}
@@ -180,7 +188,7 @@ func TestDecideBodyPassThrough(t *testing.T) {
 		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`,
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"local-echo"}}`, // stdio: sidecar serves it
 	} {
-		d := r.DecideBody(nil, []byte(body))
+		d := r.DecideBody(Headers{":path": "/mcp"}, []byte(body))
 		if d.Reply != nil || d.Body != nil || d.Call != nil || len(d.SetHeaders) != 0 {
 			t.Errorf("%s: want pass-through to the sidecar, got %+v", body, d)
 		}
@@ -218,4 +226,57 @@ func FuzzDecideBody(f *testing.F) {
 func mustRegistry() *namespace.Registry {
 	r, _ := namespace.NewRegistry([]string{"demo"}, "-")
 	return r
+}
+
+func TestScopedRouting(t *testing.T) {
+	r := testRouter(t)
+	r.upstreams["demo"].DisallowedTools = []string{"secret"}
+	r.upstreams["my_wiki"].AllowedTools = []string{"read-page"}
+	call := func(method, name string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"` + method + `","params":{"name":"` + name + `"}}`
+	}
+	tests := []struct {
+		name     string
+		path     string
+		headers  Headers
+		body     string
+		upstream string // "" means an error reply
+		sent     string // name the upstream receives
+	}{
+		{"aggregate prefixed", "/mcp", nil, call("tools/call", "demo-echo"), "demo", "echo"},
+		{"server list in scope", "/mcp/demo", nil, call("tools/call", "demo-echo"), "demo", "echo"},
+		{"server list out of scope", "/mcp/demo", nil, call("tools/call", "my_wiki-read-page"), "", ""},
+		{"header narrows", "/mcp", Headers{"x-mcp-servers": "my_wiki"}, call("tools/call", "demo-echo"), "", ""},
+		{"header in scope", "/mcp", Headers{"x-mcp-servers": "my_wiki"}, call("tools/call", "my_wiki-read-page"), "my_wiki", "read-page"},
+		{"single unprefixed", "/demo/mcp", nil, call("tools/call", "echo"), "demo", "echo"},
+		{"single prefixed accepted", "/demo/mcp", nil, call("tools/call", "demo-echo"), "demo", "echo"},
+		{"single keeps other prefixes", "/demo/mcp", nil, call("tools/call", "my_wiki-x"), "demo", "my_wiki-x"},
+		{"disallowed tool", "/mcp", nil, call("tools/call", "demo-secret"), "", ""},
+		{"disallowed on single", "/demo/mcp", nil, call("tools/call", "secret"), "", ""},
+		{"allowed list hides others", "/mcp", nil, call("tools/call", "my_wiki-delete-page"), "", ""},
+		{"prompt", "/mcp", nil, call("prompts/get", "demo-greet"), "demo", "greet"},
+		{"prompt filter is tools only", "/mcp", nil, call("prompts/get", "demo-secret"), "demo", "secret"},
+		{"unknown prompt", "/mcp", nil, call("prompts/get", "greet"), "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := Headers{":path": tt.path}
+			for k, v := range tt.headers {
+				h[k] = v
+			}
+			d := r.DecideBody(h, []byte(tt.body))
+			if tt.upstream == "" {
+				if d.Reply == nil || d.Reply.Status != 200 || !strings.Contains(string(d.Reply.Body), "Unknown") {
+					t.Fatalf("want Unknown error, got %+v", d)
+				}
+				return
+			}
+			if d.Call == nil || d.Call.Upstream.Alias != tt.upstream || d.Call.Name != tt.sent {
+				t.Fatalf("got call %+v reply %+v", d.Call, d.Reply)
+			}
+			if !strings.Contains(string(d.Body), `"name":"`+tt.sent+`"`) {
+				t.Fatalf("body %s", d.Body)
+			}
+		})
+	}
 }

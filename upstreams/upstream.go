@@ -36,6 +36,35 @@ type Upstream struct {
 	Headers map[string]string
 	// Description is shown to clients where MCP has room for it.
 	Description string
+	// AllowedTools, when non-empty, is the only tools (upstream names,
+	// case-sensitive) clients may see and call. It wins over
+	// DisallowedTools when both are set, as in LiteLLM.
+	AllowedTools []string
+	// DisallowedTools are tools clients may neither see nor call.
+	DisallowedTools []string
+	// AccessGroups name the groups this server belongs to; a group name
+	// selects its servers in /mcp/<group> and x-mcp-servers.
+	AccessGroups []string
+}
+
+// ToolAllowed reports whether the server-level tool filters let clients
+// see and call the upstream tool name. Listing and calling both ask it,
+// so what is visible is what is callable.
+func (u *Upstream) ToolAllowed(name string) bool {
+	if len(u.AllowedTools) > 0 {
+		for _, t := range u.AllowedTools {
+			if t == name {
+				return true
+			}
+		}
+		return false
+	}
+	for _, t := range u.DisallowedTools {
+		if t == name {
+			return false
+		}
+	}
+	return true
 }
 
 // ClusterName is the Envoy cluster name for an upstream alias. Aliases are

@@ -1,0 +1,171 @@
+package namespace
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Endpoint is the aggregated MCP endpoint path.
+const Endpoint = "/mcp"
+
+// Headers a client narrows the aggregated endpoint with.
+const (
+	HeaderServers      = "x-mcp-servers"
+	HeaderAccessGroups = "x-mcp-access-groups"
+)
+
+// Scope is the set of servers one request may address, and how names are
+// written in it.
+type Scope struct {
+	// Servers are the aliases in scope, in configuration order.
+	Servers []string
+	// Prefixed is true when names carry the alias prefix (/mcp, /mcp/<names>);
+	// false on a single server's own endpoint (/<alias>/mcp).
+	Prefixed bool
+	// Single is the alias of a single-server endpoint ("" otherwise).
+	Single string
+}
+
+// Has reports whether alias is in scope.
+func (s Scope) Has(alias string) bool {
+	for _, a := range s.Servers {
+		if a == alias {
+			return true
+		}
+	}
+	return false
+}
+
+// ScopeError is a request that names no valid endpoint or an unknown
+// server. Its message only repeats what the client sent.
+type ScopeError struct {
+	NotFound bool // true: 404; false: 400
+	Message  string
+}
+
+func (e *ScopeError) Error() string { return e.Message }
+
+// Resolve turns a request's path and headers into its scope. It is the
+// one function routing, listing and authorization all use:
+//
+//	/mcp                  every server; prefixed names
+//	/mcp/<a>[,<b>…]       the named servers or access groups; prefixed names
+//	/<alias>/mcp          one server; unprefixed names
+//
+// x-mcp-servers and x-mcp-access-groups narrow /mcp the same way as the
+// path form (comma-separated). The query string is ignored. Names are
+// case-sensitive, percent-decoded once, and must name a configured server
+// or access group.
+func (r *Registry) Resolve(path string, header func(name string) string) (Scope, error) {
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	if len(segs) > 0 && segs[len(segs)-1] == "" && len(segs) > 1 {
+		segs = segs[:len(segs)-1] // one trailing slash is fine
+	}
+	switch {
+	case len(segs) == 1 && segs[0] == "mcp":
+		return r.aggregate(header)
+	case len(segs) == 2 && segs[0] == "mcp":
+		names, err := splitNames(segs[1], true)
+		if err != nil {
+			return Scope{}, err
+		}
+		servers, err := r.expand(names)
+		if err != nil {
+			return Scope{}, err
+		}
+		return Scope{Servers: servers, Prefixed: true}, nil
+	case len(segs) == 2 && segs[1] == "mcp":
+		alias, err := url.PathUnescape(segs[0])
+		if err != nil || !r.Has(alias) {
+			return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server %q", segs[0])}
+		}
+		return Scope{Servers: []string{alias}, Single: alias}, nil
+	}
+	return Scope{}, &ScopeError{NotFound: true, Message: "no MCP endpoint at this path; use /mcp, /mcp/<servers> or /<server>/mcp"}
+}
+
+func (r *Registry) aggregate(header func(string) string) (Scope, error) {
+	var names []string
+	for _, h := range []string{HeaderServers, HeaderAccessGroups} {
+		v := ""
+		if header != nil {
+			v = header(h)
+		}
+		if strings.TrimSpace(v) == "" {
+			continue
+		}
+		n, err := splitNames(v, false)
+		if err != nil {
+			return Scope{}, &ScopeError{Message: h + ": " + err.Error()}
+		}
+		if h == HeaderAccessGroups {
+			for _, g := range n {
+				if _, ok := r.groups[g]; !ok {
+					return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown access group %q", g)}
+				}
+			}
+		}
+		names = append(names, n...)
+	}
+	if names == nil {
+		return Scope{Servers: r.Aliases(), Prefixed: true}, nil
+	}
+	servers, err := r.expand(names)
+	if err != nil {
+		return Scope{}, err
+	}
+	return Scope{Servers: servers, Prefixed: true}, nil
+}
+
+// splitNames splits a comma-separated list. Path segments are
+// percent-decoded; header values are taken as sent. Whitespace around
+// names is dropped; empty names are an error.
+func splitNames(list string, decode bool) ([]string, error) {
+	if decode {
+		d, err := url.PathUnescape(list)
+		if err != nil {
+			return nil, &ScopeError{Message: "bad percent-encoding in server list"}
+		}
+		list = d
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			return nil, &ScopeError{Message: "empty server name in list"}
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+// expand resolves server aliases and access groups to aliases in
+// configuration order, without duplicates. An alias wins over a group of
+// the same name.
+func (r *Registry) expand(names []string) ([]string, error) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		if r.Has(n) {
+			want[n] = true
+			continue
+		}
+		members, ok := r.groups[n]
+		if !ok {
+			return nil, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server or access group %q", n)}
+		}
+		for _, m := range members {
+			want[m] = true
+		}
+	}
+	out := make([]string, 0, len(want))
+	for _, a := range r.ordered {
+		if want[a] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,112 @@
+package namespace
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestResolve(t *testing.T) {
+	reg, err := NewRegistry([]string{"github", "wiki", "jira", "petstore_mcp"}, "-",
+		WithAccessGroups(map[string][]string{"dev": {"jira", "github"}, "docs": {"wiki"}, "wiki": {"jira"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []string{"github", "wiki", "jira", "petstore_mcp"}
+	tests := []struct {
+		name     string
+		path     string
+		headers  map[string]string
+		servers  []string
+		prefixed bool
+		single   string
+		notFound bool // want a 404-style error
+		badReq   bool // want a 400-style error
+	}{
+		{name: "aggregate", path: "/mcp", servers: all, prefixed: true},
+		{name: "aggregate slash", path: "/mcp/", servers: all, prefixed: true},
+		{name: "aggregate query", path: "/mcp?x=1", servers: all, prefixed: true},
+		{name: "one server", path: "/mcp/wiki", servers: []string{"wiki"}, prefixed: true},
+		{name: "list in config order", path: "/mcp/jira,github", servers: []string{"github", "jira"}, prefixed: true},
+		{name: "group", path: "/mcp/dev", servers: []string{"github", "jira"}, prefixed: true},
+		{name: "group and server dedup", path: "/mcp/dev,github,jira", servers: []string{"github", "jira"}, prefixed: true},
+		{name: "alias beats group of same name", path: "/mcp/wiki", servers: []string{"wiki"}, prefixed: true},
+		{name: "spaces", path: "/mcp/github,%20wiki", servers: []string{"github", "wiki"}, prefixed: true},
+		{name: "encoded comma", path: "/mcp/github%2Cwiki", servers: []string{"github", "wiki"}, prefixed: true},
+		{name: "single server endpoint", path: "/petstore_mcp/mcp", servers: []string{"petstore_mcp"}, single: "petstore_mcp"},
+		{name: "single trailing slash", path: "/wiki/mcp/", servers: []string{"wiki"}, single: "wiki"},
+		{name: "header narrows", path: "/mcp", headers: map[string]string{HeaderServers: "wiki, dev"}, servers: []string{"github", "wiki", "jira"}, prefixed: true},
+		{name: "groups header", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "docs"}, servers: []string{"wiki"}, prefixed: true},
+		{name: "blank header ignored", path: "/mcp", headers: map[string]string{HeaderServers: " "}, servers: all, prefixed: true},
+		{name: "header ignored on path form", path: "/mcp/wiki", headers: map[string]string{HeaderServers: "github"}, servers: []string{"wiki"}, prefixed: true},
+
+		{name: "unknown server", path: "/mcp/nope", notFound: true},
+		{name: "unknown in header", path: "/mcp", headers: map[string]string{HeaderServers: "github,nope"}, notFound: true},
+		{name: "server name as group header", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "github"}, notFound: true},
+		{name: "case matters", path: "/mcp/GitHub", notFound: true},
+		{name: "case matters endpoint", path: "/MCP", notFound: true},
+		{name: "unknown single", path: "/nope/mcp", notFound: true},
+		{name: "empty name", path: "/mcp/github,,wiki", badReq: true},
+		{name: "empty header name", path: "/mcp", headers: map[string]string{HeaderServers: "github,"}, badReq: true},
+		{name: "traversal", path: "/mcp/../admin", notFound: true},
+		{name: "encoded traversal", path: "/%2e%2e/mcp", notFound: true},
+		{name: "encoded slash", path: "/mcp/github%2Fwiki", notFound: true},
+		{name: "double slash", path: "/mcp//", badReq: true},
+		{name: "deeper", path: "/mcp/github/tools", notFound: true},
+		{name: "root", path: "/", notFound: true},
+		{name: "bad escape", path: "/mcp/%zz", badReq: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := reg.Resolve(tt.path, func(h string) string { return tt.headers[h] })
+			if tt.notFound || tt.badReq {
+				var se *ScopeError
+				if !errors.As(err, &se) || se.NotFound != tt.notFound {
+					t.Fatalf("Resolve(%q) = %+v, %v; want notFound=%v", tt.path, sc, err, tt.notFound)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve(%q): %v", tt.path, err)
+			}
+			if !slices.Equal(sc.Servers, tt.servers) || sc.Prefixed != tt.prefixed || sc.Single != tt.single {
+				t.Fatalf("Resolve(%q) = %+v", tt.path, sc)
+			}
+		})
+	}
+}
+
+func TestResolveErrorsNameOnlyWhatTheClientSent(t *testing.T) {
+	reg, _ := NewRegistry([]string{"secret_server"}, "-")
+	_, err := reg.Resolve("/mcp/nope", nil)
+	if err == nil || err.Error() != `unknown MCP server or access group "nope"` {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAccessGroupMembersMustExist(t *testing.T) {
+	if _, err := NewRegistry([]string{"a"}, "-", WithAccessGroups(map[string][]string{"g": {"b"}})); err == nil {
+		t.Fatal("group with unknown member accepted")
+	}
+}
+
+func FuzzResolve(f *testing.F) {
+	for _, s := range []string{"/mcp", "/mcp/a,b", "/a/mcp", "/mcp/%2e", "/mcp/g"} {
+		f.Add(s, "a,g")
+	}
+	reg, _ := NewRegistry([]string{"a", "b"}, "-", WithAccessGroups(map[string][]string{"g": {"b"}}))
+	f.Fuzz(func(t *testing.T, path, header string) {
+		sc, err := reg.Resolve(path, func(string) string { return header })
+		if err != nil {
+			return
+		}
+		if len(sc.Servers) == 0 {
+			t.Fatalf("Resolve(%q) gave an empty scope without an error", path)
+		}
+		for _, s := range sc.Servers {
+			if !reg.Has(s) {
+				t.Fatalf("Resolve(%q) gave unknown server %q", path, s)
+			}
+		}
+	})
+}
