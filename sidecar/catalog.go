@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -30,12 +31,47 @@ type catalog struct {
 	log   *slog.Logger
 	call  callFunc
 
+	ups map[string]*upstreams.Upstream
+
 	mu      sync.Mutex
 	byAlias map[string]map[string][]byte // alias → prefixed name → tool JSON as served
+	listed  map[string][]listedTool      // alias → tools as listed, sorted by name
 }
 
-func newCatalog(srv *mcp.Server, names *namespace.Registry, log *slog.Logger, call callFunc) *catalog {
-	return &catalog{srv: srv, names: names, log: log, call: call, byAlias: map[string]map[string][]byte{}}
+// listedTool is one served tool: its prefixed form and the upstream's name.
+type listedTool struct {
+	tool *mcp.Tool // prefixed
+	name string    // the upstream's own name
+}
+
+func newCatalog(srv *mcp.Server, names *namespace.Registry, ups []*upstreams.Upstream, log *slog.Logger, call callFunc) *catalog {
+	byName := make(map[string]*upstreams.Upstream, len(ups))
+	for _, u := range ups {
+		byName[u.Alias] = u
+	}
+	return &catalog{srv: srv, names: names, ups: byName, log: log, call: call,
+		byAlias: map[string]map[string][]byte{}, listed: map[string][]listedTool{}}
+}
+
+// tools returns the tools visible in scope, in the scope's server order
+// and by name within a server. On a single server's endpoint names are the
+// upstream's own.
+func (c *catalog) tools(scope namespace.Scope) []*mcp.Tool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*mcp.Tool
+	for _, alias := range scope.Servers {
+		for _, lt := range c.listed[alias] {
+			if scope.Single == "" {
+				out = append(out, lt.tool)
+				continue
+			}
+			t := *lt.tool
+			t.Name = lt.name
+			out = append(out, &t)
+		}
+	}
+	return out
 }
 
 // update replaces alias's tools with tools (nil: the upstream is gone).
@@ -51,7 +87,14 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 		name string    // the upstream's own name
 	}
 	var added []addition
+	var listed []listedTool
+	up := c.ups[alias]
 	for _, t := range tools {
+		if up != nil && !up.ToolAllowed(t.Name) {
+			// Hidden by allowed_tools/disallowed_tools: neither listed
+			// nor callable here (the router refuses calls the same way).
+			continue
+		}
 		pt, err := c.prefixed(alias, t)
 		if err != nil {
 			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", err)
@@ -67,6 +110,7 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 			continue
 		}
 		next[pt.Name] = data
+		listed = append(listed, listedTool{tool: pt, name: t.Name})
 		if !bytes.Equal(old[pt.Name], data) {
 			added = append(added, addition{pt, t.Name})
 		}
@@ -88,10 +132,14 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 			c.srv.RemoveTools(a.tool.Name) // in case an older version was served
 		}
 	}
+	listed = slices.DeleteFunc(listed, func(lt listedTool) bool { _, ok := next[lt.tool.Name]; return !ok })
+	slices.SortFunc(listed, func(a, b listedTool) int { return strings.Compare(a.tool.Name, b.tool.Name) })
 	if len(next) == 0 {
 		delete(c.byAlias, alias)
+		delete(c.listed, alias)
 	} else {
 		c.byAlias[alias] = next
+		c.listed[alias] = listed
 	}
 	c.log.Debug("tools updated", "upstream", alias, "tools", len(next),
 		"added_or_changed", len(added), "removed", len(removed))

@@ -34,6 +34,8 @@ type Options struct {
 	KeepAlive time.Duration
 	// Version is the version reported in serverInfo. Empty means "dev".
 	Version string
+	// PageSize is the most tools one tools/list page holds. Zero means 500.
+	PageSize int
 }
 
 func (o *Options) applyDefaults() {
@@ -45,6 +47,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Version == "" {
 		o.Version = "dev"
+	}
+	if o.PageSize <= 0 {
+		o.PageSize = 500
 	}
 }
 

@@ -10,17 +10,20 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // Server is the adapter sidecar: one go-sdk MCP server, shared by every
 // client session, whose tools mirror those of the upstreams.
 type Server struct {
-	log     *slog.Logger
-	mcp     *mcp.Server
-	cat     *catalog
-	disc    *upstreams.Discovery
-	handler http.Handler
+	log      *slog.Logger
+	names    *namespace.Registry
+	pageSize int
+	mcp      *mcp.Server
+	cat      *catalog
+	disc     *upstreams.Discovery
+	handler  http.Handler
 }
 
 // New builds a sidecar; Start begins upstream discovery.
@@ -38,8 +41,9 @@ func New(opts Options) (*Server, error) {
 		// answered yet, and nothing else: no logging, prompts, resources.
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
-	s := &Server{log: log, mcp: srv}
-	s.cat = newCatalog(srv, opts.Registry, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
+	s := &Server{log: log, mcp: srv, names: opts.Registry, pageSize: opts.PageSize}
+	srv.AddReceivingMiddleware(s.scopeMiddleware)
+	s.cat = newCatalog(srv, opts.Registry, opts.Upstreams, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
 		return s.disc.CallTool(ctx, alias, name, args)
 	})
 	disc, err := upstreams.NewDiscovery(opts.Upstreams, upstreams.DiscoveryOptions{
@@ -53,14 +57,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
 	s.disc = disc
-	s.handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+	s.handler = withPath(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Envoy forwards the client's Host header unchanged, and the
 		// sidecar listens on loopback, so go-sdk's DNS-rebinding check
 		// would answer every proxied request with 403. Host and Origin
 		// are the gateway's (Envoy's) to check, in front of this handler.
 		DisableLocalhostProtection: true,
 		Logger:                     log,
-	})
+	}))
 	return s, nil
 }
 

@@ -1,0 +1,128 @@
+package sidecar
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/namespace"
+)
+
+// pathHeader carries the request path from the sidecar's HTTP handler to
+// its MCP method handlers (go-sdk hands them the headers, not the URL).
+// The sidecar sets it itself on every request, so a client cannot.
+const pathHeader = "X-Mcpgw-Sidecar-Path"
+
+// withPath records the request path for scope resolution.
+func withPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set(pathHeader, r.URL.Path)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// scope resolves the request's scope with the same function the router
+// uses, so what a client can list is what it can call.
+func (s *Server) scope(req mcp.Request) (namespace.Scope, error) {
+	extra := req.GetExtra()
+	if extra == nil || extra.Header == nil {
+		// Not over HTTP (in-process tests): the whole aggregate.
+		return s.names.Resolve(namespace.Endpoint, nil)
+	}
+	h := extra.Header
+	sc, err := s.names.Resolve(h.Get(pathHeader), h.Get)
+	if err != nil {
+		return sc, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
+	}
+	return sc, nil
+}
+
+// scopeMiddleware answers tools/list from the catalog for the request's
+// scope, with the gateway's own cursor, and maps a single server's
+// unprefixed names on tools/call to the prefixed tools the go-sdk server
+// holds.
+func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "tools/list":
+			sc, err := s.scope(req)
+			if err != nil {
+				return nil, err
+			}
+			var cursor string
+			if p, ok := req.GetParams().(*mcp.ListToolsParams); ok && p != nil {
+				cursor = p.Cursor
+			}
+			tools := s.cat.tools(sc)
+			start, err := decodeCursor(cursor, len(tools))
+			if err != nil {
+				return nil, err
+			}
+			end := min(start+s.pageSize, len(tools))
+			res := &mcp.ListToolsResult{Tools: tools[start:end]}
+			if res.Tools == nil {
+				res.Tools = []*mcp.Tool{}
+			}
+			if end < len(tools) {
+				res.NextCursor = encodeCursor(end)
+			}
+			return res, nil
+		case "tools/call":
+			sc, err := s.scope(req)
+			if err != nil {
+				return nil, err
+			}
+			if p, ok := req.GetParams().(*mcp.CallToolParamsRaw); ok && p != nil {
+				name, ok := s.servedName(sc, p.Name)
+				if !ok {
+					return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + p.Name}
+				}
+				p.Name = name
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
+// servedName maps a tool name a client sent in scope to the prefixed name
+// the go-sdk server serves it under (the router's rules, see
+// router.resolveName).
+func (s *Server) servedName(sc namespace.Scope, name string) (string, bool) {
+	if sc.Single != "" {
+		if a, _, ok := s.names.Split(name); ok && a == sc.Single {
+			return name, true
+		}
+		return s.names.Prefix(sc.Single, name), name != ""
+	}
+	a, _, ok := s.names.Split(name)
+	return name, ok && sc.Has(a)
+}
+
+// Cursors are opaque to clients; they encode an offset into the merged,
+// ordered list of the request's scope.
+func encodeCursor(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("mcpgw:" + strconv.Itoa(offset)))
+}
+
+func decodeCursor(cursor string, n int) (int, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	bad := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "invalid cursor"}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, bad
+	}
+	off, err := strconv.Atoi(strings.TrimPrefix(string(raw), "mcpgw:"))
+	if err != nil || !strings.HasPrefix(string(raw), "mcpgw:") || off < 0 {
+		return 0, bad
+	}
+	// A list that shrank since the cursor was issued ends early rather
+	// than failing.
+	return min(off, n), nil
+}
