@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Config is a parsed and validated config file.
 type Config struct {
 	// Servers are the mcp_servers entries, in file order.
@@ -47,6 +49,15 @@ type GatewaySettings struct {
 	MaxRequestBodyBytes int
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
+	// SessionSecrets (session_secrets) seal client session ids, so any
+	// replica, and a restarted one, accepts sessions another issued. The
+	// first secret seals new ids; all of them open ids, so secrets can be
+	// rotated. Empty means a random secret per process: sessions then end
+	// when the process does. Secrets: never logged.
+	SessionSecrets []string
+	// SessionTTL (session_ttl, seconds) is how long a client session id
+	// stays valid. Default 24h.
+	SessionTTL time.Duration
 }
 
 // Defaults.
@@ -57,5 +68,6 @@ const (
 	DefaultMaxRequestBodyBytes       = 1 << 20
 	MaxMaxRequestBodyBytes           = 64 << 20
 	DefaultLogLevel                  = "info"
+	DefaultSessionTTL                = 24 * time.Hour
 	defaultAvailableOnPublicInternet = true
 )

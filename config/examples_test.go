@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -116,7 +117,7 @@ func TestLiteLLMAccessExampleValues(t *testing.T) {
 	if cfg.General.MCPToolPrefixSeparator != "__" {
 		t.Errorf("separator = %q", cfg.General.MCPToolPrefixSeparator)
 	}
-	if cfg.Gateway != (GatewaySettings{Port: 8080, MaxRequestBodyBytes: 4 << 20, LogLevel: "debug"}) {
+	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 4 << 20, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }

@@ -1,10 +1,15 @@
 package config
 
 import (
+	"time"
+
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"log_level", "max_request_body_bytes", "port"}
+var gatewayKeys = []string{"log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl"}
+
+// minSessionSecretLen is the shortest session secret accepted (bytes).
+const minSessionSecretLen = 32
 
 var logLevels = []string{"debug", "info", "warn", "error"}
 
@@ -34,6 +39,23 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 		case "log_level":
 			if v, ok := p.enum(f.v, fp, logLevels); ok {
 				g.LogLevel = v
+			}
+		case "session_secrets":
+			if v, ok := p.strList(f.v, fp); ok {
+				for i, sec := range v {
+					if len(sec) < minSessionSecretLen {
+						p.errorf(f.v, index(fp, i), "must be at least %d bytes (e.g. openssl rand -base64 48)", minSessionSecretLen)
+					}
+				}
+				g.SessionSecrets = v
+			}
+		case "session_ttl":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 60 || v > 30*24*3600 {
+					p.errorf(f.v, fp, "must be between 60 and 2592000 seconds (30 days)")
+					continue
+				}
+				g.SessionTTL = time.Duration(v) * time.Second
 			}
 		default:
 			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, gatewayKeys))

@@ -61,6 +61,7 @@ func (p *parser) parse(data []byte) *Config {
 		Port:                DefaultPort,
 		MaxRequestBodyBytes: DefaultMaxRequestBodyBytes,
 		LogLevel:            DefaultLogLevel,
+		SessionTTL:          DefaultSessionTTL,
 	}}
 	root := p.decode(data)
 	var sections map[string]pair

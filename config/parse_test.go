@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -293,8 +294,8 @@ func TestParseDefaults(t *testing.T) {
 		if len(cfg.Servers) != 0 || len(cfg.Unsupported) != 0 || len(cfg.Ignored) != 0 {
 			t.Errorf("%q: got %+v, want an empty config", src, cfg)
 		}
-		want := GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, LogLevel: "info"}
-		if cfg.Gateway != want {
+		want := GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, LogLevel: "info", SessionTTL: DefaultSessionTTL}
+		if !reflect.DeepEqual(cfg.Gateway, want) {
 			t.Errorf("%q: Gateway = %+v, want %+v", src, cfg.Gateway, want)
 		}
 		if cfg.General.MCPToolPrefixSeparator != "-" || cfg.General.MCPClientSideAuthHeaderName != "x-mcp-auth" {
@@ -340,7 +341,7 @@ gateway:
 		local.Env["PORT"] != "8080" {
 		t.Errorf("local = %+v", local)
 	}
-	if cfg.Gateway != (GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, LogLevel: "debug"}) {
+	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }

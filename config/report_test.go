@@ -132,3 +132,23 @@ func TestSupportedAreNotReported(t *testing.T) {
 		t.Fatalf("filters not carried to the upstream: %+v", u)
 	}
 }
+
+func TestSessionSettings(t *testing.T) {
+	secret := strings.Repeat("k", 40)
+	cfg, err := Parse([]byte("gateway:\n  session_secrets: [os.environ/S1, "+secret+"]\n  session_ttl: 3600\n"), "test.yaml",
+		func(n string) (string, bool) { return strings.Repeat("s", 32), n == "S1" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Gateway.SessionSecrets) != 2 || cfg.Gateway.SessionSecrets[1] != secret || cfg.Gateway.SessionTTL.Hours() != 1 {
+		t.Fatalf("got %+v", cfg.Gateway)
+	}
+	_, err = Parse([]byte("gateway:\n  session_secrets: [short]\n"), "test.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "gateway.session_secrets[0]: must be at least 32 bytes") || strings.Contains(err.Error(), "short") {
+		t.Fatalf("short secret: %v", err)
+	}
+	cfg, _ = Parse([]byte("mcp_servers: {}\n"), "test.yaml", nil)
+	if cfg.Gateway.SessionTTL.Hours() != 24 {
+		t.Fatalf("default ttl %v", cfg.Gateway.SessionTTL)
+	}
+}

@@ -24,6 +24,7 @@ func NewSidecar(rt *Runtime, log *slog.Logger) (*sidecar.Server, error) {
 	return sidecar.New(sidecar.Options{
 		Upstreams: rt.Upstreams,
 		Registry:  rt.Names,
+		Sessions:  rt.Sessions,
 		Logger:    log.With("component", "sidecar"),
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/sessions"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -15,6 +16,9 @@ type Runtime struct {
 	Upstreams []*upstreams.Upstream
 	Names     *namespace.Registry
 	Router    *router.Router
+	// Sessions seals and checks client session ids; the sidecar issues
+	// them and the router checks them on routed calls.
+	Sessions *sessions.Sealer
 }
 
 // Build turns a validated config into runtime values.
@@ -32,9 +36,13 @@ func Build(cfg *config.Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build name registry: %w", err)
 	}
-	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes)
+	sealer, err := sessions.NewSealer(cfg.Gateway.SessionSecrets, cfg.Gateway.SessionTTL)
+	if err != nil {
+		return nil, fmt.Errorf("build session sealer: %w", err)
+	}
+	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(sealer.Check))
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r}, nil
+	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer}, nil
 }

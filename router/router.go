@@ -16,15 +16,29 @@ import (
 // Router holds what routing needs from the config. It is immutable; a
 // config reload builds a new one.
 type Router struct {
-	names     *namespace.Registry
-	upstreams map[string]*upstreams.Upstream
-	maxBody   int
+	names        *namespace.Registry
+	upstreams    map[string]*upstreams.Upstream
+	maxBody      int
+	checkSession func(id string) error
+}
+
+// Option configures a Router.
+type Option func(*Router)
+
+// WithSessionCheck makes the router refuse routed calls that carry a
+// client session id the gateway did not issue (or that expired), as the
+// sidecar refuses them on everything else. check must be pure.
+func WithSessionCheck(check func(id string) error) Option {
+	return func(r *Router) { r.checkSession = check }
 }
 
 // New builds a router over the given upstreams. maxBody is the largest
 // request body in bytes (Envoy enforces the same limit before us).
-func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int) (*Router, error) {
+func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts ...Option) (*Router, error) {
 	r := &Router{names: names, upstreams: make(map[string]*upstreams.Upstream, len(ups)), maxBody: maxBody}
+	for _, o := range opts {
+		o(r)
+	}
 	for _, u := range ups {
 		if !names.Has(u.Alias) {
 			return nil, fmt.Errorf("router: upstream %q is not in the name registry", u.Alias)
@@ -83,6 +97,10 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	scope, err := r.names.Resolve(h.Get(headerPath), h.Get)
 	if err != nil {
 		return Decision{Reply: scopeErrorReply(err)}
+	}
+	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil && r.checkSession(id) != nil {
+		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
+			Message: "Session not found: initialize a new session"}, msg)}
 	}
 	return r.routeNamed(h, scope, msg)
 }

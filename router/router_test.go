@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -278,5 +279,28 @@ func TestScopedRouting(t *testing.T) {
 				t.Fatalf("body %s", d.Body)
 			}
 		})
+	}
+}
+
+func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
+	r := testRouter(t)
+	WithSessionCheck(func(id string) error {
+		if id == "good" {
+			return nil
+		}
+		return errors.New("unknown")
+	})(r)
+	body := []byte(`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"demo-echo"}}`)
+	for _, tt := range []struct {
+		session string
+		routed  bool
+	}{{"good", true}, {"", true}, {"forged", false}} {
+		d := r.DecideBody(Headers{":path": "/mcp", "mcp-session-id": tt.session}, body)
+		if (d.Call != nil) != tt.routed {
+			t.Errorf("session %q: routed=%v", tt.session, d.Call != nil)
+		}
+		if !tt.routed && (d.Reply.Status != 404 || !strings.Contains(string(d.Reply.Body), `"code":-32001`) || !strings.Contains(string(d.Reply.Body), `"id":4`)) {
+			t.Errorf("session %q: reply %d %s", tt.session, d.Reply.Status, d.Reply.Body)
+		}
 	}
 }

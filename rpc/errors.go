@@ -9,6 +9,9 @@ const (
 	CodeMethodNotFound = -32601
 	CodeInvalidParams  = -32602
 	CodeInternalError  = -32603
+	// CodeSessionNotFound is what MCP SDKs answer (with HTTP 404) for an
+	// unknown or expired session.
+	CodeSessionNotFound = -32001
 )
 
 // Error is a JSON-RPC error object with the HTTP status it is sent with.

@@ -32,6 +32,8 @@ type catalog struct {
 	call  callFunc
 
 	ups map[string]*upstreams.Upstream
+	// changed, if set, is told of each list change (a notification method).
+	changed func(method string)
 
 	mu      sync.Mutex
 	byAlias map[string]map[string][]byte // alias → prefixed name → tool JSON as served
@@ -140,6 +142,9 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 	} else {
 		c.byAlias[alias] = next
 		c.listed[alias] = listed
+	}
+	if c.changed != nil && (len(added) > 0 || len(removed) > 0) {
+		c.changed("notifications/tools/list_changed")
 	}
 	c.log.Debug("tools updated", "upstream", alias, "tools", len(next),
 		"added_or_changed", len(added), "removed", len(removed))

@@ -217,3 +217,12 @@ func httptestServer(t *testing.T, srv *http.Server) string {
 	t.Cleanup(func() { srv.Close() })
 	return "http://" + l.Addr().String()
 }
+
+func mustScope(t *testing.T, s *Server) namespace.Scope {
+	t.Helper()
+	sc, err := s.names.Resolve(namespace.Endpoint, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}

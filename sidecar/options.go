@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/sessions"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	Version string
 	// PageSize is the most tools one tools/list page holds. Zero means 500.
 	PageSize int
+	// Sessions issues and checks client session ids. Nil means a random
+	// key per process (sessions end when the process does) and a 24h TTL.
+	Sessions *sessions.Sealer
 }
 
 func (o *Options) applyDefaults() {
@@ -50,6 +54,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.PageSize <= 0 {
 		o.PageSize = 500
+	}
+	if o.Sessions == nil {
+		o.Sessions, _ = sessions.NewSealer(nil, 24*time.Hour)
 	}
 }
 

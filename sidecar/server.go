@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -24,6 +26,9 @@ type Server struct {
 	cat      *catalog
 	disc     *upstreams.Discovery
 	handler  http.Handler
+	notify   *notifier
+	done     chan struct{}
+	once     sync.Once
 }
 
 // New builds a sidecar; Start begins upstream discovery.
@@ -41,7 +46,8 @@ func New(opts Options) (*Server, error) {
 		// answered yet, and nothing else: no logging, prompts, resources.
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
-	s := &Server{log: log, mcp: srv, names: opts.Registry, pageSize: opts.PageSize}
+	s := &Server{log: log, mcp: srv, names: opts.Registry, pageSize: opts.PageSize,
+		notify: newNotifier(), done: make(chan struct{})}
 	srv.AddReceivingMiddleware(s.scopeMiddleware)
 	s.cat = newCatalog(srv, opts.Registry, opts.Upstreams, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
 		return s.disc.CallTool(ctx, alias, name, args)
@@ -57,14 +63,20 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("sidecar: %w", err)
 	}
 	s.disc = disc
-	s.handler = withPath(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+	s.cat.changed = s.notify.publish
+	stateless := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		// No per-session state: any replica serves any request (see
+		// sessions.go for how client sessions work instead).
+		Stateless: true,
 		// Envoy forwards the client's Host header unchanged, and the
 		// sidecar listens on loopback, so go-sdk's DNS-rebinding check
 		// would answer every proxied request with 403. Host and Origin
 		// are the gateway's (Envoy's) to check, in front of this handler.
 		DisableLocalhostProtection: true,
 		Logger:                     log,
-	}))
+	})
+	s.handler = withPath(&sessionLayer{sealer: opts.Sessions, next: stateless, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}})
 	return s, nil
 }
 
@@ -86,6 +98,7 @@ func (s *Server) Start(ctx context.Context) error {
 // their open GET streams; call it before (or from) http.Server.Shutdown,
 // which otherwise waits for those streams.
 func (s *Server) Close() error {
+	s.once.Do(func() { close(s.done) })
 	err := s.disc.Close()
 	for ss := range s.mcp.Sessions() {
 		ss.Close()

@@ -1,0 +1,109 @@
+package sessions
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Client session ids are sealed rather than stored: any replica, and a
+// restarted one, can tell an id it issued from a forged or expired one
+// without shared state. An id is
+//
+//	"mcpgw1_" + base64url(issued-at (8 bytes) | random (16) | mac (16))
+//
+// where mac is HMAC-SHA256 over the first 24 bytes, truncated to 16,
+// keyed with a key derived (HKDF-SHA256) from a configured secret.
+const (
+	sealedPrefix = "mcpgw1_"
+	sealedBody   = 8 + 16
+	sealedMAC    = 16
+)
+
+// ErrUnknownSession is an id this gateway did not issue, or one that has
+// expired: the client must initialize again (HTTP 404).
+var ErrUnknownSession = errors.New("session not found")
+
+// Sealer issues and checks client session ids.
+type Sealer struct {
+	keys [][]byte // keys[0] seals; all open
+	ttl  time.Duration
+	now  func() time.Time
+}
+
+// NewSealer derives the sealing keys once, from secrets in order (the
+// first seals new ids, all open ids, so secrets rotate by prepending a
+// new one). No secrets means one random key: ids then die with the
+// process. ttl bounds an id's age.
+func NewSealer(secrets []string, ttl time.Duration) (*Sealer, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("sessions: session ttl must be positive")
+	}
+	s := &Sealer{ttl: ttl, now: time.Now}
+	if len(secrets) == 0 {
+		k := make([]byte, 32)
+		rand.Read(k)
+		s.keys = [][]byte{k}
+		return s, nil
+	}
+	for i, sec := range secrets {
+		if sec == "" {
+			return nil, fmt.Errorf("sessions: session secret %d is empty", i)
+		}
+		k, err := hkdf.Key(sha256.New, []byte(sec), nil, "mcpgw client session id v1", 32)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: derive key %d: %w", i, err)
+		}
+		s.keys = append(s.keys, k)
+	}
+	return s, nil
+}
+
+// New issues a session id.
+func (s *Sealer) New() string {
+	var b [sealedBody + sealedMAC]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(s.now().Unix()))
+	rand.Read(b[8:sealedBody])
+	copy(b[sealedBody:], mac(s.keys[0], b[:sealedBody]))
+	return sealedPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Check reports whether id was issued by a holder of one of the secrets
+// and has not expired. It returns ErrUnknownSession otherwise.
+func (s *Sealer) Check(id string) error {
+	raw, ok := strings.CutPrefix(id, sealedPrefix)
+	if !ok || base64.RawURLEncoding.DecodedLen(len(raw)) != sealedBody+sealedMAC {
+		return ErrUnknownSession
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) != sealedBody+sealedMAC {
+		return ErrUnknownSession
+	}
+	valid := false
+	for _, k := range s.keys {
+		if hmac.Equal(mac(k, b[:sealedBody]), b[sealedBody:]) {
+			valid = true
+		}
+	}
+	if !valid {
+		return ErrUnknownSession
+	}
+	issued := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
+	if age := s.now().Sub(issued); age > s.ttl || age < -time.Minute {
+		return ErrUnknownSession
+	}
+	return nil
+}
+
+func mac(key, msg []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(msg)
+	return h.Sum(nil)[:sealedMAC]
+}

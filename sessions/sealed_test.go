@@ -1,0 +1,79 @@
+package sessions
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	secretA = strings.Repeat("a", 32)
+	secretB = strings.Repeat("b", 32)
+)
+
+func TestSealedIDs(t *testing.T) {
+	a, _ := NewSealer([]string{secretA}, time.Hour)
+	replica, _ := NewSealer([]string{secretA}, time.Hour)
+	rotated, _ := NewSealer([]string{secretB, secretA}, time.Hour)
+	other, _ := NewSealer([]string{secretB}, time.Hour)
+	random, _ := NewSealer(nil, time.Hour)
+
+	id := a.New()
+	if id == a.New() {
+		t.Fatal("two ids are equal")
+	}
+	for _, c := range id {
+		if c < 0x21 || c > 0x7e {
+			t.Fatalf("id %q has a character outside visible ASCII", id)
+		}
+	}
+	tests := []struct {
+		name  string
+		s     *Sealer
+		id    string
+		valid bool
+	}{
+		{"issuer", a, id, true},
+		{"another replica with the secret", replica, id, true},
+		{"after rotation", rotated, id, true},
+		{"id sealed with a secret this replica lacks", a, rotated.New(), false},
+		{"other secret", other, id, false},
+		{"random key", random, id, false},
+		{"tampered", a, id[:len(id)-2] + "AA", false},
+		{"truncated", a, id[:20], false},
+		{"empty", a, "", false},
+		{"garbage", a, "mcpgw1_!!!!", false},
+		{"foreign", a, "9f0c1e9e-uuid", false},
+	}
+	for _, tt := range tests {
+		err := tt.s.Check(tt.id)
+		if (err == nil) != tt.valid || (err != nil && !errors.Is(err, ErrUnknownSession)) {
+			t.Errorf("%s: Check = %v, want valid=%v", tt.name, err, tt.valid)
+		}
+	}
+}
+
+func TestSealedIDsExpire(t *testing.T) {
+	s, _ := NewSealer([]string{secretA}, time.Hour)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	id := s.New()
+	s.now = func() time.Time { return now.Add(59 * time.Minute) }
+	if err := s.Check(id); err != nil {
+		t.Fatalf("fresh id rejected: %v", err)
+	}
+	s.now = func() time.Time { return now.Add(61 * time.Minute) }
+	if err := s.Check(id); err == nil {
+		t.Fatal("expired id accepted")
+	}
+}
+
+func FuzzCheck(f *testing.F) {
+	s, _ := NewSealer([]string{secretA}, time.Hour)
+	f.Add(s.New())
+	f.Add("mcpgw1_")
+	f.Fuzz(func(t *testing.T, id string) {
+		_ = s.Check(id) // must not panic
+	})
+}
