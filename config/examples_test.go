@@ -31,8 +31,6 @@ func TestLiteLLMExamples(t *testing.T) {
 			file:    "litellm_overview.yaml",
 			aliases: []string{"wiki", "zapier", "circleci_mcp", "my_http_server"},
 			unsupported: []string{
-				"mcp_servers.zapier_mcp.transport: not supported yet",
-				"mcp_servers.circleci_mcp.transport: not supported yet",
 				"general_settings.master_key: not supported yet",
 				"general_settings.database_url: not supported yet",
 				"general_settings.store_model_in_db: not supported yet",
@@ -63,7 +61,6 @@ func TestLiteLLMExamples(t *testing.T) {
 			unsupported: []string{
 				"mcp_servers.github_mcp.allowed_params: not supported yet",
 				"mcp_servers.github_mcp.mcp_info.mcp_server_cost_info: not supported yet",
-				"mcp_servers.zapier_server.transport: not supported yet",
 			},
 		},
 	}

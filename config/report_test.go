@@ -14,9 +14,6 @@ func TestUnsupported(t *testing.T) {
 		src  string
 		want string
 	}{
-		{"sse transport", head + "    transport: sse\n", "test.yaml:4: mcp_servers.a.transport: not supported yet"},
-		{"stdio transport", "mcp_servers:\n  a:\n    transport: stdio\n    command: npx\n", "test.yaml:3: mcp_servers.a.transport: not supported yet"},
-		{"spec_path", "mcp_servers:\n  petstore:\n    spec_path: ./petstore.json\n", "test.yaml:3: mcp_servers.petstore.spec_path: not supported yet: OpenAPI servers are left out"},
 		{"allowed_params", head + "    allowed_params:\n      t: [x]\n", "mcp_servers.a.allowed_params: not supported yet: this restriction is NOT enforced"},
 		{"extra_headers", head + "    extra_headers: [x-user]\n", "mcp_servers.a.extra_headers: not supported yet: client headers are not forwarded"},
 		{"allow_all_keys", head + "    allow_all_keys: true\n", "mcp_servers.a.allow_all_keys: not supported yet"},

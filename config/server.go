@@ -77,13 +77,21 @@ type Server struct {
 	// to true, as in current LiteLLM; false is not enforced yet.
 	AvailableOnPublicInternet bool
 
-	// stdio transport (not acted on yet).
+	// stdio transport: the child process the sidecar runs.
 	Command string            // command
 	Args    []string          // args
 	Env     map[string]string // env; values may be secrets
 	Cwd     string            // cwd
+	// stdio supervision, this gateway's own keys (see docs/adapters.md).
+	SessionMode  upstreams.SessionMode // session_mode: shared (default) or per_session
+	Startup      upstreams.Startup     // startup: lazy (default) or eager
+	IdleTimeout  time.Duration         // idle_timeout (seconds in YAML)
+	MaxProcesses int                   // max_processes: per_session process cap
 
-	SpecPath string // spec_path: OpenAPI spec to expose as tools; not acted on yet
+	// SpecPath (spec_path) is an OpenAPI 3.x or Swagger 2.0 document, a
+	// file path or an http(s) URL, whose operations the sidecar serves as
+	// tools; URL is then the REST API's base URL.
+	SpecPath string
 
 	OAuth2        OAuth2Settings        // oauth2 fields; not acted on yet
 	TokenExchange TokenExchangeSettings // oauth2_token_exchange fields; not acted on yet
@@ -95,8 +103,12 @@ type Server struct {
 	AllowSampling          bool // allow_sampling; not acted on yet
 	AllowElicitation       bool // allow_elicitation; not acted on yet
 
-	Timeout               time.Duration // timeout (seconds in YAML); not acted on yet
-	MaxConcurrentRequests int           // max_concurrent_requests; not acted on yet
+	// Timeout (timeout, seconds in YAML) bounds one tool call of a server
+	// the sidecar adapts; not acted on yet for http servers.
+	Timeout time.Duration
+	// MaxConcurrentRequests (max_concurrent_requests) bounds the requests
+	// in flight per stdio process; not acted on yet for other servers.
+	MaxConcurrentRequests int
 
 	// EnvVars (env_vars) are LiteLLM server variables, interpolated into
 	// static_headers as ${NAME}; not acted on yet.

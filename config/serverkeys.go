@@ -60,7 +60,12 @@ var serverKeys = map[string]serverKey{
 	"env":     {parse: mapField(func(s *Server) *map[string]string { return &s.Env })},
 	"cwd":     {parse: strField(func(s *Server) *string { return &s.Cwd })},
 
-	"spec_path": {parse: strField(func(s *Server) *string { return &s.SpecPath }), unsupported: true, detail: "OpenAPI servers are left out"},
+	"spec_path": {parse: strField(func(s *Server) *string { return &s.SpecPath })},
+
+	"session_mode":  {parse: parseSessionMode},
+	"startup":       {parse: parseStartup},
+	"idle_timeout":  {parse: parseIdleTimeout},
+	"max_processes": {parse: parseMaxProcesses},
 
 	"oauth2_flow":                {parse: enumField(func(s *Server) *string { return &s.OAuth2.Flow }, "client_credentials", "authorization_code"), unsupported: true},
 	"client_id":                  {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientID }), unsupported: true},
@@ -91,8 +96,8 @@ var serverKeys = map[string]serverKey{
 	"allow_sampling":            {parse: boolField(func(s *Server) *bool { return &s.AllowSampling }), unsupported: true, when: func(s *Server) bool { return s.AllowSampling }},
 	"allow_elicitation":         {parse: boolField(func(s *Server) *bool { return &s.AllowElicitation }), unsupported: true, when: func(s *Server) bool { return s.AllowElicitation }},
 
-	"timeout":                 {parse: parseTimeout, unsupported: true},
-	"max_concurrent_requests": {parse: parseMaxConcurrent, unsupported: true},
+	"timeout":                 {parse: parseTimeout, unsupported: true, when: func(s *Server) bool { return !s.adapted() }},
+	"max_concurrent_requests": {parse: parseMaxConcurrent, unsupported: true, when: func(s *Server) bool { return s.Transport != TransportStdio }},
 	"env_vars":                {parse: parseEnvVars, unsupported: true, detail: "${NAME} in static_headers is sent literally"},
 	"mcp_info":                {parse: parseMCPInfo},
 }

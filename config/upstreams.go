@@ -7,17 +7,15 @@ import (
 )
 
 // Upstreams builds the runtime view of the configured servers, in file
-// order. Servers with spec_path (OpenAPI, not supported yet) are left
-// out: their url is a REST base URL, not an MCP endpoint. stdio servers
-// have no URL. Credentials embedded in a URL are dropped (see
-// Config.Unsupported). Each call returns new values.
+// order. Servers the sidecar adapts (stdio, legacy SSE, spec_path
+// OpenAPI) get an Adapter and no URL until upstreams.BindAdapters gives
+// them the sidecar's endpoint; their auth headers go to the real server
+// through the adapter, not on the Envoy hop. Credentials embedded in a
+// URL are dropped (see Config.Unsupported). Each call returns new values.
 func (c *Config) Upstreams() []*upstreams.Upstream {
 	out := make([]*upstreams.Upstream, 0, len(c.Servers))
 	for i := range c.Servers {
 		s := &c.Servers[i]
-		if s.SpecPath != "" {
-			continue
-		}
 		u := &upstreams.Upstream{
 			Alias:       s.Alias,
 			Transport:   s.Transport,
@@ -32,7 +30,9 @@ func (c *Config) Upstreams() []*upstreams.Upstream {
 		if u.Description == "" {
 			u.Description = s.MCPInfo.Description
 		}
-		if s.Transport != TransportStdio && s.URL != "" {
+		if u.Adapter = s.adapter(); u.Adapter != nil {
+			u.Headers = nil
+		} else if s.URL != "" {
 			if parsed, err := url.Parse(s.URL); err == nil {
 				parsed.User = nil
 				u.URL = parsed

@@ -30,10 +30,10 @@ mcp_servers:
 `
 	cfg := mustParse(t, src, nil)
 	ups := cfg.Upstreams()
-	if len(ups) != 3 {
-		t.Fatalf("got %d upstreams, want 3 (the OpenAPI server is left out)", len(ups))
+	if len(ups) != 4 {
+		t.Fatalf("got %d upstreams, want 4", len(ups))
 	}
-	gh, wiki, local := ups[0], ups[1], ups[2]
+	gh, wiki, local, pet := ups[0], ups[1], ups[2], ups[3]
 
 	if gh.Alias != "gh" || gh.Cluster != upstreams.ClusterName("gh") || gh.Transport != upstreams.TransportHTTP {
 		t.Errorf("github upstream = %+v", gh)
@@ -44,11 +44,18 @@ mcp_servers:
 	if !maps.Equal(gh.Headers, map[string]string{"Authorization": "Bearer ghp_x"}) {
 		t.Errorf("github headers = %v", gh.Headers)
 	}
-	if wiki.Transport != upstreams.TransportSSE || wiki.URL == nil || wiki.Description != "from mcp_info" {
+	// Adapted servers: no URL until the sidecar's endpoint is bound.
+	if wiki.Transport != upstreams.TransportSSE || wiki.URL != nil || wiki.Description != "from mcp_info" ||
+		wiki.Adapter == nil || wiki.Adapter.Kind != upstreams.AdapterSSE || wiki.Adapter.Source != "https://mcp.deepwiki.com/sse" {
 		t.Errorf("wiki upstream = %+v", wiki)
 	}
-	if local.Transport != upstreams.TransportStdio || local.URL != nil || local.Cluster != "mcp_upstream_local" {
+	if local.Transport != upstreams.TransportStdio || local.URL != nil || local.Cluster != "mcp_upstream_local" ||
+		local.Adapter == nil || local.Adapter.Kind != upstreams.AdapterStdio || local.Adapter.Command != "npx" {
 		t.Errorf("local upstream = %+v", local)
+	}
+	if pet.URL != nil || pet.Adapter == nil || pet.Adapter.Kind != upstreams.AdapterOpenAPI ||
+		pet.Adapter.SpecPath != "./petstore.json" || pet.Adapter.Source != "https://petstore.example/api" {
+		t.Errorf("petstore upstream = %+v", pet)
 	}
 	if host, port, err := gh.HostPort(); err != nil || host != "api.githubcopilot.com" || port != 443 {
 		t.Errorf("HostPort = %s %d %v", host, port, err)

@@ -87,7 +87,7 @@ func validAlias(a string) bool {
 }
 
 // stdioKeys are the keys only transport stdio uses.
-var stdioKeys = []string{"command", "args", "env", "cwd"}
+var stdioKeys = []string{"command", "args", "env", "cwd", "session_mode", "startup", "idle_timeout", "max_processes"}
 
 func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 	if s.Transport == "" {
@@ -96,8 +96,8 @@ func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 		}
 		s.Transport = TransportHTTP
 	}
+	p.checkSpecPath(s, src, path)
 	if s.Transport == TransportStdio {
-		p.notSupported(src.node("transport"), join(path, "transport"), "")
 		switch {
 		case src.bad["command"], src.hinted["command"]:
 		case s.Command == "" && src.given("command"):
@@ -115,9 +115,6 @@ func (p *parser) checkTransport(s *Server, src serverSource, path string) {
 			}
 		}
 		return
-	}
-	if s.Transport == TransportSSE {
-		p.notSupported(src.node("transport"), join(path, "transport"), "")
 	}
 	for _, k := range stdioKeys {
 		if _, ok := src.fields[k]; ok {

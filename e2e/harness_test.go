@@ -43,6 +43,7 @@ type upstream struct {
 	Calls       atomic.Int64
 	mu          sync.Mutex
 	lastHeaders http.Header
+	restart     func()
 }
 
 func (u *upstream) LastHeaders() http.Header {
@@ -60,42 +61,58 @@ type echoArgs struct {
 func startUpstream(t *testing.T, name string, stateless bool, tools ...string) *upstream {
 	t.Helper()
 	u := &upstream{}
-	srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1.0.0"}, nil)
-	for _, tool := range tools {
-		mcp.AddTool(srv, &mcp.Tool{Name: tool, Description: "echoes its input"},
-			func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
-				u.Calls.Add(1)
-				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: name + ":" + tool + ":" + in.Text}}}, nil, nil
-			})
-	}
-	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
-		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-			if method == "initialize" {
-				u.Inits.Add(1)
+	build := func() http.Handler {
+		srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1.0.0"}, nil)
+		for _, tool := range tools {
+			mcp.AddTool(srv, &mcp.Tool{Name: tool, Description: "echoes its input"},
+				func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
+					u.Calls.Add(1)
+					return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: name + ":" + tool + ":" + in.Text}}}, nil, nil
+				})
+		}
+		srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+			return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+				if method == "initialize" {
+					u.Inits.Add(1)
+				}
+				return next(ctx, method, req)
 			}
-			return next(ctx, method, req)
-		}
-	})
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})
-	capture := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost {
-			u.mu.Lock()
-			u.lastHeaders = r.Header.Clone()
-			u.mu.Unlock()
-		}
-		h.ServeHTTP(w, r)
-	})
+		})
+		h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+			&mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				u.mu.Lock()
+				u.lastHeaders = r.Header.Clone()
+				u.mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: capture}
+	addr := lis.Addr().String()
+	hs := &http.Server{Handler: build()}
 	go hs.Serve(lis)
+	u.restart = func() {
+		hs.Close()
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("restart upstream %s: %v", name, err)
+		}
+		hs = &http.Server{Handler: build()}
+		go hs.Serve(l)
+	}
 	t.Cleanup(func() { hs.Close() })
-	u.URL = "http://" + lis.Addr().String() + "/mcp"
+	u.URL = "http://" + addr + "/mcp"
 	return u
 }
+
+// Restart replaces the upstream with a fresh server on the same address:
+// every session it had is gone.
+func (u *upstream) Restart() { u.restart() }
 
 // gatewayUnder starts the whole gateway (real Envoy) on the given config
 // text and returns the running instance.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -46,8 +47,8 @@ func clusters(p Params) ([]*clusterv3.Cluster, error) {
 	}
 	out := []*clusterv3.Cluster{extProc, sidecar}
 	for _, u := range p.Upstreams {
-		if u.Transport != upstreams.TransportHTTP {
-			continue // served by the sidecar
+		if skipCluster(u) {
+			continue // no endpoint yet: served by the sidecar
 		}
 		c, err := upstreamCluster(u, p.CAFile)
 		if err != nil {
@@ -62,7 +63,7 @@ func clusters(p Params) ([]*clusterv3.Cluster, error) {
 // STRICT_DNS for a name (all addresses are used, e.g. replicas behind a
 // headless service). http2 is for gRPC.
 func localCluster(name, addr string, http2 bool) (*clusterv3.Cluster, error) {
-	host, port, err := splitHostPort(addr)
+	hosts, err := splitAddressList(addr)
 	if err != nil {
 		return nil, fmt.Errorf("envoy: cluster %s: %w", name, err)
 	}
@@ -71,15 +72,21 @@ func localCluster(name, addr string, http2 bool) (*clusterv3.Cluster, error) {
 		return nil, err
 	}
 	typ := clusterv3.Cluster_STRICT_DNS
-	if isIP(host) {
+	if isIP(hosts[0].host) {
 		typ = clusterv3.Cluster_STATIC
+	}
+	la := loadAssignment(name, hosts[0].host, hosts[0].port, "")
+	for _, h := range hosts[1:] {
+		la.Endpoints[0].LbEndpoints = append(la.Endpoints[0].LbEndpoints, &endpointv3.LbEndpoint{
+			HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: socketAddress(h.host, h.port)}},
+		})
 	}
 	return &clusterv3.Cluster{
 		Name:                          name,
 		ClusterDiscoveryType:          &clusterv3.Cluster_Type{Type: typ},
 		DnsLookupFamily:               lookupFamily(typ),
 		ConnectTimeout:                durationpb.New(localConnectTimeout),
-		LoadAssignment:                loadAssignment(name, host, port, ""),
+		LoadAssignment:                la,
 		TypedExtensionProtocolOptions: map[string]*anypb.Any{httpProtocolOptionsKey: opts},
 		CircuitBreakers:               circuitBreakers(),
 	}, nil
@@ -194,4 +201,31 @@ func circuitBreakers() *clusterv3.CircuitBreakers {
 		MaxPendingRequests: wrapperspb.UInt32(maxStreams),
 		MaxRequests:        wrapperspb.UInt32(maxStreams),
 	}}}
+}
+
+type hostPort struct {
+	host string
+	port int
+}
+
+// splitAddressList parses "host:port[,host:port…]". A list of several must
+// be IP addresses (one STATIC cluster); a DNS name stands alone (STRICT_DNS
+// already uses every address it resolves to).
+func splitAddressList(list string) ([]hostPort, error) {
+	var out []hostPort
+	for _, a := range strings.Split(list, ",") {
+		h, p, err := splitHostPort(strings.TrimSpace(a))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, hostPort{h, p})
+	}
+	if len(out) > 1 {
+		for _, h := range out {
+			if !isIP(h.host) {
+				return nil, fmt.Errorf("%q: a list of several addresses must be IP addresses", list)
+			}
+		}
+	}
+	return out, nil
 }

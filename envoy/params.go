@@ -43,13 +43,17 @@ type Params struct {
 	// interface at all.
 	AdminPort int
 	// ExtProcAddress is host:port of the ext_proc gRPC service. Required.
-	// An IP host gives a STATIC cluster, a name a STRICT_DNS one.
+	// An IP host gives a STATIC cluster, a name a STRICT_DNS one. Several
+	// replicas are given as a comma-separated list of IP host:ports; Envoy
+	// balances across them (round robin, no stickiness).
 	ExtProcAddress string
 	// SidecarAddress is host:port of the adapter sidecar HTTP server.
-	// Required. Same cluster type rule as ExtProcAddress.
+	// Required. Same rules as ExtProcAddress.
 	SidecarAddress string
-	// Upstreams are the configured MCP servers. Only Transport http ones get
-	// a cluster (named u.Cluster); the others are reached via the sidecar.
+	// Upstreams are the configured MCP servers. Transport http ones and
+	// adapted ones bound to the sidecar's endpoint (upstreams.BindAdapters)
+	// get a cluster (named u.Cluster); the others are reached via the
+	// sidecar.
 	Upstreams []*upstreams.Upstream
 	// MaxRequestBodyBytes bounds a request body; Envoy answers 413 above it.
 	// 0 = 1 MiB. The ext_proc service receives whole bodies in one gRPC
@@ -128,10 +132,10 @@ func (p Params) validate() error {
 			return fieldErr("AdminPort", fmt.Errorf("same as ListenPort %d", p.ListenPort))
 		}
 	}
-	if _, _, err := splitHostPort(p.ExtProcAddress); err != nil {
+	if _, err := splitAddressList(p.ExtProcAddress); err != nil {
 		return fieldErr("ExtProcAddress", err)
 	}
-	if _, _, err := splitHostPort(p.SidecarAddress); err != nil {
+	if _, err := splitAddressList(p.SidecarAddress); err != nil {
 		return fieldErr("SidecarAddress", err)
 	}
 	if p.MaxRequestBodyBytes < 0 || p.MaxRequestBodyBytes > math.MaxUint32 {
@@ -145,7 +149,7 @@ func (p Params) validate() error {
 		if u == nil {
 			return fieldErr(fmt.Sprintf("Upstreams[%d]", i), fmt.Errorf("nil"))
 		}
-		if u.Transport != upstreams.TransportHTTP {
+		if skipCluster(u) {
 			continue
 		}
 		if err := checkUpstream(u); err != nil {

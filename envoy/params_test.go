@@ -66,6 +66,8 @@ func TestBadParams(t *testing.T) {
 		{"ext_proc address without port", func(p *Params) { p.ExtProcAddress = "127.0.0.1" }, "Params.ExtProcAddress"},
 		{"ext_proc port zero", func(p *Params) { p.ExtProcAddress = "127.0.0.1:0" }, "Params.ExtProcAddress"},
 		{"sidecar address without host", func(p *Params) { p.SidecarAddress = ":9003" }, "Params.SidecarAddress"},
+		{"replica list with a name", func(p *Params) { p.SidecarAddress = "127.0.0.1:9003,sidecar:9003" }, "Params.SidecarAddress"},
+		{"replica list with an empty entry", func(p *Params) { p.ExtProcAddress = "127.0.0.1:9002," }, "Params.ExtProcAddress"},
 		{"negative body limit", func(p *Params) { p.MaxRequestBodyBytes = -1 }, "Params.MaxRequestBodyBytes"},
 		{"body limit over uint32", func(p *Params) { p.MaxRequestBodyBytes = 1 << 33 }, "Params.MaxRequestBodyBytes"},
 		{"negative message timeout", func(p *Params) { p.MessageTimeout = -time.Second }, "Params.MessageTimeout"},

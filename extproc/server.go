@@ -32,6 +32,7 @@ type Server struct {
 
 	router   atomic.Pointer[router.Router]
 	sessions Sessions
+	replayer *Replayer
 	log      *slog.Logger
 }
 
@@ -44,6 +45,11 @@ func New(r *router.Router, s Sessions, logger *slog.Logger) *Server {
 	srv.router.Store(r)
 	return srv
 }
+
+// SetReplayer enables the one transparent retry of a call whose upstream
+// session was refused (see Replayer). Without it the client gets the
+// upstream's 404 and must start a new session.
+func (s *Server) SetReplayer(r *Replayer) { s.replayer = r }
 
 // SetRouter swaps the routing configuration; requests in flight keep the
 // one they started with.

@@ -19,6 +19,10 @@ type requestState struct {
 	call    *router.Call
 	// upstreamSession is the session id the routed call carried.
 	upstreamSession string
+	// sent is the body-phase decision as sent to Envoy, for a replay.
+	sent *router.Decision
+	// replayed is set once the call has been replayed.
+	replayed bool
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -47,6 +51,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			if reply := s.attachSession(ctx, st, &d); reply != nil {
 				return immediate(reply)
 			}
+			st.sent = &d
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
 			RequestBody: &extprocv3.BodyResponse{Response: common(d)},
@@ -58,6 +63,11 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		if d.EvictUpstreamSession && st.call != nil {
 			s.sessions.Evict(sessionKey(st.call), st.upstreamSession)
 			s.log.Info("upstream rejected session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
+			// One transparent retry on a new session: the upstream
+			// refused the call before running it.
+			if reply := s.replay(ctx, st); reply != nil {
+				return immediate(reply)
+			}
 		}
 		if st.call != nil {
 			s.log.Debug("call answered", "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))

@@ -16,7 +16,9 @@ func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool)
 		HTTPClient: upstreams.HTTPClient,
 		Logger:     log.With("component", "sessions"),
 	})
-	return extproc.New(rt.Router, pool, log.With("component", "extproc")), pool
+	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"))
+	svc.SetReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient})
+	return svc, pool
 }
 
 // NewSidecar builds the adapter sidecar. The caller starts and closes it.

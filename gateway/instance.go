@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,20 @@ type Options struct {
 	EnvoyLogLevel string
 	// Logger receives the gateway's structured logs; nil discards them.
 	Logger *slog.Logger
+	// Replicas is how many ext_proc+sidecar pairs run behind the one
+	// Envoy, balanced round robin with no stickiness; zero means one. More
+	// than one is for testing that nothing depends on per-replica state.
+	Replicas int
+}
+
+// Replica is one ext_proc service and sidecar pair, sharing nothing with
+// other replicas but the config.
+type Replica struct {
+	ExtProc     *extproc.Server
+	Sessions    *sessions.Pool
+	Sidecar     *sidecar.Server
+	ExtProcAddr string
+	SidecarAddr string
 }
 
 // Instance is a running gateway: ext_proc service and sidecar on loopback
@@ -46,9 +61,7 @@ type Instance struct {
 	AdminAddr     string
 	AccessLogPath string
 
-	ExtProc  *extproc.Server
-	Sessions *sessions.Pool
-	Sidecar  *sidecar.Server
+	Replicas []*Replica
 
 	envoy  *Envoy
 	dir    string
@@ -75,26 +88,27 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		}
 	}()
 
-	inst.ExtProc, inst.Sessions = NewExtProc(rt, log)
-	extLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return inst, err
-	}
-	inst.serve(func() error {
-		return ServeExtProc(runCtx, extLis, inst.ExtProc, rt.Config.Gateway.MaxRequestBodyBytes, log)
-	})
-
-	inst.Sidecar, err = NewSidecar(rt, log)
-	if err != nil {
-		return inst, err
-	}
-	sideLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return inst, err
-	}
-	inst.serve(func() error { return ServeHTTP(runCtx, sideLis, inst.Sidecar.Handler(), "sidecar", log) })
-	if err := inst.Sidecar.Start(runCtx); err != nil {
-		return inst, err
+	var extAddrs, sideAddrs []string
+	for i := range max(opts.Replicas, 1) {
+		rlog := log
+		if opts.Replicas > 1 {
+			rlog = log.With("replica", i)
+		}
+		// Each replica builds its own runtime from the config, as a
+		// separate process would (its own session keys when none are
+		// configured, its own routers and pools).
+		rrt := rt
+		if i > 0 {
+			if rrt, err = Build(rt.Config); err != nil {
+				return inst, err
+			}
+		}
+		r, err := inst.startReplica(runCtx, rrt, rlog)
+		if err != nil {
+			return inst, err
+		}
+		extAddrs = append(extAddrs, r.ExtProcAddr)
+		sideAddrs = append(sideAddrs, r.SidecarAddr)
 	}
 
 	inst.Port = opts.Port
@@ -118,8 +132,8 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	bootstrap, err := envoy.Render(envoy.Params{
 		ListenPort:          inst.Port,
 		AdminPort:           adminPort,
-		ExtProcAddress:      extLis.Addr().String(),
-		SidecarAddress:      sideLis.Addr().String(),
+		ExtProcAddress:      strings.Join(extAddrs, ","),
+		SidecarAddress:      strings.Join(sideAddrs, ","),
 		Upstreams:           rt.Upstreams,
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
 		AccessLog:           inst.AccessLogPath,
@@ -151,10 +165,41 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	return inst, nil
 }
 
+// startReplica starts one ext_proc service and sidecar on loopback.
+func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger) (*Replica, error) {
+	r := &Replica{}
+	r.ExtProc, r.Sessions = NewExtProc(rt, log)
+	inst.Replicas = append(inst.Replicas, r)
+	extLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.ExtProcAddr = extLis.Addr().String()
+	inst.serve(func() error {
+		return ServeExtProc(ctx, extLis, r.ExtProc, rt.Config.Gateway.MaxRequestBodyBytes, log)
+	})
+	if r.Sidecar, err = NewSidecar(rt, log); err != nil {
+		return nil, err
+	}
+	sideLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.SidecarAddr = sideLis.Addr().String()
+	inst.serve(func() error { return ServeHTTP(ctx, sideLis, r.Sidecar.Handler(), "sidecar", log) })
+	if err := r.Sidecar.Start(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
 func (inst *Instance) serve(f func() error) {
 	inst.wg.Go(func() {
 		if err := f(); err != nil {
-			inst.errc <- err
+			select {
+			case inst.errc <- err:
+			default: // Wait reports one failure; that is enough
+			}
 		}
 	})
 }
@@ -177,15 +222,17 @@ func (inst *Instance) Close() error {
 		if inst.envoy != nil {
 			inst.envoy.Stop()
 		}
-		// The sidecar first: it ends client GET streams, which would
-		// otherwise hold its HTTP server's shutdown.
-		if inst.Sidecar != nil {
-			inst.Sidecar.Close()
+		// Sidecars first: they end client GET streams, which would
+		// otherwise hold their HTTP servers' shutdown.
+		for _, r := range inst.Replicas {
+			if r.Sidecar != nil {
+				r.Sidecar.Close()
+			}
 		}
 		inst.cancel()
 		inst.wg.Wait()
-		if inst.Sessions != nil {
-			inst.Sessions.Close()
+		for _, r := range inst.Replicas {
+			r.Sessions.Close()
 		}
 		if inst.dir != "" {
 			os.RemoveAll(inst.dir)

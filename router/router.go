@@ -127,8 +127,9 @@ func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) 
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams,
 			fmt.Sprintf("Unknown %s: %s", kind, name)), msg)}
 	}
-	if up == nil || up.Transport != upstreams.TransportHTTP {
-		// The sidecar serves stdio and SSE servers itself.
+	if up == nil || !up.Routable() {
+		// No endpoint Envoy can reach (an adapter not bound yet): the
+		// sidecar serves the call itself.
 		return Decision{}
 	}
 	body, err := msg.WithParamString("name", tool)

@@ -24,15 +24,19 @@ var ErrUnsupportedTransport = errors.New("unsupported upstream transport")
 // NewTransport returns the go-sdk client transport for up, sending its
 // requests through hc (see NewHTTPClient).
 func NewTransport(up *Upstream, hc *http.Client) (mcp.Transport, error) {
-	switch up.Transport {
-	case TransportHTTP, TransportSSE:
+	switch {
+	case up.Adapter != nil:
+		if up.URL == nil {
+			return nil, fmt.Errorf("upstream %s: adapter endpoint not bound: %w", up.Alias, ErrUnsupportedTransport)
+		}
+	case up.Transport == TransportHTTP, up.Transport == TransportSSE:
 		if up.URL == nil {
 			return nil, fmt.Errorf("upstream %s: no url", up.Alias)
 		}
 	default:
 		return nil, fmt.Errorf("upstream %s: transport %q: %w", up.Alias, up.Transport, ErrUnsupportedTransport)
 	}
-	if up.Transport == TransportSSE {
+	if up.Transport == TransportSSE && up.Adapter == nil {
 		return &mcp.SSEClientTransport{Endpoint: up.URL.String(), HTTPClient: hc}, nil
 	}
 	// MaxRetries stays at go-sdk's default: it only governs resuming the

@@ -27,8 +27,13 @@ type Upstream struct {
 	Alias string
 	// Transport says how the server is reached.
 	Transport Transport
-	// URL is the server's MCP endpoint (for http and sse transports).
+	// URL is the server's Streamable HTTP MCP endpoint: its own for http
+	// servers; for adapted ones (Adapter set) the sidecar's adapter
+	// endpoint, nil until BindAdapters.
 	URL *url.URL
+	// Adapter is set for servers the sidecar adapts (stdio, legacy SSE,
+	// OpenAPI); nil for Streamable HTTP servers.
+	Adapter *Adapter
 	// Cluster is the Envoy cluster that carries calls to this server.
 	Cluster string
 	// Headers are static headers sent on every request to this server

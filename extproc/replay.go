@@ -1,0 +1,110 @@
+package extproc
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// maxReplayResponse bounds the answer of a replayed call, which is
+// buffered to become one ImmediateResponse.
+const maxReplayResponse = 16 << 20
+
+// Replayer re-sends a routed call once, straight to its upstream, after
+// the upstream refused the session the call carried (it restarted or
+// expired the session). It is the only path where the gateway's Go code,
+// not Envoy, carries a call's bytes: one request, on a failure.
+type Replayer struct {
+	// HTTPClient returns the client for an upstream (it adds the
+	// upstream's static credentials). Nil means http.DefaultClient.
+	HTTPClient func(*upstreams.Upstream) *http.Client
+}
+
+// hopByHop headers are not forwarded (RFC 9110 §7.6.1), nor what Envoy
+// adds or the gateway computes itself.
+var hopByHop = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-connection": true, "te": true, "trailer": true,
+	"transfer-encoding": true, "upgrade": true, "content-length": true, "host": true,
+}
+
+// replay sends the call again on a new upstream session and turns the
+// upstream's answer into a reply for the client. nil means replay was not
+// possible and the upstream's original answer stands.
+func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
+	call, sent := st.call, st.sent
+	if s.replayer == nil || call == nil || sent == nil || st.replayed {
+		return nil
+	}
+	st.replayed = true
+	id, err := s.sessions.Session(ctx, sessionKey(call), call.Upstream, call.ProtocolVersion)
+	if err != nil {
+		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)
+		return nil
+	}
+	h := http.Header{}
+	for k, v := range st.headers {
+		if !strings.HasPrefix(k, ":") && !hopByHop[k] {
+			h.Set(k, v)
+		}
+	}
+	for _, k := range sent.RemoveHeaders {
+		h.Del(k)
+	}
+	for _, hv := range sent.SetHeaders {
+		if !strings.HasPrefix(hv.Name, ":") && !hopByHop[hv.Name] {
+			h.Set(hv.Name, hv.Value)
+		}
+	}
+	h.Del("mcp-session-id")
+	if id != "" {
+		h.Set("mcp-session-id", id)
+	}
+	status, rh, body, err := s.replayer.do(ctx, call.Upstream, h, sent.Body)
+	if err != nil {
+		s.log.Warn("replay failed", "upstream", call.Upstream.Alias, "error", err)
+		return nil
+	}
+	s.log.Info("call replayed on a new upstream session", "upstream", call.Upstream.Alias, "status", status)
+	reply := &router.Reply{Status: status, Body: body}
+	if ct := rh.Get("Content-Type"); ct != "" {
+		reply.Headers = append(reply.Headers, router.Header{Name: "content-type", Value: ct})
+	}
+	if call.ClientSession != "" {
+		reply.Headers = append(reply.Headers, router.Header{Name: "mcp-session-id", Value: call.ClientSession})
+	}
+	return reply
+}
+
+func (r *Replayer) do(ctx context.Context, up *upstreams.Upstream, h http.Header, body []byte) (int, http.Header, []byte, error) {
+	if up.URL == nil {
+		return 0, nil, nil, fmt.Errorf("upstream %s has no url", up.Alias)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, up.URL.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header = h
+	hc := http.DefaultClient
+	if r.HTTPClient != nil {
+		hc = r.HTTPClient(up)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReplayResponse+1))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if len(b) > maxReplayResponse {
+		return 0, nil, nil, fmt.Errorf("answer larger than %d bytes", maxReplayResponse)
+	}
+	return resp.StatusCode, resp.Header, b, nil
+}
