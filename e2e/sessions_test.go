@@ -15,6 +15,10 @@ import (
 
 const testSessionSecret = "e2e-session-secret-0123456789abcdef"
 
+// sessionEra pins a client to the newest protocol version with sessions
+// (go-sdk's default, 2026-07-28, has none).
+var sessionEra = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
+
 // startGateway starts the whole gateway on cfgText with options; the
 // caller closes it.
 func startGateway(t *testing.T, cfgText string, opts gateway.Options) (*gateway.Instance, *syncBuffer) {
@@ -101,7 +105,7 @@ func TestReplicasWithoutSharedSecretRejectEachOther(t *testing.T) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gw.Endpoint, MaxRetries: -1, DisableStandaloneSSE: true}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: gw.Endpoint, MaxRetries: -1, DisableStandaloneSSE: true}, sessionEra)
 	if err != nil {
 		if !strings.Contains(err.Error(), "session not found") {
 			t.Fatalf("connect failed, but not for the session: %v", err)
@@ -134,7 +138,7 @@ gateway:
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: first.Endpoint, DisableStandaloneSSE: true}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: first.Endpoint, DisableStandaloneSSE: true}, sessionEra)
 	if err != nil {
 		t.Fatal(err)
 	}

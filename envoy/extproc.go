@@ -49,6 +49,20 @@ func extProcFilter(p Params) (*anypb.Any, error) {
 		},
 		MessageTimeout:   durationpb.New(p.MessageTimeout),
 		RouteCacheAction: extprocv3.ExternalProcessor_CLEAR,
+		// The processor asks for a response body only for calls it
+		// translated between protocol versions (a 2026-07-28 client on an
+		// older upstream): then, and only then, it buffers the answer.
+		AllowModeOverride: true,
+		// Envoy compares an override, merged with the filter's modes, to
+		// this list (request_header_mode aside), so trailers are spelled out.
+		AllowedOverrideModes: []*extprocv3.ProcessingMode{{
+			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
+			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+		}},
 		MutationRules: &mutationrulesv3.HeaderMutationRules{
 			DisallowIsError: wrapperspb.Bool(true),
 		},

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	filterextprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
@@ -43,4 +44,16 @@ func immediate(r *router.Reply) *extprocv3.ProcessingResponse {
 			Details: "mcpgw_reply",
 		},
 	}}
+}
+
+// bufferResponse switches one request to a buffered response body. Both
+// body modes are set: Envoy copies them from an override whatever they
+// are, and the request body is already done.
+var bufferResponse = &filterextprocv3.ProcessingMode{
+	RequestHeaderMode:   filterextprocv3.ProcessingMode_SEND,
+	RequestBodyMode:     filterextprocv3.ProcessingMode_BUFFERED,
+	RequestTrailerMode:  filterextprocv3.ProcessingMode_SKIP,
+	ResponseHeaderMode:  filterextprocv3.ProcessingMode_SEND,
+	ResponseBodyMode:    filterextprocv3.ProcessingMode_BUFFERED,
+	ResponseTrailerMode: filterextprocv3.ProcessingMode_SKIP,
 }

@@ -42,7 +42,8 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	st.replayed = true
-	id, err := s.sessions.Session(ctx, sessionKey(call), call.Upstream, call.ProtocolVersion)
+	sess, err := s.sessions.Session(ctx, sessionKey(call), call.Upstream, call.ProtocolVersion)
+	id := sess.ID
 	if err != nil {
 		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)
 		return nil
@@ -64,6 +65,9 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 	h.Del("mcp-session-id")
 	if id != "" {
 		h.Set("mcp-session-id", id)
+	}
+	if sess.ProtocolVersion != "" {
+		h.Set("mcp-protocol-version", sess.ProtocolVersion)
 	}
 	status, rh, body, err := s.replayer.do(ctx, call.Upstream, h, sent.Body)
 	if err != nil {

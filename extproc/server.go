@@ -19,7 +19,7 @@ import (
 
 // Sessions opens and forgets upstream sessions for routed calls.
 type Sessions interface {
-	Session(ctx context.Context, key sessions.Key, up *upstreams.Upstream, protocolVersion string) (string, error)
+	Session(ctx context.Context, key sessions.Key, up *upstreams.Upstream, protocolVersion string) (sessions.Session, error)
 	Evict(key sessions.Key, id string)
 	EndClient(clientSession string)
 }

@@ -29,14 +29,17 @@ type fakeSessions struct {
 	fail    bool
 }
 
-func (f *fakeSessions) Session(_ context.Context, k sessions.Key, _ *upstreams.Upstream, _ string) (string, error) {
+func (f *fakeSessions) Session(_ context.Context, k sessions.Key, _ *upstreams.Upstream, v string) (sessions.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
-		return "", context.DeadlineExceeded
+		return sessions.Session{}, context.DeadlineExceeded
 	}
 	f.opened++
-	return "up-" + k.ClientSession, nil
+	if k.Modern {
+		return sessions.Session{ProtocolVersion: "2025-06-18", ID: "legacy"}, nil
+	}
+	return sessions.Session{ID: "up-" + k.ClientSession, ProtocolVersion: v}, nil
 }
 func (f *fakeSessions) Evict(_ sessions.Key, id string) {
 	f.mu.Lock()

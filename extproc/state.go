@@ -23,6 +23,10 @@ type requestState struct {
 	sent *router.Decision
 	// replayed is set once the call has been replayed.
 	replayed bool
+	// responseType and responseLength describe the response headers of a
+	// call whose body is asked for (a downgraded call).
+	responseType   string
+	responseLength bool
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -72,19 +76,30 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		if st.call != nil {
 			s.log.Debug("call answered", "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
 		}
-		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
+		resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
 			ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
 				HeaderMutation: mutation(d.SetHeaders, d.RemoveHeaders),
 			}},
 		}}
+		if d.BufferBody && !m.ResponseHeaders.GetEndOfStream() {
+			st.responseType = hs.Get("content-type")
+			_, st.responseLength = hs["content-length"]
+			resp.ModeOverride = bufferResponse
+		}
+		return resp
 
 	case *extprocv3.ProcessingRequest_RequestTrailers:
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestTrailers{
 			RequestTrailers: &extprocv3.TrailersResponse{},
 		}}
 	case *extprocv3.ProcessingRequest_ResponseBody:
+		// Only downgraded calls ask for their response body.
+		body, set := router.DecideResponseBody(m.ResponseBody.GetBody(), st.responseType, st.responseLength)
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
-			ResponseBody: &extprocv3.BodyResponse{},
+			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+				HeaderMutation: mutation(set, nil),
+				BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}},
+			}},
 		}}
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{
@@ -99,30 +114,39 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 }
 
 // attachSession gives a routed call its upstream session, or returns the
-// reply to send when the upstream cannot be reached.
+// reply to send when the upstream cannot be reached. A 2026-07-28 client
+// calling an upstream that only speaks older versions gets a legacy
+// upstream session and the version negotiated for it.
 func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.Decision) *router.Reply {
 	st.call = d.Call
-	if !d.Call.NeedsUpstreamSession() {
-		return nil
-	}
-	id, err := s.sessions.Session(ctx, sessionKey(d.Call), d.Call.Upstream, d.Call.ProtocolVersion)
+	sess, err := s.sessions.Session(ctx, sessionKey(d.Call), d.Call.Upstream, d.Call.ProtocolVersion)
 	if err != nil {
 		s.log.Warn("no upstream session", "upstream", d.Call.Upstream.Alias, "error", err)
 		st.call = nil
 		return router.UpstreamUnavailable(d.Call)
 	}
-	st.upstreamSession = id
-	if id != "" {
+	st.upstreamSession = sess.ID
+	if sess.ID != "" {
 		// Set, not remove-then-set: the order Envoy applies the two lists
 		// in is not part of its API.
 		d.RemoveHeaders = without(d.RemoveHeaders, "mcp-session-id")
-		d.SetHeaders = append(d.SetHeaders, router.Header{Name: "mcp-session-id", Value: id})
+		d.SetHeaders = append(d.SetHeaders, router.Header{Name: "mcp-session-id", Value: sess.ID})
+	}
+	switch {
+	case d.Call.Modern() && sess.ProtocolVersion != "" && !router.IsModern(sess.ProtocolVersion):
+		if err := router.Downgrade(d, st.headers, sess.ProtocolVersion); err != nil {
+			s.log.Warn("cannot adapt call for an older upstream", "upstream", d.Call.Upstream.Alias, "error", err)
+			st.call = nil
+			return router.UpstreamUnavailable(d.Call)
+		}
+	case sess.ProtocolVersion != "" && sess.ProtocolVersion != d.Call.ProtocolVersion:
+		d.SetHeaders = append(d.SetHeaders, router.Header{Name: "mcp-protocol-version", Value: sess.ProtocolVersion})
 	}
 	return nil
 }
 
 func sessionKey(c *router.Call) sessions.Key {
-	return sessions.Key{ClientSession: c.ClientSession, Alias: c.Upstream.Alias}
+	return sessions.Key{ClientSession: c.ClientSession, Alias: c.Upstream.Alias, Modern: c.Modern()}
 }
 
 func (s *Server) logReply(st *requestState, r *router.Reply) {

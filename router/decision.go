@@ -1,6 +1,14 @@
 package router
 
-import "github.com/mcpgw/mcpgw/upstreams"
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mcpgw/mcpgw/rpc"
+
+	"github.com/mcpgw/mcpgw/upstreams"
+)
 
 // Header is one header to set. Names are lower-case.
 type Header struct {
@@ -45,8 +53,52 @@ type Call struct {
 	Method, Name string
 	// RequestID is the JSON-RPC id, for error replies about this call.
 	RequestID []byte
+	// Downgraded is set when a 2026-07-28 client's call goes to an older
+	// upstream (see Downgrade): its answer must be upgraded on the way back.
+	Downgraded bool
 }
 
-// NeedsUpstreamSession reports whether the call must carry an upstream
-// session id: every protocol version before 2026-07-28 has sessions.
-func (c *Call) NeedsUpstreamSession() bool { return c.ProtocolVersion < "2026-07-28" }
+// Modern reports whether the client speaks protocol 2026-07-28 or later,
+// which has no sessions.
+func (c *Call) Modern() bool { return IsModern(c.ProtocolVersion) }
+
+// IsModern reports whether a protocol version is 2026-07-28 or later.
+// Versions are dates, so they compare as strings.
+func IsModern(version string) bool { return version >= "2026-07-28" }
+
+// Downgrade adapts a routed call from a 2026-07-28 client for an upstream
+// that speaks only an older version (negotiated as version): that
+// version's header, no 2026-07-28 headers, no 2026-07-28 per-request
+// _meta, and a content-length that matches.
+func Downgrade(d *Decision, h Headers, version string) error {
+	body, err := rpc.StripModernMeta(d.Body)
+	if err != nil {
+		return err
+	}
+	drop := ModernOnlyHeaders(h)
+	d.SetHeaders = slices.DeleteFunc(d.SetHeaders, func(x Header) bool {
+		return slices.Contains(drop, x.Name) || x.Name == headerProtocolVersion || x.Name == headerContentLength
+	})
+	d.RemoveHeaders = append(d.RemoveHeaders, drop...)
+	d.Body = body
+	d.SetHeaders = append(d.SetHeaders,
+		Header{headerProtocolVersion, version},
+		Header{headerContentLength, strconv.Itoa(len(body))})
+	if d.Call != nil {
+		d.Call.Downgraded = true
+	}
+	return nil
+}
+
+// ModernOnlyHeaders are the request headers a 2026-07-28 client sends that
+// an upstream of an older version must not see: it would take the request
+// for a 2026-07-28 one and refuse the older version it now carries.
+func ModernOnlyHeaders(h Headers) []string {
+	out := []string{"mcp-method", "mcp-name"}
+	for k := range h {
+		if strings.HasPrefix(k, "mcp-param-") {
+			out = append(out, k)
+		}
+	}
+	return out
+}

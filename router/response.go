@@ -1,6 +1,10 @@
 package router
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/mcpgw/mcpgw/rpc"
+)
 
 // ResponseDecision is what to do with the response headers of a request.
 type ResponseDecision struct {
@@ -9,6 +13,9 @@ type ResponseDecision struct {
 	// EvictUpstreamSession is set when the upstream no longer knows the
 	// session the call carried: the next call must open a new one.
 	EvictUpstreamSession bool
+	// BufferBody asks for the response body: the answer of a downgraded
+	// call must be upgraded for its 2026-07-28 client (DecideResponseBody).
+	BufferBody bool
 }
 
 // DecideResponse handles response headers. For a call routed to an
@@ -27,8 +34,23 @@ func DecideResponse(call *Call, status string) ResponseDecision {
 	}
 	// go-sdk answers 404 for an unknown session; TypeScript servers
 	// (server-everything) answer 400 "No valid session ID".
-	if code, _ := strconv.Atoi(status); code == 404 || code == 400 {
+	code, _ := strconv.Atoi(status)
+	if code == 404 || code == 400 {
 		d.EvictUpstreamSession = true
 	}
+	if call.Downgraded && code >= 200 && code < 300 {
+		d.BufferBody = true
+	}
 	return d
+}
+
+// DecideResponseBody rewrites the buffered answer of a downgraded call for
+// its 2026-07-28 client; contentLength says whether the response carries
+// a content-length header, which then must match.
+func DecideResponseBody(body []byte, contentType string, contentLength bool) (newBody []byte, set []Header) {
+	newBody = rpc.UpgradeResults(body, contentType)
+	if contentLength {
+		set = []Header{{headerContentLength, strconv.Itoa(len(newBody))}}
+	}
+	return newBody, set
 }

@@ -189,7 +189,7 @@ func (r *Router) resolveName(scope namespace.Scope, name string) (alias, upstrea
 // with the error in the body, except under 2026-07-28, which answers 400.
 func protocolError(h Headers, code int, msg string) *rpc.Error {
 	status := http.StatusOK
-	if !(&Call{ProtocolVersion: h.ProtocolVersion()}).NeedsUpstreamSession() {
+	if IsModern(h.ProtocolVersion()) {
 		status = http.StatusBadRequest
 	}
 	return &rpc.Error{Status: status, Code: code, Message: msg}

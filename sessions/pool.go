@@ -20,6 +20,21 @@ import (
 type Key struct {
 	ClientSession string
 	Alias         string
+	// Modern is set for clients at protocol 2026-07-28 or later, which
+	// have no sessions: they share one upstream session per alias, kept
+	// apart from session-less clients of older versions.
+	Modern bool
+}
+
+// Session is an upstream session as the calls that use it must present it.
+type Session struct {
+	// ID is the upstream's session id; "" when the upstream is stateless
+	// (or speaks 2026-07-28 with this client).
+	ID string
+	// ProtocolVersion is the version negotiated with the upstream; calls
+	// must carry it in MCP-Protocol-Version when it differs from the
+	// client's (a 2026-07-28 client calling an older upstream).
+	ProtocolVersion string
 }
 
 // Options configure a Pool. The zero value works.
@@ -47,8 +62,9 @@ type Pool struct {
 }
 
 type entry struct {
-	id string             // upstream session id; "" for stateless upstreams
-	cs *mcp.ClientSession // kept open so the session stays alive
+	id      string             // upstream session id; "" for stateless upstreams
+	version string             // negotiated protocol version
+	cs      *mcp.ClientSession // kept open so the session stays alive
 }
 
 // NewPool returns an empty pool.
@@ -69,22 +85,22 @@ func NewPool(opts Options) *Pool {
 	}
 }
 
-// Session returns the upstream session id for key, opening the session at
-// protocolVersion on first use. Concurrent first calls share one
-// initialize. The id is "" when the upstream is stateless.
-func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, protocolVersion string) (string, error) {
+// Session returns the upstream session for key, opening it at
+// protocolVersion on first use (go-sdk negotiates down if the upstream is
+// older). Concurrent first calls share one initialize.
+func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, protocolVersion string) (Session, error) {
 	p.mu.Lock()
 	if e, ok := p.sessions[key]; ok {
 		p.mu.Unlock()
-		return e.id, nil
+		return Session{ID: e.id, ProtocolVersion: e.version}, nil
 	}
 	if p.closed {
 		p.mu.Unlock()
-		return "", fmt.Errorf("sessions: pool closed")
+		return Session{}, fmt.Errorf("sessions: pool closed")
 	}
 	p.mu.Unlock()
 
-	flight := key.ClientSession + "\x00" + key.Alias
+	flight := fmt.Sprintf("%s\x00%s\x00%v", key.ClientSession, key.Alias, key.Modern)
 	v, err, _ := p.group.Do(flight, func() (any, error) {
 		// Opening must outlive one caller's cancellation: other callers
 		// may be waiting on the same flight.
@@ -104,9 +120,10 @@ func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, pro
 		return e, nil
 	})
 	if err != nil {
-		return "", err
+		return Session{}, err
 	}
-	return v.(*entry).id, nil
+	e := v.(*entry)
+	return Session{ID: e.id, ProtocolVersion: e.version}, nil
 }
 
 func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion string) (*entry, error) {
@@ -132,7 +149,11 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 	}
 	p.opts.Logger.Debug("opened upstream session", "upstream", up.Alias,
 		"stateless", cs.ID() == "", "duration", time.Since(start))
-	return &entry{id: cs.ID(), cs: cs}, nil
+	e := &entry{id: cs.ID(), version: protocolVersion, cs: cs}
+	if res := cs.InitializeResult(); res != nil && res.ProtocolVersion != "" {
+		e.version = res.ProtocolVersion
+	}
+	return e, nil
 }
 
 // Evict forgets the session for key if it is still id, so the next call

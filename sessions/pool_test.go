@@ -45,7 +45,8 @@ func TestSessionIsOpenedOnceAndReused(t *testing.T) {
 	ids := make([]string, 20)
 	for i := range ids {
 		wg.Go(func() {
-			id, err := p.Session(ctx, key, up, "2025-06-18")
+			s, err := p.Session(ctx, key, up, "2025-06-18")
+			id := s.ID
 			if err != nil {
 				t.Error(err)
 			}
@@ -69,7 +70,7 @@ func TestSessionIsOpenedOnceAndReused(t *testing.T) {
 
 	// Another client gets its own upstream session.
 	other, err := p.Session(ctx, Key{ClientSession: "gw-2", Alias: "up"}, up, "2025-06-18")
-	if err != nil || other == ids[0] {
+	if err != nil || other.ID == ids[0] || other.ProtocolVersion != "2025-06-18" {
 		t.Fatalf("second client: id %q err %v", other, err)
 	}
 	if inits.Load() != 2 || p.Len() != 2 {
@@ -83,15 +84,16 @@ func TestEvictAndEndClient(t *testing.T) {
 	defer p.Close()
 	ctx := context.Background()
 	key := Key{ClientSession: "gw-1", Alias: "up"}
-	first, _ := p.Session(ctx, key, up, "2025-11-25")
+	firstS, _ := p.Session(ctx, key, up, "2025-11-25")
+	first := firstS.ID
 
 	p.Evict(key, "not-the-current-id")
-	if again, _ := p.Session(ctx, key, up, "2025-11-25"); again != first {
+	if again, _ := p.Session(ctx, key, up, "2025-11-25"); again.ID != first {
 		t.Fatal("evicting a stale id dropped the current session")
 	}
 	p.Evict(key, first)
 	second, _ := p.Session(ctx, key, up, "2025-11-25")
-	if second == first || inits.Load() != 2 {
+	if second.ID == first || inits.Load() != 2 {
 		t.Fatalf("after eviction: id %q (first %q), inits %d", second, first, inits.Load())
 	}
 	p.EndClient("gw-1")
@@ -105,9 +107,9 @@ func TestStatelessUpstreamHasNoSessionAndNoReconnects(t *testing.T) {
 	p := NewPool(Options{})
 	defer p.Close()
 	for range 10 {
-		id, err := p.Session(context.Background(), Key{"gw", "up"}, up, "2025-06-18")
-		if err != nil || id != "" {
-			t.Fatalf("id %q err %v", id, err)
+		s, err := p.Session(context.Background(), Key{ClientSession: "gw", Alias: "up"}, up, "2025-06-18")
+		if err != nil || s.ID != "" {
+			t.Fatalf("id %q err %v", s.ID, err)
 		}
 	}
 	if inits.Load() != 1 {
@@ -119,11 +121,40 @@ func TestDeadUpstreamFailsWithAlias(t *testing.T) {
 	u, _ := url.Parse("http://127.0.0.1:1/mcp")
 	p := NewPool(Options{})
 	defer p.Close()
-	_, err := p.Session(context.Background(), Key{"gw", "dead"}, &upstreams.Upstream{Alias: "dead", URL: u}, "2025-06-18")
+	_, err := p.Session(context.Background(), Key{ClientSession: "gw", Alias: "dead"}, &upstreams.Upstream{Alias: "dead", URL: u}, "2025-06-18")
 	if err == nil {
 		t.Fatal("no error for a dead upstream")
 	}
 	if p.Len() != 0 {
 		t.Fatal("failed session was remembered")
+	}
+}
+
+// A 2026-07-28 client's call to an upstream that only speaks older
+// versions gets a legacy session and the version to present with it.
+func TestModernClientOlderUpstream(t *testing.T) {
+	var inits atomic.Int64
+	srv := mcp.NewServer(&mcp.Implementation{Name: "old", Version: "1"}, &mcp.ServerOptions{SupportedProtocolVersions: []string{"2025-06-18"}})
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "initialize" {
+				inits.Add(1)
+			}
+			return next(ctx, method, req)
+		}
+	})
+	hs := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil))
+	defer hs.Close()
+	u, _ := url.Parse(hs.URL)
+	p := NewPool(Options{})
+	defer p.Close()
+	s, err := p.Session(context.Background(), Key{Alias: "old", Modern: true}, &upstreams.Upstream{Alias: "old", URL: u}, "2026-07-28")
+	if err != nil || s.ID == "" || s.ProtocolVersion != "2025-06-18" || inits.Load() != 1 {
+		t.Fatalf("session %+v err %v inits %d", s, err, inits.Load())
+	}
+	modern, _ := countingUpstream(t, true) // go-sdk speaks 2026-07-28 only when stateless
+	s, err = p.Session(context.Background(), Key{Alias: "up", Modern: true}, modern, "2026-07-28")
+	if err != nil || s.ID != "" || s.ProtocolVersion != "2026-07-28" {
+		t.Fatalf("modern upstream: %+v %v", s, err)
 	}
 }

@@ -13,10 +13,10 @@ import (
 // Name is the server name the sidecar reports in serverInfo.
 const Name = "mcpgw"
 
-// protocolVersions are the MCP versions the sidecar negotiates, newest
-// first. 2026-07-28 (stateless, server/discover) is not offered yet; go-sdk
-// clients that try it first fall back to initialize at 2025-11-25.
-var protocolVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+// protocolVersions are the MCP versions the sidecar speaks with clients,
+// newest first: 2026-07-28 (stateless, server/discover) and the three
+// versions of the session era.
+var protocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"}
 
 // Options configure a Server.
 type Options struct {

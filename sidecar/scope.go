@@ -64,7 +64,7 @@ func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
 				return nil, err
 			}
 			end := min(start+s.pageSize, len(tools))
-			res := &mcp.ListToolsResult{Tools: tools[start:end]}
+			res := &mcp.ListToolsResult{Tools: tools[start:end], Cacheable: listCacheable}
 			if res.Tools == nil {
 				res.Tools = []*mcp.Tool{}
 			}
@@ -102,6 +102,12 @@ func (s *Server) servedName(sc namespace.Scope, name string) (string, bool) {
 	a, _, ok := s.names.Split(name)
 	return name, ok && sc.Has(a)
 }
+
+// listCacheable is the 2026-07-28 cache hint on every list the sidecar
+// answers: private, because what a caller sees depends on who it is, and
+// stale at once, because upstream changes reach clients only as
+// list_changed on the GET stream of older versions.
+var listCacheable = mcp.Cacheable{TTLMs: 0, CacheScope: "private"}
 
 // Cursors are opaque to clients; they encode an offset into the merged,
 // ordered list of the request's scope.

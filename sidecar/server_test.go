@@ -77,11 +77,20 @@ func TestAggregatesUpstreams(t *testing.T) {
 	}
 }
 
-func TestDefaultClientFallsBackToInitialize(t *testing.T) {
+func TestProtocolVersions(t *testing.T) {
 	alpha := newUpstream(t, "alpha", false)
 	_, endpoint := sidecarFor(t, Options{Version: "1.2.3"}, alpha.up)
 
-	cs := connect(t, endpoint, nil, nil) // go-sdk defaults: tries 2026-07-28 first
+	// go-sdk's default: 2026-07-28 with server/discover, no sessions.
+	modern := connect(t, endpoint, nil, nil)
+	if v := modern.InitializeResult().ProtocolVersion; v != "2026-07-28" || modern.ID() != "" {
+		t.Errorf("default client: version %q session %q, want 2026-07-28 without a session", v, modern.ID())
+	}
+	if names := listNames(t, modern); len(names) != 3 {
+		t.Errorf("tools at 2026-07-28 = %v", names)
+	}
+
+	cs := connect(t, endpoint, nil, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	ir := cs.InitializeResult()
 	if ir.ProtocolVersion != "2025-11-25" {
 		t.Errorf("negotiated %q, want 2025-11-25", ir.ProtocolVersion)
@@ -238,13 +247,14 @@ func TestFallbackToolsCall(t *testing.T) {
 		})
 	beta := newUpstream(t, "beta", true)
 	_, endpoint := sidecarFor(t, Options{}, alpha.up, beta.up)
-	cs := connect(t, endpoint, nil, nil)
+	legacy := &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
+	cs := connect(t, endpoint, nil, legacy)
 
 	res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "alpha-add", Arguments: map[string]any{"a": 2, "b": 40}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct := connect(t, alpha.ts.URL, nil, nil)
+	direct := connect(t, alpha.ts.URL, nil, legacy)
 	want, err := direct.CallTool(t.Context(), &mcp.CallToolParams{Name: "add", Arguments: map[string]any{"a": 2, "b": 40}})
 	if err != nil {
 		t.Fatal(err)
