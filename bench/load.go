@@ -26,7 +26,7 @@ type clients struct {
 	tr       *http.Transport
 }
 
-func openClients(ctx context.Context, tg *target, n int) (*clients, error) {
+func openClients(ctx context.Context, tg *target, n int, protocol string) (*clients, error) {
 	c := &clients{tr: &http.Transport{
 		Proxy:               nil,
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -48,7 +48,7 @@ func openClients(ctx context.Context, tg *target, n int) (*clients, error) {
 			MaxRetries: -1,
 			// Only POSTs are measured; no session holds a GET stream open.
 			DisableStandaloneSSE: true,
-		}, nil)
+		}, &mcp.ClientSessionOptions{ProtocolVersion: protocol})
 		cancel()
 		if err != nil {
 			return c, fmt.Errorf("connect to %s: %w", tg.endpoint, err)

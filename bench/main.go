@@ -29,6 +29,7 @@ type options struct {
 	concurrency []int
 	envoyBin    string
 	verbose     bool
+	protocol    string
 }
 
 func main() {
@@ -62,6 +63,10 @@ func parseFlags(args []string) (options, error) {
 	conc := fs.String("concurrency", "1,16", "comma-separated concurrency levels (one client session per worker)")
 	fs.StringVar(&o.envoyBin, "envoy", os.Getenv("ENVOY_BIN"), "Envoy binary (default $ENVOY_BIN)")
 	fs.BoolVar(&o.verbose, "v", false, "print progress and, on failure, Envoy and gateway logs")
+	// One version for every scenario, so they compare like with like: a
+	// 2026-07-28 client would reach the stateful demo upstream directly at
+	// 2025-11-25 but the gateway at 2026-07-28 (a translated call).
+	fs.StringVar(&o.protocol, "protocol", "2025-11-25", "MCP protocol version the clients ask for")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -164,7 +169,7 @@ func runScenario(ctx context.Context, sc scenario, up *upstream, o options, maxC
 	// warm-ups (where the gateway opens its upstream sessions). The
 	// gateway's own start-up discovery is before this and not counted.
 	last := up.Inits.Load()
-	cl, err := openClients(ctx, tg, maxConc)
+	cl, err := openClients(ctx, tg, maxConc, o.protocol)
 	defer cl.Close()
 	if err != nil {
 		return nil, err

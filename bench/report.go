@@ -13,8 +13,8 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	fmt.Fprintf(w, "\nMCP tools/call benchmark: demo echo tool, go-sdk client sessions, all on loopback\n\n")
 	fmt.Fprintf(w, "machine:  %s/%s, NumCPU %d, GOMAXPROCS %d, %s, Envoy %s (one worker thread per CPU, Envoy's default)\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), envoyVersion)
-	fmt.Fprintf(w, "run:      per row %v measured after %v warm-up; one client session per worker, opened once per scenario\n",
-		o.duration, o.warmup)
+	fmt.Fprintf(w, "run:      per row %v measured after %v warm-up; one client session per worker (MCP %s), opened once per scenario\n",
+		o.duration, o.warmup, o.protocol)
 	fmt.Fprintf(w, "note:     one run on one machine; the client, upstream, ext_proc, sidecar and Envoy share its CPUs.\n")
 	fmt.Fprintf(w, "          Compare scenarios and ratios within a run, not absolute numbers across machines.\n\n")
 
