@@ -49,7 +49,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			demoDone <- nil
 			return fmt.Errorf("demo server: %w", err)
 		}
-		go func() { demoDone <- gateway.ServeHTTP(demoCtx, lis, demo.Handler(false), "demo MCP server", log) }()
+		// Stateless: go-sdk then speaks every protocol version, 2026-07-28
+		// included, so no client's calls need translating.
+		go func() { demoDone <- gateway.ServeHTTP(demoCtx, lis, demo.Handler(true), "demo MCP server", log) }()
 	} else {
 		demoDone <- nil
 	}
