@@ -25,6 +25,10 @@ type Scope struct {
 	Prefixed bool
 	// Single is the alias of a single-server endpoint ("" otherwise).
 	Single string
+	// LegacySSE is set for the HTTP+SSE endpoints of protocol 2024-11-05
+	// (a path ending in /sse): answers travel on the client's event
+	// stream, so the sidecar serves every request of such a client.
+	LegacySSE bool
 }
 
 // Has reports whether alias is in scope.
@@ -53,6 +57,10 @@ func (e *ScopeError) Error() string { return e.Message }
 //	/mcp/<a>[,<b>…]       the named servers or access groups; prefixed names
 //	/<alias>/mcp          one server; unprefixed names
 //
+// and the same with /sse in place of the final /mcp segment (/sse,
+// /mcp/<a>,<b>/sse, /<alias>/sse) for clients of the legacy HTTP+SSE
+// transport.
+//
 // x-mcp-servers and x-mcp-access-groups narrow /mcp the same way as the
 // path form (comma-separated). The query string is ignored. Names are
 // case-sensitive, percent-decoded once, and must name a configured server
@@ -65,6 +73,27 @@ func (r *Registry) Resolve(path string, header func(name string) string) (Scope,
 	if len(segs) > 0 && segs[len(segs)-1] == "" && len(segs) > 1 {
 		segs = segs[:len(segs)-1] // one trailing slash is fine
 	}
+	if last := len(segs) - 1; segs[last] == "sse" {
+		// The legacy endpoint of each form: /sse, /mcp/<names>/sse, /<alias>/sse.
+		rest := segs[:last]
+		switch {
+		case len(rest) == 0:
+			segs = []string{"mcp"}
+		case len(rest) == 1 && rest[0] != "mcp":
+			segs = []string{rest[0], "mcp"}
+		case len(rest) == 2 && rest[0] == "mcp":
+			segs = rest
+		default:
+			return Scope{}, &ScopeError{NotFound: true, Message: "no MCP endpoint at this path; use /sse, /mcp/<servers>/sse or /<server>/sse"}
+		}
+		sc, err := r.resolveSegments(segs, header)
+		sc.LegacySSE = err == nil
+		return sc, err
+	}
+	return r.resolveSegments(segs, header)
+}
+
+func (r *Registry) resolveSegments(segs []string, header func(string) string) (Scope, error) {
 	switch {
 	case len(segs) == 1 && segs[0] == "mcp":
 		return r.aggregate(header)

@@ -20,6 +20,7 @@ func TestResolve(t *testing.T) {
 		servers  []string
 		prefixed bool
 		single   string
+		sse      bool
 		notFound bool // want a 404-style error
 		badReq   bool // want a 400-style error
 	}{
@@ -40,6 +41,13 @@ func TestResolve(t *testing.T) {
 		{name: "blank header ignored", path: "/mcp", headers: map[string]string{HeaderServers: " "}, servers: all, prefixed: true},
 		{name: "header ignored on path form", path: "/mcp/wiki", headers: map[string]string{HeaderServers: "github"}, servers: []string{"wiki"}, prefixed: true},
 
+		{name: "legacy sse aggregate", path: "/sse", servers: all, prefixed: true, sse: true},
+		{name: "legacy sse message endpoint", path: "/sse?sessionid=abc", servers: all, prefixed: true, sse: true},
+		{name: "legacy sse list", path: "/mcp/dev/sse", servers: []string{"github", "jira"}, prefixed: true, sse: true},
+		{name: "legacy sse single", path: "/wiki/sse", servers: []string{"wiki"}, single: "wiki", sse: true},
+		{name: "legacy sse header", path: "/sse", headers: map[string]string{HeaderServers: "wiki"}, servers: []string{"wiki"}, prefixed: true, sse: true},
+		{name: "legacy sse unknown single", path: "/nope/sse", notFound: true},
+		{name: "legacy sse too deep", path: "/a/b/sse", notFound: true},
 		{name: "unknown server", path: "/mcp/nope", notFound: true},
 		{name: "unknown in header", path: "/mcp", headers: map[string]string{HeaderServers: "github,nope"}, notFound: true},
 		{name: "server name as group header", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "github"}, notFound: true},
@@ -69,7 +77,7 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Resolve(%q): %v", tt.path, err)
 			}
-			if !slices.Equal(sc.Servers, tt.servers) || sc.Prefixed != tt.prefixed || sc.Single != tt.single {
+			if !slices.Equal(sc.Servers, tt.servers) || sc.Prefixed != tt.prefixed || sc.Single != tt.single || sc.LegacySSE != tt.sse {
 				t.Fatalf("Resolve(%q) = %+v", tt.path, sc)
 			}
 		})

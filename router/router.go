@@ -98,6 +98,11 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	if err != nil {
 		return Decision{Reply: scopeErrorReply(err)}
 	}
+	if scope.LegacySSE {
+		// Answers to a legacy HTTP+SSE client travel on its event stream,
+		// which the sidecar holds: the sidecar serves all its requests.
+		return Decision{}
+	}
 	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil && r.checkSession(id) != nil {
 		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
 			Message: "Session not found: initialize a new session"}, msg)}

@@ -304,3 +304,19 @@ func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
 		}
 	}
 }
+
+// Legacy HTTP+SSE clients get their answers on their event stream, which
+// the sidecar holds: nothing they send is routed past it.
+func TestLegacySSEIsServedBySidecar(t *testing.T) {
+	r := testRouter(t)
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`)
+	for _, path := range []string{"/sse?sessionid=x", "/demo/sse?sessionid=x", "/mcp/demo/sse"} {
+		d := r.DecideBody(Headers{":path": path}, body)
+		if d.Reply != nil || d.Call != nil || d.Body != nil {
+			t.Errorf("%s: want the sidecar, got %+v", path, d)
+		}
+		if h := r.DecideHeaders(Headers{":path": path, ":method": "GET"}); h.Reply != nil {
+			t.Errorf("%s: headers phase refused: %s", path, h.Reply.Body)
+		}
+	}
+}
