@@ -13,7 +13,7 @@ BIN        := bin/mcpgw
 VENV       := .venv
 NODE_DIR   := e2e/clients
 
-.PHONY: all build run test unit e2e-clients bench lint envoy clean
+.PHONY: all build run test unit e2e-clients bench lint policy-test envoy clean
 
 all: build
 
@@ -35,16 +35,29 @@ lint:
 	$(GO) vet ./...
 
 # Third-party MCP clients the end-to-end tests drive: the Python mcp SDK
-# (into .venv) and the TypeScript Inspector CLI (into e2e/clients).
+# (into .venv), and the TypeScript Inspector CLI and the official MCP
+# conformance suite with the Node.js 22 it needs (into e2e/clients; npm ci
+# again whenever package-lock.json is newer than the install).
 e2e-clients:
 	@scripts/ensure-envoy.sh >/dev/null
 	@$(VENV)/bin/python -c 'import mcp' 2>/dev/null || $(VENV)/bin/pip install -q -r e2e/clients/requirements.txt
-	@[ -x $(NODE_DIR)/node_modules/.bin/mcp-inspector-cli ] || (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error)
+	@[ $(NODE_DIR)/node_modules/.package-lock.json -nt $(NODE_DIR)/package-lock.json ] || (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error)
 
-test: lint e2e-clients
+# Rego: the shipped policy and the example policies, with OPA built from
+# the module go.mod pins (its tool directive): formatting and unit tests.
+policy-test:
+	$(GO) tool opa fmt --fail -l policy examples
+	$(GO) tool opa test policy examples
+
+test: lint policy-test e2e-clients
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" MCPGW_REQUIRE_ENVOY=1 \
 	MCPGW_PYTHON="$(CURDIR)/$(VENV)/bin/python" \
 	MCPGW_INSPECTOR_CLI="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-inspector-cli" \
+	MCPGW_CONFORMANCE="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/conformance" \
+	MCPGW_SERVER_EVERYTHING="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-server-everything" \
+	MCPGW_SERVER_MEMORY="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-server-memory" \
+	MCPGW_SERVER_FILESYSTEM="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-server-filesystem" \
+	MCPGW_NODE="$$(ls $(CURDIR)/$(NODE_DIR)/node_modules/.bin/node 2>/dev/null || command -v node)" \
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 bench: build

@@ -30,6 +30,10 @@ type options struct {
 	envoyBin    string
 	verbose     bool
 	protocol    string
+	// listDuration and listWarmup time the tools/list scenario (0: skip it).
+	listDuration time.Duration
+	listWarmup   time.Duration
+	calls        bool // run the tools/call scenarios
 }
 
 func main() {
@@ -63,6 +67,9 @@ func parseFlags(args []string) (options, error) {
 	conc := fs.String("concurrency", "1,16", "comma-separated concurrency levels (one client session per worker)")
 	fs.StringVar(&o.envoyBin, "envoy", os.Getenv("ENVOY_BIN"), "Envoy binary (default $ENVOY_BIN)")
 	fs.BoolVar(&o.verbose, "v", false, "print progress and, on failure, Envoy and gateway logs")
+	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
+	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
+	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
 	// One version for every scenario, so they compare like with like: a
 	// 2026-07-28 client would reach the stateful demo upstream directly at
 	// 2025-11-25 but the gateway at 2026-07-28 (a translated call).
@@ -72,6 +79,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.listDuration < 0 || o.listWarmup < 0 {
+		return o, fmt.Errorf("-list-duration and -list-warmup must not be negative")
 	}
 	if o.duration <= 0 {
 		return o, fmt.Errorf("-duration must be positive")
@@ -133,10 +143,16 @@ func run(ctx context.Context, o options) error {
 			fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 		}
 	}
+	if !o.calls {
+		scenarios = nil
+	}
 	perRow := o.warmup + o.duration
-	fmt.Fprintf(os.Stderr, "bench: %d scenarios x %d concurrency levels x (%v warm-up + %v measured), about %v in all\n",
-		len(scenarios), len(o.concurrency), o.warmup, o.duration,
-		(time.Duration(len(scenarios)*len(o.concurrency))*perRow + 5*time.Second).Round(time.Second))
+	total := time.Duration(len(scenarios)*len(o.concurrency))*perRow + 5*time.Second
+	if o.listDuration > 0 {
+		total += time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 5*time.Second
+	}
+	fmt.Fprintf(os.Stderr, "bench: %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list; about %v in all\n",
+		len(scenarios), len(o.concurrency), o.warmup, o.duration, total.Round(time.Second))
 
 	var results []result
 	for _, sc := range scenarios {
@@ -146,7 +162,16 @@ func run(ctx context.Context, o options) error {
 		}
 		results = append(results, rs...)
 	}
-	printReport(os.Stdout, o, envoyVersion, results)
+	var lists []listResult
+	if o.listDuration > 0 {
+		if lists, err = runListScenario(ctx, o, progress); err != nil {
+			return fmt.Errorf("tools/list: %w", err)
+		}
+	}
+	if len(results) > 0 {
+		printReport(os.Stdout, o, envoyVersion, results)
+	}
+	printListReport(os.Stdout, lists)
 	return nil
 }
 

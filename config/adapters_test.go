@@ -59,8 +59,8 @@ func TestAdaptedServers(t *testing.T) {
 		t.Errorf("stdio adapter = %+v", mem)
 	}
 	if legacy == nil || legacy.Kind != upstreams.AdapterSSE || legacy.Source != "https://old.example/sse" ||
-		legacy.Headers["X-API-Key"] != "k1" || ups[1].Headers != nil || ups[1].URL != nil {
-		t.Errorf("sse adapter = %+v, upstream headers %v", legacy, ups[1].Headers)
+		legacy.Headers["X-API-Key"] != "k1" || len(ups[1].Credentials.Gateway().Set) != 0 || ups[1].URL != nil {
+		t.Errorf("sse adapter = %+v, upstream credentials %v", legacy, ups[1].Credentials.Gateway())
 	}
 	if pet == nil || pet.Kind != upstreams.AdapterOpenAPI || pet.SpecPath != "./testdata/petstore.json" ||
 		pet.Source != "https://petstore.example/v2" || pet.Headers["Authorization"] != "Bearer t1" || pet.Timeout != 5*time.Second {

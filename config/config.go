@@ -10,6 +10,12 @@ type Config struct {
 	General GeneralSettings
 	// Gateway holds the gateway's own settings (the `gateway:` block).
 	Gateway GatewaySettings
+	// Access holds the keys, teams, organizations and policy settings
+	// (the `access:` block).
+	Access AccessSettings
+	// Path is the file Load read the config from ("" after Parse), so the
+	// gateway can watch it for changes.
+	Path string
 	// Unsupported lists settings that were accepted and validated but
 	// are not acted on yet. Print them as warnings at start-up.
 	Unsupported []Problem
@@ -31,11 +37,18 @@ type GeneralSettings struct {
 	// client-supplied upstream credential (LiteLLM's deprecated
 	// x-mcp-auth). As in LiteLLM, the environment variable
 	// LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME wins over
-	// mcp_client_side_auth_header_name; the default is "x-mcp-auth".
-	// Not acted on yet.
+	// mcp_client_side_auth_header_name; the default is "x-mcp-auth". It
+	// goes to every server in scope as that server's auth (package
+	// credentials).
 	MCPClientSideAuthHeaderName string
-	// MasterKey is LiteLLM's admin key (a secret). Not acted on yet.
-	MasterKey string
+	// MasterKeyHash is the SHA-256 (lower-case hex) of LiteLLM's admin key,
+	// general_settings.master_key: it may use every server and tool. The key
+	// itself is hashed as soon as it is read and never kept. "" if unset.
+	MasterKeyHash string
+	// KeyHeaderName is the request header that carries gateway keys:
+	// general_settings.litellm_key_header_name (as in LiteLLM), default
+	// x-litellm-api-key. Only this header is read for a gateway key.
+	KeyHeaderName string
 	// DatabaseURL is LiteLLM's Postgres URL (a secret). Not acted on yet.
 	DatabaseURL string
 }
@@ -58,6 +71,10 @@ type GatewaySettings struct {
 	// SessionTTL (session_ttl, seconds) is how long a client session id
 	// stays valid. Default 24h.
 	SessionTTL time.Duration
+	// DiscoveryTTL (discovery_ttl, seconds) is how often each upstream's
+	// tools, prompts and resources are listed again when it has not
+	// announced a change. Zero means the default, 60s.
+	DiscoveryTTL time.Duration
 }
 
 // Defaults.

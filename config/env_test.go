@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 )
 
@@ -43,8 +45,8 @@ model_list:
 	if local.Env["API_KEY"] != "local-secret" || local.Env["PLAIN"] != "not os.environ/ at the start" {
 		t.Errorf("local.Env = %v", local.Env)
 	}
-	if cfg.General.MasterKey != "sk-master" {
-		t.Errorf("MasterKey not resolved")
+	if sum := sha256.Sum256([]byte("sk-master")); cfg.General.MasterKeyHash != hex.EncodeToString(sum[:]) {
+		t.Errorf("master_key not resolved and hashed")
 	}
 	if cfg.Gateway.Port != 9000 {
 		t.Errorf("Port = %d, want 9000 from the environment", cfg.Gateway.Port)

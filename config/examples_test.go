@@ -31,7 +31,6 @@ func TestLiteLLMExamples(t *testing.T) {
 			file:    "litellm_overview.yaml",
 			aliases: []string{"wiki", "zapier", "circleci_mcp", "my_http_server"},
 			unsupported: []string{
-				"general_settings.master_key: not supported yet",
 				"general_settings.database_url: not supported yet",
 				"general_settings.store_model_in_db: not supported yet",
 			},
@@ -49,17 +48,17 @@ func TestLiteLLMExamples(t *testing.T) {
 			aliases: []string{"api_key_example", "bearer_example", "basic_example", "custom_auth_example",
 				"github_example", "static_headers_example", "oauth2_example", "agentcore_mcp"},
 			unsupported: []string{
-				"mcp_servers.github_example.extra_headers: not supported yet",
-				"mcp_servers.oauth2_example.auth_type: not supported yet",
-				"mcp_servers.oauth2_example.client_secret: not supported yet",
 				"mcp_servers.agentcore_mcp.auth_type: not supported yet",
+			},
+			ignored: []string{
+				"mcp_servers.oauth2_example.authorization_url: ignored: not used by oauth2_flow client_credentials",
+				"mcp_servers.oauth2_example.registration_url: ignored: not used by oauth2_flow client_credentials",
 			},
 		},
 		{
 			file:    "litellm_access.yaml",
 			aliases: []string{"github_mcp", "zapier_server"},
 			unsupported: []string{
-				"mcp_servers.github_mcp.allowed_params: not supported yet",
 				"mcp_servers.github_mcp.mcp_info.mcp_server_cost_info: not supported yet",
 			},
 		},

@@ -6,7 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl"}
+var gatewayKeys = []string{"discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -56,6 +56,14 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 					continue
 				}
 				g.SessionTTL = time.Duration(v) * time.Second
+			}
+		case "discovery_ttl":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 1 || v > 24*3600 {
+					p.errorf(f.v, fp, "must be between 1 and 86400 seconds (1 day)")
+					continue
+				}
+				g.DiscoveryTTL = time.Duration(v) * time.Second
 			}
 		default:
 			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, gatewayKeys))

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -11,6 +13,7 @@ import (
 type generalSource struct {
 	separator *yaml.Node // mcp_tool_prefix_separator value, if set
 	authName  *yaml.Node // mcp_client_side_auth_header_name value, if set
+	keyHeader *yaml.Node // litellm_key_header_name value, if set
 }
 
 // general reads general_settings. The MCP-relevant keys are typed; the
@@ -32,12 +35,16 @@ func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
 			if v, ok := p.str(f.v, fp); ok && v != "" {
 				g.MCPClientSideAuthHeaderName = v
 				src.authName = f.v
-				p.notSupported(f.k, fp, "")
 			}
 		case "master_key":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
-				g.MasterKey = v
-				p.notSupported(f.k, fp, "clients are not authenticated")
+				sum := sha256.Sum256([]byte(v)) // the key itself is not kept
+				g.MasterKeyHash = hex.EncodeToString(sum[:])
+			}
+		case "litellm_key_header_name":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				g.KeyHeaderName = v
+				src.keyHeader = f.v
 			}
 		case "database_url":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
@@ -110,7 +117,7 @@ var generalMCPKeys = map[string]settingReader{
 
 // generalKeyNames is every known general_settings key, for hints.
 var generalKeyNames = func() []string {
-	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "database_url"}
+	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "litellm_key_header_name", "database_url"}
 	keys = append(keys, sortedKeys(generalMCPKeys)...)
 	return append(keys, sortedKeys(generalLiteLLMKeys)...)
 }()
@@ -152,6 +159,14 @@ func (p *parser) resolveGeneral(g *GeneralSettings, src generalSource) {
 	} else {
 		g.MCPClientSideAuthHeaderName = DefaultClientSideAuthHeader
 	}
+
+	const keyPath = "general_settings.litellm_key_header_name"
+	if g.KeyHeaderName == "" {
+		g.KeyHeaderName = DefaultKeyHeader
+	} else if !isToken(g.KeyHeaderName) {
+		p.errorf(src.keyHeader, keyPath, "must be an HTTP header name")
+	}
+	g.KeyHeaderName = strings.ToLower(g.KeyHeaderName)
 }
 
 // checkSeparator returns why sep cannot join alias and tool names, or "".

@@ -54,7 +54,7 @@ var generalLiteLLMKeys = setOf(
 	"health_check_skip_disabled_background_models", "health_check_staleness_threshold",
 	"image_generation_model", "infer_model_from_keys", "key_management_settings",
 	"key_management_system", "legacy_unscoped_spend_list_endpoints", "litellm_jwtauth",
-	"litellm_key_header_name", "litellm_license", "max_batch_file_size_mb",
+	"litellm_license", "max_batch_file_size_mb",
 	"max_parallel_requests", "max_request_size_mb", "max_response_size_mb",
 	"maximum_autorouter_session_retention_period", "maximum_health_check_retention_period",
 	"maximum_spend_logs_cleanup_batch_size", "maximum_spend_logs_cleanup_batch_timeout",

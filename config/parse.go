@@ -30,7 +30,12 @@ func Load(path string, env LookupEnv) (*Config, error) {
 	if len(data) > maxFileSize {
 		return nil, Problems{{File: path, Message: fmt.Sprintf("file is larger than %d bytes", maxFileSize)}}
 	}
-	return Parse(data, path, env)
+	cfg, err := Parse(data, path, env)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Path = path
+	return cfg, nil
 }
 
 // Parse parses and validates a config file's contents. file names the
@@ -54,7 +59,7 @@ func Parse(data []byte, file string, env LookupEnv) (*Config, error) {
 
 // topLevelKeys are the sections Parse reads itself; the rest of LiteLLM's
 // sections are in liteLLMSections.
-var topLevelKeys = []string{"mcp_servers", "general_settings", "gateway", "litellm_settings", "include"}
+var topLevelKeys = []string{"mcp_servers", "general_settings", "gateway", "access", "litellm_settings", "include"}
 
 func (p *parser) parse(data []byte) *Config {
 	cfg := &Config{Gateway: GatewaySettings{
@@ -85,10 +90,17 @@ func (p *parser) parse(data []byte) *Config {
 		servers, sources := p.servers(s.v)
 		p.applyAliases(servers, sources, aliases)
 		p.validateServers(servers, sources, cfg.General.MCPToolPrefixSeparator)
+		p.checkCredentials(servers, sources, cfg.General)
 		cfg.Servers = servers
 	} else {
 		p.applyAliases(nil, nil, aliases)
+		p.checkCredentials(nil, nil, cfg.General)
 	}
+	var asrc *accessSource
+	if s, ok := sections["access"]; ok {
+		asrc = p.access(s.v, &cfg.Access)
+	}
+	p.validateAccess(cfg, asrc)
 	return cfg
 }
 
@@ -164,7 +176,7 @@ func (p *parser) sections(root *yaml.Node) map[string]pair {
 			if !isNull(deref(s.v)) {
 				p.notSupported(s.k, s.key, "included files are not read, so mcp_servers in them are missing")
 			}
-		case s.key == "mcp_servers", s.key == "general_settings", s.key == "gateway", s.key == "litellm_settings":
+		case s.key == "mcp_servers", s.key == "general_settings", s.key == "gateway", s.key == "litellm_settings", s.key == "access":
 			out[s.key] = s
 		case liteLLMSections[s.key]:
 			p.ignore(s.k, s.key, "not an MCP gateway setting")

@@ -14,17 +14,13 @@ func TestUnsupported(t *testing.T) {
 		src  string
 		want string
 	}{
-		{"allowed_params", head + "    allowed_params:\n      t: [x]\n", "mcp_servers.a.allowed_params: not supported yet: this restriction is NOT enforced"},
-		{"extra_headers", head + "    extra_headers: [x-user]\n", "mcp_servers.a.extra_headers: not supported yet: client headers are not forwarded"},
-		{"allow_all_keys", head + "    allow_all_keys: true\n", "mcp_servers.a.allow_all_keys: not supported yet"},
 		{"not on the public internet", head + "    available_on_public_internet: false\n", "mcp_servers.a.available_on_public_internet: not supported yet: this restriction is NOT enforced"},
-		{"oauth2 auth type", head + "    auth_type: oauth2\n    oauth2_flow: client_credentials\n", "test.yaml:4: mcp_servers.a.auth_type: not supported yet"},
-		{"oauth2 client_id", head + "    auth_type: oauth2\n    oauth2_flow: client_credentials\n    client_id: abc\n", "test.yaml:6: mcp_servers.a.client_id: not supported yet"},
+		{"oauth2 authorization_code", head + "    auth_type: oauth2\n    oauth2_flow: authorization_code\n", "test.yaml:5: mcp_servers.a.oauth2_flow: not supported yet: the gateway fetches tokens only for oauth2_flow client_credentials"},
+		{"oauth2 client_id without oauth2", head + "    auth_type: bearer_token\n    auth_value: x\n    client_id: abc\n", "test.yaml:6: mcp_servers.a.client_id: not supported yet: used only with auth_type oauth2 and oauth2_flow client_credentials"},
 		{"oauth2 client_secret", head + "    client_secret: s\n", "mcp_servers.a.client_secret: not supported yet"},
 		{"oauth2 scopes", head + "    scopes: [read]\n", "mcp_servers.a.scopes: not supported yet"},
 		{"aws_sigv4", head + "    auth_type: aws_sigv4\n    aws_region_name: us-east-1\n", "mcp_servers.a.aws_region_name: not supported yet"},
 		{"true_passthrough", head + "    auth_type: true_passthrough\n", "mcp_servers.a.auth_type: not supported yet: requests are sent without these credentials"},
-		{"static auth without a value comes from the client in LiteLLM", head + "    auth_type: bearer_token\n", "mcp_servers.a.auth_type: not supported yet: without auth_value, LiteLLM takes the credential from each client's x-mcp-<alias>-authorization header"},
 		{"credentials in the url", "mcp_servers:\n  a:\n    url: https://user:pw@x.example/mcp\n", "test.yaml:3: mcp_servers.a.url: not supported yet: credentials in the URL are not sent; use auth_type basic"},
 		{"server variables in static headers", head + "    static_headers:\n      Authorization: \"Bearer ${TOKEN}\"\n", "test.yaml:5: mcp_servers.a.static_headers.Authorization: not supported yet: ${NAME} server variables are sent literally"},
 		{"env_vars", head + "    env_vars:\n      - name: TOKEN\n        scope: user\n", "mcp_servers.a.env_vars: not supported yet"},
@@ -34,9 +30,7 @@ func TestUnsupported(t *testing.T) {
 		{"max_concurrent_requests", head + "    max_concurrent_requests: 4\n", "mcp_servers.a.max_concurrent_requests: not supported yet"},
 		{"instructions", head + "    instructions: be nice\n", "mcp_servers.a.instructions: not supported yet"},
 		{"oauth passthrough", head + "    oauth_passthrough: true\n", "mcp_servers.a.oauth_passthrough: not supported yet"},
-		{"master_key", "general_settings:\n  master_key: sk-1234\n", "test.yaml:2: general_settings.master_key: not supported yet: clients are not authenticated"},
 		{"database_url", "general_settings:\n  database_url: postgres://x\n", "general_settings.database_url: not supported yet"},
-		{"client-side auth header", "general_settings:\n  mcp_client_side_auth_header_name: authorization\n", "general_settings.mcp_client_side_auth_header_name: not supported yet"},
 		{"MCP ip ranges", "general_settings:\n  mcp_internal_ip_ranges: [10.0.0.0/8]\n", "general_settings.mcp_internal_ip_ranges: not supported yet"},
 		{"servers from the database", "general_settings:\n  store_model_in_db: true\n", "general_settings.store_model_in_db: not supported yet"},
 		{"other litellm mcp settings", "litellm_settings:\n  mcp_tool_search:\n    top_k: 5\n", "test.yaml:2: litellm_settings.mcp_tool_search: not supported yet"},
@@ -51,13 +45,17 @@ func TestUnsupported(t *testing.T) {
 }
 
 func TestDefaultsAreNotReportedAsUnsupported(t *testing.T) {
-	src := `mcp_servers:
+	src := `general_settings:
+  master_key: sk-1234
+mcp_servers:
   a:
     url: https://x.example/mcp
     transport: http
     auth_type: api_key
     auth_value: k
-    allow_all_keys: false
+    allow_all_keys: true
+    allowed_params:
+      t: [x]
     available_on_public_internet: true
     allowed_tools: []
     static_headers:

@@ -21,8 +21,9 @@ const (
 // spelled in LiteLLM (litellm/types/mcp.py, MCPAuth).
 type AuthType string
 
-// Auth types. The static ones (none through token) are implemented; the
-// others are accepted and reported as not supported yet.
+// Auth types. The static ones (none through token) and oauth2 with
+// oauth2_flow client_credentials are implemented; the others are accepted
+// and reported as not supported yet.
 const (
 	AuthNone                AuthType = "none"
 	AuthAPIKey              AuthType = "api_key"
@@ -66,13 +67,18 @@ type Server struct {
 	// StaticHeaders (static_headers) are sent on every request; they
 	// override headers derived from auth_type. Values may be secrets.
 	StaticHeaders map[string]string
+	// AuthHeaderName (auth_header_name, this gateway's own key) is the
+	// header the credential is sent in instead of the auth_type's own
+	// (X-API-Key for api_key, Authorization for the others): auth_value,
+	// the OAuth2 token and the legacy client credential alike.
+	AuthHeaderName string
 
-	ExtraHeaders    []string            // extra_headers: client headers to forward; not acted on yet
+	ExtraHeaders    []string            // extra_headers: client headers forwarded to this server when present
 	AllowedTools    []string            // allowed_tools: the only tools clients see and call
 	DisallowedTools []string            // disallowed_tools: tools clients neither see nor call
-	AllowedParams   map[string][]string // allowed_params: tool → argument names; not enforced yet
-	AccessGroups    []string            // access_groups: groups selectable in /mcp/<group> and x-mcp-servers
-	AllowAllKeys    bool                // allow_all_keys; not acted on yet
+	AllowedParams   map[string][]string // allowed_params: tool (bare or prefixed) → the only argument names it takes
+	AccessGroups    []string            // access_groups: groups selectable in /mcp/<group> and x-mcp-servers, and grantable to keys
+	AllowAllKeys    bool                // allow_all_keys: every valid key may use this server
 	// AvailableOnPublicInternet (available_on_public_internet) defaults
 	// to true, as in current LiteLLM; false is not enforced yet.
 	AvailableOnPublicInternet bool
@@ -93,7 +99,7 @@ type Server struct {
 	// tools; URL is then the REST API's base URL.
 	SpecPath string
 
-	OAuth2        OAuth2Settings        // oauth2 fields; not acted on yet
+	OAuth2        OAuth2Settings        // oauth2 fields; the client_credentials flow is run (FetchesToken)
 	TokenExchange TokenExchangeSettings // oauth2_token_exchange fields; not acted on yet
 	AWS           AWSSigV4Settings      // aws_sigv4 fields; not acted on yet
 

@@ -42,13 +42,16 @@ var serverKeys = map[string]serverKey{
 	// (server() reads it last).
 	"authentication_token": {parse: strField(func(s *Server) *string { return &s.AuthValue })},
 	"static_headers":       {parse: parseStaticHeaders},
+	// This gateway's own: the header the credential goes in (see
+	// Server.AuthHeaderName).
+	"auth_header_name": {parse: strField(func(s *Server) *string { return &s.AuthHeaderName })},
 
-	"extra_headers":    {parse: listField(func(s *Server) *[]string { return &s.ExtraHeaders }), unsupported: true, detail: "client headers are not forwarded"},
+	"extra_headers":    {parse: listField(func(s *Server) *[]string { return &s.ExtraHeaders })},
 	"allowed_tools":    {parse: listField(func(s *Server) *[]string { return &s.AllowedTools })},
 	"disallowed_tools": {parse: listField(func(s *Server) *[]string { return &s.DisallowedTools })},
-	"allowed_params":   {parse: parseAllowedParams, unsupported: true, detail: notEnforced},
+	"allowed_params":   {parse: parseAllowedParams},
 	"access_groups":    {parse: listField(func(s *Server) *[]string { return &s.AccessGroups })},
-	"allow_all_keys":   {parse: boolField(func(s *Server) *bool { return &s.AllowAllKeys }), unsupported: true, when: func(s *Server) bool { return s.AllowAllKeys }},
+	"allow_all_keys":   {parse: boolField(func(s *Server) *bool { return &s.AllowAllKeys })},
 	"available_on_public_internet": {
 		parse:       boolField(func(s *Server) *bool { return &s.AvailableOnPublicInternet }),
 		unsupported: true, detail: notEnforced,
@@ -67,15 +70,17 @@ var serverKeys = map[string]serverKey{
 	"idle_timeout":  {parse: parseIdleTimeout},
 	"max_processes": {parse: parseMaxProcesses},
 
-	"oauth2_flow":                {parse: enumField(func(s *Server) *string { return &s.OAuth2.Flow }, "client_credentials", "authorization_code"), unsupported: true},
-	"client_id":                  {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientID }), unsupported: true},
-	"client_secret":              {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientSecret }), unsupported: true},
-	"scopes":                     {parse: listField(func(s *Server) *[]string { return &s.OAuth2.Scopes }), unsupported: true},
-	"issuer":                     {parse: urlField(func(s *Server) *string { return &s.OAuth2.Issuer }), unsupported: true},
-	"authorization_url":          {parse: urlField(func(s *Server) *string { return &s.OAuth2.AuthorizationURL }), unsupported: true},
-	"token_url":                  {parse: urlField(func(s *Server) *string { return &s.OAuth2.TokenURL }), unsupported: true},
-	"registration_url":           {parse: urlField(func(s *Server) *string { return &s.OAuth2.RegistrationURL }), unsupported: true},
-	"token_endpoint_auth_method": {parse: enumField(func(s *Server) *string { return &s.OAuth2.TokenEndpointAuthMethod }, "client_secret_basic", "client_secret_post"), unsupported: true},
+	// OAuth2 keys: checkAuth reports them when the server does not run
+	// the client_credentials grant.
+	"oauth2_flow":                {parse: enumField(func(s *Server) *string { return &s.OAuth2.Flow }, OAuth2ClientCredentials, OAuth2AuthorizationCode)},
+	"client_id":                  {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientID })},
+	"client_secret":              {parse: strField(func(s *Server) *string { return &s.OAuth2.ClientSecret })},
+	"scopes":                     {parse: listField(func(s *Server) *[]string { return &s.OAuth2.Scopes })},
+	"issuer":                     {parse: urlField(func(s *Server) *string { return &s.OAuth2.Issuer })},
+	"authorization_url":          {parse: urlField(func(s *Server) *string { return &s.OAuth2.AuthorizationURL })},
+	"token_url":                  {parse: urlField(func(s *Server) *string { return &s.OAuth2.TokenURL })},
+	"registration_url":           {parse: urlField(func(s *Server) *string { return &s.OAuth2.RegistrationURL })},
+	"token_endpoint_auth_method": {parse: enumField(func(s *Server) *string { return &s.OAuth2.TokenEndpointAuthMethod }, "client_secret_basic", "client_secret_post")},
 
 	"token_exchange_endpoint": {parse: urlField(func(s *Server) *string { return &s.TokenExchange.Endpoint }), unsupported: true},
 	"audience":                {parse: strField(func(s *Server) *string { return &s.TokenExchange.Audience }), unsupported: true},

@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 
+	"github.com/mcpgw/mcpgw/credentials"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -10,8 +11,9 @@ import (
 // order. Servers the sidecar adapts (stdio, legacy SSE, spec_path
 // OpenAPI) get an Adapter and no URL until upstreams.BindAdapters gives
 // them the sidecar's endpoint; their auth headers go to the real server
-// through the adapter, not on the Envoy hop. Credentials embedded in a
-// URL are dropped (see Config.Unsupported). Each call returns new values.
+// through the adapter, not on the Envoy hop, so their Credentials are
+// empty. Credentials embedded in a URL are dropped (see
+// Config.Unsupported). Each call returns new values.
 func (c *Config) Upstreams() []*upstreams.Upstream {
 	out := make([]*upstreams.Upstream, 0, len(c.Servers))
 	for i := range c.Servers {
@@ -20,7 +22,7 @@ func (c *Config) Upstreams() []*upstreams.Upstream {
 			Alias:       s.Alias,
 			Transport:   s.Transport,
 			Cluster:     upstreams.ClusterName(s.Alias),
-			Headers:     s.AuthHeaders(),
+			Credentials: s.Credentials(),
 			Description: s.Description,
 
 			AllowedTools:    s.AllowedTools,
@@ -31,7 +33,7 @@ func (c *Config) Upstreams() []*upstreams.Upstream {
 			u.Description = s.MCPInfo.Description
 		}
 		if u.Adapter = s.adapter(); u.Adapter != nil {
-			u.Headers = nil
+			u.Credentials = credentials.Server{}
 		} else if s.URL != "" {
 			if parsed, err := url.Parse(s.URL); err == nil {
 				parsed.User = nil

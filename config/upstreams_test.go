@@ -41,8 +41,8 @@ mcp_servers:
 	if gh.URL == nil || gh.URL.User != nil || gh.URL.Host != "api.githubcopilot.com" || gh.Path() != "/mcp?x=1" {
 		t.Errorf("github URL = %v; want credentials dropped, path and query kept", gh.URL)
 	}
-	if !maps.Equal(gh.Headers, map[string]string{"Authorization": "Bearer ghp_x"}) {
-		t.Errorf("github headers = %v", gh.Headers)
+	if !maps.Equal(gh.Credentials.Auth, map[string]string{"Authorization": "Bearer ghp_x"}) || gh.Credentials.Scheme != "bearer_token" {
+		t.Errorf("github credentials = %+v", gh.Credentials)
 	}
 	// Adapted servers: no URL until the sidecar's endpoint is bound.
 	if wiki.Transport != upstreams.TransportSSE || wiki.URL != nil || wiki.Description != "from mcp_info" ||

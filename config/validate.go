@@ -189,9 +189,6 @@ func (p *parser) checkAuth(s *Server, src serverSource, path string) {
 			if !src.bad[valueKey] {
 				p.errorf(src.node(valueKey), join(path, valueKey), "must not be empty")
 			}
-		} else if s.AuthValue == "" {
-			p.notSupported(src.node("auth_type"), typePath,
-				"without auth_value, LiteLLM takes the credential from each client's x-mcp-<alias>-authorization header")
 		} else if msg := checkHeaderValue(s.AuthValue); msg != "" {
 			p.errorf(src.node(valueKey), join(path, valueKey), "%s", msg)
 		}
@@ -199,11 +196,11 @@ func (p *parser) checkAuth(s *Server, src serverSource, path string) {
 		if s.OAuth2.Flow == "" {
 			p.errorf(src.node("auth_type"), typePath, "auth_type oauth2 needs oauth2_flow: client_credentials or authorization_code")
 		}
-		p.notSupported(src.node("auth_type"), typePath, "requests are sent without OAuth credentials")
 	default:
 		p.notSupported(src.node("auth_type"), typePath, "requests are sent without these credentials")
 	}
 
+	p.checkOAuth2(s, src, path)
 	if s.DCRBridge && s.AuthType != AuthTruePassthrough && s.AuthType != AuthOAuthDelegate {
 		p.errorf(src.node("dcr_bridge"), join(path, "dcr_bridge"), "only valid with auth_type true_passthrough or oauth_delegate")
 	}

@@ -118,6 +118,14 @@ func (u *upstream) Restart() { u.restart() }
 // text and returns the running instance.
 func gatewayUnder(t *testing.T, yamlText string) *gateway.Instance {
 	t.Helper()
+	inst, _ := gatewayWithLogs(t, yamlText)
+	return inst
+}
+
+// gatewayWithLogs is gatewayUnder that also returns what the gateway
+// (debug level) and Envoy logged.
+func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *syncBuffer) {
+	t.Helper()
 	bin := requireEnv(t, "ENVOY_BIN")
 	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -149,7 +157,7 @@ func gatewayUnder(t *testing.T, yamlText string) *gateway.Instance {
 			t.Logf("gateway and Envoy logs:\n%s", logs.String())
 		}
 	})
-	return inst
+	return inst, &logs
 }
 
 func freePort() (int, error) {

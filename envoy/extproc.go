@@ -30,7 +30,9 @@ import (
 //     upstream auth headers) and refuse host/:authority/:method/:scheme and
 //     x-envoy-*; we never set :authority (the route's auto_host_rewrite
 //     does). disallow_is_error turns a refused mutation into a 500 instead
-//     of a silent skip, so mistakes surface in tests.
+//     of a silent skip, so mistakes surface in tests. allow_envoy lets the
+//     service remove x-envoy-* headers a client sent (Envoy passes unknown
+//     ones upstream); it never sets any (package credentials).
 func extProcFilter(p Params) (*anypb.Any, error) {
 	return typed("ext_proc filter", &extprocv3.ExternalProcessor{
 		GrpcService: &corev3.GrpcService{
@@ -65,6 +67,7 @@ func extProcFilter(p Params) (*anypb.Any, error) {
 		}},
 		MutationRules: &mutationrulesv3.HeaderMutationRules{
 			DisallowIsError: wrapperspb.Bool(true),
+			AllowEnvoy:      wrapperspb.Bool(true),
 		},
 		StatPrefix: StatPrefix,
 	})

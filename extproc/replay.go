@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/router"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
@@ -31,6 +32,7 @@ type Replayer struct {
 var hopByHop = map[string]bool{
 	"connection": true, "keep-alive": true, "proxy-connection": true, "te": true, "trailer": true,
 	"transfer-encoding": true, "upgrade": true, "content-length": true, "host": true,
+	wellknown.RouteHeader: true, // Envoy's route removes it; so must a replay
 }
 
 // replay sends the call again on a new upstream session and turns the
@@ -42,7 +44,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	st.replayed = true
-	sess, err := s.sessions.Session(ctx, sessionKey(call), call.Upstream, call.ProtocolVersion)
+	sess, err := s.sessions.Session(sessionContext(ctx, call), sessionKey(call), call.Upstream, call.ProtocolVersion)
 	id := sess.ID
 	if err != nil {
 		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)

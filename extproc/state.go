@@ -64,6 +64,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		hs := headerMap(m.ResponseHeaders.GetHeaders())
 		d := router.DecideResponse(st.call, hs.Get(":status"))
+		noteAuthFailure(st.call, hs.Get(":status"))
 		if d.EvictUpstreamSession && st.call != nil {
 			s.sessions.Evict(sessionKey(st.call), st.upstreamSession)
 			s.log.Info("upstream rejected session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
@@ -119,7 +120,11 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 // upstream session and the version negotiated for it.
 func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.Decision) *router.Reply {
 	st.call = d.Call
-	sess, err := s.sessions.Session(ctx, sessionKey(d.Call), d.Call.Upstream, d.Call.ProtocolVersion)
+	if reply := s.attachToken(ctx, d); reply != nil {
+		st.call = nil
+		return reply
+	}
+	sess, err := s.sessions.Session(sessionContext(ctx, d.Call), sessionKey(d.Call), d.Call.Upstream, d.Call.ProtocolVersion)
 	if err != nil {
 		s.log.Warn("no upstream session", "upstream", d.Call.Upstream.Alias, "error", err)
 		st.call = nil
@@ -146,7 +151,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 }
 
 func sessionKey(c *router.Call) sessions.Key {
-	return sessions.Key{ClientSession: c.ClientSession, Alias: c.Upstream.Alias, Modern: c.Modern()}
+	return sessions.Key{ClientSession: sessionOwner(c), Alias: c.Upstream.Alias, Modern: c.Modern()}
 }
 
 func (s *Server) logReply(st *requestState, r *router.Reply) {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"log/slog"
 
+	"github.com/mcpgw/mcpgw/adapter"
 	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/sessions"
 	"github.com/mcpgw/mcpgw/sidecar"
@@ -21,12 +22,18 @@ func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool)
 	return svc, pool
 }
 
-// NewSidecar builds the adapter sidecar. The caller starts and closes it.
-func NewSidecar(rt *Runtime, log *slog.Logger) (*sidecar.Server, error) {
+// NewSidecar builds the adapter sidecar, serving adapters (from
+// NewAdapters; nil for none) beside the aggregated endpoint. The caller
+// starts and closes it; it closes the adapters.
+func NewSidecar(rt *Runtime, log *slog.Logger, adapters *adapter.Set) (*sidecar.Server, error) {
 	return sidecar.New(sidecar.Options{
+		Adapters:  adapters,
 		Upstreams: rt.Upstreams,
 		Registry:  rt.Names,
 		Sessions:  rt.Sessions,
-		Logger:    log.With("component", "sidecar"),
+		ListTTL:   rt.Config.Gateway.DiscoveryTTL,
+		// The same engine the router asks: visible is callable.
+		Authorizer: rt.Access,
+		Logger:     log.With("component", "sidecar"),
 	})
 }

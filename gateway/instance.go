@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpgw/mcpgw/adapter"
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/sessions"
@@ -89,6 +90,23 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}()
 
 	var extAddrs, sideAddrs []string
+	// The first replica's sidecar serves the adapter endpoints (stdio,
+	// legacy SSE, OpenAPI servers). Its address is needed before the
+	// runtimes are built: routers, Envoy's clusters, discovery and the
+	// session pools reach adapted servers there.
+	firstSide, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return inst, err
+	}
+	var bind []BuildOption
+	if rt.HasAdapters() {
+		bind = append(bind, WithAdapterEndpoints(firstSide.Addr().String()))
+		if rt, err = Build(rt.Config, bind...); err != nil {
+			firstSide.Close()
+			return inst, err
+		}
+		inst.Runtime = rt
+	}
 	for i := range max(opts.Replicas, 1) {
 		rlog := log
 		if opts.Replicas > 1 {
@@ -99,11 +117,15 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		// configured, its own routers and pools).
 		rrt := rt
 		if i > 0 {
-			if rrt, err = Build(rt.Config); err != nil {
+			if rrt, err = Build(rt.Config, bind...); err != nil {
 				return inst, err
 			}
 		}
-		r, err := inst.startReplica(runCtx, rrt, rlog)
+		var sideLis net.Listener
+		if i == 0 {
+			sideLis = firstSide
+		}
+		r, err := inst.startReplica(runCtx, rrt, rlog, sideLis)
 		if err != nil {
 			return inst, err
 		}
@@ -165,11 +187,14 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	return inst, nil
 }
 
-// startReplica starts one ext_proc service and sidecar on loopback.
-func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger) (*Replica, error) {
+// startReplica starts one ext_proc service and sidecar on loopback. The
+// replica given its sidecar listener serves the adapter endpoints.
+func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger, sideLis net.Listener) (*Replica, error) {
 	r := &Replica{}
 	r.ExtProc, r.Sessions = NewExtProc(rt, log)
 	inst.Replicas = append(inst.Replicas, r)
+	// Policy and key changes take effect without a restart.
+	inst.serve(func() error { WatchAccess(ctx, rt, log); return nil })
 	extLis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -178,11 +203,20 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	inst.serve(func() error {
 		return ServeExtProc(ctx, extLis, r.ExtProc, rt.Config.Gateway.MaxRequestBodyBytes, log)
 	})
-	if r.Sidecar, err = NewSidecar(rt, log); err != nil {
+	var adapters *adapter.Set
+	if sideLis != nil {
+		if adapters, err = NewAdapters(rt, log); err != nil {
+			sideLis.Close()
+			return nil, err
+		}
+	} else if sideLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, err
 	}
-	sideLis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	if r.Sidecar, err = NewSidecar(rt, log, adapters); err != nil {
+		sideLis.Close()
+		if adapters != nil {
+			adapters.Close()
+		}
 		return nil, err
 	}
 	r.SidecarAddr = sideLis.Addr().String()

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/router"
 	"github.com/mcpgw/mcpgw/sessions"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -19,11 +20,21 @@ type Runtime struct {
 	// Sessions seals and checks client session ids; the sidecar issues
 	// them and the router checks them on routed calls.
 	Sessions *sessions.Sealer
+	// Access authenticates gateway keys and decides what each may see and
+	// call; the router and the sidecar ask it (see WatchAccess).
+	Access *policy.Engine
 }
 
 // Build turns a validated config into runtime values.
-func Build(cfg *config.Config) (*Runtime, error) {
-	ups := cfg.Upstreams()
+func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
+	var bo buildOptions
+	for _, o := range opts {
+		o(&bo)
+	}
+	ups, err := bo.bindAdapters(cfg.Upstreams())
+	if err != nil {
+		return nil, err
+	}
 	aliases := make([]string, len(ups))
 	groups := map[string][]string{}
 	for i, u := range ups {
@@ -40,9 +51,18 @@ func Build(cfg *config.Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build session sealer: %w", err)
 	}
-	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(sealer.Check))
+	creds, err := buildCredentials(cfg, ups, aliases)
+	if err != nil {
+		return nil, err
+	}
+	access, err := buildAccess(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(sealer.Check), router.WithCredentials(creds),
+		router.WithAuthorizer(access))
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer}, nil
+	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer, Access: access}, nil
 }

@@ -46,6 +46,10 @@ func (s Scope) Has(alias string) bool {
 type ScopeError struct {
 	NotFound bool // true: 404; false: 400
 	Message  string
+	// Unknown is the server or access group name that does not exist
+	// ("" when the error is about something else), so that callers can
+	// answer it like a name the client may not see.
+	Unknown string
 }
 
 func (e *ScopeError) Error() string { return e.Message }
@@ -110,7 +114,7 @@ func (r *Registry) resolveSegments(segs []string, header func(string) string) (S
 	case len(segs) == 2 && segs[1] == "mcp":
 		alias, err := url.PathUnescape(segs[0])
 		if err != nil || !r.Has(alias) {
-			return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server %q", segs[0])}
+			return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server %q", segs[0]), Unknown: segs[0]}
 		}
 		return Scope{Servers: []string{alias}, Single: alias}, nil
 	}
@@ -134,7 +138,7 @@ func (r *Registry) aggregate(header func(string) string) (Scope, error) {
 		if h == HeaderAccessGroups {
 			for _, g := range n {
 				if _, ok := r.groups[g]; !ok {
-					return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown access group %q", g)}
+					return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown access group %q", g), Unknown: g}
 				}
 			}
 		}
@@ -184,7 +188,7 @@ func (r *Registry) expand(names []string) ([]string, error) {
 		}
 		members, ok := r.groups[n]
 		if !ok {
-			return nil, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server or access group %q", n)}
+			return nil, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server or access group %q", n), Unknown: n}
 		}
 		for _, m := range members {
 			want[m] = true

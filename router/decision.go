@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mcpgw/mcpgw/credentials"
 	"github.com/mcpgw/mcpgw/rpc"
 
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -56,6 +57,10 @@ type Call struct {
 	// Downgraded is set when a 2026-07-28 client's call goes to an older
 	// upstream (see Downgrade): its answer must be upgraded on the way back.
 	Downgraded bool
+	// Credentials are what the call carries to its upstream (already in
+	// the decision's headers, but for an OAuth2 token when Token is set);
+	// the upstream session the call needs is opened with them. Secrets.
+	Credentials credentials.Outbound
 }
 
 // Modern reports whether the client speaks protocol 2026-07-28 or later,

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
+	"github.com/mcpgw/mcpgw/credentials"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/rpc"
@@ -20,6 +20,10 @@ type Router struct {
 	upstreams    map[string]*upstreams.Upstream
 	maxBody      int
 	checkSession func(id string) error
+	// authz authenticates requests and decides access (see access.go).
+	authz Authorizer
+	// creds computes the headers each routed call carries upstream.
+	creds *credentials.Rewriter
 }
 
 // Option configures a Router.
@@ -39,6 +43,12 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 	for _, o := range opts {
 		o(r)
 	}
+	if r.creds == nil {
+		var err error
+		if r.creds, err = credentials.NewRewriter(names.Aliases(), credentials.Settings{}); err != nil {
+			return nil, fmt.Errorf("router: %w", err)
+		}
+	}
 	for _, u := range ups {
 		if !names.Has(u.Alias) {
 			return nil, fmt.Errorf("router: upstream %q is not in the name registry", u.Alias)
@@ -52,6 +62,9 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 // to its scope (unknown paths and servers are answered here) and send the
 // request to the sidecar unless the body phase reroutes it.
 func (r *Router) DecideHeaders(h Headers) Decision {
+	if reply, ok := r.checkEndpoint(h); !ok {
+		return Decision{Reply: reply}
+	}
 	if _, err := r.names.Resolve(h.Get(headerPath), h.Get); err != nil {
 		return Decision{Reply: scopeErrorReply(err)}
 	}
@@ -88,7 +101,7 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	if perr != nil {
 		return Decision{Reply: errorReply(perr, nil)}
 	}
-	if batch || msg.Kind != rpc.KindRequest || (msg.Method != "tools/call" && msg.Method != "prompts/get") {
+	if batch || !(msg.Kind == rpc.KindRequest && routed(msg.Method) || passThrough(msg)) {
 		// Everything else is the sidecar's (chosen in the headers phase).
 		// Batches are only legal in 2025-03-26; the sidecar's MCP server
 		// answers them per its version rules.
@@ -107,40 +120,44 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
 			Message: "Session not found: initialize a new session"}, msg)}
 	}
+	if passThrough(msg) {
+		return r.routeToSingle(h, scope, msg, body)
+	}
 	return r.routeNamed(h, scope, msg)
 }
 
 // routeNamed routes a call of a named tool or prompt to its upstream.
 func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
-	kind := "tool"
-	if msg.Method == "prompts/get" {
-		kind = "prompt"
-	}
-	name, ok := msg.ParamString("name")
+	kind, param := namedBy(msg.Method)
+	name, ok := msg.ParamString(param)
 	if !ok {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams,
-			fmt.Sprintf(`invalid params: %s needs a string "name"`, msg.Method)), msg)}
+			fmt.Sprintf(`invalid params: %s needs a string %q`, msg.Method, param)), msg)}
 	}
-	alias, tool, ok := r.resolveName(scope, name)
+	alias, tool, ok := r.resolve(scope, param, name)
+	// The policy decides (server-level tool filters included): what it
+	// hides is, to the client, a name that does not exist, so visible is
+	// callable.
+	if reply := r.authorizeNamed(h, scope, msg, kind, name, alias, tool, ok); reply != nil {
+		return Decision{Reply: reply}
+	}
 	up := r.upstreams[alias]
-	if ok && kind == "tool" && up != nil && !up.ToolAllowed(tool) {
-		// A tool the server-level filters hide is, to the client, a
-		// tool that does not exist: visible is callable.
-		ok = false
-	}
-	if !ok {
-		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams,
-			fmt.Sprintf("Unknown %s: %s", kind, name)), msg)}
-	}
 	if up == nil || !up.Routable() {
 		// No endpoint Envoy can reach (an adapter not bound yet): the
 		// sidecar serves the call itself.
 		return Decision{}
 	}
-	body, err := msg.WithParamString("name", tool)
+	body, err := msg.WithParamString(param, tool)
 	if err != nil {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams, "invalid params"), msg)}
 	}
+	return r.forward(h, up, msg, body, tool)
+}
+
+// forward sends msg, as body, to upstream up through Envoy, with the
+// upstream's session attached by the caller; tool is the upstream's own
+// name of what msg names ("" for messages that name nothing).
+func (r *Router) forward(h Headers, up *upstreams.Upstream, msg *rpc.Message, body []byte, tool string) Decision {
 	d := Decision{
 		Body: body,
 		SetHeaders: []Header{
@@ -161,14 +178,12 @@ func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) 
 			RequestID:       msg.ID,
 		},
 	}
-	if h.Get(headerMCPName) != "" {
+	if h.Get(headerMCPName) != "" && tool != "" {
 		// 2026-07-28: Mcp-Name must match params.name or the upstream
 		// rejects the call (-32020).
 		d.SetHeaders = append(d.SetHeaders, Header{headerMCPName, tool})
 	}
-	for k, v := range up.Headers {
-		d.SetHeaders = append(d.SetHeaders, Header{strings.ToLower(k), v})
-	}
+	r.setCredentials(&d, h, up)
 	return d
 }
 
@@ -177,17 +192,7 @@ func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) 
 // in scope. A single server's endpoint takes the upstream's own name, and
 // also accepts that server's prefix (which is then stripped).
 func (r *Router) resolveName(scope namespace.Scope, name string) (alias, upstreamName string, ok bool) {
-	if scope.Single != "" {
-		if a, n, ok := r.names.Split(name); ok && a == scope.Single {
-			return a, n, true
-		}
-		return scope.Single, name, name != ""
-	}
-	a, n, ok := r.names.Split(name)
-	if !ok || !scope.Has(a) {
-		return "", "", false
-	}
-	return a, n, true
+	return r.names.ResolveName(scope, name)
 }
 
 // protocolError is an MCP protocol error on a well-formed request: HTTP 200

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpgw/mcpgw/credentials"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -23,7 +24,7 @@ func testRouter(t *testing.T) *Router {
 		mk("my_wiki", "https://wiki.example.com/api/v1/mcp?tenant=a", upstreams.TransportHTTP),
 		mk("local", "", upstreams.TransportStdio),
 	}
-	ups[1].Headers = map[string]string{"Authorization": "Bearer s3cret"}
+	ups[1].Credentials = credentials.Server{Scheme: credentials.SchemeBearer, Auth: map[string]string{"Authorization": "Bearer s3cret"}}
 	names, err := namespace.NewRegistry([]string{"demo", "my_wiki", "local"}, "-")
 	if err != nil {
 		t.Fatal(err)

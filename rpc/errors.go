@@ -12,6 +12,11 @@ const (
 	// CodeSessionNotFound is what MCP SDKs answer (with HTTP 404) for an
 	// unknown or expired session.
 	CodeSessionNotFound = -32001
+	// CodeUnauthorized (HTTP 401) and CodeForbidden (HTTP 403) are the
+	// gateway's own: a missing or invalid gateway key, and a key that may
+	// not do what it asked.
+	CodeUnauthorized = -32041
+	CodeForbidden    = -32043
 )
 
 // Error is a JSON-RPC error object with the HTTP status it is sent with.

@@ -90,13 +90,9 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 	}
 	var added []addition
 	var listed []listedTool
-	up := c.ups[alias]
+	// Every tool is served; what each caller sees and may call is the
+	// policy's to say (access.go), at list time as at call time.
 	for _, t := range tools {
-		if up != nil && !up.ToolAllowed(t.Name) {
-			// Hidden by allowed_tools/disallowed_tools: neither listed
-			// nor callable here (the router refuses calls the same way).
-			continue
-		}
 		pt, err := c.prefixed(alias, t)
 		if err != nil {
 			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", err)
@@ -173,12 +169,32 @@ func (c *catalog) prefixed(alias string, t *mcp.Tool) (*mcp.Tool, error) {
 	if a, n, ok := c.names.Split(name); !ok || a != alias || n != t.Name {
 		return nil, fmt.Errorf("prefixed name %q would route to upstream %q", name, a)
 	}
-	if err := checkInputSchema(t.InputSchema); err != nil {
+	err := checkInputSchema(t.InputSchema)
+	if err != nil {
 		return nil, err
 	}
 	pt := *t
 	pt.Name = name
+	// Schemas are served as the upstream sent them, encoded once here
+	// rather than on every tools/list: encoding decoded schemas (maps) is
+	// most of what serving a page costs.
+	if pt.InputSchema, err = encoded(t.InputSchema); err != nil {
+		return nil, fmt.Errorf("input schema: %w", err)
+	}
+	if t.OutputSchema != nil {
+		if pt.OutputSchema, err = encoded(t.OutputSchema); err != nil {
+			return nil, fmt.Errorf("output schema: %w", err)
+		}
+	}
 	return &pt, nil
+}
+
+// encoded returns v as compact JSON, served as is.
+func encoded(v any) (json.RawMessage, error) {
+	if raw, ok := v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	return json.Marshal(v)
 }
 
 // checkInputSchema enforces what go-sdk's AddTool requires (and would

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mcpgw/mcpgw/adapter"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/sessions"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -33,6 +34,10 @@ type Options struct {
 	// KeepAlive is the interval of the pings that notice a dead upstream.
 	// Zero means 15s; negative disables pings.
 	KeepAlive time.Duration
+	// ListTTL is how often each upstream's tools, prompts and resources
+	// are listed again without a list_changed from it. Zero means 1m;
+	// negative disables it.
+	ListTTL time.Duration
 	// Version is the version reported in serverInfo. Empty means "dev".
 	Version string
 	// PageSize is the most tools one tools/list page holds. Zero means 500.
@@ -40,6 +45,15 @@ type Options struct {
 	// Sessions issues and checks client session ids. Nil means a random
 	// key per process (sessions end when the process does) and a 24h TTL.
 	Sessions *sessions.Sealer
+	// Authorizer decides what each caller sees and may call (see
+	// access.go); the router asks the same one. Nil means everyone sees
+	// everything but what the servers' allowed_tools/disallowed_tools hide.
+	Authorizer Authorizer
+	// Adapters, if set, are served at /adapters/<alias>/mcp beside the
+	// aggregated endpoint (see package adapter). The sidecar starts them
+	// before discovery, which reaches them at their bound URLs, and closes
+	// them after it.
+	Adapters *adapter.Set
 }
 
 func (o *Options) applyDefaults() {

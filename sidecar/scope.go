@@ -39,7 +39,8 @@ func (s *Server) scope(req mcp.Request) (namespace.Scope, error) {
 	if err != nil {
 		return sc, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
-	return sc, nil
+	// Only the servers the caller may use (access.go).
+	return s.narrow(req, sc)
 }
 
 // scopeMiddleware answers tools/list from the catalog for the request's
@@ -58,7 +59,10 @@ func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
 			if p, ok := req.GetParams().(*mcp.ListToolsParams); ok && p != nil {
 				cursor = p.Cursor
 			}
-			tools := s.cat.tools(sc)
+			tools, err := s.visibleTools(req, sc, s.cat.tools(sc))
+			if err != nil {
+				return nil, err
+			}
 			start, err := decodeCursor(cursor, len(tools))
 			if err != nil {
 				return nil, err
@@ -81,6 +85,9 @@ func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
 				name, ok := s.servedName(sc, p.Name)
 				if !ok {
 					return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + p.Name}
+				}
+				if err := s.authorizeCall(req, sc, name, p.Arguments); err != nil {
+					return nil, err
 				}
 				p.Name = name
 			}

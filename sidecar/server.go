@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/adapter"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
@@ -24,9 +25,12 @@ type Server struct {
 	pageSize int
 	mcp      *mcp.Server
 	cat      *catalog
+	lists    *listCache
 	disc     *upstreams.Discovery
 	handler  http.Handler
 	notify   *notifier
+	adapters *adapter.Set
+	authz    Authorizer
 	done     chan struct{}
 	once     sync.Once
 }
@@ -43,12 +47,14 @@ func New(opts Options) (*Server, error) {
 		Logger:                    log,
 		SupportedProtocolVersions: protocolVersions,
 		// Advertise tools (with list_changed) even while no upstream has
-		// answered yet, and nothing else: no logging, prompts, resources.
+		// answered yet; listsMiddleware replaces these with the merged
+		// capabilities of the request's scope (capabilities.go).
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
 	s := &Server{log: log, mcp: srv, names: opts.Registry, pageSize: opts.PageSize,
-		notify: newNotifier(), done: make(chan struct{})}
-	srv.AddReceivingMiddleware(s.scopeMiddleware)
+		notify: newNotifier(), done: make(chan struct{}), authz: opts.Authorizer}
+	srv.AddReceivingMiddleware(s.scopeMiddleware, s.listsMiddleware)
+	s.lists = newListCache(opts.Registry, log)
 	s.cat = newCatalog(srv, opts.Registry, opts.Upstreams, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
 		return s.disc.CallTool(ctx, alias, name, args)
 	})
@@ -56,6 +62,8 @@ func New(opts Options) (*Server, error) {
 		Timeout:        opts.DiscoveryTimeout,
 		KeepAlive:      opts.KeepAlive,
 		OnChange:       s.cat.update,
+		OnListing:      s.lists.update,
+		PollInterval:   opts.ListTTL,
 		Logger:         log,
 		Implementation: &mcp.Implementation{Name: Name, Version: opts.Version},
 	})
@@ -64,6 +72,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.disc = disc
 	s.cat.changed = s.notify.publish
+	s.lists.changed = s.notify.publish
 	stateless := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// No per-session state: any replica serves any request (see
 		// sessions.go for how client sessions work instead).
@@ -75,8 +84,9 @@ func New(opts Options) (*Server, error) {
 		DisableLocalhostProtection: true,
 		Logger:                     log,
 	})
-	s.handler = withPath(&sessionLayer{sealer: opts.Sessions, next: stateless, notify: s.notify,
-		done: s.done, revoked: map[string]time.Time{}})
+	s.adapters = opts.Adapters
+	s.handler = withAdapters(s.adapters, withPath(&sessionLayer{sealer: opts.Sessions, next: stateless, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}}))
 	return s, nil
 }
 
@@ -88,6 +98,11 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // has answered or failed, or after the discovery timeout: slow upstreams
 // are picked up later, and clients are told by tools/list_changed.
 func (s *Server) Start(ctx context.Context) error {
+	if s.adapters != nil {
+		if err := s.adapters.Start(ctx); err != nil {
+			return fmt.Errorf("sidecar: start adapters: %w", err)
+		}
+	}
 	if err := s.disc.Start(ctx); err != nil {
 		return fmt.Errorf("sidecar: start discovery: %w", err)
 	}
@@ -102,6 +117,9 @@ func (s *Server) Close() error {
 	err := s.disc.Close()
 	for ss := range s.mcp.Sessions() {
 		ss.Close()
+	}
+	if s.adapters != nil {
+		s.adapters.Close()
 	}
 	return err
 }

@@ -29,10 +29,12 @@ type DiscoveryOptions struct {
 	// KeepAlive is the interval of the pings that notice a dead upstream.
 	// Zero means 15s; negative disables pings.
 	KeepAlive time.Duration
-	// PollInterval is how often tools are re-listed without being told to.
-	// Stateless upstreams cannot send tools/list_changed, others may not
-	// support it or lose one while their stream reconnects. Only real
-	// changes are reported. Zero means 1m; negative disables polling.
+	// PollInterval is the lists' TTL: how often an upstream's tools,
+	// prompts, resources and resource templates are re-listed without
+	// being told to. Stateless upstreams cannot send */list_changed,
+	// others may not support it or lose one while their stream
+	// reconnects. Only real changes are reported. Zero means 1m; negative
+	// disables polling.
 	PollInterval time.Duration
 	// RetryMin and RetryMax bound the reconnect backoff. Zero means 500ms
 	// and 30s.
@@ -43,6 +45,11 @@ type DiscoveryOptions struct {
 	// different aliases may run concurrently. OnChange must not modify the
 	// tools, and it delays that upstream's discovery while it runs.
 	OnChange func(alias string, tools []*mcp.Tool)
+	// OnListing, if set, is called whenever anything an upstream offers
+	// (see Listing) differs from what was last reported: with the new
+	// Listing, or with nil when the upstream became unreachable. It is
+	// called after OnChange, under the same rules.
+	OnListing func(alias string, l *Listing)
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 	// Implementation is the client info sent upstream; nil means mcpgw.
@@ -192,6 +199,19 @@ func (d *Discovery) Tools() map[string][]*mcp.Tool {
 	for alias, l := range d.links {
 		if tools := l.snapshot(); tools != nil {
 			out[alias] = tools
+		}
+	}
+	return out
+}
+
+// Listings returns what every currently reachable upstream offers, by
+// alias. The map is the caller's; the listings are shared and must not be
+// modified.
+func (d *Discovery) Listings() map[string]*Listing {
+	out := make(map[string]*Listing, len(d.links))
+	for alias, l := range d.links {
+		if ls := l.snapshotListing(); ls != nil {
+			out[alias] = ls
 		}
 	}
 	return out

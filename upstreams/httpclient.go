@@ -2,7 +2,8 @@ package upstreams
 
 import (
 	"net/http"
-	"strings"
+
+	"github.com/mcpgw/mcpgw/credentials"
 )
 
 // HTTPClient returns an HTTP client for up over http.DefaultTransport
@@ -11,8 +12,8 @@ import (
 func HTTPClient(up *Upstream) *http.Client { return NewHTTPClient(up, nil) }
 
 // NewHTTPClient returns an HTTP client for talking to up: every request it
-// sends carries up.Headers (the upstream's static credentials). base does
-// the actual round trips; nil means http.DefaultTransport.
+// sends carries up's credentials (see setCredentials). base does the
+// actual round trips; nil means http.DefaultTransport.
 //
 // The client has no overall timeout, since MCP keeps SSE streams open for
 // the life of a session; bound each request with its context instead.
@@ -20,33 +21,28 @@ func NewHTTPClient(up *Upstream, base http.RoundTripper) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	if len(up.Headers) == 0 {
-		return &http.Client{Transport: base}
-	}
-	return &http.Client{Transport: &headerTransport{base: base, headers: up.Headers}}
+	return &http.Client{Transport: &headerTransport{base: base, up: up, gateway: up.Credentials.Gateway()}}
 }
 
-// headerTransport adds static headers to every request. It never logs or
-// returns the header values: they are secrets.
+// headerTransport adds an upstream's credentials to every request. It
+// never logs or returns the header values: they are secrets.
 type headerTransport struct {
 	base    http.RoundTripper
-	headers map[string]string
+	up      *Upstream
+	gateway credentials.Outbound // what the gateway's own requests carry
 }
 
-// RoundTrip implements http.RoundTripper. It sets the configured headers on
-// a clone of req (a RoundTripper must not modify its request). A header the
+// RoundTrip implements http.RoundTripper. It sets the credentials on a
+// clone of req (a RoundTripper must not modify its request). A header the
 // request already carries is left alone, so configuration cannot break the
 // MCP transport headers (Accept, Content-Type, Mcp-Session-Id, ...).
 func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
-	for k, v := range t.headers {
-		if strings.EqualFold(k, "Host") {
-			r.Host = v // net/http ignores a Host entry in the header map
-			continue
+	if err := t.setCredentials(r); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
 		}
-		if r.Header.Get(k) == "" {
-			r.Header.Set(k, v)
-		}
+		return nil, err
 	}
 	return t.base.RoundTrip(r)
 }

@@ -8,53 +8,57 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// maxTools bounds one upstream's tool list, so a server whose cursors never
-// end cannot keep discovery paging forever.
-const maxTools = 10_000
-
 // link is discovery's view of one upstream: a goroutine (run) that keeps a
-// session open and the tool list current, and the state it publishes.
+// session open and its lists current, and the state it publishes.
 type link struct {
 	alias     string
 	opts      *DiscoveryOptions
 	log       *slog.Logger
 	client    *mcp.Client
 	transport mcp.Transport
-	refresh   chan struct{} // the upstream announced tools/list_changed
+	refresh   chan struct{} // the upstream announced a */list_changed
+	pending   atomic.Uint32 // listKind bits announced since the last listing
 	tried     chan struct{} // closed once the first attempt has finished
 	triedOnce sync.Once
 
-	mu       sync.Mutex
-	cur      *session      // live session, nil while (re)connecting
-	changed  chan struct{} // closed and replaced whenever cur changes
-	tools    []*mcp.Tool   // nil while the upstream is unreachable
-	lastJSON []byte        // tools as last reported to OnChange
+	mu          sync.Mutex
+	cur         *session      // live session, nil while (re)connecting
+	changed     chan struct{} // closed and replaced whenever cur changes
+	listing     *Listing      // nil while the upstream is unreachable
+	tools       []*mcp.Tool   // listing.Tools; nil while unreachable
+	lastJSON    []byte        // tools as last reported to OnChange
+	listingJSON []byte        // listing as last reported to OnListing
 }
 
 func newLink(alias string, t mcp.Transport, opts *DiscoveryOptions) *link {
 	l := &link{
-		alias:     alias,
-		opts:      opts,
-		log:       opts.Logger.With("upstream", alias),
-		transport: t,
-		refresh:   make(chan struct{}, 1),
-		tried:     make(chan struct{}),
-		changed:   make(chan struct{}),
-		lastJSON:  []byte("null"), // unreachable until the first listing
+		alias:       alias,
+		opts:        opts,
+		log:         opts.Logger.With("upstream", alias),
+		transport:   t,
+		refresh:     make(chan struct{}, 1),
+		tried:       make(chan struct{}),
+		changed:     make(chan struct{}),
+		lastJSON:    []byte("null"), // unreachable until the first listing
+		listingJSON: []byte("null"),
 	}
+	// The handlers run on the session's read loop: only signal run.
 	copts := &mcp.ClientOptions{
 		Logger: l.log,
-		// The handler runs on the session's read loop: only signal run.
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
-			select {
-			case l.refresh <- struct{}{}:
-			default: // a refresh is already pending
-			}
+			l.announce(kindTools)
+		},
+		PromptListChangedHandler: func(context.Context, *mcp.PromptListChangedRequest) {
+			l.announce(kindPrompts)
+		},
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) {
+			l.announce(kindResources)
 		},
 	}
 	if opts.KeepAlive > 0 {
@@ -97,9 +101,20 @@ func (l *link) run(ctx context.Context) {
 	}
 }
 
-// serve opens a session, lists the tools and then follows the upstream
-// until the session ends. listed reports whether the tools were listed,
-// that is whether the upstream was usable.
+// announce records that the upstream changed the lists in k and wakes run.
+func (l *link) announce(k listKind) {
+	l.pending.Or(uint32(k))
+	select {
+	case l.refresh <- struct{}{}:
+	default: // a refresh is already pending
+	}
+}
+
+// serve opens a session, lists everything the upstream offers and then
+// follows the upstream until the session ends: it lists again what a
+// list_changed names, and everything on each poll (the TTL). listed
+// reports whether the tools were listed, that is whether the upstream was
+// usable.
 func (l *link) serve(ctx context.Context) (listed bool, err error) {
 	deadline := time.Now().Add(l.opts.Timeout)
 	s, err := open(ctx, l.client, l.transport, l.opts.Timeout)
@@ -110,17 +125,22 @@ func (l *link) serve(ctx context.Context) (listed bool, err error) {
 		l.setSession(nil)
 		s.stop()
 	}()
+	l.pending.Store(0) // this listing covers whatever was announced before
+	caps := s.cs.InitializeResult().Capabilities
 	lctx, cancel := context.WithDeadline(ctx, deadline)
-	err = l.list(lctx, s)
+	err = l.list(lctx, s, nil, advertised(caps))
 	cancel()
 	if err != nil {
 		return false, err
 	}
 	l.setSession(s)
 	l.markTried()
+	ls := l.snapshotListing()
 	l.log.Info("upstream connected", "protocol_version", s.cs.InitializeResult().ProtocolVersion,
-		"has_session", s.cs.ID() != "", "tools", len(l.snapshot()))
+		"has_session", s.cs.ID() != "", "tools", len(ls.Tools), "prompts", len(ls.Prompts),
+		"resources", len(ls.Resources), "resource_templates", len(ls.ResourceTemplates))
 
+	var kinds listKind
 	var poll <-chan time.Time
 	if l.opts.PollInterval > 0 {
 		t := time.NewTicker(l.opts.PollInterval)
@@ -138,55 +158,69 @@ func (l *link) serve(ctx context.Context) (listed bool, err error) {
 			return true, errors.New("session ended")
 		case <-l.refresh:
 		case <-poll:
+			l.pending.Store(0)
+			kinds = advertised(caps)
 		}
+		kinds |= listKind(l.pending.Swap(0))
 		lctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
-		err := l.list(lctx, s)
+		err := l.list(lctx, s, l.snapshotListing(), kinds)
 		cancel()
+		kinds = 0
 		if err != nil {
 			return true, err
 		}
 	}
 }
 
-// list fetches every page of the upstream's tools and publishes them.
-func (l *link) list(ctx context.Context, s *session) error {
-	var tools []*mcp.Tool
-	for t, err := range s.cs.Tools(ctx, nil) {
-		if err != nil {
-			return fmt.Errorf("list tools: %w", err)
-		}
-		if len(tools) == maxTools {
-			return fmt.Errorf("list tools: more than %d tools", maxTools)
-		}
-		tools = append(tools, t)
+// list fetches every page of the lists in kinds (see fetch) on top of prev
+// and publishes the result.
+func (l *link) list(ctx context.Context, s *session, prev *Listing, kinds listKind) error {
+	next, errs, err := fetch(ctx, s.cs, prev, kinds)
+	if err != nil {
+		return err
 	}
-	if tools == nil {
-		tools = []*mcp.Tool{}
+	for _, e := range errs {
+		l.log.Warn("upstream list failed; keeping the previous one", "error", e)
 	}
-	l.publish(tools)
+	l.publish(next)
 	return nil
 }
 
-// publish records tools (nil: unreachable) and reports a change to
-// OnChange. It is only called from run, so reports are serial.
-func (l *link) publish(tools []*mcp.Tool) {
+// publish records ls (nil: unreachable) and reports changes: of the tools
+// to OnChange, of anything to OnListing. It is only called from run, so
+// reports are serial.
+func (l *link) publish(ls *Listing) {
+	var tools []*mcp.Tool
+	if ls != nil {
+		tools = ls.Tools
+	}
 	data, err := json.Marshal(tools)
 	if err != nil {
-		// Tools decoded from JSON always encode; keep going regardless.
+		// Lists decoded from JSON always encode; keep going regardless.
 		l.log.Error("encode tools", "error", err)
 		data = nil
 	}
+	all, err := json.Marshal(ls)
+	if err != nil {
+		l.log.Error("encode listing", "error", err)
+		all = nil
+	}
 	l.mu.Lock()
 	same := data != nil && bytes.Equal(data, l.lastJSON)
+	sameAll := all != nil && bytes.Equal(all, l.listingJSON)
 	l.tools = tools
+	l.listing = ls
 	l.lastJSON = data
+	l.listingJSON = all
 	l.mu.Unlock()
-	if same {
-		return
+	if !same {
+		l.log.Debug("upstream tools changed", "tools", len(tools), "reachable", tools != nil)
+		if l.opts.OnChange != nil {
+			l.opts.OnChange(l.alias, tools)
+		}
 	}
-	l.log.Debug("upstream tools changed", "tools", len(tools), "reachable", tools != nil)
-	if l.opts.OnChange != nil {
-		l.opts.OnChange(l.alias, tools)
+	if !sameAll && l.opts.OnListing != nil {
+		l.opts.OnListing(l.alias, ls)
 	}
 }
 
@@ -194,6 +228,12 @@ func (l *link) snapshot() []*mcp.Tool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.tools
+}
+
+func (l *link) snapshotListing() *Listing {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.listing
 }
 
 func (l *link) setSession(s *session) {
@@ -233,27 +273,9 @@ func (l *link) await(ctx context.Context, old *session) (*session, error) {
 
 // callTool calls a tool on the current session; see Discovery.CallTool.
 func (l *link) callTool(ctx context.Context, params *mcp.CallToolParams) (*mcp.CallToolResult, error) {
-	s, err := l.await(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	probe := new(rejectProbe)
-	res, err := s.cs.CallTool(withRejectProbe(ctx, probe), params)
-	refused := unknownSession(err) || (err != nil && probe.rejected())
-	if err == nil || !(refused || sessionLost(err)) {
-		return res, err
-	}
-	// Closing the session makes run open a new one.
-	s.stop()
-	if !refused {
-		return nil, fmt.Errorf("call %s on %s: %w", params.Name, l.alias, err)
-	}
-	l.log.Info("upstream refused the session, calling again on a new one", "tool", params.Name, "error", err)
-	s, err = l.await(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	return s.cs.CallTool(ctx, params)
+	return request(ctx, l, "call "+params.Name, func(ctx context.Context, cs *mcp.ClientSession) (*mcp.CallToolResult, error) {
+		return cs.CallTool(ctx, params)
+	})
 }
 
 // sleep waits for d or until ctx ends; it reports whether ctx is still live.

@@ -5,6 +5,8 @@ package upstreams
 import (
 	"fmt"
 	"net/url"
+
+	"github.com/mcpgw/mcpgw/credentials"
 )
 
 // Transport is how an upstream MCP server is reached.
@@ -36,9 +38,11 @@ type Upstream struct {
 	Adapter *Adapter
 	// Cluster is the Envoy cluster that carries calls to this server.
 	Cluster string
-	// Headers are static headers sent on every request to this server
-	// (upstream auth, static_headers). Values are secrets: never log them.
-	Headers map[string]string
+	// Credentials are how the gateway authenticates to this server
+	// (auth_type, static_headers, OAuth2 token) and which client headers
+	// it may receive; package credentials computes the headers of each
+	// request from them. Values are secrets: never log them.
+	Credentials credentials.Server
 	// Description is shown to clients where MCP has room for it.
 	Description string
 	// AllowedTools, when non-empty, is the only tools (upstream names,

@@ -35,7 +35,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 
 // loadRuntime loads and validates the config, reports what it accepts but
 // does not act on, and builds the runtime values.
-func loadRuntime(path string, log *slog.Logger) (*gateway.Runtime, error) {
+func loadRuntime(path string, log *slog.Logger, opts ...gateway.BuildOption) (*gateway.Runtime, error) {
 	cfg, err := config.Load(path, os.LookupEnv)
 	if err != nil {
 		return nil, err
@@ -46,7 +46,7 @@ func loadRuntime(path string, log *slog.Logger) (*gateway.Runtime, error) {
 	for _, p := range cfg.Ignored {
 		log.Info("config setting ignored", "path", p.Path, "line", p.Line, "detail", p.Message)
 	}
-	return gateway.Build(cfg)
+	return gateway.Build(cfg, opts...)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/gateway"
@@ -16,16 +17,18 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("extproc", stderr)
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	listen := fs.String("listen", "127.0.0.1:9002", "gRPC listen address")
+	side := fs.String("sidecar", "127.0.0.1:9003", "address of the sidecar serving the adapter endpoints (stdio, sse, OpenAPI servers)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	log := newLogger(stderr, "info")
-	rt, err := loadRuntime(*cfgPath, log)
+	rt, err := loadRuntime(*cfgPath, log, gateway.WithAdapterEndpoints(*side))
 	if err != nil {
 		return err
 	}
 	svc, pool := gateway.NewExtProc(rt, log)
 	defer pool.Close()
+	go gateway.WatchAccess(ctx, rt, log)
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
@@ -41,15 +44,25 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(stderr, "info")
-	rt, err := loadRuntime(*cfgPath, log)
+	// This sidecar serves the adapter endpoints, and its discovery reaches
+	// them at its own address.
+	rt, err := loadRuntime(*cfgPath, log, gateway.WithAdapterEndpoints(*listen))
 	if err != nil {
 		return err
 	}
-	side, err := gateway.NewSidecar(rt, log)
+	adapters, err := gateway.NewAdapters(rt, log)
 	if err != nil {
+		return err
+	}
+	side, err := gateway.NewSidecar(rt, log, adapters)
+	if err != nil {
+		if adapters != nil {
+			adapters.Close()
+		}
 		return err
 	}
 	defer side.Close()
+	go gateway.WatchAccess(ctx, rt, log)
 	// Closing the sidecar ends client GET streams, which would otherwise
 	// hold the HTTP server's shutdown.
 	context.AfterFunc(ctx, func() { side.Close() })
@@ -88,7 +101,9 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	rt, err := loadRuntime(*cfgPath, newLogger(stderr, "warn"))
+	// Adapted servers get clusters to the (first) sidecar's adapter
+	// endpoints.
+	rt, err := loadRuntime(*cfgPath, newLogger(stderr, "warn"), gateway.WithAdapterEndpoints(strings.Split(*side, ",")[0]))
 	if err != nil {
 		return err
 	}

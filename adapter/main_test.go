@@ -1,0 +1,35 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// serverEnv makes the test binary a stdio MCP server (tools echo, pid,
+// crash) instead of running the tests.
+const serverEnv = "MCPGW_ADAPTER_TEST_SERVER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(serverEnv) == "" {
+		os.Exit(m.Run())
+	}
+	srv := mcp.NewServer(&mcp.Implementation{Name: "adapter-test", Version: "1"}, nil)
+	type in struct {
+		Text string `json:"text,omitempty"`
+	}
+	tool := func(name string, f func(in) string) {
+		mcp.AddTool(srv, &mcp.Tool{Name: name, Description: name},
+			func(_ context.Context, _ *mcp.CallToolRequest, a in) (*mcp.CallToolResult, any, error) {
+				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: f(a)}}}, nil, nil
+			})
+	}
+	tool("echo", func(a in) string { return a.Text })
+	tool("pid", func(in) string { return fmt.Sprint(os.Getpid()) })
+	tool("crash", func(in) string { os.Exit(5); return "" })
+	srv.Run(context.Background(), &mcp.StdioTransport{})
+	os.Exit(0)
+}

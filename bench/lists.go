@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/gateway"
+)
+
+// The tools/list scenario: many upstreams, listed from the sidecar's
+// discovery cache through the whole gateway.
+const (
+	listUpstreams = 50
+	listTools     = 40
+)
+
+// fleet is listUpstreams go-sdk servers (stateless, so discovery polls
+// them) with listTools tools each, on loopback.
+type fleet struct {
+	urls    []string
+	servers []*http.Server
+}
+
+func startFleet() (*fleet, error) {
+	f := &fleet{}
+	schema := map[string]any{"type": "object", "properties": map[string]any{"text": map[string]any{"type": "string"}}}
+	for i := range listUpstreams {
+		srv := mcp.NewServer(&mcp.Implementation{Name: fmt.Sprintf("up%02d", i), Version: "1"}, nil)
+		for j := range listTools {
+			srv.AddTool(&mcp.Tool{Name: fmt.Sprintf("tool_%02d", j), Description: "a tool of a benchmark upstream", InputSchema: schema},
+				func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					return &mcp.CallToolResult{}, nil
+				})
+		}
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+			&mcp.StreamableHTTPOptions{Stateless: true, DisableLocalhostProtection: true})}
+		go func() { _ = hs.Serve(lis) }()
+		f.servers = append(f.servers, hs)
+		f.urls = append(f.urls, "http://"+lis.Addr().String()+"/mcp")
+	}
+	return f, nil
+}
+
+func (f *fleet) Close() {
+	for _, s := range f.servers {
+		_ = s.Close()
+	}
+}
+
+// listResult is the tools/list scenario at one concurrency level.
+type listResult struct {
+	concurrency int
+	window      time.Duration
+	pages       []time.Duration // one tools/list request each, sorted
+	fulls       []time.Duration // a whole listing (every page), sorted
+	tools       int             // tools in one whole listing
+	errors      int
+	firstErr    error
+}
+
+// runListScenario starts the fleet and a gateway over it, waits until
+// every tool is listed, then measures tools/list on /mcp at each
+// concurrency level: workers list every page again and again.
+func runListScenario(ctx context.Context, o options, progress func(string, ...any)) ([]listResult, error) {
+	progress("tools/list: starting %d upstreams x %d tools and the gateway", listUpstreams, listTools)
+	f, err := startFleet()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var b strings.Builder
+	b.WriteString("mcp_servers:\n")
+	for i, u := range f.urls {
+		fmt.Fprintf(&b, "  up%02d:\n    url: %q\n", i, u)
+	}
+	cfg, err := config.Parse([]byte(b.String()), "bench-lists.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	rt, err := gateway.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l := &logs{}
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := gateway.Start(ctx, rt, gateway.Options{EnvoyBin: o.envoyBin, Port: ports[0], EnvoyOutput: l,
+		Logger: slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return nil, err
+	}
+	defer inst.Close()
+
+	// Sessions come from go-sdk clients; the lists themselves are raw
+	// HTTP (see lister).
+	maxConc := slices.Max(o.concurrency)
+	cl, err := openClients(ctx, &target{endpoint: inst.Endpoint}, maxConc, o.protocol)
+	defer cl.Close()
+	if err != nil {
+		return nil, err
+	}
+	listers := make([]*lister, maxConc)
+	for i, cs := range cl.sessions {
+		listers[i] = &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, session: cs.ID(),
+			protocol: cs.InitializeResult().ProtocolVersion}
+	}
+	want := listUpstreams * listTools
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, _, err := listers[0].all(ctx)
+		if err == nil && n == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("gateway lists %d tools (error %v), want %d", n, err, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var out []listResult
+	for _, n := range o.concurrency {
+		progress("tools/list: concurrency %d", n)
+		r, err := measureLists(ctx, listers[:n], o.listWarmup, o.listDuration)
+		if err != nil {
+			return nil, err
+		}
+		r.concurrency, r.tools = n, want
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// lister lists tools over plain HTTP on a session go-sdk opened: one
+// POST per page, the whole answer read and decoded (tool count and
+// nextCursor). go-sdk's ClientSession.ListTools would measure mostly the
+// client: it validates every tool it receives, which costs more CPU than
+// the gateway spends serving the page.
+type lister struct {
+	hc                          *http.Client
+	endpoint, session, protocol string
+	id                          int
+}
+
+// all lists every page; it returns the tools and each page's latency.
+func (l *lister) all(ctx context.Context) (int, []time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var lat []time.Duration
+	n, cursor := 0, ""
+	for {
+		t0 := time.Now()
+		got, next, err := l.page(ctx, cursor)
+		lat = append(lat, time.Since(t0))
+		n += got
+		if err != nil || next == "" {
+			return n, lat, err
+		}
+		cursor = next
+	}
+}
+
+func (l *lister) page(ctx context.Context, cursor string) (int, string, error) {
+	l.id++
+	params := map[string]any{}
+	if cursor != "" {
+		params["cursor"] = cursor
+	}
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": l.id, "method": "tools/list", "params": params})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", l.protocol)
+	if l.session != "" {
+		req.Header.Set("Mcp-Session-Id", l.session)
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, "", fmt.Errorf("tools/list: HTTP %d: %.200s", resp.StatusCode, data)
+	}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		// One message event: its data line is the JSON-RPC response.
+		i := bytes.Index(data, []byte("data: "))
+		if i < 0 {
+			return 0, "", fmt.Errorf("tools/list: no data in event stream %.200q", data)
+		}
+		data = data[i+len("data: "):]
+		if j := bytes.IndexByte(data, '\n'); j >= 0 {
+			data = data[:j]
+		}
+	}
+	var msg struct {
+		Result *struct {
+			Tools      []json.RawMessage `json:"tools"`
+			NextCursor string            `json:"nextCursor"`
+		} `json:"result"`
+		Error *struct{ Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(data, &msg); err != nil {
+		return 0, "", fmt.Errorf("tools/list: %w", err)
+	}
+	if msg.Result == nil {
+		return 0, "", fmt.Errorf("tools/list: error %+v", msg.Error)
+	}
+	return len(msg.Result.Tools), msg.Result.NextCursor, nil
+}
+
+func measureLists(ctx context.Context, listers []*lister, warmup, window time.Duration) (listResult, error) {
+	winStart := time.Now().Add(warmup)
+	winEnd := winStart.Add(window)
+	r := listResult{window: window}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, l := range listers {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(winEnd) {
+					return
+				}
+				_, pages, err := l.all(ctx)
+				t1 := time.Now()
+				if t0.Before(winStart) || t1.After(winEnd) {
+					continue
+				}
+				mu.Lock()
+				if err != nil {
+					r.errors++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+				} else {
+					r.pages = append(r.pages, pages...)
+					r.fulls = append(r.fulls, t1.Sub(t0))
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
+	slices.Sort(r.pages)
+	slices.Sort(r.fulls)
+	if len(r.fulls) == 0 {
+		return r, fmt.Errorf("no tools/list succeeded in the measured window (%d errors; first: %v)", r.errors, r.firstErr)
+	}
+	return r, nil
+}
+
+// pctOf is the nearest-rank percentile of sorted durations.
+func pctOf(sorted []time.Duration, p float64) time.Duration {
+	return result{latencies: sorted}.pct(p)
+}
+
+func printListReport(w io.Writer, rs []listResult) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nMCP tools/list from the discovery cache: %d upstreams x %d tools = %d tools through the gateway (/mcp, page size 500)\n\n",
+		listUpstreams, listTools, rs[0].tools)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "conc\tlistings\terrors\tpage p50 ms\tpage p99 ms\tfull list p50 ms\tfull list p99 ms\tlistings/s\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t\n", r.concurrency, len(r.fulls), r.errors,
+			ms(pctOf(r.pages, 50)), ms(pctOf(r.pages, 99)), ms(pctOf(r.fulls, 50)), ms(pctOf(r.fulls, 99)),
+			float64(len(r.fulls))/r.window.Seconds())
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "(a page is one tools/list POST of up to 500 tools, read and decoded; a full list follows the gateway's cursor\n"+
+		" through every page; one session per worker, opened by go-sdk, the lists sent as plain HTTP)\n")
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// validateAccess checks the access block against the servers, once the
+// whole file is read, and resolves server names to aliases.
+func (p *parser) validateAccess(cfg *Config, src *accessSource) {
+	a := &cfg.Access
+	if a.DecisionLog.Output == "" {
+		a.DecisionLog.Output = DefaultDecisionLog
+	}
+	if src == nil {
+		a.InputHeaders = []string{"user-agent", "mcp-protocol-version"}
+		return
+	}
+	p.checkInputHeaders(cfg, src)
+
+	aliases := make(map[string]string) // server alias or name → alias
+	for _, s := range cfg.Servers {
+		if _, taken := aliases[s.Name]; !taken {
+			aliases[s.Name] = s.Alias
+		}
+	}
+	for _, s := range cfg.Servers {
+		aliases[s.Alias] = s.Alias // an alias wins over another server's name
+	}
+	groups := make(map[string]bool)
+	for _, s := range cfg.Servers {
+		for _, g := range s.AccessGroups {
+			groups[g] = true
+		}
+	}
+	teams := make(map[string]bool)
+	for i, t := range a.Teams {
+		if t.ID != "" && teams[t.ID] {
+			p.errorf(&yaml.Node{Line: t.Line}, join(index("access.teams", i), "team_id"), "%s is used by another team", quoteName(t.ID))
+		}
+		teams[t.ID] = true
+	}
+	orgs := make(map[string]bool)
+	for i, o := range a.Organizations {
+		if o.ID != "" && orgs[o.ID] {
+			p.errorf(&yaml.Node{Line: o.Line}, join(index("access.organizations", i), "organization_id"), "%s is used by another organization", quoteName(o.ID))
+		}
+		orgs[o.ID] = true
+	}
+	for _, r := range src.refs {
+		switch {
+		case r.kind == "server" && aliases[r.name] == "":
+			p.errorf(r.n, r.path, "no mcp_servers entry is named %s", quoteName(r.name))
+		case r.kind == "group" && !groups[r.name]:
+			p.errorf(r.n, r.path, "no server has access group %s (access_groups)", quoteName(r.name))
+		case r.kind == "team" && !teams[r.name]:
+			p.errorf(r.n, r.path, "no access.teams entry has team_id %s", quoteName(r.name))
+		case r.kind == "organization" && !orgs[r.name]:
+			p.errorf(r.n, r.path, "no access.organizations entry has organization_id %s", quoteName(r.name))
+		}
+	}
+	p.checkKeys(cfg)
+	for i := range a.Keys {
+		resolveServers(&a.Keys[i].Permission, aliases)
+	}
+	for i := range a.Teams {
+		resolveServers(&a.Teams[i].Permission, aliases)
+	}
+	for i := range a.Organizations {
+		resolveServers(&a.Organizations[i].Permission, aliases)
+	}
+}
+
+// checkKeys finds duplicate aliases and keys. Messages name entries by
+// position and alias, never by key or digest.
+func (p *parser) checkKeys(cfg *Config) {
+	byAlias := make(map[string]int)
+	byToken := make(map[string]int)
+	for i, k := range cfg.Access.Keys {
+		path := index("access.keys", i)
+		line := &yaml.Node{Line: k.Line}
+		if k.Alias == "master_key" {
+			p.errorf(line, join(path, "key_alias"), "master_key names general_settings.master_key in logs and policy; choose another alias")
+		}
+		if j, dup := byAlias[k.Alias]; dup && k.Alias != "" {
+			p.errorf(line, join(path, "key_alias"), "same key_alias as %s", index("access.keys", j))
+		} else {
+			byAlias[k.Alias] = i
+		}
+		if k.Token == "" {
+			continue
+		}
+		if j, dup := byToken[k.Token]; dup {
+			p.errorf(line, path, "same key as %s", index("access.keys", j))
+		} else {
+			byToken[k.Token] = i
+		}
+		if k.Token == cfg.General.MasterKeyHash {
+			p.errorf(line, path, "same key as general_settings.master_key")
+		}
+	}
+}
+
+// credentialHeaders may never reach the policy input (or its logs).
+var credentialHeaders = setOf("authorization", "proxy-authorization", "cookie", "x-api-key")
+
+func (p *parser) checkInputHeaders(cfg *Config, src *accessSource) {
+	a := &cfg.Access
+	if a.InputHeaders == nil {
+		a.InputHeaders = []string{"user-agent", "mcp-protocol-version"}
+		return
+	}
+	const path = "access.input_headers"
+	for i, h := range a.InputHeaders {
+		h = strings.ToLower(h)
+		a.InputHeaders[i] = h
+		ip := index(path, i)
+		switch {
+		case !isToken(h):
+			p.errorf(src.headers, ip, "is not a valid HTTP header name")
+		case credentialHeaders[h], h == strings.ToLower(cfg.General.KeyHeaderName),
+			h == strings.ToLower(cfg.General.MCPClientSideAuthHeaderName),
+			strings.HasPrefix(h, "x-mcp-") && h != "x-mcp-servers" && h != "x-mcp-access-groups":
+			p.errorf(src.headers, ip, "carries credentials and cannot be passed to the policy")
+		}
+	}
+}
+
+// resolveServers rewrites server names to aliases.
+func resolveServers(o *ObjectPermission, aliases map[string]string) {
+	for i, s := range o.MCPServers {
+		if a := aliases[s]; a != "" {
+			o.MCPServers[i] = a
+		}
+	}
+	for _, m := range []map[string][]string{o.MCPToolPermissions, o.MCPDisallowedTools} {
+		for s, tools := range m {
+			if a := aliases[s]; a != "" && a != s {
+				delete(m, s)
+				m[a] = append(m[a], tools...)
+			}
+		}
+	}
+}

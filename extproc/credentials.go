@@ -1,0 +1,92 @@
+package extproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/credentials/tokens"
+	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/rpc"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// attachToken adds the upstream's OAuth2 token to a routed call that
+// needs one (the I/O part of the credentials the router decided), or
+// returns the reply when there is none: 502 naming the server, never a
+// secret.
+func (s *Server) attachToken(ctx context.Context, d *router.Decision) *router.Reply {
+	c := d.Call
+	if !c.Credentials.Token {
+		return nil
+	}
+	src := c.Upstream.Credentials.Token
+	tok, err := "", credentials.ErrNoTokenSource
+	if src != nil {
+		tok, err = src.Token(ctx)
+	}
+	if err != nil {
+		s.log.Warn("no OAuth2 token for upstream", "upstream", c.Upstream.Alias, "error", err)
+		return tokenUnavailable(c, err)
+	}
+	// Set, not remove-then-set (see attachSession).
+	name := c.Credentials.TokenHeader
+	d.RemoveHeaders = without(d.RemoveHeaders, name)
+	d.SetHeaders = append(d.SetHeaders, router.Header{Name: name, Value: "Bearer " + tok})
+	return nil
+}
+
+// tokenUnavailable is the reply to a call whose upstream token cannot be
+// had. The message repeats only errors known to carry no secret.
+func tokenUnavailable(c *router.Call, err error) *router.Reply {
+	reason := "cannot get an OAuth2 token"
+	var te *tokens.Error
+	switch {
+	case errors.As(err, &te):
+		reason = te.Reason + " (OAuth2 token)"
+	case errors.Is(err, credentials.ErrNoTokenSource):
+		reason = fmt.Sprintf("the gateway has no OAuth2 token for it (it fetches tokens only for oauth2_flow client_credentials); send one in x-mcp-%s-authorization", c.Upstream.Alias)
+	}
+	e := &rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
+		Message: fmt.Sprintf("upstream MCP server %q is unavailable: %s", c.Upstream.Alias, reason)}
+	return &router.Reply{Status: e.Status, Body: e.Response(c.RequestID),
+		Headers: []router.Header{{Name: "content-type", Value: "application/json"}}}
+}
+
+// sessionContext is the context an upstream session for call c is opened
+// in: its requests carry the call's credentials.
+func sessionContext(ctx context.Context, c *router.Call) context.Context {
+	return upstreams.WithCallCredentials(ctx, c.Credentials)
+}
+
+// sessionOwner is whom a call's upstream session belongs to: the client's
+// gateway session; for clients without one that send credentials of
+// their own, those credentials. A session opened with one client's
+// credentials is never shared with requests that carry others.
+func sessionOwner(c *router.Call) string {
+	if c.ClientSession != "" || c.Credentials.ClientKey == "" {
+		return c.ClientSession
+	}
+	return "\x00credentials:" + c.Credentials.ClientKey
+}
+
+// invalidator is a token source that can drop a token the upstream
+// refused (tokens.Source).
+type invalidator interface{ Invalidate() }
+
+// noteAuthFailure drops the OAuth2 token a call carried when its upstream
+// answered 401, so the next call fetches a fresh one.
+func noteAuthFailure(c *router.Call, status string) {
+	if c == nil || !c.Credentials.Token {
+		return
+	}
+	if code, _ := strconv.Atoi(status); code != http.StatusUnauthorized {
+		return
+	}
+	if inv, ok := c.Upstream.Credentials.Token.(invalidator); ok {
+		inv.Invalidate()
+	}
+}

@@ -1,0 +1,172 @@
+package identity
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestKeyFromHeader(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"sk-abc", "sk-abc", true},
+		{"Bearer sk-abc", "sk-abc", true},
+		{"bearer   sk-abc ", "sk-abc", true},
+		{"BEARER\tsk-abc", "", false}, // scheme must be followed by a space
+		{"  sk-abc\t", "sk-abc", true},
+		{"", "", false},
+		{"Bearer", "Bearer", true}, // a key that happens to read "Bearer"
+		{"Bearer ", "Bearer", true},
+		{"sk abc", "", false},
+		{"Basic sk-abc", "", false},
+		{"sk-\x00", "", false},
+		{"sk-é", "sk-é", true},
+		{strings.Repeat("k", MaxKeyLength), strings.Repeat("k", MaxKeyLength), true},
+		{strings.Repeat("k", MaxKeyLength+1), "", false},
+	}
+	for _, tt := range tests {
+		got, ok := KeyFromHeader(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("KeyFromHeader(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseDigest(t *testing.T) {
+	d := Hash("sk-1234")
+	for _, in := range []string{d.String(), "sha256:" + d.String()} {
+		got, err := ParseDigest(in)
+		if err != nil || got != d {
+			t.Errorf("ParseDigest(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "abc", d.String()[:63] + "g", "md5:" + d.String()} {
+		if _, err := ParseDigest(in); err == nil {
+			t.Errorf("ParseDigest(%q) accepted", in)
+		}
+	}
+	// LiteLLM's hash_token("sk-1234"), so config can take LiteLLM's tokens.
+	if got := Hash("sk-1234").String(); got != "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b" {
+		t.Errorf("Hash(sk-1234) = %s", got)
+	}
+}
+
+func testKeyring(t *testing.T) *Keyring {
+	t.Helper()
+	master := Hash("sk-master")
+	kr, err := NewKeyring("", &master, []Key{
+		{Digest: Hash("sk-alice"), Principal: Principal{ID: "alice", Team: "eng", Org: "acme", Groups: []string{"docs"}}},
+		{Digest: Hash("sk-old"), Principal: Principal{ID: "old"}, Blocked: true},
+		{Digest: Hash("sk-temp"), Principal: Principal{ID: "temp"}, Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func TestAuthenticate(t *testing.T) {
+	kr := testKeyring(t)
+	now := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		header map[string]string
+		now    time.Time
+		id     string // principal ID on success
+		reason string // AuthError reason on failure
+	}{
+		{"key", map[string]string{"x-litellm-api-key": "sk-alice"}, now, "alice", ""},
+		{"bearer key", map[string]string{"x-litellm-api-key": "Bearer sk-alice"}, now, "alice", ""},
+		{"master", map[string]string{"x-litellm-api-key": "sk-master"}, now, MasterID, ""},
+		{"missing", nil, now, "", ReasonMissing},
+		{"blank", map[string]string{"x-litellm-api-key": "  "}, now, "", ReasonMissing},
+		{"authorization is not a gateway key", map[string]string{"authorization": "Bearer sk-alice"}, now, "", ReasonMissing},
+		{"unknown", map[string]string{"x-litellm-api-key": "sk-mallory"}, now, "", ReasonUnknown},
+		{"malformed", map[string]string{"x-litellm-api-key": "sk alice"}, now, "", ReasonMalformed},
+		{"blocked", map[string]string{"x-litellm-api-key": "sk-old"}, now, "", ReasonBlocked},
+		{"not yet expired", map[string]string{"x-litellm-api-key": "sk-temp"}, now, "temp", ""},
+		{"expired", map[string]string{"x-litellm-api-key": "sk-temp"}, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), "", ReasonExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := kr.Authenticate(func(n string) string { return tt.header[n] }, tt.now)
+			if tt.reason != "" {
+				var ae *AuthError
+				if !errors.As(err, &ae) || ae.Reason != tt.reason {
+					t.Fatalf("got %v, %v; want reason %s", p, err, tt.reason)
+				}
+				if strings.Contains(err.Error(), "sk-") {
+					t.Fatalf("error echoes the key: %v", err)
+				}
+				return
+			}
+			if err != nil || p.ID != tt.id {
+				t.Fatalf("got %+v, %v; want %s", p, err, tt.id)
+			}
+		})
+	}
+}
+
+func TestAuthenticateCustomHeaderAndOpenGateway(t *testing.T) {
+	kr, err := NewKeyring("Authorization", nil, []Key{{Digest: Hash("sk-a"), Principal: Principal{ID: "a"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := kr.Authenticate(func(n string) string { return map[string]string{"authorization": "Bearer sk-a"}[n] }, time.Now()); err != nil || p.ID != "a" {
+		t.Fatalf("got %v %v", p, err)
+	}
+	_, err = kr.Authenticate(func(string) string { return "" }, time.Now())
+	if err == nil || !strings.Contains(err.Error(), "authorization header") {
+		t.Fatalf("missing-key error must name the header: %v", err)
+	}
+
+	open, _ := NewKeyring("", nil, nil)
+	if p, err := open.Authenticate(nil, time.Now()); err != nil || !p.Anonymous || open.Required() {
+		t.Fatalf("open gateway: %+v %v", p, err)
+	}
+}
+
+func TestNewKeyringRejectsDuplicates(t *testing.T) {
+	m := Hash("sk-m")
+	if _, err := NewKeyring("", &m, []Key{{Digest: Hash("sk-m"), Principal: Principal{ID: "x"}}}); err == nil {
+		t.Error("a key equal to the master key was accepted")
+	}
+	if _, err := NewKeyring("", nil, []Key{{Digest: Hash("k"), Principal: Principal{ID: "a"}}, {Digest: Hash("k"), Principal: Principal{ID: "b"}}}); err == nil {
+		t.Error("the same key twice was accepted")
+	}
+}
+
+// FuzzAuthenticate feeds arbitrary key header values (untrusted input):
+// no panic, no key accepted but the configured ones, and only fixed error
+// messages (never anything that repeats what was sent).
+func FuzzAuthenticate(f *testing.F) {
+	for _, s := range []string{"sk-alice", "Bearer sk-alice", "bearer ", "Bearer  Bearer x", "\x00", "sk-master ", strings.Repeat("a", 2000)} {
+		f.Add(s)
+	}
+	master := Hash("sk-master")
+	kr, _ := NewKeyring("", &master, []Key{{Digest: Hash("sk-alice"), Principal: Principal{ID: "alice"}}})
+	fixed := map[string]bool{}
+	for _, r := range []string{ReasonMissing, ReasonMalformed, ReasonUnknown, ReasonBlocked, ReasonExpired} {
+		fixed[(&AuthError{Reason: r, Header: DefaultHeader}).Error()] = true
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		p, err := kr.Authenticate(func(string) string { return v }, time.Now())
+		if err != nil {
+			if p != nil {
+				t.Fatal("principal with error")
+			}
+			if !fixed[err.Error()] {
+				t.Fatalf("error %q is not one of the fixed messages", err)
+			}
+			return
+		}
+		key, _ := KeyFromHeader(v)
+		if key != "sk-alice" && key != "sk-master" {
+			t.Fatalf("accepted %q as %s", v, p.ID)
+		}
+	})
+}

@@ -1,0 +1,105 @@
+package identity
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Key is one configured gateway key, by digest.
+type Key struct {
+	Digest    Digest
+	Principal Principal
+	// Blocked keys (the key's own blocked flag, or its team's) are refused.
+	Blocked bool
+	// Expires, if not zero, is when the key stops working.
+	Expires time.Time
+}
+
+// Keyring resolves request headers to principals. It is immutable: a
+// config reload builds a new one. Lookups hash the presented key once and
+// find it by digest in a map, so their cost does not grow with the number
+// of keys.
+type Keyring struct {
+	header string // lower-case
+	master *Digest
+	keys   map[Digest]*Key
+}
+
+// NewKeyring builds a keyring. header is where keys are read from ("" means
+// DefaultHeader); master, if non-nil, is the master key's digest. With no
+// master key and no keys the gateway is open: every request is anonymous.
+func NewKeyring(header string, master *Digest, keys []Key) (*Keyring, error) {
+	if header == "" {
+		header = DefaultHeader
+	}
+	kr := &Keyring{header: strings.ToLower(header), keys: make(map[Digest]*Key, len(keys))}
+	if master != nil {
+		m := *master
+		kr.master = &m
+	}
+	for i := range keys {
+		k := keys[i]
+		if _, dup := kr.keys[k.Digest]; dup || (kr.master != nil && kr.master.Equal(k.Digest)) {
+			return nil, fmt.Errorf("identity: key %q is configured twice (same key)", k.Principal.ID)
+		}
+		kr.keys[k.Digest] = &k
+	}
+	return kr, nil
+}
+
+// Header is the lower-case name of the header keys are read from.
+func (kr *Keyring) Header() string { return kr.header }
+
+// Required reports whether requests must carry a key (any key is
+// configured).
+func (kr *Keyring) Required() bool { return kr.master != nil || len(kr.keys) > 0 }
+
+// Len is the number of keys, the master key included.
+func (kr *Keyring) Len() int {
+	n := len(kr.keys)
+	if kr.master != nil {
+		n++
+	}
+	return n
+}
+
+// Authenticate finds the principal of a request from its headers (header
+// looks one up by lower-case name). now decides expiry. On failure the
+// error is an *AuthError.
+func (kr *Keyring) Authenticate(header func(name string) string, now time.Time) (*Principal, error) {
+	if !kr.Required() {
+		return Anonymous(), nil
+	}
+	raw := ""
+	if header != nil {
+		raw = header(kr.header)
+	}
+	if strings.Trim(raw, " \t") == "" {
+		return nil, &AuthError{Reason: ReasonMissing, Header: kr.header}
+	}
+	key, ok := KeyFromHeader(raw)
+	if !ok {
+		return nil, &AuthError{Reason: ReasonMalformed, Header: kr.header}
+	}
+	return kr.lookup(Hash(key), now)
+}
+
+func (kr *Keyring) lookup(d Digest, now time.Time) (*Principal, error) {
+	// The master key is compared in constant time on every request, so
+	// timing does not tell a master-key guess from another.
+	isMaster := kr.master != nil && kr.master.Equal(d)
+	k, found := kr.keys[d]
+	switch {
+	case isMaster:
+		return &Principal{ID: MasterID, Admin: true}, nil
+	case !found || !k.Digest.Equal(d):
+		return nil, &AuthError{Reason: ReasonUnknown, Header: kr.header}
+	case k.Blocked:
+		return nil, &AuthError{Reason: ReasonBlocked, Header: kr.header, KeyID: k.Principal.ID}
+	case !k.Expires.IsZero() && !now.Before(k.Expires):
+		return nil, &AuthError{Reason: ReasonExpired, Header: kr.header, KeyID: k.Principal.ID}
+	}
+	p := k.Principal // Groups is shared: principals are read-only
+	return &p, nil
+}

@@ -1,0 +1,29 @@
+package identity
+
+// Principal is who a request acts as.
+type Principal struct {
+	// ID names the key in logs and policy: its key_alias, else
+	// "sha256:<first 12 hex digits of its digest>"; MasterID for the
+	// master key; "" for an anonymous caller.
+	ID string
+	// Team and Org are the key's team_id and that team's organization_id
+	// ("" when the key has none).
+	Team, Org string
+	// Groups are the access groups granted to the key itself
+	// (object_permission.mcp_access_groups).
+	Groups []string
+	// Admin is set for the master key, which may use every server and tool.
+	Admin bool
+	// Anonymous is set when no key is configured at all: the gateway is
+	// open and every caller is the same anonymous principal.
+	Anonymous bool
+}
+
+// MasterID is the principal ID of general_settings.master_key.
+const MasterID = "master_key"
+
+// anonymous is the principal of every request on a gateway without keys.
+var anonymous = Principal{Anonymous: true}
+
+// Anonymous returns the principal of a gateway that has no keys.
+func Anonymous() *Principal { p := anonymous; return &p }

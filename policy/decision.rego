@@ -1,0 +1,101 @@
+# decision explains allow: the first denial (by order) that applies. It is
+# evaluated only for refusals, so it may take its time.
+package mcpgw.authz
+
+import rego.v1
+
+# The answer: {allow, hidden, reason, message}. reason is for logs and may
+# name anything; message is shown to the client and must not describe
+# servers or tools the caller cannot see. hidden means the refusal is
+# "this does not exist for you" (the gateway answers as for an unknown
+# name).
+decision := {"allow": true, "hidden": false, "reason": "allowed", "message": ""} if allow
+
+decision := object.union(first_denial, {"allow": false}) if not allow
+
+first_denial := d if {
+	order := min({x.order | some x in denials})
+	x := [y | some y in denials; y.order == order][0]
+	d := object.remove(x, ["order"])
+}
+
+first_denial := {"hidden": true, "reason": "no rule allowed the request", "message": hidden_message} if {
+	count(denials) == 0
+}
+
+hidden_message := "Access denied"
+
+denials contains {
+	"order": 10, "hidden": true, "message": hidden_message,
+	"reason": "unknown principal (key, team or organization not in the data document)",
+} if {
+	not known_principal
+}
+
+denials contains {
+	"order": 15, "hidden": true, "message": hidden_message,
+	"reason": sprintf("server %s is not configured", [input.server]),
+} if {
+	not server_known
+}
+
+denials contains {
+	"order": 20, "hidden": true, "message": hidden_message,
+	"reason": sprintf("server %s is not permitted for key %s", [input.server, input.principal.id]),
+} if {
+	not server_permitted
+}
+
+denials contains {
+	"order": 30, "hidden": true, "message": hidden_message,
+	"reason": sprintf("tool %s is hidden by the allowed_tools/disallowed_tools of server %s", [input.tool.name, input.server]),
+} if {
+	not server_tool_allowed
+}
+
+denials contains {
+	"order": 40, "hidden": true, "message": hidden_message,
+	"reason": sprintf("tool %s on server %s is not permitted for key %s", [input.tool.name, input.server, input.principal.id]),
+} if {
+	not key_tool_allowed
+}
+
+denials contains {
+	"order": 50, "hidden": false, "message": params_message,
+	"reason": sprintf("parameters %v are not allowed for tool %s on server %s", [disallowed_params, input.tool.name, input.server]),
+} if {
+	params_violation
+}
+
+denials contains d if {
+	some d in custom_denials
+}
+
+custom_denials contains {
+	"order": 60, "hidden": false, "reason": sprintf("custom rule: %s", [d]),
+	"message": "Access denied by policy",
+} if {
+	some d in data.mcpgw.custom.deny
+	is_string(d)
+}
+
+custom_denials contains {
+	"order": 60, "hidden": object.get(o, "hidden", false),
+	"reason": sprintf("custom rule: %s", [object.get(o, "reason", "denied")]),
+	"message": object.get(o, "message", "Access denied by policy"),
+} if {
+	some d in data.mcpgw.custom.deny
+	is_object(d)
+
+	# untyped, so that files whose denials are all strings still compile
+	o := json.unmarshal(json.marshal(d))
+}
+
+custom_denials contains {
+	"order": 60, "hidden": false, "reason": sprintf("custom rule: %v", [d]),
+	"message": "Access denied by policy",
+} if {
+	some d in data.mcpgw.custom.deny
+	not is_string(d)
+	not is_object(d)
+}

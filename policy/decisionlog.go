@@ -1,0 +1,77 @@
+package policy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// decisionLogger writes decision lines as JSON; nil w discards them.
+func decisionLogger(w io.Writer) *slog.Logger {
+	if w == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewJSONHandler(w, nil)).With("log", "mcpgw.decision")
+}
+
+// logDecision writes one line: who, what, the verdict, why and how long
+// it took. Argument values are left out unless
+// access.decision_log.argument_values is set: only their names appear.
+func (e *Engine) logDecision(p *Prepared, req Request, d Decision, elapsed time.Duration) {
+	if !e.dlog.Enabled(context.Background(), slog.LevelInfo) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 12)
+	attrs = append(attrs, principalAttrs(req)...)
+	attrs = append(attrs,
+		slog.String("method", req.Method),
+		slog.String("server", req.Server),
+		slog.String("tool", req.Name),
+		slog.String("decision", verdict(d)),
+		slog.String("reason", d.Reason),
+		slog.Float64("latency_us", float64(elapsed.Nanoseconds())/1e3),
+	)
+	if len(req.Arguments) > 0 {
+		if p.argValues {
+			attrs = append(attrs, slog.Any("arguments", json.RawMessage(req.Arguments)))
+		} else if names, err := argumentNames(bytes.TrimSpace(req.Arguments)); err == nil {
+			attrs = append(attrs, slog.Any("argument_names", names))
+		}
+	}
+	e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision", attrs...)
+}
+
+// LogList writes one line for a listing: how many items the principal was
+// shown and how many the policy hid.
+func (e *Engine) LogList(req Request, shown, hidden int, elapsed time.Duration) {
+	attrs := append(principalAttrs(req),
+		slog.String("method", req.Method),
+		slog.String("decision", "filter"),
+		slog.Int("shown", shown),
+		slog.Int("hidden", hidden),
+		slog.Float64("latency_us", float64(elapsed.Nanoseconds())/1e3),
+	)
+	e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision", attrs...)
+}
+
+func principalAttrs(req Request) []slog.Attr {
+	p := req.Principal
+	if p == nil {
+		return []slog.Attr{slog.String("principal", "")}
+	}
+	id := p.ID
+	if p.Anonymous {
+		id = "anonymous"
+	}
+	return []slog.Attr{slog.String("principal", id), slog.String("team", p.Team), slog.String("org", p.Org)}
+}
+
+func verdict(d Decision) string {
+	if d.Allow {
+		return "allow"
+	}
+	return "deny"
+}

@@ -1,0 +1,42 @@
+# allowed_params, as in LiteLLM (MCPServerManager.validate_allowed_params):
+# a server maps a tool to the only top-level argument names a tools/call
+# may send (data: {names, set}; an entry under the prefixed name wins over
+# one under the bare name). A tool without an entry takes any arguments.
+# The 403 message is LiteLLM's, word for word, with the lists printed as
+# Python prints them.
+package mcpgw.authz
+
+import rego.v1
+
+params_rule := data.gateway.servers[input.server].allowed_params[input.tool.name]
+
+params_violation if {
+	input.method == "tools/call"
+	is_tool
+	rule := params_rule
+	some k in input.argument_keys
+	not rule.set[k]
+}
+
+# The arguments a call may not send, in the order sent (undefined for a
+# tool without an entry).
+disallowed_params := [k | some k in input.argument_keys; not rule.set[k]] if {
+	rule := params_rule
+}
+
+params_message := sprintf(
+	"Parameters %s are not allowed for tool %s. Allowed parameters: %s. Contact proxy admin to allow these parameters.",
+	[py_list(disallowed_params), input.tool.name, py_list(params_rule.names)],
+)
+
+# py_list renders a list of strings as Python's repr does: ['a', 'b'].
+py_list(xs) := concat("", ["[", concat(", ", [py_str(x) | some x in xs]), "]"])
+
+# py_str is Python's repr of a string: single quotes unless the string
+# holds a single quote and no double quote.
+py_str(s) := concat("", ["\"", py_escape(s), "\""]) if {
+	contains(s, "'")
+	not contains(s, "\"")
+} else := concat("", ["'", replace(py_escape(s), "'", "\\'"), "'"])
+
+py_escape(s) := replace(replace(replace(replace(s, "\\", "\\\\"), "\n", "\\n"), "\r", "\\r"), "\t", "\\t")

@@ -1,0 +1,165 @@
+package sidecar
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/identity"
+	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/policy"
+	"github.com/mcpgw/mcpgw/rpc"
+)
+
+// Authorizer is what the sidecar asks about access: policy.Engine, the
+// same engine (built from the same config) the router asks at call time,
+// so a list shows exactly what its caller may call.
+type Authorizer interface {
+	Authenticate(header func(name string) string) (*identity.Principal, error)
+	Decide(req policy.Request) policy.Decision
+	Visible(req policy.Request) bool
+	LogList(req policy.Request, shown, hidden int, elapsed time.Duration)
+}
+
+var _ Authorizer = (*policy.Engine)(nil)
+
+// caller is who sent one request, and how to ask the policy about it.
+type caller struct {
+	p      *identity.Principal
+	header func(string) string
+	path   string
+}
+
+// callerOf authenticates a request from the headers go-sdk hands over
+// (Envoy forwards the gateway key header to the sidecar; the router has
+// already refused requests without a valid key). Without an authorizer,
+// or outside HTTP (in-process tests), the caller is anonymous.
+func (s *Server) callerOf(req mcp.Request) (*caller, error) {
+	var h http.Header
+	if extra := req.GetExtra(); extra != nil {
+		h = extra.Header
+	}
+	c := &caller{p: identity.Anonymous(), header: func(string) string { return "" }}
+	if h != nil {
+		c.header = h.Get
+		c.path = h.Get(pathHeader)
+	}
+	if s.authz == nil {
+		return c, nil
+	}
+	p, err := s.authz.Authenticate(c.header)
+	if err != nil {
+		var ae *identity.AuthError
+		msg := "Authentication failed"
+		if errors.As(err, &ae) {
+			msg = ae.Error()
+		}
+		return nil, &jsonrpc.Error{Code: rpc.CodeUnauthorized, Message: msg}
+	}
+	c.p = p
+	return c, nil
+}
+
+func (c *caller) request(method string, sc namespace.Scope, server string, kind policy.Kind, name string) policy.Request {
+	return policy.Request{Principal: c.p, Method: method, Server: server, Kind: kind, Name: name,
+		Scope: sc, Path: c.path, Header: c.header}
+}
+
+// narrow keeps the servers of sc the caller may use at all. Every list
+// the sidecar answers is built from the narrowed scope.
+func (s *Server) narrow(req mcp.Request, sc namespace.Scope) (namespace.Scope, error) {
+	if s.authz == nil {
+		return sc, nil
+	}
+	c, err := s.callerOf(req)
+	if err != nil {
+		return sc, err
+	}
+	kept := make([]string, 0, len(sc.Servers))
+	for _, alias := range sc.Servers {
+		if s.authz.Visible(c.request("", sc, alias, policy.KindNone, "")) {
+			kept = append(kept, alias)
+		}
+	}
+	sc.Servers = kept
+	if sc.Single != "" && len(kept) == 0 {
+		sc.Single = ""
+	}
+	return sc, nil
+}
+
+// visibleTools keeps the tools of sc the caller may call: the policy's
+// tools/call question without arguments. It logs one line for the list.
+func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope, tools []*mcp.Tool) ([]*mcp.Tool, error) {
+	start := time.Now()
+	if s.authz == nil {
+		return s.filterTools(sc, tools, func(alias, name string) bool {
+			up := s.cat.ups[alias]
+			return up == nil || up.ToolAllowed(name)
+		}), nil
+	}
+	c, err := s.callerOf(req)
+	if err != nil {
+		return nil, err
+	}
+	out := s.filterTools(sc, tools, func(alias, name string) bool {
+		return s.authz.Visible(c.request("tools/list", sc, alias, policy.KindTool, name))
+	})
+	s.authz.LogList(c.request("tools/list", sc, "", policy.KindTool, ""), len(out), len(tools)-len(out), time.Since(start))
+	return out, nil
+}
+
+// filterTools keeps the tools (as listed in sc) for which keep(alias,
+// upstream name) holds.
+func (s *Server) filterTools(sc namespace.Scope, tools []*mcp.Tool, keep func(alias, name string) bool) []*mcp.Tool {
+	out := make([]*mcp.Tool, 0, len(tools))
+	for _, t := range tools {
+		alias, name := sc.Single, t.Name
+		if sc.Single == "" {
+			var ok bool
+			if alias, name, ok = s.names.Split(t.Name); !ok {
+				continue
+			}
+		}
+		if keep(alias, name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// authorizeCall asks about a tools/call the sidecar serves itself (its
+// upstream has no endpoint Envoy reaches), as the router does for the
+// rest; prefixed is the name the go-sdk server holds the tool under.
+func (s *Server) authorizeCall(req mcp.Request, sc namespace.Scope, prefixed string, args json.RawMessage) error {
+	alias, name, ok := s.names.Split(prefixed)
+	if !ok {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
+	}
+	if s.authz == nil {
+		if up := s.cat.ups[alias]; up != nil && !up.ToolAllowed(name) {
+			return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
+		}
+		return nil
+	}
+	c, err := s.callerOf(req)
+	if err != nil {
+		return err
+	}
+	r := c.request("tools/call", sc, alias, policy.KindTool, name)
+	r.Arguments = args
+	d := s.authz.Decide(r)
+	switch {
+	case d.Allow:
+		return nil
+	case d.Hidden && (c.p.Anonymous || c.p.Admin):
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
+	case d.Hidden:
+		return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: "Access denied: tool " + prefixed + " is not available to this key"}
+	}
+	return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: d.Message}
+}
