@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/backoff"
 )
 
 // link is discovery's view of one upstream: a goroutine (run) that keeps a
@@ -74,7 +76,7 @@ func newLink(alias string, t mcp.Transport, opts *DiscoveryOptions) *link {
 // soon as an attempt fails.
 func (l *link) run(ctx context.Context) {
 	defer l.markTried()
-	b := backoff{min: l.opts.RetryMin, max: l.opts.RetryMax}
+	b := backoff.Backoff{Min: l.opts.RetryMin, Max: l.opts.RetryMax}
 	for {
 		start := time.Now()
 		listed, err := l.serve(ctx)
@@ -86,13 +88,13 @@ func (l *link) run(ctx context.Context) {
 		case !listed:
 			l.publish(nil)
 			l.markTried()
-			wait = b.next()
+			wait = b.Next()
 			l.log.Warn("upstream unavailable", "error", err, "retry_in", wait.Round(time.Millisecond))
 		case time.Since(start) >= l.opts.RetryMax:
-			b.reset()
+			b.Reset()
 			l.log.Info("upstream session ended, reconnecting", "error", err)
 		default:
-			wait = b.next()
+			wait = b.Next()
 			l.log.Info("upstream session ended early", "error", err, "retry_in", wait.Round(time.Millisecond))
 		}
 		if !sleep(ctx, wait) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/backoff"
 )
 
 // listerIdle bounds how long the per-session mode's listing process
@@ -58,7 +60,7 @@ func (s *Server) newSlot(key string, counted bool, idle time.Duration) *slot {
 	sl := &slot{
 		srv: s, key: key, counted: counted, idle: idle,
 		log: s.log,
-		bo:  backoff{min: s.opts.RetryMin, max: s.opts.RetryMax},
+		bo:  backoff.Backoff{Min: s.opts.RetryMin, Max: s.opts.RetryMax},
 	}
 	if key != "" {
 		sl.log = s.log.With("session", key)

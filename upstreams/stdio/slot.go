@@ -9,6 +9,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/backoff"
 )
 
 // slot is one supervised process position: the shared process, the
@@ -29,7 +31,7 @@ type slot struct {
 	starting chan struct{} // non-nil while a start is under way; closed after
 	lastErr  string        // why the last process ended or failed to start
 	retryAt  time.Time     // no start before this
-	bo       backoff
+	bo       backoff.Backoff
 	inflight int
 	lastUsed time.Time
 	idleT    *time.Timer
@@ -174,7 +176,7 @@ func (sl *slot) start() error {
 		var wait time.Duration
 		closed := sl.closed || s.ctx.Err() != nil
 		if !closed {
-			wait = sl.bo.next()
+			wait = sl.bo.Next()
 			sl.lastErr = "could not start: " + err.Error()
 			sl.retryAt = time.Now().Add(wait)
 		}
@@ -232,9 +234,9 @@ func (sl *slot) watch(p *process) {
 		return
 	}
 	if time.Since(p.started) >= s.opts.RetryMax {
-		sl.bo.reset()
+		sl.bo.Reset()
 	}
-	wait := sl.bo.next()
+	wait := sl.bo.Next()
 	sl.lastErr = exitText(p.exitErr)
 	sl.retryAt = time.Now().Add(wait)
 	sl.mu.Unlock()
