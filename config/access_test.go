@@ -123,7 +123,7 @@ func TestAccessErrors(t *testing.T) {
 		{"unknown tool server", key("      object_permission:\n        mcp_tool_permissions: {jira: [x]}\n"), `test.yaml:13: access.keys[0].object_permission.mcp_tool_permissions.jira: no mcp_servers entry is named "jira"`},
 		{"unknown permission", key("      object_permission: {mcp_server: [github]}\n"), `access.keys[0].object_permission.mcp_server: unknown key (did you mean "mcp_servers"?)`},
 		{"unknown key field", key("      team: x\n"), `access.keys[0].team: unknown key (did you mean "team_id"?)`},
-		{"key and token", key("      token: "+sha("x")+"\n"), "access.keys[0].token: set key or token, not both"},
+		{"key and token", key("      token: " + sha("x") + "\n"), "access.keys[0].token: set key or token, not both"},
 		{"neither", accessServers + "access:\n  keys:\n    - key_alias: a\n", "test.yaml:11: access.keys[0]: needs key (the key, e.g. os.environ/NAME) or token (its SHA-256)"},
 		{"bad token", accessServers + "access:\n  keys:\n    - token: abc\n", "access.keys[0].token: must be the key's SHA-256 as 64 hex digits"},
 		{"bad expiry", key("      expires: soon\n"), "access.keys[0].expires: must be a time (RFC 3339"},

@@ -145,11 +145,11 @@ func TestAccessControl(t *testing.T) {
 	visible := map[string][]string{
 		"sk-master-0123456789": {"github-create_issue", "github-list_issues", "jira-get_ticket", "public-ping", "wiki-read_wiki_contents", "wiki-search"},
 		"sk-full-0123456789":   {"github-create_issue", "github-list_issues", "jira-get_ticket", "public-ping", "wiki-read_wiki_contents", "wiki-search"},
-		"sk-docs-0123456789":   {"public-ping", "wiki-read_wiki_contents", "wiki-search"}, // access-group key
-		"sk-teamed-0123456789": {"github-create_issue", "github-list_issues", "public-ping"},  // team ceiling
-		"sk-orged-0123456789":  {"github-create_issue", "github-list_issues", "public-ping"},  // org ceiling
-		"sk-tools-0123456789":  {"github-list_issues", "public-ping"},                         // tool permissions
-		"sk-none-0123456789":   {"public-ping"},                                               // allow_all_keys only
+		"sk-docs-0123456789":   {"public-ping", "wiki-read_wiki_contents", "wiki-search"},    // access-group key
+		"sk-teamed-0123456789": {"github-create_issue", "github-list_issues", "public-ping"}, // team ceiling
+		"sk-orged-0123456789":  {"github-create_issue", "github-list_issues", "public-ping"}, // org ceiling
+		"sk-tools-0123456789":  {"github-list_issues", "public-ping"},                        // tool permissions
+		"sk-none-0123456789":   {"public-ping"},                                              // allow_all_keys only
 	}
 	for key, want := range visible {
 		t.Run(strings.TrimSuffix(key, "-0123456789"), func(t *testing.T) {

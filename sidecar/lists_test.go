@@ -20,7 +20,9 @@ func richUpstream(t *testing.T, alias string) *upstream {
 	t.Helper()
 	srv := mcp.NewServer(&mcp.Implementation{Name: alias, Version: "1"}, &mcp.ServerOptions{PageSize: 2})
 	srv.AddTool(&mcp.Tool{Name: "t", InputSchema: map[string]any{"type": "object"}},
-		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return &mcp.CallToolResult{}, nil })
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
 	for _, name := range []string{"p0", "p1", "has space"} {
 		addPrompt(srv, name)
 	}
@@ -94,17 +96,17 @@ func TestPromptsAndResourcesFollowTheScope(t *testing.T) {
 		resourceName0, getAs string
 	}{
 		{
-			path:    "/mcp",
-			prompts: []string{"rich-p0", "rich-p1"}, // "rich-has space" is no valid name
-			res:     []string{"mcpgw://rich/test://r0", "mcpgw://rich/test://r1", "mcpgw://rich/test://r2"},
-			tmpl:    []string{"mcpgw://rich/test://template/{id}/data"},
+			path:      "/mcp",
+			prompts:   []string{"rich-p0", "rich-p1"}, // "rich-has space" is no valid name
+			res:       []string{"mcpgw://rich/test://r0", "mcpgw://rich/test://r1", "mcpgw://rich/test://r2"},
+			tmpl:      []string{"mcpgw://rich/test://template/{id}/data"},
 			promptCap: true, resCap: true, resourceName0: "rich-r0", getAs: "rich-p1",
 		},
 		{
-			path:    "/rich/mcp",
-			prompts: []string{"has space", "p0", "p1"},
-			res:     []string{"test://r0", "test://r1", "test://r2"},
-			tmpl:    []string{"test://template/{id}/data"},
+			path:      "/rich/mcp",
+			prompts:   []string{"has space", "p0", "p1"},
+			res:       []string{"test://r0", "test://r1", "test://r2"},
+			tmpl:      []string{"test://template/{id}/data"},
 			promptCap: true, resCap: true, resourceName0: "r0", getAs: "p1",
 		},
 		{path: "/plain/mcp"},

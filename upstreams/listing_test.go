@@ -17,7 +17,9 @@ import (
 func richServer(name string) *mcp.Server {
 	srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1"}, &mcp.ServerOptions{PageSize: 2})
 	srv.AddTool(&mcp.Tool{Name: "t", InputSchema: map[string]any{"type": "object"}},
-		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return &mcp.CallToolResult{}, nil })
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
 	for i := range 3 {
 		addPrompt(srv, fmt.Sprintf("p%d", i))
 		addResource(srv, fmt.Sprintf("test://r%d", i))

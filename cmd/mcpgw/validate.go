@@ -8,9 +8,10 @@ import (
 	"os"
 
 	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/policy"
 )
 
-func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", stderr)
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "usage: mcpgw validate FILE")
@@ -32,6 +33,11 @@ func cmdValidate(_ context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	for _, p := range cfg.Ignored {
 		fmt.Fprintf(stdout, "note: %s\n", p)
+	}
+	// The access policy compiles (shipped and access.policy_dir files).
+	if _, err := policy.Prepare(ctx, cfg); err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d MCP servers)\n", path, len(cfg.Servers))
 	return nil

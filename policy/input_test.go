@@ -1,0 +1,53 @@
+package policy
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+)
+
+// FuzzArgumentNames feeds tool arguments as a client sends them: names
+// come out once each, in the order sent, and are exactly the object's
+// keys; anything but an object is refused.
+func FuzzArgumentNames(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"b":{"c":[1,2]},"a":3}`, `[1]`, `{"a":`, `"x"`, `{"\u00e9":null}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		names, err := argumentNames(raw)
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil || obj == nil {
+			if err == nil && len(raw) > 0 && raw[0] == '{' {
+				// The decoder may accept a prefix; the full parse in
+				// input() refuses the rest.
+				return
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("refused an object: %s: %v", raw, err)
+		}
+		if len(names) != len(obj) {
+			t.Fatalf("%s: names %q, keys %d", raw, names, len(obj))
+		}
+		seen := map[string]bool{}
+		for _, n := range names {
+			if _, ok := obj[n]; !ok || seen[n] {
+				t.Fatalf("%s: names %q", raw, names)
+			}
+			seen[n] = true
+		}
+	})
+}
+
+func TestArgumentNamesOrder(t *testing.T) {
+	names, err := argumentNames([]byte(`{"z":1,"a":{"n":2},"z":3,"m":[]}`))
+	if err != nil || !slices.Equal(names, []string{"z", "a", "m"}) {
+		t.Fatalf("got %q %v", names, err)
+	}
+	for _, bad := range []string{`[]`, `"s"`, `{"a":`, ``} {
+		if _, err := argumentNames([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
