@@ -88,7 +88,8 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	}
 	defer f.Close()
 	var b strings.Builder
-	b.WriteString("mcp_servers:\n")
+	// No decision log: one line per list on stderr would drown the report.
+	b.WriteString("access:\n  decision_log: {output: \"off\"}\nmcp_servers:\n")
 	for i, u := range f.urls {
 		fmt.Fprintf(&b, "  up%02d:\n    url: %q\n", i, u)
 	}

@@ -31,7 +31,10 @@ func NewSidecar(rt *Runtime, log *slog.Logger, adapters *adapter.Set) (*sidecar.
 		Upstreams: rt.Upstreams,
 		Registry:  rt.Names,
 		Sessions:  rt.Sessions,
-		ListTTL:   rt.Config.Gateway.DiscoveryTTL,
+		// Legacy HTTP+SSE clients are bridged onto the gateway's own
+		// Streamable HTTP endpoint.
+		GatewayURL: rt.GatewayURL,
+		ListTTL:    rt.Config.Gateway.DiscoveryTTL,
 		// The same engine the router asks: visible is callable.
 		Authorizer: rt.Access,
 		Logger:     log.With("component", "sidecar"),

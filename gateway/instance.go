@@ -89,6 +89,12 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		}
 	}()
 
+	inst.Port = opts.Port
+	if inst.Port == 0 {
+		inst.Port = rt.Config.Gateway.Port
+	}
+	gatewayURL := fmt.Sprintf("http://127.0.0.1:%d", inst.Port)
+
 	var extAddrs, sideAddrs []string
 	// The first replica's sidecar serves the adapter endpoints (stdio,
 	// legacy SSE, OpenAPI servers). Its address is needed before the
@@ -121,6 +127,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 				return inst, err
 			}
 		}
+		rrt.GatewayURL = gatewayURL
 		var sideLis net.Listener
 		if i == 0 {
 			sideLis = firstSide
@@ -133,10 +140,6 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		sideAddrs = append(sideAddrs, r.SidecarAddr)
 	}
 
-	inst.Port = opts.Port
-	if inst.Port == 0 {
-		inst.Port = rt.Config.Gateway.Port
-	}
 	adminPort := opts.AdminPort
 	if adminPort == 0 {
 		if adminPort, err = freePort(); err != nil {

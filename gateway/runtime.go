@@ -23,6 +23,10 @@ type Runtime struct {
 	// Access authenticates gateway keys and decides what each may see and
 	// call; the router and the sidecar ask it (see WatchAccess).
 	Access *policy.Engine
+	// GatewayURL is the gateway's own listener as the sidecar reaches it
+	// (legacy HTTP+SSE clients are bridged onto it). Build sets it to
+	// loopback at gateway.port; Start sets the port it really uses.
+	GatewayURL string
 }
 
 // Build turns a validated config into runtime values.
@@ -64,5 +68,6 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
-	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer, Access: access}, nil
+	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer, Access: access,
+		GatewayURL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Gateway.Port)}, nil
 }

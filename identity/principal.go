@@ -22,8 +22,6 @@ type Principal struct {
 // MasterID is the principal ID of general_settings.master_key.
 const MasterID = "master_key"
 
-// anonymous is the principal of every request on a gateway without keys.
-var anonymous = Principal{Anonymous: true}
-
-// Anonymous returns the principal of a gateway that has no keys.
-func Anonymous() *Principal { p := anonymous; return &p }
+// Anonymous returns the principal of every request on a gateway that has
+// no keys.
+func Anonymous() *Principal { return &Principal{Anonymous: true} }

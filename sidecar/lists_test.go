@@ -122,6 +122,11 @@ func TestPromptsAndResourcesFollowTheScope(t *testing.T) {
 			if caps.Prompts != nil && !caps.Prompts.ListChanged || caps.Resources != nil && (!caps.Resources.ListChanged || caps.Resources.Subscribe) {
 				t.Errorf("capabilities %+v %+v", caps.Prompts, caps.Resources)
 			}
+			// Logging is passed through only on a single server's endpoint
+			// (the rich upstream has it, plain does not).
+			if (caps.Logging != nil) != (tt.path == "/rich/mcp") {
+				t.Errorf("logging capability %+v", caps.Logging)
+			}
 			prompts, res, tmpl := lists(t, cs)
 			slices.Sort(prompts)
 			if !slices.Equal(prompts, tt.prompts) || !slices.Equal(res, tt.res) || !slices.Equal(tmpl, tt.tmpl) {
@@ -212,4 +217,26 @@ func waitSignal(t *testing.T, ch chan struct{}, what string) {
 			return false
 		}
 	})
+}
+
+// TestModernClientSeesMergedCapabilities: 2026-07-28 clients learn the
+// capabilities from server/discover, which is merged the same way.
+func TestModernClientSeesMergedCapabilities(t *testing.T) {
+	rich := richUpstream(t, "rich")
+	plain := newUpstream(t, "plain", false)
+	_, endpoint := sidecarFor(t, Options{}, rich.up, plain.up)
+	for path, want := range map[string]bool{"/mcp": true, "/plain/mcp": false} {
+		cs := connect(t, strings.TrimSuffix(endpoint, "/mcp")+path, nil, nil) // go-sdk's default: 2026-07-28
+		ir := cs.InitializeResult()
+		if ir.ProtocolVersion != "2026-07-28" {
+			t.Fatalf("%s: negotiated %s", path, ir.ProtocolVersion)
+		}
+		if got := ir.Capabilities.Prompts != nil && ir.Capabilities.Resources != nil; got != want || ir.Capabilities.Tools == nil {
+			t.Errorf("%s: capabilities %+v", path, ir.Capabilities)
+		}
+		p, _, _ := lists(t, cs)
+		if (len(p) > 0) != want {
+			t.Errorf("%s: prompts %v", path, p)
+		}
+	}
 }

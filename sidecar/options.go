@@ -17,7 +17,8 @@ const Name = "mcpgw"
 // protocolVersions are the MCP versions the sidecar speaks with clients,
 // newest first: 2026-07-28 (stateless, server/discover) and the three
 // versions of the session era.
-var protocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"}
+// 2024-11-05 is for clients of the legacy HTTP+SSE transport.
+var protocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
 
 // Options configure a Server.
 type Options struct {
@@ -42,6 +43,10 @@ type Options struct {
 	Version string
 	// PageSize is the most tools one tools/list page holds. Zero means 500.
 	PageSize int
+	// GatewayURL is the gateway's own listener (Envoy), e.g.
+	// http://127.0.0.1:4000. Legacy HTTP+SSE clients are bridged onto its
+	// Streamable HTTP endpoint; "" turns the legacy endpoints off.
+	GatewayURL string
 	// Sessions issues and checks client session ids. Nil means a random
 	// key per process (sessions end when the process does) and a 24h TTL.
 	Sessions *sessions.Sealer

@@ -29,6 +29,7 @@ type Server struct {
 	disc     *upstreams.Discovery
 	handler  http.Handler
 	notify   *notifier
+	sse      *sseBridge
 	adapters *adapter.Set
 	authz    Authorizer
 	done     chan struct{}
@@ -85,8 +86,9 @@ func New(opts Options) (*Server, error) {
 		Logger:                     log,
 	})
 	s.adapters = opts.Adapters
-	s.handler = withAdapters(s.adapters, withPath(&sessionLayer{sealer: opts.Sessions, next: stateless, notify: s.notify,
-		done: s.done, revoked: map[string]time.Time{}}))
+	s.sse = newSSEBridge(opts.GatewayURL, s.done)
+	s.handler = withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, next: stateless, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}})))
 	return s, nil
 }
 

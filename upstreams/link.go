@@ -160,7 +160,6 @@ func (l *link) serve(ctx context.Context) (listed bool, err error) {
 			return true, errors.New("session ended")
 		case <-l.refresh:
 		case <-poll:
-			l.pending.Store(0)
 			kinds = advertised(caps)
 		}
 		kinds |= listKind(l.pending.Swap(0))

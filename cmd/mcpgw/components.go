@@ -40,6 +40,7 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("sidecar", stderr)
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	listen := fs.String("listen", "127.0.0.1:9003", "HTTP listen address")
+	gatewayURL := fs.String("gateway", "", "the gateway's listener (Envoy) as this sidecar reaches it, for legacy HTTP+SSE clients (default http://127.0.0.1:<gateway.port>)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +50,9 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	rt, err := loadRuntime(*cfgPath, log, gateway.WithAdapterEndpoints(*listen))
 	if err != nil {
 		return err
+	}
+	if *gatewayURL != "" {
+		rt.GatewayURL = *gatewayURL
 	}
 	adapters, err := gateway.NewAdapters(rt, log)
 	if err != nil {
