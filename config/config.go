@@ -71,6 +71,10 @@ type GatewaySettings struct {
 	// SessionTTL (session_ttl, seconds) is how long a client session id
 	// stays valid. Default 24h.
 	SessionTTL time.Duration
+	// AllowedOrigins (allowed_origins) are the browser origins, besides
+	// loopback ones, that may call the gateway ("*": any). Requests
+	// without an Origin header are not affected (DNS-rebinding guard).
+	AllowedOrigins []string
 	// DiscoveryTTL (discovery_ttl, seconds) is how often each upstream's
 	// tools, prompts and resources are listed again when it has not
 	// announced a change. Zero means the default, 60s.

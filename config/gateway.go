@@ -1,12 +1,13 @@
 package config
 
 import (
+	"net/url"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl"}
+var gatewayKeys = []string{"allowed_origins", "discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -56,6 +57,19 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 					continue
 				}
 				g.SessionTTL = time.Duration(v) * time.Second
+			}
+		case "allowed_origins":
+			if v, ok := p.strList(f.v, fp); ok {
+				for i, o := range v {
+					if o == "*" {
+						continue
+					}
+					u, err := url.Parse(o)
+					if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+						p.errorf(f.v, index(fp, i), "must be an origin like https://app.example.com, or \"*\"")
+					}
+				}
+				g.AllowedOrigins = v
 			}
 		case "discovery_ttl":
 			if v, ok := p.integer(f.v, fp); ok {

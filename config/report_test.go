@@ -147,3 +147,16 @@ func TestSessionSettings(t *testing.T) {
 		t.Fatalf("default ttl %v", cfg.Gateway.SessionTTL)
 	}
 }
+
+func TestAllowedOrigins(t *testing.T) {
+	cfg, err := Parse([]byte("gateway:\n  allowed_origins: [\"https://app.example.com\", \"*\"]\n"), "test.yaml", nil)
+	if err != nil || len(cfg.Gateway.AllowedOrigins) != 2 {
+		t.Fatalf("%v %+v", err, cfg)
+	}
+	for _, bad := range []string{"app.example.com", "https://app.example.com/path", "ftp://x", "https://x?q=1"} {
+		_, err := Parse([]byte("gateway:\n  allowed_origins: [\""+bad+"\"]\n"), "test.yaml", nil)
+		if err == nil || !strings.Contains(err.Error(), "gateway.allowed_origins[0]: must be an origin") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -64,7 +64,7 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 		return nil, err
 	}
 	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(sealer.Check), router.WithCredentials(creds),
-		router.WithAuthorizer(access))
+		router.WithAuthorizer(access), router.WithOrigins(router.OriginPolicy{Allowed: cfg.Gateway.AllowedOrigins}))
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}

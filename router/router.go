@@ -20,6 +20,7 @@ type Router struct {
 	upstreams    map[string]*upstreams.Upstream
 	maxBody      int
 	checkSession func(id string) error
+	origins      OriginPolicy
 	// authz authenticates requests and decides access (see access.go).
 	authz Authorizer
 	// creds computes the headers each routed call carries upstream.
@@ -62,6 +63,9 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 // to its scope (unknown paths and servers are answered here) and send the
 // request to the sidecar unless the body phase reroutes it.
 func (r *Router) DecideHeaders(h Headers) Decision {
+	if reply := r.checkOrigin(h); reply != nil {
+		return Decision{Reply: reply}
+	}
 	if reply, ok := r.checkEndpoint(h); !ok {
 		return Decision{Reply: reply}
 	}
