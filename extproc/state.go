@@ -151,7 +151,8 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 }
 
 func sessionKey(c *router.Call) sessions.Key {
-	return sessions.Key{ClientSession: sessionOwner(c), Alias: c.Upstream.Alias, Modern: c.Modern()}
+	return sessions.Key{ClientSession: sessionOwner(c), Alias: c.Upstream.Alias, Modern: c.Modern(),
+		Capabilities: sessions.Capabilities(c.ClientCapabilities)}
 }
 
 func (s *Server) logReply(st *requestState, r *router.Reply) {

@@ -54,6 +54,10 @@ type Call struct {
 	Method, Name string
 	// RequestID is the JSON-RPC id, for error replies about this call.
 	RequestID []byte
+	// ClientCapabilities are the capabilities the client declared at
+	// initialize (sessions.Capabilities bits, carried in its session id);
+	// its upstream session declares them too.
+	ClientCapabilities uint8
 	// Downgraded is set when a 2026-07-28 client's call goes to an older
 	// upstream (see Downgrade): its answer must be upgraded on the way back.
 	Downgraded bool

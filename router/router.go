@@ -19,7 +19,7 @@ type Router struct {
 	names        *namespace.Registry
 	upstreams    map[string]*upstreams.Upstream
 	maxBody      int
-	checkSession func(id string) error
+	checkSession func(id string) (capabilities uint8, err error)
 	origins      OriginPolicy
 	// authz authenticates requests and decides access (see access.go).
 	authz Authorizer
@@ -33,7 +33,9 @@ type Option func(*Router)
 // WithSessionCheck makes the router refuse routed calls that carry a
 // client session id the gateway did not issue (or that expired), as the
 // sidecar refuses them on everything else. check must be pure.
-func WithSessionCheck(check func(id string) error) Option {
+// check returns the client capabilities the id carries (see
+// sessions.Sealer.Open), which the call's upstream session declares.
+func WithSessionCheck(check func(id string) (capabilities uint8, err error)) Option {
 	return func(r *Router) { r.checkSession = check }
 }
 
@@ -120,7 +122,7 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		// which the sidecar holds: the sidecar serves all its requests.
 		return Decision{}
 	}
-	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil && r.checkSession(id) != nil {
+	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil && !r.validSession(id) {
 		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
 			Message: "Session not found: initialize a new session"}, msg)}
 	}
@@ -187,8 +189,16 @@ func (r *Router) forward(h Headers, up *upstreams.Upstream, msg *rpc.Message, bo
 		// rejects the call (-32020).
 		d.SetHeaders = append(d.SetHeaders, Header{headerMCPName, tool})
 	}
+	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil {
+		d.Call.ClientCapabilities, _ = r.checkSession(id)
+	}
 	r.setCredentials(&d, h, up)
 	return d
+}
+
+func (r *Router) validSession(id string) bool {
+	_, err := r.checkSession(id)
+	return err == nil
 }
 
 // resolveName finds the upstream and its own name for a name a client

@@ -285,11 +285,11 @@ func TestScopedRouting(t *testing.T) {
 
 func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
 	r := testRouter(t)
-	WithSessionCheck(func(id string) error {
+	WithSessionCheck(func(id string) (uint8, error) {
 		if id == "good" {
-			return nil
+			return 5, nil
 		}
-		return errors.New("unknown")
+		return 0, errors.New("unknown")
 	})(r)
 	body := []byte(`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"demo-echo"}}`)
 	for _, tt := range []struct {
@@ -297,6 +297,9 @@ func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
 		routed  bool
 	}{{"good", true}, {"", true}, {"forged", false}} {
 		d := r.DecideBody(Headers{":path": "/mcp", "mcp-session-id": tt.session}, body)
+		if d.Call != nil && tt.session == "good" && d.Call.ClientCapabilities != 5 {
+			t.Errorf("client capabilities from the session id: %d", d.Call.ClientCapabilities)
+		}
 		if (d.Call != nil) != tt.routed {
 			t.Errorf("session %q: routed=%v", tt.session, d.Call != nil)
 		}

@@ -24,6 +24,9 @@ type Key struct {
 	// have no sessions: they share one upstream session per alias, kept
 	// apart from session-less clients of older versions.
 	Modern bool
+	// Capabilities are the client's, declared in the upstream initialize
+	// so the upstream may ask the client for elicitation or sampling.
+	Capabilities Capabilities
 }
 
 // Session is an upstream session as the calls that use it must present it.
@@ -52,9 +55,11 @@ type Options struct {
 
 // Pool opens and remembers upstream sessions. It is safe for concurrent use.
 type Pool struct {
-	opts   Options
-	client *mcp.Client
-	group  singleflight.Group
+	opts  Options
+	group singleflight.Group
+
+	clientsMu sync.Mutex
+	clients   map[Capabilities]*mcp.Client // one per set of client capabilities
 
 	mu       sync.Mutex
 	sessions map[Key]*entry
@@ -80,7 +85,7 @@ func NewPool(opts Options) *Pool {
 	}
 	return &Pool{
 		opts:     opts,
-		client:   mcp.NewClient(opts.Implementation, nil),
+		clients:  map[Capabilities]*mcp.Client{},
 		sessions: make(map[Key]*entry),
 	}
 }
@@ -100,13 +105,13 @@ func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, pro
 	}
 	p.mu.Unlock()
 
-	flight := fmt.Sprintf("%s\x00%s\x00%v", key.ClientSession, key.Alias, key.Modern)
+	flight := fmt.Sprintf("%s\x00%s\x00%v\x00%d", key.ClientSession, key.Alias, key.Modern, key.Capabilities)
 	v, err, _ := p.group.Do(flight, func() (any, error) {
 		// Opening must outlive one caller's cancellation: other callers
 		// may be waiting on the same flight.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.ConnectTimeout)
 		defer cancel()
-		e, err := p.open(cctx, up, protocolVersion)
+		e, err := p.open(cctx, up, protocolVersion, key.Capabilities)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +131,19 @@ func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, pro
 	return Session{ID: e.id, ProtocolVersion: e.version}, nil
 }
 
-func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion string) (*entry, error) {
+// client returns the go-sdk client declaring caps.
+func (p *Pool) client(caps Capabilities) *mcp.Client {
+	p.clientsMu.Lock()
+	defer p.clientsMu.Unlock()
+	c, ok := p.clients[caps]
+	if !ok {
+		c = mcp.NewClient(p.opts.Implementation, &mcp.ClientOptions{Capabilities: caps.client()})
+		p.clients[caps] = c
+	}
+	return c
+}
+
+func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion string, caps Capabilities) (*entry, error) {
 	if up.URL == nil {
 		return nil, fmt.Errorf("upstream %s has no url", up.Alias)
 	}
@@ -142,7 +159,7 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 		MaxRetries:           -1,
 	}
 	start := time.Now()
-	cs, err := p.client.Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: protocolVersion})
+	cs, err := p.client(caps).Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: protocolVersion})
 	if err != nil {
 		p.opts.Logger.Warn("open upstream session failed", "upstream", up.Alias, "error", err)
 		return nil, fmt.Errorf("open session with upstream %s: %w", up.Alias, err)

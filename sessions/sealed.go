@@ -17,7 +17,7 @@ import (
 // restarted one, can tell an id it issued from a forged or expired one
 // without shared state. An id is
 //
-//	"mcpgw1_" + base64url(issued-at (8 bytes) | random (16) | mac (16))
+//	"mcpgw1_" + base64url(issued-at (8 bytes) | capabilities (1) | random (15) | mac (16))
 //
 // where mac is HMAC-SHA256 over the first 24 bytes, truncated to 16,
 // keyed with a key derived (HKDF-SHA256) from a configured secret.
@@ -66,11 +66,12 @@ func NewSealer(secrets []string, ttl time.Duration) (*Sealer, error) {
 	return s, nil
 }
 
-// New issues a session id.
-func (s *Sealer) New() string {
+// New issues a session id for a client with capabilities caps.
+func (s *Sealer) New(caps Capabilities) string {
 	var b [sealedBody + sealedMAC]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(s.now().Unix()))
-	rand.Read(b[8:sealedBody])
+	b[8] = byte(caps)
+	rand.Read(b[9:sealedBody])
 	copy(b[sealedBody:], mac(s.keys[0], b[:sealedBody]))
 	return sealedPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
@@ -78,13 +79,20 @@ func (s *Sealer) New() string {
 // Check reports whether id was issued by a holder of one of the secrets
 // and has not expired. It returns ErrUnknownSession otherwise.
 func (s *Sealer) Check(id string) error {
+	_, err := s.Open(id)
+	return err
+}
+
+// Open checks id like Check and returns the client capabilities sealed
+// into it.
+func (s *Sealer) Open(id string) (Capabilities, error) {
 	raw, ok := strings.CutPrefix(id, sealedPrefix)
 	if !ok || base64.RawURLEncoding.DecodedLen(len(raw)) != sealedBody+sealedMAC {
-		return ErrUnknownSession
+		return 0, ErrUnknownSession
 	}
 	b, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil || len(b) != sealedBody+sealedMAC {
-		return ErrUnknownSession
+		return 0, ErrUnknownSession
 	}
 	valid := false
 	for _, k := range s.keys {
@@ -93,13 +101,13 @@ func (s *Sealer) Check(id string) error {
 		}
 	}
 	if !valid {
-		return ErrUnknownSession
+		return 0, ErrUnknownSession
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
 	if age := s.now().Sub(issued); age > s.ttl || age < -time.Minute {
-		return ErrUnknownSession
+		return 0, ErrUnknownSession
 	}
-	return nil
+	return Capabilities(b[8]), nil
 }
 
 func mac(key, msg []byte) []byte {

@@ -19,8 +19,8 @@ func TestSealedIDs(t *testing.T) {
 	other, _ := NewSealer([]string{secretB}, time.Hour)
 	random, _ := NewSealer(nil, time.Hour)
 
-	id := a.New()
-	if id == a.New() {
+	id := a.New(0)
+	if id == a.New(0) {
 		t.Fatal("two ids are equal")
 	}
 	for _, c := range id {
@@ -37,7 +37,7 @@ func TestSealedIDs(t *testing.T) {
 		{"issuer", a, id, true},
 		{"another replica with the secret", replica, id, true},
 		{"after rotation", rotated, id, true},
-		{"id sealed with a secret this replica lacks", a, rotated.New(), false},
+		{"id sealed with a secret this replica lacks", a, rotated.New(0), false},
 		{"other secret", other, id, false},
 		{"random key", random, id, false},
 		{"tampered", a, id[:len(id)-2] + "AA", false},
@@ -58,7 +58,7 @@ func TestSealedIDsExpire(t *testing.T) {
 	s, _ := NewSealer([]string{secretA}, time.Hour)
 	now := time.Now()
 	s.now = func() time.Time { return now }
-	id := s.New()
+	id := s.New(0)
 	s.now = func() time.Time { return now.Add(59 * time.Minute) }
 	if err := s.Check(id); err != nil {
 		t.Fatalf("fresh id rejected: %v", err)
@@ -71,9 +71,33 @@ func TestSealedIDsExpire(t *testing.T) {
 
 func FuzzCheck(f *testing.F) {
 	s, _ := NewSealer([]string{secretA}, time.Hour)
-	f.Add(s.New())
+	f.Add(s.New(0))
 	f.Add("mcpgw1_")
 	f.Fuzz(func(t *testing.T, id string) {
 		_ = s.Check(id) // must not panic
 	})
+}
+
+func TestSealedCapabilities(t *testing.T) {
+	s, _ := NewSealer([]string{secretA}, time.Hour)
+	caps := CapElicitationForm | CapSampling
+	got, err := s.Open(s.New(caps))
+	if err != nil || got != caps {
+		t.Fatalf("Open = %v, %v; want %v", got, err, caps)
+	}
+}
+
+func TestCapabilitiesOf(t *testing.T) {
+	for body, want := range map[string]Capabilities{
+		`{"params":{"capabilities":{}}}`:                                           0,
+		`{"params":{"capabilities":{"elicitation":{}}}}`:                           CapElicitationForm,
+		`{"params":{"capabilities":{"elicitation":{"url":{}}}}}`:                   CapElicitationURL,
+		`{"params":{"capabilities":{"elicitation":{"form":{},"url":{}}}}}`:         CapElicitationForm | CapElicitationURL,
+		`{"params":{"capabilities":{"sampling":{},"roots":{"listChanged":true}}}}`: CapSampling | CapRoots,
+		`not json`: 0,
+	} {
+		if got := CapabilitiesOf([]byte(body)); got != want {
+			t.Errorf("CapabilitiesOf(%s) = %v, want %v", body, got, want)
+		}
+	}
 }

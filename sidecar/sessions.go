@@ -47,7 +47,9 @@ func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if isInitialize(body) {
-			l.next.ServeHTTP(&issueSession{ResponseWriter: w, id: l.sealer.New()}, r)
+			// The id carries what the client can do for upstreams
+			// (elicitation, sampling), for the upstream sessions opened later.
+			l.next.ServeHTTP(&issueSession{ResponseWriter: w, id: l.sealer.New(sessions.CapabilitiesOf(body))}, r)
 			return
 		}
 		if id != "" && !l.known(id) {
