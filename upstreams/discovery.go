@@ -204,6 +204,17 @@ func (d *Discovery) Tools() map[string][]*mcp.Tool {
 	return out
 }
 
+// Failures returns, by alias, how many connection attempts found each
+// upstream unusable (down, too slow, or answering nonsense) since Start.
+// A metrics exporter reads it; logs carry the same count.
+func (d *Discovery) Failures() map[string]uint64 {
+	out := make(map[string]uint64, len(d.links))
+	for alias, l := range d.links {
+		out[alias] = l.failures.Load()
+	}
+	return out
+}
+
 // Listings returns what every currently reachable upstream offers, by
 // alias. The map is the caller's; the listings are shared and must not be
 // modified.

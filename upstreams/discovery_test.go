@@ -309,6 +309,9 @@ func TestDiscoveryDropsDeadUpstreamAndRecovers(t *testing.T) {
 	if len(d.Tools()["b"]) != 3 {
 		t.Errorf("the other upstream lost its tools")
 	}
+	if f := d.Failures(); f["a"] == 0 || f["b"] != 0 {
+		t.Errorf("failures counted %v; want some for a, none for b", f)
+	}
 
 	u.start()
 	eventually(t, "tools to come back", func() bool { return len(d.Tools()["a"]) == 3 })

@@ -26,6 +26,7 @@ type link struct {
 	transport mcp.Transport
 	refresh   chan struct{} // the upstream announced a */list_changed
 	pending   atomic.Uint32 // listKind bits announced since the last listing
+	failures  atomic.Uint64 // attempts that found the upstream unusable
 	tried     chan struct{} // closed once the first attempt has finished
 	triedOnce sync.Once
 
@@ -89,7 +90,8 @@ func (l *link) run(ctx context.Context) {
 			l.publish(nil)
 			l.markTried()
 			wait = b.Next()
-			l.log.Warn("upstream unavailable", "error", err, "retry_in", wait.Round(time.Millisecond))
+			l.log.Warn("upstream unavailable", "error", err, "retry_in", wait.Round(time.Millisecond),
+				"failures", l.failures.Add(1))
 		case time.Since(start) >= l.opts.RetryMax:
 			b.Reset()
 			l.log.Info("upstream session ended, reconnecting", "error", err)
