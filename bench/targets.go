@@ -72,12 +72,16 @@ func (u *upstream) Close() {
 // runtimeFor builds the gateway runtime for a config with the one upstream.
 // Scenarios (b) and (c) both render their Envoy config from it.
 func runtimeFor(upstreamURL string) (*gateway.Runtime, error) {
+	// The decision log is on, as by default, but written to /dev/null:
+	// its cost is measured, its lines do not flood the report.
 	text := fmt.Sprintf(`mcp_servers:
   %s:
     url: %q
     transport: "http"
 general_settings:
   mcp_tool_prefix_separator: "-"
+access:
+  decision_log: {output: "/dev/null"}
 `, alias, upstreamURL)
 	cfg, err := config.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
