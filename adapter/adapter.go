@@ -14,6 +14,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/mcptool"
 )
 
 // protocolVersions are the versions adapter endpoints negotiate, as the
@@ -162,7 +164,7 @@ func (a *adapter) update(tools []*mcp.Tool) {
 		a.srv.RemoveTools(removed...)
 	}
 	for _, t := range added {
-		if err := addTool(a.srv, t, a.toolHandler(t.Name)); err != nil {
+		if err := mcptool.Add(a.srv, t, a.toolHandler(t.Name)); err != nil {
 			a.log.Warn("tool skipped", "tool", t.Name, "error", err)
 			delete(next, t.Name)
 			a.srv.RemoveTools(t.Name)
@@ -181,29 +183,7 @@ func checkTool(t *mcp.Tool) error {
 	if t.Name == "" {
 		return errors.New("no name")
 	}
-	data, err := json.Marshal(t.InputSchema)
-	if err != nil {
-		return fmt.Errorf("input schema: %w", err)
-	}
-	var s struct {
-		Type any `json:"type"`
-	}
-	if json.Unmarshal(data, &s) != nil || s.Type != "object" {
-		return errors.New(`input schema is not a JSON object of type "object"`)
-	}
-	return nil
-}
-
-// addTool adds t, turning a go-sdk panic over a tool it rejects into an
-// error: upstream input must never crash the sidecar.
-func addTool(srv *mcp.Server, t *mcp.Tool, h mcp.ToolHandler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("rejected by go-sdk: %v", r)
-		}
-	}()
-	srv.AddTool(t, h)
-	return nil
+	return mcptool.CheckInputSchema(t.InputSchema)
 }
 
 // toolHandler forwards a call to the backend. Backend failures become

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mcpgw/mcpgw/credentials"
 )
 
 // maxAliasLen bounds server names and aliases, leaving room for tool
@@ -258,21 +260,7 @@ func keyNode(m *yaml.Node, key string) *yaml.Node {
 }
 
 // isToken reports whether s is an HTTP header name (RFC 9110 token).
-func isToken(s string) bool {
-	if s == "" || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
-			continue
-		}
-		if !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
-			return false
-		}
-	}
-	return true
-}
+func isToken(s string) bool { return credentials.IsHeaderName(s) }
 
 // checkHeaderValue returns why v cannot be sent as a header value, or "".
 // It never quotes v, which may be a secret.

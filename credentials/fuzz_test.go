@@ -32,7 +32,7 @@ func FuzzAliasesParse(f *testing.F) {
 		if lower == HeaderServers || lower == HeaderAccessGroups {
 			t.Fatalf("Parse(%q) accepted a scope header", name)
 		}
-		if !isToken(header) || header != strings.ToLower(header) {
+		if !IsHeaderName(header) || header != strings.ToLower(header) {
 			t.Fatalf("Parse(%q) = header %q, not a lower-case header name", name, header)
 		}
 		want := ClientHeaderPrefix + strings.ToLower(alias) + "-" + header

@@ -66,7 +66,7 @@ func (a *Aliases) Parse(name string) (alias, header string, ok bool) {
 			break
 		}
 		if configured, hit := a.byLower[rest[:i]]; hit {
-			if h := rest[i+1:]; isToken(h) {
+			if h := rest[i+1:]; IsHeaderName(h) {
 				return configured, h, true
 			}
 			return "", "", false
@@ -128,7 +128,7 @@ var reserved = map[string]bool{
 // namespace (x-mcp-*), Envoy's (x-envoy-*) and forwarding headers.
 func Reserved(name string) bool {
 	n := strings.ToLower(name)
-	if !isToken(n) || reserved[n] {
+	if !IsHeaderName(n) || reserved[n] {
 		return true
 	}
 	for _, p := range []string{"mcp-", "x-mcp-", "x-envoy-", "x-forwarded-"} {
@@ -139,8 +139,9 @@ func Reserved(name string) bool {
 	return false
 }
 
-// isToken reports whether s is an HTTP header name (RFC 9110 token).
-func isToken(s string) bool {
+// IsHeaderName reports whether s is an HTTP header name (an RFC 9110
+// token of at most 256 bytes).
+func IsHeaderName(s string) bool {
 	if s == "" || len(s) > 256 {
 		return false
 	}

@@ -59,7 +59,7 @@ func NewRewriter(aliases []string, s Settings) (*Rewriter, error) {
 	if r.legacy == "" {
 		r.legacy = DefaultLegacyHeader
 	}
-	if !isToken(r.key) {
+	if !IsHeaderName(r.key) {
 		return nil, fmt.Errorf("credentials: gateway key header %q is not a header name", s.KeyHeader)
 	}
 	if err := CheckLegacyHeader(r.legacy, r.key); err != nil {
@@ -76,7 +76,7 @@ func NewRewriter(aliases []string, s Settings) (*Rewriter, error) {
 func CheckLegacyHeader(legacy, keyHeader string) error {
 	l := strings.ToLower(legacy)
 	switch {
-	case !isToken(l):
+	case !IsHeaderName(l):
 		return fmt.Errorf("client credential header %q is not a header name", legacy)
 	case l == strings.ToLower(keyHeader):
 		return fmt.Errorf("the gateway key and the client credential cannot share header %q", l)

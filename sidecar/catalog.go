@@ -15,6 +15,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/internal/mcptool"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
@@ -124,7 +125,7 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 		c.srv.RemoveTools(removed...)
 	}
 	for _, a := range added {
-		if err := addTool(c.srv, a.tool, c.handler(alias, a.name)); err != nil {
+		if err := mcptool.Add(c.srv, a.tool, c.handler(alias, a.name)); err != nil {
 			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", a.name, "error", err)
 			delete(next, a.tool.Name)
 			c.srv.RemoveTools(a.tool.Name) // in case an older version was served
@@ -169,7 +170,7 @@ func (c *catalog) prefixed(alias string, t *mcp.Tool) (*mcp.Tool, error) {
 	if a, n, ok := c.names.Split(name); !ok || a != alias || n != t.Name {
 		return nil, fmt.Errorf("prefixed name %q would route to upstream %q", name, a)
 	}
-	err := checkInputSchema(t.InputSchema)
+	err := mcptool.CheckInputSchema(t.InputSchema)
 	if err != nil {
 		return nil, err
 	}
@@ -195,41 +196,6 @@ func encoded(v any) (json.RawMessage, error) {
 		return raw, nil
 	}
 	return json.Marshal(v)
-}
-
-// checkInputSchema enforces what go-sdk's AddTool requires (and would
-// panic on): an input schema that is a JSON object of type "object".
-func checkInputSchema(schema any) error {
-	if schema == nil {
-		return errors.New("no input schema")
-	}
-	data, err := json.Marshal(schema)
-	if err != nil {
-		return fmt.Errorf("input schema: %w", err)
-	}
-	var s struct {
-		Type any `json:"type"`
-	}
-	if err := json.Unmarshal(data, &s); err != nil {
-		return fmt.Errorf("input schema is not a JSON object")
-	}
-	if s.Type != "object" {
-		return fmt.Errorf(`input schema type is %v, not "object"`, s.Type)
-	}
-	return nil
-}
-
-// addTool adds t, turning a go-sdk panic over a tool it rejects into an
-// error: upstream input must never crash the sidecar. go-sdk panics before
-// it changes anything, so the server stays consistent.
-func addTool(srv *mcp.Server, t *mcp.Tool, h mcp.ToolHandler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("rejected by go-sdk: %v", r)
-		}
-	}()
-	srv.AddTool(t, h)
-	return nil
 }
 
 // handler serves a tools/call that reached the sidecar (Envoy normally

@@ -91,11 +91,6 @@ func (b *sseBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *sseBridge) stream(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
 	id := rand.Text()
 	sess := &sseSession{mcpPath: streamablePath(r.URL.Path), out: make(chan []byte, 64), ctx: r.Context()}
 	b.mu.Lock()
@@ -107,27 +102,7 @@ func (b *sseBridge) stream(w http.ResponseWriter, r *http.Request) {
 		b.mu.Unlock()
 		b.end(sess, r.Header)
 	}()
-
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	fmt.Fprintf(w, "event: endpoint\ndata: %s?sessionid=%s\n\n", r.URL.Path, id)
-	flusher.Flush()
-	tick := time.NewTicker(keepAliveEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-b.done:
-			return
-		case <-tick.C:
-			io.WriteString(w, ": keep-alive\n\n")
-		case msg := <-sess.out:
-			fmt.Fprintf(w, "event: message\ndata: %s\n\n", msg)
-		}
-		flusher.Flush()
-	}
+	serveEvents(w, r, b.done, fmt.Sprintf("event: endpoint\ndata: %s?sessionid=%s\n\n", r.URL.Path, id), sess.out)
 }
 
 func (b *sseBridge) message(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,6 @@ package sidecar
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -116,32 +115,9 @@ func (l *sessionLayer) revoke(id string) {
 // stream serves the GET event stream: list_changed notifications and
 // keep-alive comments until the client or the sidecar goes away.
 func (l *sessionLayer) stream(w http.ResponseWriter, r *http.Request) {
-	flusher, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
-		return
-	}
 	ch := l.notify.subscribe()
 	defer l.notify.unsubscribe(ch)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	flusher.Flush()
-	tick := time.NewTicker(keepAliveEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-l.done:
-			return
-		case <-tick.C:
-			io.WriteString(w, ": keep-alive\n\n")
-		case method := <-ch:
-			fmt.Fprintf(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":%q}\n\n", method)
-		}
-		flusher.Flush()
-	}
+	serveEvents(w, r, l.done, "", ch)
 }
 
 // isInitialize reports whether a POST body is an initialize request.
