@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,5 +71,35 @@ func TestEnvoyConfigForCompose(t *testing.T) {
 	}
 	if b, err := exec.Command(bin, "--mode", "validate", "-c", out, "--disable-hot-restart").CombinedOutput(); err != nil {
 		t.Fatalf("envoy rejected the compose bootstrap: %v\n%s", err, b)
+	}
+}
+
+// The client config printed by `mcpgw run` carries the key header exactly
+// when keys are configured, and never a key.
+func TestBannerClientConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, cfg string
+		header    bool
+	}{
+		{"open gateway", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\n", false},
+		{"with a master key", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\ngeneral_settings:\n  master_key: sk-very-secret\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			os.WriteFile(path, []byte(tc.cfg), 0o600)
+			rt, err := loadRuntime(path, newLogger(io.Discard, "error"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			printBanner(&out, rt, 4000)
+			s := out.String()
+			if !strings.Contains(s, `"url": "http://localhost:4000/mcp"`) || strings.Contains(s, "sk-very-secret") {
+				t.Fatalf("banner:\n%s", s)
+			}
+			if got := strings.Contains(s, `"x-litellm-api-key": "Bearer <your gateway key>"`); got != tc.header {
+				t.Fatalf("key header shown=%v, want %v:\n%s", got, tc.header, s)
+			}
+		})
 	}
 }

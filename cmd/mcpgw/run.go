@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -78,8 +79,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // an MCP client.
 func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
 	endpoint := fmt.Sprintf("http://localhost:%d/mcp", port)
-	server := map[string]any{"url": endpoint, "headers": map[string]string{}}
-	clientCfg, _ := json.MarshalIndent(map[string]any{"mcpServers": map[string]any{"mcpgw": server}}, "", "  ")
+	headers := map[string]string{}
+	if g := rt.Config.General; g.MasterKeyHash != "" || len(rt.Config.Access.Keys) > 0 {
+		// Keys are configured: every request needs one (never printed).
+		headers[g.KeyHeaderName] = "Bearer <your gateway key>"
+	}
+	server := map[string]any{"url": endpoint, "headers": headers}
+	var clientCfg bytes.Buffer
+	enc := json.NewEncoder(&clientCfg)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	enc.Encode(map[string]any{"mcpServers": map[string]any{"mcpgw": server}})
 	fmt.Fprintf(w, "\nmcpgw is running (Envoy on port %d).\n\n", port)
 	fmt.Fprintf(w, "  MCP endpoint: %s\n", endpoint)
 	fmt.Fprintf(w, "  Servers:      ")
@@ -89,7 +99,11 @@ func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
 		}
 		fmt.Fprintf(w, "%s (tools as %s)", u.Alias, rt.Names.Prefix(u.Alias, "<tool>"))
 	}
-	fmt.Fprintf(w, "\n\nClient config (Cursor .cursor/mcp.json, Claude Code .mcp.json, VS Code):\n%s\n\n", clientCfg)
-	fmt.Fprintf(w, "Try it:\n  npx -y -p @modelcontextprotocol/inspector-cli@1.0.3 mcp-inspector-cli --cli %s --transport http --method tools/list\n\n", endpoint)
+	fmt.Fprintf(w, "\n\nClient config (Cursor .cursor/mcp.json, Claude Code .mcp.json, VS Code):\n%s\n", clientCfg.String())
+	keyFlag := ""
+	for name, value := range headers {
+		keyFlag = fmt.Sprintf(" --header %q", name+": "+value)
+	}
+	fmt.Fprintf(w, "Try it:\n  npx -y -p @modelcontextprotocol/inspector-cli@1.0.3 mcp-inspector-cli --cli %s --transport http --method tools/list%s\n\n", endpoint, keyFlag)
 	fmt.Fprintf(w, "Envoy's access log follows. Ctrl-C stops everything.\n\n")
 }
