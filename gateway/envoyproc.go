@@ -18,15 +18,21 @@ type Envoy struct {
 }
 
 // StartEnvoy runs bin with the bootstrap at configPath. Envoy's own log
-// goes to logw. Hot restart is disabled so several Envoys (tests, a second
+// (its stderr) and its stdout (where an access log to /dev/stdout goes)
+// both go to logw; see StartEnvoyWith to split them. Hot restart is disabled so several Envoys (tests, a second
 // gateway) can run on one machine.
 func StartEnvoy(bin, configPath string, logLevel string, logw io.Writer) (*Envoy, error) {
+	return StartEnvoyWith(bin, configPath, logLevel, logw, logw)
+}
+
+// StartEnvoyWith is StartEnvoy with Envoy's stdout and stderr apart.
+func StartEnvoyWith(bin, configPath string, logLevel string, stdout, stderr io.Writer) (*Envoy, error) {
 	// The access log is flushed every 200ms instead of Envoy's default 10s,
 	// so `make run` shows requests as they happen.
 	cmd := exec.Command(bin, "-c", configPath, "--disable-hot-restart", "--log-level", logLevel,
 		"--file-flush-interval-msec", "200")
-	cmd.Stdout = logw
-	cmd.Stderr = logw
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	// Envoy dies with us even if we are killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {

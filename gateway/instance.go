@@ -33,6 +33,9 @@ type Options struct {
 	AccessLog string
 	// EnvoyOutput receives Envoy's own log; nil discards it.
 	EnvoyOutput io.Writer
+	// EnvoyStdout receives what Envoy writes to its stdout (the access log
+	// when AccessLog is /dev/stdout); nil means EnvoyOutput.
+	EnvoyStdout io.Writer
 	// EnvoyLogLevel is Envoy's --log-level; "" means warn.
 	EnvoyLogLevel string
 	// Logger receives the gateway's structured logs; nil discards them.
@@ -178,7 +181,11 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if level == "" {
 		level = "warn"
 	}
-	if inst.envoy, err = StartEnvoy(opts.EnvoyBin, bootstrapPath, level, out); err != nil {
+	stdout := opts.EnvoyStdout
+	if stdout == nil {
+		stdout = out
+	}
+	if inst.envoy, err = StartEnvoyWith(opts.EnvoyBin, bootstrapPath, level, stdout, out); err != nil {
 		return inst, err
 	}
 	readyCtx, readyCancel := context.WithTimeout(ctx, 30*time.Second)

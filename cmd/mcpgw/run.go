@@ -62,6 +62,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Port:        *port,
 		AdminPort:   *adminPort,
 		AccessLog:   "/dev/stdout",
+		EnvoyStdout: stdout,
 		EnvoyOutput: stderr,
 		Logger:      log,
 	})
