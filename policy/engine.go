@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/metrics"
 	"github.com/open-policy-agent/opa/v1/rego"
 
 	"github.com/mcpgw/mcpgw/config"
@@ -163,7 +164,9 @@ func (p *Prepared) evaluate(req Request) Decision {
 
 // evalTerm evaluates a prepared query to its single value, as AST.
 func evalTerm(ctx context.Context, pq rego.PreparedEvalQuery, in ast.Value) (ast.Value, error) {
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(in), rego.EvalGenerateJSON(asTerm))
+	// No metrics are read, so none are kept (the default allocates a set
+	// per evaluation); the result stays an AST term (asTerm).
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(in), rego.EvalMetrics(noMetrics), rego.EvalGenerateJSON(asTerm))
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +179,8 @@ func evalTerm(ctx context.Context, pq rego.PreparedEvalQuery, in ast.Value) (ast
 	}
 	return t.Value, nil
 }
+
+var noMetrics = metrics.NoOp()
 
 // asTerm keeps the result as an AST term instead of converting it to Go.
 func asTerm(t *ast.Term, _ *rego.EvalContext) (any, error) { return t, nil }

@@ -11,7 +11,9 @@ import (
 )
 
 // input builds the policy input for req directly as an AST value, so an
-// evaluation converts nothing but the tool arguments.
+// evaluation converts nothing but the tool arguments, and those only when
+// a module reads them; likewise input.headers (p.use): fields no
+// module reads cannot change a decision.
 func (p *Prepared) input(req Request) (ast.Value, error) {
 	pr := req.Principal
 	groups := make([]*ast.Term, len(pr.Groups))
@@ -43,19 +45,33 @@ func (p *Prepared) input(req Request) (ast.Value, error) {
 	)
 	keys := ast.InternedEmptyArray
 	if len(req.Arguments) > 0 {
-		args, names, err := arguments(req.Arguments)
-		if err != nil {
-			return nil, err
+		// Converting the argument values is the costly part of the input;
+		// it is skipped when no module reads input.arguments (p.use).
+		// The names are always checked: arguments that are not a JSON
+		// object are refused either way.
+		raw := bytes.TrimSpace(req.Arguments)
+		var names []string
+		var err error
+		if p.use.reads("arguments") {
+			var args ast.Value
+			args, names, err = arguments(raw)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, ast.Item(ast.InternedTerm("arguments"), ast.NewTerm(args)))
+		} else if !bytes.Equal(raw, []byte("null")) {
+			if names, err = argumentNames(raw); err != nil {
+				return nil, err
+			}
 		}
 		terms := make([]*ast.Term, len(names))
 		for i, n := range names {
 			terms[i] = ast.StringTerm(n)
 		}
-		items = append(items, ast.Item(ast.InternedTerm("arguments"), ast.NewTerm(args)))
 		keys = ast.ArrayTerm(terms...)
 	}
 	items = append(items, ast.Item(ast.InternedTerm("argument_keys"), keys))
-	if req.Header != nil && len(p.headers) > 0 {
+	if req.Header != nil && len(p.headers) > 0 && p.use.reads("headers") {
 		hs := make([][2]*ast.Term, 0, len(p.headers))
 		for _, h := range p.headers {
 			if v := req.Header(h); v != "" {
@@ -147,6 +163,11 @@ func argumentNames(raw []byte) ([]string, error) {
 			continue
 		}
 		names = append(names, name)
+	}
+	// The closing brace: the object is complete, so these names stand for
+	// a valid object even when its values are not converted (input).
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("%w: %v", errArguments, err)
 	}
 	return names, nil
 }

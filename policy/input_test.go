@@ -46,3 +46,11 @@ func TestArgumentNamesOrder(t *testing.T) {
 		}
 	}
 }
+
+func TestArgumentNamesIncomplete(t *testing.T) {
+	for _, bad := range []string{`{"a":1`, `{"a":1,`, `{`} {
+		if _, err := argumentNames([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
