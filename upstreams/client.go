@@ -85,11 +85,32 @@ func open(ctx context.Context, c *mcp.Client, t mcp.Transport, timeout time.Dura
 		close(s.done)
 	}()
 	s.stop = func() {
-		cs.Close()
+		// Close first, so a Streamable HTTP session ends with its DELETE.
+		// A legacy SSE session's Close once hung for minutes waiting for
+		// its reader (seen in make test against server-everything in sse
+		// mode; not reproduced since): after a grace period, cancel the
+		// context the event stream runs under, and never wait forever.
+		closed := make(chan struct{})
+		go func() {
+			cs.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(closeGrace):
+		}
 		cancel()
+		select {
+		case <-closed:
+		case <-time.After(closeGrace):
+			// Give up waiting rather than hang a shutdown.
+		}
 	}
 	return s, nil
 }
+
+// closeGrace bounds each wait of a session's stop.
+const closeGrace = 2 * time.Second
 
 // alive reports whether the session's connection is still up.
 func (s *session) alive() bool {
