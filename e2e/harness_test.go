@@ -126,7 +126,15 @@ func gatewayUnder(t *testing.T, yamlText string) *gateway.Instance {
 // (debug level) and Envoy logged.
 func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *syncBuffer) {
 	t.Helper()
-	bin := requireEnv(t, "ENVOY_BIN")
+	return startGateway(t, yamlText, gateway.Options{Port: mustFreePort(t)})
+}
+
+// startGateway starts the whole gateway (real Envoy) on the config text
+// with opts; EnvoyBin and the logs are filled in. The test's cleanup
+// closes it (Close may also be called earlier) and prints the logs of a
+// failed test.
+func startGateway(t *testing.T, yamlText string, opts gateway.Options) (*gateway.Instance, *syncBuffer) {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -135,19 +143,13 @@ func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *syncBuf
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs syncBuffer
+	logs := &syncBuffer{}
+	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
+	opts.EnvoyOutput = logs
+	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	inst, err := gateway.Start(ctx, rt, gateway.Options{
-		EnvoyBin:    bin,
-		Port:        port,
-		EnvoyOutput: &logs,
-		Logger:      slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	inst, err := gateway.Start(ctx, rt, opts)
 	if err != nil {
 		t.Fatalf("start gateway: %v\n%s", err, logs.String())
 	}
@@ -157,7 +159,7 @@ func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *syncBuf
 			t.Logf("gateway and Envoy logs:\n%s", logs.String())
 		}
 	})
-	return inst, &logs
+	return inst, logs
 }
 
 func freePort() (int, error) {

@@ -2,14 +2,12 @@ package e2e
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/gateway"
 )
 
@@ -18,36 +16,6 @@ const testSessionSecret = "e2e-session-secret-0123456789abcdef"
 // sessionEra pins a client to the newest protocol version with sessions
 // (go-sdk's default, 2026-07-28, has none).
 var sessionEra = &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"}
-
-// startGateway starts the whole gateway on cfgText with options; the
-// caller closes it.
-func startGateway(t *testing.T, cfgText string, opts gateway.Options) (*gateway.Instance, *syncBuffer) {
-	t.Helper()
-	cfg, err := config.Parse([]byte(cfgText), "test.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	rt, err := gateway.Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
-	opts.EnvoyOutput = logs
-	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	inst, err := gateway.Start(ctx, rt, opts)
-	if err != nil {
-		t.Fatalf("start gateway: %v\n%s", err, logs.String())
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("gateway and Envoy logs:\n%s", logs.String())
-		}
-	})
-	return inst, logs
-}
 
 func callEcho(ctx context.Context, t *testing.T, cs *mcp.ClientSession, tool, text string) {
 	t.Helper()
@@ -73,7 +41,6 @@ mcp_servers:
 gateway:
   session_secrets: ["`+testSessionSecret+`"]
 `, gateway.Options{Port: port, Replicas: 2})
-	defer gw.Close()
 
 	cs := connect(t, gw.Endpoint)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -101,7 +68,6 @@ gateway:
 func TestReplicasWithoutSharedSecretRejectEachOther(t *testing.T) {
 	alpha := startUpstream(t, "alpha", false, "echo")
 	gw, _ := startGateway(t, "mcp_servers:\n  alpha:\n    url: \""+alpha.URL+"\"\n", gateway.Options{Port: mustFreePort(t), Replicas: 2})
-	defer gw.Close()
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -147,8 +113,7 @@ gateway:
 	id := cs.ID()
 	first.Close()
 
-	second, _ := startGateway(t, cfgText, gateway.Options{Port: port})
-	defer second.Close()
+	startGateway(t, cfgText, gateway.Options{Port: port})
 	waitFor(t, "alpha's tools after the restart", func() bool {
 		res, err := cs.ListTools(ctx, nil)
 		if err != nil {

@@ -17,8 +17,6 @@ type requestState struct {
 	router  *router.Router
 	headers router.Headers
 	call    *router.Call
-	// upstreamSession is the session id the routed call carried.
-	upstreamSession string
 	// sent is the body-phase decision as sent to Envoy, for a replay.
 	sent *router.Decision
 	// replayed is set once the call has been replayed.
@@ -66,7 +64,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		d := router.DecideResponse(st.call, hs.Get(":status"))
 		noteAuthFailure(st.call, hs.Get(":status"))
 		if d.EvictUpstreamSession && st.call != nil {
-			s.sessions.Evict(sessionKey(st.call), st.upstreamSession)
+			s.sessions.Evict(sessionKey(st.call), st.call.UpstreamSession)
 			s.log.Info("upstream rejected session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
@@ -130,7 +128,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 		st.call = nil
 		return router.UpstreamUnavailable(d.Call)
 	}
-	st.upstreamSession = sess.ID
+	d.Call.UpstreamSession = sess.ID
 	if sess.ID != "" {
 		// Set, not remove-then-set: the order Envoy applies the two lists
 		// in is not part of its API.

@@ -54,6 +54,9 @@ type Call struct {
 	Method, Name string
 	// RequestID is the JSON-RPC id, for error replies about this call.
 	RequestID []byte
+	// UpstreamSession is the upstream session id the call carries, set by
+	// whoever attaches the session ("" for a stateless upstream).
+	UpstreamSession string
 	// ClientCapabilities are the capabilities the client declared at
 	// initialize (sessions.Capabilities bits, carried in its session id);
 	// its upstream session declares them too.

@@ -32,5 +32,5 @@ func (r *Router) resolve(scope namespace.Scope, param, name string) (alias, upst
 	if param == "uri" {
 		return r.names.ResolveURI(scope, name)
 	}
-	return r.resolveName(scope, name)
+	return r.names.ResolveName(scope, name)
 }

@@ -33,9 +33,10 @@ func DecideResponse(call *Call, status string) ResponseDecision {
 		d.RemoveHeaders = []string{headerSessionID}
 	}
 	// go-sdk answers 404 for an unknown session; TypeScript servers
-	// (server-everything) answer 400 "No valid session ID".
+	// (server-everything) answer 400 "No valid session ID". A call that
+	// carried no session cannot have lost one: its 400 is a plain error.
 	code, _ := strconv.Atoi(status)
-	if code == 404 || code == 400 {
+	if (code == 404 || code == 400) && call.UpstreamSession != "" {
 		d.EvictUpstreamSession = true
 	}
 	if call.Downgraded && code >= 200 && code < 300 {

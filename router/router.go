@@ -122,14 +122,25 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		// which the sidecar holds: the sidecar serves all its requests.
 		return Decision{}
 	}
-	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil && !r.validSession(id) {
-		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
-			Message: "Session not found: initialize a new session"}, msg)}
+	// The session id is opened once: it is checked, and it carries the
+	// capabilities the call's upstream session declares.
+	var caps uint8
+	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil {
+		if caps, err = r.checkSession(id); err != nil {
+			return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
+				Message: "Session not found: initialize a new session"}, msg)}
+		}
 	}
+	var d Decision
 	if passThrough(msg) {
-		return r.routeToSingle(h, scope, msg, body)
+		d = r.routeToSingle(h, scope, msg, body)
+	} else {
+		d = r.routeNamed(h, scope, msg)
 	}
-	return r.routeNamed(h, scope, msg)
+	if d.Call != nil {
+		d.Call.ClientCapabilities = caps
+	}
+	return d
 }
 
 // routeNamed routes a call of a named tool or prompt to its upstream.
@@ -189,24 +200,8 @@ func (r *Router) forward(h Headers, up *upstreams.Upstream, msg *rpc.Message, bo
 		// rejects the call (-32020).
 		d.SetHeaders = append(d.SetHeaders, Header{headerMCPName, tool})
 	}
-	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil {
-		d.Call.ClientCapabilities, _ = r.checkSession(id)
-	}
 	r.setCredentials(&d, h, up)
 	return d
-}
-
-func (r *Router) validSession(id string) bool {
-	_, err := r.checkSession(id)
-	return err == nil
-}
-
-// resolveName finds the upstream and its own name for a name a client
-// sent in scope. Prefixed scopes need "<alias><sep><name>" with the alias
-// in scope. A single server's endpoint takes the upstream's own name, and
-// also accepts that server's prefix (which is then stripped).
-func (r *Router) resolveName(scope namespace.Scope, name string) (alias, upstreamName string, ok bool) {
-	return r.names.ResolveName(scope, name)
 }
 
 // protocolError is an MCP protocol error on a well-formed request: HTTP 200

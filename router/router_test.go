@@ -203,7 +203,10 @@ func TestDecideResponse(t *testing.T) {
 	if len(d.SetHeaders) != 1 || d.SetHeaders[0] != (Header{"mcp-session-id", "gw-1"}) || d.EvictUpstreamSession {
 		t.Fatalf("got %+v", d)
 	}
-	d = DecideResponse(&Call{}, "404")
+	if d := DecideResponse(&Call{}, "400"); d.EvictUpstreamSession {
+		t.Fatal("a call without an upstream session evicted one on a 400")
+	}
+	d = DecideResponse(&Call{UpstreamSession: "up-1"}, "404")
 	if len(d.RemoveHeaders) != 1 || !d.EvictUpstreamSession {
 		t.Fatalf("got %+v", d)
 	}

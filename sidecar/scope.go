@@ -97,17 +97,14 @@ func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
 }
 
 // servedName maps a tool name a client sent in scope to the prefixed name
-// the go-sdk server serves it under (the router's rules, see
-// router.resolveName).
+// the go-sdk server serves it under, by the router's rules
+// (namespace.Registry.ResolveName).
 func (s *Server) servedName(sc namespace.Scope, name string) (string, bool) {
-	if sc.Single != "" {
-		if a, _, ok := s.names.Split(name); ok && a == sc.Single {
-			return name, true
-		}
-		return s.names.Prefix(sc.Single, name), name != ""
+	alias, upstreamName, ok := s.names.ResolveName(sc, name)
+	if !ok {
+		return "", false
 	}
-	a, _, ok := s.names.Split(name)
-	return name, ok && sc.Has(a)
+	return s.names.Prefix(alias, upstreamName), true
 }
 
 // listCacheable is the 2026-07-28 cache hint on every list the sidecar
