@@ -20,10 +20,22 @@
 # groups are expanded into server sets, and teams[""] and orgs[""] stand
 # for "no team" and "no organization".
 #
-# The gateway evaluates allow on every question and decision only to
-# explain a refusal. Each check allow needs has a denial below that holds
-# exactly when the check fails, so allow is true exactly when denials is
-# empty (the tests hold them to that).
+# The rules are in two steps, so that a question costs a few lookups:
+#
+#   grants  what a principal may use: the servers, and on each the tool
+#           rules that bind the principal (its own, its team's, its
+#           organization's and the server's, merged). It reads only
+#           input.principal and data, so the gateway evaluates it once per
+#           principal and policy version and hands the principal's entry for
+#           the server in as input.grant (false when there is none).
+#   allow   the question itself: the grant, then the tool, the arguments and
+#           custom rules.
+#
+# Without input.grant (opa test, opa eval) grant is computed here, so both
+# ways give the same answers. The gateway evaluates allow on every question
+# and decision only to explain a refusal. Each check allow needs has a
+# denial in decision.rego that holds exactly when the check fails, so allow
+# is true exactly when denials is empty (the tests hold them to that).
 package mcpgw.authz
 
 import rego.v1
@@ -38,24 +50,30 @@ allow if {
 	not custom_denied
 }
 
-# The master key, and everyone on a gateway without keys: every server,
-# under the server-level tool rules and allowed_params.
+# A question about a server (and a tool, prompt or resource on it), with
+# the principal's grant on it handed in by the gateway ...
 allow if {
-	unrestricted
-	data.gateway.servers[input.server]
-	tool_allowed
-	not params_violation
+	g := input.grant
+	is_object(g) # false: no grant
+	tool_granted(g)
+	not params_violated(g)
 	not custom_denied
 }
 
-# A key: its own permissions, its team's and its organization's decide.
+# ... or without it (opa test, opa eval): computed here.
 allow if {
-	known_key
-	data.gateway.servers[input.server]
-	server_permitted
-	tool_allowed
-	not params_violation
+	not input.grant
+	g := grant
+	tool_granted(g)
+	not params_violated(g)
 	not custom_denied
+}
+
+# The principal's grant on input.server.
+grant := input.grant if {
+	is_object(input.grant)
+} else := grants[input.server] if {
+	not input.grant == false
 }
 
 unrestricted if input.principal.admin
@@ -85,6 +103,31 @@ is_tool if {
 	input.tool.name != ""
 }
 
+# --- Grants -----------------------------------------------------------
+#
+# grants[alias] = {tools_open, tools, deny, params}: the principal may use
+# the server; a tool on it is usable when it is in tools (or tools_open)
+# and not in deny; params is the server's allowed_params.
+
+# The master key, and everyone on a gateway without keys: every server,
+# under the server-level tool rules.
+grants[s] := merged_tool_rules(srv, s, []) if {
+	unrestricted
+	srv := data.gateway.servers[s]
+}
+
+# A key: its own permissions, its team's and its organization's decide.
+# (key, team and org are read into locals once: each reference to a rule
+# costs a cache lookup, a local almost nothing.)
+grants[s] := merged_tool_rules(srv, s, [k, t, o]) if {
+	not unrestricted
+	k := key
+	t := team
+	o := org
+	srv := data.gateway.servers[s]
+	may_use_server(k, t, o, s)
+}
+
 # --- Servers ----------------------------------------------------------
 #
 # The key's and the team's server lists intersect; a level that sets none
@@ -96,6 +139,25 @@ is_tool if {
 # object.get(level.listed, server, level.open) reads "listed, or the level
 # sets no list".
 
+may_use_server(k, t, o, s) if {
+	reaches(k, t, s)
+	object.get(o.listed, s, o.open)
+}
+
+reaches(k, _, s) if k.extra_servers[s]
+
+reaches(k, t, s) if {
+	object.get(k.listed, s, k.open)
+	object.get(t.listed, s, t.open)
+	not no_list(k, t)
+}
+
+no_list(k, t) if {
+	k.open
+	t.open
+	not k.default_all
+}
+
 # A tool, prompt or resource always belongs to a server.
 server_known if {
 	input.server == ""
@@ -106,33 +168,7 @@ server_known if data.gateway.servers[input.server]
 
 server_permitted if input.server == ""
 
-server_permitted if unrestricted
-
-# (Rules read key, team and org into locals once: each reference to a rule
-# costs a cache lookup, a local costs almost nothing.)
-server_permitted if {
-	key_reaches
-	o := org
-	object.get(o.listed, input.server, o.open)
-}
-
-key_reaches if {
-	k := key
-	t := team
-	s := input.server
-	object.get(k.listed, s, k.open)
-	object.get(t.listed, s, t.open)
-	not no_list_applies
-}
-
-key_reaches if key.extra_servers[input.server]
-
-no_list_applies if {
-	k := key
-	k.open
-	team.open
-	not k.default_all
-}
+server_permitted if grant
 
 # --- Tools ------------------------------------------------------------
 #
@@ -144,40 +180,36 @@ no_list_applies if {
 # mcp_disallowed_tools at any level removes tools. Tool permissions never
 # grant a server. All of it is about tools only.
 
-tool_allowed if not is_tool
-
-tool_allowed if {
-	is_tool
-	server_tool_allowed
-	key_tool_allowed
+# merged_tool_rules folds the server's tool rules and those of the given
+# levels for server s into one grant: the allow-lists intersect, the
+# deny-lists add up.
+merged_tool_rules(srv, s, levels) := {
+	"tools_open": count(limits) == 0,
+	"tools": {n: true | some n, _ in limits[0]; every l in limits { l[n] }},
+	"deny": object.union_n(array.concat([srv.disallowed_tools], [l.deny_tools[s] | some l in levels; l.deny_tools[s]])),
+	"params": srv.allowed_params,
+} if {
+	server_limit := [srv.allowed_tools | not srv.tools_open]
+	limits := array.concat(server_limit, [l.tools[s] | some l in levels; l.tools[s]])
 }
 
+tool_granted(g) if {
+	input.kind == "tool"
+	n := input.tool.name
+	n != ""
+	object.get(g.tools, n, g.tools_open)
+	not g.deny[n]
+} else if not is_tool
+
+# The server-level rules alone, to tell the two refusals apart.
 server_tool_allowed if not is_tool
 
 server_tool_allowed if {
+	is_tool
 	srv := data.gateway.servers[input.server]
 	n := input.tool.name
 	object.get(srv.allowed_tools, n, srv.tools_open)
 	not srv.disallowed_tools[n]
-}
-
-key_tool_allowed if not is_tool
-
-key_tool_allowed if unrestricted
-
-key_tool_allowed if {
-	not unrestricted
-	k := key
-	t := team
-	o := org
-	s := input.server
-	n := input.tool.name
-	object.get(k.tools, [s, n], object.get(k.tools_open, s, true))
-	object.get(t.tools, [s, n], object.get(t.tools_open, s, true))
-	object.get(o.tools, [s, n], object.get(o.tools_open, s, true))
-	not k.deny_tools[s][n]
-	not t.deny_tools[s][n]
-	not o.deny_tools[s][n]
 }
 
 # --- Custom rules -----------------------------------------------------

@@ -370,3 +370,60 @@ consistency_inputs := [req |
 	some kind in ["tool", "prompt", ""]
 	req := object.union(call_args(p, s, t, args), {"kind": kind})
 ]
+
+# --- grants ---
+
+grants_of(p) := g if {
+	g := authz.grants with input as {"principal": p} with data.gateway as gw
+}
+
+test_grants_of_a_key if {
+	# alice's list and eng's intersect (github, wiki); acme caps it at
+	# github, and also caps the allow_all_keys server public
+	object.keys(grants_of(key("alice", "eng", "acme"))) == {"github"}
+	object.keys(grants_of(key("alice", "", ""))) == {"github", "wiki", "public"}
+	object.keys(grants_of(key("bob", "", ""))) == {"public"}
+	object.keys(grants_of(key("carol", "ops", ""))) == {"wiki", "github", "jira", "public"}
+	grants_of(key("mallory", "", "")) == {}
+}
+
+test_grants_of_unrestricted_principals if {
+	object.keys(grants_of(admin)) == {"github", "wiki", "jira", "public"}
+	object.keys(grants_of(anon)) == {"github", "wiki", "jira", "public"}
+}
+
+test_grant_merges_tool_rules if {
+	# erin's tools and team tooled's intersect; github's disallowed_tools
+	# and frank's mcp_disallowed_tools add up
+	g := grants_of(key("erin", "tooled", "")).github
+	g.tools_open == false
+	g.tools == {"list_issues": true}
+	g.deny == {"delete_repo": true}
+	grants_of(key("frank", "", "")).github.deny == {"delete_repo": true, "list_issues": true}
+	grants_of(key("alice", "", "")).github.tools_open == true
+}
+
+test_grant_keeps_server_rules if {
+	g := grants_of(admin).wiki
+	g.tools_open == false
+	g.tools == {"read": true, "search": true}
+	g.params.read.names == ["status"]
+}
+
+# The gateway hands the grant in (input.grant, false for none) instead of
+# letting the policy compute it: both give the same decision.
+handed_in(req) := object.union(req, {"grant": object.get(grants_of(req.principal), req.server, false)})
+
+test_handed_in_grant_agrees if {
+	every req in consistency_inputs {
+		d := authz.decision with input as req with data.gateway as gw
+		h := authz.decision with input as handed_in(req) with data.gateway as gw
+		d == h
+	}
+}
+
+test_no_grant_denies if {
+	d := authz.decision with input as object.union(call(admin, "jira", "x"), {"grant": false}) with data.gateway as gw
+	not d.allow
+	d.hidden
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/identity"
 	"github.com/mcpgw/mcpgw/namespace"
 )
 
@@ -49,6 +50,8 @@ func benchConfig(servers, keys int) *config.Config {
 		})
 	}
 	cfg.Access.InputHeaders = []string{"user-agent"}
+	sum := sha256.Sum256([]byte("sk-bench-master"))
+	cfg.General.MasterKeyHash = hex.EncodeToString(sum[:])
 	return cfg
 }
 
@@ -92,6 +95,27 @@ func BenchmarkDecide(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					p.evaluate(c.req)
+				}
+			})
+		}
+		// grant: what a principal's first question about a server costs on
+		// top (its grant there, computed once per principal, server and
+		// policy version): a key, and the master key.
+		admin, err := e.Authenticate(func(n string) string {
+			return map[string]string{"x-litellm-api-key": "sk-bench-master"}[n]
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for name, pr := range map[string]*identity.Principal{"key": p, "master_key": admin} {
+			b.Run(fmt.Sprintf("keys=%d/grant/%s", keys, name), func(b *testing.B) {
+				prep := e.Current()
+				term := principalTerm(pr)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := prep.evalGrant(context.Background(), term, "s1"); err != nil {
+						b.Fatal(err)
+					}
 				}
 			})
 		}

@@ -50,6 +50,7 @@ denials contains {
 	"order": 30, "hidden": true, "message": hidden_message,
 	"reason": sprintf("tool %s is hidden by the allowed_tools/disallowed_tools of server %s", [input.tool.name, input.server]),
 } if {
+	server_permitted
 	not server_tool_allowed
 }
 
@@ -57,7 +58,8 @@ denials contains {
 	"order": 40, "hidden": true, "message": hidden_message,
 	"reason": sprintf("tool %s on server %s is not permitted for key %s", [input.tool.name, input.server, input.principal.id]),
 } if {
-	not key_tool_allowed
+	server_tool_allowed
+	not tool_granted(grant)
 }
 
 denials contains {

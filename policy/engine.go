@@ -131,12 +131,16 @@ func (p *Prepared) decide(req Request) Decision {
 
 // evaluate runs the prepared queries for req.
 func (p *Prepared) evaluate(req Request) Decision {
-	in, err := p.input(req)
+	ctx := context.Background()
+	in, err := p.input(ctx, req)
+	var ee *evalError
+	if errors.As(err, &ee) {
+		return evalFailure(ee.err)
+	}
 	if err != nil {
 		return Decision{Reason: "bad request: " + err.Error(), Message: "Access denied: " + err.Error()}
 	}
-	ctx := context.Background()
-	v, err := evalTerm(ctx, p.allow, in)
+	v, err := p.evalTerm(ctx, p.allow, in)
 	if err != nil {
 		return evalFailure(err)
 	}
@@ -144,7 +148,7 @@ func (p *Prepared) evaluate(req Request) Decision {
 		return Decision{Allow: true, Reason: "allowed"}
 	}
 	// Denied: ask why. Whatever the explanation says, the verdict stands.
-	v, err = evalTerm(ctx, p.explain, in)
+	v, err = p.evalTerm(ctx, p.explain, in)
 	if err != nil {
 		return evalFailure(err)
 	}
@@ -163,12 +167,21 @@ func (p *Prepared) evaluate(req Request) Decision {
 }
 
 // evalTerm evaluates a prepared query to its single value, as AST.
-func evalTerm(ctx context.Context, pq rego.PreparedEvalQuery, in ast.Value) (ast.Value, error) {
-	// No metrics are read, so none are kept (the default allocates a set
-	// per evaluation); the result stays an AST term (asTerm).
-	rs, err := pq.Eval(ctx, rego.EvalParsedInput(in), rego.EvalMetrics(noMetrics), rego.EvalGenerateJSON(asTerm))
+func (p *Prepared) evalTerm(ctx context.Context, pq rego.PreparedEvalQuery, in ast.Value) (ast.Value, error) {
+	rs, err := pq.Eval(ctx, rego.EvalParsedInput(in),
+		// No metrics are read, so none are kept (the default allocates a
+		// set per evaluation); the result stays an AST term (asTerm).
+		rego.EvalMetrics(noMetrics), rego.EvalGenerateJSON(asTerm),
+		// The store is never written (a version's data is fixed), so one
+		// read transaction serves every evaluation, and an evaluation is
+		// not cancelled: without these each one opens a transaction and
+		// starts a goroutine to watch ctx.
+		rego.EvalTransaction(p.txn), rego.EvalExternalCancel(p.never))
 	if err != nil {
 		return nil, err
+	}
+	if len(rs) == 0 {
+		return nil, errUndefined
 	}
 	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
 		return nil, errors.New("the policy produced no decision")
@@ -179,6 +192,9 @@ func evalTerm(ctx context.Context, pq rego.PreparedEvalQuery, in ast.Value) (ast
 	}
 	return t.Value, nil
 }
+
+// errUndefined is an evaluation without a result.
+var errUndefined = errors.New("the policy produced no decision (undefined)")
 
 var noMetrics = metrics.NoOp()
 
@@ -201,6 +217,11 @@ func stringField(obj ast.Object, key string) string {
 	}
 	return ""
 }
+
+// evalError is a failure to evaluate the policy while building the input.
+type evalError struct{ err error }
+
+func (e *evalError) Error() string { return e.err.Error() }
 
 func evalFailure(err error) Decision {
 	return Decision{

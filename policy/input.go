@@ -2,10 +2,12 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -14,35 +16,28 @@ import (
 // evaluation converts nothing but the tool arguments, and those only when
 // a module reads them; likewise input.headers (p.use): fields no
 // module reads cannot change a decision.
-func (p *Prepared) input(req Request) (ast.Value, error) {
-	pr := req.Principal
-	groups := make([]*ast.Term, len(pr.Groups))
-	for i, g := range pr.Groups {
-		groups[i] = ast.StringTerm(g)
-	}
+func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
+	// The grant is handed in only when grants may be reused (cache.go);
+	// otherwise the policy computes it on every question.
+	who := p.principals.entry(req.Principal)
 	prefixed := req.Prefixed
 	if prefixed == "" && req.Name != "" && req.Server != "" {
 		prefixed = req.Server + p.sep + req.Name
 	}
-	items := make([][2]*ast.Term, 0, 11)
+	items := make([][2]*ast.Term, 0, 12)
 	items = append(items,
-		ast.Item(ast.InternedTerm("principal"), ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("id"), ast.StringTerm(pr.ID)),
-			ast.Item(ast.InternedTerm("team"), ast.StringTerm(pr.Team)),
-			ast.Item(ast.InternedTerm("org"), ast.StringTerm(pr.Org)),
-			ast.Item(ast.InternedTerm("groups"), ast.ArrayTerm(groups...)),
-			ast.Item(ast.InternedTerm("admin"), ast.InternedTerm(pr.Admin)),
-			ast.Item(ast.InternedTerm("anonymous"), ast.InternedTerm(pr.Anonymous)),
+		ast.Item(fieldTerm("principal"), who.term),
+		ast.Item(fieldTerm("method"), valueTerm(req.Method)),
+		ast.Item(fieldTerm("server"), ast.StringTerm(req.Server)),
+		ast.Item(fieldTerm("kind"), valueTerm(string(req.Kind))),
+		ast.Item(fieldTerm("tool"), ast.ObjectTerm(
+			ast.Item(fieldTerm("name"), ast.StringTerm(req.Name)),
+			ast.Item(fieldTerm("prefixed"), ast.StringTerm(prefixed)),
 		)),
-		ast.Item(ast.InternedTerm("method"), ast.StringTerm(req.Method)),
-		ast.Item(ast.InternedTerm("server"), ast.StringTerm(req.Server)),
-		ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(req.Kind))),
-		ast.Item(ast.InternedTerm("tool"), ast.ObjectTerm(
-			ast.Item(ast.InternedTerm("name"), ast.StringTerm(req.Name)),
-			ast.Item(ast.InternedTerm("prefixed"), ast.StringTerm(prefixed)),
-		)),
-		ast.Item(ast.InternedTerm("namespace"), p.namespace(req)),
 	)
+	if p.use.reads("namespace") {
+		items = append(items, ast.Item(fieldTerm("namespace"), p.namespace(req)))
+	}
 	keys := ast.InternedEmptyArray
 	if len(req.Arguments) > 0 {
 		// Converting the argument values is the costly part of the input;
@@ -58,7 +53,7 @@ func (p *Prepared) input(req Request) (ast.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			items = append(items, ast.Item(ast.InternedTerm("arguments"), ast.NewTerm(args)))
+			items = append(items, ast.Item(fieldTerm("arguments"), ast.NewTerm(args)))
 		} else if !bytes.Equal(raw, []byte("null")) {
 			if names, err = argumentNames(raw); err != nil {
 				return nil, err
@@ -70,7 +65,16 @@ func (p *Prepared) input(req Request) (ast.Value, error) {
 		}
 		keys = ast.ArrayTerm(terms...)
 	}
-	items = append(items, ast.Item(ast.InternedTerm("argument_keys"), keys))
+	items = append(items, ast.Item(fieldTerm("argument_keys"), keys))
+	if p.cacheable && req.Server != "" {
+		// The grant is handed in only when it may be reused (cache.go);
+		// otherwise the policy computes it on every question.
+		g, err := p.grant(ctx, who, req.Server)
+		if err != nil {
+			return nil, &evalError{err}
+		}
+		items = append(items, ast.Item(fieldTerm("grant"), g))
+	}
 	if req.Header != nil && len(p.headers) > 0 && p.use.reads("headers") {
 		hs := make([][2]*ast.Term, 0, len(p.headers))
 		for _, h := range p.headers {
@@ -78,7 +82,7 @@ func (p *Prepared) input(req Request) (ast.Value, error) {
 				hs = append(hs, ast.Item(ast.StringTerm(h), ast.StringTerm(v)))
 			}
 		}
-		items = append(items, ast.Item(ast.InternedTerm("headers"), ast.ObjectTerm(hs...)))
+		items = append(items, ast.Item(fieldTerm("headers"), ast.ObjectTerm(hs...)))
 	}
 	return ast.NewObject(items...), nil
 }
@@ -89,18 +93,18 @@ func (p *Prepared) input(req Request) (ast.Value, error) {
 // all: true).
 func (p *Prepared) namespace(req Request) *ast.Term {
 	items := []([2]*ast.Term){
-		ast.Item(ast.InternedTerm("path"), ast.StringTerm(req.Path)),
-		ast.Item(ast.InternedTerm("single"), ast.StringTerm(req.Scope.Single)),
-		ast.Item(ast.InternedTerm("prefixed"), ast.InternedTerm(req.Scope.Prefixed)),
+		ast.Item(fieldTerm("path"), ast.StringTerm(req.Path)),
+		ast.Item(fieldTerm("single"), ast.StringTerm(req.Scope.Single)),
+		ast.Item(fieldTerm("prefixed"), ast.InternedTerm(req.Scope.Prefixed)),
 	}
 	if n := len(req.Scope.Servers); n > 0 && n < p.servers {
 		servers := make([]*ast.Term, n)
 		for i, s := range req.Scope.Servers {
 			servers[i] = ast.StringTerm(s)
 		}
-		items = append(items, ast.Item(ast.InternedTerm("servers"), ast.ArrayTerm(servers...)))
+		items = append(items, ast.Item(fieldTerm("servers"), ast.ArrayTerm(servers...)))
 	} else {
-		items = append(items, ast.Item(ast.InternedTerm("all"), ast.InternedTerm(true)))
+		items = append(items, ast.Item(fieldTerm("all"), ast.InternedTerm(true)))
 	}
 	return ast.ObjectTerm(items...)
 }
@@ -127,27 +131,38 @@ func arguments(raw json.RawMessage) (ast.Value, []string, error) {
 	return v, names, nil
 }
 
-// argumentNames lists the top-level names of a JSON object in order.
+// argumentNames lists the top-level names of a JSON object in order (a
+// repeated name once, at its first place). It runs on every tools/call,
+// so it checks the document with json.Valid and then walks the top level
+// itself instead of decoding tokens (FuzzArgumentNames holds it to
+// encoding/json's reading).
 func argumentNames(raw []byte) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, errArguments
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errArguments, err)
+	if !json.Valid(raw) {
+		var v any
+		return nil, fmt.Errorf("%w: %v", errArguments, json.Unmarshal(raw, &v))
 	}
 	var names []string
 	var seen map[string]bool // for many names; a few are scanned
-	for dec.More() {
-		tok, err := dec.Token()
+	i := 1
+	for {
+		i = skipSpace(raw, i)
+		if raw[i] == '}' {
+			return names, nil
+		}
+		if raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+		end := stringEnd(raw, i)
+		name, err := jsonString(raw[i:end])
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errArguments, err)
 		}
-		name, _ := tok.(string)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil, fmt.Errorf("%w: %v", errArguments, err)
-		}
+		i = skipSpace(raw, end)
+		i = valueEnd(raw, skipSpace(raw, i+1)) // past ':' and the value
 		if len(names) == 16 && seen == nil {
 			seen = make(map[string]bool, 64)
 			for _, n := range names {
@@ -164,10 +179,94 @@ func argumentNames(raw []byte) ([]string, error) {
 		}
 		names = append(names, name)
 	}
-	// The closing brace: the object is complete, so these names stand for
-	// a valid object even when its values are not converted (input).
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("%w: %v", errArguments, err)
-	}
-	return names, nil
 }
+
+// The helpers below walk a document json.Valid accepted.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index just past the value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i) - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		if depth == 0 && (b[i] == '}' || b[i] == ']' || b[i] == '"') {
+			return i + 1
+		}
+	}
+	return i
+}
+
+// jsonString decodes a JSON string literal; one without escapes in valid
+// UTF-8 is taken as it is.
+func jsonString(lit []byte) (string, error) {
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(lit, &s)
+	return s, err
+}
+
+// Terms for the input's field names and frequent values, built once: the
+// input is built on every question, and a term per name adds up. They are
+// never changed.
+var commonTerms = func() map[string]*ast.Term {
+	m := map[string]*ast.Term{}
+	for _, s := range []string{
+		"principal", "id", "team", "org", "groups", "admin", "anonymous",
+		"method", "server", "kind", "tool", "name", "prefixed", "namespace",
+		"path", "single", "servers", "all", "arguments", "argument_keys",
+		"grant", "headers",
+		"", "tools/call", "tools/list", "prompts/get", "prompts/list",
+		"resources/read", "resources/list", "resources/templates/list",
+		string(KindTool), string(KindPrompt), string(KindResource),
+	} {
+		m[s] = ast.StringTerm(s)
+	}
+	return m
+}()
+
+// fieldTerm is the term of an input field name.
+func fieldTerm(name string) *ast.Term {
+	if t, ok := commonTerms[name]; ok {
+		return t
+	}
+	return ast.StringTerm(name)
+}
+
+// valueTerm is a string term, shared for the frequent ones.
+func valueTerm(s string) *ast.Term { return fieldTerm(s) }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -10,11 +11,16 @@ import (
 // come out once each, in the order sent, and are exactly the object's
 // keys; anything but an object is refused.
 func FuzzArgumentNames(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a":1,"b":{"c":[1,2]},"a":3}`, `[1]`, `{"a":`, `"x"`, `{"\u00e9":null}`} {
+	for _, s := range []string{`{}`, `{"a":1,"b":{"c":[1,2]},"a":3}`, `[1]`, `{"a":`, `"x"`, `{"\u00e9":null}`,
+		` { "a" : "}" , "b\"" : [ "]" , { } ] , "c" : -1.5e3 } `, "{\"\xff\":1}", `{"a":1}x`, `{"a":{"b":"\\"}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		names, err := argumentNames(raw)
+		want, wantErr := namesByDecoder(raw)
+		if (err == nil) != (wantErr == nil) || !slices.Equal(names, want) {
+			t.Fatalf("%q: got %q, %v; encoding/json reads %q, %v", raw, names, err, want, wantErr)
+		}
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(raw, &obj) != nil || obj == nil {
 			return // not an object: refused here, or by the full parse in input()
@@ -33,6 +39,37 @@ func FuzzArgumentNames(f *testing.F) {
 			seen[n] = true
 		}
 	})
+}
+
+// namesByDecoder is argumentNames done with encoding/json's tokens: what
+// the fast walk must agree with.
+func namesByDecoder(raw []byte) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, errArguments
+	}
+	if !json.Valid(raw) {
+		return nil, errArguments
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	var names []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+		if name := tok.(string); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
 
 func TestArgumentNamesOrder(t *testing.T) {

@@ -10,10 +10,12 @@ import rego.v1
 
 params_rule := data.gateway.servers[input.server].allowed_params[input.tool.name]
 
-params_violation if {
+params_violation if params_violated(grant)
+
+params_violated(g) if {
+	rule := g.params[input.tool.name]
 	input.method == "tools/call"
-	is_tool
-	rule := data.gateway.servers[input.server].allowed_params[input.tool.name] # params_rule, read directly: cheaper
+	input.kind == "tool"
 	some k in input.argument_keys
 	not rule.set[k]
 }

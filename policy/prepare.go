@@ -10,6 +10,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/identity"
@@ -29,6 +30,9 @@ type Prepared struct {
 	keys      *identity.Keyring
 	allow     rego.PreparedEvalQuery
 	explain   rego.PreparedEvalQuery
+	grants    rego.PreparedEvalQuery // once per principal and server (grants.go)
+	txn       storage.Transaction    // a read transaction every evaluation shares
+	never     topdown.Cancel         // never cancelled (evaluations are not)
 	sep       string
 	headers   []string
 	servers   int
@@ -37,9 +41,10 @@ type Prepared struct {
 	cfg       *config.Config // what this version was built from
 	print     [32]byte       // fingerprint of its policy files (watch.go)
 
-	use       inputUse // input fields the policy reads
-	cacheable bool     // decisions may be reused (see cache.go)
-	cache     decisionCache
+	use        inputUse // input fields the policy reads
+	cacheable  bool     // decisions and grants may be reused (see cache.go)
+	cache      decisionCache
+	principals principalCache
 }
 
 // denied builtins: a policy must not reach the network or the runtime, and
@@ -74,6 +79,14 @@ func Prepare(ctx context.Context, cfg *config.Config) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	grants, err := prepareQuery(ctx, GrantQuery, store, mods)
+	if err != nil {
+		return nil, err
+	}
+	txn, err := store.NewTransaction(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("policy: open the data store: %w", err)
+	}
 	use, cacheable := analyze(mods)
 	return &Prepared{
 		use:       use,
@@ -81,6 +94,9 @@ func Prepare(ctx context.Context, cfg *config.Config) (*Prepared, error) {
 		keys:      keys,
 		allow:     allow,
 		explain:   explain,
+		grants:    grants,
+		txn:       txn,
+		never:     topdown.NewCancel(),
 		sep:       cfg.General.MCPToolPrefixSeparator,
 		headers:   slices.Clone(cfg.Access.InputHeaders),
 		servers:   len(cfg.Servers),
