@@ -41,4 +41,4 @@ py_str(s) := concat("", ["\"", py_escape(s), "\""]) if {
 	not contains(s, "\"")
 } else := concat("", ["'", replace(py_escape(s), "'", "\\'"), "'"])
 
-py_escape(s) := replace(replace(replace(replace(s, "\\", "\\\\"), "\n", "\\n"), "\r", "\\r"), "\t", "\\t")
+py_escape(s) := strings.replace_n({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}, s)
