@@ -427,3 +427,9 @@ test_no_grant_denies if {
 	not d.allow
 	d.hidden
 }
+
+test_py_list_escapes_like_python if {
+	authz.py_list([]) == "[]"
+	authz.py_list(["a\nb", "t\tx", "c\\d", "e\rf"]) == `['a\nb', 't\tx', 'c\\d', 'e\rf']`
+	authz.py_list(["it's", `say "hi"`, `both ' and "`]) == `["it's", 'say "hi"', 'both \' and "']`
+}

@@ -13,68 +13,88 @@ decision := {"allow": true, "hidden": false, "reason": "allowed", "message": ""}
 
 decision := object.union(first_denial, {"allow": false}) if not allow
 
+# The denials in order: each is evaluated only when none before it
+# applies, so a refusal costs the checks up to its own.
 first_denial := d if {
-	order := min({x.order | some x in denials})
-	x := [y | some y in denials; y.order == order][0]
-	d := object.remove(x, ["order"])
-}
-
-first_denial := {"hidden": true, "reason": "no rule allowed the request", "message": hidden_message} if {
-	count(denials) == 0
-}
+	d := denial_principal
+} else := d if {
+	d := denial_server_unknown
+} else := d if {
+	d := denial_server
+} else := d if {
+	d := denial_server_tool
+} else := d if {
+	d := denial_key_tool
+} else := d if {
+	d := denial_params
+} else := d if {
+	d := [x | some x in custom_denials][0] # the least, as sets are ordered
+} else := {"hidden": true, "reason": "no rule allowed the request", "message": hidden_message}
 
 hidden_message := "Access denied"
 
-denials contains {
-	"order": 10, "hidden": true, "message": hidden_message,
+# denials is every denial that applies (allow holds exactly when it is
+# empty; the tests hold the two to that).
+denials contains d if d := denial_principal
+
+denials contains d if d := denial_server_unknown
+
+denials contains d if d := denial_server
+
+denials contains d if d := denial_server_tool
+
+denials contains d if d := denial_key_tool
+
+denials contains d if d := denial_params
+
+denials contains d if some d in custom_denials
+
+denial_principal := {
+	"hidden": true, "message": hidden_message,
 	"reason": "unknown principal (key, team or organization not in the data document)",
 } if {
 	not known_principal
 }
 
-denials contains {
-	"order": 15, "hidden": true, "message": hidden_message,
+denial_server_unknown := {
+	"hidden": true, "message": hidden_message,
 	"reason": sprintf("server %s is not configured", [input.server]),
 } if {
 	not server_known
 }
 
-denials contains {
-	"order": 20, "hidden": true, "message": hidden_message,
+denial_server := {
+	"hidden": true, "message": hidden_message,
 	"reason": sprintf("server %s is not permitted for key %s", [input.server, input.principal.id]),
 } if {
 	not server_permitted
 }
 
-denials contains {
-	"order": 30, "hidden": true, "message": hidden_message,
+denial_server_tool := {
+	"hidden": true, "message": hidden_message,
 	"reason": sprintf("tool %s is hidden by the allowed_tools/disallowed_tools of server %s", [input.tool.name, input.server]),
 } if {
 	server_permitted
 	not server_tool_allowed
 }
 
-denials contains {
-	"order": 40, "hidden": true, "message": hidden_message,
+denial_key_tool := {
+	"hidden": true, "message": hidden_message,
 	"reason": sprintf("tool %s on server %s is not permitted for key %s", [input.tool.name, input.server, input.principal.id]),
 } if {
 	server_tool_allowed
 	not tool_granted(grant)
 }
 
-denials contains {
-	"order": 50, "hidden": false, "message": params_message,
+denial_params := {
+	"hidden": false, "message": params_message,
 	"reason": sprintf("parameters %v are not allowed for tool %s on server %s", [disallowed_params, input.tool.name, input.server]),
 } if {
 	params_violation
 }
 
-denials contains d if {
-	some d in custom_denials
-}
-
 custom_denials contains {
-	"order": 60, "hidden": false, "reason": sprintf("custom rule: %s", [d]),
+	"hidden": false, "reason": sprintf("custom rule: %s", [d]),
 	"message": "Access denied by policy",
 } if {
 	some d in data.mcpgw.custom.deny
@@ -82,7 +102,7 @@ custom_denials contains {
 }
 
 custom_denials contains {
-	"order": 60, "hidden": object.get(o, "hidden", false),
+	"hidden": object.get(o, "hidden", false),
 	"reason": sprintf("custom rule: %s", [object.get(o, "reason", "denied")]),
 	"message": object.get(o, "message", "Access denied by policy"),
 } if {
@@ -94,7 +114,7 @@ custom_denials contains {
 }
 
 custom_denials contains {
-	"order": 60, "hidden": false, "reason": sprintf("custom rule: %v", [d]),
+	"hidden": false, "reason": sprintf("custom rule: %v", [d]),
 	"message": "Access denied by policy",
 } if {
 	some d in data.mcpgw.custom.deny

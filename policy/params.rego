@@ -41,4 +41,9 @@ py_str(s) := concat("", ["\"", py_escape(s), "\""]) if {
 	not contains(s, "\"")
 } else := concat("", ["'", replace(py_escape(s), "'", "\\'"), "'"])
 
-py_escape(s) := strings.replace_n({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}, s)
+py_escape(s) := strings.replace_n(py_escapes, s) if {
+	some c, _ in py_escapes
+	contains(s, c)
+} else := s
+
+py_escapes := {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
