@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,7 +104,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	// legacy SSE, OpenAPI servers). Its address is needed before the
 	// runtimes are built: routers, Envoy's clusters, discovery and the
 	// session pools reach adapted servers there.
-	firstSide, err := net.Listen("tcp", "127.0.0.1:0")
+	firstSide, err := listenLoopback(inst.Port)
 	if err != nil {
 		return inst, err
 	}
@@ -145,7 +146,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 
 	adminPort := opts.AdminPort
 	if adminPort == 0 {
-		if adminPort, err = freePort(); err != nil {
+		if adminPort, err = freePortExcept(inst.Port); err != nil {
 			return inst, err
 		}
 	}
@@ -205,7 +206,7 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	inst.Replicas = append(inst.Replicas, r)
 	// Policy and key changes take effect without a restart.
 	inst.serve(func() error { WatchAccess(ctx, rt, log); return nil })
-	extLis, err := net.Listen("tcp", "127.0.0.1:0")
+	extLis, err := listenLoopback(inst.Port)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +220,7 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 			sideLis.Close()
 			return nil, err
 		}
-	} else if sideLis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	} else if sideLis, err = listenLoopback(inst.Port); err != nil {
 		return nil, err
 	}
 	if r.Sidecar, err = NewSidecar(rt, log, adapters); err != nil {
@@ -285,11 +286,32 @@ func (inst *Instance) Close() error {
 	return nil
 }
 
-func freePort() (int, error) {
+// listenLoopback listens on a free loopback port other than envoyPort,
+// which Envoy has yet to bind (the kernel may hand it out meanwhile when
+// it was picked as a free port).
+func listenLoopback(envoyPort int) (net.Listener, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	if err != nil || l.Addr().(*net.TCPAddr).Port != envoyPort {
+		return l, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	defer l.Close() // held until another port is taken
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// freePortExcept returns a loopback port nothing listens on now, other
+// than the given ones: a port picked earlier and not yet listened on (the
+// gateway's own, chosen by the caller) can come back from the kernel.
+func freePortExcept(taken ...int) (int, error) {
+	for range 10 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if !slices.Contains(taken, port) {
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free loopback port")
 }
