@@ -71,6 +71,10 @@ type GatewaySettings struct {
 	// SessionTTL (session_ttl, seconds) is how long a client session id
 	// stays valid. Default 24h.
 	SessionTTL time.Duration
+	// UpstreamSessionIdle (upstream_session_idle, seconds) closes an
+	// upstream session no call has used for this long; the next call
+	// opens a new one. Zero means the default, 1h.
+	UpstreamSessionIdle time.Duration
 	// AllowedOrigins (allowed_origins) are the browser origins, besides
 	// loopback ones, that may call the gateway ("*": any). Requests
 	// without an Origin header are not affected (DNS-rebinding guard).

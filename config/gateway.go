@@ -7,7 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"allowed_origins", "discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl"}
+var gatewayKeys = []string{"allowed_origins", "discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -57,6 +57,14 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 					continue
 				}
 				g.SessionTTL = time.Duration(v) * time.Second
+			}
+		case "upstream_session_idle":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 60 || v > 30*24*3600 {
+					p.errorf(f.v, fp, "must be between 60 and 2592000 seconds (30 days)")
+					continue
+				}
+				g.UpstreamSessionIdle = time.Duration(v) * time.Second
 			}
 		case "allowed_origins":
 			if v, ok := p.strList(f.v, fp); ok {

@@ -11,11 +11,13 @@ import (
 )
 
 // NewExtProc builds the ext_proc service and the upstream session pool it
-// uses. The caller closes the pool.
+// uses. The caller runs the pool (Run, to close idle sessions) and closes
+// it.
 func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool) {
 	pool := sessions.NewPool(sessions.Options{
-		HTTPClient: upstreams.HTTPClient,
-		Logger:     log.With("component", "sessions"),
+		HTTPClient:  upstreams.HTTPClient,
+		Logger:      log.With("component", "sessions"),
+		IdleTimeout: rt.Config.Gateway.UpstreamSessionIdle,
 	})
 	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"))
 	svc.SetReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient})

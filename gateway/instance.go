@@ -204,6 +204,7 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	r := &Replica{}
 	r.ExtProc, r.Sessions = NewExtProc(rt, log)
 	inst.Replicas = append(inst.Replicas, r)
+	inst.serve(func() error { r.Sessions.Run(ctx); return nil })
 	// Policy and key changes take effect without a restart.
 	inst.serve(func() error { WatchAccess(ctx, rt, log); return nil })
 	extLis, err := listenLoopback(inst.Port)

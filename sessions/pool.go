@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -51,7 +52,17 @@ type Options struct {
 	Logger *slog.Logger
 	// Implementation is the client info sent upstream; nil means mcpgw.
 	Implementation *mcp.Implementation
+	// IdleTimeout closes an upstream session no call has used for this
+	// long (Run sweeps for them). Most clients never send DELETE, and a
+	// client session id expires anyway, so without it sessions would pile
+	// up here and on the upstreams. Zero means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 }
+
+// DefaultIdleTimeout is Options.IdleTimeout's default.
+const DefaultIdleTimeout = time.Hour
 
 // Pool opens and remembers upstream sessions. It is safe for concurrent use.
 type Pool struct {
@@ -67,9 +78,10 @@ type Pool struct {
 }
 
 type entry struct {
-	id      string             // upstream session id; "" for stateless upstreams
-	version string             // negotiated protocol version
-	cs      *mcp.ClientSession // kept open so the session stays alive
+	id       string             // upstream session id; "" for stateless upstreams
+	version  string             // negotiated protocol version
+	cs       *mcp.ClientSession // kept open so the session stays alive
+	lastUsed atomic.Int64       // unix nanoseconds of the last call that used it
 }
 
 // NewPool returns an empty pool.
@@ -82,6 +94,12 @@ func NewPool(opts Options) *Pool {
 	}
 	if opts.Implementation == nil {
 		opts.Implementation = &mcp.Implementation{Name: "mcpgw", Version: "0.1.0"}
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Pool{
 		opts:     opts,
@@ -97,6 +115,7 @@ func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, pro
 	p.mu.Lock()
 	if e, ok := p.sessions[key]; ok {
 		p.mu.Unlock()
+		e.lastUsed.Store(p.opts.Now().UnixNano())
 		return Session{ID: e.id, ProtocolVersion: e.version}, nil
 	}
 	if p.closed {
@@ -167,6 +186,7 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 	p.opts.Logger.Debug("opened upstream session", "upstream", up.Alias,
 		"stateless", cs.ID() == "", "duration", time.Since(start))
 	e := &entry{id: cs.ID(), version: protocolVersion, cs: cs}
+	e.lastUsed.Store(p.opts.Now().UnixNano())
 	if res := cs.InitializeResult(); res != nil && res.ProtocolVersion != "" {
 		e.version = res.ProtocolVersion
 	}
@@ -205,6 +225,46 @@ func (p *Pool) EndClient(clientSession string) {
 	p.mu.Unlock()
 	for _, e := range ended {
 		go e.cs.Close()
+	}
+}
+
+// ExpireIdle closes the upstream sessions no call has used since
+// IdleTimeout before now and returns how many it closed. Closing sends the
+// upstream DELETE; a call that raced with it and finds the session gone
+// is replayed on a new one (extproc).
+func (p *Pool) ExpireIdle(now time.Time) int {
+	cutoff := now.Add(-p.opts.IdleTimeout).UnixNano()
+	var idle []*entry
+	p.mu.Lock()
+	for k, e := range p.sessions {
+		if e.lastUsed.Load() < cutoff {
+			idle = append(idle, e)
+			delete(p.sessions, k)
+		}
+	}
+	p.mu.Unlock()
+	for _, e := range idle {
+		go e.cs.Close()
+	}
+	if len(idle) > 0 {
+		p.opts.Logger.Debug("closed idle upstream sessions", "sessions", len(idle), "idle_timeout", p.opts.IdleTimeout)
+	}
+	return len(idle)
+}
+
+// Run expires idle sessions until ctx ends, checking a few times per
+// IdleTimeout.
+func (p *Pool) Run(ctx context.Context) {
+	every := max(p.opts.IdleTimeout/4, time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.ExpireIdle(p.opts.Now())
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -156,5 +157,73 @@ func TestModernClientOlderUpstream(t *testing.T) {
 	s, err = p.Session(context.Background(), Key{Alias: "up", Modern: true}, modern, "2026-07-28")
 	if err != nil || s.ID != "" || s.ProtocolVersion != "2026-07-28" {
 		t.Fatalf("modern upstream: %+v %v", s, err)
+	}
+}
+
+// An upstream session no call has used for IdleTimeout is closed (the
+// upstream gets DELETE); one in use stays; the next call on an expired key
+// opens a new session.
+func TestIdleSessionsExpire(t *testing.T) {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "up", Version: "1"}, nil)
+	var deletes atomic.Int64
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			deletes.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	u, _ := url.Parse(hs.URL)
+	up := &upstreams.Upstream{Alias: "up", Transport: upstreams.TransportHTTP, URL: u}
+
+	var now atomic.Int64
+	now.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	advance := func(d time.Duration) { now.Add(int64(d)) }
+	p := NewPool(Options{IdleTimeout: 10 * time.Minute, Now: clock})
+	defer p.Close()
+	ctx := context.Background()
+	busy, idle := Key{ClientSession: "busy", Alias: "up"}, Key{ClientSession: "idle", Alias: "up"}
+	first := map[Key]string{}
+	for _, k := range []Key{busy, idle} {
+		s, err := p.Session(ctx, k, up, "2025-11-25")
+		if err != nil || s.ID == "" {
+			t.Fatalf("open %v: %q %v", k, s.ID, err)
+		}
+		first[k] = s.ID
+	}
+
+	advance(6 * time.Minute)
+	if _, err := p.Session(ctx, busy, up, "2025-11-25"); err != nil { // busy is used
+		t.Fatal(err)
+	}
+	if n := p.ExpireIdle(clock()); n != 0 {
+		t.Fatalf("expired %d sessions after 6 minutes", n)
+	}
+	advance(6 * time.Minute) // idle: 12 minutes unused; busy: 6
+	if n := p.ExpireIdle(clock()); n != 1 || p.Len() != 1 {
+		t.Fatalf("expired %d, %d left; want 1 and 1", n, p.Len())
+	}
+	waitFor(t, func() bool { return deletes.Load() == 1 }, "the upstream to get DELETE for the idle session")
+
+	s, err := p.Session(ctx, busy, up, "2025-11-25")
+	if err != nil || s.ID != first[busy] {
+		t.Fatalf("busy session changed: %q → %q (%v)", first[busy], s.ID, err)
+	}
+	s, err = p.Session(ctx, idle, up, "2025-11-25")
+	if err != nil || s.ID == "" || s.ID == first[idle] {
+		t.Fatalf("expired key: got %q (was %q), %v; want a new session", s.ID, first[idle], err)
+	}
+}
+
+func waitFor(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -28,6 +28,7 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	svc, pool := gateway.NewExtProc(rt, log)
 	defer pool.Close()
+	go pool.Run(ctx)
 	go gateway.WatchAccess(ctx, rt, log)
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
