@@ -43,9 +43,11 @@ type adapter struct {
 
 	syncMu sync.Mutex // one listing at a time
 	mu     sync.Mutex
-	served map[string][]byte // tool name → tool JSON as served
-	listed bool              // tools were listed at least once
-	seen   map[string]bool   // sessions being watched
+	// What is served, as JSON, by tool name, prompt name, resource URI
+	// and URI template.
+	tools, prompts, resources, templates map[string][]byte
+	listed                               bool            // the backend was listed at least once
+	seen                                 map[string]bool // sessions being watched
 }
 
 func newAdapter(alias, kind string, be backend, timeout time.Duration, log *slog.Logger) *adapter {
@@ -53,7 +55,9 @@ func newAdapter(alias, kind string, be backend, timeout time.Duration, log *slog
 	a := &adapter{
 		alias: alias, kind: kind, log: log, be: be, timeout: timeout,
 		ctx: ctx, cancel: cancel, resync: make(chan struct{}, 1),
-		served: map[string][]byte{}, seen: map[string]bool{},
+		tools: map[string][]byte{}, prompts: map[string][]byte{},
+		resources: map[string][]byte{}, templates: map[string][]byte{},
+		seen: map[string]bool{},
 	}
 	a.srv = mcp.NewServer(&mcp.Implementation{Name: "mcpgw-adapter-" + alias, Version: "1"}, &mcp.ServerOptions{
 		Logger:                    log,
@@ -67,12 +71,20 @@ func newAdapter(alias, kind string, be backend, timeout time.Duration, log *slog
 	return a
 }
 
-// listFirst makes the first tools/list wait for the backend's tools: an
-// adapter that has never listed them answers with an error (so discovery
-// retries) rather than with an empty list.
+// listMethods are the methods whose answer depends on what an adapter
+// serves.
+var listMethods = []string{"tools/list", "prompts/list", "resources/list", "resources/templates/list"}
+
+// listFirst makes the first of those wait for the backend's listing: an
+// adapter that has never listed answers with an error (so discovery
+// retries) rather than with an empty list. A backend with prompts and
+// resources is listed before initialize too: the capabilities go-sdk
+// answers with say which lists there are.
 func (a *adapter) listFirst(next mcp.MethodHandler) mcp.MethodHandler {
+	_, catalog := a.be.(catalogBackend)
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
-		if method == "tools/list" && !a.hasListed() {
+		waits := slices.Contains(listMethods, method) || (catalog && method == "initialize")
+		if waits && !a.hasListed() {
 			if err := a.sync(ctx); err != nil {
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
 					Message: fmt.Sprintf("%s server %s: cannot list tools: %v", a.kind, a.alias, err)}
@@ -112,69 +124,101 @@ func (a *adapter) syncLoop() {
 	}
 }
 
-// sync lists the backend's tools and serves them.
+// sync lists the backend and serves what it lists.
 func (a *adapter) sync(ctx context.Context) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
-	tools, err := a.be.list(ctx)
+	l, err := a.be.list(ctx)
 	if err != nil {
 		return err
 	}
-	a.update(tools)
+	a.update(l)
 	return nil
 }
 
-// update serves tools in place of the previous ones; unchanged tools are
+// update serves l in place of the previous listing; unchanged items are
 // left alone, so sessions hear of real changes only.
-func (a *adapter) update(tools []*mcp.Tool) {
+func (a *adapter) update(l listing) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	next := make(map[string][]byte, len(tools))
-	var added []*mcp.Tool
-	for _, t := range tools {
-		if t == nil {
+	a.tools = mirror(a, "tool", a.tools, l.tools, func(t *mcp.Tool) string { return t.Name }, checkTool,
+		a.srv.RemoveTools, func(t *mcp.Tool) error { return mcptool.Add(a.srv, t, a.toolHandler(t.Name)) })
+	if cb, ok := a.be.(catalogBackend); ok {
+		a.prompts = mirror(a, "prompt", a.prompts, l.prompts, func(p *mcp.Prompt) string { return p.Name }, checkName(func(p *mcp.Prompt) string { return p.Name }),
+			a.srv.RemovePrompts, func(p *mcp.Prompt) error { a.srv.AddPrompt(p, a.promptHandler(cb, p.Name)); return nil })
+		a.resources = mirror(a, "resource", a.resources, l.resources, func(r *mcp.Resource) string { return r.URI }, checkName(func(r *mcp.Resource) string { return r.URI }),
+			a.srv.RemoveResources, func(r *mcp.Resource) error { return mcptool.AddResource(a.srv, r, a.resourceHandler(cb)) })
+		a.templates = mirror(a, "resource template", a.templates, l.templates, func(t *mcp.ResourceTemplate) string { return t.URITemplate }, checkName(func(t *mcp.ResourceTemplate) string { return t.URITemplate }),
+			a.srv.RemoveResourceTemplates, func(t *mcp.ResourceTemplate) error {
+				return mcptool.AddResourceTemplate(a.srv, t, a.resourceHandler(cb))
+			})
+	}
+	if !a.listed {
+		a.log.Info("adapter serving", "tools", len(a.tools), "prompts", len(a.prompts),
+			"resources", len(a.resources), "resource_templates", len(a.templates))
+	}
+	a.listed = true
+}
+
+// mirror serves items (of one kind, keyed by key) in place of served, the
+// JSON of what is served now, and returns the new served map. An item
+// check refuses, or the server rejects, is skipped with a warning.
+func mirror[E any](a *adapter, kind string, served map[string][]byte, items []*E, key func(*E) string,
+	check func(*E) error, remove func(...string), add func(*E) error) map[string][]byte {
+	next := make(map[string][]byte, len(items))
+	var added []*E
+	for _, it := range items {
+		if it == nil {
 			continue
 		}
-		if err := checkTool(t); err != nil {
-			a.log.Warn("tool skipped", "tool", t.Name, "error", err)
+		k := key(it)
+		if err := check(it); err != nil {
+			a.log.Warn(kind+" skipped", kind, k, "error", err)
 			continue
 		}
-		if _, dup := next[t.Name]; dup {
-			a.log.Warn("tool skipped", "tool", t.Name, "error", "listed twice")
+		if _, dup := next[k]; dup {
+			a.log.Warn(kind+" skipped", kind, k, "error", "listed twice")
 			continue
 		}
-		data, err := json.Marshal(t)
+		data, err := json.Marshal(it)
 		if err != nil {
-			a.log.Warn("tool skipped", "tool", t.Name, "error", err)
+			a.log.Warn(kind+" skipped", kind, k, "error", err)
 			continue
 		}
-		next[t.Name] = data
-		if !bytes.Equal(a.served[t.Name], data) {
-			added = append(added, t)
+		next[k] = data
+		if !bytes.Equal(served[k], data) {
+			added = append(added, it)
 		}
 	}
 	var removed []string
-	for name := range a.served {
-		if _, ok := next[name]; !ok {
-			removed = append(removed, name)
+	for k := range served {
+		if _, ok := next[k]; !ok {
+			removed = append(removed, k)
 		}
 	}
 	if len(removed) > 0 {
 		slices.Sort(removed)
-		a.srv.RemoveTools(removed...)
+		remove(removed...)
 	}
-	for _, t := range added {
-		if err := mcptool.Add(a.srv, t, a.toolHandler(t.Name)); err != nil {
-			a.log.Warn("tool skipped", "tool", t.Name, "error", err)
-			delete(next, t.Name)
-			a.srv.RemoveTools(t.Name)
+	for _, it := range added {
+		if err := add(it); err != nil {
+			k := key(it)
+			a.log.Warn(kind+" skipped", kind, k, "error", err)
+			delete(next, k)
+			remove(k)
 		}
 	}
-	a.served = next
-	if !a.listed {
-		a.log.Info("adapter serving tools", "tools", len(next))
+	return next
+}
+
+// checkName refuses an item without a name (URI).
+func checkName[E any](name func(*E) string) func(*E) error {
+	return func(it *E) error {
+		if name(it) == "" {
+			return errors.New("no name")
+		}
+		return nil
 	}
-	a.listed = true
 }
 
 // checkTool enforces what go-sdk's AddTool requires: a name and an input
@@ -186,38 +230,78 @@ func checkTool(t *mcp.Tool) error {
 	return mcptool.CheckInputSchema(t.InputSchema)
 }
 
-// toolHandler forwards a call to the backend. Backend failures become
-// JSON-RPC internal errors that say what happened (e.g. the process is
-// restarting); the upstream's own JSON-RPC errors pass through.
+// toolHandler forwards a call to the backend.
 func (a *adapter) toolHandler(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		session := ""
-		if req.Session != nil {
-			session = req.Session.ID()
-			if a.watchSessions {
-				a.watch(req.Session)
-			}
-		}
-		if a.timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, a.timeout)
-			defer cancel()
-		}
+		ctx, session, cancel := a.forward(ctx, req.Session)
+		defer cancel()
 		res, err := a.be.call(ctx, session, name, req.Params.Arguments, req.Params.Meta)
-		if err == nil {
-			return res, nil
+		if err != nil {
+			return nil, a.failure("tool", name, err)
 		}
-		var rpcErr *jsonrpc.Error
-		if errors.As(err, &rpcErr) {
-			return nil, rpcErr
-		}
-		msg := err.Error()
-		if errors.Is(err, context.DeadlineExceeded) && a.timeout > 0 {
-			msg = fmt.Sprintf("%s server %s: no answer within %v", a.kind, a.alias, a.timeout)
-		}
-		a.log.Warn("adapter call failed", "tool", name, "error", msg)
-		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
+		return res, nil
 	}
+}
+
+// promptHandler forwards prompts/get to the backend.
+func (a *adapter) promptHandler(cb catalogBackend, name string) mcp.PromptHandler {
+	return func(ctx context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		ctx, session, cancel := a.forward(ctx, req.Session)
+		defer cancel()
+		res, err := cb.getPrompt(ctx, session, req.Params)
+		if err != nil {
+			return nil, a.failure("prompt", name, err)
+		}
+		return res, nil
+	}
+}
+
+// resourceHandler forwards resources/read (of a listed resource or one a
+// template matches) to the backend.
+func (a *adapter) resourceHandler(cb catalogBackend) mcp.ResourceHandler {
+	return func(ctx context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		ctx, session, cancel := a.forward(ctx, req.Session)
+		defer cancel()
+		res, err := cb.readResource(ctx, session, req.Params)
+		if err != nil {
+			return nil, a.failure("resource", req.Params.URI, err)
+		}
+		return res, nil
+	}
+}
+
+// forward prepares a request for the backend: the adapter session it
+// belongs to (watched when the backend keeps state per session) and the
+// per-request timeout.
+func (a *adapter) forward(ctx context.Context, ss *mcp.ServerSession) (context.Context, string, context.CancelFunc) {
+	session := ""
+	if ss != nil {
+		session = ss.ID()
+		if a.watchSessions {
+			a.watch(ss)
+		}
+	}
+	if a.timeout > 0 {
+		ctx, cancel := context.WithTimeout(ctx, a.timeout)
+		return ctx, session, cancel
+	}
+	return ctx, session, func() {}
+}
+
+// failure is what the client gets for a backend failure: the upstream's
+// own JSON-RPC errors pass through; anything else becomes an internal
+// error that says what happened (e.g. the process is restarting).
+func (a *adapter) failure(kind, name string, err error) error {
+	var rpcErr *jsonrpc.Error
+	if errors.As(err, &rpcErr) {
+		return rpcErr
+	}
+	msg := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) && a.timeout > 0 {
+		msg = fmt.Sprintf("%s server %s: no answer within %v", a.kind, a.alias, a.timeout)
+	}
+	a.log.Warn("adapter request failed", kind, name, "error", msg)
+	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}
 }
 
 // watch releases the backend's state for ss once ss ends (client DELETE,

@@ -10,7 +10,8 @@ import (
 )
 
 // serverEnv makes the test binary a stdio MCP server (tools echo, pid,
-// crash) instead of running the tests.
+// crash; prompt greet; resource test://static and template
+// test://items/{id}) instead of running the tests.
 const serverEnv = "MCPGW_ADAPTER_TEST_SERVER"
 
 func TestMain(m *testing.M) {
@@ -30,6 +31,19 @@ func TestMain(m *testing.M) {
 	tool("echo", func(a in) string { return a.Text })
 	tool("pid", func(in) string { return fmt.Sprint(os.Getpid()) })
 	tool("crash", func(in) string { os.Exit(5); return "" })
+	srv.AddPrompt(&mcp.Prompt{Name: "greet", Arguments: []*mcp.PromptArgument{{Name: "who", Required: true}}},
+		func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+			return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{
+				{Role: "user", Content: &mcp.TextContent{Text: "hello " + req.Params.Arguments["who"]}},
+			}}, nil
+		})
+	read := func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{
+			{URI: req.Params.URI, MIMEType: "text/plain", Text: "contents of " + req.Params.URI},
+		}}, nil
+	}
+	srv.AddResource(&mcp.Resource{URI: "test://static", Name: "static", MIMEType: "text/plain"}, read)
+	srv.AddResourceTemplate(&mcp.ResourceTemplate{URITemplate: "test://items/{id}", Name: "item"}, read)
 	srv.Run(context.Background(), &mcp.StdioTransport{})
 	os.Exit(0)
 }

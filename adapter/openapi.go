@@ -78,10 +78,10 @@ func (b *openapiBackend) load(ctx context.Context) (*openapi.API, error) {
 	return api, nil
 }
 
-func (b *openapiBackend) list(ctx context.Context) ([]*mcp.Tool, error) {
+func (b *openapiBackend) list(ctx context.Context) (listing, error) {
 	api, err := b.load(ctx)
 	if err != nil {
-		return nil, err
+		return listing{}, err
 	}
 	tools := make([]*mcp.Tool, 0, len(api.Tools()))
 	for _, t := range api.Tools() {
@@ -93,7 +93,7 @@ func (b *openapiBackend) list(ctx context.Context) ([]*mcp.Tool, error) {
 			Annotations: annotations(t.Method),
 		})
 	}
-	return tools, nil
+	return listing{tools: tools}, nil
 }
 
 // annotations are the hints HTTP semantics give: GET and HEAD only read,

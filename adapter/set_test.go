@@ -149,6 +149,46 @@ func TestStdioShared(t *testing.T) {
 	}
 }
 
+// A stdio server's prompts, resources and resource templates are served
+// beside its tools, and their requests reach the process.
+func TestStdioPromptsAndResources(t *testing.T) {
+	for _, mode := range []upstreams.SessionMode{upstreams.SessionShared, upstreams.SessionPerClient} {
+		t.Run(string(mode), func(t *testing.T) {
+			cs := connect(t, serve(t, stdioUpstream(t, "local", mode))["local"])
+			ctx := context.Background()
+			caps := cs.InitializeResult().Capabilities
+			if caps.Prompts == nil || caps.Resources == nil || caps.Tools == nil {
+				t.Fatalf("capabilities %+v", caps)
+			}
+			prompts, err := cs.ListPrompts(ctx, nil)
+			if err != nil || len(prompts.Prompts) != 1 || prompts.Prompts[0].Name != "greet" || len(prompts.Prompts[0].Arguments) != 1 {
+				t.Fatalf("prompts/list: %v %+v", err, prompts)
+			}
+			got, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "greet", Arguments: map[string]string{"who": "gateway"}})
+			if err != nil || len(got.Messages) != 1 || got.Messages[0].Content.(*mcp.TextContent).Text != "hello gateway" {
+				t.Fatalf("prompts/get: %v %+v", err, got)
+			}
+			res, err := cs.ListResources(ctx, nil)
+			if err != nil || len(res.Resources) != 1 || res.Resources[0].URI != "test://static" {
+				t.Fatalf("resources/list: %v %+v", err, res)
+			}
+			tmpl, err := cs.ListResourceTemplates(ctx, nil)
+			if err != nil || len(tmpl.ResourceTemplates) != 1 || tmpl.ResourceTemplates[0].URITemplate != "test://items/{id}" {
+				t.Fatalf("resources/templates/list: %v %+v", err, tmpl)
+			}
+			for _, uri := range []string{"test://static", "test://items/42"} {
+				read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+				if err != nil || len(read.Contents) != 1 || read.Contents[0].Text != "contents of "+uri {
+					t.Fatalf("resources/read %s: %v %+v", uri, err, read)
+				}
+			}
+			if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "test://nowhere"}); err == nil {
+				t.Fatal("resources/read of an unknown URI succeeded")
+			}
+		})
+	}
+}
+
 func TestStdioPerSession(t *testing.T) {
 	ep := serve(t, stdioUpstream(t, "local", upstreams.SessionPerClient))["local"]
 	a, b := connect(t, ep), connect(t, ep)

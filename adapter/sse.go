@@ -54,12 +54,12 @@ func (b *sseBackend) start(ctx context.Context) error { return b.disc.Start(ctx)
 // errSSEDown is returned while the legacy server is unreachable.
 var errSSEDown = errors.New("unreachable (reconnecting)")
 
-func (b *sseBackend) list(context.Context) ([]*mcp.Tool, error) {
+func (b *sseBackend) list(context.Context) (listing, error) {
 	tools, ok := b.disc.Tools()[b.alias]
 	if !ok {
-		return nil, fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
+		return listing{}, fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
 	}
-	return tools, nil
+	return listing{tools: tools}, nil
 }
 
 func (b *sseBackend) call(ctx context.Context, _, name string, args json.RawMessage, _ mcp.Meta) (*mcp.CallToolResult, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"log/slog"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -12,8 +13,9 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams/stdio"
 )
 
-// maxTools bounds one server's tool list.
-const maxTools = 10_000
+// maxItems bounds one server's list of tools (prompts, resources,
+// templates).
+const maxItems = 10_000
 
 // stdioBackend serves the tools of a supervised stdio process.
 type stdioBackend struct {
@@ -35,7 +37,7 @@ func newStdioBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.L
 		RetryMin:       o.RetryMin,
 		RetryMax:       o.RetryMax,
 		OnStarted:      changed,
-		OnToolsChanged: changed,
+		OnListChanged:  changed,
 		LookupEnv:      o.LookupEnv,
 		Logger:         log,
 		Implementation: o.Implementation,
@@ -48,29 +50,79 @@ func newStdioBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.L
 
 func (b *stdioBackend) start(ctx context.Context) error { return b.srv.Start(ctx) }
 
-func (b *stdioBackend) list(ctx context.Context) ([]*mcp.Tool, error) {
-	var tools []*mcp.Tool
-	err := b.srv.List(ctx, func(ctx context.Context, cs *mcp.ClientSession) error {
-		tools = tools[:0]
-		for t, err := range cs.Tools(ctx, nil) {
-			if err != nil {
-				return fmt.Errorf("list tools: %w", err)
-			}
-			if len(tools) == maxTools {
-				return fmt.Errorf("list tools: more than %d tools", maxTools)
-			}
-			tools = append(tools, t)
-		}
-		return nil
-	})
-	return tools, err
-}
-
 func (b *stdioBackend) call(ctx context.Context, session, name string, args json.RawMessage, meta mcp.Meta) (*mcp.CallToolResult, error) {
 	var res *mcp.CallToolResult
 	err := b.srv.Do(ctx, session, func(ctx context.Context, cs *mcp.ClientSession) error {
 		var err error
 		res, err = cs.CallTool(ctx, &mcp.CallToolParams{Meta: meta, Name: name, Arguments: rawArgs(args)})
+		return err
+	})
+	return res, err
+}
+
+// list lists the process's tools and, as far as it declares them, its
+// prompts, resources and resource templates, in one use of the listing
+// session.
+func (b *stdioBackend) list(ctx context.Context) (listing, error) {
+	var l listing
+	err := b.srv.List(ctx, func(ctx context.Context, cs *mcp.ClientSession) error {
+		l = listing{}
+		caps := &mcp.ServerCapabilities{}
+		if res := cs.InitializeResult(); res != nil && res.Capabilities != nil {
+			caps = res.Capabilities
+		}
+		var err error
+		if l.tools, err = collect("tools", cs.Tools(ctx, nil)); err != nil {
+			return err
+		}
+		if caps.Prompts != nil {
+			if l.prompts, err = collect("prompts", cs.Prompts(ctx, nil)); err != nil {
+				return err
+			}
+		}
+		if caps.Resources != nil {
+			if l.resources, err = collect("resources", cs.Resources(ctx, nil)); err != nil {
+				return err
+			}
+			if l.templates, err = collect("resource templates", cs.ResourceTemplates(ctx, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return l, err
+}
+
+// collect reads a paginated list, up to maxItems.
+func collect[T any](what string, seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for x, err := range seq {
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		if len(out) == maxItems {
+			return nil, fmt.Errorf("list %s: more than %d", what, maxItems)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+func (b *stdioBackend) getPrompt(ctx context.Context, session string, params *mcp.GetPromptParams) (*mcp.GetPromptResult, error) {
+	var res *mcp.GetPromptResult
+	err := b.srv.Do(ctx, session, func(ctx context.Context, cs *mcp.ClientSession) error {
+		var err error
+		res, err = cs.GetPrompt(ctx, params)
+		return err
+	})
+	return res, err
+}
+
+func (b *stdioBackend) readResource(ctx context.Context, session string, params *mcp.ReadResourceParams) (*mcp.ReadResourceResult, error) {
+	var res *mcp.ReadResourceResult
+	err := b.srv.Do(ctx, session, func(ctx context.Context, cs *mcp.ClientSession) error {
+		var err error
+		res, err = cs.ReadResource(ctx, params)
 		return err
 	})
 	return res, err

@@ -207,6 +207,46 @@ gateway:
 	// The calls went through Envoy to the adapters' clusters.
 	waitAccessLog(t, gw.AccessLogPath, "mcp_upstream_everything", "mcp_upstream_memory", "mcp_upstream_files")
 
+	// A stdio server's prompts and resources are served too: listed with
+	// the alias, fetched through Envoy from the process.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, "everything's prompts", func() bool {
+		res, err := cs.ListPrompts(ctx, nil)
+		return err == nil && slices.ContainsFunc(res.Prompts, func(p *mcp.Prompt) bool { return p.Name == "everything-args-prompt" })
+	})
+	prompt, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "everything-args-prompt", Arguments: map[string]string{"city": "Lisbon"}})
+	if err != nil || len(prompt.Messages) == 0 || !strings.Contains(prompt.Messages[0].Content.(*mcp.TextContent).Text, "Lisbon") {
+		t.Fatalf("prompts/get everything-args-prompt: %v %+v", err, prompt)
+	}
+	var doc, template string
+	for r, err := range cs.Resources(ctx, nil) {
+		if err != nil {
+			t.Fatalf("resources/list: %v", err)
+		}
+		if r.Name == "everything-architecture.md" {
+			doc = r.URI
+		}
+	}
+	for rt, err := range cs.ResourceTemplates(ctx, nil) {
+		if err != nil {
+			t.Fatalf("resources/templates/list: %v", err)
+		}
+		if rt.Name == "everything-Dynamic Text Resource" {
+			template = rt.URITemplate
+		}
+	}
+	if doc == "" || template == "" {
+		t.Fatalf("everything's resources not listed: document %q, template %q", doc, template)
+	}
+	for _, uri := range []string{doc, strings.Replace(template, "{resourceId}", "7", 1)} {
+		read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		if err != nil || len(read.Contents) == 0 || read.Contents[0].Text == "" {
+			t.Fatalf("resources/read %s: %v %+v", uri, err, read)
+		}
+	}
+	t.Logf("read %s and the template %s", doc, template)
+
 	pids := childPIDs(t, "mcp-server-")
 	if len(pids) < 3 {
 		t.Fatalf("reference server processes: %v", pids)

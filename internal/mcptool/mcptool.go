@@ -1,6 +1,6 @@
-// Package mcptool serves tools that come from outside (an upstream server,
-// a process, a spec) on a go-sdk server without letting their input crash
-// it: go-sdk panics on tools it rejects.
+// Package mcptool serves tools, resources and resource templates that come
+// from outside (an upstream server, a process, a spec) on a go-sdk server
+// without letting their input crash it: go-sdk panics on what it rejects.
 package mcptool
 
 import (
@@ -43,5 +43,29 @@ func Add(srv *mcp.Server, t *mcp.Tool, h mcp.ToolHandler) (err error) {
 		}
 	}()
 	srv.AddTool(t, h)
+	return nil
+}
+
+// AddResource adds r like Add adds a tool (go-sdk panics on a URI it
+// cannot parse).
+func AddResource(srv *mcp.Server, r *mcp.Resource, h mcp.ResourceHandler) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("rejected by go-sdk: %v", rec)
+		}
+	}()
+	srv.AddResource(r, h)
+	return nil
+}
+
+// AddResourceTemplate adds t like Add adds a tool (go-sdk panics on an
+// invalid URI template).
+func AddResourceTemplate(srv *mcp.Server, t *mcp.ResourceTemplate, h mcp.ResourceHandler) (err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			err = fmt.Errorf("rejected by go-sdk: %v", rec)
+		}
+	}()
+	srv.AddResourceTemplate(t, h)
 	return nil
 }

@@ -56,9 +56,9 @@ type Options struct {
 	// OnStarted, if set, is called (in its own goroutine) each time the
 	// shared process has started and initialized, e.g. after a crash.
 	OnStarted func()
-	// OnToolsChanged, if set, is called when any process announces
-	// tools/list_changed. It must not block.
-	OnToolsChanged func()
+	// OnListChanged, if set, is called when any process announces that
+	// its tools, prompts or resources changed. It must not block.
+	OnListChanged func()
 
 	// LookupEnv reads the gateway's environment for the base variables.
 	// Nil means os.LookupEnv.

@@ -42,7 +42,7 @@ type process struct {
 
 // spawn starts the child and initializes an MCP session with it within
 // ctx. onListChanged is called (on the session's read loop) when the
-// child announces tools/list_changed.
+// child announces that its tools, prompts or resources changed.
 func spawn(ctx context.Context, o *Options, log *slog.Logger, onListChanged func()) (*process, error) {
 	env := childEnv(o.Env, o.LookupEnv)
 	path, err := lookPath(o.Command, envValue(env, "PATH"), o.Dir)
@@ -93,13 +93,16 @@ func spawn(ctx context.Context, o *Options, log *slog.Logger, onListChanged func
 		close(p.done)
 	}()
 
+	changed := func() {
+		if onListChanged != nil {
+			onListChanged()
+		}
+	}
 	client := mcp.NewClient(o.Implementation, &mcp.ClientOptions{
-		Logger: log,
-		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) {
-			if onListChanged != nil {
-				onListChanged()
-			}
-		},
+		Logger:                     log,
+		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { changed() },
+		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { changed() },
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { changed() },
 	})
 	// The session's connection closes both pipe ends we hold; closing
 	// stdin is how the child is asked to exit.

@@ -176,9 +176,9 @@ func (s *Server) unreserve() {
 	s.mu.Unlock()
 }
 
-func (s *Server) toolsChanged() {
-	if s.opts.OnToolsChanged != nil {
-		s.opts.OnToolsChanged()
+func (s *Server) listChanged() {
+	if s.opts.OnListChanged != nil {
+		s.opts.OnListChanged()
 	}
 }
 

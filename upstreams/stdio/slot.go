@@ -168,7 +168,7 @@ func (sl *slot) start() error {
 		}
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.StartTimeout)
-	p, err := spawn(ctx, &s.opts, sl.log, s.toolsChanged)
+	p, err := spawn(ctx, &s.opts, sl.log, s.listChanged)
 	cancel()
 
 	sl.mu.Lock()
