@@ -1,10 +1,12 @@
 package policy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
@@ -21,9 +23,13 @@ import (
 // GrantQuery is the rule evaluated once per principal and server.
 const GrantQuery = "data.mcpgw.authz.grant"
 
-// maxPrincipals bounds a version's principal cache; when full it starts
-// over.
-const maxPrincipals = 1 << 14
+// Bounds of a version's principal cache: principals, and grants over all
+// of them (a principal asking about every server of a large gateway keeps
+// one grant per server). When either is reached the cache starts over.
+const (
+	maxPrincipals = 1 << 14
+	maxGrants     = 1 << 20
+)
 
 // principalEntry is what a version keeps of a principal: input.principal
 // and its grants found so far (server alias → grant, false for none).
@@ -35,8 +41,17 @@ type principalEntry struct {
 }
 
 type principalCache struct {
-	mu sync.RWMutex
-	m  map[string]*principalEntry
+	// bounds; zero means maxPrincipals and maxGrants (tests set less)
+	maxPrincipals, maxGrants int
+
+	mu     sync.RWMutex
+	m      map[string]*principalEntry
+	grants atomic.Int64 // kept in the entries of m
+
+	// Distinct grants, by server and value: principals with the same
+	// rules on a server (most of them) share one grant.
+	internMu sync.Mutex
+	interned map[string]*ast.Term
 }
 
 // entry returns pr's entry, adding it when missing.
@@ -50,8 +65,12 @@ func (c *principalCache) entry(pr *identity.Principal) *principalEntry {
 	}
 	e = &principalEntry{term: principalTerm(pr), grants: map[string]*ast.Term{}}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxPrincipals {
+	if c.m == nil || len(c.m) >= cmp.Or(c.maxPrincipals, maxPrincipals) || c.grants.Load() >= int64(cmp.Or(c.maxGrants, maxGrants)) {
 		c.m = make(map[string]*principalEntry, 256)
+		c.grants.Store(0)
+		c.internMu.Lock()
+		c.interned = nil
+		c.internMu.Unlock()
 	}
 	if prev, ok := c.m[k]; ok {
 		e = prev
@@ -74,10 +93,33 @@ func (p *Prepared) grant(ctx context.Context, e *principalEntry, server string) 
 	if err != nil {
 		return nil, err
 	}
+	g = p.principals.intern(server, g)
 	e.mu.Lock()
-	e.grants[server] = g
+	if _, dup := e.grants[server]; !dup {
+		e.grants[server] = g
+		p.principals.grants.Add(1)
+	}
 	e.mu.Unlock()
 	return g, nil
+}
+
+// intern returns the grant on server equal to g that is kept already, or
+// keeps g.
+func (c *principalCache) intern(server string, g *ast.Term) *ast.Term {
+	if _, ok := g.Value.(ast.Object); !ok {
+		return g // false
+	}
+	k := server + "\x00" + g.String()
+	c.internMu.Lock()
+	defer c.internMu.Unlock()
+	if kept, ok := c.interned[k]; ok {
+		return kept
+	}
+	if c.interned == nil {
+		c.interned = make(map[string]*ast.Term, 64)
+	}
+	c.interned[k] = g
+	return g
 }
 
 // evalGrant evaluates the grant rule for a principal (input.principal) on

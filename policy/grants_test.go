@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/open-policy-agent/opa/v1/ast"
+
 	"github.com/mcpgw/mcpgw/identity"
 )
 
@@ -96,5 +98,41 @@ grants[s] := x if {
 	d := p.evaluate(Request{Principal: principal(t, e, "sk-master"), Method: "tools/call", Server: "wiki", Kind: KindTool, Name: "search"})
 	if d.Allow || d.Message != "Access denied: the gateway could not evaluate its access policy" {
 		t.Fatalf("got %+v", d)
+	}
+}
+
+// Principals with the same rules on a server share one grant, and the
+// cache starts over when it holds too many grants.
+func TestGrantsAreSharedAndBounded(t *testing.T) {
+	ctx := context.Background()
+	p, err := Prepare(ctx, parseConfig(t, testConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.principals.maxGrants = 3
+	e := newEngine(t, testConfig, Options{})
+	full, docs := principal(t, e, "sk-full"), principal(t, e, "sk-docs")
+	grantOf := func(pr *identity.Principal, server string) *ast.Term {
+		g, err := p.grant(ctx, p.principals.entry(pr), server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	// full and docs both may use wiki, under its server rules only.
+	a, b := grantOf(full, "wiki"), grantOf(docs, "wiki")
+	if a != b {
+		t.Fatalf("equal grants kept twice: %v and %v", a, b)
+	}
+	if _, ok := a.Value.(ast.Object); !ok {
+		t.Fatalf("grant on wiki is %v", a)
+	}
+	grantOf(full, "github") // 3 grants kept
+	if n := p.principals.grants.Load(); n != 3 {
+		t.Fatalf("%d grants counted, want 3", n)
+	}
+	p.principals.entry(principal(t, e, "sk-teamed")) // over the bound: starts over
+	if n, m := p.principals.grants.Load(), len(p.principals.m); n != 0 || m != 1 {
+		t.Fatalf("after the bound: %d grants, %d principals; want 0 and 1", n, m)
 	}
 }
