@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,17 +34,33 @@ type options struct {
 	// listDuration and listWarmup time the tools/list scenario (0: skip it).
 	listDuration time.Duration
 	listWarmup   time.Duration
-	calls        bool // run the tools/call scenarios
+	calls        bool   // run the tools/call scenarios
+	cpuProfile   string // write a CPU profile of the whole run here
 }
 
-func main() {
+func main() { os.Exit(benchMain()) }
+
+// benchMain runs the benchmark and returns the exit code (so deferred
+// work, like finishing a CPU profile, runs on every path).
+func benchMain() int {
 	opts, err := parseFlags(os.Args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return
+			return 0
 		}
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(2)
+		return 2
+	}
+	if opts.cpuProfile != "" {
+		f, err := os.Create(opts.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -cpuprofile:", err)
+			return 2
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err = run(ctx, opts)
@@ -51,12 +68,13 @@ func main() {
 	stop()
 	if interrupted {
 		fmt.Fprintln(os.Stderr, "bench: interrupted; everything it started is stopped")
-		os.Exit(130)
+		return 130
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func parseFlags(args []string) (options, error) {
@@ -70,6 +88,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
 	// One version for every scenario, so they compare like with like: a
 	// 2026-07-28 client would reach the stateful demo upstream directly at
 	// 2025-11-25 but the gateway at 2026-07-28 (a translated call).
