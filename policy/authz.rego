@@ -13,6 +13,11 @@
 #   argument_keys top-level argument names, in the order sent
 #   namespace     {path, single, prefixed, servers | all}
 #   headers       the configured request headers (access.input_headers)
+#   grant         the principal's grant on server, handed in by the gateway
+#                 (false for none; absent in opa test / opa eval)
+#
+# namespace, headers and arguments are present only when some module reads
+# them.
 #
 # data.gateway is built from the config by policy/data.go, shaped for
 # lookups: tool names are the upstream's own (an entry written with the
@@ -25,9 +30,9 @@
 #   grants  what a principal may use: the servers, and on each the tool
 #           rules that bind the principal (its own, its team's, its
 #           organization's and the server's, merged). It reads only
-#           input.principal and data, so the gateway evaluates it once per
-#           principal and policy version and hands the principal's entry for
-#           the server in as input.grant (false when there is none).
+#           input.principal, input.server and data, so the gateway
+#           evaluates grant once per principal, server and policy version
+#           and hands it in as input.grant (false when there is none).
 #   allow   the question itself: the grant, then the tool, the arguments and
 #           custom rules.
 #
@@ -60,7 +65,8 @@ allow if {
 	not custom_denied
 }
 
-# ... or without it (opa test, opa eval): computed here.
+# ... or without it (opa test, opa eval): computed here. (With
+# input.grant false, grant is undefined and this body fails too.)
 allow if {
 	not input.grant
 	g := grant

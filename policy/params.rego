@@ -8,7 +8,7 @@ package mcpgw.authz
 
 import rego.v1
 
-params_rule := data.gateway.servers[input.server].allowed_params[input.tool.name]
+params_rule := grant.params[input.tool.name]
 
 params_violation if params_violated(grant)
 
