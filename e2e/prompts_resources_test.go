@@ -16,9 +16,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// richUpstream is a go-sdk server (stateful) with prompts, resources and a
-// resource template, that records the prompts/get and resources/read it
-// receives.
+// richUpstream is a go-sdk server (stateful) with prompts, resources, a
+// resource template and completions, that records the prompts/get,
+// resources/read and completion/complete it receives.
 type richUpstream struct {
 	URL      string
 	srv      *mcp.Server
@@ -36,7 +36,12 @@ func (u *richUpstream) received() []string {
 func startRichUpstream(t *testing.T) *richUpstream {
 	t.Helper()
 	u := &richUpstream{}
-	srv := mcp.NewServer(&mcp.Implementation{Name: "rich", Version: "1"}, nil)
+	srv := mcp.NewServer(&mcp.Implementation{Name: "rich", Version: "1"}, &mcp.ServerOptions{
+		CompletionHandler: func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{
+				Values: []string{req.Params.Argument.Value + "-one", req.Params.Argument.Value + "-two"}, Total: 2}}, nil
+		},
+	})
 	addGreet := func(name string) {
 		srv.AddPrompt(&mcp.Prompt{Name: name, Arguments: []*mcp.PromptArgument{{Name: "who", Required: true}}},
 			func(_ context.Context, req *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
@@ -58,6 +63,8 @@ func startRichUpstream(t *testing.T) *richUpstream {
 				what = p.Name
 			case *mcp.ReadResourceParams:
 				what = p.URI
+			case *mcp.CompleteParams:
+				what = p.Ref.Name + p.Ref.URI
 			default:
 				return next(ctx, method, req)
 			}
@@ -223,4 +230,64 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// TestCompletionsOnEveryScope: completion/complete reaches the upstream
+// its ref names, with the upstream's own prompt name or URI template, on
+// the aggregate, a server list and the server's own endpoint; clients are
+// told completions exist when an upstream in scope offers them.
+func TestCompletionsOnEveryScope(t *testing.T) {
+	rich := startRichUpstream(t)
+	alpha := startUpstream(t, "alpha", false, "echo") // no completions
+	gw := gatewayUnder(t, configFor(map[string]string{"rich": rich.URL, "alpha": alpha.URL}))
+	base := strings.TrimSuffix(gw.Endpoint, "/mcp")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		path, prompt, template string
+		completions            bool
+	}{
+		{"/mcp", "rich-greet", "mcpgw://rich/test://items/{id}", true},
+		{"/mcp/rich,alpha", "rich-greet", "mcpgw://rich/test://items/{id}", true},
+		{"/rich/mcp", "greet", "test://items/{id}", true},
+		{"/mcp/alpha", "", "", false},
+	} {
+		cs := connect(t, base+tc.path)
+		if got := cs.InitializeResult().Capabilities.Completions != nil; got != tc.completions {
+			t.Fatalf("%s: completions capability %v, want %v", tc.path, got, tc.completions)
+		}
+		if !tc.completions {
+			continue
+		}
+		res, err := cs.Complete(ctx, &mcp.CompleteParams{
+			Ref:      &mcp.CompleteReference{Type: "ref/prompt", Name: tc.prompt},
+			Argument: mcp.CompleteParamsArgument{Name: "who", Value: "en"},
+		})
+		if err != nil || !slices.Equal(res.Completion.Values, []string{"en-one", "en-two"}) {
+			t.Fatalf("%s: complete prompt %s: %+v, %v", tc.path, tc.prompt, res, err)
+		}
+		res, err = cs.Complete(ctx, &mcp.CompleteParams{
+			Ref:      &mcp.CompleteReference{Type: "ref/resource", URI: tc.template},
+			Argument: mcp.CompleteParamsArgument{Name: "id", Value: "4"},
+		})
+		if err != nil || len(res.Completion.Values) != 2 {
+			t.Fatalf("%s: complete template %s: %+v, %v", tc.path, tc.template, res, err)
+		}
+	}
+	want := []string{"completion/complete greet", "completion/complete test://items/{id}"}
+	for _, got := range rich.received() {
+		if !slices.Contains(want, got) {
+			t.Errorf("upstream received %q; only its own names were expected (%q)", got, want)
+		}
+	}
+	if n := len(rich.received()); n != 6 {
+		t.Errorf("upstream received %d completions, want 6", n)
+	}
+	// A prompt of another upstream, or none: refused like prompts/get.
+	cs := connect(t, base+"/mcp")
+	_, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "nosuch-greet"},
+		Argument: mcp.CompleteParamsArgument{Name: "who", Value: "x"}})
+	if err == nil || !strings.Contains(err.Error(), "Unknown prompt: nosuch-greet") {
+		t.Errorf("completion for an unknown prompt: %v", err)
+	}
 }

@@ -9,10 +9,11 @@ import (
 // server's endpoint (/<alias>/mcp) and goes there unchanged, on the
 // client's upstream session: the client's answers to the upstream's own
 // requests (sampling, elicitation, roots, which reach the client on the
-// stream of a routed call), cancellations of routed requests, the log
-// level (so the upstream sends notifications/message on routed calls)
-// and completions. None of them names anything, so on prefixed scopes
-// they cannot be told apart by upstream and stay with the sidecar.
+// stream of a routed call), cancellations of routed requests and the log
+// level (so the upstream sends notifications/message on routed calls).
+// None of them names anything, so on prefixed scopes they cannot be told
+// apart by upstream and stay with the sidecar. (Completions name a prompt
+// or resource: they are routed by it, completion.go.)
 func passThrough(msg *rpc.Message) bool {
 	switch msg.Kind {
 	case rpc.KindResponse:
@@ -20,7 +21,7 @@ func passThrough(msg *rpc.Message) bool {
 	case rpc.KindNotification:
 		return msg.Method == "notifications/cancelled"
 	case rpc.KindRequest:
-		return msg.Method == "logging/setLevel" || msg.Method == "completion/complete"
+		return msg.Method == "logging/setLevel"
 	}
 	return false
 }

@@ -7,7 +7,8 @@ import "github.com/mcpgw/mcpgw/namespace"
 // prompt or resource.
 func routed(method string) bool {
 	switch method {
-	case "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe":
+	case "tools/call", "prompts/get", "resources/read", "resources/subscribe", "resources/unsubscribe",
+		"completion/complete":
 		return true
 	}
 	return false

@@ -132,9 +132,12 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		}
 	}
 	var d Decision
-	if passThrough(msg) {
+	switch {
+	case passThrough(msg):
 		d = r.routeToSingle(h, scope, msg, body)
-	} else {
+	case msg.Method == "completion/complete":
+		d = r.routeCompletion(h, scope, msg)
+	default:
 		d = r.routeNamed(h, scope, msg)
 	}
 	if d.Call != nil {
@@ -164,7 +167,7 @@ func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) 
 		// sidecar serves the call itself.
 		return Decision{}
 	}
-	body, err := msg.WithParamString(param, tool)
+	body, err := msg.WithParamString(tool, param)
 	if err != nil {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams, "invalid params"), msg)}
 	}

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 )
 
@@ -103,35 +104,38 @@ func validID(id json.RawMessage) bool {
 
 func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
 
-// ParamString returns a top-level string field of params ("name", "uri").
-func (m *Message) ParamString(field string) (string, bool) {
-	if len(m.Params) == 0 || m.Params[0] != '{' {
-		return "", false
-	}
-	var p map[string]json.RawMessage
-	if json.Unmarshal(m.Params, &p) != nil {
-		return "", false
+// ParamString returns the string at params.<path> (["name"],
+// ["ref", "uri"]).
+func (m *Message) ParamString(path ...string) (string, bool) {
+	v := m.Params
+	for _, field := range path {
+		if len(v) == 0 || v[0] != '{' {
+			return "", false
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(v, &obj) != nil {
+			return "", false
+		}
+		var ok bool
+		if v, ok = obj[field]; !ok {
+			return "", false
+		}
 	}
 	var s string
-	if v, ok := p[field]; !ok || json.Unmarshal(v, &s) != nil {
+	if len(path) == 0 || json.Unmarshal(v, &s) != nil {
 		return "", false
 	}
 	return s, true
 }
 
-// WithParamString returns the message re-encoded with params.field set to
-// value; every other member is kept as sent.
-func (m *Message) WithParamString(field, value string) ([]byte, error) {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(m.Params, &p); err != nil {
-		return nil, err
+// WithParamString returns the message re-encoded with params.<path> set
+// to value; every other member is kept as sent. The objects on the way
+// must exist.
+func (m *Message) WithParamString(value string, path ...string) ([]byte, error) {
+	if len(path) == 0 {
+		return nil, errors.New("rpc: no param path")
 	}
-	v, err := json.Marshal(value)
-	if err != nil {
-		return nil, err
-	}
-	p[field] = v
-	params, err := json.Marshal(p)
+	params, err := withString(m.Params, value, path)
 	if err != nil {
 		return nil, err
 	}
@@ -141,4 +145,27 @@ func (m *Message) WithParamString(field, value string) ([]byte, error) {
 	}
 	out["params"] = params
 	return json.Marshal(out)
+}
+
+// withString returns obj (a JSON object) with the string at path set.
+func withString(obj json.RawMessage, value string, path []string) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &fields); err != nil {
+		return nil, err
+	}
+	if fields == nil {
+		return nil, errors.New("rpc: params path is not an object")
+	}
+	var v json.RawMessage
+	var err error
+	if len(path) == 1 {
+		v, err = json.Marshal(value)
+	} else {
+		v, err = withString(fields[path[0]], value, path[1:])
+	}
+	if err != nil {
+		return nil, err
+	}
+	fields[path[0]] = v
+	return json.Marshal(fields)
 }

@@ -72,7 +72,7 @@ func TestWithParamStringKeepsEverythingElse(t *testing.T) {
 	if !ok || name != "demo-echo" {
 		t.Fatalf("ParamString = %q %v", name, ok)
 	}
-	out, e := m.WithParamString("name", "echo")
+	out, e := m.WithParamString("echo", "name")
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -83,6 +83,48 @@ func TestWithParamStringKeepsEverythingElse(t *testing.T) {
 	wb, _ := json.Marshal(want)
 	if string(gb) != string(wb) {
 		t.Fatalf("rewritten body\n got %s\nwant %s", gb, wb)
+	}
+}
+
+func TestParamStringAtAPath(t *testing.T) {
+	in := `{"jsonrpc":"2.0","id":7,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"mcpgw://wiki/file:///a"},"argument":{"name":"n","value":"v"}}}`
+	m, _, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path []string
+		want string
+		ok   bool
+	}{
+		{[]string{"ref", "uri"}, "mcpgw://wiki/file:///a", true},
+		{[]string{"ref", "type"}, "ref/resource", true},
+		{[]string{"argument", "value"}, "v", true},
+		{[]string{"ref"}, "", false},             // an object, not a string
+		{[]string{"ref", "uri", "x"}, "", false}, // through a string
+		{[]string{"nope", "uri"}, "", false},     // missing
+		{nil, "", false},
+	} {
+		if got, ok := m.ParamString(tc.path...); got != tc.want || ok != tc.ok {
+			t.Errorf("ParamString(%q) = %q %v, want %q %v", tc.path, got, ok, tc.want, tc.ok)
+		}
+	}
+	out, e := m.WithParamString("file:///a", "ref", "uri")
+	if e != nil {
+		t.Fatal(e)
+	}
+	var got, want map[string]any
+	json.Unmarshal(out, &got)
+	json.Unmarshal([]byte(strings.Replace(in, `"mcpgw://wiki/file:///a"`, `"file:///a"`, 1)), &want)
+	gb, _ := json.Marshal(got)
+	wb, _ := json.Marshal(want)
+	if string(gb) != string(wb) {
+		t.Fatalf("rewritten body\n got %s\nwant %s", gb, wb)
+	}
+	for _, bad := range [][]string{{"nope", "uri"}, {"ref", "uri", "x"}, nil} {
+		if _, e := m.WithParamString("x", bad...); e == nil {
+			t.Errorf("WithParamString(%q) succeeded", bad)
+		}
 	}
 }
 
@@ -115,7 +157,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if _, ok := m.ParamString("name"); ok {
-			out, e := m.WithParamString("name", "x")
+			out, e := m.WithParamString("x", "name")
 			if e != nil || !json.Valid(out) {
 				t.Fatalf("rewrite failed: %v", e)
 			}

@@ -16,22 +16,24 @@ import (
 //   - prompts and resources, with listChanged, when an upstream in scope
 //     advertised them (last known, so a restarting upstream does not make
 //     them flap) or lists some;
-//   - on a single server's endpoint, that server's logging and
-//     completions, which the router passes through to it there.
+//   - completions when an upstream in scope offers them: the router
+//     routes completion/complete by the prompt or resource it names;
+//   - on a single server's endpoint, that server's logging, which the
+//     router passes through to it there.
 //
 // Nothing else is offered: resource subscriptions are passed through but
-// their updates are not relayed, and on prefixed scopes logging and
-// completions would need the gateway to fan out or rename them (see
-// docs/conformance.md).
+// their updates are not relayed, and on prefixed scopes logging would
+// need the gateway to fan it out (see docs/conformance.md).
 func (c *listCache) capabilities(sc namespace.Scope) *mcp.ServerCapabilities {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}}
-	var prompts, resources bool
+	var prompts, resources, completions bool
 	for _, alias := range sc.Servers {
 		if caps := c.caps[alias]; caps != nil {
 			prompts = prompts || caps.Prompts != nil
 			resources = resources || caps.Resources != nil
+			completions = completions || caps.Completions != nil
 		}
 		if sl := c.byAlias[alias]; sl != nil {
 			prompts = prompts || len(sl.prompts) > 0
@@ -44,13 +46,11 @@ func (c *listCache) capabilities(sc namespace.Scope) *mcp.ServerCapabilities {
 	if resources {
 		out.Resources = &mcp.ResourceCapabilities{ListChanged: true}
 	}
-	if caps := c.caps[sc.Single]; sc.Single != "" && caps != nil {
-		if caps.Logging != nil {
-			out.Logging = &mcp.LoggingCapabilities{}
-		}
-		if caps.Completions != nil {
-			out.Completions = &mcp.CompletionCapabilities{}
-		}
+	if completions {
+		out.Completions = &mcp.CompletionCapabilities{}
+	}
+	if caps := c.caps[sc.Single]; sc.Single != "" && caps != nil && caps.Logging != nil {
+		out.Logging = &mcp.LoggingCapabilities{}
 	}
 	return out
 }
