@@ -53,7 +53,8 @@ func extProcFilter(p Params) (*anypb.Any, error) {
 		RouteCacheAction: extprocv3.ExternalProcessor_CLEAR,
 		// The processor asks for a response body only for calls it
 		// translated between protocol versions (a 2026-07-28 client on an
-		// older upstream): then, and only then, it buffers the answer.
+		// older upstream), buffered, and for event streams that may carry
+		// upstream requests for a client on a prefixed scope, streamed.
 		AllowModeOverride: true,
 		// Envoy compares an override, merged with the filter's modes, to
 		// this list (request_header_mode aside), so trailers are spelled out.
@@ -63,6 +64,15 @@ func extProcFilter(p Params) (*anypb.Any, error) {
 			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
 			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
 			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
+			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
+		}, {
+			// Event streams whose upstream requests get relayed ids
+			// (a client that answers them on a prefixed scope).
+			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
+			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
+			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
+			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
+			ResponseBodyMode:    extprocv3.ProcessingMode_STREAMED,
 			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
 		}},
 		MutationRules: &mutationrulesv3.HeaderMutationRules{

@@ -57,3 +57,15 @@ var bufferResponse = &filterextprocv3.ProcessingMode{
 	ResponseBodyMode:    filterextprocv3.ProcessingMode_BUFFERED,
 	ResponseTrailerMode: filterextprocv3.ProcessingMode_SKIP,
 }
+
+// streamResponse switches one request to a streamed response body, chunk
+// by chunk: an event stream whose upstream requests get relayed ids. Like
+// bufferResponse it must be in the filter's allowed_override_modes.
+var streamResponse = &filterextprocv3.ProcessingMode{
+	RequestHeaderMode:   filterextprocv3.ProcessingMode_SEND,
+	RequestBodyMode:     filterextprocv3.ProcessingMode_BUFFERED,
+	RequestTrailerMode:  filterextprocv3.ProcessingMode_SKIP,
+	ResponseHeaderMode:  filterextprocv3.ProcessingMode_SEND,
+	ResponseBodyMode:    filterextprocv3.ProcessingMode_STREAMED,
+	ResponseTrailerMode: filterextprocv3.ProcessingMode_SKIP,
+}

@@ -25,6 +25,8 @@ type requestState struct {
 	// call whose body is asked for (a downgraded call).
 	responseType   string
 	responseLength bool
+	// relay rewrites the ids of upstream requests in a streamed response.
+	relay *router.Relay
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -61,7 +63,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 
 	case *extprocv3.ProcessingRequest_ResponseHeaders:
 		hs := headerMap(m.ResponseHeaders.GetHeaders())
-		d := router.DecideResponse(st.call, hs.Get(":status"))
+		d := router.DecideResponse(st.call, hs.Get(":status"), hs.Get("content-type"))
 		noteAuthFailure(st.call, hs.Get(":status"))
 		if d.EvictUpstreamSession && st.call != nil {
 			s.sessions.Evict(sessionKey(st.call), st.call.UpstreamSession)
@@ -80,10 +82,14 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 				HeaderMutation: mutation(d.SetHeaders, d.RemoveHeaders),
 			}},
 		}}
-		if d.BufferBody && !m.ResponseHeaders.GetEndOfStream() {
+		switch {
+		case d.BufferBody && !m.ResponseHeaders.GetEndOfStream():
 			st.responseType = hs.Get("content-type")
 			_, st.responseLength = hs["content-length"]
 			resp.ModeOverride = bufferResponse
+		case d.StreamBody && !m.ResponseHeaders.GetEndOfStream():
+			st.relay = router.NewRelay(st.call.Upstream.Alias)
+			resp.ModeOverride = streamResponse
 		}
 		return resp
 
@@ -92,7 +98,16 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			RequestTrailers: &extprocv3.TrailersResponse{},
 		}}
 	case *extprocv3.ProcessingRequest_ResponseBody:
-		// Only downgraded calls ask for their response body.
+		if st.relay != nil {
+			// A streamed event stream: this chunk, ids relayed.
+			body := st.relay.Chunk(m.ResponseBody.GetBody(), m.ResponseBody.GetEndOfStream())
+			return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+				ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
+					BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}},
+				}},
+			}}
+		}
+		// Otherwise only downgraded calls ask for their response body.
 		body, set := router.DecideResponseBody(m.ResponseBody.GetBody(), st.responseType, st.responseLength)
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
 			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{

@@ -64,6 +64,11 @@ type Call struct {
 	// Downgraded is set when a 2026-07-28 client's call goes to an older
 	// upstream (see Downgrade): its answer must be upgraded on the way back.
 	Downgraded bool
+	// RelayRequests is set for a call on a prefixed scope from a client
+	// the upstream may send requests (elicitation, sampling, roots): their
+	// ids in the response stream are rewritten so the client's answers can
+	// be routed back (relay.go).
+	RelayRequests bool
 	// Credentials are what the call carries to its upstream (already in
 	// the decision's headers, but for an OAuth2 token when Token is set);
 	// the upstream session the call needs is opened with them. Secrets.

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"mime"
 	"strconv"
 
 	"github.com/mcpgw/mcpgw/rpc"
@@ -16,13 +17,16 @@ type ResponseDecision struct {
 	// BufferBody asks for the response body: the answer of a downgraded
 	// call must be upgraded for its 2026-07-28 client (DecideResponseBody).
 	BufferBody bool
+	// StreamBody asks for the response event stream chunk by chunk: the
+	// ids of the upstream's requests in it are rewritten (Relay).
+	StreamBody bool
 }
 
 // DecideResponse handles response headers. For a call routed to an
 // upstream, the upstream's session id must not leak to the client (it
 // would replace the gateway session id in clients that track it on every
 // response): the client gets back its own gateway session id.
-func DecideResponse(call *Call, status string) ResponseDecision {
+func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 	if call == nil {
 		return ResponseDecision{}
 	}
@@ -41,6 +45,9 @@ func DecideResponse(call *Call, status string) ResponseDecision {
 	}
 	if call.Downgraded && code >= 200 && code < 300 {
 		d.BufferBody = true
+	}
+	if mt, _, _ := mime.ParseMediaType(contentType); call.RelayRequests && code == 200 && mt == "text/event-stream" {
+		d.StreamBody = true
 	}
 	return d
 }

@@ -133,6 +133,8 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	}
 	var d Decision
 	switch {
+	case msg.Kind == rpc.KindResponse && scope.Single == "":
+		d = r.routeAnswer(h, scope, msg)
 	case passThrough(msg):
 		d = r.routeToSingle(h, scope, msg, body)
 	case msg.Method == "completion/complete":
@@ -142,6 +144,10 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	}
 	if d.Call != nil {
 		d.Call.ClientCapabilities = caps
+		// Every capability in caps lets the upstream send the client
+		// requests; a 2026-07-28 client gets none (its calls are re-sent
+		// with the answers instead).
+		d.Call.RelayRequests = caps != 0 && msg.Kind == rpc.KindRequest && scope.Single == "" && !IsModern(h.ProtocolVersion())
 	}
 	return d
 }

@@ -199,18 +199,18 @@ func TestDecideBodyPassThrough(t *testing.T) {
 
 func TestDecideResponse(t *testing.T) {
 	call := &Call{ClientSession: "gw-1"}
-	d := DecideResponse(call, "200")
+	d := DecideResponse(call, "200", "application/json")
 	if len(d.SetHeaders) != 1 || d.SetHeaders[0] != (Header{"mcp-session-id", "gw-1"}) || d.EvictUpstreamSession {
 		t.Fatalf("got %+v", d)
 	}
-	if d := DecideResponse(&Call{}, "400"); d.EvictUpstreamSession {
+	if d := DecideResponse(&Call{}, "400", "application/json"); d.EvictUpstreamSession {
 		t.Fatal("a call without an upstream session evicted one on a 400")
 	}
-	d = DecideResponse(&Call{UpstreamSession: "up-1"}, "404")
+	d = DecideResponse(&Call{UpstreamSession: "up-1"}, "404", "application/json")
 	if len(d.RemoveHeaders) != 1 || !d.EvictUpstreamSession {
 		t.Fatalf("got %+v", d)
 	}
-	if d := DecideResponse(nil, "404"); d.EvictUpstreamSession || len(d.SetHeaders) != 0 {
+	if d := DecideResponse(nil, "404", "application/json"); d.EvictUpstreamSession || len(d.SetHeaders) != 0 {
 		t.Fatalf("sidecar responses are untouched: %+v", d)
 	}
 }

@@ -147,6 +147,17 @@ func (m *Message) WithParamString(value string, path ...string) ([]byte, error) 
 	return json.Marshal(out)
 }
 
+// WithID returns the message re-encoded with id as its id; every other
+// member is kept as sent.
+func (m *Message) WithID(id json.RawMessage) ([]byte, error) {
+	out := make(map[string]json.RawMessage, len(m.raw))
+	for k, v := range m.raw {
+		out[k] = v
+	}
+	out["id"] = id
+	return json.Marshal(out)
+}
+
 // withString returns obj (a JSON object) with the string at path set.
 func withString(obj json.RawMessage, value string, path []string) (json.RawMessage, error) {
 	var fields map[string]json.RawMessage

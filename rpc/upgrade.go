@@ -25,26 +25,27 @@ func UpgradeResults(body []byte, contentType string) []byte {
 	return body
 }
 
-func upgradeEvents(body []byte) []byte {
-	lines := bytes.SplitAfter(body, []byte("\n"))
+func upgradeEvents(body []byte) []byte { return RewriteEventData(body, upgradeMessage) }
+
+// RewriteEventData rewrites the data lines of SSE event text, each taken
+// as one JSON-RPC message: f returns the new message, or false to leave
+// the line as it is. Other lines, and a last line without its newline,
+// pass unchanged. (MCP SDKs write a message on one data line; a message
+// split over several data lines is not rewritten.)
+func RewriteEventData(text []byte, f func(msg []byte) ([]byte, bool)) []byte {
 	var out bytes.Buffer
-	for _, line := range lines {
+	out.Grow(len(text))
+	for line := range bytes.SplitAfterSeq(text, []byte("\n")) {
 		data, ok := bytes.CutPrefix(line, []byte("data:"))
-		if !ok {
+		if !ok || !bytes.HasSuffix(data, []byte("\n")) {
 			out.Write(line)
 			continue
 		}
-		nl := ""
-		if bytes.HasSuffix(data, []byte("\n")) {
-			nl = "\n"
-			data = data[:len(data)-1]
-		}
-		data = bytes.TrimSuffix(data, []byte("\r"))
-		payload := bytes.TrimPrefix(data, []byte(" "))
-		if up, ok := upgradeMessage(payload); ok {
+		data = bytes.TrimSuffix(data[:len(data)-1], []byte("\r"))
+		if msg, ok := f(bytes.TrimPrefix(data, []byte(" "))); ok {
 			out.WriteString("data: ")
-			out.Write(up)
-			out.WriteString(nl)
+			out.Write(msg)
+			out.WriteString("\n")
 			continue
 		}
 		out.Write(line)

@@ -1,0 +1,139 @@
+package router
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/policy"
+	"github.com/mcpgw/mcpgw/rpc"
+)
+
+// Requests an upstream sends its client (elicitation, sampling, roots)
+// travel on the event stream of a routed call. On /<alias>/mcp the
+// client's answer goes back to that upstream as it is (passthrough.go).
+// On prefixed scopes the answer names no server, so on the way out the
+// gateway gives each such request an id that carries the upstream's alias
+// and the request's own id, and routes the answer by it. The id holds all
+// it needs, so any replica can route the answer.
+
+// relayIDPrefix starts the ids the gateway gives upstream requests.
+const relayIDPrefix = "mcpgw1."
+
+// encodeRequestID is the id the client sees for request id raw of
+// upstream alias: a JSON string.
+func encodeRequestID(alias string, raw json.RawMessage) json.RawMessage {
+	payload := append([]byte(alias+"\x00"), raw...)
+	id, _ := json.Marshal(relayIDPrefix + base64.RawURLEncoding.EncodeToString(payload))
+	return id
+}
+
+// decodeRequestID reverses encodeRequestID; ok is false for any id the
+// gateway did not make.
+func decodeRequestID(id json.RawMessage) (alias string, raw json.RawMessage, ok bool) {
+	var s string
+	if json.Unmarshal(id, &s) != nil {
+		return "", nil, false
+	}
+	enc, found := strings.CutPrefix(s, relayIDPrefix)
+	if !found {
+		return "", nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return "", nil, false
+	}
+	a, r, found := bytes.Cut(payload, []byte{0})
+	if !found || len(a) == 0 || !validRelayedID(r) {
+		return "", nil, false
+	}
+	return string(a), r, true
+}
+
+// validRelayedID reports whether raw is a JSON-RPC id: a string or a
+// number.
+func validRelayedID(raw []byte) bool {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	switch v.(type) {
+	case string, float64:
+		return true
+	}
+	return false
+}
+
+// maxPendingLine bounds the part of an event stream held back while a
+// line is incomplete; a longer line passes unchanged.
+const maxPendingLine = 4 << 20
+
+// Relay rewrites the ids of the requests in one routed call's response
+// event stream, chunk by chunk (Envoy's chunks do not follow lines: an
+// incomplete line waits for the next chunk).
+type Relay struct {
+	alias   string
+	pending []byte
+}
+
+// NewRelay returns the relay for a call to upstream alias.
+func NewRelay(alias string) *Relay { return &Relay{alias: alias} }
+
+// Chunk returns what to send the client for the next chunk of the stream;
+// end flushes whatever is held back.
+func (r *Relay) Chunk(data []byte, end bool) []byte {
+	buf := append(r.pending, data...)
+	cut := bytes.LastIndexByte(buf, '\n') + 1
+	if end || len(buf)-cut > maxPendingLine {
+		cut = len(buf)
+	}
+	out := rpc.RewriteEventData(buf[:cut], r.rewrite)
+	r.pending = append(r.pending[:0:0], buf[cut:]...)
+	return out
+}
+
+// rewrite gives a request of the upstream the gateway's id for it.
+func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(msg, &m) != nil {
+		return nil, false
+	}
+	id, hasID := m["id"]
+	if _, hasMethod := m["method"]; !hasMethod || !hasID || !validRelayedID(id) {
+		return nil, false
+	}
+	m["id"] = encodeRequestID(r.alias, id)
+	out, err := json.Marshal(m)
+	return out, err == nil
+}
+
+// routeAnswer routes a client's answer to a request an upstream sent it
+// on a prefixed scope, by the id the gateway gave the request. Answers
+// with other ids stay with the sidecar (which drops them).
+func (r *Router) routeAnswer(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
+	alias, id, ok := decodeRequestID(msg.ID)
+	if !ok || !slices.Contains(scope.Servers, alias) {
+		return Decision{}
+	}
+	up := r.upstreams[alias]
+	if up == nil || !up.Routable() {
+		return Decision{}
+	}
+	p, reply := r.authenticate(h, msg)
+	if reply != nil {
+		return Decision{Reply: reply}
+	}
+	if r.authz != nil && !r.authz.Visible(policy.Request{Principal: p, Server: alias, Scope: scope, Path: h.Get(headerPath), Header: h.Get}) {
+		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusForbidden, Code: rpc.CodeForbidden,
+			Message: "Access denied: this key may not use the MCP servers of this endpoint"}, msg)}
+	}
+	body, err := msg.WithID(id)
+	if err != nil {
+		return Decision{}
+	}
+	return r.forward(h, up, msg, body, "")
+}

@@ -1,0 +1,215 @@
+package router
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestRequestIDsRoundTrip(t *testing.T) {
+	for _, id := range []string{`1`, `-7`, `1.5e3`, `"abc"`, `"a\u0000b"`, `""`, `"mcpgw1.x"`} {
+		enc := encodeRequestID("my_wiki", json.RawMessage(id))
+		var s string
+		if json.Unmarshal(enc, &s) != nil || !strings.HasPrefix(s, relayIDPrefix) {
+			t.Fatalf("%s: encoded %s is not a gateway string id", id, enc)
+		}
+		alias, raw, ok := decodeRequestID(enc)
+		if !ok || alias != "my_wiki" || string(raw) != id {
+			t.Fatalf("%s: decoded %q %s %v", id, alias, raw, ok)
+		}
+	}
+	for _, bad := range []string{`1`, `"x"`, `"mcpgw1."`, `"mcpgw1.!!"`, `"mcpgw1.` + "AHsi" + `"`, // no alias
+		string(encodeRequestID("a", json.RawMessage(`{"x":1}`))), // not a JSON-RPC id
+		string(encodeRequestID("a", json.RawMessage(`null`))), `null`, `{}`} {
+		if alias, raw, ok := decodeRequestID(json.RawMessage(bad)); ok {
+			t.Errorf("%s decoded as %q %s", bad, alias, raw)
+		}
+	}
+}
+
+const relayStream = "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r\n\r\n" +
+	"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"elicitation/create\",\"params\":{\"message\":\"name?\"}}\nid: 7\n\n" +
+	": keep-alive\n\n" +
+	"data: {\"jsonrpc\":\"2.0\",\"id\":\"s-2\",\"method\":\"sampling/createMessage\",\"params\":{}}\n\n" +
+	"data: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]}}\n\n"
+
+// The stream comes in chunks that do not follow lines; what the client
+// gets is the same however it is cut: requests carry relayed ids,
+// everything else passes byte for byte.
+func TestRelayRewritesRequestIDsAcrossChunks(t *testing.T) {
+	whole := NewRelay("rich").Chunk([]byte(relayStream), true)
+	for _, want := range []string{
+		`"id":` + string(encodeRequestID("rich", json.RawMessage(`1`))),
+		`"id":` + string(encodeRequestID("rich", json.RawMessage(`"s-2"`))),
+		"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r\n",
+		"data: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]}}\n\n",
+		"id: 7\n\n: keep-alive\n\n",
+	} {
+		if !bytes.Contains(whole, []byte(want)) {
+			t.Fatalf("relayed stream lacks %q:\n%s", want, whole)
+		}
+	}
+	if bytes.Contains(whole, []byte(`"id":1,`)) || bytes.Contains(whole, []byte(`"id":"s-2"`)) {
+		t.Fatalf("an upstream request kept its id:\n%s", whole)
+	}
+	for size := 1; size <= len(relayStream); size++ {
+		r := NewRelay("rich")
+		var got []byte
+		for i := 0; i < len(relayStream); i += size {
+			end := min(i+size, len(relayStream))
+			got = append(got, r.Chunk([]byte(relayStream[i:end]), end == len(relayStream))...)
+		}
+		if !bytes.Equal(got, whole) {
+			t.Fatalf("chunks of %d bytes:\n%s\nwant\n%s", size, got, whole)
+		}
+	}
+}
+
+// The client's answer to a relayed request goes to the upstream that
+// asked, with the upstream's own id, on prefixed scopes; an answer with
+// any other id stays with the sidecar, as before.
+func TestAnswersAreRoutedByRelayedID(t *testing.T) {
+	r := testRouter(t)
+	answer := func(id json.RawMessage) []byte {
+		return []byte(`{"jsonrpc":"2.0","id":` + string(id) + `,"result":{"action":"accept","content":{"name":"x"}}}`)
+	}
+	relayed := encodeRequestID("demo", json.RawMessage(`1`))
+	for _, tc := range []struct {
+		name, path string
+		id         json.RawMessage
+		wantAlias  string // "" when the sidecar keeps it
+	}{
+		{"aggregate", "/mcp", relayed, "demo"},
+		{"server list", "/mcp/demo,my_wiki", relayed, "demo"},
+		{"out of scope", "/mcp/my_wiki", relayed, ""},
+		{"plain id on the aggregate", "/mcp", json.RawMessage(`1`), ""},
+		{"unroutable upstream", "/mcp", encodeRequestID("local", json.RawMessage(`1`)), ""},
+		{"unknown alias", "/mcp", encodeRequestID("nope", json.RawMessage(`1`)), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := r.DecideBody(Headers{":path": tc.path, "mcp-session-id": "s1"}, answer(tc.id))
+			if d.Reply != nil {
+				t.Fatalf("reply %+v", d.Reply)
+			}
+			if tc.wantAlias == "" {
+				if d.Call != nil {
+					t.Fatalf("routed to %s", d.Call.Upstream.Alias)
+				}
+				return
+			}
+			if d.Call == nil || d.Call.Upstream.Alias != tc.wantAlias || d.Call.RelayRequests {
+				t.Fatalf("got %+v", d.Call)
+			}
+			var sent struct{ ID json.RawMessage }
+			if json.Unmarshal(d.Body, &sent); string(sent.ID) != "1" {
+				t.Fatalf("upstream gets id %s, want 1: %s", sent.ID, d.Body)
+			}
+		})
+	}
+}
+
+// Calls on prefixed scopes from clients that can be asked get their
+// response streams relayed; elsewhere nothing changes.
+func TestWhichCallsAreRelayed(t *testing.T) {
+	r := testRouter(t)
+	WithSessionCheck(func(id string) (uint8, error) {
+		if id == "asks" {
+			return 1, nil // elicitation
+		}
+		return 0, nil
+	})(r)
+	call := []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"demo-ask"}}`)
+	for _, tc := range []struct {
+		name, path, session, version string
+		want                         bool
+	}{
+		{"aggregate, client with elicitation", "/mcp", "asks", "2025-11-25", true},
+		{"server list", "/mcp/demo", "asks", "2025-06-18", true},
+		{"no capabilities", "/mcp", "plain", "2025-11-25", false},
+		{"2026-07-28 client", "/mcp", "asks", "2026-07-28", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := r.DecideBody(Headers{":path": tc.path, "mcp-session-id": tc.session, "mcp-protocol-version": tc.version}, call)
+			if d.Call == nil || d.Call.RelayRequests != tc.want {
+				t.Fatalf("got %+v reply %+v", d.Call, d.Reply)
+			}
+			if got := DecideResponse(d.Call, "200", "text/event-stream").StreamBody; got != tc.want {
+				t.Fatalf("StreamBody %v", got)
+			}
+			if DecideResponse(d.Call, "200", "application/json").StreamBody || DecideResponse(d.Call, "202", "text/event-stream").StreamBody {
+				t.Fatal("a JSON answer or a 202 streamed")
+			}
+		})
+	}
+	single := []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"ask"}}`)
+	if d := r.DecideBody(Headers{":path": "/demo/mcp", "mcp-session-id": "asks"}, single); d.Call == nil || d.Call.RelayRequests {
+		t.Fatalf("single server endpoint: %+v", d.Call)
+	}
+}
+
+func FuzzDecodeRequestID(f *testing.F) {
+	for _, s := range []string{`1`, `"x"`, string(encodeRequestID("a", json.RawMessage(`7`))), `"mcpgw1.YQA3"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, id []byte) {
+		alias, raw, ok := decodeRequestID(id)
+		if !ok {
+			return
+		}
+		if alias == "" || !validRelayedID(raw) {
+			t.Fatalf("%q decoded to %q %q", id, alias, raw)
+		}
+		if again := encodeRequestID(alias, raw); !bytes.Equal(bytes.TrimSpace(id), again) && json.Valid(id) {
+			// Another spelling of the same string (escapes) is fine; the
+			// decoded parts must round-trip.
+			if a2, r2, ok2 := decodeRequestID(again); !ok2 || a2 != alias || !bytes.Equal(r2, raw) {
+				t.Fatalf("%q does not round-trip", id)
+			}
+		}
+	})
+}
+
+func FuzzRelayChunks(f *testing.F) {
+	f.Add([]byte(relayStream), 7)
+	f.Fuzz(func(t *testing.T, stream []byte, size int) {
+		if size <= 0 || size > len(stream) {
+			size = len(stream) + 1
+		}
+		whole := NewRelay("a").Chunk(stream, true)
+		r := NewRelay("a")
+		var got []byte
+		for i := 0; i < len(stream); i += size {
+			end := min(i+size, len(stream))
+			got = append(got, r.Chunk(stream[i:end], end == len(stream))...)
+		}
+		if len(stream) == 0 {
+			got = r.Chunk(nil, true)
+		}
+		if !bytes.Equal(got, whole) {
+			t.Fatalf("chunked relay differs:\n%q\n%q", got, whole)
+		}
+	})
+}
+
+// An answer is routed only for a caller who may use the server it names.
+func TestAnswersNeedAccessToTheirServer(t *testing.T) {
+	r := authRouter(t, &fakeAuthz{})
+	answer := []byte(`{"jsonrpc":"2.0","id":` + string(encodeRequestID("hr", json.RawMessage(`4`))) + `,"result":{}}`)
+	for _, tc := range []struct {
+		key        string
+		wantStatus int // 0: routed
+	}{
+		{"admin", 0},
+		{"alice", 403}, // may use demo only
+		{"", 401},
+	} {
+		d := r.DecideBody(Headers{":path": "/mcp", "x-litellm-api-key": tc.key}, answer)
+		switch {
+		case tc.wantStatus == 0 && (d.Call == nil || d.Call.Upstream.Alias != "hr"):
+			t.Errorf("%q: not routed to hr: %+v", tc.key, d)
+		case tc.wantStatus != 0 && (d.Reply == nil || d.Reply.Status != tc.wantStatus):
+			t.Errorf("%q: want %d, got %+v", tc.key, tc.wantStatus, d)
+		}
+	}
+}
