@@ -281,6 +281,12 @@ func TestLegacySSE(t *testing.T) {
 		}) (*mcp.CallToolResult, any, error) {
 			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "legacy:" + in.Text}}}, nil, nil
 		})
+	legacy.AddPrompt(&mcp.Prompt{Name: "old-greet"}, func(context.Context, *mcp.GetPromptRequest) (*mcp.GetPromptResult, error) {
+		return &mcp.GetPromptResult{Messages: []*mcp.PromptMessage{{Role: "user", Content: &mcp.TextContent{Text: "hello from 2024"}}}}, nil
+	})
+	legacy.AddResource(&mcp.Resource{URI: "old://readme", Name: "readme"}, func(_ context.Context, req *mcp.ReadResourceRequest) (*mcp.ReadResourceResult, error) {
+		return &mcp.ReadResourceResult{Contents: []*mcp.ResourceContents{{URI: req.Params.URI, Text: "legacy readme"}}}, nil
+	})
 	h := mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return legacy }, nil)
 	ls := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
@@ -313,6 +319,17 @@ func TestLegacySSE(t *testing.T) {
 	}
 	if gotKey.Load() != "k2" {
 		t.Errorf("legacy server got X-Api-Key %v", gotKey.Load())
+	}
+	// Its prompts and resources are bridged too.
+	ctx := context.Background()
+	if p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "old-greet"}); err != nil || p.Messages[0].Content.(*mcp.TextContent).Text != "hello from 2024" {
+		t.Errorf("prompts/get: %v %+v", err, p)
+	}
+	if r, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "old://readme"}); err != nil || r.Contents[0].Text != "legacy readme" {
+		t.Errorf("resources/read: %v %+v", err, r)
+	}
+	if l, err := cs.ListResources(ctx, nil); err != nil || len(l.Resources) != 1 {
+		t.Errorf("resources/list: %v %+v", err, l)
 	}
 }
 

@@ -15,10 +15,11 @@ import (
 )
 
 // sseBackend bridges a legacy HTTP+SSE server (2024-11-05: GET for the
-// event stream, POST to the endpoint it announces). It reuses the
-// upstreams discovery machinery for one long-lived go-sdk SSE client
-// session: reconnects with backoff, keepalive pings, tools/list_changed,
-// and one retry of a call the server refused for an unknown session.
+// event stream, POST to the endpoint it announces): tools, prompts and
+// resources. It reuses the upstreams discovery machinery for one
+// long-lived go-sdk SSE client session: reconnects with backoff,
+// keepalive pings, list_changed, and one retry of a request the server
+// refused for an unknown session.
 type sseBackend struct {
 	alias string
 	disc  *upstreams.Discovery
@@ -39,7 +40,7 @@ func newSSEBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.Log
 		Timeout:        o.SSETimeout,
 		RetryMin:       o.RetryMin,
 		RetryMax:       o.RetryMax,
-		OnChange:       func(string, []*mcp.Tool) { changed() },
+		OnListing:      func(string, *upstreams.Listing) { changed() },
 		Logger:         log,
 		Implementation: o.Implementation,
 	})
@@ -55,19 +56,35 @@ func (b *sseBackend) start(ctx context.Context) error { return b.disc.Start(ctx)
 var errSSEDown = errors.New("unreachable (reconnecting)")
 
 func (b *sseBackend) list(context.Context) (listing, error) {
-	tools, ok := b.disc.Tools()[b.alias]
+	l, ok := b.disc.Listings()[b.alias]
 	if !ok {
 		return listing{}, fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
 	}
-	return listing{tools: tools}, nil
+	return listing{tools: l.Tools, prompts: l.Prompts, resources: l.Resources, templates: l.ResourceTemplates}, nil
+}
+
+func (b *sseBackend) getPrompt(ctx context.Context, _ string, params *mcp.GetPromptParams) (*mcp.GetPromptResult, error) {
+	res, err := b.disc.GetPrompt(ctx, b.alias, params)
+	return res, b.unavailable(err)
+}
+
+func (b *sseBackend) readResource(ctx context.Context, _ string, params *mcp.ReadResourceParams) (*mcp.ReadResourceResult, error) {
+	res, err := b.disc.ReadResource(ctx, b.alias, params)
+	return res, b.unavailable(err)
+}
+
+// unavailable says, for a request that found the server unreachable, that
+// it is reconnecting.
+func (b *sseBackend) unavailable(err error) error {
+	if errors.Is(err, upstreams.ErrUpstreamUnavailable) {
+		return fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
+	}
+	return err
 }
 
 func (b *sseBackend) call(ctx context.Context, _, name string, args json.RawMessage, _ mcp.Meta) (*mcp.CallToolResult, error) {
 	res, err := b.disc.CallTool(ctx, b.alias, name, rawArgs(args))
-	if errors.Is(err, upstreams.ErrUpstreamUnavailable) {
-		return nil, fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
-	}
-	return res, err
+	return res, b.unavailable(err)
 }
 
 func (b *sseBackend) endSession(string) {}

@@ -345,6 +345,20 @@ func TestLegacySSEServer(t *testing.T) {
 	if got := mustText(t, cs, "legacy-get-sum", map[string]any{"a": 40, "b": 2}); !strings.Contains(got, "42") {
 		t.Errorf("legacy-get-sum = %q", got)
 	}
+	// Its prompts and resources come through the bridge too.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	waitFor(t, "the legacy server's prompts", func() bool {
+		res, err := cs.ListPrompts(ctx, nil)
+		return err == nil && slices.ContainsFunc(res.Prompts, func(p *mcp.Prompt) bool { return p.Name == "legacy-simple-prompt" })
+	})
+	if p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "legacy-simple-prompt"}); err != nil || len(p.Messages) == 0 {
+		t.Errorf("prompts/get legacy-simple-prompt: %v %+v", err, p)
+	}
+	uri := "mcpgw://legacy/demo://resource/static/document/architecture.md"
+	if r, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri}); err != nil || len(r.Contents) == 0 || r.Contents[0].Text == "" {
+		t.Errorf("resources/read %s: %v %+v", uri, err, r)
+	}
 	waitAccessLog(t, gw.AccessLogPath, "mcp_upstream_legacy")
 }
 
