@@ -47,6 +47,7 @@ type adapter struct {
 	// and URI template.
 	tools, prompts, resources, templates map[string][]byte
 	listed                               bool            // the backend was listed at least once
+	completions                          bool            // the backend declares completions
 	seen                                 map[string]bool // sessions being watched
 }
 
@@ -59,11 +60,16 @@ func newAdapter(alias, kind string, be backend, timeout time.Duration, log *slog
 		resources: map[string][]byte{}, templates: map[string][]byte{},
 		seen: map[string]bool{},
 	}
-	a.srv = mcp.NewServer(&mcp.Implementation{Name: "mcpgw-adapter-" + alias, Version: "1"}, &mcp.ServerOptions{
+	opts := &mcp.ServerOptions{
 		Logger:                    log,
 		SupportedProtocolVersions: protocolVersions,
 		Capabilities:              &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
-	})
+	}
+	if cb, ok := be.(catalogBackend); ok {
+		// Declared to clients only when the backend declares it (listFirst).
+		opts.CompletionHandler = a.completionHandler(cb)
+	}
+	a.srv = mcp.NewServer(&mcp.Implementation{Name: "mcpgw-adapter-" + alias, Version: "1"}, opts)
 	a.srv.AddReceivingMiddleware(a.listFirst)
 	a.handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return a.srv },
 		&mcp.StreamableHTTPOptions{Logger: log})
@@ -90,8 +96,18 @@ func (a *adapter) listFirst(next mcp.MethodHandler) mcp.MethodHandler {
 					Message: fmt.Sprintf("%s server %s: cannot list tools: %v", a.kind, a.alias, err)}
 			}
 		}
-		return next(ctx, method, req)
+		res, err := next(ctx, method, req)
+		if ir, ok := res.(*mcp.InitializeResult); ok && ir.Capabilities != nil && !a.declaresCompletions() {
+			ir.Capabilities.Completions = nil
+		}
+		return res, err
 	}
+}
+
+func (a *adapter) declaresCompletions() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.completions
 }
 
 func (a *adapter) hasListed() bool {
@@ -153,6 +169,7 @@ func (a *adapter) update(l listing) {
 				return mcptool.AddResourceTemplate(a.srv, t, a.resourceHandler(cb))
 			})
 	}
+	a.completions = l.completions
 	if !a.listed {
 		a.log.Info("adapter serving", "tools", len(a.tools), "prompts", len(a.prompts),
 			"resources", len(a.resources), "resource_templates", len(a.templates))
@@ -265,6 +282,23 @@ func (a *adapter) resourceHandler(cb catalogBackend) mcp.ResourceHandler {
 		res, err := cb.readResource(ctx, session, req.Params)
 		if err != nil {
 			return nil, a.failure("resource", req.Params.URI, err)
+		}
+		return res, nil
+	}
+}
+
+// completionHandler forwards completion/complete to the backend.
+func (a *adapter) completionHandler(cb catalogBackend) func(context.Context, *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+	return func(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+		ctx, session, cancel := a.forward(ctx, req.Session)
+		defer cancel()
+		res, err := cb.complete(ctx, session, req.Params)
+		if err != nil {
+			what := ""
+			if req.Params != nil && req.Params.Ref != nil {
+				what = req.Params.Ref.Name + req.Params.Ref.URI
+			}
+			return nil, a.failure("completion", what, err)
 		}
 		return res, nil
 	}

@@ -28,6 +28,8 @@ type listing struct {
 	prompts   []*mcp.Prompt
 	resources []*mcp.Resource
 	templates []*mcp.ResourceTemplate
+	// completions: the server declares completion/complete.
+	completions bool
 }
 
 // catalogBackend is a backend that serves prompts and resources too; the
@@ -36,4 +38,5 @@ type catalogBackend interface {
 	backend
 	getPrompt(ctx context.Context, session string, params *mcp.GetPromptParams) (*mcp.GetPromptResult, error)
 	readResource(ctx context.Context, session string, params *mcp.ReadResourceParams) (*mcp.ReadResourceResult, error)
+	complete(ctx context.Context, session string, params *mcp.CompleteParams) (*mcp.CompleteResult, error)
 }

@@ -11,14 +11,19 @@ import (
 
 // serverEnv makes the test binary a stdio MCP server (tools echo, pid,
 // crash; prompt greet; resource test://static and template
-// test://items/{id}) instead of running the tests.
+// test://items/{id}; completions) instead of running the tests.
 const serverEnv = "MCPGW_ADAPTER_TEST_SERVER"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(serverEnv) == "" {
 		os.Exit(m.Run())
 	}
-	srv := mcp.NewServer(&mcp.Implementation{Name: "adapter-test", Version: "1"}, nil)
+	srv := mcp.NewServer(&mcp.Implementation{Name: "adapter-test", Version: "1"}, &mcp.ServerOptions{
+		CompletionHandler: func(_ context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			return &mcp.CompleteResult{Completion: mcp.CompletionResultDetails{
+				Values: []string{req.Params.Ref.Name + req.Params.Ref.URI + ":" + req.Params.Argument.Value}}}, nil
+		},
+	})
 	type in struct {
 		Text string `json:"text,omitempty"`
 	}

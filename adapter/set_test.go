@@ -157,8 +157,13 @@ func TestStdioPromptsAndResources(t *testing.T) {
 			cs := connect(t, serve(t, stdioUpstream(t, "local", mode))["local"])
 			ctx := context.Background()
 			caps := cs.InitializeResult().Capabilities
-			if caps.Prompts == nil || caps.Resources == nil || caps.Tools == nil {
+			if caps.Prompts == nil || caps.Resources == nil || caps.Tools == nil || caps.Completions == nil {
 				t.Fatalf("capabilities %+v", caps)
+			}
+			done, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "greet"},
+				Argument: mcp.CompleteParamsArgument{Name: "who", Value: "ga"}})
+			if err != nil || len(done.Completion.Values) != 1 || done.Completion.Values[0] != "greet:ga" {
+				t.Fatalf("completion/complete: %v %+v", err, done)
 			}
 			prompts, err := cs.ListPrompts(ctx, nil)
 			if err != nil || len(prompts.Prompts) != 1 || prompts.Prompts[0].Name != "greet" || len(prompts.Prompts[0].Arguments) != 1 {
@@ -320,7 +325,11 @@ func TestLegacySSE(t *testing.T) {
 	if gotKey.Load() != "k2" {
 		t.Errorf("legacy server got X-Api-Key %v", gotKey.Load())
 	}
-	// Its prompts and resources are bridged too.
+	// Its prompts and resources are bridged too; completions, which it
+	// does not offer, are not declared.
+	if caps := cs.InitializeResult().Capabilities; caps.Completions != nil || caps.Prompts == nil || caps.Resources == nil {
+		t.Errorf("capabilities %+v", caps)
+	}
 	ctx := context.Background()
 	if p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "old-greet"}); err != nil || p.Messages[0].Content.(*mcp.TextContent).Text != "hello from 2024" {
 		t.Errorf("prompts/get: %v %+v", err, p)

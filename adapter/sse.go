@@ -60,7 +60,13 @@ func (b *sseBackend) list(context.Context) (listing, error) {
 	if !ok {
 		return listing{}, fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
 	}
-	return listing{tools: l.Tools, prompts: l.Prompts, resources: l.Resources, templates: l.ResourceTemplates}, nil
+	return listing{tools: l.Tools, prompts: l.Prompts, resources: l.Resources, templates: l.ResourceTemplates,
+		completions: l.Capabilities != nil && l.Capabilities.Completions != nil}, nil
+}
+
+func (b *sseBackend) complete(ctx context.Context, _ string, params *mcp.CompleteParams) (*mcp.CompleteResult, error) {
+	res, err := b.disc.Complete(ctx, b.alias, params)
+	return res, b.unavailable(err)
 }
 
 func (b *sseBackend) getPrompt(ctx context.Context, _ string, params *mcp.GetPromptParams) (*mcp.GetPromptResult, error) {

@@ -71,6 +71,7 @@ func (b *stdioBackend) list(ctx context.Context) (listing, error) {
 		if res := cs.InitializeResult(); res != nil && res.Capabilities != nil {
 			caps = res.Capabilities
 		}
+		l.completions = caps.Completions != nil
 		var err error
 		if l.tools, err = collect("tools", cs.Tools(ctx, nil)); err != nil {
 			return err
@@ -123,6 +124,16 @@ func (b *stdioBackend) readResource(ctx context.Context, session string, params 
 	err := b.srv.Do(ctx, session, func(ctx context.Context, cs *mcp.ClientSession) error {
 		var err error
 		res, err = cs.ReadResource(ctx, params)
+		return err
+	})
+	return res, err
+}
+
+func (b *stdioBackend) complete(ctx context.Context, session string, params *mcp.CompleteParams) (*mcp.CompleteResult, error) {
+	var res *mcp.CompleteResult
+	err := b.srv.Do(ctx, session, func(ctx context.Context, cs *mcp.ClientSession) error {
+		var err error
+		res, err = cs.Complete(ctx, params)
 		return err
 	})
 	return res, err

@@ -246,6 +246,14 @@ gateway:
 		}
 	}
 	t.Logf("read %s and the template %s", doc, template)
+	// Completions reach the process through its adapter.
+	done, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/prompt", Name: "everything-completable-prompt"},
+		Argument: mcp.CompleteParamsArgument{Name: "department", Value: "E"}})
+	if err != nil || len(done.Completion.Values) == 0 {
+		t.Errorf("completion/complete everything-completable-prompt: %v %+v", err, done)
+	} else {
+		t.Logf("completions for department E: %v", done.Completion.Values)
+	}
 
 	pids := childPIDs(t, "mcp-server-")
 	if len(pids) < 3 {

@@ -48,6 +48,19 @@ func (d *Discovery) GetPrompt(ctx context.Context, alias string, params *mcp.Get
 	})
 }
 
+// Complete asks the upstream alias for completions (params.Ref names its
+// own prompt or URI template) through the discovery session, with
+// CallTool's rules.
+func (d *Discovery) Complete(ctx context.Context, alias string, params *mcp.CompleteParams) (*mcp.CompleteResult, error) {
+	l := d.links[alias]
+	if l == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, alias)
+	}
+	return request(ctx, l, "complete", func(ctx context.Context, cs *mcp.ClientSession) (*mcp.CompleteResult, error) {
+		return cs.Complete(ctx, params)
+	})
+}
+
 // ReadResource reads a resource (params.URI is the upstream's own URI)
 // from the upstream alias through the discovery session, with CallTool's
 // rules.
