@@ -36,13 +36,15 @@ type openapiBackend struct {
 
 func newOpenAPIBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.Logger, changed func()) *openapiBackend {
 	return &openapiBackend{alias: alias, changed: changed, opts: openapi.Options{
-		Alias:      alias,
-		SpecPath:   a.SpecPath,
-		BaseURL:    a.Source,
-		Headers:    a.Headers,
-		Timeout:    a.Timeout,
-		HTTPClient: o.HTTPClient,
-		Logger:     log,
+		Alias:       alias,
+		SpecPath:    a.SpecPath,
+		BaseURL:     a.Source,
+		Headers:     a.Headers,
+		Token:       a.Token,
+		TokenHeader: a.TokenHeader,
+		Timeout:     a.Timeout,
+		HTTPClient:  o.HTTPClient,
+		Logger:      log,
 	}}
 }
 

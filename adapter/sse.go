@@ -36,6 +36,12 @@ func newSSEBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.Log
 		URL:         u,
 		Credentials: credentials.Server{Static: a.Headers},
 	}
+	if a.Token != nil {
+		// An OAuth2 client-credentials token on every request.
+		up.Credentials.Scheme = credentials.SchemeOAuth2
+		up.Credentials.Token = a.Token
+		up.Credentials.AuthHeader = a.TokenHeader
+	}
 	disc, err := upstreams.NewDiscovery([]*upstreams.Upstream{up}, upstreams.DiscoveryOptions{
 		Timeout:        o.SSETimeout,
 		RetryMin:       o.RetryMin,

@@ -65,6 +65,9 @@ func (p *parser) checkOAuth2(s *Server, src serverSource, path string) {
 		detail := "used only with auth_type oauth2 and oauth2_flow client_credentials"
 		if s.AuthType == AuthOAuth2 && s.OAuth2.Flow == OAuth2AuthorizationCode {
 			detail = "the gateway fetches tokens only for oauth2_flow client_credentials; clients may send theirs in x-mcp-<alias>-authorization"
+			if s.adapted() {
+				detail = "the gateway fetches tokens only for oauth2_flow client_credentials, and client credentials do not reach stdio, sse or OpenAPI servers"
+			}
 			p.notSupported(src.node("oauth2_flow"), join(path, "oauth2_flow"), detail)
 			return
 		}

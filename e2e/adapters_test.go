@@ -463,3 +463,43 @@ func TestPythonPetstoreServerURL(t *testing.T) {
 		t.Logf("python %s %s -> %.120s", tc.tool, tc.args, got.Text)
 	}
 }
+
+// TestOpenAPIOAuth2 gives an OpenAPI server an OAuth2 client-credentials
+// token: the REST API gets it on every call, the token endpoint is asked
+// once, and the token appears in no log.
+func TestOpenAPIOAuth2(t *testing.T) {
+	store, base := startPetstore(t)
+	tokens, tokenRequests := tokenServer(t, false)
+	spec, err := filepath.Abs("../upstreams/openapi/testdata/petstore-openapi3.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, logs := gatewayWithLogs(t, fmt.Sprintf(`mcp_servers:
+  petstore_mcp:
+    url: %q
+    spec_path: %q
+    auth_type: oauth2
+    oauth2_flow: client_credentials
+    client_id: pets-client
+    client_secret: pets-client-secret
+    token_url: %q
+`, base, spec, tokens.URL))
+	cs := connect(t, gw.Endpoint)
+	waitTools(t, cs, "petstore_mcp-getpetbyid")
+	for range 3 {
+		if got := mustText(t, cs, "petstore_mcp-getpetbyid", map[string]any{"petId": "1"}); !strings.Contains(got, "doggie") {
+			t.Fatalf("getpetbyid = %q", got)
+		}
+		if auth := store.Last().Header.Get("Authorization"); auth != "Bearer oauth-token-secret-1" {
+			t.Fatalf("the API got Authorization %q", auth)
+		}
+	}
+	if n := tokenRequests.Load(); n != 1 {
+		t.Errorf("token endpoint asked %d times, want 1", n)
+	}
+	for _, secret := range []string{"oauth-token-secret", "pets-client-secret"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("a log line holds %q", secret)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/mcpgw/mcpgw/config"
@@ -10,8 +11,9 @@ import (
 )
 
 // buildCredentials gives every oauth2 client_credentials upstream its
-// token source (one per process: each replica caches its own tokens) and
-// returns the rewriter routed calls get their headers from.
+// token source (one per process: each replica caches its own tokens; for
+// an adapted server, its adapter's) and returns the rewriter routed calls
+// get their headers from.
 func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []string) (*credentials.Rewriter, error) {
 	byAlias := make(map[string]*upstreams.Upstream, len(ups))
 	for _, u := range ups {
@@ -20,7 +22,7 @@ func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []s
 	for i := range cfg.Servers {
 		s := &cfg.Servers[i]
 		u := byAlias[s.Alias]
-		if u == nil || !s.FetchesToken() || u.Credentials.Scheme != credentials.SchemeOAuth2 {
+		if u == nil || !s.FetchesToken() || (u.Adapter == nil && u.Credentials.Scheme != credentials.SchemeOAuth2) {
 			continue
 		}
 		src, err := tokens.New(tokens.Config{
@@ -33,6 +35,12 @@ func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []s
 		}, tokens.Options{})
 		if err != nil {
 			return nil, err
+		}
+		if u.Adapter != nil {
+			// The sidecar's adapter sends it to the real server.
+			u.Adapter.Token = src
+			u.Adapter.TokenHeader = cmp.Or(s.AuthHeaderName, "Authorization")
+			continue
 		}
 		u.Credentials.Token = src
 	}

@@ -2,6 +2,7 @@ package upstreams
 
 import (
 	"fmt"
+	"github.com/mcpgw/mcpgw/credentials"
 	"net"
 	"net/url"
 	"time"
@@ -54,6 +55,10 @@ type Adapter struct {
 	// Headers are sent to Source on every request (auth_type/auth_value,
 	// static_headers). Values are secrets: never log them.
 	Headers map[string]string
+	// Token, when set, supplies an OAuth2 client-credentials token sent as
+	// "<TokenHeader>: Bearer <token>" to Source on every request.
+	Token       credentials.TokenSource
+	TokenHeader string
 	// Timeout bounds one tool call (one HTTP request for OpenAPI). Zero
 	// means the adapter's default.
 	Timeout time.Duration

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,14 @@ func (a *API) Call(ctx context.Context, name string, args json.RawMessage) (*mcp
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
+	if a.opts.Token != nil {
+		tok, err := a.opts.Token.Token(ctx)
+		if err != nil {
+			// The API was not called: a gateway failure, not a tool result.
+			return nil, err
+		}
+		req.Header.Set(cmp.Or(a.opts.TokenHeader, "Authorization"), "Bearer "+tok)
+	}
 	resp, err := a.opts.HTTPClient.Do(req.WithContext(ctx))
 	if err != nil {
 		msg := unwrapURLError(err).Error()
@@ -54,6 +63,11 @@ func (a *API) Call(ctx context.Context, name string, args json.RawMessage) (*mcp
 		return errorResult(fmt.Sprintf("%s %s failed: %s", t.Method, t.Path, msg)), nil
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		if inv, ok := a.opts.Token.(interface{ Invalidate() }); ok {
+			inv.Invalidate() // the next call fetches a new token
+		}
+	}
 	return a.result(t, req.URL, resp)
 }
 

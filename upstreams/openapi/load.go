@@ -31,6 +31,12 @@ type Options struct {
 	// auth_value and static_headers); they win over header parameters of
 	// the same name. Values are secrets: never logged.
 	Headers map[string]string
+	// Token, when set, supplies an OAuth2 access token for every API
+	// request, sent as "<TokenHeader>: Bearer <token>" (TokenHeader ""
+	// means Authorization). A 401 answer invalidates it when it can be
+	// (Invalidate()). It wins over Headers.
+	Token       TokenSource
+	TokenHeader string
 	// Timeout bounds one API request, and fetching a spec URL. Zero means
 	// 30s.
 	Timeout time.Duration
@@ -41,6 +47,12 @@ type Options struct {
 	MaxResponseBytes int64
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// TokenSource supplies an OAuth2 access token (package
+// credentials/tokens); its errors must hold no secret.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
 func (o *Options) applyDefaults() error {
