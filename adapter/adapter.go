@@ -157,15 +157,15 @@ func (a *adapter) sync(ctx context.Context) error {
 func (a *adapter) update(l listing) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.tools = mirror(a, "tool", a.tools, l.tools, func(t *mcp.Tool) string { return t.Name }, checkTool,
-		a.srv.RemoveTools, func(t *mcp.Tool) error { return mcptool.Add(a.srv, t, a.toolHandler(t.Name)) })
+	a.tools = mirror(a, "tool", a.tools, l.tools, toolName, checkTool, a.srv.RemoveTools,
+		func(t *mcp.Tool) error { return mcptool.Add(a.srv, t, a.toolHandler(t.Name)) })
 	if cb, ok := a.be.(catalogBackend); ok {
-		a.prompts = mirror(a, "prompt", a.prompts, l.prompts, func(p *mcp.Prompt) string { return p.Name }, checkName(func(p *mcp.Prompt) string { return p.Name }),
-			a.srv.RemovePrompts, func(p *mcp.Prompt) error { a.srv.AddPrompt(p, a.promptHandler(cb, p.Name)); return nil })
-		a.resources = mirror(a, "resource", a.resources, l.resources, func(r *mcp.Resource) string { return r.URI }, checkName(func(r *mcp.Resource) string { return r.URI }),
-			a.srv.RemoveResources, func(r *mcp.Resource) error { return mcptool.AddResource(a.srv, r, a.resourceHandler(cb)) })
-		a.templates = mirror(a, "resource template", a.templates, l.templates, func(t *mcp.ResourceTemplate) string { return t.URITemplate }, checkName(func(t *mcp.ResourceTemplate) string { return t.URITemplate }),
-			a.srv.RemoveResourceTemplates, func(t *mcp.ResourceTemplate) error {
+		a.prompts = mirror(a, "prompt", a.prompts, l.prompts, promptName, named(promptName), a.srv.RemovePrompts,
+			func(p *mcp.Prompt) error { a.srv.AddPrompt(p, a.promptHandler(cb, p.Name)); return nil })
+		a.resources = mirror(a, "resource", a.resources, l.resources, resourceURI, named(resourceURI), a.srv.RemoveResources,
+			func(r *mcp.Resource) error { return mcptool.AddResource(a.srv, r, a.resourceHandler(cb)) })
+		a.templates = mirror(a, "resource_template", a.templates, l.templates, templateURI, named(templateURI), a.srv.RemoveResourceTemplates,
+			func(t *mcp.ResourceTemplate) error {
 				return mcptool.AddResourceTemplate(a.srv, t, a.resourceHandler(cb))
 			})
 	}
@@ -190,16 +190,16 @@ func mirror[E any](a *adapter, kind string, served map[string][]byte, items []*E
 		}
 		k := key(it)
 		if err := check(it); err != nil {
-			a.log.Warn(kind+" skipped", kind, k, "error", err)
+			a.log.Warn("item skipped", "kind", kind, "name", k, "error", err)
 			continue
 		}
 		if _, dup := next[k]; dup {
-			a.log.Warn(kind+" skipped", kind, k, "error", "listed twice")
+			a.log.Warn("item skipped", "kind", kind, "name", k, "error", "listed twice")
 			continue
 		}
 		data, err := json.Marshal(it)
 		if err != nil {
-			a.log.Warn(kind+" skipped", kind, k, "error", err)
+			a.log.Warn("item skipped", "kind", kind, "name", k, "error", err)
 			continue
 		}
 		next[k] = data
@@ -220,7 +220,7 @@ func mirror[E any](a *adapter, kind string, served map[string][]byte, items []*E
 	for _, it := range added {
 		if err := add(it); err != nil {
 			k := key(it)
-			a.log.Warn(kind+" skipped", kind, k, "error", err)
+			a.log.Warn("item skipped", "kind", kind, "name", k, "error", err)
 			delete(next, k)
 			remove(k)
 		}
@@ -228,8 +228,15 @@ func mirror[E any](a *adapter, kind string, served map[string][]byte, items []*E
 	return next
 }
 
-// checkName refuses an item without a name (URI).
-func checkName[E any](name func(*E) string) func(*E) error {
+// How items are keyed: tools and prompts by name, resources by URI,
+// templates by URI template.
+func toolName(t *mcp.Tool) string                { return t.Name }
+func promptName(p *mcp.Prompt) string            { return p.Name }
+func resourceURI(r *mcp.Resource) string         { return r.URI }
+func templateURI(t *mcp.ResourceTemplate) string { return t.URITemplate }
+
+// named refuses an item without a name (URI).
+func named[E any](name func(*E) string) func(*E) error {
 	return func(it *E) error {
 		if name(it) == "" {
 			return errors.New("no name")

@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -134,8 +135,9 @@ func TestWhichCallsAreRelayed(t *testing.T) {
 			if d.Call == nil || d.Call.RelayRequests != tc.want {
 				t.Fatalf("got %+v reply %+v", d.Call, d.Reply)
 			}
-			if got := DecideResponse(d.Call, "200", "text/event-stream").StreamBody; got != tc.want {
-				t.Fatalf("StreamBody %v", got)
+			rd := DecideResponse(d.Call, "200", "text/event-stream")
+			if rd.StreamBody != tc.want || slices.Contains(rd.RemoveHeaders, "content-length") != tc.want {
+				t.Fatalf("StreamBody %v, removes %q", rd.StreamBody, rd.RemoveHeaders)
 			}
 			if DecideResponse(d.Call, "200", "application/json").StreamBody || DecideResponse(d.Call, "202", "text/event-stream").StreamBody {
 				t.Fatal("a JSON answer or a 202 streamed")

@@ -48,6 +48,9 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 	}
 	if mt, _, _ := mime.ParseMediaType(contentType); call.RelayRequests && code == 200 && mt == "text/event-stream" {
 		d.StreamBody = true
+		// Relayed ids change the length; Envoy does not drop it for a
+		// body streamed by override.
+		d.RemoveHeaders = append(d.RemoveHeaders, headerContentLength)
 	}
 	return d
 }
