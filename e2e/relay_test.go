@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +89,50 @@ func TestUpstreamRequestsOnEveryScope(t *testing.T) {
 			}
 		}
 		cs.Close()
+	}
+}
+
+// TestPythonClientAnswersUpstreamRequests: the official Python SDK as the
+// client. At 2025-11-25 (mode legacy) it answers the upstream's
+// elicitation and sampling through the aggregated endpoint. At 2026-07-28
+// (mode auto; the upstream speaks 2025-11-25, so the gateway translates)
+// it cannot be asked: the calls must still end, with errors that say why,
+// instead of waiting for answers that never come.
+func TestPythonClientAnswersUpstreamRequests(t *testing.T) {
+	python := requireEnv(t, "MCPGW_PYTHON")
+	asking := askingUpstream(t)
+	gw := gatewayUnder(t, configFor(map[string]string{"asking": asking}))
+	run := func(mode string) map[string]struct {
+		Text    []string `json:"text"`
+		IsError bool     `json:"is_error"`
+	} {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, python, "clients/python_ask.py", gw.Endpoint, mode, "asking-ask", "asking-sample").Output()
+		if err != nil {
+			t.Fatalf("mode %s: %v\n%s", mode, err, out)
+		}
+		var res map[string]struct {
+			Text    []string `json:"text"`
+			IsError bool     `json:"is_error"`
+		}
+		if err := json.Unmarshal(out, &res); err != nil {
+			t.Fatalf("mode %s: %v\n%s", mode, err, out)
+		}
+		t.Logf("mode %s: %+v", mode, res)
+		return res
+	}
+	legacy := run("legacy")
+	if a, s := legacy["asking-ask"], legacy["asking-sample"]; a.IsError || strings.Join(a.Text, "") != "accept:py" ||
+		s.IsError || strings.Join(s.Text, "") != "model said from python" {
+		t.Errorf("2025-11-25 client: %+v", legacy)
+	}
+	modern := run("auto")
+	if a := modern["asking-ask"]; !a.IsError {
+		t.Errorf("2026-07-28 client, elicitation: %+v", a)
+	}
+	if s := modern["asking-sample"]; !s.IsError || !strings.Contains(strings.Join(s.Text, ""), "2026-07-28") {
+		t.Errorf("2026-07-28 client, sampling: %+v (want the gateway's decline)", s)
 	}
 }

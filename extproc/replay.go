@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/router"
@@ -35,6 +36,50 @@ var hopByHop = map[string]bool{
 	wellknown.RouteHeader: true, // Envoy's route removes it; so must a replay
 }
 
+// callHeaders are the headers the call went to its upstream with: the
+// client's, as the router rewrote them (credentials included).
+func callHeaders(st *requestState) http.Header {
+	h := http.Header{}
+	for k, v := range st.headers {
+		if !strings.HasPrefix(k, ":") && !hopByHop[k] {
+			h.Set(k, v)
+		}
+	}
+	for _, k := range st.sent.RemoveHeaders {
+		h.Del(k)
+	}
+	for _, hv := range st.sent.SetHeaders {
+		if !strings.HasPrefix(hv.Name, ":") && !hopByHop[hv.Name] {
+			h.Set(hv.Name, hv.Value)
+		}
+	}
+	return h
+}
+
+// decline answers, in the client's stead, a request the upstream sent on
+// a downgraded call's stream (see router.Relay): on the call's upstream
+// session, with the call's credentials, in the background so the stream
+// goes on. Without an answer the upstream would wait forever.
+func (s *Server) decline(ctx context.Context, st *requestState, d router.Declined) {
+	if s.replayer == nil || st.call == nil || st.sent == nil {
+		return
+	}
+	h := callHeaders(st)
+	h.Set("content-type", "application/json")
+	h.Set("accept", "application/json, text/event-stream")
+	up, alias := st.call.Upstream, st.call.Upstream.Alias
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		status, _, _, err := s.replayer.do(ctx, up, h, router.DeclineBody(d))
+		if err != nil || status/100 != 2 {
+			s.log.Warn("could not decline an upstream request", "upstream", alias, "method", d.Method, "status", status, "error", err)
+			return
+		}
+		s.log.Info("declined an upstream request a 2026-07-28 client cannot answer", "upstream", alias, "method", d.Method)
+	}()
+}
+
 // replay sends the call again on a new upstream session and turns the
 // upstream's answer into a reply for the client. nil means replay was not
 // possible and the upstream's original answer stands.
@@ -50,20 +95,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)
 		return nil
 	}
-	h := http.Header{}
-	for k, v := range st.headers {
-		if !strings.HasPrefix(k, ":") && !hopByHop[k] {
-			h.Set(k, v)
-		}
-	}
-	for _, k := range sent.RemoveHeaders {
-		h.Del(k)
-	}
-	for _, hv := range sent.SetHeaders {
-		if !strings.HasPrefix(hv.Name, ":") && !hopByHop[hv.Name] {
-			h.Set(hv.Name, hv.Value)
-		}
-	}
+	h := callHeaders(st)
 	h.Del("mcp-session-id")
 	if id != "" {
 		h.Set("mcp-session-id", id)

@@ -87,8 +87,8 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			st.responseType = hs.Get("content-type")
 			_, st.responseLength = hs["content-length"]
 			resp.ModeOverride = bufferResponse
-		case d.StreamBody && !m.ResponseHeaders.GetEndOfStream():
-			st.relay = router.NewRelay(st.call.Upstream.Alias)
+		case d.Relay != nil && !m.ResponseHeaders.GetEndOfStream():
+			st.relay = d.Relay
 			resp.ModeOverride = streamResponse
 		}
 		return resp
@@ -99,8 +99,11 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		}}
 	case *extprocv3.ProcessingRequest_ResponseBody:
 		if st.relay != nil {
-			// A streamed event stream: this chunk, ids relayed.
+			// A streamed event stream: this chunk, rewritten.
 			body := st.relay.Chunk(m.ResponseBody.GetBody(), m.ResponseBody.GetEndOfStream())
+			for _, d := range st.relay.Declined() {
+				s.decline(ctx, st, d)
+			}
 			return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
 				ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
 					BodyMutation: &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -72,16 +73,55 @@ func validRelayedID(raw []byte) bool {
 // line is incomplete; a longer line passes unchanged.
 const maxPendingLine = 4 << 20
 
-// Relay rewrites the ids of the requests in one routed call's response
-// event stream, chunk by chunk (Envoy's chunks do not follow lines: an
-// incomplete line waits for the next chunk).
+// Relay rewrites one routed call's response event stream, chunk by chunk
+// (Envoy's chunks do not follow lines: an incomplete line waits for the
+// next chunk). It does one of two jobs:
+//
+//   - for a client on a prefixed scope (NewRelay), it gives the requests
+//     of the upstream ids that carry the upstream's alias;
+//   - for a 2026-07-28 client on an older upstream (NewDowngradeRelay), it
+//     upgrades the results (resultType) and takes the upstream's requests
+//     out of the stream: such a client answers none (it expects them in an
+//     input_required result, which the gateway does not translate yet), so
+//     the caller declines them to the upstream (Declined, DeclineBody),
+//     which would otherwise wait for an answer forever.
 type Relay struct {
-	alias   string
-	pending []byte
+	alias    string // relayed ids for this upstream; "" for a downgrade
+	pending  []byte
+	declined []Declined
 }
 
-// NewRelay returns the relay for a call to upstream alias.
+// Declined is an upstream request taken out of a downgraded stream.
+type Declined struct {
+	ID     json.RawMessage
+	Method string
+}
+
+// NewRelay returns the relay that gives the requests of upstream alias
+// relayed ids.
 func NewRelay(alias string) *Relay { return &Relay{alias: alias} }
+
+// NewDowngradeRelay returns the relay for a downgraded call's stream.
+func NewDowngradeRelay() *Relay { return &Relay{} }
+
+// Declined returns the requests taken out of the stream since the last
+// call.
+func (r *Relay) Declined() []Declined {
+	d := r.declined
+	r.declined = nil
+	return d
+}
+
+// DeclineBody is the answer the gateway sends the upstream for a request
+// its client cannot answer.
+func DeclineBody(d Declined) []byte {
+	body, _ := json.Marshal(map[string]any{
+		"jsonrpc": "2.0", "id": d.ID,
+		"error": map[string]any{"code": rpc.CodeMethodNotFound,
+			"message": fmt.Sprintf("%s: the client speaks MCP 2026-07-28, and the gateway does not bridge server requests to it yet", d.Method)},
+	})
+	return body
+}
 
 // Chunk returns what to send the client for the next chunk of the stream;
 // end flushes whatever is held back.
@@ -96,15 +136,25 @@ func (r *Relay) Chunk(data []byte, end bool) []byte {
 	return out
 }
 
-// rewrite gives a request of the upstream the gateway's id for it.
+// rewrite handles one message of the stream.
 func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(msg, &m) != nil {
 		return nil, false
 	}
 	id, hasID := m["id"]
-	if _, hasMethod := m["method"]; !hasMethod || !hasID || !validRelayedID(id) {
+	method, hasMethod := m["method"]
+	if !hasMethod || !hasID || !validRelayedID(id) {
+		if r.alias == "" {
+			return rpc.UpgradeResult(msg) // a downgraded call's result
+		}
 		return nil, false
+	}
+	if r.alias == "" {
+		var name string
+		json.Unmarshal(method, &name)
+		r.declined = append(r.declined, Declined{ID: id, Method: name})
+		return nil, true // out of the stream
 	}
 	m["id"] = encodeRequestID(r.alias, id)
 	out, err := json.Marshal(m)

@@ -136,10 +136,10 @@ func TestWhichCallsAreRelayed(t *testing.T) {
 				t.Fatalf("got %+v reply %+v", d.Call, d.Reply)
 			}
 			rd := DecideResponse(d.Call, "200", "text/event-stream")
-			if rd.StreamBody != tc.want || slices.Contains(rd.RemoveHeaders, "content-length") != tc.want {
-				t.Fatalf("StreamBody %v, removes %q", rd.StreamBody, rd.RemoveHeaders)
+			if (rd.Relay != nil) != tc.want || slices.Contains(rd.RemoveHeaders, "content-length") != tc.want {
+				t.Fatalf("relay %v, removes %q", rd.Relay, rd.RemoveHeaders)
 			}
-			if DecideResponse(d.Call, "200", "application/json").StreamBody || DecideResponse(d.Call, "202", "text/event-stream").StreamBody {
+			if DecideResponse(d.Call, "200", "application/json").Relay != nil || DecideResponse(d.Call, "202", "text/event-stream").Relay != nil {
 				t.Fatal("a JSON answer or a 202 streamed")
 			}
 		})
@@ -172,14 +172,59 @@ func FuzzDecodeRequestID(f *testing.F) {
 	})
 }
 
+// For a 2026-07-28 client on an older upstream: results get resultType,
+// the upstream's requests leave the stream and are handed back to be
+// declined, notifications pass.
+func TestDowngradeRelay(t *testing.T) {
+	r := NewDowngradeRelay()
+	out := r.Chunk([]byte(relayStream), true)
+	for _, want := range []string{
+		"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r\n",
+		`"resultType":"complete"`,
+		"event: message\nid: 7\n\n", // the request's event, without its data
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Fatalf("downgraded stream lacks %q:\n%s", want, out)
+		}
+	}
+	if bytes.Contains(out, []byte("elicitation/create")) || bytes.Contains(out, []byte("sampling/createMessage")) {
+		t.Fatalf("an upstream request reached the client:\n%s", out)
+	}
+	d := r.Declined()
+	if len(d) != 2 || string(d[0].ID) != "1" || d[0].Method != "elicitation/create" || string(d[1].ID) != `"s-2"` || d[1].Method != "sampling/createMessage" {
+		t.Fatalf("declined %+v", d)
+	}
+	if len(r.Declined()) != 0 {
+		t.Fatal("Declined hands each request back once")
+	}
+	var answer struct {
+		ID    json.RawMessage
+		Error struct {
+			Code    int
+			Message string
+		}
+	}
+	if err := json.Unmarshal(DeclineBody(d[1]), &answer); err != nil || string(answer.ID) != `"s-2"` || answer.Error.Code != -32601 ||
+		!strings.Contains(answer.Error.Message, "sampling/createMessage") {
+		t.Fatalf("decline body %s (%v)", DeclineBody(d[1]), err)
+	}
+}
+
 func FuzzRelayChunks(f *testing.F) {
-	f.Add([]byte(relayStream), 7)
-	f.Fuzz(func(t *testing.T, stream []byte, size int) {
+	f.Add([]byte(relayStream), 7, false)
+	f.Add([]byte(relayStream), 3, true)
+	f.Fuzz(func(t *testing.T, stream []byte, size int, downgrade bool) {
 		if size <= 0 || size > len(stream) {
 			size = len(stream) + 1
 		}
-		whole := NewRelay("a").Chunk(stream, true)
-		r := NewRelay("a")
+		relay := func() *Relay {
+			if downgrade {
+				return NewDowngradeRelay()
+			}
+			return NewRelay("a")
+		}
+		whole := relay().Chunk(stream, true)
+		r := relay()
 		var got []byte
 		for i := 0; i < len(stream); i += size {
 			end := min(i+size, len(stream))

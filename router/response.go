@@ -17,9 +17,9 @@ type ResponseDecision struct {
 	// BufferBody asks for the response body: the answer of a downgraded
 	// call must be upgraded for its 2026-07-28 client (DecideResponseBody).
 	BufferBody bool
-	// StreamBody asks for the response event stream chunk by chunk: the
-	// ids of the upstream's requests in it are rewritten (Relay).
-	StreamBody bool
+	// Relay, when set, asks for the response event stream chunk by chunk,
+	// each chunk rewritten by it.
+	Relay *Relay
 }
 
 // DecideResponse handles response headers. For a call routed to an
@@ -43,12 +43,18 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 	if (code == 404 || code == 400) && call.UpstreamSession != "" {
 		d.EvictUpstreamSession = true
 	}
-	if call.Downgraded && code >= 200 && code < 300 {
-		d.BufferBody = true
+	mt, _, _ := mime.ParseMediaType(contentType)
+	stream := code == 200 && mt == "text/event-stream"
+	switch {
+	case call.Downgraded && stream:
+		d.Relay = NewDowngradeRelay()
+	case call.Downgraded && code >= 200 && code < 300:
+		d.BufferBody = true // one JSON answer
+	case call.RelayRequests && stream:
+		d.Relay = NewRelay(call.Upstream.Alias)
 	}
-	if mt, _, _ := mime.ParseMediaType(contentType); call.RelayRequests && code == 200 && mt == "text/event-stream" {
-		d.StreamBody = true
-		// Relayed ids change the length; Envoy does not drop it for a
+	if d.Relay != nil {
+		// Rewriting changes the length; Envoy does not drop it for a
 		// body streamed by override.
 		d.RemoveHeaders = append(d.RemoveHeaders, headerContentLength)
 	}

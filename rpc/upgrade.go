@@ -28,7 +28,8 @@ func UpgradeResults(body []byte, contentType string) []byte {
 func upgradeEvents(body []byte) []byte { return RewriteEventData(body, upgradeMessage) }
 
 // RewriteEventData rewrites the data lines of SSE event text, each taken
-// as one JSON-RPC message: f returns the new message, or false to leave
+// as one JSON-RPC message: f returns the new message (nil: drop the line,
+// so the event carries no data and is not dispatched), or false to leave
 // the line as it is. Other lines, and a last line without its newline,
 // pass unchanged. (MCP SDKs write a message on one data line; a message
 // split over several data lines is not rewritten.)
@@ -43,6 +44,9 @@ func RewriteEventData(text []byte, f func(msg []byte) ([]byte, bool)) []byte {
 		}
 		data = bytes.TrimSuffix(data[:len(data)-1], []byte("\r"))
 		if msg, ok := f(bytes.TrimPrefix(data, []byte(" "))); ok {
+			if msg == nil {
+				continue
+			}
 			out.WriteString("data: ")
 			out.Write(msg)
 			out.WriteString("\n")
@@ -52,6 +56,10 @@ func RewriteEventData(text []byte, f func(msg []byte) ([]byte, bool)) []byte {
 	}
 	return out.Bytes()
 }
+
+// UpgradeResult is UpgradeResults for one JSON-RPC message: false when it
+// is not a response with a result object, or already has a resultType.
+func UpgradeResult(msg []byte) ([]byte, bool) { return upgradeMessage(msg) }
 
 // upgradeMessage adds resultType to a JSON-RPC response's result; ok is
 // false when msg is not such a response or already has one.
