@@ -14,8 +14,9 @@ type ResponseDecision struct {
 	// EvictUpstreamSession is set when the upstream no longer knows the
 	// session the call carried: the next call must open a new one.
 	EvictUpstreamSession bool
-	// BufferBody asks for the response body: the answer of a downgraded
-	// call must be upgraded for its 2026-07-28 client (DecideResponseBody).
+	// BufferBody asks for the response body: the JSON answer of a
+	// downgraded call must be upgraded for its 2026-07-28 client
+	// (DecideResponseBody).
 	BufferBody bool
 	// Relay, when set, asks for the response event stream chunk by chunk,
 	// each chunk rewritten by it.
