@@ -71,7 +71,7 @@ func validRelayedID(raw []byte) bool {
 
 // maxPendingLine bounds the part of an event stream held back while a
 // line is incomplete; a longer line passes unchanged.
-const maxPendingLine = 4 << 20
+const maxPendingLine = 16 << 20
 
 // Relay rewrites one routed call's response event stream, chunk by chunk
 // (Envoy's chunks do not follow lines: an incomplete line waits for the
