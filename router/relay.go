@@ -78,7 +78,8 @@ const maxPendingLine = 16 << 20
 // next chunk). It does one of two jobs:
 //
 //   - for a client on a prefixed scope (NewRelay), it gives the requests
-//     of the upstream ids that carry the upstream's alias;
+//     of the upstream ids that carry the upstream's alias (and the
+//     upstream's cancellations of them the same ids);
 //   - for a 2026-07-28 client on an older upstream (NewDowngradeRelay), it
 //     upgrades the results (resultType) and takes the upstream's requests
 //     out of the stream: such a client answers none (it expects them in an
@@ -148,7 +149,7 @@ func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
 		if r.alias == "" {
 			return rpc.UpgradeResult(msg) // a downgraded call's result
 		}
-		return nil, false
+		return r.relayCancel(m, method)
 	}
 	if r.alias == "" {
 		var name string
@@ -157,6 +158,30 @@ func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
 		return nil, true // out of the stream
 	}
 	m["id"] = encodeRequestID(r.alias, id)
+	out, err := json.Marshal(m)
+	return out, err == nil
+}
+
+// relayCancel gives an upstream's notifications/cancelled the relayed id
+// of the request it cancels, which is the id the client knows.
+func (r *Relay) relayCancel(m map[string]json.RawMessage, method json.RawMessage) ([]byte, bool) {
+	if string(method) != `"notifications/cancelled"` {
+		return nil, false
+	}
+	var params map[string]json.RawMessage
+	if json.Unmarshal(m["params"], &params) != nil {
+		return nil, false
+	}
+	id, ok := params["requestId"]
+	if !ok || !validRelayedID(id) {
+		return nil, false
+	}
+	params["requestId"] = encodeRequestID(r.alias, id)
+	p, err := json.Marshal(params)
+	if err != nil {
+		return nil, false
+	}
+	m["params"] = p
 	out, err := json.Marshal(m)
 	return out, err == nil
 }

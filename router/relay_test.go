@@ -33,6 +33,7 @@ const relayStream = "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n
 	"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"elicitation/create\",\"params\":{\"message\":\"name?\"}}\nid: 7\n\n" +
 	": keep-alive\n\n" +
 	"data: {\"jsonrpc\":\"2.0\",\"id\":\"s-2\",\"method\":\"sampling/createMessage\",\"params\":{}}\n\n" +
+	"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":1,\"reason\":\"timeout\"}}\n\n" +
 	"data: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]}}\n\n"
 
 // The stream comes in chunks that do not follow lines; what the client
@@ -43,6 +44,7 @@ func TestRelayRewritesRequestIDsAcrossChunks(t *testing.T) {
 	for _, want := range []string{
 		`"id":` + string(encodeRequestID("rich", json.RawMessage(`1`))),
 		`"id":` + string(encodeRequestID("rich", json.RawMessage(`"s-2"`))),
+		`"requestId":` + string(encodeRequestID("rich", json.RawMessage(`1`))), // the cancellation names the relayed id
 		"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r\n",
 		"data: {\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"content\":[]}}\n\n",
 		"id: 7\n\n: keep-alive\n\n",
