@@ -144,6 +144,10 @@ func TestPromptsAndResources(t *testing.T) {
 		if err != nil || rr.Contents[0].Text != want {
 			t.Fatalf("resources/read %s: %+v, %v", uri, rr, err)
 		}
+		// The contents name the URI the client read, not the upstream's.
+		if rr.Contents[0].URI != uri {
+			t.Errorf("resources/read %s: contents URI %q", uri, rr.Contents[0].URI)
+		}
 	}
 	// The upstream got its own name and URIs, and the bytes went through
 	// Envoy to its cluster (discovery, the sidecar's fallback, reaches

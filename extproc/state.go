@@ -111,7 +111,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			}}
 		}
 		// Otherwise only downgraded calls ask for their response body.
-		body, set := router.DecideResponseBody(m.ResponseBody.GetBody(), st.responseType, st.responseLength)
+		body, set := router.DecideResponseBody(st.call, m.ResponseBody.GetBody(), st.responseType, st.responseLength)
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
 			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
 				HeaderMutation: mutation(set, nil),

@@ -69,6 +69,10 @@ type Call struct {
 	// ids in the response stream are rewritten so the client's answers can
 	// be routed back (relay.go).
 	RelayRequests bool
+	// URIPrefix, when set, is what the URIs in the answer get in front of
+	// them: a resources/read on a prefixed scope, whose contents must name
+	// the URIs the client knows (mcpgw://<alias>/<uri>).
+	URIPrefix string
 	// Credentials are what the call carries to its upstream (already in
 	// the decision's headers, but for an OAuth2 token when Token is set);
 	// the upstream session the call needs is opened with them. Secrets.

@@ -75,21 +75,26 @@ const maxPendingLine = 16 << 20
 
 // Relay rewrites one routed call's response event stream, chunk by chunk
 // (Envoy's chunks do not follow lines: an incomplete line waits for the
-// next chunk). It does one of two jobs:
+// next chunk), message by message (Answer does the same for a JSON
+// answer). What it does depends on the call (NewRelay):
 //
-//   - for a client on a prefixed scope (NewRelay), it gives the requests
-//     of the upstream ids that carry the upstream's alias (and the
-//     upstream's cancellations of them the same ids);
-//   - for a 2026-07-28 client on an older upstream (NewDowngradeRelay), it
-//     upgrades the results (resultType) and takes the upstream's requests
-//     out of the stream: such a client answers none (it expects them in an
+//   - a client on a prefixed scope that can be asked (Call.RelayRequests):
+//     the upstream's requests get ids that carry the upstream's alias (and
+//     the upstream's cancellations of them the same ids);
+//   - a 2026-07-28 client on an older upstream (Call.Downgraded): results
+//     get resultType, and the upstream's requests are taken out of the
+//     stream: such a client answers none (it expects them in an
 //     input_required result, which the gateway does not translate yet), so
 //     the caller declines them to the upstream (Declined, DeclineBody),
-//     which would otherwise wait for an answer forever.
+//     which would otherwise wait for an answer forever;
+//   - a resources/read on a prefixed scope (Call.URIPrefix): the URIs of
+//     the contents get the prefix the client knows them by.
 type Relay struct {
-	alias    string // relayed ids for this upstream; "" for a downgrade
-	pending  []byte
-	declined []Declined
+	alias     string // relay request ids for this upstream ("": no)
+	downgrade bool
+	uriPrefix string
+	pending   []byte
+	declined  []Declined
 }
 
 // Declined is an upstream request taken out of a downgraded stream.
@@ -98,12 +103,17 @@ type Declined struct {
 	Method string
 }
 
-// NewRelay returns the relay that gives the requests of upstream alias
-// relayed ids.
-func NewRelay(alias string) *Relay { return &Relay{alias: alias} }
-
-// NewDowngradeRelay returns the relay for a downgraded call's stream.
-func NewDowngradeRelay() *Relay { return &Relay{} }
+// NewRelay returns the relay call's answer needs, or nil for none.
+func NewRelay(call *Call) *Relay {
+	r := &Relay{downgrade: call.Downgraded, uriPrefix: call.URIPrefix}
+	if call.RelayRequests && !call.Downgraded {
+		r.alias = call.Upstream.Alias
+	}
+	if r.alias == "" && !r.downgrade && r.uriPrefix == "" {
+		return nil
+	}
+	return r
+}
 
 // Declined returns the requests taken out of the stream since the last
 // call.
@@ -137,6 +147,14 @@ func (r *Relay) Chunk(data []byte, end bool) []byte {
 	return out
 }
 
+// Answer rewrites a whole JSON answer (one message).
+func (r *Relay) Answer(body []byte) []byte {
+	if out, ok := r.rewrite(body); ok && out != nil {
+		return out
+	}
+	return body
+}
+
 // rewrite handles one message of the stream.
 func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
 	var m map[string]json.RawMessage
@@ -145,45 +163,110 @@ func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
 	}
 	id, hasID := m["id"]
 	method, hasMethod := m["method"]
-	if !hasMethod || !hasID || !validRelayedID(id) {
-		if r.alias == "" {
-			return rpc.UpgradeResult(msg) // a downgraded call's result
+	switch {
+	case hasMethod && hasID && validRelayedID(id): // a request of the upstream
+		if r.downgrade {
+			var name string
+			json.Unmarshal(method, &name)
+			r.declined = append(r.declined, Declined{ID: id, Method: name})
+			return nil, true // out of the stream
 		}
-		return r.relayCancel(m, method)
+		if r.alias == "" {
+			return nil, false
+		}
+		m["id"] = encodeRequestID(r.alias, id)
+	case hasMethod: // a notification
+		if r.alias == "" || !r.relayCancel(m, method) {
+			return nil, false
+		}
+	default: // the answer
+		changed := r.prefixURIs(m)
+		if r.downgrade {
+			if up, ok := upgradeResult(m); ok {
+				m["result"] = up
+				changed = true
+			}
+		}
+		if !changed {
+			return nil, false
+		}
 	}
-	if r.alias == "" {
-		var name string
-		json.Unmarshal(method, &name)
-		r.declined = append(r.declined, Declined{ID: id, Method: name})
-		return nil, true // out of the stream
-	}
-	m["id"] = encodeRequestID(r.alias, id)
 	out, err := json.Marshal(m)
 	return out, err == nil
 }
 
+// upgradeResult is rpc.UpgradeResult on a decoded message's result.
+func upgradeResult(m map[string]json.RawMessage) (json.RawMessage, bool) {
+	wrapped, err := json.Marshal(map[string]json.RawMessage{"result": m["result"]})
+	if err != nil || m["result"] == nil {
+		return nil, false
+	}
+	out, ok := rpc.UpgradeResult(wrapped)
+	if !ok {
+		return nil, false
+	}
+	var w map[string]json.RawMessage
+	if json.Unmarshal(out, &w) != nil {
+		return nil, false
+	}
+	return w["result"], true
+}
+
+// prefixURIs puts the prefix before every result.contents[].uri.
+func (r *Relay) prefixURIs(m map[string]json.RawMessage) bool {
+	if r.uriPrefix == "" || m["result"] == nil {
+		return false
+	}
+	var result map[string]json.RawMessage
+	if json.Unmarshal(m["result"], &result) != nil {
+		return false
+	}
+	var contents []map[string]json.RawMessage
+	if json.Unmarshal(result["contents"], &contents) != nil {
+		return false
+	}
+	changed := false
+	for _, c := range contents {
+		var uri string
+		if json.Unmarshal(c["uri"], &uri) != nil || uri == "" {
+			continue
+		}
+		c["uri"], _ = json.Marshal(r.uriPrefix + uri)
+		changed = true
+	}
+	if !changed {
+		return false
+	}
+	result["contents"], _ = json.Marshal(contents)
+	out, err := json.Marshal(result)
+	if err != nil {
+		return false
+	}
+	m["result"] = out
+	return true
+}
+
 // relayCancel gives an upstream's notifications/cancelled the relayed id
 // of the request it cancels, which is the id the client knows.
-func (r *Relay) relayCancel(m map[string]json.RawMessage, method json.RawMessage) ([]byte, bool) {
+func (r *Relay) relayCancel(m map[string]json.RawMessage, method json.RawMessage) bool {
 	if string(method) != `"notifications/cancelled"` {
-		return nil, false
+		return false
 	}
 	var params map[string]json.RawMessage
 	if json.Unmarshal(m["params"], &params) != nil {
-		return nil, false
+		return false
 	}
 	id, ok := params["requestId"]
 	if !ok || !validRelayedID(id) {
-		return nil, false
+		return false
 	}
 	params["requestId"] = encodeRequestID(r.alias, id)
 	p, err := json.Marshal(params)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	m["params"] = p
-	out, err := json.Marshal(m)
-	return out, err == nil
+	return true
 }
 
 // routeAnswer routes a client's answer to a request an upstream sent it

@@ -4,9 +4,20 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mcpgw/mcpgw/upstreams"
 )
+
+func idRelay(alias string) *Relay {
+	return NewRelay(&Call{Upstream: &upstreams.Upstream{Alias: alias}, RelayRequests: true})
+}
+
+func downgradeRelay() *Relay {
+	return NewRelay(&Call{Upstream: &upstreams.Upstream{Alias: "old"}, Downgraded: true})
+}
 
 func TestRequestIDsRoundTrip(t *testing.T) {
 	for _, id := range []string{`1`, `-7`, `1.5e3`, `"abc"`, `"a\u0000b"`, `""`, `"mcpgw1.x"`} {
@@ -40,7 +51,7 @@ const relayStream = "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"n
 // gets is the same however it is cut: requests carry relayed ids,
 // everything else passes byte for byte.
 func TestRelayRewritesRequestIDsAcrossChunks(t *testing.T) {
-	whole := NewRelay("rich").Chunk([]byte(relayStream), true)
+	whole := idRelay("rich").Chunk([]byte(relayStream), true)
 	for _, want := range []string{
 		`"id":` + string(encodeRequestID("rich", json.RawMessage(`1`))),
 		`"id":` + string(encodeRequestID("rich", json.RawMessage(`"s-2"`))),
@@ -57,7 +68,7 @@ func TestRelayRewritesRequestIDsAcrossChunks(t *testing.T) {
 		t.Fatalf("an upstream request kept its id:\n%s", whole)
 	}
 	for size := 1; size <= len(relayStream); size++ {
-		r := NewRelay("rich")
+		r := idRelay("rich")
 		var got []byte
 		for i := 0; i < len(relayStream); i += size {
 			end := min(i+size, len(relayStream))
@@ -178,7 +189,7 @@ func FuzzDecodeRequestID(f *testing.F) {
 // the upstream's requests leave the stream and are handed back to be
 // declined, notifications pass.
 func TestDowngradeRelay(t *testing.T) {
-	r := NewDowngradeRelay()
+	r := downgradeRelay()
 	out := r.Chunk([]byte(relayStream), true)
 	for _, want := range []string{
 		"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\r\n",
@@ -221,9 +232,9 @@ func FuzzRelayChunks(f *testing.F) {
 		}
 		relay := func() *Relay {
 			if downgrade {
-				return NewDowngradeRelay()
+				return downgradeRelay()
 			}
-			return NewRelay("a")
+			return idRelay("a")
 		}
 		whole := relay().Chunk(stream, true)
 		r := relay()
@@ -260,5 +271,46 @@ func TestAnswersNeedAccessToTheirServer(t *testing.T) {
 		case tc.wantStatus != 0 && (d.Reply == nil || d.Reply.Status != tc.wantStatus):
 			t.Errorf("%q: want %d, got %+v", tc.key, tc.wantStatus, d)
 		}
+	}
+}
+
+// A resources/read on a prefixed scope answers with the URIs the client
+// knows; on the server's own endpoint, with the upstream's.
+func TestResourceReadURIsArePrefixed(t *testing.T) {
+	r := testRouter(t)
+	read := []byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/file:///a.txt"}}`)
+	d := r.DecideBody(Headers{":path": "/mcp"}, read)
+	if d.Call == nil || d.Call.URIPrefix != "mcpgw://demo/" {
+		t.Fatalf("aggregate: %+v", d.Call)
+	}
+	if d := r.DecideBody(Headers{":path": "/demo/mcp"}, []byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"file:///a.txt"}}`)); d.Call == nil || d.Call.URIPrefix != "" {
+		t.Fatalf("single server: %+v", d.Call)
+	}
+	answer := `{"jsonrpc":"2.0","id":4,"result":{"contents":[{"uri":"file:///a.txt","text":"hi"},{"uri":"file:///b.bin","blob":"AA=="}]}}`
+	rd := DecideResponse(d.Call, "200", "application/json")
+	if !rd.BufferBody {
+		t.Fatalf("JSON answer not buffered: %+v", rd)
+	}
+	body, set := DecideResponseBody(d.Call, []byte(answer), "application/json", true)
+	for _, want := range []string{`"uri":"mcpgw://demo/file:///a.txt"`, `"uri":"mcpgw://demo/file:///b.bin"`, `"text":"hi"`} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Fatalf("answer lacks %s: %s", want, body)
+		}
+	}
+	if len(set) != 1 || set[0].Value != strconv.Itoa(len(body)) {
+		t.Fatalf("content-length %+v for %d bytes", set, len(body))
+	}
+	stream := DecideResponse(d.Call, "200", "text/event-stream").Relay
+	if stream == nil {
+		t.Fatal("event-stream answer not relayed")
+	}
+	out := stream.Chunk([]byte("event: message\ndata: "+answer+"\n\n"), true)
+	if !bytes.Contains(out, []byte(`"uri":"mcpgw://demo/file:///a.txt"`)) {
+		t.Fatalf("streamed answer: %s", out)
+	}
+	// Other calls on the aggregate are left alone.
+	call := r.DecideBody(Headers{":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"demo-echo"}}`))
+	if rd := DecideResponse(call.Call, "200", "application/json"); rd.BufferBody || rd.Relay != nil {
+		t.Fatalf("a tools/call answer is rewritten: %+v", rd)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"mime"
 	"strconv"
 
-	"github.com/mcpgw/mcpgw/rpc"
 )
 
 // ResponseDecision is what to do with the response headers of a request.
@@ -14,9 +13,8 @@ type ResponseDecision struct {
 	// EvictUpstreamSession is set when the upstream no longer knows the
 	// session the call carried: the next call must open a new one.
 	EvictUpstreamSession bool
-	// BufferBody asks for the response body: the JSON answer of a
-	// downgraded call must be upgraded for its 2026-07-28 client
-	// (DecideResponseBody).
+	// BufferBody asks for the response body: a JSON answer to rewrite
+	// (DecideResponseBody; see Relay for what changes).
 	BufferBody bool
 	// Relay, when set, asks for the response event stream chunk by chunk,
 	// each chunk rewritten by it.
@@ -45,14 +43,13 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 		d.EvictUpstreamSession = true
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
-	stream := code == 200 && mt == "text/event-stream"
-	switch {
-	case call.Downgraded && stream:
-		d.Relay = NewDowngradeRelay()
-	case call.Downgraded && code >= 200 && code < 300:
-		d.BufferBody = true // one JSON answer
-	case call.RelayRequests && stream:
-		d.Relay = NewRelay(call.Upstream.Alias)
+	if r := NewRelay(call); r != nil {
+		switch {
+		case code == 200 && mt == "text/event-stream":
+			d.Relay = r
+		case code >= 200 && code < 300 && (call.Downgraded || call.URIPrefix != ""):
+			d.BufferBody = true // one JSON answer to rewrite
+		}
 	}
 	if d.Relay != nil {
 		// Rewriting changes the length; Envoy does not drop it for a
@@ -62,11 +59,18 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 	return d
 }
 
-// DecideResponseBody rewrites the buffered answer of a downgraded call for
-// its 2026-07-28 client; contentLength says whether the response carries
-// a content-length header, which then must match.
-func DecideResponseBody(body []byte, contentType string, contentLength bool) (newBody []byte, set []Header) {
-	newBody = rpc.UpgradeResults(body, contentType)
+// DecideResponseBody rewrites the buffered answer of call (see Relay);
+// contentLength says whether the response carries a content-length
+// header, which then must match.
+func DecideResponseBody(call *Call, body []byte, contentType string, contentLength bool) (newBody []byte, set []Header) {
+	newBody = body
+	if r := NewRelay(call); r != nil {
+		if mt, _, _ := mime.ParseMediaType(contentType); mt == "text/event-stream" {
+			newBody = r.Chunk(body, true)
+		} else {
+			newBody = r.Answer(body)
+		}
+	}
 	if contentLength {
 		set = []Header{{headerContentLength, strconv.Itoa(len(newBody))}}
 	}

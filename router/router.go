@@ -177,7 +177,11 @@ func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) 
 	if err != nil {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams, "invalid params"), msg)}
 	}
-	return r.forward(h, up, msg, body, tool)
+	d := r.forward(h, up, msg, body, tool)
+	if msg.Method == "resources/read" && scope.Prefixed {
+		d.Call.URIPrefix = r.names.EncodeURI(alias, "")
+	}
+	return d
 }
 
 // forward sends msg, as body, to upstream up through Envoy, with the

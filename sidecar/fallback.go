@@ -55,6 +55,21 @@ func (s *Server) readResource(ctx context.Context, req mcp.Request) (mcp.Result,
 	if err != nil {
 		return nil, s.upstreamError(err, alias, "resources/read")
 	}
+	if sc.Prefixed {
+		// The contents name the URIs the client knows, as on the routed
+		// path (router.Relay). A copy: the result may be shared.
+		out := *res
+		out.Contents = make([]*mcp.ResourceContents, len(res.Contents))
+		for i, c := range res.Contents {
+			if c != nil && c.URI != "" {
+				cc := *c
+				cc.URI = s.names.EncodeURI(alias, c.URI)
+				c = &cc
+			}
+			out.Contents[i] = c
+		}
+		return &out, nil
+	}
 	return res, nil
 }
 

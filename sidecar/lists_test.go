@@ -147,12 +147,12 @@ func TestPromptsAndResourcesFollowTheScope(t *testing.T) {
 				t.Errorf("GetPrompt(%s) = %+v, %v", tt.getAs, got, err)
 			}
 			rr, err := cs.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: res[1]})
-			if err != nil || rr.Contents[0].Text != "text of test://r1" {
-				t.Errorf("ReadResource(%s) = %+v, %v", res[1], rr, err)
+			if err != nil || rr.Contents[0].Text != "text of test://r1" || rr.Contents[0].URI != res[1] {
+				t.Errorf("ReadResource(%s) = %+v, %v (contents must name the URI as read)", res[1], rr, err)
 			}
 			expanded := strings.Replace(tmpl[0], "{id}", "42", 1)
 			rr, err = cs.ReadResource(t.Context(), &mcp.ReadResourceParams{URI: expanded})
-			if err != nil || rr.Contents[0].Text != "text of test://template/42/data" {
+			if err != nil || rr.Contents[0].Text != "text of test://template/42/data" || rr.Contents[0].URI != expanded {
 				t.Errorf("ReadResource(%s) = %+v, %v", expanded, rr, err)
 			}
 		})
