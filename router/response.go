@@ -3,7 +3,6 @@ package router
 import (
 	"mime"
 	"strconv"
-
 )
 
 // ResponseDecision is what to do with the response headers of a request.
