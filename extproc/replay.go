@@ -109,6 +109,11 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	s.log.Info("call replayed on a new upstream session", "upstream", call.Upstream.Alias, "status", status)
+	if status/100 == 2 {
+		// The answer the client gets is rewritten as on the direct path
+		// (relayed ids, a downgraded call's results, read URIs).
+		body, _ = router.DecideResponseBody(call, body, rh.Get("Content-Type"), false)
+	}
 	reply := &router.Reply{Status: status, Body: body}
 	if ct := rh.Get("Content-Type"); ct != "" {
 		reply.Headers = append(reply.Headers, router.Header{Name: "content-type", Value: ct})

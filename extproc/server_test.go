@@ -3,9 +3,13 @@ package extproc
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -50,8 +54,14 @@ func (f *fakeSessions) EndClient(s string) { f.mu.Lock(); f.ended = append(f.end
 
 // dial runs the service over an in-memory gRPC connection.
 func dial(t *testing.T, fs *fakeSessions) extprocv3.ExternalProcessorClient {
+	return dialUpstream(t, fs, "http://127.0.0.1:9/mcp", nil)
+}
+
+// dialUpstream is dial with upstream demo at upstreamURL and, when set, a
+// replayer.
+func dialUpstream(t *testing.T, fs *fakeSessions, upstreamURL string, rp *Replayer) extprocv3.ExternalProcessorClient {
 	t.Helper()
-	u, _ := url.Parse("http://127.0.0.1:9/mcp")
+	u, _ := url.Parse(upstreamURL)
 	names, _ := namespace.NewRegistry([]string{"demo"}, "-")
 	r, err := router.New(names, []*upstreams.Upstream{{Alias: "demo", Transport: upstreams.TransportHTTP, URL: u, Cluster: "mcp_upstream_demo"}}, 1<<20)
 	if err != nil {
@@ -59,7 +69,11 @@ func dial(t *testing.T, fs *fakeSessions) extprocv3.ExternalProcessorClient {
 	}
 	lis := bufconn.Listen(1 << 20)
 	g := grpc.NewServer()
-	New(r, fs, nil).Register(g)
+	svc := New(r, fs, nil)
+	if rp != nil {
+		svc.SetReplayer(rp)
+	}
+	svc.Register(g)
 	go g.Serve(lis)
 	t.Cleanup(g.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
@@ -197,5 +211,44 @@ func TestDeleteEndsUpstreamSessions(t *testing.T) {
 	}
 	if len(fs.ended) != 1 || fs.ended[0] != "gw-9" {
 		t.Fatalf("ended %v", fs.ended)
+	}
+}
+
+// A call replayed after the upstream lost its session answers the client
+// like the direct path would: a resources/read on the aggregate names the
+// URI as the client read it.
+func TestReplayedAnswerIsRewritten(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"contents":[{"uri":"file:///x","text":"x"}]}}`)
+	}))
+	defer up.Close()
+	fs := &fakeSessions{}
+	stream, err := dialUpstream(t, fs, up.URL+"/mcp", &Replayer{}).Process(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(r *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+		t.Helper()
+		if err := stream.Send(r); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"mcpgw://demo/file:///x"}}`)
+	send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
+		Headers: hdrs(":method", "POST", ":path", "/mcp", "mcp-session-id", "gw-1", "content-length", strconv.Itoa(len(body))),
+	}}})
+	send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestBody{RequestBody: &extprocv3.HttpBody{Body: body, EndOfStream: true}}})
+	resp := send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_ResponseHeaders{ResponseHeaders: &extprocv3.HttpHeaders{
+		Headers: hdrs(":status", "404"),
+	}}})
+	imm := resp.GetImmediateResponse()
+	if imm == nil || !strings.Contains(string(imm.GetBody()), `"uri":"mcpgw://demo/file:///x"`) {
+		t.Fatalf("replayed answer: %v", resp)
 	}
 }
