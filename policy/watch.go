@@ -29,7 +29,8 @@ const DefaultWatchInterval = time.Second
 // logged, each problem with its file and line, and the running version
 // stays. Only the access settings of a changed config take effect (keys,
 // teams, organizations, server tool and parameter rules); servers
-// themselves need a restart.
+// themselves and the gateway: block need a restart, which is logged as a
+// warning naming the servers.
 func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -80,6 +81,13 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 	}
 	p := e.Current()
 	log.Info("access control reloaded", "generation", e.Generation(), "keys", p.keys.Len(), "policy_dir", p.policyDir)
+	if r := config.CompareForReload(e.started, cfg); r.NeedsRestart() {
+		// Servers and the gateway block are what the running processes
+		// were built from; only their access settings were reloaded.
+		log.Warn("config changes that need a restart were not applied",
+			"servers_added", r.Added, "servers_removed", r.Removed, "servers_changed", r.Changed,
+			"gateway_block_changed", r.Gateway)
+	}
 	return true
 }
 

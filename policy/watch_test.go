@@ -107,4 +107,18 @@ func TestWatch(t *testing.T) {
 	if !strings.Contains(logs.String(), "access control reloaded") {
 		t.Errorf("logs:\n%s", logs.String())
 	}
+	if strings.Contains(logs.String(), "need a restart") {
+		t.Errorf("an access-only edit was said to need a restart:\n%s", logs.String())
+	}
+
+	// A new server is not applied by a reload: the warning names it, and
+	// the rest of the config still reloads.
+	writeFile(t, cfgPath, strings.Replace(cfgText, "mcp_servers:\n", "mcp_servers:\n  notes:\n    url: https://notes.example/mcp\n", 1))
+	waitUntil(t, "the restart warning", func() bool { return strings.Contains(logs.String(), "need a restart") })
+	if !strings.Contains(logs.String(), "servers_added=[notes]") {
+		t.Errorf("the warning does not name the new server:\n%s", logs.String())
+	}
+	if _, err := e.Authenticate(keyHeader("sk-a")); err != nil {
+		t.Errorf("the key is still revoked after a reload that unblocked it: %v", err)
+	}
 }

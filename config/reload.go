@@ -1,0 +1,56 @@
+package config
+
+import (
+	"reflect"
+	"slices"
+)
+
+// Reload reports what a config reload cannot apply: servers added,
+// removed or changed in anything but their access settings (allowed_tools,
+// disallowed_tools, allowed_params, access_groups, allow_all_keys), and a
+// changed gateway: block. Those take a restart; the caller says so. It
+// names aliases only, never values (they may be secrets).
+type Reload struct {
+	Added, Removed, Changed []string
+	Gateway                 bool
+}
+
+// NeedsRestart reports whether anything in r takes a restart.
+func (r Reload) NeedsRestart() bool {
+	return len(r.Added)+len(r.Removed)+len(r.Changed) > 0 || r.Gateway
+}
+
+// CompareForReload compares the running config with the next one.
+func CompareForReload(running, next *Config) Reload {
+	var r Reload
+	old := make(map[string]Server, len(running.Servers))
+	for _, s := range running.Servers {
+		old[s.Alias] = connection(s)
+	}
+	seen := make(map[string]bool, len(next.Servers))
+	for _, s := range next.Servers {
+		seen[s.Alias] = true
+		prev, ok := old[s.Alias]
+		switch {
+		case !ok:
+			r.Added = append(r.Added, s.Alias)
+		case !reflect.DeepEqual(prev, connection(s)):
+			r.Changed = append(r.Changed, s.Alias)
+		}
+	}
+	for alias := range old {
+		if !seen[alias] {
+			r.Removed = append(r.Removed, alias)
+		}
+	}
+	slices.Sort(r.Removed)
+	r.Gateway = !reflect.DeepEqual(running.Gateway, next.Gateway)
+	return r
+}
+
+// connection is s without what a reload applies (and without its line).
+func connection(s Server) Server {
+	s.Line = 0
+	s.AllowedTools, s.DisallowedTools, s.AllowedParams, s.AccessGroups, s.AllowAllKeys = nil, nil, nil, nil, false
+	return s
+}

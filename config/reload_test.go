@@ -1,0 +1,58 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestCompareForReload(t *testing.T) {
+	parse := func(src string) *Config {
+		t.Helper()
+		cfg, err := Parse([]byte(src), "test.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	base := `mcp_servers:
+  wiki:
+    url: https://wiki.example/mcp
+    allowed_tools: [read]
+  github:
+    url: https://gh.example/mcp
+    auth_type: bearer_token
+    auth_value: secret-1
+  jira:
+    url: https://jira.example/mcp
+`
+	running := parse(base)
+	for _, tc := range []struct {
+		name                    string
+		edit                    func(string) string
+		added, removed, changed []string
+		gateway                 bool
+	}{
+		{"access settings only", func(s string) string {
+			return strings.Replace(s, "allowed_tools: [read]", "allowed_tools: [read, search]\n    access_groups: [docs]", 1)
+		}, nil, nil, nil, false},
+		{"moved lines only", func(s string) string { return "\n\n" + s }, nil, nil, nil, false},
+		{"a secret", func(s string) string { return strings.Replace(s, "secret-1", "secret-2", 1) }, nil, nil, []string{"github"}, false},
+		{"a url", func(s string) string { return strings.Replace(s, "jira.example", "jira2.example", 1) }, nil, nil, []string{"jira"}, false},
+		{"added and removed", func(s string) string {
+			return strings.Replace(s, "  jira:\n    url: https://jira.example/mcp\n", "  notes:\n    url: https://notes.example/mcp\n", 1)
+		}, []string{"notes"}, []string{"jira"}, nil, false},
+		{"gateway block", func(s string) string { return s + "gateway:\n  port: 4001\n" }, nil, nil, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := CompareForReload(running, parse(tc.edit(base)))
+			if !slices.Equal(r.Added, tc.added) || !slices.Equal(r.Removed, tc.removed) || !slices.Equal(r.Changed, tc.changed) || r.Gateway != tc.gateway {
+				t.Fatalf("got %+v", r)
+			}
+			want := len(tc.added)+len(tc.removed)+len(tc.changed) > 0 || tc.gateway
+			if r.NeedsRestart() != want {
+				t.Fatalf("NeedsRestart %v", r.NeedsRestart())
+			}
+		})
+	}
+}
