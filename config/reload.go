@@ -7,17 +7,18 @@ import (
 
 // Reload reports what a config reload cannot apply: servers added,
 // removed or changed in anything but their access settings (allowed_tools,
-// disallowed_tools, allowed_params, access_groups, allow_all_keys), and a
-// changed gateway: block. Those take a restart; the caller says so. It
-// names aliases only, never values (they may be secrets).
+// disallowed_tools, allowed_params, access_groups, allow_all_keys), a
+// changed gateway: block, and general_settings changed in anything but the
+// master key. Those take a restart; the caller says so. It names aliases
+// only, never values (they may be secrets).
 type Reload struct {
 	Added, Removed, Changed []string
-	Gateway                 bool
+	Gateway, General        bool
 }
 
 // NeedsRestart reports whether anything in r takes a restart.
 func (r Reload) NeedsRestart() bool {
-	return len(r.Added)+len(r.Removed)+len(r.Changed) > 0 || r.Gateway
+	return len(r.Added)+len(r.Removed)+len(r.Changed) > 0 || r.Gateway || r.General
 }
 
 // CompareForReload compares the running config with the next one.
@@ -45,6 +46,9 @@ func CompareForReload(running, next *Config) Reload {
 	}
 	slices.Sort(r.Removed)
 	r.Gateway = !reflect.DeepEqual(running.Gateway, next.Gateway)
+	g, ng := running.General, next.General
+	g.MasterKeyHash, ng.MasterKeyHash = "", "" // reloaded with the keys
+	r.General = g != ng
 	return r
 }
 

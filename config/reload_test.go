@@ -43,16 +43,28 @@ func TestCompareForReload(t *testing.T) {
 			return strings.Replace(s, "  jira:\n    url: https://jira.example/mcp\n", "  notes:\n    url: https://notes.example/mcp\n", 1)
 		}, []string{"notes"}, []string{"jira"}, nil, false},
 		{"gateway block", func(s string) string { return s + "gateway:\n  port: 4001\n" }, nil, nil, nil, true},
+		{"master key only", func(s string) string { return s + "general_settings:\n  master_key: sk-new\n" }, nil, nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := CompareForReload(running, parse(tc.edit(base)))
 			if !slices.Equal(r.Added, tc.added) || !slices.Equal(r.Removed, tc.removed) || !slices.Equal(r.Changed, tc.changed) || r.Gateway != tc.gateway {
 				t.Fatalf("got %+v", r)
 			}
+			if r.General {
+				t.Fatalf("general_settings said to change: %+v", r)
+			}
 			want := len(tc.added)+len(tc.removed)+len(tc.changed) > 0 || tc.gateway
 			if r.NeedsRestart() != want {
 				t.Fatalf("NeedsRestart %v", r.NeedsRestart())
 			}
 		})
+	}
+}
+
+func TestCompareForReloadGeneralSettings(t *testing.T) {
+	a, _ := Parse([]byte("mcp_servers: {}\n"), "a.yaml", nil)
+	b, _ := Parse([]byte("mcp_servers: {}\ngeneral_settings:\n  mcp_tool_prefix_separator: \"__\"\n"), "b.yaml", nil)
+	if r := CompareForReload(a, b); !r.General || !r.NeedsRestart() {
+		t.Fatalf("a new prefix separator: %+v", r)
 	}
 }
