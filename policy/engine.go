@@ -158,7 +158,7 @@ func (p *Prepared) evaluate(req Request) Decision {
 		return evalFailure(errors.New("the decision is not an object"))
 	}
 	d := Decision{Hidden: boolField(obj, "hidden"), Reason: stringField(obj, "reason"), Message: stringField(obj, "message")}
-	if d.Reason == "" || boolField(obj, "allow") {
+	if d.Reason == "" {
 		d.Reason = "denied (allow is false; decision gives no reason)"
 	}
 	if d.Message == "" {

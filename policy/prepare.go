@@ -17,9 +17,13 @@ import (
 )
 
 // Queries the gateway evaluates: AllowQuery for every question, and
-// DecisionQuery to explain a denial (its reason and message).
+// ExplainQuery to explain a denial (its reason and message). ExplainQuery
+// is decision's refusal part: allow is already known to be false, so it
+// is not evaluated twice. DecisionQuery is the whole answer, for policy
+// authors (opa eval) and tests.
 const (
 	AllowQuery    = "data.mcpgw.authz.allow"
+	ExplainQuery  = "data.mcpgw.authz.first_denial"
 	DecisionQuery = "data.mcpgw.authz.decision"
 )
 
@@ -75,7 +79,7 @@ func Prepare(ctx context.Context, cfg *config.Config) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	explain, err := prepareQuery(ctx, DecisionQuery, store, mods)
+	explain, err := prepareQuery(ctx, ExplainQuery, store, mods)
 	if err != nil {
 		return nil, err
 	}
