@@ -13,7 +13,7 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
-func testRouter(t *testing.T) *Router {
+func testRouter(t testing.TB) *Router {
 	t.Helper()
 	mk := func(alias, raw string, tr upstreams.Transport) *upstreams.Upstream {
 		u, _ := url.Parse(raw)
@@ -219,11 +219,24 @@ func FuzzDecideBody(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo","arguments":{}}}`))
 	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-"}}`))
 	f.Add([]byte(`[1,2]`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":3,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"demo-p"},"argument":{"name":"a","value":"b"}}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":` + string(encodeRequestID("demo", []byte(`7`))) + `,"result":{}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/x://y"}}`))
 	r, _ := New(mustRegistry(), nil, 4096)
+	routed := testRouter(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d := r.DecideBody(Headers{}, body)
 		if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
 			t.Fatalf("bad reply %d %s", d.Reply.Status, d.Reply.Body)
+		}
+		for _, path := range []string{"/mcp", "/demo/mcp", "/mcp/demo,my_wiki"} {
+			d := routed.DecideBody(Headers{":path": path, "mcp-session-id": "s"}, body)
+			if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
+				t.Fatalf("%s: bad reply %d %s", path, d.Reply.Status, d.Reply.Body)
+			}
+			if d.Call != nil && d.Body != nil && !json.Valid(d.Body) {
+				t.Fatalf("%s: routed body is not JSON: %s", path, d.Body)
+			}
 		}
 	})
 }

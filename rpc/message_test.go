@@ -139,7 +139,8 @@ func TestErrorResponse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b"}}`, `[]`, `{}`, `null`, `"x"`, `{"jsonrpc":"2.0","id":1,"result":null}`} {
+	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b"}}`, `[]`, `{}`, `null`, `"x"`, `{"jsonrpc":"2.0","id":1,"result":null}`,
+		`{"jsonrpc":"2.0","id":2,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"mcpgw://a/x"},"argument":{"name":"n","value":""}}}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -156,10 +157,20 @@ func FuzzParse(f *testing.F) {
 		if batch {
 			return
 		}
-		if _, ok := m.ParamString("name"); ok {
-			out, e := m.WithParamString("x", "name")
+		for _, path := range [][]string{{"name"}, {"ref", "name"}, {"ref", "uri"}} {
+			if _, ok := m.ParamString(path...); !ok {
+				continue
+			}
+			out, e := m.WithParamString("x", path...)
 			if e != nil || !json.Valid(out) {
-				t.Fatalf("rewrite failed: %v", e)
+				t.Fatalf("rewrite of %q failed: %v", path, e)
+			}
+			again, _, perr := Parse(out)
+			if perr != nil {
+				t.Fatalf("rewritten message does not parse: %v", perr)
+			}
+			if v, ok := again.ParamString(path...); !ok || v != "x" {
+				t.Fatalf("%q reads %q %v after the rewrite", path, v, ok)
 			}
 		}
 	})
