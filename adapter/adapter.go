@@ -1,9 +1,7 @@
 package adapter
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -157,17 +155,24 @@ func (a *adapter) sync(ctx context.Context) error {
 func (a *adapter) update(l listing) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.tools = mirror(a, "tool", a.tools, l.tools, toolName, checkTool, a.srv.RemoveTools,
-		func(t *mcp.Tool) error { return mcptool.Add(a.srv, t, a.toolHandler(t.Name)) })
+	skipped := func(kind string) func(string, error) {
+		return func(name string, err error) { a.log.Warn("item skipped", "kind", kind, "name", name, "error", err) }
+	}
+	a.tools, _, _ = mcptool.Mirror[mcp.Tool]{Key: toolName, Check: checkTool, Remove: a.srv.RemoveTools, Skipped: skipped("tool"),
+		Add: func(t *mcp.Tool) error { return mcptool.Add(a.srv, t, a.toolHandler(t.Name)) },
+	}.Update(a.tools, l.tools)
 	if cb, ok := a.be.(catalogBackend); ok {
-		a.prompts = mirror(a, "prompt", a.prompts, l.prompts, promptName, named(promptName), a.srv.RemovePrompts,
-			func(p *mcp.Prompt) error { a.srv.AddPrompt(p, a.promptHandler(cb, p.Name)); return nil })
-		a.resources = mirror(a, "resource", a.resources, l.resources, resourceURI, named(resourceURI), a.srv.RemoveResources,
-			func(r *mcp.Resource) error { return mcptool.AddResource(a.srv, r, a.resourceHandler(cb)) })
-		a.templates = mirror(a, "resource_template", a.templates, l.templates, templateURI, named(templateURI), a.srv.RemoveResourceTemplates,
-			func(t *mcp.ResourceTemplate) error {
+		a.prompts, _, _ = mcptool.Mirror[mcp.Prompt]{Key: promptName, Check: named(promptName), Remove: a.srv.RemovePrompts, Skipped: skipped("prompt"),
+			Add: func(p *mcp.Prompt) error { a.srv.AddPrompt(p, a.promptHandler(cb, p.Name)); return nil },
+		}.Update(a.prompts, l.prompts)
+		a.resources, _, _ = mcptool.Mirror[mcp.Resource]{Key: resourceURI, Check: named(resourceURI), Remove: a.srv.RemoveResources, Skipped: skipped("resource"),
+			Add: func(r *mcp.Resource) error { return mcptool.AddResource(a.srv, r, a.resourceHandler(cb)) },
+		}.Update(a.resources, l.resources)
+		a.templates, _, _ = mcptool.Mirror[mcp.ResourceTemplate]{Key: templateURI, Check: named(templateURI), Remove: a.srv.RemoveResourceTemplates, Skipped: skipped("resource_template"),
+			Add: func(t *mcp.ResourceTemplate) error {
 				return mcptool.AddResourceTemplate(a.srv, t, a.resourceHandler(cb))
-			})
+			},
+		}.Update(a.templates, l.templates)
 	}
 	a.completions = l.completions
 	if !a.listed {
@@ -175,57 +180,6 @@ func (a *adapter) update(l listing) {
 			"resources", len(a.resources), "resource_templates", len(a.templates))
 	}
 	a.listed = true
-}
-
-// mirror serves items (of one kind, keyed by key) in place of served, the
-// JSON of what is served now, and returns the new served map. An item
-// check refuses, or the server rejects, is skipped with a warning.
-func mirror[E any](a *adapter, kind string, served map[string][]byte, items []*E, key func(*E) string,
-	check func(*E) error, remove func(...string), add func(*E) error) map[string][]byte {
-	next := make(map[string][]byte, len(items))
-	var added []*E
-	for _, it := range items {
-		if it == nil {
-			continue
-		}
-		k := key(it)
-		if err := check(it); err != nil {
-			a.log.Warn("item skipped", "kind", kind, "name", k, "error", err)
-			continue
-		}
-		if _, dup := next[k]; dup {
-			a.log.Warn("item skipped", "kind", kind, "name", k, "error", "listed twice")
-			continue
-		}
-		data, err := json.Marshal(it)
-		if err != nil {
-			a.log.Warn("item skipped", "kind", kind, "name", k, "error", err)
-			continue
-		}
-		next[k] = data
-		if !bytes.Equal(served[k], data) {
-			added = append(added, it)
-		}
-	}
-	var removed []string
-	for k := range served {
-		if _, ok := next[k]; !ok {
-			removed = append(removed, k)
-		}
-	}
-	if len(removed) > 0 {
-		slices.Sort(removed)
-		remove(removed...)
-	}
-	for _, it := range added {
-		if err := add(it); err != nil {
-			k := key(it)
-			a.log.Warn("item skipped", "kind", kind, "name", k, "error", err)
-			delete(next, k)
-			remove(k)
-		}
-	}
-	return next
 }
 
 // How items are keyed: tools and prompts by name, resources by URI,

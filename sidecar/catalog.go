@@ -1,7 +1,7 @@
 package sidecar
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -83,55 +83,38 @@ func (c *catalog) tools(scope namespace.Scope) []*mcp.Tool {
 func (c *catalog) update(alias string, tools []*mcp.Tool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.byAlias[alias]
-	next := make(map[string][]byte, len(tools))
-	type addition struct {
-		tool *mcp.Tool // as served, prefixed
-		name string    // the upstream's own name
-	}
-	var added []addition
-	var listed []listedTool
 	// Every tool is served; what each caller sees and may call is the
 	// policy's to say (access.go), at list time as at call time.
+	own := make(map[string]string, len(tools)) // served (prefixed) name → the upstream's
+	served := make([]*mcp.Tool, 0, len(tools))
 	for _, t := range tools {
 		pt, err := c.prefixed(alias, t)
 		if err != nil {
 			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", err)
 			continue
 		}
-		if _, dup := next[pt.Name]; dup {
-			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", "listed twice")
-			continue
+		if _, dup := own[pt.Name]; !dup {
+			own[pt.Name] = t.Name
 		}
-		data, err := json.Marshal(pt)
-		if err != nil {
-			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", t.Name, "error", err)
-			continue
-		}
-		next[pt.Name] = data
-		listed = append(listed, listedTool{tool: pt, name: t.Name})
-		if !bytes.Equal(old[pt.Name], data) {
-			added = append(added, addition{pt, t.Name})
+		served = append(served, pt)
+	}
+	next, added, removed := mcptool.Mirror[mcp.Tool]{
+		Key:    func(t *mcp.Tool) string { return t.Name },
+		Remove: c.srv.RemoveTools,
+		Add:    func(t *mcp.Tool) error { return mcptool.Add(c.srv, t, c.handler(alias, own[t.Name])) },
+		Skipped: func(name string, err error) {
+			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", cmp.Or(own[name], name), "error", err)
+		},
+	}.Update(c.byAlias[alias], served)
+	// The first tool of each name is the one served (Mirror skips later ones).
+	listed := make([]listedTool, 0, len(next))
+	for _, pt := range served {
+		name, first := own[pt.Name]
+		if _, ok := next[pt.Name]; ok && first {
+			listed = append(listed, listedTool{tool: pt, name: name})
+			delete(own, pt.Name)
 		}
 	}
-	var removed []string
-	for name := range old {
-		if _, ok := next[name]; !ok {
-			removed = append(removed, name)
-		}
-	}
-	if len(removed) > 0 {
-		slices.Sort(removed)
-		c.srv.RemoveTools(removed...)
-	}
-	for _, a := range added {
-		if err := mcptool.Add(c.srv, a.tool, c.handler(alias, a.name)); err != nil {
-			c.log.Warn("upstream tool skipped", "upstream", alias, "tool", a.name, "error", err)
-			delete(next, a.tool.Name)
-			c.srv.RemoveTools(a.tool.Name) // in case an older version was served
-		}
-	}
-	listed = slices.DeleteFunc(listed, func(lt listedTool) bool { _, ok := next[lt.tool.Name]; return !ok })
 	slices.SortFunc(listed, func(a, b listedTool) int { return strings.Compare(a.tool.Name, b.tool.Name) })
 	if len(next) == 0 {
 		delete(c.byAlias, alias)
@@ -140,11 +123,11 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 		c.byAlias[alias] = next
 		c.listed[alias] = listed
 	}
-	if c.changed != nil && (len(added) > 0 || len(removed) > 0) {
+	if c.changed != nil && (added > 0 || removed > 0) {
 		c.changed("notifications/tools/list_changed")
 	}
 	c.log.Debug("tools updated", "upstream", alias, "tools", len(next),
-		"added_or_changed", len(added), "removed", len(removed))
+		"added_or_changed", added, "removed", removed)
 }
 
 // served returns the prefixed names currently served, sorted.
