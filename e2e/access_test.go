@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -32,15 +31,7 @@ func rawUpstream(t *testing.T, name string, tools ...string) string {
 				return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: name + ":" + tool}}}, nil
 			})
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{Stateless: true, DisableLocalhostProtection: true})}
-	go hs.Serve(lis)
-	t.Cleanup(func() { hs.Close() })
-	return "http://" + lis.Addr().String() + "/mcp"
+	return serveMCP(t, srv, true)
 }
 
 // gatewayFromFile starts the gateway on a config file (so that editing

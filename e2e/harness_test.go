@@ -110,6 +110,21 @@ func startUpstream(t *testing.T, name string, stateless bool, tools ...string) *
 	return u
 }
 
+// serveMCP serves srv over Streamable HTTP on a loopback port for the
+// test and returns its endpoint URL.
+func serveMCP(t *testing.T, srv *mcp.Server, stateless bool) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+		&mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})}
+	go hs.Serve(lis)
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + lis.Addr().String() + "/mcp"
+}
+
 // Restart replaces the upstream with a fresh server on the same address:
 // every session it had is gone.
 func (u *upstream) Restart() { u.restart() }

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,15 +73,7 @@ func startRichUpstream(t *testing.T) *richUpstream {
 		}
 	})
 	u.srv = srv
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})}
-	go hs.Serve(l)
-	t.Cleanup(func() { hs.Close() })
-	u.URL = "http://" + l.Addr().String() + "/mcp"
+	u.URL = serveMCP(t, srv, false)
 	u.addGreet = addGreet
 	return u
 }

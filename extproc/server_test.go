@@ -86,6 +86,22 @@ func dialUpstream(t *testing.T, fs *fakeSessions, upstreamURL string, rp *Replay
 	return extprocv3.NewExternalProcessorClient(conn)
 }
 
+// exchange returns a function that sends one message on stream and
+// returns the answer.
+func exchange(t *testing.T, stream extprocv3.ExternalProcessor_ProcessClient) func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+	return func(r *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
+		t.Helper()
+		if err := stream.Send(r); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+}
+
 func hdrs(kv ...string) *corev3.HeaderMap {
 	m := &corev3.HeaderMap{}
 	for i := 0; i < len(kv); i += 2 {
@@ -111,17 +127,7 @@ func TestToolCallIsRewrittenAndRouted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send := func(r *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
-		t.Helper()
-		if err := stream.Send(r); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := stream.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	send := exchange(t, stream)
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo","arguments":{"text":"hi"}}}`)
 
 	resp := send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
@@ -228,17 +234,7 @@ func TestReplayedAnswerIsRewritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	send := func(r *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
-		t.Helper()
-		if err := stream.Send(r); err != nil {
-			t.Fatal(err)
-		}
-		resp, err := stream.Recv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	send := exchange(t, stream)
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"mcpgw://demo/file:///x"}}`)
 	send(&extprocv3.ProcessingRequest{Request: &extprocv3.ProcessingRequest_RequestHeaders{RequestHeaders: &extprocv3.HttpHeaders{
 		Headers: hdrs(":method", "POST", ":path", "/mcp", "mcp-session-id", "gw-1", "content-length", strconv.Itoa(len(body))),
