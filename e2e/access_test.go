@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/gateway"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // rawUpstream serves tools that take any arguments and answer
@@ -36,7 +37,7 @@ func rawUpstream(t *testing.T, name string, tools ...string) string {
 
 // gatewayFromFile starts the gateway on a config file (so that editing
 // the file reloads its access settings) and returns it with its logs.
-func gatewayFromFile(t *testing.T, path string) (*gateway.Instance, *syncBuffer) {
+func gatewayFromFile(t *testing.T, path string) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
 	bin := requireEnv(t, "ENVOY_BIN")
 	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
@@ -51,7 +52,7 @@ func gatewayFromFile(t *testing.T, path string) (*gateway.Instance, *syncBuffer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	inst, err := gateway.Start(ctx, rt, gateway.Options{

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/gateway"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // requireEnv returns an environment variable the test needs, skipping the
@@ -139,7 +140,7 @@ func gatewayUnder(t *testing.T, yamlText string) *gateway.Instance {
 
 // gatewayWithLogs is gatewayUnder that also returns what the gateway
 // (debug level) and Envoy logged.
-func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *syncBuffer) {
+func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
 	return startGateway(t, yamlText, gateway.Options{Port: mustFreePort(t)})
 }
@@ -148,7 +149,7 @@ func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *syncBuf
 // with opts; EnvoyBin and the logs are filled in. The test's cleanup
 // closes it (Close may also be called earlier) and prints the logs of a
 // failed test.
-func startGateway(t *testing.T, yamlText string, opts gateway.Options) (*gateway.Instance, *syncBuffer) {
+func startGateway(t *testing.T, yamlText string, opts gateway.Options) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -158,7 +159,7 @@ func startGateway(t *testing.T, yamlText string, opts gateway.Options) (*gateway
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
 	opts.EnvoyOutput = logs
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -184,23 +185,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // connect opens a go-sdk client session through the gateway.

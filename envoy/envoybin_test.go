@@ -1,7 +1,6 @@
 package envoy
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -9,9 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // envoyBin returns $ENVOY_BIN. Without it the test is skipped, or fails
@@ -50,24 +50,6 @@ func writeConfig(t *testing.T, yaml []byte) string {
 	return path
 }
 
-// syncBuffer collects a child's output safely.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startEnvoy runs Envoy on the rendered config until the test ends and
 // waits for admin /ready. Envoy's log is printed if the test fails.
 func startEnvoy(t *testing.T, p Params) {
@@ -84,7 +66,7 @@ func startEnvoy(t *testing.T, p Params) {
 	cmd := exec.CommandContext(ctx, bin, "-c", path,
 		"--disable-hot-restart", "--concurrency", "1", "--log-level", "warn",
 		"--file-flush-interval-msec", "100")
-	var out syncBuffer
+	var out testutil.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 2 * time.Second
 	dieWithParent(cmd)

@@ -8,12 +8,12 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -55,36 +55,7 @@ func deadUpstream(t *testing.T, alias string) *upstreams.Upstream {
 
 // silentUpstream accepts connections and never answers.
 func silentUpstream(t *testing.T, alias string) *upstreams.Upstream {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return &upstreams.Upstream{Alias: alias, Transport: upstreams.TransportHTTP, URL: mustURL(t, "http://"+l.Addr().String()+"/mcp")}
+	return &upstreams.Upstream{Alias: alias, Transport: upstreams.TransportHTTP, URL: testutil.SilentURL(t)}
 }
 
 func mustURL(t *testing.T, s string) *url.URL {

@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
 
@@ -106,7 +107,7 @@ func TestDiscoveryListsEveryUpstream(t *testing.T) {
 
 func TestDiscoverySlowUpstreamsDoNotBlock(t *testing.T) {
 	good := newTestUpstream(t, "good", false)
-	slow := &Upstream{Alias: "slow", Transport: TransportHTTP, URL: blackHole(t)}
+	slow := &Upstream{Alias: "slow", Transport: TransportHTTP, URL: testutil.SilentURL(t)}
 	down := &Upstream{Alias: "down", Transport: TransportHTTP, URL: refused(t)}
 
 	opts := fastOptions(t)

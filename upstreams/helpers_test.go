@@ -98,41 +98,6 @@ func (u *testUpstream) closeSessions() int {
 	return n
 }
 
-// blackHole returns the URL of a listener that accepts connections and
-// never answers.
-func blackHole(t *testing.T) *url.URL {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return mustURL(t, "http://"+l.Addr().String()+"/mcp")
-}
-
 // refused returns the URL of an address nothing listens on.
 func refused(t *testing.T) *url.URL {
 	t.Helper()

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 func TestChildEnv(t *testing.T) {
@@ -41,7 +43,7 @@ func TestLookPath(t *testing.T) {
 }
 
 func TestLineLogger(t *testing.T) {
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	l := &lineLogger{log: newTextLogger(&buf)}
 	l.Write([]byte("one\ntw"))
 	l.Write([]byte("o\r\n" + strings.Repeat("x", maxStderrLine+10) + "\nlast"))
