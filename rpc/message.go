@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Kind says what a JSON-RPC message is.
@@ -43,6 +45,24 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 	var raw map[string]json.RawMessage
 	if e := json.Unmarshal(trimmed, &raw); e != nil {
 		return nil, false, invalid("body is not a JSON-RPC message object")
+	}
+	// The gateway reads members by their exact names; an upstream may read
+	// them case-insensitively, or keep the first of two. A message that
+	// could read differently there is refused, so what is decided is what
+	// is sent: at the top level, in params, and in params.ref (completion).
+	if k, bad := ambiguousKey(trimmed, true); bad {
+		return nil, false, invalid(fmt.Sprintf("member %q repeats or differs only in case from another", k))
+	}
+	if p := raw["params"]; len(p) > 0 && p[0] == '{' {
+		if k, bad := ambiguousKey(p, false); bad {
+			return nil, false, invalid(fmt.Sprintf("params member %q repeats or differs only in case from another", k))
+		}
+		var ref struct{ Ref json.RawMessage }
+		if json.Unmarshal(p, &ref) == nil && len(ref.Ref) > 0 && ref.Ref[0] == '{' {
+			if k, bad := ambiguousKey(ref.Ref, false); bad {
+				return nil, false, invalid(fmt.Sprintf("params.ref member %q repeats or differs only in case from another", k))
+			}
+		}
 	}
 	var version string
 	if v, ok := raw["jsonrpc"]; !ok || json.Unmarshal(v, &version) != nil || version != "2.0" {
@@ -83,6 +103,46 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 		return nil, false, invalid(`message has neither "method" nor "result"/"error"`)
 	}
 	return m, false, nil
+}
+
+// members are the JSON-RPC message members, by their exact names.
+var members = []string{"jsonrpc", "id", "method", "params", "result", "error"}
+
+// ambiguousKey finds a key of the JSON object obj (valid JSON) that
+// repeats another, or equals it but for case; with top, also a key that
+// is a JSON-RPC member but for case ("Method").
+func ambiguousKey(obj []byte, top bool) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := tok.(string)
+		// Unicode simple folding, as strings.EqualFold and Go's own JSON
+		// decoder compare case.
+		folded := strings.ToLower(strings.ToUpper(k))
+		if seen[folded] {
+			return k, true
+		}
+		seen[folded] = true
+		if top {
+			for _, m := range members {
+				if k != m && strings.EqualFold(k, m) {
+					return k, true
+				}
+			}
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 func invalid(msg string) *Error {

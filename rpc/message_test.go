@@ -175,3 +175,31 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A message an upstream could read differently is refused: a member that
+// repeats, or differs from another or from a JSON-RPC member only in case
+// (Go's encoding/json matches names case-insensitively; some parsers keep
+// the first of two).
+func TestAmbiguousMembersAreRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"logging/setLevel","Method":"tools/call","params":{"name":"x"}}`,
+		`{"jsonrpc":"2.0","id":"a","result":{},"Params":{"name":"danger"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping"}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo","Name":"demo-danger"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo","name":"demo-danger"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"a-p","NAME":"b-p"}}}`,
+		`{"jsonrpc":"2.0","id":1,"\u004dethod":"x","method":"tools/call"}`,
+	} {
+		if _, _, err := Parse([]byte(body)); err == nil || err.Status != 400 || err.Code != CodeInvalidRequest {
+			t.Errorf("accepted %s (%v)", body, err)
+		}
+	}
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b","arguments":{"Text":1,"text":2}}}`, // arguments are the tool's
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b","_meta":{}},"x-extra":1}`,
+	} {
+		if _, _, err := Parse([]byte(body)); err != nil {
+			t.Errorf("refused %s: %v", body, err)
+		}
+	}
+}
