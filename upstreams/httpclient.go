@@ -21,7 +21,11 @@ func NewHTTPClient(up *Upstream, base http.RoundTripper) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &http.Client{Transport: &headerTransport{base: base, up: up, gateway: up.Credentials.Gateway()}}
+	return &http.Client{
+		Transport: &headerTransport{base: base, up: up, gateway: up.Credentials.Gateway()},
+		// The transport adds the credentials on every hop.
+		CheckRedirect: credentials.SameHostRedirects,
+	}
 }
 
 // headerTransport adds an upstream's credentials to every request. It

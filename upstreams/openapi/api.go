@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/mcpgw/mcpgw/credentials"
 )
 
 // API is a loaded spec bound to its base URL: the tools and how to call
 // them. It is safe for concurrent use.
 type API struct {
 	opts   Options
+	client *http.Client // opts.HTTPClient, following only same-host redirects
 	log    *slog.Logger
 	spec   *Spec
 	base   *url.URL
@@ -37,7 +41,12 @@ func Load(ctx context.Context, opts Options) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi server %s: %w", opts.Alias, err)
 	}
-	a := &API{opts: opts, log: log, spec: spec, base: base, byName: map[string]*Tool{}}
+	// API requests carry the server's credentials (Headers, Token): a
+	// redirect to another host is not followed. (The spec is fetched
+	// without them, so its redirects are.)
+	client := *opts.HTTPClient
+	client.CheckRedirect = credentials.SameHostRedirects
+	a := &API{opts: opts, client: &client, log: log, spec: spec, base: base, byName: map[string]*Tool{}}
 	for _, t := range spec.Tools {
 		a.byName[t.Name] = t
 	}

@@ -53,7 +53,7 @@ func (a *API) Call(ctx context.Context, name string, args json.RawMessage) (*mcp
 		}
 		req.Header.Set(cmp.Or(a.opts.TokenHeader, "Authorization"), "Bearer "+tok)
 	}
-	resp, err := a.opts.HTTPClient.Do(req.WithContext(ctx))
+	resp, err := a.client.Do(req.WithContext(ctx))
 	if err != nil {
 		msg := unwrapURLError(err).Error()
 		if ctx.Err() == context.DeadlineExceeded {

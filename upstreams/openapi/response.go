@@ -39,6 +39,11 @@ func (a *API) result(t *Tool, u *url.URL, resp *http.Response) (*mcp.CallToolRes
 	if resp.StatusCode >= 400 {
 		return errorResult(fmt.Sprintf("HTTP %s: %s", resp.Status, excerpt(data, mt))), nil
 	}
+	if resp.StatusCode >= 300 {
+		// A redirect the client did not follow: to another host, where
+		// the credentials would have gone along.
+		return errorResult(fmt.Sprintf("%s %s: HTTP %s, a redirect to another host (not followed)", t.Method, t.Path, resp.Status)), nil
+	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("HTTP %s (no content)", resp.Status)}}}, nil
 	}

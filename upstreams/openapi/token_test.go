@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -79,5 +81,26 @@ func TestOAuth2Token(t *testing.T) {
 	}
 	if len(store.Requests()) != before {
 		t.Fatal("the API was called without a token")
+	}
+}
+
+// An API that redirects to another host does not get the credentials sent
+// there: the redirect is the answer.
+func TestCredentialsDoNotFollowRedirectsAway(t *testing.T) {
+	var leaked atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Store(r.Header.Get("X-Api-Key") + r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	away := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
+	})
+	api := loadAgainst(t, "testdata/petstore-openapi3.yaml", "/api/v3", away, func(o *Options) {
+		o.Headers = map[string]string{"X-Api-Key": "k"}
+		o.Token = &fakeTokens{}
+	})
+	res := call(t, api, "getpetbyid", `{"petId": "1"}`)
+	if leaked.Load() != nil || !res.IsError || !strings.Contains(text(res), "HTTP 302 Found, a redirect to another host (not followed)") {
+		t.Fatalf("result %q; the other host got %v", text(res), leaked.Load())
 	}
 }
