@@ -3,6 +3,7 @@ package sidecar
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -140,9 +141,19 @@ func (s *Server) authorizeCall(req mcp.Request, sc namespace.Scope, prefixed str
 	if !ok {
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
 	}
+	return s.authorizeNamed(req, sc, "tools/call", policy.KindTool, alias, name, prefixed, args)
+}
+
+// authorizeNamed asks the policy about what a request the sidecar serves
+// itself names (alias and the upstream's own name, as resolved; shown as
+// the client sent it), with the answers the router gives: an unknown name
+// for what is hidden from an unrestricted caller, a 403 that says no more
+// than "not available" for a restricted one, else the policy's message.
+func (s *Server) authorizeNamed(req mcp.Request, sc namespace.Scope, method string, kind policy.Kind, alias, name, shown string, args json.RawMessage) error {
+	unknown := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("Unknown %s: %s", kind, shown)}
 	if s.authz == nil {
-		if up := s.cat.ups[alias]; up != nil && !up.ToolAllowed(name) {
-			return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
+		if up := s.cat.ups[alias]; kind == policy.KindTool && up != nil && !up.ToolAllowed(name) {
+			return unknown
 		}
 		return nil
 	}
@@ -150,16 +161,16 @@ func (s *Server) authorizeCall(req mcp.Request, sc namespace.Scope, prefixed str
 	if err != nil {
 		return err
 	}
-	r := c.request("tools/call", sc, alias, policy.KindTool, name)
+	r := c.request(method, sc, alias, kind, name)
 	r.Arguments = args
 	d := s.authz.Decide(r)
 	switch {
 	case d.Allow:
 		return nil
 	case d.Hidden && (c.p.Anonymous || c.p.Admin):
-		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
+		return unknown
 	case d.Hidden:
-		return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: "Access denied: tool " + prefixed + " is not available to this key"}
+		return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: fmt.Sprintf("Access denied: %s %s is not available to this key", kind, shown)}
 	}
 	return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: d.Message}
 }

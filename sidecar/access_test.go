@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -80,5 +82,49 @@ access:
 	_, err = c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
 	if err == nil || !strings.Contains(err.Error(), "Authentication required") {
 		t.Errorf("no key: %v", err)
+	}
+}
+
+// prompts/get and resources/read the sidecar serves itself (legacy SSE
+// clients, upstreams Envoy cannot reach) ask the same policy question as
+// the router: a custom rule that hides a prompt or a resource holds here
+// too.
+func TestFallbackAsksThePolicy(t *testing.T) {
+	rich := richUpstream(t, "rich")
+	dir := t.TempDir()
+	rule := "package mcpgw.custom\n\nimport rego.v1\n\n" +
+		"deny contains \"no p1\" if input.tool.name == \"p1\"\n\n" +
+		"deny contains {\"reason\": \"r2\", \"hidden\": true} if input.tool.name == \"test://r2\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "deny.rego"), []byte(rule), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`
+mcp_servers:
+  rich: {url: "https://rich.example/mcp"}
+access:
+  decision_log: {output: "off"}
+  policy_dir: `+dir+`
+`), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.New(t.Context(), cfg, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, endpoint := sidecarFor(t, Options{Authorizer: engine}, rich.up)
+	cs := connect(t, endpoint, nil, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	ctx := t.Context()
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "rich-p0"}); err != nil {
+		t.Errorf("rich-p0: %v", err)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "rich-p1"}); err == nil || !strings.Contains(err.Error(), "Access denied by policy") {
+		t.Errorf("rich-p1 (denied by a custom rule): %v", err)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "mcpgw://rich/test://r1"}); err != nil {
+		t.Errorf("r1: %v", err)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "mcpgw://rich/test://r2"}); err == nil || !strings.Contains(err.Error(), "Unknown resource: mcpgw://rich/test://r2") {
+		t.Errorf("r2 (hidden by a custom rule): %v", err)
 	}
 }

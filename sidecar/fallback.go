@@ -8,15 +8,16 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // Envoy normally carries prompts/get and resources/read straight to the
 // upstream (the router decides, like tools/call). The ones that reach the
-// sidecar, for an upstream Envoy cannot reach itself, are served here
-// through discovery's session to that upstream, under the same names the
-// router accepts. The upstream's result and JSON-RPC errors come back
-// unchanged.
+// sidecar (an upstream Envoy cannot reach itself, a legacy SSE client)
+// are served here through discovery's session to that upstream, under
+// the same names and the same policy question the router asks. The
+// upstream's result and JSON-RPC errors come back unchanged.
 
 func (s *Server) getPrompt(ctx context.Context, req mcp.Request) (mcp.Result, error) {
 	p, ok := req.GetParams().(*mcp.GetPromptParams)
@@ -30,6 +31,9 @@ func (s *Server) getPrompt(ctx context.Context, req mcp.Request) (mcp.Result, er
 	alias, name, ok := s.names.ResolveName(sc, p.Name)
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown prompt: " + p.Name}
+	}
+	if err := s.authorizeNamed(req, sc, "prompts/get", policy.KindPrompt, alias, name, p.Name, nil); err != nil {
+		return nil, err
 	}
 	res, err := s.disc.GetPrompt(ctx, alias, &mcp.GetPromptParams{Meta: p.Meta, Name: name, Arguments: p.Arguments})
 	if err != nil {
@@ -50,6 +54,9 @@ func (s *Server) readResource(ctx context.Context, req mcp.Request) (mcp.Result,
 	alias, uri, ok := s.names.ResolveURI(sc, p.URI)
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown resource: " + p.URI}
+	}
+	if err := s.authorizeNamed(req, sc, "resources/read", policy.KindResource, alias, uri, p.URI, nil); err != nil {
+		return nil, err
 	}
 	res, err := s.disc.ReadResource(ctx, alias, &mcp.ReadResourceParams{Meta: p.Meta, URI: uri})
 	if err != nil {
