@@ -66,7 +66,7 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(func(id string) (uint8, error) {
 		caps, err := sealer.Open(id)
 		return uint8(caps), err
-	}), router.WithCredentials(creds),
+	}), router.WithRelayKeys(sealer.RelayKeys()), router.WithCredentials(creds),
 		router.WithAuthorizer(access), router.WithOrigins(router.OriginPolicy{Allowed: cfg.Gateway.AllowedOrigins}))
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)

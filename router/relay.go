@@ -2,6 +2,8 @@ package router
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -20,22 +22,42 @@ import (
 // On prefixed scopes the answer names no server, so on the way out the
 // gateway gives each such request an id that carries the upstream's alias
 // and the request's own id, and routes the answer by it. The id holds all
-// it needs, so any replica can route the answer.
+// it needs, so any replica can route the answer; it is signed, and bound
+// to the client's session, so neither an upstream (which could otherwise
+// write such an id into its own stream and steer the answer to another
+// upstream) nor another client can make one.
 
 // relayIDPrefix starts the ids the gateway gives upstream requests.
 const relayIDPrefix = "mcpgw1."
 
-// encodeRequestID is the id the client sees for request id raw of
+// relayTagLen is how much of the HMAC-SHA256 a relayed id carries.
+const relayTagLen = 16
+
+// relayIDs makes and reads relayed ids with keys shared by the replicas
+// (WithRelayKeys): the first signs, all are accepted.
+type relayIDs struct{ keys [][]byte }
+
+// tag is the HMAC of what an id stands for, for client session session.
+func relayTag(key []byte, session string, payload []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(session))
+	h.Write([]byte{0})
+	h.Write(payload)
+	return h.Sum(nil)[:relayTagLen]
+}
+
+// encode is the id client session session sees for request id raw of
 // upstream alias: a JSON string.
-func encodeRequestID(alias string, raw json.RawMessage) json.RawMessage {
+func (r *relayIDs) encode(session, alias string, raw json.RawMessage) json.RawMessage {
 	payload := append([]byte(alias+"\x00"), raw...)
-	id, _ := json.Marshal(relayIDPrefix + base64.RawURLEncoding.EncodeToString(payload))
+	id, _ := json.Marshal(relayIDPrefix + base64.RawURLEncoding.EncodeToString(payload) + "." +
+		base64.RawURLEncoding.EncodeToString(relayTag(r.keys[0], session, payload)))
 	return id
 }
 
-// decodeRequestID reverses encodeRequestID; ok is false for any id the
-// gateway did not make.
-func decodeRequestID(id json.RawMessage) (alias string, raw json.RawMessage, ok bool) {
+// decode reverses encode for client session session; ok is false for any
+// id the gateway did not make for that session.
+func (r *relayIDs) decode(session string, id json.RawMessage) (alias string, raw json.RawMessage, ok bool) {
 	var s string
 	if json.Unmarshal(id, &s) != nil {
 		return "", nil, false
@@ -44,15 +66,27 @@ func decodeRequestID(id json.RawMessage) (alias string, raw json.RawMessage, ok 
 	if !found {
 		return "", nil, false
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(enc)
+	encPayload, encTag, found := strings.Cut(enc, ".")
+	if !found {
+		return "", nil, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(encPayload)
 	if err != nil {
 		return "", nil, false
 	}
-	a, r, found := bytes.Cut(payload, []byte{0})
-	if !found || len(a) == 0 || !validRelayedID(r) {
+	tag, err := base64.RawURLEncoding.DecodeString(encTag)
+	if err != nil || len(tag) != relayTagLen {
 		return "", nil, false
 	}
-	return string(a), r, true
+	signed := false
+	for _, k := range r.keys {
+		signed = signed || hmac.Equal(tag, relayTag(k, session, payload))
+	}
+	a, rid, found := bytes.Cut(payload, []byte{0})
+	if !signed || !found || len(a) == 0 || !validRelayedID(rid) {
+		return "", nil, false
+	}
+	return string(a), rid, true
 }
 
 // validRelayedID reports whether raw is a JSON-RPC id: a string or a
@@ -91,6 +125,8 @@ const maxPendingLine = 16 << 20
 //     the contents get the prefix the client knows them by.
 type Relay struct {
 	alias     string // relay request ids for this upstream ("": no)
+	ids       *relayIDs
+	session   string // the client session relayed ids are bound to
 	downgrade bool
 	uriPrefix string
 	pending   []byte
@@ -106,8 +142,8 @@ type Declined struct {
 // NewRelay returns the relay call's answer needs, or nil for none.
 func NewRelay(call *Call) *Relay {
 	r := &Relay{downgrade: call.Downgraded, uriPrefix: call.URIPrefix}
-	if call.RelayRequests && !call.Downgraded {
-		r.alias = call.Upstream.Alias
+	if call.RelayRequests && call.relayIDs != nil && !call.Downgraded {
+		r.alias, r.ids, r.session = call.Upstream.Alias, call.relayIDs, call.ClientSession
 	}
 	if r.alias == "" && !r.downgrade && r.uriPrefix == "" {
 		return nil
@@ -174,7 +210,7 @@ func (r *Relay) rewrite(msg []byte) ([]byte, bool) {
 		if r.alias == "" {
 			return nil, false
 		}
-		m["id"] = encodeRequestID(r.alias, id)
+		m["id"] = r.ids.encode(r.session, r.alias, id)
 	case hasMethod: // a notification
 		if r.alias == "" || !r.relayCancel(m, method) {
 			return nil, false
@@ -260,7 +296,7 @@ func (r *Relay) relayCancel(m map[string]json.RawMessage, method json.RawMessage
 	if !ok || !validRelayedID(id) {
 		return false
 	}
-	params["requestId"] = encodeRequestID(r.alias, id)
+	params["requestId"] = r.ids.encode(r.session, r.alias, id)
 	p, err := json.Marshal(params)
 	if err != nil {
 		return false
@@ -273,7 +309,7 @@ func (r *Relay) relayCancel(m map[string]json.RawMessage, method json.RawMessage
 // on a prefixed scope, by the id the gateway gave the request. Answers
 // with other ids stay with the sidecar (which drops them).
 func (r *Router) routeAnswer(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
-	alias, id, ok := decodeRequestID(msg.ID)
+	alias, id, ok := r.relayIDs.decode(h.Get(headerSessionID), msg.ID)
 	if !ok || !slices.Contains(scope.Servers, alias) {
 		return Decision{}
 	}

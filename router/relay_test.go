@@ -2,6 +2,7 @@ package router
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -11,8 +12,21 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
+// testIDs signs relayed ids in these tests, for client session "s".
+var testIDs = &relayIDs{keys: [][]byte{[]byte("test key")}}
+
+// encodeRequestID is the id client session "s" sees (testIDs).
+func encodeRequestID(alias string, raw json.RawMessage) json.RawMessage {
+	return testIDs.encode("s", alias, raw)
+}
+
+// decodeRequestID reads an id made for client session "s" (testIDs).
+func decodeRequestID(id json.RawMessage) (string, json.RawMessage, bool) {
+	return testIDs.decode("s", id)
+}
+
 func idRelay(alias string) *Relay {
-	return NewRelay(&Call{Upstream: &upstreams.Upstream{Alias: alias}, RelayRequests: true})
+	return NewRelay(&Call{Upstream: &upstreams.Upstream{Alias: alias}, RelayRequests: true, relayIDs: testIDs, ClientSession: "s"})
 }
 
 func downgradeRelay() *Relay {
@@ -31,12 +45,23 @@ func TestRequestIDsRoundTrip(t *testing.T) {
 			t.Fatalf("%s: decoded %q %s %v", id, alias, raw, ok)
 		}
 	}
-	for _, bad := range []string{`1`, `"x"`, `"mcpgw1."`, `"mcpgw1.!!"`, `"mcpgw1.` + "AHsi" + `"`, // no alias
+	// Signed for another session, with another key, or not at all (an
+	// upstream writing an id into its stream), or naming no alias.
+	payload := base64.RawURLEncoding.EncodeToString([]byte("my_wiki\x001"))
+	other := &relayIDs{keys: [][]byte{[]byte("another key")}}
+	for _, bad := range []string{`1`, `"x"`, `"mcpgw1."`, `"mcpgw1.!!"`, `"mcpgw1.` + payload + `"`, `"mcpgw1.` + payload + `.AAAA"`,
+		string(testIDs.encode("s2", "my_wiki", json.RawMessage(`1`))), string(other.encode("s", "my_wiki", json.RawMessage(`1`))),
+		string(testIDs.encode("s", "", json.RawMessage(`1`))),
 		string(encodeRequestID("a", json.RawMessage(`{"x":1}`))), // not a JSON-RPC id
 		string(encodeRequestID("a", json.RawMessage(`null`))), `null`, `{}`} {
 		if alias, raw, ok := decodeRequestID(json.RawMessage(bad)); ok {
 			t.Errorf("%s decoded as %q %s", bad, alias, raw)
 		}
+	}
+	// Keys rotate: ids signed with the previous first key still read.
+	rotated := &relayIDs{keys: [][]byte{[]byte("new key"), []byte("test key")}}
+	if alias, _, ok := rotated.decode("s", encodeRequestID("my_wiki", json.RawMessage(`1`))); !ok || alias != "my_wiki" {
+		t.Error("an id signed with an older key is refused")
 	}
 }
 
@@ -88,7 +113,8 @@ func TestAnswersAreRoutedByRelayedID(t *testing.T) {
 	answer := func(id json.RawMessage) []byte {
 		return []byte(`{"jsonrpc":"2.0","id":` + string(id) + `,"result":{"action":"accept","content":{"name":"x"}}}`)
 	}
-	relayed := encodeRequestID("demo", json.RawMessage(`1`))
+	enc := func(alias string) json.RawMessage { return r.relayIDs.encode("s1", alias, json.RawMessage(`1`)) }
+	relayed := enc("demo")
 	for _, tc := range []struct {
 		name, path string
 		id         json.RawMessage
@@ -98,8 +124,10 @@ func TestAnswersAreRoutedByRelayedID(t *testing.T) {
 		{"server list", "/mcp/demo,my_wiki", relayed, "demo"},
 		{"out of scope", "/mcp/my_wiki", relayed, ""},
 		{"plain id on the aggregate", "/mcp", json.RawMessage(`1`), ""},
-		{"unroutable upstream", "/mcp", encodeRequestID("local", json.RawMessage(`1`)), ""},
-		{"unknown alias", "/mcp", encodeRequestID("nope", json.RawMessage(`1`)), ""},
+		{"unroutable upstream", "/mcp", enc("local"), ""},
+		{"unknown alias", "/mcp", enc("nope"), ""},
+		{"made for another session", "/mcp", r.relayIDs.encode("s2", "demo", json.RawMessage(`1`)), ""},
+		{"forged", "/mcp", testIDs.encode("s1", "demo", json.RawMessage(`1`)), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := r.DecideBody(Headers{":path": tc.path, "mcp-session-id": "s1"}, answer(tc.id))
@@ -255,7 +283,7 @@ func FuzzRelayChunks(f *testing.F) {
 // An answer is routed only for a caller who may use the server it names.
 func TestAnswersNeedAccessToTheirServer(t *testing.T) {
 	r := authRouter(t, &fakeAuthz{})
-	answer := []byte(`{"jsonrpc":"2.0","id":` + string(encodeRequestID("hr", json.RawMessage(`4`))) + `,"result":{}}`)
+	answer := []byte(`{"jsonrpc":"2.0","id":` + string(r.relayIDs.encode("", "hr", json.RawMessage(`4`))) + `,"result":{}}`)
 	for _, tc := range []struct {
 		key        string
 		wantStatus int // 0: routed

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,10 +26,24 @@ type Router struct {
 	authz Authorizer
 	// creds computes the headers each routed call carries upstream.
 	creds *credentials.Rewriter
+	// relayIDs signs the ids of upstream requests relayed to clients.
+	relayIDs *relayIDs
 }
 
 // Option configures a Router.
 type Option func(*Router)
+
+// WithRelayKeys sets the keys relayed request ids are signed with (the
+// first) and checked with (all): replicas must share them to route each
+// other's (sessions.Sealer.RelayKeys). Without it the router makes a key
+// of its own.
+func WithRelayKeys(keys [][]byte) Option {
+	return func(r *Router) {
+		if len(keys) > 0 {
+			r.relayIDs = &relayIDs{keys: keys}
+		}
+	}
+}
 
 // WithSessionCheck makes the router refuse routed calls that carry a
 // client session id the gateway did not issue (or that expired), as the
@@ -45,6 +60,12 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 	r := &Router{names: names, upstreams: make(map[string]*upstreams.Upstream, len(ups)), maxBody: maxBody}
 	for _, o := range opts {
 		o(r)
+	}
+	if r.relayIDs == nil {
+		// One process alone: a key of its own.
+		k := make([]byte, 32)
+		rand.Read(k)
+		r.relayIDs = &relayIDs{keys: [][]byte{k}}
 	}
 	if r.creds == nil {
 		var err error
@@ -148,6 +169,7 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		// requests; a 2026-07-28 client gets none (its calls are re-sent
 		// with the answers instead).
 		d.Call.RelayRequests = caps != 0 && msg.Kind == rpc.KindRequest && scope.Single == "" && !IsModern(h.ProtocolVersion())
+		d.Call.relayIDs = r.relayIDs
 	}
 	return d
 }

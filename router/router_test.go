@@ -220,10 +220,10 @@ func FuzzDecideBody(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-"}}`))
 	f.Add([]byte(`[1,2]`))
 	f.Add([]byte(`{"jsonrpc":"2.0","id":3,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"demo-p"},"argument":{"name":"a","value":"b"}}}`))
-	f.Add([]byte(`{"jsonrpc":"2.0","id":` + string(encodeRequestID("demo", []byte(`7`))) + `,"result":{}}`))
+	routed := testRouter(f)
+	f.Add([]byte(`{"jsonrpc":"2.0","id":` + string(routed.relayIDs.encode("s", "demo", []byte(`7`))) + `,"result":{}}`))
 	f.Add([]byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/x://y"}}`))
 	r, _ := New(mustRegistry(), nil, 4096)
-	routed := testRouter(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d := r.DecideBody(Headers{}, body)
 		if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {

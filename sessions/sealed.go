@@ -33,9 +33,10 @@ var ErrUnknownSession = errors.New("session not found")
 
 // Sealer issues and checks client session ids.
 type Sealer struct {
-	keys [][]byte // keys[0] seals; all open
-	ttl  time.Duration
-	now  func() time.Time
+	keys      [][]byte // keys[0] seals; all open
+	relayKeys [][]byte // the same secrets' keys for relayed request ids
+	ttl       time.Duration
+	now       func() time.Time
 }
 
 // NewSealer derives the sealing keys once, from secrets in order (the
@@ -48,9 +49,10 @@ func NewSealer(secrets []string, ttl time.Duration) (*Sealer, error) {
 	}
 	s := &Sealer{ttl: ttl, now: time.Now}
 	if len(secrets) == 0 {
-		k := make([]byte, 32)
+		k, rk := make([]byte, 32), make([]byte, 32)
 		rand.Read(k)
-		s.keys = [][]byte{k}
+		rand.Read(rk)
+		s.keys, s.relayKeys = [][]byte{k}, [][]byte{rk}
 		return s, nil
 	}
 	for i, sec := range secrets {
@@ -61,10 +63,19 @@ func NewSealer(secrets []string, ttl time.Duration) (*Sealer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sessions: derive key %d: %w", i, err)
 		}
-		s.keys = append(s.keys, k)
+		rk, err := hkdf.Key(sha256.New, []byte(sec), nil, "mcpgw relayed request id v1", 32)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: derive key %d: %w", i, err)
+		}
+		s.keys, s.relayKeys = append(s.keys, k), append(s.relayKeys, rk)
 	}
 	return s, nil
 }
+
+// RelayKeys are the keys, derived from the same secrets (first signs, all
+// check), that sign the ids the router gives upstream requests relayed to
+// clients (router.WithRelayKeys).
+func (s *Sealer) RelayKeys() [][]byte { return s.relayKeys }
 
 // New issues a session id for a client with capabilities caps.
 func (s *Sealer) New(caps Capabilities) string {

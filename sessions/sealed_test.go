@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -99,5 +100,20 @@ func TestCapabilitiesOf(t *testing.T) {
 		if got := CapabilitiesOf([]byte(body)); got != want {
 			t.Errorf("CapabilitiesOf(%s) = %v, want %v", body, got, want)
 		}
+	}
+}
+
+// Replicas with the same secrets sign relayed request ids alike; the keys
+// are not the session keys, and differ without secrets.
+func TestRelayKeys(t *testing.T) {
+	a, _ := NewSealer([]string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"}, time.Hour)
+	b, _ := NewSealer([]string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"}, time.Hour)
+	if len(a.RelayKeys()) != 2 || !bytes.Equal(a.RelayKeys()[0], b.RelayKeys()[0]) || bytes.Equal(a.RelayKeys()[0], a.keys[0]) {
+		t.Fatal("relay keys are not derived from the secrets, apart from the session keys")
+	}
+	c, _ := NewSealer(nil, time.Hour)
+	d, _ := NewSealer(nil, time.Hour)
+	if len(c.RelayKeys()) != 1 || bytes.Equal(c.RelayKeys()[0], d.RelayKeys()[0]) {
+		t.Fatal("without secrets each process needs a random relay key")
 	}
 }
