@@ -2,8 +2,7 @@ package policy
 
 import (
 	"bytes"
-	"strconv"
-	"strings"
+	"encoding/binary"
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
@@ -83,48 +82,64 @@ func analyze(mods []*ast.Module) (use inputUse, cacheable bool) {
 	return use, cacheable
 }
 
+// keyBuilder writes cache keys: each field length-prefixed, so no two
+// different inputs share a key whatever bytes a field holds (argument
+// names and header values come from clients).
+type keyBuilder struct{ b []byte }
+
+func (k *keyBuilder) field(s string) {
+	k.b = binary.AppendUvarint(k.b, uint64(len(s)))
+	k.b = append(k.b, s...)
+}
+
+func (k *keyBuilder) list(xs []string) {
+	k.b = binary.AppendUvarint(k.b, uint64(len(xs)))
+	for _, x := range xs {
+		k.field(x)
+	}
+}
+
+func (k *keyBuilder) flag(v bool) {
+	if v {
+		k.b = append(k.b, 1)
+	} else {
+		k.b = append(k.b, 0)
+	}
+}
+
 // cacheKey identifies req's input as far as the policy reads it.
 func (p *Prepared) cacheKey(req Request) (string, bool) {
-	var b strings.Builder
-	b.Grow(128)
-	field := func(s string) {
-		b.WriteString(s)
-		b.WriteByte(0)
-	}
-	pr := req.Principal
-	field(pr.ID)
-	field(pr.Team)
-	field(pr.Org)
-	field(strconv.FormatBool(pr.Admin))
-	field(strconv.FormatBool(pr.Anonymous))
-	field(strings.Join(pr.Groups, "\x01"))
-	field(req.Method)
-	field(req.Server)
-	field(string(req.Kind))
-	field(req.Name)
-	field(req.Prefixed)
-	if len(req.Arguments) > 0 {
-		raw := bytes.TrimSpace(req.Arguments)
-		if p.use.reads("arguments") {
-			field(string(raw))
-		} else if p.use.reads("argument_keys") {
-			names, err := argumentNames(raw)
-			if err != nil {
+	k := keyBuilder{b: make([]byte, 0, 128)}
+	k.field(principalKey(req.Principal))
+	k.field(req.Method)
+	k.field(req.Server)
+	k.field(string(req.Kind))
+	k.field(req.Name)
+	k.field(req.Prefixed)
+	raw := bytes.TrimSpace(req.Arguments)
+	switch {
+	case p.use.reads("arguments"):
+		k.field(string(raw))
+	case p.use.reads("argument_keys"):
+		var names []string
+		if len(raw) > 0 {
+			var err error
+			if names, err = argumentNames(raw); err != nil {
 				return "", false
 			}
-			field(strings.Join(names, "\x01"))
 		}
+		k.list(names)
 	}
 	if p.use.reads("namespace") {
-		field(req.Path)
-		field(req.Scope.Single)
-		field(strconv.FormatBool(req.Scope.Prefixed))
-		field(strings.Join(req.Scope.Servers, "\x01"))
+		k.field(req.Path)
+		k.field(req.Scope.Single)
+		k.flag(req.Scope.Prefixed)
+		k.list(req.Scope.Servers)
 	}
 	if p.use.reads("headers") && req.Header != nil {
 		for _, h := range p.headers {
-			field(req.Header(h))
+			k.field(req.Header(h))
 		}
 	}
-	return b.String(), true
+	return string(k.b), true
 }

@@ -378,3 +378,22 @@ func TestReloadIsAtomic(t *testing.T) {
 		t.Errorf("generation %d", e.Generation())
 	}
 }
+
+// The decision cache tells inputs apart whatever bytes their fields hold:
+// an argument name with a separator byte in it is not another call's
+// argument list (it once was, and a refused call was then allowed).
+func TestCacheKeysDoNotCollide(t *testing.T) {
+	e := newEngine(t, testConfig, Options{})
+	p := principal(t, e, "sk-full")
+	call := func(args string) Decision {
+		return e.Decide(Request{Principal: p, Method: "tools/call", Server: "wiki", Kind: KindTool, Name: "search", Arguments: []byte(args)})
+	}
+	if d := call(`{"q":1,"limit":2}`); !d.Allow {
+		t.Fatalf("allowed arguments refused: %+v", d)
+	}
+	for _, args := range []string{`{"q\u0001limit":1}`, `{"q\u0000limit":1}`} {
+		if d := call(args); d.Allow {
+			t.Errorf("%s allowed from the cache of another call", args)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -160,25 +159,12 @@ func principalTerm(pr *identity.Principal) *ast.Term {
 
 // principalKey identifies a principal as input.principal shows it.
 func principalKey(pr *identity.Principal) string {
-	var b strings.Builder
-	b.Grow(len(pr.ID) + len(pr.Team) + len(pr.Org) + 8)
-	for _, s := range []string{pr.ID, pr.Team, pr.Org} {
-		b.WriteString(s)
-		b.WriteByte(0)
-	}
-	for _, g := range pr.Groups {
-		b.WriteString(g)
-		b.WriteByte(1)
-	}
-	b.WriteByte(0)
-	b.WriteByte(flag(pr.Admin))
-	b.WriteByte(flag(pr.Anonymous))
-	return b.String()
-}
-
-func flag(b bool) byte {
-	if b {
-		return '1'
-	}
-	return '0'
+	k := keyBuilder{b: make([]byte, 0, len(pr.ID)+len(pr.Team)+len(pr.Org)+16)}
+	k.field(pr.ID)
+	k.field(pr.Team)
+	k.field(pr.Org)
+	k.list(pr.Groups)
+	k.flag(pr.Admin)
+	k.flag(pr.Anonymous)
+	return string(k.b)
 }
