@@ -126,6 +126,14 @@ func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, pro
 
 	flight := fmt.Sprintf("%s\x00%s\x00%v\x00%d", key.ClientSession, key.Alias, key.Modern, key.Capabilities)
 	v, err, _ := p.group.Do(flight, func() (any, error) {
+		// A flight that ended between our look and this one has opened
+		// it already: do not open (and leak) a second.
+		p.mu.Lock()
+		e, ok := p.sessions[key]
+		p.mu.Unlock()
+		if ok {
+			return e, nil
+		}
 		// Opening must outlive one caller's cancellation: other callers
 		// may be waiting on the same flight.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.ConnectTimeout)
@@ -214,18 +222,7 @@ func (p *Pool) EndClient(clientSession string) {
 	if clientSession == "" {
 		return
 	}
-	var ended []*entry
-	p.mu.Lock()
-	for k, e := range p.sessions {
-		if k.ClientSession == clientSession {
-			ended = append(ended, e)
-			delete(p.sessions, k)
-		}
-	}
-	p.mu.Unlock()
-	for _, e := range ended {
-		go e.cs.Close()
-	}
+	p.drop(func(k Key, _ *entry) bool { return k.ClientSession == clientSession })
 }
 
 // ExpireIdle closes the upstream sessions no call has used since
@@ -234,22 +231,29 @@ func (p *Pool) EndClient(clientSession string) {
 // is replayed on a new one (extproc).
 func (p *Pool) ExpireIdle(now time.Time) int {
 	cutoff := now.Add(-p.opts.IdleTimeout).UnixNano()
-	var idle []*entry
+	n := p.drop(func(_ Key, e *entry) bool { return e.lastUsed.Load() < cutoff })
+	if n > 0 {
+		p.opts.Logger.Debug("closed idle upstream sessions", "sessions", n, "idle_timeout", p.opts.IdleTimeout)
+	}
+	return n
+}
+
+// drop forgets the sessions match selects and closes them (outside the
+// lock: closing talks to the upstream). It returns how many.
+func (p *Pool) drop(match func(Key, *entry) bool) int {
+	var ended []*entry
 	p.mu.Lock()
 	for k, e := range p.sessions {
-		if e.lastUsed.Load() < cutoff {
-			idle = append(idle, e)
+		if match(k, e) {
+			ended = append(ended, e)
 			delete(p.sessions, k)
 		}
 	}
 	p.mu.Unlock()
-	for _, e := range idle {
+	for _, e := range ended {
 		go e.cs.Close()
 	}
-	if len(idle) > 0 {
-		p.opts.Logger.Debug("closed idle upstream sessions", "sessions", len(idle), "idle_timeout", p.opts.IdleTimeout)
-	}
-	return len(idle)
+	return len(ended)
 }
 
 // Run expires idle sessions until ctx ends, checking a few times per
