@@ -89,7 +89,7 @@ func (a *adapter) listFirst(next mcp.MethodHandler) mcp.MethodHandler {
 	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
 		waits := slices.Contains(listMethods, method) || (catalog && method == "initialize")
 		if waits && !a.hasListed() {
-			if err := a.sync(ctx); err != nil {
+			if err := a.syncFirst(ctx); err != nil {
 				return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError,
 					Message: fmt.Sprintf("%s server %s: cannot list tools: %v", a.kind, a.alias, err)}
 			}
@@ -142,6 +142,22 @@ func (a *adapter) syncLoop() {
 func (a *adapter) sync(ctx context.Context) error {
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
+	return a.listAndServe(ctx)
+}
+
+// syncFirst lists the backend unless a listing finished while this
+// caller waited: requests that wait on a cold start share one listing.
+func (a *adapter) syncFirst(ctx context.Context) error {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	if a.hasListed() {
+		return nil
+	}
+	return a.listAndServe(ctx)
+}
+
+// listAndServe lists the backend and serves the listing; syncMu is held.
+func (a *adapter) listAndServe(ctx context.Context) error {
 	l, err := a.be.list(ctx)
 	if err != nil {
 		return err

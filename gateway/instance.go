@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -300,19 +299,13 @@ func listenLoopback(envoyPort int) (net.Listener, error) {
 }
 
 // freePortExcept returns a loopback port nothing listens on now, other
-// than the given ones: a port picked earlier and not yet listened on (the
-// gateway's own, chosen by the caller) can come back from the kernel.
-func freePortExcept(taken ...int) (int, error) {
-	for range 10 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if !slices.Contains(taken, port) {
-			return port, nil
-		}
+// than taken: a port picked earlier and not yet listened on (the gateway's
+// own, chosen by the caller) can come back from the kernel.
+func freePortExcept(taken int) (int, error) {
+	l, err := listenLoopback(taken)
+	if err != nil {
+		return 0, err
 	}
-	return 0, errors.New("no free loopback port")
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
