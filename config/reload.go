@@ -52,9 +52,36 @@ func CompareForReload(running, next *Config) Reload {
 	return r
 }
 
+// ForReload is the config a reload applies: the running one with next's
+// access settings (access:, the master key, and the access settings of
+// each running server). Everything else stays what the running processes
+// were built from; CompareForReload says what that leaves out.
+func ForReload(running, next *Config) *Config {
+	cfg := *running
+	cfg.Access = next.Access
+	cfg.General.MasterKeyHash = next.General.MasterKeyHash
+	byAlias := make(map[string]*Server, len(next.Servers))
+	for i := range next.Servers {
+		byAlias[next.Servers[i].Alias] = &next.Servers[i]
+	}
+	cfg.Servers = slices.Clone(running.Servers)
+	for i := range cfg.Servers {
+		if n := byAlias[cfg.Servers[i].Alias]; n != nil {
+			setAccess(&cfg.Servers[i], n)
+		}
+	}
+	return &cfg
+}
+
+// setAccess copies a server's access settings, the part a reload applies.
+func setAccess(dst, src *Server) {
+	dst.AllowedTools, dst.DisallowedTools, dst.AllowedParams = src.AllowedTools, src.DisallowedTools, src.AllowedParams
+	dst.AccessGroups, dst.AllowAllKeys = src.AccessGroups, src.AllowAllKeys
+}
+
 // connection is s without what a reload applies (and without its line).
 func connection(s Server) Server {
 	s.Line = 0
-	s.AllowedTools, s.DisallowedTools, s.AllowedParams, s.AccessGroups, s.AllowAllKeys = nil, nil, nil, nil, false
+	setAccess(&s, &Server{})
 	return s
 }

@@ -68,3 +68,37 @@ func TestCompareForReloadGeneralSettings(t *testing.T) {
 		t.Fatalf("a new prefix separator: %+v", r)
 	}
 }
+
+// A reload takes next's access settings, and nothing else: servers,
+// general settings but the master key, and the gateway block stay.
+func TestForReload(t *testing.T) {
+	running, _ := Parse([]byte(`mcp_servers:
+  wiki: {url: "https://wiki.example/mcp", allowed_tools: [read]}
+general_settings:
+  master_key: sk-old
+`), "a.yaml", nil)
+	next, err := Parse([]byte(`mcp_servers:
+  wiki: {url: "https://elsewhere.example/mcp", allowed_tools: [read, search], access_groups: [docs]}
+  notes: {url: "https://notes.example/mcp"}
+general_settings:
+  master_key: sk-new
+  mcp_tool_prefix_separator: "__"
+access:
+  keys:
+    - {key_alias: a, key: sk-a}
+`), "b.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ForReload(running, next)
+	if len(got.Servers) != 1 || got.Servers[0].URL != "https://wiki.example/mcp" ||
+		!slices.Equal(got.Servers[0].AllowedTools, []string{"read", "search"}) || !slices.Equal(got.Servers[0].AccessGroups, []string{"docs"}) {
+		t.Errorf("servers %+v", got.Servers)
+	}
+	if got.General.MCPToolPrefixSeparator != running.General.MCPToolPrefixSeparator || got.General.MasterKeyHash != next.General.MasterKeyHash {
+		t.Errorf("general settings %+v", got.General)
+	}
+	if len(got.Access.Keys) != 1 || len(running.Access.Keys) != 0 || running.Servers[0].AllowedTools[0] != "read" || len(running.Servers[0].AllowedTools) != 1 {
+		t.Errorf("access %+v; the running config changed: %+v", got.Access, running.Servers)
+	}
+}

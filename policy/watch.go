@@ -66,14 +66,16 @@ func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, 
 // reloadFrom loads the config (if it has a file) and the policy and swaps
 // them in; on failure it logs and keeps cur.
 func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log *slog.Logger) bool {
-	cfg := cur.cfg
+	cfg, next := cur.cfg, cur.cfg
 	if src.ConfigPath != "" {
-		next, err := config.Load(src.ConfigPath, src.Env)
-		if err != nil {
+		var err error
+		if next, err = config.Load(src.ConfigPath, src.Env); err != nil {
 			logProblems(log, "config reload failed; keeping the previous access settings", err)
 			return false
 		}
-		cfg = next
+		// Only access settings reload: servers, prefixes and headers stay
+		// what the running processes were built from.
+		cfg = config.ForReload(e.started, next)
 	}
 	if err := e.Reload(ctx, cfg); err != nil {
 		logProblems(log, "policy reload failed; keeping the previous policy", err)
@@ -81,7 +83,7 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 	}
 	p := e.Current()
 	log.Info("access control reloaded", "generation", e.Generation(), "keys", p.keys.Len(), "policy_dir", p.policyDir)
-	if r := config.CompareForReload(e.started, cfg); r.NeedsRestart() {
+	if r := config.CompareForReload(e.started, next); r.NeedsRestart() {
 		// Servers and the gateway block are what the running processes
 		// were built from; only their access settings were reloaded.
 		log.Warn("config changes that need a restart were not applied",

@@ -100,6 +100,9 @@ func TestWatch(t *testing.T) {
 	if !strings.Contains(logs.String(), "servers_added=[notes]") {
 		t.Errorf("the warning does not name the new server:\n%s", logs.String())
 	}
+	if n := len(e.Current().cfg.Servers); n != 1 {
+		t.Errorf("the policy sees %d servers after the reload; the running gateway has 1", n)
+	}
 	if _, err := e.Authenticate(keyHeader("sk-a")); err != nil {
 		t.Errorf("the key is still revoked after a reload that unblocked it: %v", err)
 	}
