@@ -10,6 +10,7 @@ import (
 type fakeTokens struct{}
 
 func (fakeTokens) Token(context.Context) (string, error) { return "tok", nil }
+func (fakeTokens) Invalidate()                           {}
 
 func mustRewriter(t *testing.T, s Settings) *Rewriter {
 	t.Helper()

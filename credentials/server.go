@@ -11,6 +11,9 @@ import (
 // errors that contain no secret (see package tokens).
 type TokenSource interface {
 	Token(ctx context.Context) (string, error)
+	// Invalidate drops the current token (the server answered 401 to
+	// it): the next Token fetches a new one.
+	Invalidate()
 }
 
 // ErrNoTokenSource is returned when a server authenticates with OAuth2 but

@@ -73,10 +73,6 @@ func sessionOwner(c *router.Call) string {
 	return "\x00credentials:" + c.Credentials.ClientKey
 }
 
-// invalidator is a token source that can drop a token the upstream
-// refused (tokens.Source).
-type invalidator interface{ Invalidate() }
-
 // noteAuthFailure drops the OAuth2 token a call carried when its upstream
 // answered 401, so the next call fetches a fresh one.
 func noteAuthFailure(c *router.Call, status string) {
@@ -86,7 +82,7 @@ func noteAuthFailure(c *router.Call, status string) {
 	if code, _ := strconv.Atoi(status); code != http.StatusUnauthorized {
 		return
 	}
-	if inv, ok := c.Upstream.Credentials.Token.(invalidator); ok {
-		inv.Invalidate()
+	if src := c.Upstream.Credentials.Token; src != nil {
+		src.Invalidate()
 	}
 }

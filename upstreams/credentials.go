@@ -23,7 +23,7 @@ func WithCallCredentials(ctx context.Context, out credentials.Outbound) context.
 // carries, else the gateway's own for the upstream, then the OAuth2
 // token when one is needed and its header is still unset. Errors name
 // the upstream and never contain a secret.
-func (t *headerTransport) setCredentials(r *http.Request) error {
+func (t *headerTransport) setCredentials(r *http.Request) (tokenSet bool, err error) {
 	out, ok := r.Context().Value(callCredentialsKey{}).(credentials.Outbound)
 	if !ok {
 		out = t.gateway
@@ -34,16 +34,16 @@ func (t *headerTransport) setCredentials(r *http.Request) error {
 		}
 	}
 	if !out.Token || r.Header.Get(out.TokenHeader) != "" {
-		return nil
+		return false, nil
 	}
 	src := t.up.Credentials.Token
 	if src == nil {
-		return fmt.Errorf("upstream %s: %w", t.up.Alias, credentials.ErrNoTokenSource)
+		return false, fmt.Errorf("upstream %s: %w", t.up.Alias, credentials.ErrNoTokenSource)
 	}
 	tok, err := src.Token(r.Context())
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.Header.Set(out.TokenHeader, "Bearer "+tok)
-	return nil
+	return true, nil
 }

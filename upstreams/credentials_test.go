@@ -1,6 +1,7 @@
 package upstreams
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -162,5 +163,40 @@ func TestNoTokenSourceStopsTheRequest(t *testing.T) {
 	}
 	if len(seen()) != 0 {
 		t.Error("a request reached the upstream without credentials")
+	}
+}
+
+// countingTokens hands out "t<n>", n counting invalidations.
+type countingTokens struct{ invalidated atomic.Int64 }
+
+func (c *countingTokens) Token(context.Context) (string, error) {
+	return fmt.Sprintf("t%d", c.invalidated.Load()), nil
+}
+func (c *countingTokens) Invalidate() { c.invalidated.Add(1) }
+
+// A 401 to a request the transport gave the token drops that token: the
+// next request carries a new one (discovery, sessions, the SSE adapter).
+func TestTokenRefusedIsDropped(t *testing.T) {
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		if r.Header.Get("Authorization") == "Bearer t0" {
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer srv.Close()
+	src := &countingTokens{}
+	up := &Upstream{Alias: "billing", Transport: TransportHTTP, URL: mustURL(t, srv.URL),
+		Credentials: credentials.Server{Scheme: credentials.SchemeOAuth2, Token: src}}
+	c := HTTPClient(up)
+	for range 2 {
+		resp, err := c.Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if src.invalidated.Load() != 1 || len(got) != 2 || got[1] != "Bearer t1" {
+		t.Fatalf("invalidated %d, server got %q", src.invalidated.Load(), got)
 	}
 }

@@ -42,13 +42,18 @@ type headerTransport struct {
 // MCP transport headers (Accept, Content-Type, Mcp-Session-Id, ...).
 func (t *headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
-	if err := t.setCredentials(r); err != nil {
+	tokenSet, err := t.setCredentials(r)
+	if err != nil {
 		if req.Body != nil {
 			req.Body.Close()
 		}
 		return nil, err
 	}
-	return t.base.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r)
+	if err == nil && tokenSet && resp.StatusCode == http.StatusUnauthorized {
+		t.up.Credentials.Token.Invalidate() // the next request fetches a new one
+	}
+	return resp, err
 }
 
 // CloseIdleConnections closes idle connections of the base transport, so

@@ -2,7 +2,6 @@ package openapi
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,7 +50,7 @@ func (a *API) Call(ctx context.Context, name string, args json.RawMessage) (*mcp
 			// The API was not called: a gateway failure, not a tool result.
 			return nil, err
 		}
-		req.Header.Set(cmp.Or(a.opts.TokenHeader, "Authorization"), "Bearer "+tok)
+		req.Header.Set(a.opts.TokenHeader, "Bearer "+tok)
 	}
 	resp, err := a.client.Do(req.WithContext(ctx))
 	if err != nil {
@@ -63,10 +62,8 @@ func (a *API) Call(ctx context.Context, name string, args json.RawMessage) (*mcp
 		return errorResult(fmt.Sprintf("%s %s failed: %s", t.Method, t.Path, msg)), nil
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusUnauthorized {
-		if inv, ok := a.opts.Token.(interface{ Invalidate() }); ok {
-			inv.Invalidate() // the next call fetches a new token
-		}
+	if resp.StatusCode == http.StatusUnauthorized && a.opts.Token != nil {
+		a.opts.Token.Invalidate() // the next call fetches a new token
 	}
 	return a.result(t, req.URL, resp)
 }

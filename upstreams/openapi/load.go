@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mcpgw/mcpgw/credentials"
 )
 
 // maxSpecBytes bounds a spec document read from a file or URL.
@@ -33,9 +35,9 @@ type Options struct {
 	Headers map[string]string
 	// Token, when set, supplies an OAuth2 access token for every API
 	// request, sent as "<TokenHeader>: Bearer <token>" (TokenHeader ""
-	// means Authorization). A 401 answer invalidates it when it can be
-	// (Invalidate()). It wins over Headers.
-	Token       TokenSource
+	// means Authorization). A 401 answer invalidates it. It wins over
+	// Headers.
+	Token       credentials.TokenSource
 	TokenHeader string
 	// Timeout bounds one API request, and fetching a spec URL. Zero means
 	// 30s.
@@ -49,12 +51,6 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// TokenSource supplies an OAuth2 access token (package
-// credentials/tokens); its errors must hold no secret.
-type TokenSource interface {
-	Token(ctx context.Context) (string, error)
-}
-
 func (o *Options) applyDefaults() error {
 	if o.Alias == "" || o.SpecPath == "" {
 		return errors.New("openapi: alias and spec path are required")
@@ -64,6 +60,9 @@ func (o *Options) applyDefaults() error {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if o.TokenHeader == "" {
+		o.TokenHeader = "Authorization"
 	}
 	if o.MaxResponseBytes <= 0 {
 		o.MaxResponseBytes = 8 << 20
