@@ -99,17 +99,14 @@ func (b *openapiBackend) list(ctx context.Context) (listing, error) {
 }
 
 // annotations are the hints HTTP semantics give: GET and HEAD only read,
-// DELETE destroys, PUT and DELETE are idempotent; every API is outside
-// the gateway (open world).
+// PUT and DELETE replace or remove (destructive) and are idempotent;
+// every API is outside the gateway (open world).
 func annotations(method string) *mcp.ToolAnnotations {
 	a := &mcp.ToolAnnotations{OpenWorldHint: ptr(true)}
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		a.ReadOnlyHint = true
-	case http.MethodDelete:
-		a.DestructiveHint = ptr(true)
-		a.IdempotentHint = true
-	case http.MethodPut:
+	case http.MethodDelete, http.MethodPut:
 		a.DestructiveHint = ptr(true)
 		a.IdempotentHint = true
 	default:

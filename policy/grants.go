@@ -125,8 +125,8 @@ func (c *principalCache) intern(server string, g *ast.Term) *ast.Term {
 // a server.
 func (p *Prepared) evalGrant(ctx context.Context, principal *ast.Term, server string) (*ast.Term, error) {
 	in := ast.NewObject(
-		ast.Item(fieldTerm("principal"), principal),
-		ast.Item(fieldTerm("server"), ast.StringTerm(server)),
+		ast.Item(commonTerm("principal"), principal),
+		ast.Item(commonTerm("server"), ast.StringTerm(server)),
 	)
 	v, err := p.evalTerm(ctx, p.grants, in)
 	if errors.Is(err, errUndefined) {
@@ -148,12 +148,12 @@ func principalTerm(pr *identity.Principal) *ast.Term {
 		groups[i] = ast.StringTerm(g)
 	}
 	return ast.ObjectTerm(
-		ast.Item(fieldTerm("id"), ast.StringTerm(pr.ID)),
-		ast.Item(fieldTerm("team"), ast.StringTerm(pr.Team)),
-		ast.Item(fieldTerm("org"), ast.StringTerm(pr.Org)),
-		ast.Item(fieldTerm("groups"), ast.ArrayTerm(groups...)),
-		ast.Item(fieldTerm("admin"), ast.InternedTerm(pr.Admin)),
-		ast.Item(fieldTerm("anonymous"), ast.InternedTerm(pr.Anonymous)),
+		ast.Item(commonTerm("id"), ast.StringTerm(pr.ID)),
+		ast.Item(commonTerm("team"), ast.StringTerm(pr.Team)),
+		ast.Item(commonTerm("org"), ast.StringTerm(pr.Org)),
+		ast.Item(commonTerm("groups"), ast.ArrayTerm(groups...)),
+		ast.Item(commonTerm("admin"), ast.InternedTerm(pr.Admin)),
+		ast.Item(commonTerm("anonymous"), ast.InternedTerm(pr.Anonymous)),
 	)
 }
 

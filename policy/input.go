@@ -17,8 +17,6 @@ import (
 // a module reads them; likewise input.headers (p.use): fields no
 // module reads cannot change a decision.
 func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
-	// The grant is handed in only when grants may be reused (cache.go);
-	// otherwise the policy computes it on every question.
 	who := p.principals.entry(req.Principal)
 	prefixed := req.Prefixed
 	if prefixed == "" && req.Name != "" && req.Server != "" {
@@ -26,17 +24,17 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 	}
 	items := make([][2]*ast.Term, 0, 12)
 	items = append(items,
-		ast.Item(fieldTerm("principal"), who.term),
-		ast.Item(fieldTerm("method"), valueTerm(req.Method)),
-		ast.Item(fieldTerm("server"), ast.StringTerm(req.Server)),
-		ast.Item(fieldTerm("kind"), valueTerm(string(req.Kind))),
-		ast.Item(fieldTerm("tool"), ast.ObjectTerm(
-			ast.Item(fieldTerm("name"), ast.StringTerm(req.Name)),
-			ast.Item(fieldTerm("prefixed"), ast.StringTerm(prefixed)),
+		ast.Item(commonTerm("principal"), who.term),
+		ast.Item(commonTerm("method"), commonTerm(req.Method)),
+		ast.Item(commonTerm("server"), ast.StringTerm(req.Server)),
+		ast.Item(commonTerm("kind"), commonTerm(string(req.Kind))),
+		ast.Item(commonTerm("tool"), ast.ObjectTerm(
+			ast.Item(commonTerm("name"), ast.StringTerm(req.Name)),
+			ast.Item(commonTerm("prefixed"), ast.StringTerm(prefixed)),
 		)),
 	)
 	if p.use.reads("namespace") {
-		items = append(items, ast.Item(fieldTerm("namespace"), p.namespace(req)))
+		items = append(items, ast.Item(commonTerm("namespace"), p.namespace(req)))
 	}
 	keys := ast.InternedEmptyArray
 	if len(req.Arguments) > 0 {
@@ -53,7 +51,7 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			items = append(items, ast.Item(fieldTerm("arguments"), ast.NewTerm(args)))
+			items = append(items, ast.Item(commonTerm("arguments"), ast.NewTerm(args)))
 		} else if !bytes.Equal(raw, []byte("null")) {
 			if names, err = argumentNames(raw); err != nil {
 				return nil, err
@@ -65,7 +63,7 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 		}
 		keys = ast.ArrayTerm(terms...)
 	}
-	items = append(items, ast.Item(fieldTerm("argument_keys"), keys))
+	items = append(items, ast.Item(commonTerm("argument_keys"), keys))
 	if p.cacheable && req.Server != "" {
 		// The grant is handed in only when it may be reused (cache.go);
 		// otherwise the policy computes it on every question.
@@ -73,7 +71,7 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 		if err != nil {
 			return nil, &evalError{err}
 		}
-		items = append(items, ast.Item(fieldTerm("grant"), g))
+		items = append(items, ast.Item(commonTerm("grant"), g))
 	}
 	if req.Header != nil && len(p.headers) > 0 && p.use.reads("headers") {
 		hs := make([][2]*ast.Term, 0, len(p.headers))
@@ -82,7 +80,7 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 				hs = append(hs, ast.Item(ast.StringTerm(h), ast.StringTerm(v)))
 			}
 		}
-		items = append(items, ast.Item(fieldTerm("headers"), ast.ObjectTerm(hs...)))
+		items = append(items, ast.Item(commonTerm("headers"), ast.ObjectTerm(hs...)))
 	}
 	return ast.NewObject(items...), nil
 }
@@ -93,18 +91,18 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 // all: true).
 func (p *Prepared) namespace(req Request) *ast.Term {
 	items := []([2]*ast.Term){
-		ast.Item(fieldTerm("path"), ast.StringTerm(req.Path)),
-		ast.Item(fieldTerm("single"), ast.StringTerm(req.Scope.Single)),
-		ast.Item(fieldTerm("prefixed"), ast.InternedTerm(req.Scope.Prefixed)),
+		ast.Item(commonTerm("path"), ast.StringTerm(req.Path)),
+		ast.Item(commonTerm("single"), ast.StringTerm(req.Scope.Single)),
+		ast.Item(commonTerm("prefixed"), ast.InternedTerm(req.Scope.Prefixed)),
 	}
 	if n := len(req.Scope.Servers); n > 0 && n < p.servers {
 		servers := make([]*ast.Term, n)
 		for i, s := range req.Scope.Servers {
 			servers[i] = ast.StringTerm(s)
 		}
-		items = append(items, ast.Item(fieldTerm("servers"), ast.ArrayTerm(servers...)))
+		items = append(items, ast.Item(commonTerm("servers"), ast.ArrayTerm(servers...)))
 	} else {
-		items = append(items, ast.Item(fieldTerm("all"), ast.InternedTerm(true)))
+		items = append(items, ast.Item(commonTerm("all"), ast.InternedTerm(true)))
 	}
 	return ast.ObjectTerm(items...)
 }
@@ -260,13 +258,11 @@ var commonTerms = func() map[string]*ast.Term {
 	return m
 }()
 
-// fieldTerm is the term of an input field name.
-func fieldTerm(name string) *ast.Term {
-	if t, ok := commonTerms[name]; ok {
+// commonTerm is the term of a string: shared for input field names and
+// frequent values, new for others.
+func commonTerm(s string) *ast.Term {
+	if t, ok := commonTerms[s]; ok {
 		return t
 	}
-	return ast.StringTerm(name)
+	return ast.StringTerm(s)
 }
-
-// valueTerm is a string term, shared for the frequent ones.
-func valueTerm(s string) *ast.Term { return fieldTerm(s) }

@@ -19,12 +19,11 @@ import (
 // Queries the gateway evaluates: AllowQuery for every question, and
 // ExplainQuery to explain a denial (its reason and message). ExplainQuery
 // is decision's refusal part: allow is already known to be false, so it
-// is not evaluated twice. DecisionQuery is the whole answer, for policy
-// authors (opa eval) and tests.
+// is not evaluated twice. (data.mcpgw.authz.decision is the whole answer
+// in one value, for policy authors' opa eval and the Rego tests.)
 const (
-	AllowQuery    = "data.mcpgw.authz.allow"
-	ExplainQuery  = "data.mcpgw.authz.first_denial"
-	DecisionQuery = "data.mcpgw.authz.decision"
+	AllowQuery   = "data.mcpgw.authz.allow"
+	ExplainQuery = "data.mcpgw.authz.first_denial"
 )
 
 // Prepared is everything one config and policy version decides with: the
