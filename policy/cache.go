@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/mcpgw/mcpgw/identity"
 )
 
 // The decision cache. A policy is a function of its input and its data;
@@ -99,6 +101,15 @@ func (k *keyBuilder) list(xs []string) {
 	}
 }
 
+func (k *keyBuilder) principal(pr *identity.Principal) {
+	k.field(pr.ID)
+	k.field(pr.Team)
+	k.field(pr.Org)
+	k.list(pr.Groups)
+	k.flag(pr.Admin)
+	k.flag(pr.Anonymous)
+}
+
 func (k *keyBuilder) flag(v bool) {
 	if v {
 		k.b = append(k.b, 1)
@@ -110,7 +121,7 @@ func (k *keyBuilder) flag(v bool) {
 // cacheKey identifies req's input as far as the policy reads it.
 func (p *Prepared) cacheKey(req Request) (string, bool) {
 	k := keyBuilder{b: make([]byte, 0, 128)}
-	k.field(principalKey(req.Principal))
+	k.principal(req.Principal)
 	k.field(req.Method)
 	k.field(req.Server)
 	k.field(string(req.Kind))
@@ -124,7 +135,7 @@ func (p *Prepared) cacheKey(req Request) (string, bool) {
 		var names []string
 		if len(raw) > 0 {
 			var err error
-			if names, err = argumentNames(raw); err != nil {
+			if names, err = req.argumentNames(); err != nil {
 				return "", false
 			}
 		}

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -37,7 +36,7 @@ func (e *Engine) logDecision(p *Prepared, req Request, d Decision, elapsed time.
 	if len(req.Arguments) > 0 {
 		if p.argValues {
 			attrs = append(attrs, slog.Any("arguments", json.RawMessage(req.Arguments)))
-		} else if names, err := argumentNames(bytes.TrimSpace(req.Arguments)); err == nil {
+		} else if names, err := req.argumentNames(); err == nil {
 			attrs = append(attrs, slog.Any("argument_names", names))
 		}
 	}

@@ -100,6 +100,9 @@ func (e *Engine) Authenticate(header func(name string) string) (*identity.Princi
 // an evaluation error or an undefined decision denies.
 func (e *Engine) Decide(req Request) Decision {
 	start := time.Now()
+	if len(req.Arguments) > 0 {
+		req.parsed = &parsedArgs{}
+	}
 	p := e.cur.Load()
 	d := p.decide(req)
 	e.logDecision(p, req, d, time.Since(start))

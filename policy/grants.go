@@ -160,11 +160,6 @@ func principalTerm(pr *identity.Principal) *ast.Term {
 // principalKey identifies a principal as input.principal shows it.
 func principalKey(pr *identity.Principal) string {
 	k := keyBuilder{b: make([]byte, 0, len(pr.ID)+len(pr.Team)+len(pr.Org)+16)}
-	k.field(pr.ID)
-	k.field(pr.Team)
-	k.field(pr.Org)
-	k.list(pr.Groups)
-	k.flag(pr.Admin)
-	k.flag(pr.Anonymous)
+	k.principal(pr)
 	return string(k.b)
 }

@@ -53,7 +53,7 @@ func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
 			}
 			items = append(items, ast.Item(commonTerm("arguments"), ast.NewTerm(args)))
 		} else if !bytes.Equal(raw, []byte("null")) {
-			if names, err = argumentNames(raw); err != nil {
+			if names, err = req.argumentNames(); err != nil {
 				return nil, err
 			}
 		}

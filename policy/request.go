@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/mcpgw/mcpgw/identity"
@@ -43,6 +44,30 @@ type Request struct {
 	// Header reads a request header by lower-case name; only the
 	// configured access.input_headers reach input.headers. May be nil.
 	Header func(name string) string
+
+	// parsed holds the argument names once read: the cache key, the
+	// input and the decision log all want them.
+	parsed *parsedArgs
+}
+
+type parsedArgs struct {
+	done  bool
+	names []string
+	err   error
+}
+
+// argumentNames are the top-level argument names, in order, read once
+// per Decide.
+func (r Request) argumentNames() ([]string, error) {
+	raw := bytes.TrimSpace(r.Arguments)
+	if r.parsed == nil {
+		return argumentNames(raw)
+	}
+	if !r.parsed.done {
+		r.parsed.names, r.parsed.err = argumentNames(raw)
+		r.parsed.done = true
+	}
+	return r.parsed.names, r.parsed.err
 }
 
 // Decision is the policy's answer.
