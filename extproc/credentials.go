@@ -62,17 +62,6 @@ func sessionContext(ctx context.Context, c *router.Call) context.Context {
 	return upstreams.WithCallCredentials(ctx, c.Credentials)
 }
 
-// sessionOwner is whom a call's upstream session belongs to: the client's
-// gateway session; for clients without one that send credentials of
-// their own, those credentials. A session opened with one client's
-// credentials is never shared with requests that carry others.
-func sessionOwner(c *router.Call) string {
-	if c.ClientSession != "" || c.Credentials.ClientKey == "" {
-		return c.ClientSession
-	}
-	return "\x00credentials:" + c.Credentials.ClientKey
-}
-
 // noteAuthFailure drops the OAuth2 token a call carried when its upstream
 // answered 401, so the next call fetches a fresh one.
 func noteAuthFailure(c *router.Call, status string) {

@@ -129,25 +129,25 @@ func TestNoTokenSourceFailsClosed(t *testing.T) {
 	}
 }
 
-// TestSessionOwner: session-less clients with credentials of their own
-// never share an upstream session with other credentials.
-func TestSessionOwner(t *testing.T) {
+// TestSessionKeyCredentials: clients with credentials of their own never
+// share an upstream session with other credentials.
+func TestSessionKeyCredentials(t *testing.T) {
 	s, fs := oauthServer(t, &fakeTokens{tok: "t"})
 	call(t, s, &requestState{router: s.router.Load()})
 	call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer alice")
 	call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer bob")
 	call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer alice")
 	call(t, s, &requestState{router: s.router.Load()}, "mcp-session-id", "gw-1", "x-mcp-billing-authorization", "Bearer bob")
-	owners := make([]string, len(fs.keys))
+	creds := make([]string, len(fs.keys))
 	for i, k := range fs.keys {
-		owners[i] = k.ClientSession
+		creds[i] = k.Credentials
 	}
-	if owners[0] != "" || owners[1] == "" || owners[1] == owners[2] || owners[1] != owners[3] || owners[4] != "gw-1" {
-		t.Errorf("session owners = %q", owners)
+	if creds[0] != "" || creds[1] == "" || creds[1] == creds[2] || creds[1] != creds[3] || creds[4] != creds[2] || fs.keys[4].ClientSession != "gw-1" {
+		t.Errorf("session credentials = %q", creds)
 	}
-	for _, o := range owners {
-		if strings.Contains(o, "alice") || strings.Contains(o, "bob") {
-			t.Errorf("owner %q contains a credential", o)
+	for _, c := range creds {
+		if strings.Contains(c, "alice") || strings.Contains(c, "bob") {
+			t.Errorf("session key %q contains a credential", c)
 		}
 	}
 }

@@ -89,12 +89,14 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	st.replayed = true
+	s.release(st) // the lost session
 	sess, err := s.sessions.Session(sessionContext(ctx, call), sessionKey(call), call.Upstream, call.ProtocolVersion)
-	id := sess.ID
 	if err != nil {
 		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)
 		return nil
 	}
+	st.session = sess
+	id := sess.ID
 	h := callHeaders(st)
 	h.Del("mcp-session-id")
 	if id != "" {
@@ -109,6 +111,10 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	s.log.Info("call replayed on a new upstream session", "upstream", call.Upstream.Alias, "status", status)
+	if expectsAnswer(call, status) && !router.Answered(rh.Get("Content-Type"), body) {
+		s.log.Warn("replay: the answer holds no JSON-RPC response", "upstream", call.Upstream.Alias, "bytes", len(body))
+		return router.ReplayFailed(call, "the call replayed on a new one got no answer")
+	}
 	if status/100 == 2 {
 		// The answer the client gets is rewritten as on the direct path
 		// (relayed ids, a downgraded call's results, read URIs).
@@ -150,4 +156,12 @@ func (r *Replayer) do(ctx context.Context, up *upstreams.Upstream, h http.Header
 		return 0, nil, nil, fmt.Errorf("answer larger than %d bytes", maxReplayResponse)
 	}
 	return resp.StatusCode, resp.Header, b, nil
+}
+
+// expectsAnswer reports whether the upstream's status-th answer to call
+// must hold its JSON-RPC response: a request's 2xx, but for 202 and 204,
+// which carry none (a notification's or a response's acceptance).
+func expectsAnswer(call *router.Call, status int) bool {
+	return call.Method != "" && call.RequestID != nil && status/100 == 2 &&
+		status != http.StatusAccepted && status != http.StatusNoContent
 }

@@ -17,10 +17,17 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
-// Sessions opens and forgets upstream sessions for routed calls.
+// Sessions opens, lends and forgets upstream sessions for routed calls
+// (sessions.Pool).
 type Sessions interface {
+	// Session returns the session a call of key uses; the caller must
+	// Release it when the call is over.
 	Session(ctx context.Context, key sessions.Key, up *upstreams.Upstream, protocolVersion string) (sessions.Session, error)
-	Evict(key sessions.Key, id string)
+	Release(s sessions.Session)
+	// Evict forgets a session the upstream lost.
+	Evict(s sessions.Session)
+	// Alive asks the upstream whether it still knows s.
+	Alive(ctx context.Context, s sessions.Session) bool
 	EndClient(clientSession string)
 }
 
@@ -61,6 +68,9 @@ func (s *Server) Register(g grpc.ServiceRegistrar) { extprocv3.RegisterExternalP
 // Process handles the message stream of one HTTP request.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
 	st := &requestState{router: s.router.Load()}
+	// However the request ends (Envoy closes the stream, the client goes
+	// away), a leased upstream session goes back to the pool.
+	defer s.release(st)
 	ctx := stream.Context()
 	for {
 		req, err := stream.Recv()

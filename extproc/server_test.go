@@ -26,11 +26,13 @@ import (
 )
 
 type fakeSessions struct {
-	mu      sync.Mutex
-	opened  int
-	evicted []string
-	ended   []string
-	fail    bool
+	mu       sync.Mutex
+	opened   int
+	evicted  []string
+	ended    []string
+	released int
+	fail     bool
+	alive    bool // what Alive answers
 }
 
 func (f *fakeSessions) Session(_ context.Context, k sessions.Key, _ *upstreams.Upstream, v string) (sessions.Session, error) {
@@ -45,10 +47,16 @@ func (f *fakeSessions) Session(_ context.Context, k sessions.Key, _ *upstreams.U
 	}
 	return sessions.Session{ID: "up-" + k.ClientSession, ProtocolVersion: v}, nil
 }
-func (f *fakeSessions) Evict(_ sessions.Key, id string) {
+func (f *fakeSessions) Evict(s sessions.Session) {
 	f.mu.Lock()
-	f.evicted = append(f.evicted, id)
+	f.evicted = append(f.evicted, s.ID)
 	f.mu.Unlock()
+}
+func (f *fakeSessions) Release(sessions.Session) { f.mu.Lock(); f.released++; f.mu.Unlock() }
+func (f *fakeSessions) Alive(context.Context, sessions.Session) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.alive
 }
 func (f *fakeSessions) EndClient(s string) { f.mu.Lock(); f.ended = append(f.ended, s); f.mu.Unlock() }
 

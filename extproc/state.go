@@ -27,6 +27,12 @@ type requestState struct {
 	responseLength bool
 	// relay rewrites the ids of upstream requests in a streamed response.
 	relay *router.Relay
+	// session is the upstream session the call holds; a leased one is
+	// released when the answer ends (or the stream does).
+	session sessions.Session
+	// watch is set while a leased call's response body streams past
+	// unchanged, so the lease lasts until it ends.
+	watch bool
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -65,14 +71,19 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		hs := headerMap(m.ResponseHeaders.GetHeaders())
 		d := router.DecideResponse(st.call, hs.Get(":status"), hs.Get("content-type"))
 		noteAuthFailure(st.call, hs.Get(":status"))
-		if d.EvictUpstreamSession && st.call != nil {
-			s.sessions.Evict(sessionKey(st.call), st.call.UpstreamSession)
-			s.log.Info("upstream rejected session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
+		if st.call != nil && s.sessionLost(ctx, st, d) {
+			s.sessions.Evict(st.session)
+			s.log.Info("upstream lost the session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
 			if reply := s.replay(ctx, st); reply != nil {
 				return immediate(reply)
 			}
+		}
+		if d.Reply != nil {
+			s.log.Warn("upstream answered with no JSON-RPC", "upstream", st.call.Upstream.Alias,
+				"status", hs.Get(":status"), "content_type", hs.Get("content-type"))
+			return immediate(d.Reply)
 		}
 		if st.call != nil {
 			s.log.Debug("call answered", "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
@@ -82,14 +93,21 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 				HeaderMutation: mutation(d.SetHeaders, d.RemoveHeaders),
 			}},
 		}}
+		eos := m.ResponseHeaders.GetEndOfStream()
 		switch {
-		case d.BufferBody && !m.ResponseHeaders.GetEndOfStream():
+		case d.BufferBody && !eos:
 			st.responseType = hs.Get("content-type")
 			_, st.responseLength = hs["content-length"]
 			resp.ModeOverride = bufferResponse
-		case d.Relay != nil && !m.ResponseHeaders.GetEndOfStream():
+		case d.Relay != nil && !eos:
 			st.relay = d.Relay
 			resp.ModeOverride = streamResponse
+		case d.WatchBody && !eos:
+			st.watch = true
+			resp.ModeOverride = streamResponse
+		default:
+			// No more messages come for this request.
+			s.release(st)
 		}
 		return resp
 
@@ -98,6 +116,14 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			RequestTrailers: &extprocv3.TrailersResponse{},
 		}}
 	case *extprocv3.ProcessingRequest_ResponseBody:
+		if m.ResponseBody.GetEndOfStream() {
+			defer s.release(st)
+		}
+		if st.watch {
+			return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
+				ResponseBody: &extprocv3.BodyResponse{},
+			}}
+		}
 		if st.relay != nil {
 			// A streamed event stream: this chunk, rewritten.
 			body := st.relay.Chunk(m.ResponseBody.GetBody(), m.ResponseBody.GetEndOfStream())
@@ -146,7 +172,9 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 		st.call = nil
 		return router.UpstreamUnavailable(d.Call)
 	}
+	st.session = sess
 	d.Call.UpstreamSession = sess.ID
+	d.Call.Leased = sess.Leased()
 	if sess.ID != "" {
 		// Set, not remove-then-set: the order Envoy applies the two lists
 		// in is not part of its API.
@@ -157,6 +185,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 	case d.Call.Modern() && sess.ProtocolVersion != "" && !router.IsModern(sess.ProtocolVersion):
 		if err := router.Downgrade(d, st.headers, sess.ProtocolVersion); err != nil {
 			s.log.Warn("cannot adapt call for an older upstream", "upstream", d.Call.Upstream.Alias, "error", err)
+			s.release(st)
 			st.call = nil
 			return router.UpstreamUnavailable(d.Call)
 		}
@@ -166,9 +195,34 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 	return nil
 }
 
+// sessionKey names the upstream sessions c may use: its principal's, its
+// client session's (none: leased one call at a time), opened with its
+// own credentials if it sends any.
 func sessionKey(c *router.Call) sessions.Key {
-	return sessions.Key{ClientSession: sessionOwner(c), Alias: c.Upstream.Alias, Modern: c.Modern(),
-		Capabilities: sessions.Capabilities(c.ClientCapabilities)}
+	return sessions.Key{Owner: c.Owner, ClientSession: c.ClientSession, Credentials: c.Credentials.ClientKey,
+		Alias: c.Upstream.Alias, Modern: c.Modern(), Capabilities: sessions.Capabilities(c.ClientCapabilities)}
+}
+
+// sessionLost reports whether the upstream refused st's call because it no
+// longer knows the session the call carried: it said so (404), or it
+// refused the call (400) and no longer answers a ping on the session.
+func (s *Server) sessionLost(ctx context.Context, st *requestState, d router.ResponseDecision) bool {
+	switch {
+	case d.EvictUpstreamSession:
+		return true
+	case d.CheckUpstreamSession:
+		return !s.sessions.Alive(sessionContext(ctx, st.call), st.session)
+	}
+	return false
+}
+
+// release gives back the leased upstream session st holds, if any: its
+// call is over.
+func (s *Server) release(st *requestState) {
+	if st.session.Leased() {
+		s.sessions.Release(st.session)
+	}
+	st.session = sessions.Session{}
 }
 
 func (s *Server) logReply(st *requestState, r *router.Reply) {

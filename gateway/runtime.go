@@ -63,8 +63,8 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(func(id string) (uint8, error) {
-		caps, err := sealer.Open(id)
+	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(func(id, owner string) (uint8, error) {
+		caps, err := sealer.Open(id, owner)
 		return uint8(caps), err
 	}), router.WithRelayKeys(sealer.RelayKeys()), router.WithCredentials(creds),
 		router.WithAuthorizer(access), router.WithOrigins(router.OriginPolicy{Allowed: cfg.Gateway.AllowedOrigins}))

@@ -92,7 +92,7 @@ func (kr *Keyring) lookup(d Digest, now time.Time) (*Principal, error) {
 	k, found := kr.keys[d]
 	switch {
 	case isMaster:
-		return &Principal{ID: MasterID, Admin: true}, nil
+		return &Principal{ID: MasterID, Admin: true, Owner: d.String()}, nil
 	case !found || !k.Digest.Equal(d):
 		return nil, &AuthError{Reason: ReasonUnknown, Header: kr.header}
 	case k.Blocked:
@@ -101,5 +101,6 @@ func (kr *Keyring) lookup(d Digest, now time.Time) (*Principal, error) {
 		return nil, &AuthError{Reason: ReasonExpired, Header: kr.header, KeyID: k.Principal.ID}
 	}
 	p := k.Principal // Groups is shared: principals are read-only
+	p.Owner = d.String()
 	return &p, nil
 }

@@ -17,6 +17,11 @@ type Principal struct {
 	// Anonymous is set when no key is configured at all: the gateway is
 	// open and every caller is the same anonymous principal.
 	Anonymous bool
+	// Owner names the credential the principal authenticated with (the
+	// key's digest, hex), for binding what it opens (client sessions,
+	// upstream sessions) to it; "" for the anonymous principal. Not for
+	// logs: ID is.
+	Owner string
 }
 
 // MasterID is the principal ID of general_settings.master_key.

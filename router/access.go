@@ -73,34 +73,34 @@ func restricted(p *identity.Principal) bool { return !p.Anonymous && !p.Admin }
 // checkEndpoint authenticates the request and checks its scope: a caller
 // whose narrowed scope (/mcp/<names>, /<alias>/mcp, x-mcp-servers) holds
 // no server it may use gets 403, as does a restricted caller naming a
-// server or group that does not exist. ok is false when reply ends the
-// request.
-func (r *Router) checkEndpoint(h Headers) (reply *Reply, ok bool) {
+// server or group that does not exist. It returns the caller, or the
+// reply that ends the request.
+func (r *Router) checkEndpoint(h Headers) (*identity.Principal, *Reply) {
 	p, reply := r.authenticate(h, nil)
 	if reply != nil {
-		return reply, false
+		return nil, reply
 	}
 	if r.authz == nil || !restricted(p) {
-		return nil, true
+		return p, nil
 	}
 	path := h.Get(headerPath)
 	scope, err := r.names.Resolve(path, h.Get)
 	if err != nil {
 		var se *namespace.ScopeError
 		if errors.As(err, &se) && se.Unknown != "" {
-			return scopeForbidden(), false
+			return nil, scopeForbidden()
 		}
-		return nil, true // the caller answers as without a key
+		return p, nil // the caller answers as without a key
 	}
 	if scope.Single == "" && len(scope.Servers) == len(r.names.Aliases()) {
-		return nil, true // the whole aggregate: listing shows what p may use
+		return p, nil // the whole aggregate: listing shows what p may use
 	}
 	for _, s := range scope.Servers {
 		if r.authz.Visible(policy.Request{Principal: p, Server: s, Scope: scope, Path: path, Header: h.Get}) {
-			return nil, true
+			return p, nil
 		}
 	}
-	return scopeForbidden(), false
+	return nil, scopeForbidden()
 }
 
 func scopeForbidden() *Reply {
@@ -117,11 +117,7 @@ func scopeForbidden() *Reply {
 // unrestricted caller (MCP's -32602 "Unknown tool"), and with a 403 that
 // says no more than "not available" for a restricted one; any other
 // refusal is a 403 with the policy's message (allowed_params' is LiteLLM's).
-func (r *Router) authorizeNamed(h Headers, scope namespace.Scope, msg *rpc.Message, kind, name, alias, upstreamName string, ok bool) *Reply {
-	p, reply := r.authenticate(h, msg)
-	if reply != nil {
-		return reply
-	}
+func (r *Router) authorizeNamed(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message, kind, name, alias, upstreamName string, ok bool) *Reply {
 	unknown := func() *Reply {
 		if restricted(p) {
 			return errorReply(&rpc.Error{Status: http.StatusForbidden, Code: rpc.CodeForbidden,

@@ -113,18 +113,18 @@ func TestDecideHeadersAuthentication(t *testing.T) {
 		msg       string
 		challenge string
 	}{
-		{"no key", Headers{":path": "/mcp"}, 401, "send a gateway key in the x-litellm-api-key header", `ApiKey realm="mcpgw", header="x-litellm-api-key"`},
-		{"bad key", Headers{":path": "/mcp", "x-litellm-api-key": "Bearer nope"}, 401, "invalid gateway key", `ApiKey realm="mcpgw", header="x-litellm-api-key"`},
-		{"authorization is not the key", Headers{":path": "/mcp", "authorization": "Bearer alice"}, 401, "Authentication required", ""},
-		{"no key, unknown server: 401 first", Headers{":path": "/mcp/nosuch"}, 401, "Authentication required", ""},
-		{"key, aggregate", Headers{":path": "/mcp", "x-litellm-api-key": "alice"}, 0, "", ""},
-		{"key, permitted server", Headers{":path": "/demo/mcp", "x-litellm-api-key": "alice"}, 0, "", ""},
-		{"key, forbidden server", Headers{":path": "/hr/mcp", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
-		{"key, forbidden group", Headers{":path": "/mcp/people", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
-		{"key, forbidden header scope", Headers{":path": "/mcp", "x-mcp-servers": "hr", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use", ""},
-		{"key, unknown server: same 403", Headers{":path": "/mcp/nosuch", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
-		{"key, mixed scope", Headers{":path": "/mcp/demo,hr", "x-litellm-api-key": "alice"}, 0, "", ""},
-		{"admin sees unknown servers as unknown", Headers{":path": "/mcp/nosuch", "x-litellm-api-key": "admin"}, 404, `unknown MCP server or access group \"nosuch\"`, ""},
+		{"no key", Headers{":method": "POST", ":path": "/mcp"}, 401, "send a gateway key in the x-litellm-api-key header", `ApiKey realm="mcpgw", header="x-litellm-api-key"`},
+		{"bad key", Headers{":method": "POST", ":path": "/mcp", "x-litellm-api-key": "Bearer nope"}, 401, "invalid gateway key", `ApiKey realm="mcpgw", header="x-litellm-api-key"`},
+		{"authorization is not the key", Headers{":method": "POST", ":path": "/mcp", "authorization": "Bearer alice"}, 401, "Authentication required", ""},
+		{"no key, unknown server: 401 first", Headers{":method": "POST", ":path": "/mcp/nosuch"}, 401, "Authentication required", ""},
+		{"key, aggregate", Headers{":method": "POST", ":path": "/mcp", "x-litellm-api-key": "alice"}, 0, "", ""},
+		{"key, permitted server", Headers{":method": "POST", ":path": "/demo/mcp", "x-litellm-api-key": "alice"}, 0, "", ""},
+		{"key, forbidden server", Headers{":method": "POST", ":path": "/hr/mcp", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
+		{"key, forbidden group", Headers{":method": "POST", ":path": "/mcp/people", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
+		{"key, forbidden header scope", Headers{":method": "POST", ":path": "/mcp", "x-mcp-servers": "hr", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use", ""},
+		{"key, unknown server: same 403", Headers{":method": "POST", ":path": "/mcp/nosuch", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
+		{"key, mixed scope", Headers{":method": "POST", ":path": "/mcp/demo,hr", "x-litellm-api-key": "alice"}, 0, "", ""},
+		{"admin sees unknown servers as unknown", Headers{":method": "POST", ":path": "/mcp/nosuch", "x-litellm-api-key": "admin"}, 404, `unknown MCP server or access group \"nosuch\"`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,11 +150,11 @@ func TestDecideHeadersAuthentication(t *testing.T) {
 
 func TestBearerChallengeWhenKeysUseAuthorization(t *testing.T) {
 	r := authRouter(t, &fakeAuthz{header: "authorization"})
-	d := r.DecideHeaders(Headers{":path": "/mcp"})
+	d := r.DecideHeaders(Headers{":method": "POST", ":path": "/mcp"})
 	if got := replyHeader(d.Reply, "www-authenticate"); got != `Bearer realm="mcpgw"` {
 		t.Errorf("missing: %q", got)
 	}
-	d = r.DecideHeaders(Headers{":path": "/mcp", "authorization": "Bearer wrong"})
+	d = r.DecideHeaders(Headers{":method": "POST", ":path": "/mcp", "authorization": "Bearer wrong"})
 	if got := replyHeader(d.Reply, "www-authenticate"); got != `Bearer realm="mcpgw", error="invalid_token"` {
 		t.Errorf("invalid: %q", got)
 	}
@@ -188,7 +188,7 @@ func TestRoutedCallsAreAuthorized(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fa := &fakeAuthz{open: tt.open}
 			r := authRouter(t, fa)
-			h := Headers{":path": "/mcp"}
+			h := Headers{":method": "POST", ":path": "/mcp"}
 			if tt.key != "" {
 				h["x-litellm-api-key"] = tt.key
 			}
@@ -216,7 +216,7 @@ func TestRoutedCallsAreAuthorized(t *testing.T) {
 
 func TestRoutedCallWithoutKey(t *testing.T) {
 	r := authRouter(t, &fakeAuthz{})
-	d := r.DecideBody(Headers{":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"demo-echo"}}`))
+	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"demo-echo"}}`))
 	if d.Reply == nil || d.Reply.Status != 401 || decode(t, d.Reply).Error.Code != -32041 || string(decode(t, d.Reply).ID) != `"a"` {
 		t.Fatalf("got %+v", d.Reply)
 	}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"github.com/mcpgw/mcpgw/identity"
 
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/rpc"
@@ -12,7 +13,7 @@ import (
 // URI), resolved and authorized like prompts/get and resources/read, and
 // rewritten to the upstream's own name before it is forwarded. So
 // completions work on every endpoint, not only on /<alias>/mcp.
-func (r *Router) routeCompletion(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
+func (r *Router) routeCompletion(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message) Decision {
 	var kind, field string
 	switch refType, _ := msg.ParamString("ref", "type"); refType {
 	case "ref/prompt":
@@ -29,7 +30,7 @@ func (r *Router) routeCompletion(h Headers, scope namespace.Scope, msg *rpc.Mess
 			fmt.Sprintf("invalid params: completion/complete needs a string ref.%s", field)), msg)}
 	}
 	alias, own, ok := r.resolve(scope, field, name)
-	if reply := r.authorizeNamed(h, scope, msg, kind, name, alias, own, ok); reply != nil {
+	if reply := r.authorizeNamed(h, p, scope, msg, kind, name, alias, own, ok); reply != nil {
 		return Decision{Reply: reply}
 	}
 	up := r.upstreams[alias]

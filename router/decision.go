@@ -48,6 +48,9 @@ type Call struct {
 	Upstream *upstreams.Upstream
 	// ClientSession is the gateway session id the client sent ("" if none).
 	ClientSession string
+	// Owner names the caller's credential (identity.Principal.Owner):
+	// upstream sessions are never shared between owners.
+	Owner string
 	// ProtocolVersion is the MCP protocol version the client speaks.
 	ProtocolVersion string
 	// Method and Name are the JSON-RPC method and the unprefixed name.
@@ -57,6 +60,10 @@ type Call struct {
 	// UpstreamSession is the upstream session id the call carries, set by
 	// whoever attaches the session ("" for a stateless upstream).
 	UpstreamSession string
+	// Leased is set, by whoever attaches the session, when the call holds
+	// its upstream session alone until its answer ends (a client without
+	// a session: see sessions.Key).
+	Leased bool
 	// ClientCapabilities are the capabilities the client declared at
 	// initialize (sessions.Capabilities bits, carried in its session id);
 	// its upstream session declares them too.

@@ -24,7 +24,7 @@ func TestPassThroughOnSingleServerEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := r.DecideBody(Headers{":path": tt.path, "mcp-session-id": "s1"}, []byte(tt.body))
+			d := r.DecideBody(Headers{":method": "POST", ":path": tt.path, "mcp-session-id": "s1"}, []byte(tt.body))
 			if d.Reply != nil {
 				t.Fatalf("reply %+v", d.Reply)
 			}

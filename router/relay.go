@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mcpgw/mcpgw/identity"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/rpc"
@@ -308,7 +309,7 @@ func (r *Relay) relayCancel(m map[string]json.RawMessage, method json.RawMessage
 // routeAnswer routes a client's answer to a request an upstream sent it
 // on a prefixed scope, by the id the gateway gave the request. Answers
 // with other ids stay with the sidecar (which drops them).
-func (r *Router) routeAnswer(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
+func (r *Router) routeAnswer(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message) Decision {
 	alias, id, ok := r.relayIDs.decode(h.Get(headerSessionID), msg.ID)
 	if !ok || !slices.Contains(scope.Servers, alias) {
 		return Decision{}
@@ -316,10 +317,6 @@ func (r *Router) routeAnswer(h Headers, scope namespace.Scope, msg *rpc.Message)
 	up := r.upstreams[alias]
 	if up == nil || !up.Routable() {
 		return Decision{}
-	}
-	p, reply := r.authenticate(h, msg)
-	if reply != nil {
-		return Decision{Reply: reply}
 	}
 	if r.authz != nil && !r.authz.Visible(policy.Request{Principal: p, Server: alias, Scope: scope, Path: h.Get(headerPath), Header: h.Get}) {
 		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusForbidden, Code: rpc.CodeForbidden,

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/identity"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/rpc"
@@ -20,7 +22,7 @@ type Router struct {
 	names        *namespace.Registry
 	upstreams    map[string]*upstreams.Upstream
 	maxBody      int
-	checkSession func(id string) (capabilities uint8, err error)
+	checkSession func(id, owner string) (capabilities uint8, err error)
 	origins      OriginPolicy
 	// authz authenticates requests and decides access (see access.go).
 	authz Authorizer
@@ -45,12 +47,12 @@ func WithRelayKeys(keys [][]byte) Option {
 	}
 }
 
-// WithSessionCheck makes the router refuse routed calls that carry a
-// client session id the gateway did not issue (or that expired), as the
-// sidecar refuses them on everything else. check must be pure.
-// check returns the client capabilities the id carries (see
+// WithSessionCheck makes the router refuse requests that carry a client
+// session id the gateway did not issue to the caller's credential (owner:
+// identity.Principal.Owner), or that expired, with 404. check must be
+// pure. check returns the client capabilities the id carries (see
 // sessions.Sealer.Open), which the call's upstream session declares.
-func WithSessionCheck(check func(id string) (capabilities uint8, err error)) Option {
+func WithSessionCheck(check func(id, owner string) (capabilities uint8, err error)) Option {
 	return func(r *Router) { r.checkSession = check }
 }
 
@@ -82,14 +84,25 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 	return r, nil
 }
 
-// DecideHeaders handles the request-headers phase: resolve the endpoint
-// to its scope (unknown paths and servers are answered here) and send the
+// DecideHeaders handles the request-headers phase: check the method, the
+// protocol version, the caller and its session, resolve the endpoint to
+// its scope (unknown paths and servers are answered here) and send the
 // request to the sidecar unless the body phase reroutes it.
 func (r *Router) DecideHeaders(h Headers) Decision {
+	if reply := checkMethod(h); reply != nil {
+		return Decision{Reply: reply}
+	}
 	if reply := r.checkOrigin(h); reply != nil {
 		return Decision{Reply: reply}
 	}
-	if reply, ok := r.checkEndpoint(h); !ok {
+	if reply := checkProtocolVersion(h); reply != nil {
+		return Decision{Reply: reply}
+	}
+	p, reply := r.checkEndpoint(h)
+	if reply != nil {
+		return Decision{Reply: reply}
+	}
+	if _, reply := r.openSession(h, p, nil); reply != nil {
 		return Decision{Reply: reply}
 	}
 	if _, err := r.names.Resolve(h.Get(headerPath), h.Get); err != nil {
@@ -102,9 +115,53 @@ func (r *Router) DecideHeaders(h Headers) Decision {
 		ClearRoute: true,
 	}
 	if h.Get(headerMethod) == http.MethodDelete {
+		// openSession has checked the id is the caller's own.
 		d.EndSession = h.Get(headerSessionID)
 	}
 	return d
+}
+
+// checkMethod answers 405 to every method but the three MCP's Streamable
+// HTTP transport has: POST carries JSON-RPC, GET opens the event stream,
+// DELETE ends the caller's session. Only POST bodies are ever routed.
+func checkMethod(h Headers) *Reply {
+	switch h.Get(headerMethod) {
+	case http.MethodPost, http.MethodGet, http.MethodDelete:
+		return nil
+	}
+	reply := errorReply(&rpc.Error{Status: http.StatusMethodNotAllowed, Code: rpc.CodeInvalidRequest,
+		Message: "Method not allowed: MCP uses POST, GET and DELETE"}, nil)
+	reply.Headers = append(reply.Headers, Header{"allow", "GET, POST, DELETE"})
+	return reply
+}
+
+// checkProtocolVersion answers 400 to an MCP-Protocol-Version the gateway
+// does not speak (the spec's answer to an invalid or unsupported one);
+// taking it for some version would decide the request on a guess.
+func checkProtocolVersion(h Headers) *Reply {
+	v := h.Get(headerProtocolVersion)
+	if v == "" || rpc.KnownProtocolVersion(v) {
+		return nil
+	}
+	return errorReply(&rpc.Error{Status: http.StatusBadRequest, Code: rpc.CodeInvalidRequest,
+		Message: "Unsupported MCP-Protocol-Version header; supported: " + strings.Join(rpc.ProtocolVersions(), ", ")}, nil)
+}
+
+// openSession checks the client session id the request carries, if any:
+// it must have been issued to p's credential and be live, else 404 (the
+// client starts a new session). It returns the capabilities the id
+// carries.
+func (r *Router) openSession(h Headers, p *identity.Principal, msg *rpc.Message) (uint8, *Reply) {
+	id := h.Get(headerSessionID)
+	if id == "" || r.checkSession == nil {
+		return 0, nil
+	}
+	caps, err := r.checkSession(id, p.Owner)
+	if err != nil {
+		return 0, errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
+			Message: "Session not found: initialize a new session"}, msg)
+	}
+	return caps, nil
 }
 
 func scopeErrorReply(err error) *Reply {
@@ -123,6 +180,11 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 			Status: http.StatusRequestEntityTooLarge, Code: rpc.CodeInvalidRequest,
 			Message: fmt.Sprintf("request body too large (limit %d bytes)", r.maxBody),
 		}, nil)}
+	}
+	if h.Get(headerMethod) != http.MethodPost {
+		// Only POST carries JSON-RPC to route; the body of a GET or
+		// DELETE means nothing, and the sidecar serves both.
+		return Decision{}
 	}
 	msg, batch, perr := rpc.Parse(body)
 	if perr != nil {
@@ -143,27 +205,29 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		// which the sidecar holds: the sidecar serves all its requests.
 		return Decision{}
 	}
+	p, reply := r.authenticate(h, msg)
+	if reply != nil {
+		return Decision{Reply: reply}
+	}
 	// The session id is opened once: it is checked, and it carries the
 	// capabilities the call's upstream session declares.
-	var caps uint8
-	if id := h.Get(headerSessionID); id != "" && r.checkSession != nil {
-		if caps, err = r.checkSession(id); err != nil {
-			return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
-				Message: "Session not found: initialize a new session"}, msg)}
-		}
+	caps, reply := r.openSession(h, p, msg)
+	if reply != nil {
+		return Decision{Reply: reply}
 	}
 	var d Decision
 	switch {
 	case msg.Kind == rpc.KindResponse && scope.Single == "":
-		d = r.routeAnswer(h, scope, msg)
+		d = r.routeAnswer(h, p, scope, msg)
 	case passThrough(msg):
 		d = r.routeToSingle(h, scope, msg, body)
 	case msg.Method == "completion/complete":
-		d = r.routeCompletion(h, scope, msg)
+		d = r.routeCompletion(h, p, scope, msg)
 	default:
-		d = r.routeNamed(h, scope, msg)
+		d = r.routeNamed(h, p, scope, msg)
 	}
 	if d.Call != nil {
+		d.Call.Owner = p.Owner
 		d.Call.ClientCapabilities = caps
 		// Every capability in caps lets the upstream send the client
 		// requests; a 2026-07-28 client gets none (its calls are re-sent
@@ -175,7 +239,7 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 }
 
 // routeNamed routes a call of a named tool or prompt to its upstream.
-func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) Decision {
+func (r *Router) routeNamed(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message) Decision {
 	kind, param := namedBy(msg.Method)
 	name, ok := msg.ParamString(param)
 	if !ok {
@@ -186,7 +250,7 @@ func (r *Router) routeNamed(h Headers, scope namespace.Scope, msg *rpc.Message) 
 	// The policy decides (server-level tool filters included): what it
 	// hides is, to the client, a name that does not exist, so visible is
 	// callable.
-	if reply := r.authorizeNamed(h, scope, msg, kind, name, alias, tool, ok); reply != nil {
+	if reply := r.authorizeNamed(h, p, scope, msg, kind, name, alias, tool, ok); reply != nil {
 		return Decision{Reply: reply}
 	}
 	up := r.upstreams[alias]

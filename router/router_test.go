@@ -94,7 +94,7 @@ func TestDecideHeaders(t *testing.T) {
 func TestDecideBodyToolCall(t *testing.T) {
 	r := testRouter(t)
 	body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"my_wiki-read-page","arguments":{"page":"x"}}}`
-	d := r.DecideBody(Headers{":path": "/mcp", "mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
+	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp", "mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
 	if d.Reply != nil {
 		t.Fatalf("unexpected reply %s", d.Reply.Body)
 	}
@@ -154,7 +154,7 @@ func TestDecideBodyErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Headers{":path": "/mcp"}
+			h := Headers{":method": "POST", ":path": "/mcp"}
 			for k, v := range tt.headers {
 				h[k] = v
 			}
@@ -190,7 +190,7 @@ func TestDecideBodyPassThrough(t *testing.T) {
 		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`,
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"local-echo"}}`, // stdio: sidecar serves it
 	} {
-		d := r.DecideBody(Headers{":path": "/mcp"}, []byte(body))
+		d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(body))
 		if d.Reply != nil || d.Body != nil || d.Call != nil || len(d.SetHeaders) != 0 {
 			t.Errorf("%s: want pass-through to the sidecar, got %+v", body, d)
 		}
@@ -225,12 +225,12 @@ func FuzzDecideBody(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/x://y"}}`))
 	r, _ := New(mustRegistry(), nil, 4096)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		d := r.DecideBody(Headers{}, body)
+		d := r.DecideBody(Headers{":method": "POST"}, body)
 		if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
 			t.Fatalf("bad reply %d %s", d.Reply.Status, d.Reply.Body)
 		}
 		for _, path := range []string{"/mcp", "/demo/mcp", "/mcp/demo,my_wiki"} {
-			d := routed.DecideBody(Headers{":path": path, "mcp-session-id": "s"}, body)
+			d := routed.DecideBody(Headers{":method": "POST", ":path": path, "mcp-session-id": "s"}, body)
 			if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
 				t.Fatalf("%s: bad reply %d %s", path, d.Reply.Status, d.Reply.Body)
 			}
@@ -278,7 +278,7 @@ func TestScopedRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := Headers{":path": tt.path}
+			h := Headers{":method": "POST", ":path": tt.path}
 			for k, v := range tt.headers {
 				h[k] = v
 			}
@@ -301,7 +301,7 @@ func TestScopedRouting(t *testing.T) {
 
 func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
 	r := testRouter(t)
-	WithSessionCheck(func(id string) (uint8, error) {
+	WithSessionCheck(func(id, _ string) (uint8, error) {
 		if id == "good" {
 			return 5, nil
 		}
@@ -312,7 +312,7 @@ func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
 		session string
 		routed  bool
 	}{{"good", true}, {"", true}, {"forged", false}} {
-		d := r.DecideBody(Headers{":path": "/mcp", "mcp-session-id": tt.session}, body)
+		d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp", "mcp-session-id": tt.session}, body)
 		if d.Call != nil && tt.session == "good" && d.Call.ClientCapabilities != 5 {
 			t.Errorf("client capabilities from the session id: %d", d.Call.ClientCapabilities)
 		}
@@ -331,7 +331,7 @@ func TestLegacySSEIsServedBySidecar(t *testing.T) {
 	r := testRouter(t)
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`)
 	for _, path := range []string{"/sse?sessionid=x", "/demo/sse?sessionid=x", "/mcp/demo/sse"} {
-		d := r.DecideBody(Headers{":path": path}, body)
+		d := r.DecideBody(Headers{":method": "POST", ":path": path}, body)
 		if d.Reply != nil || d.Call != nil || d.Body != nil {
 			t.Errorf("%s: want the sidecar, got %+v", path, d)
 		}

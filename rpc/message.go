@@ -50,17 +50,17 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 	// them case-insensitively, or keep the first of two. A message that
 	// could read differently there is refused, so what is decided is what
 	// is sent: at the top level, in params, and in params.ref (completion).
-	if k, bad := ambiguousKey(trimmed, true); bad {
-		return nil, false, invalid(fmt.Sprintf("member %q repeats or differs only in case from another", k))
+	if k, bad := ambiguousKey(trimmed, members); bad {
+		return nil, false, invalid(fmt.Sprintf("member %q repeats a member or differs from one only in case", k))
 	}
 	if p := raw["params"]; len(p) > 0 && p[0] == '{' {
-		if k, bad := ambiguousKey(p, false); bad {
-			return nil, false, invalid(fmt.Sprintf("params member %q repeats or differs only in case from another", k))
+		if k, bad := ambiguousKey(p, paramMembers); bad {
+			return nil, false, invalid(fmt.Sprintf("params member %q repeats a member or differs from one only in case", k))
 		}
 		var ref struct{ Ref json.RawMessage }
 		if json.Unmarshal(p, &ref) == nil && len(ref.Ref) > 0 && ref.Ref[0] == '{' {
-			if k, bad := ambiguousKey(ref.Ref, false); bad {
-				return nil, false, invalid(fmt.Sprintf("params.ref member %q repeats or differs only in case from another", k))
+			if k, bad := ambiguousKey(ref.Ref, refMembers); bad {
+				return nil, false, invalid(fmt.Sprintf("params.ref member %q repeats a member or differs from one only in case", k))
 			}
 		}
 	}
@@ -105,13 +105,22 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 	return m, false, nil
 }
 
-// members are the JSON-RPC message members, by their exact names.
-var members = []string{"jsonrpc", "id", "method", "params", "result", "error"}
+// The members the gateway reads, by their exact names: of a JSON-RPC
+// message, of its params (what routing and the policy decide on), and of
+// a completion's params.ref. A member that is one of them but for case
+// ("Method", a lone "Arguments") is refused even without its twin: an
+// upstream reading names case-insensitively would act on what the
+// gateway never saw.
+var (
+	members      = []string{"jsonrpc", "id", "method", "params", "result", "error"}
+	paramMembers = []string{"name", "arguments", "uri", "ref", "_meta"}
+	refMembers   = []string{"type", "name", "uri"}
+)
 
 // ambiguousKey finds a key of the JSON object obj (valid JSON) that
-// repeats another, or equals it but for case; with top, also a key that
-// is a JSON-RPC member but for case ("Method").
-func ambiguousKey(obj []byte, top bool) (string, bool) {
+// repeats another, or equals it but for case, or equals one of known but
+// for case.
+func ambiguousKey(obj []byte, known []string) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(obj))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return "", false
@@ -130,11 +139,9 @@ func ambiguousKey(obj []byte, top bool) (string, bool) {
 			return k, true
 		}
 		seen[folded] = true
-		if top {
-			for _, m := range members {
-				if k != m && strings.EqualFold(k, m) {
-					return k, true
-				}
+		for _, m := range known {
+			if k != m && strings.EqualFold(k, m) {
+				return k, true
 			}
 		}
 		var skip json.RawMessage

@@ -189,6 +189,13 @@ func TestAmbiguousMembersAreRefused(t *testing.T) {
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo","name":"demo-danger"}}`,
 		`{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"a-p","NAME":"b-p"}}}`,
 		`{"jsonrpc":"2.0","id":1,"\u004dethod":"x","method":"tools/call"}`,
+		// A lone case variant of a member the gateway reads: the policy
+		// would see no arguments (allowed_params), the upstream would.
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b","Arguments":{"secret":1}}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"URI":"mcpgw://a/x"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"NAME":"a-b"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"Ref":{"type":"ref/prompt","name":"a-p"}}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","Name":"a-p"}}}`,
 	} {
 		if _, _, err := Parse([]byte(body)); err == nil || err.Status != 400 || err.Code != CodeInvalidRequest {
 			t.Errorf("accepted %s (%v)", body, err)

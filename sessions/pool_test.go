@@ -72,7 +72,7 @@ func TestSessionIsOpenedOnceAndReused(t *testing.T) {
 	// Another client gets its own upstream session.
 	other, err := p.Session(ctx, Key{ClientSession: "gw-2", Alias: "up"}, up, "2025-06-18")
 	if err != nil || other.ID == ids[0] || other.ProtocolVersion != "2025-06-18" {
-		t.Fatalf("second client: id %q err %v", other, err)
+		t.Fatalf("second client: id %q err %v", other.ID, err)
 	}
 	if inits.Load() != 2 || p.Len() != 2 {
 		t.Fatalf("inits %d, sessions %d", inits.Load(), p.Len())
@@ -88,18 +88,118 @@ func TestEvictAndEndClient(t *testing.T) {
 	firstS, _ := p.Session(ctx, key, up, "2025-11-25")
 	first := firstS.ID
 
-	p.Evict(key, "not-the-current-id")
-	if again, _ := p.Session(ctx, key, up, "2025-11-25"); again.ID != first {
-		t.Fatal("evicting a stale id dropped the current session")
-	}
-	p.Evict(key, first)
+	p.Evict(firstS)
 	second, _ := p.Session(ctx, key, up, "2025-11-25")
 	if second.ID == first || inits.Load() != 2 {
-		t.Fatalf("after eviction: id %q (first %q), inits %d", second, first, inits.Load())
+		t.Fatalf("after eviction: id %q (first %q), inits %d", second.ID, first, inits.Load())
+	}
+	p.Evict(firstS) // a call still holding the evicted session
+	if again, _ := p.Session(ctx, key, up, "2025-11-25"); again.ID != second.ID {
+		t.Fatal("evicting a stale session dropped the current one")
 	}
 	p.EndClient("gw-1")
 	if p.Len() != 0 {
 		t.Fatalf("EndClient left %d sessions", p.Len())
+	}
+}
+
+// Calls without a client session lease an upstream session each: never
+// two calls at once on one session (their JSON-RPC ids would collide:
+// every client starts at 1), never another principal's; a released
+// session serves the next call of the same principal.
+func TestSessionlessCallsLeaseSessions(t *testing.T) {
+	up, inits := countingUpstream(t, false)
+	p := NewPool(Options{MaxIdleLeased: 2})
+	defer p.Close()
+	ctx := context.Background()
+	keyA := Key{Owner: "key-a", Alias: "up"}
+	keyB := Key{Owner: "key-b", Alias: "up"}
+
+	a1, err := p.Session(ctx, keyA, up, "2025-11-25")
+	if err != nil || !a1.Leased() || a1.ID == "" {
+		t.Fatalf("first call: %+v %v", a1, err)
+	}
+	a2, _ := p.Session(ctx, keyA, up, "2025-11-25")
+	b1, _ := p.Session(ctx, keyB, up, "2025-11-25")
+	if a2.ID == a1.ID || b1.ID == a1.ID || b1.ID == a2.ID {
+		t.Fatalf("concurrent calls share a session: %q %q %q", a1.ID, a2.ID, b1.ID)
+	}
+	p.Release(a1)
+	p.Release(a1) // twice is harmless
+	if b2, _ := p.Session(ctx, keyB, up, "2025-11-25"); b2.ID == a1.ID {
+		t.Fatal("another principal got key-a's released session")
+	} else {
+		p.Release(b2)
+	}
+	a3, _ := p.Session(ctx, keyA, up, "2025-11-25")
+	if a3.ID != a1.ID {
+		t.Fatalf("released session not reused: got %q, want %q", a3.ID, a1.ID)
+	}
+	if n := inits.Load(); n != 4 {
+		t.Fatalf("upstream saw %d initializes, want 4", n)
+	}
+
+	// An evicted lease is never handed out again.
+	p.Evict(a3)
+	p.Release(a3)
+	a4, _ := p.Session(ctx, keyA, up, "2025-11-25")
+	if a4.ID == a3.ID {
+		t.Fatal("evicted session handed out again")
+	}
+
+	// Beyond MaxIdleLeased per key, released sessions are closed.
+	p.Release(a2)
+	p.Release(a4)
+	p.Release(b1)
+	keyC := Key{Owner: "key-c", Alias: "up"}
+	var cs []Session
+	for range 3 {
+		c, _ := p.Session(ctx, keyC, up, "2025-11-25")
+		cs = append(cs, c)
+	}
+	for _, c := range cs {
+		p.Release(c)
+	}
+	if n := p.Len(); n != 6 { // two idle each for key-a, key-b, key-c
+		t.Fatalf("%d sessions kept, want 6", n)
+	}
+}
+
+// Many concurrent session-less calls of one principal never hold the
+// same upstream session at once.
+func TestLeasesAreExclusive(t *testing.T) {
+	up, _ := countingUpstream(t, false)
+	p := NewPool(Options{})
+	defer p.Close()
+	key := Key{Owner: "k", Alias: "up", Modern: true}
+	var mu sync.Mutex
+	held := map[string]bool{}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 20 {
+				s, err := p.Session(context.Background(), key, up, "2025-11-25")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				if held[s.ID] {
+					t.Errorf("session %q held by two calls at once", s.ID)
+				}
+				held[s.ID] = true
+				mu.Unlock()
+				time.Sleep(time.Millisecond)
+				mu.Lock()
+				delete(held, s.ID)
+				mu.Unlock()
+				p.Release(s)
+			}
+		})
+	}
+	wg.Wait()
+	if n := p.Len(); n > 16 {
+		t.Fatalf("%d sessions for 16 concurrent calls", n)
 	}
 }
 
@@ -153,10 +253,16 @@ func TestModernClientOlderUpstream(t *testing.T) {
 	if err != nil || s.ID == "" || s.ProtocolVersion != "2025-06-18" || inits.Load() != 1 {
 		t.Fatalf("session %+v err %v inits %d", s, err, inits.Load())
 	}
-	modern, _ := countingUpstream(t, true) // go-sdk speaks 2026-07-28 only when stateless
-	s, err = p.Session(context.Background(), Key{Alias: "up", Modern: true}, modern, "2026-07-28")
-	if err != nil || s.ID != "" || s.ProtocolVersion != "2026-07-28" {
-		t.Fatalf("modern upstream: %+v %v", s, err)
+	modern, modernInits := countingUpstream(t, true) // go-sdk speaks 2026-07-28 only when stateless
+	for range 3 {
+		s, err = p.Session(context.Background(), Key{Alias: "up", Modern: true}, modern, "2026-07-28")
+		if err != nil || s.ID != "" || s.ProtocolVersion != "2026-07-28" || s.Leased() {
+			t.Fatalf("modern upstream: %+v %v", s, err)
+		}
+		p.Release(s)
+	}
+	if n := modernInits.Load(); n != 0 {
+		t.Fatalf("a 2026-07-28 upstream got %d initialize requests, want none", n)
 	}
 }
 

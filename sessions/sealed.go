@@ -19,8 +19,12 @@ import (
 //
 //	"mcpgw1_" + base64url(issued-at (8 bytes) | capabilities (1) | random (15) | mac (16))
 //
-// where mac is HMAC-SHA256 over the first 24 bytes, truncated to 16,
-// keyed with a key derived (HKDF-SHA256) from a configured secret.
+// where mac is HMAC-SHA256 over the first 24 bytes and the owner (the
+// credential of the principal that opened the session,
+// identity.Principal.Owner), truncated to 16, keyed with a key derived
+// (HKDF-SHA256) from a configured secret. An id therefore opens only for
+// the key that initialized it: another key presenting it gets
+// ErrUnknownSession, as for an id that was never issued.
 const (
 	sealedPrefix = "mcpgw1_"
 	sealedBody   = 8 + 16
@@ -77,26 +81,27 @@ func NewSealer(secrets []string, ttl time.Duration) (*Sealer, error) {
 // clients (router.WithRelayKeys).
 func (s *Sealer) RelayKeys() [][]byte { return s.relayKeys }
 
-// New issues a session id for a client with capabilities caps.
-func (s *Sealer) New(caps Capabilities) string {
+// New issues a session id for a client with capabilities caps, bound to
+// owner.
+func (s *Sealer) New(caps Capabilities, owner string) string {
 	var b [sealedBody + sealedMAC]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(s.now().Unix()))
 	b[8] = byte(caps)
 	rand.Read(b[9:sealedBody])
-	copy(b[sealedBody:], mac(s.keys[0], b[:sealedBody]))
+	copy(b[sealedBody:], mac(s.keys[0], b[:sealedBody], owner))
 	return sealedPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// Check reports whether id was issued by a holder of one of the secrets
-// and has not expired. It returns ErrUnknownSession otherwise.
-func (s *Sealer) Check(id string) error {
-	_, err := s.Open(id)
+// Check reports whether id was issued to owner by a holder of one of the
+// secrets and has not expired. It returns ErrUnknownSession otherwise.
+func (s *Sealer) Check(id, owner string) error {
+	_, err := s.Open(id, owner)
 	return err
 }
 
 // Open checks id like Check and returns the client capabilities sealed
 // into it.
-func (s *Sealer) Open(id string) (Capabilities, error) {
+func (s *Sealer) Open(id, owner string) (Capabilities, error) {
 	raw, ok := strings.CutPrefix(id, sealedPrefix)
 	if !ok || base64.RawURLEncoding.DecodedLen(len(raw)) != sealedBody+sealedMAC {
 		return 0, ErrUnknownSession
@@ -107,7 +112,7 @@ func (s *Sealer) Open(id string) (Capabilities, error) {
 	}
 	valid := false
 	for _, k := range s.keys {
-		if hmac.Equal(mac(k, b[:sealedBody]), b[sealedBody:]) {
+		if hmac.Equal(mac(k, b[:sealedBody], owner), b[sealedBody:]) {
 			valid = true
 		}
 	}
@@ -121,8 +126,9 @@ func (s *Sealer) Open(id string) (Capabilities, error) {
 	return Capabilities(b[8]), nil
 }
 
-func mac(key, msg []byte) []byte {
+func mac(key, msg []byte, owner string) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write(msg)
+	h.Write([]byte(owner))
 	return h.Sum(nil)[:sealedMAC]
 }

@@ -20,8 +20,8 @@ func TestSealedIDs(t *testing.T) {
 	other, _ := NewSealer([]string{secretB}, time.Hour)
 	random, _ := NewSealer(nil, time.Hour)
 
-	id := a.New(0)
-	if id == a.New(0) {
+	id := a.New(0, "owner-a")
+	if id == a.New(0, "owner-a") {
 		t.Fatal("two ids are equal")
 	}
 	for _, c := range id {
@@ -33,22 +33,27 @@ func TestSealedIDs(t *testing.T) {
 		name  string
 		s     *Sealer
 		id    string
+		owner string
 		valid bool
 	}{
-		{"issuer", a, id, true},
-		{"another replica with the secret", replica, id, true},
-		{"after rotation", rotated, id, true},
-		{"id sealed with a secret this replica lacks", a, rotated.New(0), false},
-		{"other secret", other, id, false},
-		{"random key", random, id, false},
-		{"tampered", a, id[:len(id)-2] + "AA", false},
-		{"truncated", a, id[:20], false},
-		{"empty", a, "", false},
-		{"garbage", a, "mcpgw1_!!!!", false},
-		{"foreign", a, "9f0c1e9e-uuid", false},
+		{"issuer", a, id, "owner-a", true},
+		{"another replica with the secret", replica, id, "owner-a", true},
+		{"after rotation", rotated, id, "owner-a", true},
+		{"another key presents it", a, id, "owner-b", false},
+		{"no key presents it", a, id, "", false},
+		{"id of the open gateway", a, a.New(0, ""), "", true},
+		{"id of the open gateway, presented with a key", a, a.New(0, ""), "owner-a", false},
+		{"id sealed with a secret this replica lacks", a, rotated.New(0, "owner-a"), "owner-a", false},
+		{"other secret", other, id, "owner-a", false},
+		{"random key", random, id, "owner-a", false},
+		{"tampered", a, id[:len(id)-2] + "AA", "owner-a", false},
+		{"truncated", a, id[:20], "owner-a", false},
+		{"empty", a, "", "owner-a", false},
+		{"garbage", a, "mcpgw1_!!!!", "owner-a", false},
+		{"foreign", a, "9f0c1e9e-uuid", "owner-a", false},
 	}
 	for _, tt := range tests {
-		err := tt.s.Check(tt.id)
+		err := tt.s.Check(tt.id, tt.owner)
 		if (err == nil) != tt.valid || (err != nil && !errors.Is(err, ErrUnknownSession)) {
 			t.Errorf("%s: Check = %v, want valid=%v", tt.name, err, tt.valid)
 		}
@@ -59,30 +64,30 @@ func TestSealedIDsExpire(t *testing.T) {
 	s, _ := NewSealer([]string{secretA}, time.Hour)
 	now := time.Now()
 	s.now = func() time.Time { return now }
-	id := s.New(0)
+	id := s.New(0, "o")
 	s.now = func() time.Time { return now.Add(59 * time.Minute) }
-	if err := s.Check(id); err != nil {
+	if err := s.Check(id, "o"); err != nil {
 		t.Fatalf("fresh id rejected: %v", err)
 	}
 	s.now = func() time.Time { return now.Add(61 * time.Minute) }
-	if err := s.Check(id); err == nil {
+	if err := s.Check(id, "o"); err == nil {
 		t.Fatal("expired id accepted")
 	}
 }
 
 func FuzzCheck(f *testing.F) {
 	s, _ := NewSealer([]string{secretA}, time.Hour)
-	f.Add(s.New(0))
+	f.Add(s.New(0, ""))
 	f.Add("mcpgw1_")
 	f.Fuzz(func(t *testing.T, id string) {
-		_ = s.Check(id) // must not panic
+		_ = s.Check(id, "") // must not panic
 	})
 }
 
 func TestSealedCapabilities(t *testing.T) {
 	s, _ := NewSealer([]string{secretA}, time.Hour)
 	caps := CapElicitationForm | CapSampling
-	got, err := s.Open(s.New(caps))
+	got, err := s.Open(s.New(caps, "o"), "o")
 	if err != nil || got != caps {
 		t.Fatalf("Open = %v, %v; want %v", got, err, caps)
 	}

@@ -65,6 +65,19 @@ func (s *Server) callerOf(req mcp.Request) (*caller, error) {
 	return c, nil
 }
 
+// ownerOf names the credential r authenticated with, which its client
+// session is bound to ("" without an authorizer).
+func (s *Server) ownerOf(r *http.Request) (string, error) {
+	if s.authz == nil {
+		return "", nil
+	}
+	p, err := s.authz.Authenticate(r.Header.Get)
+	if err != nil {
+		return "", err
+	}
+	return p.Owner, nil
+}
+
 func (c *caller) request(method string, sc namespace.Scope, server string, kind policy.Kind, name string) policy.Request {
 	return policy.Request{Principal: c.p, Method: method, Server: server, Kind: kind, Name: name,
 		Scope: sc, Path: c.path, Header: c.header}

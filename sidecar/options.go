@@ -14,12 +14,6 @@ import (
 // Name is the server name the sidecar reports in serverInfo.
 const Name = "mcpgw"
 
-// protocolVersions are the MCP versions the sidecar speaks with clients,
-// newest first: 2026-07-28 (stateless, server/discover) and the three
-// versions of the session era.
-// 2024-11-05 is for clients of the legacy HTTP+SSE transport.
-var protocolVersions = []string{"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}
-
 // Options configure a Server.
 type Options struct {
 	// Upstreams are the MCP servers whose tools the sidecar lists.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/adapter"
 	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/rpc"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -44,9 +45,11 @@ func New(opts Options) (*Server, error) {
 	}
 	log := opts.Logger
 	srv := mcp.NewServer(&mcp.Implementation{Name: Name, Version: opts.Version}, &mcp.ServerOptions{
-		Instructions:              instructions(opts),
-		Logger:                    log,
-		SupportedProtocolVersions: protocolVersions,
+		Instructions: instructions(opts),
+		Logger:       log,
+		// 2026-07-28 (stateless, server/discover), the three versions of
+		// the session era, and 2024-11-05 for legacy HTTP+SSE clients.
+		SupportedProtocolVersions: rpc.ProtocolVersions(),
 		// Advertise tools (with list_changed) even while no upstream has
 		// answered yet; listsMiddleware replaces these with the merged
 		// capabilities of the request's scope (capabilities.go).
@@ -87,7 +90,7 @@ func New(opts Options) (*Server, error) {
 	})
 	s.adapters = opts.Adapters
 	s.sse = newSSEBridge(opts.GatewayURL, s.done)
-	s.handler = withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, next: stateless, notify: s.notify,
+	s.handler = withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
 		done: s.done, revoked: map[string]time.Time{}})))
 	return s, nil
 }

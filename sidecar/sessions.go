@@ -27,6 +27,9 @@ const (
 // sessionLayer wraps the stateless MCP handler with sealed sessions.
 type sessionLayer struct {
 	sealer *sessions.Sealer
+	// owner names the credential a request authenticated with: session
+	// ids are issued to it and open only for it (sessions.Sealer).
+	owner  func(*http.Request) (string, error)
 	next   http.Handler
 	notify *notifier
 	done   <-chan struct{} // closed when the sidecar closes
@@ -37,6 +40,10 @@ type sessionLayer struct {
 
 func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.Header.Get(sessionHeader)
+	// A request without a valid key (the router refuses those before they
+	// get here) owns nothing: no id issued to a key opens for it, and the
+	// MCP server below refuses its requests with the reason.
+	owner, _ := l.owner(r)
 	switch r.Method {
 	case http.MethodPost:
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPeekBodySize+1))
@@ -48,10 +55,10 @@ func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if isInitialize(body) {
 			// The id carries what the client can do for upstreams
 			// (elicitation, sampling), for the upstream sessions opened later.
-			l.next.ServeHTTP(&issueSession{ResponseWriter: w, id: l.sealer.New(sessions.CapabilitiesOf(body))}, r)
+			l.next.ServeHTTP(&issueSession{ResponseWriter: w, id: l.sealer.New(sessions.CapabilitiesOf(body), owner)}, r)
 			return
 		}
-		if id != "" && !l.known(id) {
+		if id != "" && !l.known(id, owner) {
 			sessionNotFound(w)
 			return
 		}
@@ -63,7 +70,7 @@ func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Bad Request: GET needs an Mcp-Session-Id", http.StatusBadRequest)
 			return
 		}
-		if !l.known(id) {
+		if !l.known(id, owner) {
 			sessionNotFound(w)
 			return
 		}
@@ -73,7 +80,7 @@ func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "Bad Request: DELETE needs an Mcp-Session-Id", http.StatusBadRequest)
 			return
 		}
-		if !l.known(id) {
+		if !l.known(id, owner) {
 			sessionNotFound(w)
 			return
 		}
@@ -85,10 +92,10 @@ func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// known reports whether id is a live session: sealed by us, not expired
-// and not ended by DELETE on this replica.
-func (l *sessionLayer) known(id string) bool {
-	if l.sealer.Check(id) != nil {
+// known reports whether id is a live session of owner: sealed by us for
+// owner, not expired and not ended by DELETE on this replica.
+func (l *sessionLayer) known(id, owner string) bool {
+	if l.sealer.Check(id, owner) != nil {
 		return false
 	}
 	l.mu.Lock()
