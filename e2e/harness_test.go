@@ -126,6 +126,20 @@ func serveMCP(t *testing.T, srv *mcp.Server, stateless bool) string {
 	return "http://" + lis.Addr().String() + "/mcp"
 }
 
+// serveHandler serves h on a loopback port for the test and returns its
+// /mcp URL.
+func serveHandler(t *testing.T, h http.Handler) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(lis)
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + lis.Addr().String() + "/mcp"
+}
+
 // Restart replaces the upstream with a fresh server on the same address:
 // every session it had is gone.
 func (u *upstream) Restart() { u.restart() }
