@@ -14,7 +14,7 @@ import (
 type ResponseDecision struct {
 	// Reply, if set, replaces the upstream's answer (after a replay, if
 	// the session was lost, was tried).
-	Reply *Reply
+	Reply         *Reply
 	SetHeaders    []Header
 	RemoveHeaders []string
 	// EvictUpstreamSession is set when the upstream no longer knows the
