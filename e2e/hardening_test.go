@@ -279,6 +279,10 @@ func TestMalformedRequestsAreRefused(t *testing.T) {
 			with("mcp-protocol-version", "latest"), 400, "Unsupported MCP-Protocol-Version"},
 		{"lone Arguments", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes-set_note","Arguments":{"text":"x"}}}`,
 			with("mcp-protocol-version", "2025-06-18"), 400, `params member \"Arguments\"`},
+		// A call in a batch would run in the sidecar, without the caller's
+		// upstream session and credentials.
+		{"call in a batch", `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"notes-set_note","arguments":{"text":"x"}}}]`,
+			with("mcp-protocol-version", "2025-03-26"), 400, "a JSON-RPC batch may not carry tools/call"},
 	} {
 		status, _, resp := post(t, endpoint, []byte(tc.body), tc.headers)
 		if status != tc.status || !strings.Contains(resp, tc.want) {

@@ -190,10 +190,11 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	if perr != nil {
 		return Decision{Reply: errorReply(perr, nil)}
 	}
-	if batch || !(msg.Kind == rpc.KindRequest && routed(msg.Method) || passThrough(msg)) {
+	if batch {
+		return Decision{Reply: checkBatch(body)}
+	}
+	if !(msg.Kind == rpc.KindRequest && routed(msg.Method) || passThrough(msg)) {
 		// Everything else is the sidecar's (chosen in the headers phase).
-		// Batches are only legal in 2025-03-26; the sidecar's MCP server
-		// answers them per its version rules.
 		return Decision{}
 	}
 	scope, err := r.names.Resolve(h.Get(headerPath), h.Get)
@@ -236,6 +237,25 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		d.Call.relayIDs = r.relayIDs
 	}
 	return d
+}
+
+// checkBatch returns the reply refusing a batch that carries a routed
+// request, or nil. Batches are only legal in 2025-03-26, and the sidecar's
+// MCP server answers them per its version rules; but a call in a batch
+// would run there, not through Envoy on the caller's upstream session
+// with the caller's credentials, so each call must come on its own.
+func checkBatch(body []byte) *Reply {
+	msgs, err := rpc.ParseBatch(body)
+	if err != nil {
+		return errorReply(err, nil)
+	}
+	for _, m := range msgs {
+		if m.Kind == rpc.KindRequest && routed(m.Method) {
+			return errorReply(&rpc.Error{Status: http.StatusBadRequest, Code: rpc.CodeInvalidRequest,
+				Message: fmt.Sprintf("invalid request: a JSON-RPC batch may not carry %s; send each call as its own request", m.Method)}, nil)
+		}
+	}
+	return nil
 }
 
 // routeNamed routes a call of a named tool or prompt to its upstream.

@@ -340,3 +340,29 @@ func TestLegacySSEIsServedBySidecar(t *testing.T) {
 		}
 	}
 }
+
+// A batch (2025-03-26) that carries a routed request is refused: its call
+// would run in the sidecar, not on the caller's upstream session with the
+// caller's credentials. Other batches stay with the sidecar.
+func TestBatches(t *testing.T) {
+	r := testRouter(t)
+	h := Headers{":method": "POST", ":path": "/mcp", "mcp-protocol-version": "2025-03-26"}
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}]`, "may not carry tools/call"},
+		{`[{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"x"}}]`, "may not carry resources/read"},
+		{`[]`, "empty batch"},
+		{`[[{"jsonrpc":"2.0","id":1,"method":"ping"}]]`, "batch may not contain a batch"},
+		{`[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":1,"Method":"tools/call"}]`, "differs from one only in case"},
+		{`[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"}]`, ""},
+	} {
+		d := r.DecideBody(h, []byte(tc.body))
+		switch {
+		case tc.want == "" && (d.Reply != nil || d.Call != nil):
+			t.Errorf("%s: want the sidecar, got %+v", tc.body, d)
+		case tc.want != "" && (d.Reply == nil || d.Reply.Status != 400 || !strings.Contains(string(d.Reply.Body), tc.want)):
+			t.Errorf("%s: got %+v, want 400 %q", tc.body, d.Reply, tc.want)
+		}
+	}
+}

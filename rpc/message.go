@@ -105,6 +105,31 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 	return m, false, nil
 }
 
+// ParseBatch reads the messages of a JSON-RPC batch (a JSON array), each
+// by Parse's rules. An empty batch, or a member that is itself an array,
+// is invalid.
+func ParseBatch(body []byte) ([]*Message, *Error) {
+	var items []json.RawMessage
+	if json.Unmarshal(body, &items) != nil {
+		return nil, invalid("a batch must be a JSON array")
+	}
+	if len(items) == 0 {
+		return nil, invalid("empty batch")
+	}
+	msgs := make([]*Message, 0, len(items))
+	for _, it := range items {
+		m, nested, err := Parse(it)
+		if err != nil {
+			return nil, err
+		}
+		if nested {
+			return nil, invalid("a batch may not contain a batch")
+		}
+		msgs = append(msgs, m)
+	}
+	return msgs, nil
+}
+
 // The members the gateway reads, by their exact names: of a JSON-RPC
 // message, of its params (what routing and the policy decide on), and of
 // a completion's params.ref. A member that is one of them but for case
