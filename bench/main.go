@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +31,8 @@ type options struct {
 	concurrency []int
 	envoyBin    string
 	verbose     bool
-	protocol    string
+	protocol    string   // the version of the scenarios being run
+	protocols   []string // every version to run them at
 	// listDuration and listWarmup time the tools/list scenario (0: skip it).
 	listDuration time.Duration
 	listWarmup   time.Duration
@@ -89,13 +91,23 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
-	// One version for every scenario, so they compare like with like: a
-	// 2026-07-28 client would reach the stateful demo upstream directly at
-	// 2025-11-25 but the gateway at 2026-07-28 (a translated call).
-	fs.StringVar(&o.protocol, "protocol", "2025-11-25", "MCP protocol version the clients ask for")
+	// Each version runs every scenario, so rows compare like with like: a
+	// 2026-07-28 client reaches the stateful demo upstream directly at
+	// 2025-11-25 (go-sdk falls back) but the gateway at 2026-07-28 (a
+	// translated call on a leased upstream session).
+	protocols := fs.String("protocol", "2025-11-25,2026-07-28", "comma-separated MCP protocol versions the clients ask for; the tools/call scenarios run once per version")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	for v := range strings.SplitSeq(*protocols, ",") {
+		if v = strings.TrimSpace(v); v != "" && !slices.Contains(o.protocols, v) {
+			o.protocols = append(o.protocols, v)
+		}
+	}
+	if len(o.protocols) == 0 {
+		return o, fmt.Errorf("-protocol: no version given")
+	}
+	o.protocol = o.protocols[0] // tools/list runs at the first
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
@@ -166,29 +178,36 @@ func run(ctx context.Context, o options) error {
 		scenarios = nil
 	}
 	perRow := o.warmup + o.duration
-	total := time.Duration(len(scenarios)*len(o.concurrency))*perRow + 5*time.Second
+	total := time.Duration(len(o.protocols)*len(scenarios)*len(o.concurrency))*perRow + 5*time.Second
 	if o.listDuration > 0 {
 		total += time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 5*time.Second
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list; about %v in all\n",
-		len(scenarios), len(o.concurrency), o.warmup, o.duration, total.Round(time.Second))
+	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list; about %v in all\n",
+		len(o.protocols), len(scenarios), len(o.concurrency), o.warmup, o.duration, total.Round(time.Second))
 
-	var results []result
-	for _, sc := range scenarios {
-		rs, err := runScenario(ctx, sc, up, o, maxConc, progress)
-		if err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
+	results := map[string][]result{}
+	for _, version := range o.protocols {
+		o.protocol = version
+		for _, sc := range scenarios {
+			rs, err := runScenario(ctx, sc, up, o, maxConc, progress)
+			if err != nil {
+				return fmt.Errorf("%s at %s: %w", sc.name, version, err)
+			}
+			results[version] = append(results[version], rs...)
 		}
-		results = append(results, rs...)
 	}
 	var lists []listResult
+	o.protocol = o.protocols[0]
 	if o.listDuration > 0 {
 		if lists, err = runListScenario(ctx, o, progress); err != nil {
 			return fmt.Errorf("tools/list: %w", err)
 		}
 	}
-	if len(results) > 0 {
-		printReport(os.Stdout, o, envoyVersion, results)
+	for _, version := range o.protocols {
+		if rs := results[version]; len(rs) > 0 {
+			o.protocol = version
+			printReport(os.Stdout, o, envoyVersion, rs)
+		}
 	}
 	printListReport(os.Stdout, lists)
 	return nil

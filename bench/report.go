@@ -10,7 +10,7 @@ import (
 )
 
 func printReport(w io.Writer, o options, envoyVersion string, results []result) {
-	fmt.Fprintf(w, "\nMCP tools/call benchmark: demo echo tool, go-sdk client sessions, all on loopback\n\n")
+	fmt.Fprintf(w, "\nMCP tools/call benchmark at MCP %s: demo echo tool, go-sdk client sessions, all on loopback\n\n", o.protocol)
 	fmt.Fprintf(w, "machine:  %s/%s, NumCPU %d, GOMAXPROCS %d, %s, Envoy %s (one worker thread per CPU, Envoy's default)\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), envoyVersion)
 	fmt.Fprintf(w, "run:      per row %v measured after %v warm-up; one client session per worker (MCP %s), opened once per scenario\n",
@@ -72,7 +72,8 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 			fmt.Fprintf(w, "  before conc %d: %d", n, c.warmupInits)
 		}
 	}
-	fmt.Fprintf(w, "\n    (expected: one per client session, on its first call, when the gateway opens its upstream session)\n")
+	fmt.Fprintf(w, "\n    (expected: one per client session, on its first call, when the gateway opens its upstream session;\n"+
+		"    for 2026-07-28 clients, which have no session, up to one per call running at once: their calls lease upstream sessions)\n")
 
 	var errs []string
 	for _, r := range results {
