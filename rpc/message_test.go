@@ -139,7 +139,7 @@ func TestErrorResponse(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b"}}`, `[]`, `{}`, `null`, `"x"`, `{"jsonrpc":"2.0","id":1,"result":null}`,
+	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a-b"}}`, `[]`, `{}`, `null`, `"x"`, `{"jsonrpc":"2.0","id":1,"result":null}`, `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]`,
 		`{"jsonrpc":"2.0","id":2,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"mcpgw://a/x"},"argument":{"name":"n","value":""}}}`} {
 		f.Add([]byte(s))
 	}
@@ -155,6 +155,13 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if batch {
+			msgs, err := ParseBatch(body)
+			if err != nil && (err.Status != 400 || !json.Valid(err.Response(nil))) {
+				t.Fatalf("batch: status %d", err.Status)
+			}
+			if err == nil && len(msgs) == 0 {
+				t.Fatal("a batch parsed to no messages")
+			}
 			return
 		}
 		for _, path := range [][]string{{"name"}, {"ref", "name"}, {"ref", "uri"}} {
