@@ -340,13 +340,16 @@ func (a *adapter) watch(ss *mcp.ServerSession) {
 	})
 }
 
-// close ends the adapter's sessions and its backend.
+// close ends the adapter's backend, then its sessions. Backend first: a
+// session's Close waits for its requests in flight, and one waiting on a
+// stdio server that is still starting would hold it for the whole start
+// timeout; a closed backend fails them at once.
 func (a *adapter) close() error {
+	a.cancel()
+	err := a.be.close()
 	for ss := range a.srv.Sessions() {
 		ss.Close()
 	}
-	a.cancel()
-	err := a.be.close()
 	a.wg.Wait()
 	return err
 }
