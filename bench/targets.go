@@ -123,7 +123,7 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 	var e *gateway.Envoy
 	cleanup := func() {
 		if e != nil {
-			_ = e.Stop()
+			e.Stop()
 		}
 		_ = os.RemoveAll(dir)
 	}
@@ -132,14 +132,13 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 			cleanup()
 		}
 	}()
-	ports, err := freePorts(2)
+	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
 	}
 	up := rt.Upstreams[0]
 	yaml, err := envoy.Render(envoy.Params{
 		ListenPort: ports[0],
-		AdminPort:  ports[1],
 		// Rendered as clusters but never used without the filter.
 		ExtProcAddress:      "127.0.0.1:9",
 		SidecarAddress:      "127.0.0.1:9",
@@ -160,7 +159,7 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 	}
 	readyCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := e.WaitReady(readyCtx, fmt.Sprintf("127.0.0.1:%d", ports[1])); err != nil {
+	if err := e.WaitReady(readyCtx); err != nil {
 		return nil, err
 	}
 	return &target{

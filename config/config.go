@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Config is a parsed and validated config file.
 type Config struct {
@@ -79,6 +82,15 @@ type GatewaySettings struct {
 	// loopback ones, that may call the gateway ("*": any). Requests
 	// without an Origin header are not affected (DNS-rebinding guard).
 	AllowedOrigins []string
+	// BindAddress (bind_address) is the IP address the gateway's listener
+	// binds. "" means 0.0.0.0, every IPv4 interface (as LiteLLM; what a
+	// container needs); 127.0.0.1 keeps the gateway to this machine.
+	BindAddress string
+	// AdminAddress (admin_address) is Envoy's admin interface, a loopback
+	// IP and port (the interface is unauthenticated). Port 0, and the zero
+	// value (127.0.0.1:0), mean a free port picked when Envoy starts, so
+	// gateways on one machine never contend for it.
+	AdminAddress netip.AddrPort
 	// DiscoveryTTL (discovery_ttl, seconds) is how often each upstream's
 	// tools, prompts and resources are listed again when it has not
 	// announced a change. Zero means the default, 60s.

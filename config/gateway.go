@@ -1,23 +1,40 @@
 package config
 
 import (
+	"errors"
+	"net/netip"
 	"net/url"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"allowed_origins", "discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
 
 var logLevels = []string{"debug", "info", "warn", "error"}
 
+// ParseAdminAddress reads an Envoy admin address (gateway.admin_address,
+// mcpgw run -admin-address): a loopback IP and a port, 0 for a free one.
+// The error says what is wrong, without the value.
+func ParseAdminAddress(v string) (netip.AddrPort, error) {
+	a, err := netip.ParseAddrPort(v)
+	switch {
+	case err != nil || a.Addr().Zone() != "":
+		return netip.AddrPort{}, errors.New("must be a loopback IP and port such as 127.0.0.1:9901 (port 0: a free port)")
+	case !a.Addr().IsLoopback():
+		return netip.AddrPort{}, errors.New("must be a loopback address: Envoy's admin interface is unauthenticated")
+	}
+	return a, nil
+}
+
 // gateway reads the `gateway:` block into g, which holds the defaults.
 func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 	const path = "gateway"
 	pairs, _ := p.mapping(n, path)
+	var adminNode *yaml.Node
 	for _, f := range pairs {
 		fp := join(path, f.key)
 		switch f.key {
@@ -87,8 +104,30 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 				}
 				g.DiscoveryTTL = time.Duration(v) * time.Second
 			}
+		case "bind_address":
+			if v, ok := p.str(f.v, fp); ok {
+				a, err := netip.ParseAddr(v)
+				if err != nil || a.Zone() != "" {
+					p.errorf(f.v, fp, "must be an IP address: 0.0.0.0 (every IPv4 interface, the default), 127.0.0.1 (this machine only), :: or one interface's address")
+					continue
+				}
+				g.BindAddress = a.String()
+			}
+		case "admin_address":
+			if v, ok := p.str(f.v, fp); ok {
+				a, err := ParseAdminAddress(v)
+				if err != nil {
+					p.errorf(f.v, fp, "%v", err)
+					continue
+				}
+				g.AdminAddress = a
+				adminNode = f.v
+			}
 		default:
 			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, gatewayKeys))
 		}
+	}
+	if adminNode != nil && int(g.AdminAddress.Port()) == g.Port {
+		p.errorf(adminNode, join(path, "admin_address"), "port %d is gateway.port's", g.Port)
 	}
 }

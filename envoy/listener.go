@@ -72,6 +72,10 @@ func listener(p Params) (*listenerv3.Listener, error) {
 	return &listenerv3.Listener{
 		Name:    ListenerName,
 		Address: socketAddress(p.ListenAddress, p.ListenPort),
+		// Without SO_REUSEPORT a second Envoy (a second gateway) on a port
+		// already served fails to bind instead of silently taking a share
+		// of the new connections. The workers then accept from one socket.
+		EnableReusePort: wrapperspb.Bool(false),
 		// Together with the route's request_body_buffer_limit this makes
 		// MaxRequestBodyBytes the 413 threshold; see routeConfig.
 		PerConnectionBufferLimitBytes: wrapperspb.UInt32(uint32(p.MaxRequestBodyBytes)),

@@ -16,7 +16,6 @@ import (
 const (
 	DefaultListenAddress       = "0.0.0.0"
 	DefaultAdminAddress        = "127.0.0.1"
-	DefaultAdminPort           = 9901
 	DefaultMaxRequestBodyBytes = 1 << 20 // Envoy's own per-connection default
 	DefaultMessageTimeout      = 10 * time.Second
 	DefaultAccessLog           = "/dev/stdout"
@@ -39,8 +38,9 @@ type Params struct {
 	// AdminAddress is the IP of Envoy's admin interface. "" = 127.0.0.1.
 	// The admin interface is unauthenticated: keep it on loopback.
 	AdminAddress string
-	// AdminPort is the admin port. 0 = 9901; NoAdmin (-1) = no admin
-	// interface at all.
+	// AdminPort is the admin port. 0 = a port the kernel picks when Envoy
+	// starts (run Envoy with --admin-address-path to learn it); NoAdmin
+	// (-1) = no admin interface at all.
 	AdminPort int
 	// ExtProcAddress is host:port of the ext_proc gRPC service. Required.
 	// An IP host gives a STATIC cluster, a name a STRICT_DNS one. Several
@@ -95,9 +95,6 @@ func (p Params) withDefaults() Params {
 	if p.AdminAddress == "" {
 		p.AdminAddress = DefaultAdminAddress
 	}
-	if p.AdminPort == 0 {
-		p.AdminPort = DefaultAdminPort
-	}
 	if p.MaxRequestBodyBytes == 0 {
 		p.MaxRequestBodyBytes = DefaultMaxRequestBodyBytes
 	}
@@ -125,8 +122,10 @@ func (p Params) validate() error {
 		if err := checkIP(p.AdminAddress); err != nil {
 			return fieldErr("AdminAddress", err)
 		}
-		if err := checkPort(p.AdminPort); err != nil {
-			return fieldErr("AdminPort", err)
+		if p.AdminPort != 0 {
+			if err := checkPort(p.AdminPort); err != nil {
+				return fieldErr("AdminPort", err)
+			}
 		}
 		if p.AdminPort == p.ListenPort {
 			return fieldErr("AdminPort", fmt.Errorf("same as ListenPort %d", p.ListenPort))

@@ -22,8 +22,14 @@ func TestDefaults(t *testing.T) {
 	if got := lis.GetPerConnectionBufferLimitBytes().GetValue(); got != 1<<20 {
 		t.Errorf("per_connection_buffer_limit_bytes = %d", got)
 	}
-	if got := b.GetAdmin().GetAddress().GetSocketAddress(); got.GetAddress() != "127.0.0.1" || got.GetPortValue() != 9901 {
+	// Port 0: the kernel picks a free port when Envoy starts, so two
+	// gateways never contend for a fixed admin port.
+	if got := b.GetAdmin().GetAddress().GetSocketAddress(); got.GetAddress() != "127.0.0.1" || got.GetPortValue() != 0 {
 		t.Errorf("admin address = %v", got)
+	}
+	// reuse_port would let a second Envoy bind the port silently.
+	if got := lis.GetEnableReusePort(); got == nil || got.GetValue() {
+		t.Errorf("enable_reuse_port = %v, want false", got)
 	}
 	hcm := hcmOf(t, b)
 	if got := extProcOf(t, hcm).GetMessageTimeout().AsDuration(); got != 10*time.Second {

@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mcpgw/mcpgw/adapter"
@@ -26,8 +29,10 @@ type Options struct {
 	EnvoyBin string
 	// Port is the listener port; zero means the config's gateway.port.
 	Port int
-	// AdminPort is Envoy's admin port on 127.0.0.1; zero picks a free one.
-	AdminPort int
+	// AdminAddress is Envoy's admin interface (a loopback IP and port;
+	// port 0 picks a free one); the zero value means the config's
+	// gateway.admin_address.
+	AdminAddress netip.AddrPort
 	// AccessLog is where Envoy writes its access log; "" means a file in
 	// the instance's work directory (see Instance.AccessLogPath).
 	AccessLog string
@@ -59,9 +64,11 @@ type Replica struct {
 // Instance is a running gateway: ext_proc service and sidecar on loopback
 // in this process, Envoy in front of them as a child process.
 type Instance struct {
-	Runtime       *Runtime
-	Endpoint      string // the aggregated MCP endpoint URL
-	Port          int
+	Runtime  *Runtime
+	Endpoint string // the aggregated MCP endpoint URL
+	Port     int
+	// AdminAddr is the address of Envoy's admin interface (host:port), as
+	// the Envoy this instance started reports it.
 	AdminAddr     string
 	AccessLogPath string
 
@@ -96,7 +103,16 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if inst.Port == 0 {
 		inst.Port = rt.Config.Gateway.Port
 	}
-	gatewayURL := fmt.Sprintf("http://127.0.0.1:%d", inst.Port)
+	bindAddr := rt.Config.Gateway.BindAddress
+	if bindAddr == "" {
+		bindAddr = envoy.DefaultListenAddress
+	}
+	// Envoy's listener refuses a served port too (no reuse_port), but
+	// only after everything else has started, and with a terser message.
+	if err := checkPortFree(bindAddr, inst.Port); err != nil {
+		return inst, err
+	}
+	gatewayURL := "http://" + net.JoinHostPort(localHost(bindAddr), strconv.Itoa(inst.Port))
 
 	var extAddrs, sideAddrs []string
 	// The first replica's sidecar serves the adapter endpoints (stdio,
@@ -143,13 +159,13 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		sideAddrs = append(sideAddrs, r.SidecarAddr)
 	}
 
-	adminPort := opts.AdminPort
-	if adminPort == 0 {
-		if adminPort, err = freePortExcept(inst.Port); err != nil {
-			return inst, err
-		}
+	admin := opts.AdminAddress
+	if !admin.IsValid() {
+		admin = rt.Config.Gateway.AdminAddress
 	}
-	inst.AdminAddr = fmt.Sprintf("127.0.0.1:%d", adminPort)
+	if !admin.IsValid() {
+		admin = netip.AddrPortFrom(netip.MustParseAddr(envoy.DefaultAdminAddress), 0)
+	}
 	if inst.dir, err = os.MkdirTemp("", "mcpgw-"); err != nil {
 		return inst, err
 	}
@@ -158,8 +174,10 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		inst.AccessLogPath = filepath.Join(inst.dir, "access.log")
 	}
 	bootstrap, err := envoy.Render(envoy.Params{
+		ListenAddress:       bindAddr,
 		ListenPort:          inst.Port,
-		AdminPort:           adminPort,
+		AdminAddress:        admin.Addr().String(),
+		AdminPort:           int(admin.Port()),
 		ExtProcAddress:      strings.Join(extAddrs, ","),
 		SidecarAddress:      strings.Join(sideAddrs, ","),
 		Upstreams:           rt.Upstreams,
@@ -190,10 +208,12 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	readyCtx, readyCancel := context.WithTimeout(ctx, 30*time.Second)
 	defer readyCancel()
-	if err := inst.envoy.WaitReady(readyCtx, inst.AdminAddr); err != nil {
+	if err := inst.envoy.WaitReady(readyCtx); err != nil {
 		return inst, err
 	}
-	inst.Endpoint = fmt.Sprintf("http://127.0.0.1:%d/mcp", inst.Port)
+	inst.AdminAddr = inst.envoy.AdminAddress()
+	inst.Endpoint = gatewayURL + "/mcp"
+	log.Info("envoy ready", "listen", net.JoinHostPort(bindAddr, strconv.Itoa(inst.Port)), "admin", inst.AdminAddr, "pid", inst.envoy.PID())
 	return inst, nil
 }
 
@@ -249,13 +269,21 @@ func (inst *Instance) serve(f func() error) {
 	})
 }
 
-// Wait blocks until ctx ends, Envoy exits or a component fails.
+// Wait blocks until ctx ends (nil), or Envoy exits or a component fails
+// (an error saying which). Either way the caller then Closes the
+// instance.
 func (inst *Instance) Wait(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-inst.envoy.Done():
-		return fmt.Errorf("envoy exited: %v", err)
+	case <-inst.envoy.Done():
+		if ctx.Err() != nil {
+			return nil // stopping anyway
+		}
+		if err := inst.envoy.Err(); err != nil {
+			return fmt.Errorf("envoy exited unexpectedly: %v", err)
+		}
+		return errors.New("envoy exited unexpectedly")
 	case err := <-inst.errc:
 		return err
 	}
@@ -298,14 +326,36 @@ func listenLoopback(envoyPort int) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
-// freePortExcept returns a loopback port nothing listens on now, other
-// than taken: a port picked earlier and not yet listened on (the gateway's
-// own, chosen by the caller) can come back from the kernel.
-func freePortExcept(taken int) (int, error) {
-	l, err := listenLoopback(taken)
-	if err != nil {
-		return 0, err
+// checkPortFree fails with a clear error when something already listens
+// on bind:port. The probe binds without SO_REUSEPORT, as Envoy's
+// listener does, and in the same address family.
+func checkPortFree(bind string, port int) error {
+	addr := net.JoinHostPort(bind, strconv.Itoa(port))
+	network := "tcp4"
+	if a, err := netip.ParseAddr(bind); err == nil && a.Is6() {
+		network = "tcp6"
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	l, err := net.Listen(network, addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen address %s is already in use: another gateway or program serves port %d (stop it, or set another gateway.port)", addr, port)
+	}
+	if err != nil {
+		return fmt.Errorf("listen address %s (gateway.bind_address, gateway.port): %w", addr, err)
+	}
+	return l.Close()
+}
+
+// localHost is the address a process on this machine reaches a listener
+// bound to bind at: loopback for a wildcard address, else bind itself.
+func localHost(bind string) string {
+	a, err := netip.ParseAddr(bind)
+	switch {
+	case err != nil:
+		return "127.0.0.1"
+	case a.IsUnspecified() && a.Is6():
+		return "::1"
+	case a.IsUnspecified():
+		return "127.0.0.1"
+	}
+	return a.String()
 }

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/namespace"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/router"
@@ -24,8 +27,9 @@ type Runtime struct {
 	// call; the router and the sidecar ask it (see WatchAccess).
 	Access *policy.Engine
 	// GatewayURL is the gateway's own listener as the sidecar reaches it
-	// (legacy HTTP+SSE clients are bridged onto it). Build sets it to
-	// loopback at gateway.port; Start sets the port it really uses.
+	// (legacy HTTP+SSE clients are bridged onto it). Build sets it from
+	// gateway.bind_address (loopback when that is a wildcard) and
+	// gateway.port; Start sets the port it really uses.
 	GatewayURL string
 }
 
@@ -71,6 +75,10 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)
 	}
+	bind := cfg.Gateway.BindAddress
+	if bind == "" {
+		bind = envoy.DefaultListenAddress
+	}
 	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer, Access: access,
-		GatewayURL: fmt.Sprintf("http://127.0.0.1:%d", cfg.Gateway.Port)}, nil
+		GatewayURL: "http://" + net.JoinHostPort(localHost(bind), strconv.Itoa(cfg.Gateway.Port))}, nil
 }

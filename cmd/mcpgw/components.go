@@ -101,7 +101,7 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	ext := fs.String("extproc", "127.0.0.1:9002", "address of the ext_proc service")
 	side := fs.String("sidecar", "127.0.0.1:9003", "address of the adapter sidecar")
 	port := fs.Int("port", 0, "listener port (default: gateway.port from the config)")
-	adminPort := fs.Int("admin-port", 9901, "Envoy admin port (127.0.0.1 only)")
+	adminPort := fs.Int("admin-port", 0, "Envoy admin port (default: gateway.admin_address's port, else 9901)")
 	outPath := fs.String("o", "", "write to this file instead of standard output")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -123,12 +123,28 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	return err
 }
 
+// envoyParams are the bootstrap settings for an Envoy someone else runs:
+// its admin port must be known in advance, so a port left to the kernel
+// (gateway.admin_address unset or with port 0) becomes 9901.
 func envoyParams(rt *gateway.Runtime, port, adminPort int, ext, side, accessLog string) envoy.Params {
+	g := rt.Config.Gateway
 	if port == 0 {
-		port = rt.Config.Gateway.Port
+		port = g.Port
+	}
+	adminAddr := ""
+	if g.AdminAddress.IsValid() {
+		adminAddr = g.AdminAddress.Addr().String()
+		if adminPort == 0 {
+			adminPort = int(g.AdminAddress.Port())
+		}
+	}
+	if adminPort == 0 {
+		adminPort = defaultAdminPort
 	}
 	return envoy.Params{
+		ListenAddress:       g.BindAddress,
 		ListenPort:          port,
+		AdminAddress:        adminAddr,
 		AdminPort:           adminPort,
 		ExtProcAddress:      ext,
 		SidecarAddress:      side,
@@ -137,6 +153,9 @@ func envoyParams(rt *gateway.Runtime, port, adminPort int, ext, side, accessLog 
 		AccessLog:           accessLog,
 	}
 }
+
+// defaultAdminPort is Envoy's usual admin port, for rendered bootstraps.
+const defaultAdminPort = 9901
 
 // envoyBinary is the Envoy to run: the flag, then $ENVOY_BIN, then PATH.
 func envoyBinary(flagValue string) (string, error) {

@@ -16,7 +16,8 @@ import (
 const usage = `mcpgw: an MCP gateway built on Envoy
 
 Usage:
-  mcpgw run          [-config FILE] [-port N] [-envoy BIN] [-demo ADDR]   whole gateway, Envoy included
+  mcpgw run          [-config FILE] [-port N] [-admin-address A]
+                     [-envoy BIN] [-demo ADDR]                             whole gateway, Envoy included
   mcpgw extproc      [-config FILE] [-listen ADDR]                         ext_proc gRPC service only
   mcpgw sidecar      [-config FILE] [-listen ADDR]                         adapter sidecar only
   mcpgw demo-server  [-listen ADDR]                                        the demo MCP server
@@ -25,9 +26,14 @@ Usage:
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	// SIGHUP (the terminal went away) stops cleanly too: its default
+	// action would leave the work directory behind. After the first
+	// signal a second one has its default effect (exit at once).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	context.AfterFunc(ctx, stop)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

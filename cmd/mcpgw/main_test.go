@@ -80,9 +80,12 @@ func TestBannerClientConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name, cfg string
 		header    bool
+		url       string
 	}{
-		{"open gateway", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\n", false},
-		{"with a master key", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\ngeneral_settings:\n  master_key: sk-very-secret\n", true},
+		{"open gateway", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\n", false, "http://localhost:4000/mcp"},
+		{"with a master key", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\ngeneral_settings:\n  master_key: sk-very-secret\n", true, "http://localhost:4000/mcp"},
+		{"bound to one address", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\ngateway:\n  bind_address: 10.1.2.3\n", false, "http://10.1.2.3:4000/mcp"},
+		{"bound to IPv6", "mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\ngateway:\n  bind_address: \"::\"\n", false, "http://[::1]:4000/mcp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "c.yaml")
@@ -94,7 +97,7 @@ func TestBannerClientConfig(t *testing.T) {
 			var out bytes.Buffer
 			printBanner(&out, rt, 4000)
 			s := out.String()
-			if !strings.Contains(s, `"url": "http://localhost:4000/mcp"`) || strings.Contains(s, "sk-very-secret") {
+			if !strings.Contains(s, `"url": "`+tc.url+`"`) || strings.Contains(s, "sk-very-secret") {
 				t.Fatalf("banner:\n%s", s)
 			}
 			if got := strings.Contains(s, `"x-litellm-api-key": "Bearer <your gateway key>"`); got != tc.header {

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
+	"strconv"
 
+	"github.com/mcpgw/mcpgw/config"
 	"github.com/mcpgw/mcpgw/gateway"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
@@ -19,7 +22,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := newFlags("run", stderr)
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	port := fs.Int("port", 0, "listener port (default: gateway.port from the config, 4000)")
-	adminPort := fs.Int("admin-port", 9901, "Envoy admin port (127.0.0.1 only)")
+	adminAddr := fs.String("admin-address", "", "Envoy's admin interface, a loopback IP:port; port 0 picks a free one (default: gateway.admin_address, else a free port on 127.0.0.1)")
 	envoyFlag := fs.String("envoy", "", "Envoy binary (default $ENVOY_BIN)")
 	demoAddr := fs.String("demo", "", "also serve the demo MCP server on this address (e.g. 127.0.0.1:4100)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: gateway.log_level)")
@@ -29,6 +32,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	bin, err := envoyBinary(*envoyFlag)
 	if err != nil {
 		return err
+	}
+	var admin netip.AddrPort
+	if *adminAddr != "" {
+		if admin, err = config.ParseAdminAddress(*adminAddr); err != nil {
+			return fmt.Errorf("-admin-address %q: %v", *adminAddr, err)
+		}
 	}
 	log := newLogger(stderr, "info")
 	rt, err := loadRuntime(*cfgPath, log)
@@ -58,28 +67,38 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	inst, err := gateway.Start(ctx, rt, gateway.Options{
-		EnvoyBin:    bin,
-		Port:        *port,
-		AdminPort:   *adminPort,
-		AccessLog:   "/dev/stdout",
-		EnvoyStdout: stdout,
-		EnvoyOutput: stderr,
-		Logger:      log,
+		EnvoyBin:     bin,
+		Port:         *port,
+		AdminAddress: admin,
+		AccessLog:    "/dev/stdout",
+		EnvoyStdout:  stdout,
+		EnvoyOutput:  stderr,
+		Logger:       log,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("interrupted while starting")
+			return nil
+		}
 		return err
 	}
+	// Close stops Envoy and every component and removes the work
+	// directory, whatever ended Wait: a signal, Envoy's death or a failed
+	// component.
 	defer inst.Close()
 	printBanner(stdout, rt, inst.Port)
-	err = inst.Wait(ctx)
+	if err := inst.Wait(ctx); err != nil {
+		log.Error("stopping the gateway", "error", err)
+		return err
+	}
 	log.Info("shutting down")
-	return err
+	return nil
 }
 
 // printBanner tells the user where the gateway is and what to paste into
 // an MCP client.
 func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
-	endpoint := fmt.Sprintf("http://localhost:%d/mcp", port)
+	endpoint := fmt.Sprintf("http://%s/mcp", net.JoinHostPort(clientHost(rt.Config.Gateway.BindAddress), strconv.Itoa(port)))
 	headers := map[string]string{}
 	if g := rt.Config.General; g.MasterKeyHash != "" || len(rt.Config.Access.Keys) > 0 {
 		// Keys are configured: every request needs one (never printed).
@@ -107,4 +126,18 @@ func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
 	}
 	fmt.Fprintf(w, "Try it:\n  npx -y -p @modelcontextprotocol/inspector-cli@1.0.3 mcp-inspector-cli --cli %s --transport http --method tools/list%s\n\n", endpoint, keyFlag)
 	fmt.Fprintf(w, "Envoy's access log follows. Ctrl-C stops everything.\n\n")
+}
+
+// clientHost is the host a client on this machine uses for a listener on
+// bind: localhost for 0.0.0.0 and 127.0.0.1, else an address it listens
+// on.
+func clientHost(bind string) string {
+	a, err := netip.ParseAddr(bind)
+	switch {
+	case err != nil, a.IsUnspecified() && a.Is4(), a == netip.AddrFrom4([4]byte{127, 0, 0, 1}):
+		return "localhost"
+	case a.IsUnspecified():
+		return "::1" // Envoy's "::" listener takes IPv6 only
+	}
+	return a.String()
 }
