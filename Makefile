@@ -6,8 +6,11 @@
 
 SHELL      := /bin/bash
 CONFIG     ?= config.yaml
-PORT       ?= 4000
-DEMO_ADDR  ?= 127.0.0.1:4100
+# PORT overrides the config's gateway.port (default 4000) when given.
+PORT       ?=
+# The demo MCP server the default config.yaml points at, started only for
+# that config: DEMO_ADDR=host:port starts it for another one.
+DEMO_ADDR  ?= $(if $(filter $(abspath config.yaml),$(abspath $(CONFIG))),127.0.0.1:4100)
 GO         ?= go
 BIN        := bin/mcpgw
 VENV       := .venv
@@ -27,7 +30,7 @@ envoy:
 
 run: build
 	@ENVOY_BIN="$$(scripts/ensure-envoy.sh)" && \
-	exec $(BIN) run -config $(CONFIG) -port $(PORT) -demo $(DEMO_ADDR) -envoy "$$ENVOY_BIN"
+	exec $(BIN) run -config $(CONFIG) $(if $(PORT),-port $(PORT)) $(if $(DEMO_ADDR),-demo $(DEMO_ADDR)) -envoy "$$ENVOY_BIN"
 
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
