@@ -18,6 +18,7 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestValidate(t *testing.T) {
+	t.Setenv("MCPGW_SESSION_SECRET", strings.Repeat("s", 32)) // the compose config's
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("mcp_servers:\n  github:\n    url: https://example.com/mcp\n    auth_type: bearer_tokn\n    alowed_tools: [a]\n"), 0o600)
@@ -56,6 +57,7 @@ func TestValidate(t *testing.T) {
 // TestEnvoyConfigForCompose renders the bootstrap docker-compose.yml uses
 // (components reached by host name) and validates it with real Envoy.
 func TestEnvoyConfigForCompose(t *testing.T) {
+	t.Setenv("MCPGW_SESSION_SECRET", strings.Repeat("s", 32))
 	out := filepath.Join(t.TempDir(), "envoy.yaml")
 	code, _, errOut := runCmd("envoy-config", "-config", "../../deploy/compose/config.yaml",
 		"-extproc", "extproc:9002", "-sidecar", "sidecar:9003", "-o", out)
