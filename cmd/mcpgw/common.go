@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,6 +48,15 @@ func loadRuntime(path string, log *slog.Logger, opts ...gateway.BuildOption) (*g
 		log.Info("config setting ignored", "path", p.Path, "line", p.Line, "detail", p.Message)
 	}
 	return gateway.Build(cfg, opts...)
+}
+
+// warnPreflight logs what this machine says about the upstreams (see
+// gateway.Preflight), as `mcpgw validate` prints it: the gateway starts
+// anyway and serves the other servers.
+func warnPreflight(ctx context.Context, rt *gateway.Runtime, log *slog.Logger) {
+	for _, p := range gateway.Preflight(ctx, rt.Config, gateway.HostEnv{}) {
+		log.Warn("upstream check", "path", p.Path, "line", p.Line, "detail", p.Message)
+	}
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

@@ -55,6 +55,7 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *gatewayURL != "" {
 		rt.GatewayURL = *gatewayURL
 	}
+	warnPreflight(ctx, rt, log)
 	adapters, err := gateway.NewAdapters(rt, log)
 	if err != nil {
 		return err

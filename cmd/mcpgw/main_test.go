@@ -22,6 +22,7 @@ func TestValidate(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("mcp_servers:\n  github:\n    url: https://example.com/mcp\n    auth_type: bearer_tokn\n    alowed_tools: [a]\n"), 0o600)
+
 	tests := []struct {
 		name       string
 		args       []string
@@ -106,5 +107,39 @@ func TestBannerClientConfig(t *testing.T) {
 				t.Fatalf("key header shown=%v, want %v:\n%s", got, tc.header, s)
 			}
 		})
+	}
+}
+
+// validate reports, as warnings naming the server and field, what `mcpgw
+// run` would log as errors: an unresolvable host, a missing spec_path
+// file, a stdio command not on PATH (gateway.Preflight). It used to say
+// "ok" and nothing else.
+func TestValidateWarnsAboutThisMachine(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "unavailable.yaml")
+	spec := filepath.Join(dir, "missing-petstore.yaml")
+	os.WriteFile(path, []byte(`mcp_servers:
+  remote:
+    url: https://mcp.no-such-host.invalid/mcp
+  pets:
+    url: http://127.0.0.1:9/api
+    spec_path: `+spec+`
+  local:
+    transport: stdio
+    command: no-such-mcp-server-command
+`), 0o600)
+	code, out, errOut := runCmd("validate", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		`warning: ` + path + `:2: mcp_servers.remote.url: host "mcp.no-such-host.invalid" does not resolve on this machine`,
+		`warning: ` + path + `:4: mcp_servers.pets.spec_path: ` + spec + ` cannot be read: no such file or directory`,
+		`warning: ` + path + `:7: mcp_servers.local.command: command "no-such-mcp-server-command" not found in PATH on this machine`,
+		"ok (3 MCP servers)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
 	}
 }

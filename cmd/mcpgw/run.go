@@ -49,6 +49,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		level = *logLevel
 	}
 	log = newLogger(stderr, level)
+	warnPreflight(ctx, rt, log)
 
 	demoDone := make(chan error, 1)
 	demoCtx, stopDemo := context.WithCancel(ctx)

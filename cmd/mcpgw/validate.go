@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/gateway"
 	"github.com/mcpgw/mcpgw/policy"
 )
 
@@ -33,6 +34,10 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	for _, p := range cfg.Ignored {
 		fmt.Fprintf(stdout, "note: %s\n", p)
+	}
+	// What this machine says about the upstreams; `mcpgw run` warns the same.
+	for _, p := range gateway.Preflight(ctx, cfg, gateway.HostEnv{}) {
+		fmt.Fprintf(stdout, "warning: %s\n", p)
 	}
 	// The access policy compiles (shipped and access.policy_dir files).
 	if _, err := policy.Prepare(ctx, cfg); err != nil {

@@ -54,6 +54,14 @@ func envValue(env []string, name string) string {
 	return ""
 }
 
+// FindCommand finds command as a stdio server's process is started: a bare
+// name in the child's PATH (env's PATH, else the gateway's from lookup), a
+// name with a path separator relative to dir. It is what `mcpgw validate`
+// checks before the gateway runs the command.
+func FindCommand(command string, env map[string]string, dir string, lookup func(string) (string, bool)) (string, error) {
+	return lookPath(command, envValue(childEnv(env, lookup), "PATH"), dir)
+}
+
 // lookPath finds command the way the child's shell would: a name with a
 // path separator is used as is (relative to dir), a bare name is searched
 // in the child's PATH, not the gateway's.
