@@ -55,9 +55,13 @@ gateway:
 	for range 4 {
 		callEcho(ctx, t, cs, "alpha-echo", "r")
 	}
+	// go-sdk's default client speaks 2026-07-28, without a session: its
+	// calls lease upstream sessions, and a call may come before the
+	// previous call's lease is back (its answer's end reaches the gateway
+	// after the answer reaches the client), so a replica may hold two.
 	for i, r := range gw.Replicas {
-		if r.Sessions.Len() != 1 {
-			t.Errorf("replica %d holds %d upstream sessions; want 1 (every replica served calls)", i, r.Sessions.Len())
+		if n := r.Sessions.Len(); n < 1 || n > 2 {
+			t.Errorf("replica %d holds %d upstream sessions; want 1 or 2 (every replica served calls, one at a time)", i, n)
 		}
 	}
 }
