@@ -18,7 +18,9 @@ const (
 // Scope is the set of servers one request may address, and how names are
 // written in it.
 type Scope struct {
-	// Servers are the aliases in scope, in configuration order.
+	// Servers are the aliases in scope, in configuration order. It is
+	// empty (not nil) only when an x-mcp-servers or x-mcp-access-groups
+	// header was sent empty: such a request may use no server.
 	Servers []string
 	// Prefixed is true when names carry the alias prefix (/mcp, /mcp/<names>);
 	// false on a single server's own endpoint (/<alias>/mcp).
@@ -54,22 +56,36 @@ type ScopeError struct {
 
 func (e *ScopeError) Error() string { return e.Message }
 
+// HeaderLookup returns a request header by lower-case name, and whether
+// the request carries it at all: a header sent with an empty value is
+// present, and an empty x-mcp-servers header means "no servers", not
+// "every server". Repeated headers are joined with ", ".
+type HeaderLookup func(name string) (value string, present bool)
+
 // Resolve turns a request's path and headers into its scope. It is the
 // one function routing, listing and authorization all use:
 //
 //	/mcp                  every server; prefixed names
-//	/mcp/<a>[,<b>…]       the named servers or access groups; prefixed names
+//	/mcp/<a>[,<b>…][/…]   the named servers or access groups; prefixed names
 //	/<alias>/mcp          one server; unprefixed names
 //
 // and the same with /sse in place of the final /mcp segment (/sse,
 // /mcp/<a>,<b>/sse, /<alias>/sse) for clients of the legacy HTTP+SSE
 // transport.
 //
+// As in LiteLLM, whatever follows the server list (/mcp/a,b/tools) is the
+// MCP endpoint of those servers, and a name that is neither a configured
+// server nor an access group is skipped: /mcp/a,nope serves a. Only a
+// list of which nothing is left is an error (404). LiteLLM reads
+// /mcp/a/tools as one server named "a/tools" (its names may contain '/');
+// here names cannot, so it is server a.
+//
 // x-mcp-servers and x-mcp-access-groups narrow /mcp the same way as the
-// path form (comma-separated). The query string is ignored. Names are
-// case-sensitive, percent-decoded once, and must name a configured server
-// or access group.
-func (r *Registry) Resolve(path string, header func(name string) string) (Scope, error) {
+// path form (comma-separated). Either header sent with an empty value
+// means no servers (fail closed), as in LiteLLM: the scope is then empty,
+// lists are empty and calls are refused. The query string is ignored.
+// Names are case-sensitive, and path segments are percent-decoded once.
+func (r *Registry) Resolve(path string, header HeaderLookup) (Scope, error) {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
@@ -97,11 +113,12 @@ func (r *Registry) Resolve(path string, header func(name string) string) (Scope,
 	return r.resolveSegments(segs, header)
 }
 
-func (r *Registry) resolveSegments(segs []string, header func(string) string) (Scope, error) {
+func (r *Registry) resolveSegments(segs []string, header HeaderLookup) (Scope, error) {
 	switch {
 	case len(segs) == 1 && segs[0] == "mcp":
 		return r.aggregate(header)
-	case len(segs) == 2 && segs[0] == "mcp":
+	case len(segs) >= 2 && segs[0] == "mcp":
+		// segs[2:], if any, is a path after the list: the same endpoint.
 		names, err := splitNames(segs[1], true)
 		if err != nil {
 			return Scope{}, err
@@ -121,31 +138,46 @@ func (r *Registry) resolveSegments(segs []string, header func(string) string) (S
 	return Scope{}, &ScopeError{NotFound: true, Message: "no MCP endpoint at this path; use /mcp, /mcp/<servers> or /<server>/mcp"}
 }
 
-func (r *Registry) aggregate(header func(string) string) (Scope, error) {
+func (r *Registry) aggregate(header HeaderLookup) (Scope, error) {
 	var names []string
+	narrowed := false
 	for _, h := range []string{HeaderServers, HeaderAccessGroups} {
-		v := ""
+		var v string
+		var present bool
 		if header != nil {
-			v = header(h)
+			v, present = header(h)
 		}
-		if strings.TrimSpace(v) == "" {
+		if !present {
 			continue
+		}
+		narrowed = true
+		if strings.TrimSpace(v) == "" {
+			continue // names no server
 		}
 		n, err := splitNames(v, false)
 		if err != nil {
 			return Scope{}, &ScopeError{Message: h + ": " + err.Error()}
 		}
 		if h == HeaderAccessGroups {
+			// Only groups: a server name here is not a group.
+			known := n[:0:0]
 			for _, g := range n {
-				if _, ok := r.groups[g]; !ok {
-					return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown access group %q", g), Unknown: g}
+				if _, ok := r.groups[g]; ok {
+					known = append(known, g)
 				}
 			}
+			if len(known) == 0 {
+				return Scope{}, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown access group %q", n[0]), Unknown: n[0]}
+			}
+			n = known
 		}
 		names = append(names, n...)
 	}
-	if names == nil {
+	switch {
+	case !narrowed:
 		return Scope{Servers: r.Aliases(), Prefixed: true}, nil
+	case len(names) == 0:
+		return Scope{Servers: []string{}, Prefixed: true}, nil
 	}
 	servers, err := r.expand(names)
 	if err != nil {
@@ -178,9 +210,11 @@ func splitNames(list string, decode bool) ([]string, error) {
 
 // expand resolves server aliases and access groups to aliases in
 // configuration order, without duplicates. An alias wins over a group of
-// the same name.
+// the same name. Names that are neither are skipped; when nothing is left
+// the error names the first of them.
 func (r *Registry) expand(names []string) ([]string, error) {
 	want := make(map[string]bool, len(names))
+	unknown := ""
 	for _, n := range names {
 		if r.Has(n) {
 			want[n] = true
@@ -188,11 +222,17 @@ func (r *Registry) expand(names []string) ([]string, error) {
 		}
 		members, ok := r.groups[n]
 		if !ok {
-			return nil, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server or access group %q", n), Unknown: n}
+			if unknown == "" {
+				unknown = n
+			}
+			continue
 		}
 		for _, m := range members {
 			want[m] = true
 		}
+	}
+	if len(want) == 0 {
+		return nil, &ScopeError{NotFound: true, Message: fmt.Sprintf("unknown MCP server or access group %q", unknown), Unknown: unknown}
 	}
 	out := make([]string, 0, len(want))
 	for _, a := range r.ordered {

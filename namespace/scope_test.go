@@ -3,6 +3,7 @@ package namespace
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -38,7 +39,20 @@ func TestResolve(t *testing.T) {
 		{name: "single trailing slash", path: "/wiki/mcp/", servers: []string{"wiki"}, single: "wiki"},
 		{name: "header narrows", path: "/mcp", headers: map[string]string{HeaderServers: "wiki, dev"}, servers: []string{"github", "wiki", "jira"}, prefixed: true},
 		{name: "groups header", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "docs"}, servers: []string{"wiki"}, prefixed: true},
-		{name: "blank header ignored", path: "/mcp", headers: map[string]string{HeaderServers: " "}, servers: all, prefixed: true},
+		{name: "empty header means no servers", path: "/mcp", headers: map[string]string{HeaderServers: ""}, servers: []string{}, prefixed: true},
+		{name: "blank header means no servers", path: "/mcp", headers: map[string]string{HeaderServers: " "}, servers: []string{}, prefixed: true},
+		{name: "empty groups header means no servers", path: "/mcp", headers: map[string]string{HeaderAccessGroups: ""}, servers: []string{}, prefixed: true},
+		{name: "empty header and a group", path: "/mcp", headers: map[string]string{HeaderServers: "", HeaderAccessGroups: "docs"}, servers: []string{"wiki"}, prefixed: true},
+		{name: "empty header on legacy sse", path: "/sse", headers: map[string]string{HeaderServers: ""}, servers: []string{}, prefixed: true, sse: true},
+		{name: "empty header ignored on path form", path: "/mcp/wiki", headers: map[string]string{HeaderServers: ""}, servers: []string{"wiki"}, prefixed: true},
+		{name: "path after the list", path: "/mcp/github,wiki/tools", servers: []string{"github", "wiki"}, prefixed: true},
+		{name: "longer path after the list", path: "/mcp/github,wiki/tools/list/", servers: []string{"github", "wiki"}, prefixed: true},
+		{name: "path after one server", path: "/mcp/github/tools", servers: []string{"github"}, prefixed: true},
+		{name: "path after a group", path: "/mcp/dev/mcp", servers: []string{"github", "jira"}, prefixed: true},
+		{name: "unknown name skipped", path: "/mcp/github,nope", servers: []string{"github"}, prefixed: true},
+		{name: "unknown names skipped around a group", path: "/mcp/nope,dev,zilch/tools", servers: []string{"github", "jira"}, prefixed: true},
+		{name: "unknown in header skipped", path: "/mcp", headers: map[string]string{HeaderServers: "github,nope"}, servers: []string{"github"}, prefixed: true},
+		{name: "unknown group skipped", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "nope,docs"}, servers: []string{"wiki"}, prefixed: true},
 		{name: "header ignored on path form", path: "/mcp/wiki", headers: map[string]string{HeaderServers: "github"}, servers: []string{"wiki"}, prefixed: true},
 
 		{name: "legacy sse aggregate", path: "/sse", servers: all, prefixed: true, sse: true},
@@ -49,7 +63,12 @@ func TestResolve(t *testing.T) {
 		{name: "legacy sse unknown single", path: "/nope/sse", notFound: true},
 		{name: "legacy sse too deep", path: "/a/b/sse", notFound: true},
 		{name: "unknown server", path: "/mcp/nope", notFound: true},
-		{name: "unknown in header", path: "/mcp", headers: map[string]string{HeaderServers: "github,nope"}, notFound: true},
+		{name: "only unknown names", path: "/mcp/nope,zilch", notFound: true},
+		{name: "only unknown names with a path", path: "/mcp/nope,zilch/tools", notFound: true},
+		{name: "only unknown in header", path: "/mcp", headers: map[string]string{HeaderServers: "nope"}, notFound: true},
+		{name: "only unknown groups", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "nope"}, notFound: true},
+		{name: "empty header and only unknown groups", path: "/mcp", headers: map[string]string{HeaderServers: "", HeaderAccessGroups: "nope"}, notFound: true},
+		{name: "path after the list on legacy sse", path: "/mcp/github/tools/sse", notFound: true},
 		{name: "server name as group header", path: "/mcp", headers: map[string]string{HeaderAccessGroups: "github"}, notFound: true},
 		{name: "case matters", path: "/mcp/GitHub", notFound: true},
 		{name: "case matters endpoint", path: "/MCP", notFound: true},
@@ -60,13 +79,13 @@ func TestResolve(t *testing.T) {
 		{name: "encoded traversal", path: "/%2e%2e/mcp", notFound: true},
 		{name: "encoded slash", path: "/mcp/github%2Fwiki", notFound: true},
 		{name: "double slash", path: "/mcp//", badReq: true},
-		{name: "deeper", path: "/mcp/github/tools", notFound: true},
+		{name: "deeper single", path: "/github/mcp/tools", notFound: true},
 		{name: "root", path: "/", notFound: true},
 		{name: "bad escape", path: "/mcp/%zz", badReq: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sc, err := reg.Resolve(tt.path, func(h string) string { return tt.headers[h] })
+			sc, err := reg.Resolve(tt.path, func(h string) (string, bool) { v, ok := tt.headers[h]; return v, ok })
 			if tt.notFound || tt.badReq {
 				var se *ScopeError
 				if !errors.As(err, &se) || se.NotFound != tt.notFound {
@@ -77,7 +96,7 @@ func TestResolve(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Resolve(%q): %v", tt.path, err)
 			}
-			if !slices.Equal(sc.Servers, tt.servers) || sc.Prefixed != tt.prefixed || sc.Single != tt.single || sc.LegacySSE != tt.sse {
+			if !slices.Equal(sc.Servers, tt.servers) || sc.Servers == nil || sc.Prefixed != tt.prefixed || sc.Single != tt.single || sc.LegacySSE != tt.sse {
 				t.Fatalf("Resolve(%q) = %+v", tt.path, sc)
 			}
 		})
@@ -86,9 +105,12 @@ func TestResolve(t *testing.T) {
 
 func TestResolveErrorsNameOnlyWhatTheClientSent(t *testing.T) {
 	reg, _ := NewRegistry([]string{"secret_server"}, "-")
-	_, err := reg.Resolve("/mcp/nope", nil)
-	if err == nil || err.Error() != `unknown MCP server or access group "nope"` {
-		t.Fatalf("got %v", err)
+	for _, path := range []string{"/mcp/nope", "/mcp/nope,other", "/mcp/nope/tools"} {
+		_, err := reg.Resolve(path, nil)
+		var se *ScopeError
+		if err == nil || err.Error() != `unknown MCP server or access group "nope"` || !errors.As(err, &se) || se.Unknown != "nope" {
+			t.Fatalf("%s: got %v", path, err)
+		}
 	}
 }
 
@@ -99,17 +121,20 @@ func TestAccessGroupMembersMustExist(t *testing.T) {
 }
 
 func FuzzResolve(f *testing.F) {
-	for _, s := range []string{"/mcp", "/mcp/a,b", "/a/mcp", "/mcp/%2e", "/mcp/g"} {
+	for _, s := range []string{"/mcp", "/mcp/a,b", "/a/mcp", "/mcp/%2e", "/mcp/g", "/mcp/a,zz/tools", "/sse"} {
 		f.Add(s, "a,g")
 	}
+	f.Add("/mcp", "")
 	reg, _ := NewRegistry([]string{"a", "b"}, "-", WithAccessGroups(map[string][]string{"g": {"b"}}))
 	f.Fuzz(func(t *testing.T, path, header string) {
-		sc, err := reg.Resolve(path, func(string) string { return header })
+		// An empty fuzzed header is a header sent empty; the aggregate
+		// without headers is covered by the path forms.
+		sc, err := reg.Resolve(path, func(string) (string, bool) { return header, true })
 		if err != nil {
 			return
 		}
-		if len(sc.Servers) == 0 {
-			t.Fatalf("Resolve(%q) gave an empty scope without an error", path)
+		if len(sc.Servers) == 0 && strings.TrimSpace(header) != "" {
+			t.Fatalf("Resolve(%q, %q) gave an empty scope without an error", path, header)
 		}
 		for _, s := range sc.Servers {
 			if !reg.Has(s) {

@@ -84,7 +84,7 @@ func (r *Router) checkEndpoint(h Headers) (*identity.Principal, *Reply) {
 		return p, nil
 	}
 	path := h.Get(headerPath)
-	scope, err := r.names.Resolve(path, h.Get)
+	scope, err := r.names.Resolve(path, h.Lookup)
 	if err != nil {
 		var se *namespace.ScopeError
 		if errors.As(err, &se) && se.Unknown != "" {
@@ -92,8 +92,11 @@ func (r *Router) checkEndpoint(h Headers) (*identity.Principal, *Reply) {
 		}
 		return p, nil // the caller answers as without a key
 	}
-	if scope.Single == "" && len(scope.Servers) == len(r.names.Aliases()) {
-		return p, nil // the whole aggregate: listing shows what p may use
+	if scope.Single == "" && (len(scope.Servers) == len(r.names.Aliases()) || len(scope.Servers) == 0) {
+		// The whole aggregate: listing shows what p may use. An empty
+		// scope (an empty x-mcp-servers) reaches no server and reveals
+		// nothing; DecideBody refuses its calls.
+		return p, nil
 	}
 	for _, s := range scope.Servers {
 		if r.authz.Visible(policy.Request{Principal: p, Server: s, Scope: scope, Path: path, Header: h.Get}) {

@@ -124,6 +124,9 @@ func TestDecideHeadersAuthentication(t *testing.T) {
 		{"key, forbidden header scope", Headers{":method": "POST", ":path": "/mcp", "x-mcp-servers": "hr", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use", ""},
 		{"key, unknown server: same 403", Headers{":method": "POST", ":path": "/mcp/nosuch", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
 		{"key, mixed scope", Headers{":method": "POST", ":path": "/mcp/demo,hr", "x-litellm-api-key": "alice"}, 0, "", ""},
+		{"key, unknown name skipped", Headers{":method": "POST", ":path": "/mcp/demo,nosuch/tools", "x-litellm-api-key": "alice"}, 0, "", ""},
+		{"key, only unknown names: same 403", Headers{":method": "POST", ":path": "/mcp/nosuch,hr_x/tools", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
+		{"key, empty servers header", Headers{":method": "POST", ":path": "/mcp", "x-mcp-servers": "", "x-litellm-api-key": "alice"}, 0, "", ""},
 		{"admin sees unknown servers as unknown", Headers{":method": "POST", ":path": "/mcp/nosuch", "x-litellm-api-key": "admin"}, 404, `unknown MCP server or access group \"nosuch\"`, ""},
 	}
 	for _, tt := range tests {

@@ -24,6 +24,13 @@ type Headers map[string]string
 // Get returns a header by case-insensitive name.
 func (h Headers) Get(name string) string { return h[strings.ToLower(name)] }
 
+// Lookup returns a header by case-insensitive name and whether the
+// request carries it (possibly empty), for namespace.Registry.Resolve.
+func (h Headers) Lookup(name string) (string, bool) {
+	v, ok := h[strings.ToLower(name)]
+	return v, ok
+}
+
 // ProtocolVersion is the client's MCP protocol version.
 func (h Headers) ProtocolVersion() string {
 	if v := h.Get(headerProtocolVersion); v != "" {

@@ -105,7 +105,7 @@ func (r *Router) DecideHeaders(h Headers) Decision {
 	if _, reply := r.openSession(h, p, nil); reply != nil {
 		return Decision{Reply: reply}
 	}
-	if _, err := r.names.Resolve(h.Get(headerPath), h.Get); err != nil {
+	if _, err := r.names.Resolve(h.Get(headerPath), h.Lookup); err != nil {
 		return Decision{Reply: scopeErrorReply(err)}
 	}
 	// The route header is overwritten on every request, so a client's
@@ -197,7 +197,7 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		// Everything else is the sidecar's (chosen in the headers phase).
 		return Decision{}
 	}
-	scope, err := r.names.Resolve(h.Get(headerPath), h.Get)
+	scope, err := r.names.Resolve(h.Get(headerPath), h.Lookup)
 	if err != nil {
 		return Decision{Reply: scopeErrorReply(err)}
 	}
@@ -209,6 +209,9 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 	p, reply := r.authenticate(h, msg)
 	if reply != nil {
 		return Decision{Reply: reply}
+	}
+	if len(scope.Servers) == 0 && msg.Kind == rpc.KindRequest {
+		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams, emptyScopeMessage), msg)}
 	}
 	// The session id is opened once: it is checked, and it carries the
 	// capabilities the call's upstream session declares.
@@ -322,6 +325,11 @@ func (r *Router) forward(h Headers, up *upstreams.Upstream, msg *rpc.Message, bo
 	r.setCredentials(&d, h, up)
 	return d
 }
+
+// emptyScopeMessage refuses a call on a scope with no server: an empty
+// x-mcp-servers (or x-mcp-access-groups) header means none, as in LiteLLM.
+const emptyScopeMessage = "No MCP servers in scope: the request's " + namespace.HeaderServers + " or " +
+	namespace.HeaderAccessGroups + " header is empty"
 
 // protocolError is an MCP protocol error on a well-formed request: HTTP 200
 // with the error in the body, except under 2026-07-28, which answers 400.

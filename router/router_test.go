@@ -64,6 +64,9 @@ func TestDecideHeaders(t *testing.T) {
 		{"unknown server", "POST", "/mcp/nope", 404, ""},
 		{"empty server name", "POST", "/mcp/demo,", 400, ""},
 		{"other", "POST", "/mcpx", 404, ""},
+		{"path after the server list", "POST", "/mcp/demo,my_wiki/tools", 0, ""},
+		{"unknown name skipped", "POST", "/mcp/demo,nope", 0, ""},
+		{"only unknown names", "POST", "/mcp/nope,zilch/tools", 404, ""},
 		{"traversal", "POST", "/mcp/../admin", 404, ""},
 	}
 	for _, tt := range tests {
@@ -266,6 +269,10 @@ func TestScopedRouting(t *testing.T) {
 		{"server list out of scope", "/mcp/demo", nil, call("tools/call", "my_wiki-read-page"), "", ""},
 		{"header narrows", "/mcp", Headers{"x-mcp-servers": "my_wiki"}, call("tools/call", "demo-echo"), "", ""},
 		{"header in scope", "/mcp", Headers{"x-mcp-servers": "my_wiki"}, call("tools/call", "my_wiki-read-page"), "my_wiki", "read-page"},
+		{"header unknown name skipped", "/mcp", Headers{"x-mcp-servers": "nope,my_wiki"}, call("tools/call", "my_wiki-read-page"), "my_wiki", "read-page"},
+		{"path after the list", "/mcp/demo,my_wiki/tools", nil, call("tools/call", "my_wiki-read-page"), "my_wiki", "read-page"},
+		{"path after the list narrows", "/mcp/my_wiki/tools", nil, call("tools/call", "demo-echo"), "", ""},
+		{"unknown name in the path skipped", "/mcp/demo,nope", nil, call("tools/call", "demo-echo"), "demo", "echo"},
 		{"single unprefixed", "/demo/mcp", nil, call("tools/call", "echo"), "demo", "echo"},
 		{"single prefixed accepted", "/demo/mcp", nil, call("tools/call", "demo-echo"), "demo", "echo"},
 		{"single keeps other prefixes", "/demo/mcp", nil, call("tools/call", "my_wiki-x"), "demo", "my_wiki-x"},
@@ -294,6 +301,37 @@ func TestScopedRouting(t *testing.T) {
 			}
 			if !strings.Contains(string(d.Body), `"name":"`+tt.sent+`"`) {
 				t.Fatalf("body %s", d.Body)
+			}
+		})
+	}
+}
+
+// An empty x-mcp-servers header means no servers (fail closed), not
+// every server: its calls are refused, naming the header.
+func TestEmptyServersHeaderFailsClosed(t *testing.T) {
+	r := testRouter(t)
+	for _, tt := range []struct {
+		name    string
+		headers Headers
+		body    string
+	}{
+		{"tools/call", Headers{"x-mcp-servers": ""}, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`},
+		{"blank", Headers{"x-mcp-servers": "  "}, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`},
+		{"groups header", Headers{"x-mcp-access-groups": ""}, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`},
+		{"prompts/get", Headers{"x-mcp-servers": ""}, `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"demo-greet"}}`},
+		{"resources/read", Headers{"x-mcp-servers": ""}, `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"mcpgw://demo/x"}}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := Headers{":method": "POST", ":path": "/mcp"}
+			for k, v := range tt.headers {
+				h[k] = v
+			}
+			if d := r.DecideHeaders(h); d.Reply != nil {
+				t.Fatalf("headers phase answered %d %s; want the request to reach the sidecar (empty lists)", d.Reply.Status, d.Reply.Body)
+			}
+			d := r.DecideBody(h, []byte(tt.body))
+			if d.Call != nil || d.Reply == nil || !strings.Contains(string(d.Reply.Body), "No MCP servers in scope: the request's x-mcp-servers or x-mcp-access-groups header is empty") {
+				t.Fatalf("got call %+v reply %+v", d.Call, d.Reply)
 			}
 		})
 	}

@@ -35,12 +35,25 @@ func (s *Server) scope(req mcp.Request) (namespace.Scope, error) {
 		return s.names.Resolve(namespace.Endpoint, nil)
 	}
 	h := extra.Header
-	sc, err := s.names.Resolve(h.Get(pathHeader), h.Get)
+	sc, err := s.names.Resolve(h.Get(pathHeader), lookup(h))
 	if err != nil {
 		return sc, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
 	// Only the servers the caller may use (access.go).
 	return s.narrow(req, sc)
+}
+
+// lookup reads request headers for scope resolution as the router does
+// (extproc: repeated headers joined with ", "), telling a header sent
+// empty from one not sent.
+func lookup(h http.Header) namespace.HeaderLookup {
+	return func(name string) (string, bool) {
+		vs := h.Values(name)
+		if len(vs) == 0 {
+			return "", false
+		}
+		return strings.Join(vs, ", "), true
+	}
 }
 
 // scopeMiddleware answers tools/list from the catalog for the request's

@@ -47,6 +47,15 @@ func TestListingFollowsTheScope(t *testing.T) {
 		{"access group", "/mcp/team", nil, []string{"beta-echo", "gamma-echo", "gamma-word_count"}},
 		{"header", "/mcp", map[string]string{"X-Mcp-Servers": "beta"}, []string{"beta-echo"}},
 		{"single server unprefixed", "/gamma/mcp", nil, []string{"echo", "word_count"}},
+		// As in LiteLLM: a path after the list is the same endpoint, and
+		// names that are neither servers nor groups are skipped.
+		{"path after the list", "/mcp/gamma,alpha/tools", nil, []string{"alpha-add", "alpha-echo", "alpha-word_count", "gamma-echo", "gamma-word_count"}},
+		{"unknown name skipped", "/mcp/gamma,nope", nil, []string{"gamma-echo", "gamma-word_count"}},
+		{"unknown header name skipped", "/mcp", map[string]string{"X-Mcp-Servers": "nope,beta"}, []string{"beta-echo"}},
+		// After the aggregate above was listed in full: an empty header
+		// is no servers (fail closed), not every server.
+		{"empty header", "/mcp", map[string]string{"X-Mcp-Servers": ""}, nil},
+		{"empty groups header", "/mcp", map[string]string{"X-Mcp-Access-Groups": ""}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
