@@ -154,6 +154,11 @@ func TestClientSideAuthHeaderNameSources(t *testing.T) {
 		{"default", "", nil, "x-mcp-auth"},
 		{"file", yamlSet, nil, "x-from-file"},
 		{"environment wins, as in LiteLLM", yamlSet, map[string]string{"LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME": "authorization"}, "authorization"},
+		// LiteLLM: get_secret_str(...) is "" (not None), so the file is
+		// not read and `"" or "x-mcp-auth"` is the default.
+		{"empty environment is the default, not the file", yamlSet, map[string]string{"LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME": ""}, "x-mcp-auth"},
+		{"empty environment without a file setting", "", map[string]string{"LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME": ""}, "x-mcp-auth"},
+		{"empty file setting", "general_settings:\n  mcp_client_side_auth_header_name: \"\"\n", nil, "x-mcp-auth"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

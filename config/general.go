@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -129,7 +130,8 @@ var generalKeyNames = func() []string {
 // MCP_TOOL_PREFIX_SEPARATOR (LiteLLM's only way to set it), else "-".
 // The client-side auth header name comes, as in LiteLLM's
 // MCPRequestHandler.get_mcp_client_side_auth_header_name, from
-// LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME, else general_settings, else
+// LITELLM_MCP_CLIENT_SIDE_AUTH_HEADER_NAME when it is set (set but empty
+// means x-mcp-auth, whatever the file says), else general_settings, else
 // x-mcp-auth.
 func (p *parser) resolveGeneral(g *GeneralSettings, src generalSource) {
 	const sepPath = "general_settings.mcp_tool_prefix_separator"
@@ -147,9 +149,11 @@ func (p *parser) resolveGeneral(g *GeneralSettings, src generalSource) {
 	}
 
 	const namePath = "general_settings.mcp_client_side_auth_header_name"
-	if v, ok := p.lookup(envClientSideAuthName); ok && v != "" {
-		g.MCPClientSideAuthHeaderName = v
-		if !isToken(v) {
+	if v, ok := p.lookup(envClientSideAuthName); ok {
+		// Set, even empty, the variable wins over the file; empty means
+		// the default (LiteLLM: get_secret_str(...) or x-mcp-auth).
+		g.MCPClientSideAuthHeaderName = cmp.Or(v, DefaultClientSideAuthHeader)
+		if !isToken(g.MCPClientSideAuthHeaderName) {
 			p.errorf(nil, namePath, "must be an HTTP header name (from environment variable %s)", envClientSideAuthName)
 		}
 	} else if g.MCPClientSideAuthHeaderName != "" {
