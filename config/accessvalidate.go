@@ -19,7 +19,7 @@ func (p *parser) validateAccess(cfg *Config, src *accessSource) {
 	}
 	p.checkInputHeaders(cfg, src)
 
-	aliases := make(map[string]string) // server alias or name → alias
+	aliases := make(map[string]string) // server alias, name or server_id → alias
 	for _, s := range cfg.Servers {
 		if _, taken := aliases[s.Name]; !taken {
 			aliases[s.Name] = s.Alias
@@ -27,6 +27,12 @@ func (p *parser) validateAccess(cfg *Config, src *accessSource) {
 	}
 	for _, s := range cfg.Servers {
 		aliases[s.Alias] = s.Alias // an alias wins over another server's name
+	}
+	for _, s := range cfg.Servers {
+		// LiteLLM's object_permission.mcp_servers holds server ids.
+		if _, taken := aliases[s.ServerID]; s.ServerID != "" && !taken {
+			aliases[s.ServerID] = s.Alias
+		}
 	}
 	groups := make(map[string]bool)
 	for _, s := range cfg.Servers {

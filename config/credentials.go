@@ -113,8 +113,12 @@ func (p *parser) checkForwardedHeaders(s *Server, src serverSource, path string,
 		}
 	}
 	if name := s.AuthHeaderName; name != "" {
-		ap := join(path, "auth_header_name")
-		switch n := src.node("auth_header_name"); {
+		key := "auth_header_name"
+		if !src.given(key) {
+			key = "upstream_token_header" // LiteLLM's name for it
+		}
+		ap := join(path, key)
+		switch n := src.node(key); {
 		case !isToken(name):
 			p.errorf(n, ap, "is not a valid HTTP header name")
 		case strings.EqualFold(name, keyHeader):

@@ -93,6 +93,29 @@ func anyInt(p *parser, n *yaml.Node, path string) bool {
 	return ok
 }
 
+func anyMapping(p *parser, n *yaml.Node, path string) bool {
+	pairs, ok := p.mapping(n, path)
+	return ok && len(pairs) > 0
+}
+
+// listOf reads a list whose items the given reader checks.
+func listOf(item settingReader) settingReader {
+	return func(p *parser, n *yaml.Node, path string) bool {
+		d := deref(n)
+		if isNull(d) {
+			return false
+		}
+		if d.Kind != yaml.SequenceNode {
+			p.errorf(n, path, "must be a list, got %s", kindName(d))
+			return false
+		}
+		for i, it := range d.Content {
+			item(p, it, index(path, i))
+		}
+		return len(d.Content) > 0
+	}
+}
+
 func oneOf(want ...string) settingReader {
 	return func(p *parser, n *yaml.Node, path string) bool {
 		_, ok := p.enum(n, path, want)
@@ -114,6 +137,17 @@ var generalMCPKeys = map[string]settingReader{
 	"require_end_user_mcp_access_defined": anyTrue,
 	"store_model_in_db":                   anyTrue,
 	"supported_db_objects":                anyList,
+	// Added in LiteLLM 1.108.7's ConfigGeneralSettings, or read by its MCP
+	// code (general_settings.get).
+	"mcp_advertised_versions":                listOf(oneOf("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")),
+	"mcp_disabled_capabilities":              listOf(oneOf("prompts", "resources")),
+	"mcp_allowed_clients":                    listOf(anyMapping),
+	"mcp_require_explicit_server_scope":      anyTrue,
+	"mcp_client_id_header":                   anyString,
+	"mcp_prefer_client_id_metadata_document": anyTrue,
+	"mcp_allow_all_keys_respects_mcp_scope":  anyTrue,
+	"mcp_session_token_signing":              anyMapping,
+	"require_key_mcp_access_defined":         anyTrue,
 }
 
 // generalKeyNames is every known general_settings key, for hints.

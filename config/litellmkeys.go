@@ -2,8 +2,10 @@ package config
 
 // LiteLLM's non-MCP settings, accepted so that a LiteLLM config file
 // loads as is, and reported as ignored. Sources: ConfigGeneralSettings and
-// ConfigYAML in litellm/proxy/_types.py, and the general_settings table
-// in docs/my-website/docs/proxy/config_settings.md.
+// ConfigYAML in litellm/proxy/_types.py (checked against LiteLLM 1.108.7:
+// testdata/litellm-1.108.7-general-settings.txt), the keys its code reads
+// with general_settings.get, and the general_settings table in
+// docs/my-website/docs/proxy/config_settings.md.
 
 // liteLLMSections are LiteLLM's top-level sections that are not about
 // MCP. (litellm_settings is read for mcp_aliases; include is reported as
@@ -75,6 +77,33 @@ var generalLiteLLMKeys = setOf(
 	"use_spend_logs_partitioning", "use_x_forwarded_for", "user_api_key_cache_ttl",
 	"user_header_mappings", "user_header_name", "user_url_allowed_hosts",
 	"user_url_validation",
+	// Added in LiteLLM 1.108.7's ConfigGeneralSettings.
+	"admission_queue_timeout_seconds", "agent_access_default_deny", "allow_unmanaged_response_ids",
+	"allowed_file_extensions", "blocked_file_extensions", "claude_code_gateway_managed_settings",
+	"dangerously_permit_weak_or_unset_master_key", "database_max_idle_connection_lifetime",
+	"disable_env_credential_login", "disable_fallbacks_on_per_model_rate_limits",
+	"disable_password_login_when_sso_enabled", "disable_requester_ip_address_logging",
+	"enable_claude_code_gateway", "enable_openai_websocket_passthrough",
+	"enforce_fallback_model_access", "fail_closed_rate_limit_enforcement",
+	"failed_login_block_seconds", "failed_login_window_seconds", "include_call_id_in_error_body",
+	"max_batch_file_records", "max_batch_file_uploads_per_day", "max_failed_login_attempts_per_source",
+	"max_failed_login_attempts_per_source_overrides", "max_file_downloads_per_minute",
+	"max_file_size_mb", "max_in_flight_requests_per_worker", "max_queued_requests_per_worker",
+	"maximum_daily_tag_spend_retention_period", "missing_session_id",
+	"password_policy_min_length", "password_policy_require_lowercase",
+	"password_policy_require_numbers", "password_policy_require_special_characters",
+	"password_policy_require_uppercase", "responses_websocket_session_limit_seconds",
+	"search_tool_deny_by_default", "spend_capture_rate_check", "spend_logs_metadata_fields",
+	"transcribe_media_buckets", "user_api_key_cache_max_size", "vector_store_deny_by_default",
+	// Read by LiteLLM 1.108.7 (general_settings.get) without a schema field.
+	"allow_public_health_readiness_details", "custom_key_policy", "custom_key_update",
+	"custom_team_metadata_validate", "disable_bedrock_agent_runtime_passthrough",
+	"disable_custom_api_keys", "disable_key_generate_for_org_admin", "disable_model_info_refresh",
+	"expose_fallback_errors_to_caller", "hide_default_credentials_hint",
+	"passthrough_managed_object_ids", "password_policy_check_breached_passwords",
+	"team_metadata_schema", "team_metadata_validation_error_message",
+	"team_metadata_validation_timeout", "tracing", "track_unmanaged_batch_cost",
+	"use_team_public_model_name",
 )
 
 func setOf(keys ...string) map[string]bool {

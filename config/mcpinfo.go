@@ -20,6 +20,9 @@ func parseMCPInfo(p *parser, n *yaml.Node, path string, s *Server) bool {
 			info.ServerName, _ = p.str(f.v, fp)
 		case "description":
 			info.Description, _ = p.str(f.v, fp)
+		case "protocol_version":
+			// LiteLLM's fallback for the server's protocol_version.
+			info.ProtocolVersion, _ = p.enum(f.v, fp, protocolVersions)
 		case "logo_url":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
 				info.LogoURL = v

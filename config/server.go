@@ -116,6 +116,30 @@ type Server struct {
 	// in flight per stdio process; not acted on yet for other servers.
 	MaxConcurrentRequests int
 
+	// ServerID (server_id) pins LiteLLM's database id of the server; here
+	// it is another name of the server in access: lists, where LiteLLM's
+	// object_permission.mcp_servers holds server ids.
+	ServerID string
+	// UpstreamTokenHeader (upstream_token_header) is LiteLLM's name for
+	// auth_header_name; validation merges it into AuthHeaderName.
+	UpstreamTokenHeader string
+	// ProtocolVersion (protocol_version, or mcp_info.protocol_version) is
+	// "auto" (the default: negotiated) or a version to pin; not acted on
+	// yet when pinned.
+	ProtocolVersion string
+	// PinnedTools (pinned_tools) are the tools of LiteLLM's pinned
+	// catalog, by name; not acted on yet.
+	PinnedTools []string
+	// RPM (rpm) limits calls per minute to this server; not acted on yet.
+	RPM int
+	// UpstreamResource (upstream_resource) is an RFC 8707 resource for the
+	// server's OAuth2 legs; not acted on yet.
+	UpstreamResource string
+	// PerServerOAuthDiscovery (per_server_oauth_discovery); not acted on yet.
+	PerServerOAuthDiscovery bool
+	// IDJAG holds the oauth2_id_jag keys; not acted on yet.
+	IDJAG IDJAGSettings
+
 	// EnvVars (env_vars) are LiteLLM server variables, interpolated into
 	// static_headers as ${NAME}; not acted on yet.
 	EnvVars []EnvVar
@@ -155,6 +179,19 @@ type AWSSigV4Settings struct {
 	SessionName     string // aws_session_name
 }
 
+// IDJAGSettings are the oauth2_id_jag and private_key_jwt keys. Secrets:
+// ResourceClientSecret and ClientPrivateKey.
+type IDJAGSettings struct {
+	ResourceTokenEndpoint     string // id_jag_resource_token_endpoint
+	Resource                  string // id_jag_resource
+	SubjectSource             string // id_jag_subject_source
+	ResourceClientID          string // id_jag_resource_client_id
+	ResourceClientSecret      string // id_jag_resource_client_secret
+	ClientPrivateKey          string // client_private_key
+	ClientPrivateKeyID        string // client_private_key_id
+	ClientAssertionSigningAlg string // client_assertion_signing_alg
+}
+
 // EnvVar is one env_vars entry (LiteLLM's MCPEnvVar).
 type EnvVar struct {
 	Name        string // name
@@ -169,6 +206,9 @@ type MCPInfo struct {
 	ServerName  string // server_name; defaults to the entry name
 	Description string // description; defaults to the server's description
 	LogoURL     string // logo_url; not acted on yet
+	// ProtocolVersion (protocol_version) is LiteLLM's fallback for the
+	// server's protocol_version.
+	ProtocolVersion string
 	// Cost is mcp_server_cost_info; not acted on yet.
 	Cost *CostInfo
 }

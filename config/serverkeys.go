@@ -95,6 +95,32 @@ var serverKeys = map[string]serverKey{
 	"aws_role_name":         {parse: strField(func(s *Server) *string { return &s.AWS.RoleName }), unsupported: true},
 	"aws_session_name":      {parse: strField(func(s *Server) *string { return &s.AWS.SessionName }), unsupported: true},
 
+	// LiteLLM 1.108.7's ID-JAG (oauth2_id_jag) and private_key_jwt keys.
+	"id_jag_resource_token_endpoint": {parse: urlField(func(s *Server) *string { return &s.IDJAG.ResourceTokenEndpoint }), unsupported: true},
+	"id_jag_resource":                {parse: strField(func(s *Server) *string { return &s.IDJAG.Resource }), unsupported: true},
+	"id_jag_subject_source":          {parse: strField(func(s *Server) *string { return &s.IDJAG.SubjectSource }), unsupported: true},
+	"id_jag_resource_client_id":      {parse: strField(func(s *Server) *string { return &s.IDJAG.ResourceClientID }), unsupported: true},
+	"id_jag_resource_client_secret":  {parse: strField(func(s *Server) *string { return &s.IDJAG.ResourceClientSecret }), unsupported: true},
+	"client_private_key":             {parse: strField(func(s *Server) *string { return &s.IDJAG.ClientPrivateKey }), unsupported: true},
+	"client_private_key_id":          {parse: strField(func(s *Server) *string { return &s.IDJAG.ClientPrivateKeyID }), unsupported: true},
+	"client_assertion_signing_alg":   {parse: strField(func(s *Server) *string { return &s.IDJAG.ClientAssertionSigningAlg }), unsupported: true},
+	"upstream_resource":              {parse: strField(func(s *Server) *string { return &s.UpstreamResource }), unsupported: true, detail: "no RFC 8707 resource is sent to the token endpoint"},
+	"per_server_oauth_discovery":     {parse: boolField(func(s *Server) *bool { return &s.PerServerOAuthDiscovery }), unsupported: true, when: func(s *Server) bool { return s.PerServerOAuthDiscovery }},
+	"token_validation":               {parse: presentMapping, unsupported: true},
+	"oauth_identity_binding":         {parse: presentMapping, unsupported: true},
+
+	// Other LiteLLM 1.108.7 keys (MCPServerConfig).
+	"server_id": {parse: strField(func(s *Server) *string { return &s.ServerID })},
+	// LiteLLM's name for auth_header_name.
+	"upstream_token_header": {parse: strField(func(s *Server) *string { return &s.UpstreamTokenHeader })},
+	"protocol_version": {
+		parse:       enumField(func(s *Server) *string { return &s.ProtocolVersion }, protocolVersions...),
+		unsupported: true, detail: "the gateway negotiates each upstream's version (auto)",
+		when: func(s *Server) bool { return s.ProtocolVersion != ProtocolAuto },
+	},
+	"pinned_tools": {parse: parsePinnedTools, unsupported: true, detail: "tools/list shows the upstream's current tools"},
+	"rpm":          {parse: parseRPM, unsupported: true, detail: "calls to this server are NOT rate-limited"},
+
 	"delegate_auth_to_upstream": {parse: boolField(func(s *Server) *bool { return &s.DelegateAuthToUpstream }), unsupported: true, when: func(s *Server) bool { return s.DelegateAuthToUpstream }},
 	"oauth_passthrough":         {parse: boolField(func(s *Server) *bool { return &s.OAuthPassthrough }), unsupported: true, when: func(s *Server) bool { return s.OAuthPassthrough }},
 	"dcr_bridge":                {parse: boolField(func(s *Server) *bool { return &s.DCRBridge }), unsupported: true, when: func(s *Server) bool { return s.DCRBridge }},
@@ -233,6 +259,61 @@ func parseTimeout(p *parser, n *yaml.Node, path string, s *Server) bool {
 		return false
 	}
 	s.Timeout = time.Duration(f * float64(time.Second))
+	return true
+}
+
+// presentMapping type-checks a mapping whose content the gateway does not
+// read; it reports whether the mapping has entries.
+func presentMapping(p *parser, n *yaml.Node, path string, _ *Server) bool {
+	pairs, ok := p.mapping(n, path)
+	return ok && len(pairs) > 0
+}
+
+// ProtocolAuto is protocol_version's default: negotiate with the upstream.
+const ProtocolAuto = "auto"
+
+// protocolVersions are LiteLLM's MCPUpstreamProtocol values.
+var protocolVersions = []string{ProtocolAuto, "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"}
+
+// parsePinnedTools reads LiteLLM's pinned_tools: tool name → {description,
+// input_schema} (PinnedMCPTool, which forbids other keys).
+func parsePinnedTools(p *parser, n *yaml.Node, path string, s *Server) bool {
+	pairs, ok := p.mapping(n, path)
+	if !ok {
+		return false
+	}
+	s.PinnedTools = s.PinnedTools[:0]
+	for _, f := range pairs {
+		fp := join(path, f.key)
+		tool, ok := p.mapping(f.v, fp)
+		if !ok {
+			continue
+		}
+		for _, t := range tool {
+			switch t.key {
+			case "description":
+				p.str(t.v, join(fp, t.key))
+			case "input_schema":
+				p.mapping(t.v, join(fp, t.key))
+			default:
+				p.errorf(t.k, join(fp, t.key), "unknown key%s", suggest(t.key, []string{"description", "input_schema"}))
+			}
+		}
+		s.PinnedTools = append(s.PinnedTools, f.key)
+	}
+	return len(s.PinnedTools) > 0
+}
+
+func parseRPM(p *parser, n *yaml.Node, path string, s *Server) bool {
+	i, ok := p.integer(n, path)
+	if !ok {
+		return false
+	}
+	if i < 1 || i > 1<<30 {
+		p.errorf(n, path, "must be at least 1")
+		return false
+	}
+	s.RPM = int(i)
 	return true
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,6 +36,7 @@ func (p *parser) validateServers(servers []Server, sources []serverSource, sep s
 			byAlias[s.Alias] = s.Name
 		}
 		p.checkTransport(s, src, path)
+		p.checkLiteLLMKeys(s, src, path)
 		p.checkAuth(s, src, path)
 		p.checkHeaders(s, src, path)
 		if s.SpecVersion != "" {
@@ -46,6 +48,59 @@ func (p *parser) validateServers(servers []Server, sources []serverSource, sep s
 		if s.MCPInfo.Description == "" {
 			s.MCPInfo.Description = s.Description
 		}
+	}
+	p.checkServerIDs(servers, sources)
+}
+
+// checkServerIDs checks server_id: LiteLLM refuses two servers with one
+// id; here an id also names its server in access: lists, so it must not
+// be another server's name or alias either.
+func (p *parser) checkServerIDs(servers []Server, sources []serverSource) {
+	owner := make(map[string]string) // name or alias → server name
+	for _, s := range servers {
+		owner[s.Name] = s.Name
+		owner[s.Alias] = s.Name
+	}
+	ids := make(map[string]string)
+	for i, s := range servers {
+		if s.ServerID == "" {
+			continue
+		}
+		path := join(join("mcp_servers", s.Name), "server_id")
+		n := sources[i].node("server_id")
+		if other, dup := ids[s.ServerID]; dup {
+			p.errorf(n, path, "same server_id as %s", join("mcp_servers", other))
+		} else if o, taken := owner[s.ServerID]; taken && o != s.Name {
+			p.errorf(n, path, "is the name or alias of %s", join("mcp_servers", o))
+		}
+		ids[s.ServerID] = s.Name
+	}
+}
+
+// checkLiteLLMKeys resolves LiteLLM keys that overlap this gateway's:
+// upstream_token_header is auth_header_name, and protocol_version falls
+// back to mcp_info.protocol_version, then auto (load_servers_from_config).
+func (p *parser) checkLiteLLMKeys(s *Server, src serverSource, path string) {
+	if s.ServerID == "" && src.given("server_id") && !src.bad["server_id"] {
+		p.errorf(src.node("server_id"), join(path, "server_id"), "must not be empty")
+	}
+	if h := s.UpstreamTokenHeader; h != "" {
+		if s.AuthHeaderName != "" && !strings.EqualFold(s.AuthHeaderName, h) {
+			p.errorf(src.node("upstream_token_header"), join(path, "upstream_token_header"), "differs from auth_header_name; set one of them")
+		}
+		s.AuthHeaderName = cmp.Or(s.AuthHeaderName, h)
+	}
+	if s.ProtocolVersion == "" {
+		s.ProtocolVersion = ProtocolAuto
+		if v := s.MCPInfo.ProtocolVersion; v != "" {
+			s.ProtocolVersion = v
+			if v != ProtocolAuto {
+				p.notSupported(src.node("mcp_info"), join(join(path, "mcp_info"), "protocol_version"), "the gateway negotiates each upstream's version (auto)")
+			}
+		}
+	}
+	if s.ProtocolVersion == "2026-07-28" && s.Transport == TransportSSE {
+		p.errorf(src.node("protocol_version"), join(path, "protocol_version"), "2026-07-28 needs transport http or stdio (LiteLLM: Modern MCP requires HTTP or stdio transport)")
 	}
 }
 
