@@ -54,6 +54,10 @@ type GeneralSettings struct {
 	KeyHeaderName string
 	// DatabaseURL is LiteLLM's Postgres URL (a secret). Not acted on yet.
 	DatabaseURL string
+	// RequireKeyMCPAccessDefined (require_key_mcp_access_defined, as in
+	// LiteLLM) makes a team's server list a ceiling only: a key that sets
+	// no mcp_servers of its own inherits none of its team's servers.
+	RequireKeyMCPAccessDefined bool
 }
 
 // GatewaySettings is the `gateway:` block, this gateway's own settings.

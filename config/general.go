@@ -47,6 +47,10 @@ func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
 				g.KeyHeaderName = v
 				src.keyHeader = f.v
 			}
+		case "require_key_mcp_access_defined":
+			if v, ok := p.boolean(f.v, fp); ok {
+				g.RequireKeyMCPAccessDefined = v
+			}
 		case "database_url":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
 				g.DatabaseURL = v
@@ -147,12 +151,11 @@ var generalMCPKeys = map[string]settingReader{
 	"mcp_prefer_client_id_metadata_document": anyTrue,
 	"mcp_allow_all_keys_respects_mcp_scope":  anyTrue,
 	"mcp_session_token_signing":              anyMapping,
-	"require_key_mcp_access_defined":         anyTrue,
 }
 
 // generalKeyNames is every known general_settings key, for hints.
 var generalKeyNames = func() []string {
-	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "litellm_key_header_name", "database_url"}
+	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "litellm_key_header_name", "require_key_mcp_access_defined", "database_url"}
 	keys = append(keys, sortedKeys(generalMCPKeys)...)
 	return append(keys, sortedKeys(generalLiteLLMKeys)...)
 }()

@@ -9,7 +9,7 @@ import (
 // removed or changed in anything but their access settings (allowed_tools,
 // disallowed_tools, allowed_params, access_groups, allow_all_keys), a
 // changed gateway: block, and general_settings changed in anything but the
-// master key. Those take a restart; the caller says so. It names aliases
+// master key and require_key_mcp_access_defined. Those take a restart; the caller says so. It names aliases
 // only, never values (they may be secrets).
 type Reload struct {
 	Added, Removed, Changed []string
@@ -47,19 +47,22 @@ func CompareForReload(running, next *Config) Reload {
 	slices.Sort(r.Removed)
 	r.Gateway = !reflect.DeepEqual(running.Gateway, next.Gateway)
 	g, ng := running.General, next.General
-	g.MasterKeyHash, ng.MasterKeyHash = "", "" // reloaded with the keys
+	// Reloaded with the keys.
+	g.MasterKeyHash, ng.MasterKeyHash = "", ""
+	g.RequireKeyMCPAccessDefined, ng.RequireKeyMCPAccessDefined = false, false
 	r.General = g != ng
 	return r
 }
 
 // ForReload is the config a reload applies: the running one with next's
-// access settings (access:, the master key, and the access settings of
-// each running server). Everything else stays what the running processes
+// access settings (access:, the master key, require_key_mcp_access_defined
+// and the access settings of each running server). Everything else stays what the running processes
 // were built from; CompareForReload says what that leaves out.
 func ForReload(running, next *Config) *Config {
 	cfg := *running
 	cfg.Access = next.Access
 	cfg.General.MasterKeyHash = next.General.MasterKeyHash
+	cfg.General.RequireKeyMCPAccessDefined = next.General.RequireKeyMCPAccessDefined
 	byAlias := make(map[string]*Server, len(next.Servers))
 	for i := range next.Servers {
 		byAlias[next.Servers[i].Alias] = &next.Servers[i]

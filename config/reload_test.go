@@ -44,6 +44,7 @@ func TestCompareForReload(t *testing.T) {
 		}, []string{"notes"}, []string{"jira"}, nil, false},
 		{"gateway block", func(s string) string { return s + "gateway:\n  port: 4001\n" }, nil, nil, nil, true},
 		{"master key only", func(s string) string { return s + "general_settings:\n  master_key: sk-new\n" }, nil, nil, nil, false},
+		{"require_key_mcp_access_defined", func(s string) string { return s + "general_settings:\n  require_key_mcp_access_defined: true\n" }, nil, nil, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := CompareForReload(running, parse(tc.edit(base)))
@@ -83,6 +84,7 @@ general_settings:
 general_settings:
   master_key: sk-new
   mcp_tool_prefix_separator: "__"
+  require_key_mcp_access_defined: true
 access:
   keys:
     - {key_alias: a, key: sk-a}
@@ -95,7 +97,8 @@ access:
 		!slices.Equal(got.Servers[0].AllowedTools, []string{"read", "search"}) || !slices.Equal(got.Servers[0].AccessGroups, []string{"docs"}) {
 		t.Errorf("servers %+v", got.Servers)
 	}
-	if got.General.MCPToolPrefixSeparator != running.General.MCPToolPrefixSeparator || got.General.MasterKeyHash != next.General.MasterKeyHash {
+	if got.General.MCPToolPrefixSeparator != running.General.MCPToolPrefixSeparator || got.General.MasterKeyHash != next.General.MasterKeyHash ||
+		!got.General.RequireKeyMCPAccessDefined {
 		t.Errorf("general settings %+v", got.General)
 	}
 	if len(got.Access.Keys) != 1 || len(running.Access.Keys) != 0 || running.Servers[0].AllowedTools[0] != "read" || len(running.Servers[0].AllowedTools) != 1 {

@@ -138,9 +138,12 @@ grants[s] := merged_tool_rules(srv, s, [k, t, o]) if {
 #
 # The key's and the team's server lists intersect; a level that sets none
 # does not restrict (open); when neither does, a key without access groups
-# gets every server only if all_servers_by_default. Access groups granted
-# to the key and allow_all_keys servers (extra_servers) add to that. The
-# organization is a ceiling over all of it.
+# gets its organization's list when the organization sets one (LiteLLM's
+# org fallback), else every server only if all_servers_by_default. With
+# require_key_mcp_access_defined a key that sets no list inherits nothing
+# from its team's (the team's list is a ceiling only). Access groups
+# granted to the key and allow_all_keys servers (extra_servers) add to
+# that. The organization is a ceiling over all of it.
 #
 # object.get(level.listed, server, level.open) reads "listed, or the level
 # sets no list".
@@ -150,18 +153,38 @@ may_use_server(k, t, o, s) if {
 	object.get(o.listed, s, o.open)
 }
 
+may_use_server(k, t, o, s) if {
+	org_fallback(k, t)
+	o.listed[s]
+}
+
 reaches(k, _, s) if k.extra_servers[s]
 
 reaches(k, t, s) if {
 	object.get(k.listed, s, k.open)
 	object.get(t.listed, s, t.open)
 	not no_list(k, t)
+	not team_ceiling_only(k, t)
 }
 
 no_list(k, t) if {
 	k.open
 	t.open
 	not k.default_all
+}
+
+# Neither the key nor its team sets a list, and the key adds no access
+# groups: its organization's list (when it sets one) applies.
+org_fallback(k, t) if {
+	k.open
+	t.open
+	count(k.groups) == 0
+}
+
+team_ceiling_only(k, t) if {
+	k.open
+	t.restricts
+	data.gateway.settings.require_key_mcp_access_defined
 }
 
 # A tool, prompt or resource always belongs to a server.

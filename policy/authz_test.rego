@@ -201,6 +201,83 @@ test_org_is_a_ceiling if {
 	allowed(call(key("alice", "", "free"), "wiki", "read")) # an org without a list does not restrict
 }
 
+# LiteLLM's org fallback: when neither the key nor its team sets a list,
+# the organization's list applies.
+test_org_list_applies_when_key_and_team_set_none if {
+	allowed(call(key("bob", "", "acme"), "github", "x"))
+	allowed(call(key("bob", "open", "acme"), "github", "x")) # a team without a list
+	denied_hidden(call(key("bob", "", "acme"), "wiki", "read")) # only the org's list
+	denied_hidden(call(key("bob", "", "acme"), "public", "x")) # still a ceiling over allow_all_keys
+	allowed(call(key("bob", "", "initech"), "wiki", "read")) # an org list from access groups
+	denied_hidden(call(key("bob", "", "free"), "github", "x")) # an org without a list grants nothing
+	denied_hidden(call(key("bob", "", ""), "github", "x")) # no org: nothing, as before
+	object.keys(grants_of(key("bob", "", "acme"))) == {"github"}
+}
+
+test_org_fallback_needs_no_list_below if {
+	# the team sets a list: the org is a ceiling only
+	denied_hidden(call(key("bob", "ops", "acme"), "jira", "x"))
+	allowed(call(key("bob", "ops", "acme"), "github", "x"))
+
+	# the key sets a list: the org is a ceiling only
+	denied_hidden(call(key("dave", "", "acme"), "jira", "x"))
+
+	# the key adds access groups: they are capped, nothing is substituted
+	denied_hidden(call(key("carol", "", "acme"), "github", "x"))
+	denied_hidden(call(key("carol", "", "acme"), "wiki", "read"))
+}
+
+# require_key_mcp_access_defined: the team's list is a ceiling, not a
+# default; a key without a list of its own inherits none of it.
+required := object.union(gw, {"settings": {"all_servers_by_default": false, "require_key_mcp_access_defined": true}})
+
+allowed_required(req) if {
+	authz.decision.allow with input as req with data.gateway as required
+}
+
+test_require_key_mcp_access_defined if {
+	# bob sets no list: eng's servers are not his
+	allowed(call(key("bob", "eng", ""), "wiki", "read"))
+	not allowed_required(call(key("bob", "eng", ""), "wiki", "read"))
+
+	# a key with its own list still intersects with the team's
+	allowed_required(call(key("alice", "eng", ""), "github", "x"))
+	not allowed_required(call(key("dave", "eng", ""), "jira", "x"))
+
+	# access groups granted to the key and allow_all_keys still add
+	allowed_required(call(key("carol", "ops", ""), "wiki", "read"))
+	not allowed_required(call(key("carol", "ops", ""), "jira", "x"))
+	allowed_required(call(key("bob", "eng", ""), "public", "x"))
+
+	# no team list: nothing changes, the org fallback included (as LiteLLM)
+	allowed_required(call(key("bob", "", "acme"), "github", "x"))
+	allowed_required(call(key("alice", "", ""), "wiki", "read"))
+}
+
+# allow and the denials agree for the principals of the org fallback and
+# of require_key_mcp_access_defined too.
+test_allow_matches_denials_org_fallback if {
+	every doc in [gw, required] {
+		every req in org_fallback_inputs {
+			a := authz.allow with input as req with data.gateway as doc
+			denials := authz.denials with input as req with data.gateway as doc
+			no_denial := count(denials) == 0
+			a == no_denial
+			gs := authz.grants with input as req with data.gateway as doc
+			handed := object.union(req, {"grant": object.get(gs, req.server, false)})
+			h := authz.allow with input as handed with data.gateway as doc
+			a == h
+		}
+	}
+}
+
+org_fallback_inputs := [r |
+	some p in [key("bob", "", "acme"), key("bob", "eng", "initech"), key("bob", "open", "free"), key("carol", "ops", "acme")]
+	some s in ["github", "wiki", "jira", "public"]
+	some t in ["list_issues", "read", ""]
+	r := call(p, s, t)
+]
+
 test_master_key_ignores_ceilings if {
 	allowed(call(admin, "wiki", "read"))
 }

@@ -12,7 +12,7 @@ import (
 
 // dataDocument builds data.gateway from the config:
 //
-//	settings  {all_servers_by_default}
+//	settings  {all_servers_by_default, require_key_mcp_access_defined}
 //	servers   alias → {allowed_tools, disallowed_tools, tools_open,
 //	                   allowed_params: tool → {names, set}, allow_all_keys}
 //	groups    access group → {alias: true}
@@ -96,12 +96,15 @@ func dataDocument(cfg *config.Config) (ast.Object, error) {
 		groupDoc[g] = m
 	}
 	doc := map[string]any{
-		"settings": map[string]any{"all_servers_by_default": cfg.Access.AllServersByDefault},
-		"servers":  servers,
-		"groups":   groupDoc,
-		"keys":     keys,
-		"teams":    teams,
-		"orgs":     orgs,
+		"settings": map[string]any{
+			"all_servers_by_default":         cfg.Access.AllServersByDefault,
+			"require_key_mcp_access_defined": cfg.General.RequireKeyMCPAccessDefined,
+		},
+		"servers": servers,
+		"groups":  groupDoc,
+		"keys":    keys,
+		"teams":   teams,
+		"orgs":    orgs,
 	}
 	v, err := ast.InterfaceToValue(map[string]any{"gateway": doc})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +162,61 @@ func TestDecide(t *testing.T) {
 		}
 		if !d.Allow && d.Message != "Access denied" {
 			t.Errorf("%s %s/%s: message %q names more than it may", tt.key, tt.server, tt.tool, d.Message)
+		}
+	}
+}
+
+// LiteLLM's org fallback and require_key_mcp_access_defined, from the
+// config through the engine, for calls and lists alike.
+func TestOrgFallbackAndRequireKeyAccess(t *testing.T) {
+	const servers = `
+mcp_servers:
+  wiki: {url: "https://wiki.example/mcp"}
+  github: {url: "https://gh.example/mcp", access_groups: [dev]}
+  jira: {url: "https://jira.example/mcp", access_groups: [dev]}
+access:
+  keys:
+    - {key_alias: loose, key: sk-loose, team_id: open}
+    - {key_alias: own, key: sk-own, team_id: open, object_permission: {mcp_servers: [wiki]}}
+    - {key_alias: inherits, key: sk-inherits, team_id: listed}
+    - {key_alias: narrows, key: sk-narrows, team_id: listed, object_permission: {mcp_servers: [jira, wiki]}}
+  teams:
+    - {team_id: open, organization_id: acme}
+    - {team_id: listed, object_permission: {mcp_access_groups: [dev]}}
+  organizations:
+    - {organization_id: acme, object_permission: {mcp_servers: [github, jira]}}
+`
+	for _, tt := range []struct {
+		require bool
+		key     string
+		want    []string // servers usable, of wiki, github, jira
+	}{
+		{false, "sk-loose", []string{"github", "jira"}}, // neither key nor team sets a list: the org's
+		{false, "sk-own", nil},                          // the key's list, under the org ceiling
+		{false, "sk-inherits", []string{"github", "jira"}},
+		{false, "sk-narrows", []string{"jira"}},
+		{true, "sk-loose", []string{"github", "jira"}}, // no team list: the flag changes nothing
+		{true, "sk-inherits", nil},                     // the team's list is a ceiling only
+		{true, "sk-narrows", []string{"jira"}},
+	} {
+		src := servers
+		if tt.require {
+			src = "general_settings:\n  require_key_mcp_access_defined: true\n" + servers
+		}
+		e := newEngine(t, src, Options{})
+		p := principal(t, e, tt.key)
+		var got []string
+		for _, srv := range []string{"wiki", "github", "jira"} {
+			d := e.Decide(Request{Principal: p, Method: "tools/call", Server: srv, Kind: KindTool, Name: "t"})
+			if d.Allow != e.Visible(Request{Principal: p, Method: "tools/list", Server: srv, Kind: KindTool, Name: "t"}) {
+				t.Errorf("%s %s: callable and visible disagree", tt.key, srv)
+			}
+			if d.Allow {
+				got = append(got, srv)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("require=%v %s: may use %v, want %v", tt.require, tt.key, got, tt.want)
 		}
 	}
 }
