@@ -19,6 +19,13 @@ type AccessSettings struct {
 	// its organization's ceiling). Default false: such a key sees nothing
 	// but allow_all_keys servers.
 	AllServersByDefault bool
+	// KeyFromAuthorization (key_from_authorization, this gateway's own)
+	// also reads a gateway key from Authorization ("Bearer <key>") when
+	// the key header is absent, as LiteLLM does. Default false: one
+	// header would otherwise mean two things (docs/access-control.md).
+	// A request whose key came in Authorization sends the client no
+	// Authorization of its own upstream. Takes a restart.
+	KeyFromAuthorization bool
 	// PolicyDir (policy_dir) is a directory of extra .rego files, loaded
 	// with the shipped policy; relative paths are relative to the config
 	// file. "" means none.

@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var accessKeyNames = []string{"all_servers_by_default", "decision_log", "input_headers", "keys", "organizations", "policy_dir", "teams"}
+var accessKeyNames = []string{"all_servers_by_default", "decision_log", "input_headers", "key_from_authorization", "keys", "organizations", "policy_dir", "teams"}
 
 // accessRef is a name in the access block that must name a server, an
 // access group, a team or an organization; checked once all are read.
@@ -26,6 +26,7 @@ type accessSource struct {
 	refs    []accessRef
 	headers *yaml.Node // input_headers value
 	log     *yaml.Node // decision_log.output value
+	keyAuth *yaml.Node // key_from_authorization key, when true
 }
 
 // access reads the `access:` block into a.
@@ -45,6 +46,11 @@ func (p *parser) access(n *yaml.Node, a *AccessSettings) *accessSource {
 		case "all_servers_by_default":
 			if v, ok := p.boolean(f.v, fp); ok {
 				a.AllServersByDefault = v
+			}
+		case "key_from_authorization":
+			if v, ok := p.boolean(f.v, fp); ok && v {
+				a.KeyFromAuthorization = true
+				src.keyAuth = f.k
 			}
 		case "policy_dir":
 			if v, ok := p.str(f.v, fp); ok && v != "" {

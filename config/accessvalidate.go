@@ -18,6 +18,7 @@ func (p *parser) validateAccess(cfg *Config, src *accessSource) {
 		return
 	}
 	p.checkInputHeaders(cfg, src)
+	p.checkKeyFromAuthorization(cfg, src)
 
 	aliases := make(map[string]string) // server alias, name or server_id → alias
 	for _, s := range cfg.Servers {
@@ -76,6 +77,42 @@ func (p *parser) validateAccess(cfg *Config, src *accessSource) {
 	for i := range a.Organizations {
 		resolveServers(&a.Organizations[i].Permission, aliases)
 	}
+}
+
+// checkKeyFromAuthorization checks access.key_from_authorization against
+// the headers that would then mean two things, and says at start what it
+// gives up.
+func (p *parser) checkKeyFromAuthorization(cfg *Config, src *accessSource) {
+	if !cfg.Access.KeyFromAuthorization {
+		return
+	}
+	const path = "access.key_from_authorization"
+	g := cfg.General
+	switch {
+	case g.KeyHeaderName == "authorization":
+		p.ignore(src.keyAuth, path, "general_settings.litellm_key_header_name is already Authorization")
+		return
+	case strings.EqualFold(g.MCPClientSideAuthHeaderName, "authorization"):
+		p.errorf(src.keyAuth, path, "Authorization cannot carry both gateway keys and the client credential of general_settings.mcp_client_side_auth_header_name")
+		return
+	}
+	var forwards []string
+	for _, s := range cfg.Servers {
+		for _, h := range s.ExtraHeaders {
+			if strings.EqualFold(h, "authorization") {
+				forwards = append(forwards, s.Name)
+			}
+		}
+	}
+	msg := "gateway keys are also read from Authorization when " + g.KeyHeaderName + " is absent, as LiteLLM does; " +
+		"Authorization then means two things (docs/access-control.md): a request whose key came in Authorization " +
+		"sends no Authorization of the client's to any upstream (extra_headers, x-mcp-<alias>-authorization), and a " +
+		"client's own upstream token in Authorization without " + g.KeyHeaderName + " is refused as an invalid key (401); " +
+		"clients that can send " + g.KeyHeaderName + " should"
+	if len(forwards) > 0 {
+		msg += "; extra_headers forwards Authorization only with the key in " + g.KeyHeaderName + ": " + strings.Join(forwards, ", ")
+	}
+	p.warn(src.keyAuth, path, msg)
 }
 
 // checkKeys finds duplicate aliases and keys. Messages name entries by

@@ -25,6 +25,10 @@ type Config struct {
 	// Ignored lists settings that have no effect on this gateway, such as
 	// LiteLLM's sections about LLM models. Print them as notes.
 	Ignored []Problem
+	// Warnings lists settings the gateway acts on that give up a safe
+	// default, each saying what that means (access.key_from_authorization).
+	// Print them as warnings at start-up.
+	Warnings []Problem
 }
 
 // GeneralSettings are the general_settings this gateway reads. LiteLLM's

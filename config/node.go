@@ -24,6 +24,7 @@ type parser struct {
 	problems    []Problem
 	unsupported []Problem
 	ignored     []Problem
+	warnings    []Problem
 }
 
 func (p *parser) problem(n *yaml.Node, path, msg string) Problem {
@@ -47,6 +48,12 @@ func (p *parser) notSupported(n *yaml.Node, path, detail string) {
 		msg += ": " + detail
 	}
 	p.unsupported = append(p.unsupported, p.problem(n, path, msg))
+}
+
+// warn records that the setting at path is acted on and gives up a
+// default the gateway keeps for safety; msg says what that means.
+func (p *parser) warn(n *yaml.Node, path, msg string) {
+	p.warnings = append(p.warnings, p.problem(n, path, msg))
 }
 
 // ignore records that the setting at path is accepted and has no effect.

@@ -52,8 +52,10 @@ func Parse(data []byte, file string, env LookupEnv) (*Config, error) {
 	}
 	sortProblems(p.unsupported)
 	sortProblems(p.ignored)
+	sortProblems(p.warnings)
 	cfg.Unsupported = p.unsupported
 	cfg.Ignored = p.ignored
+	cfg.Warnings = p.warnings
 	return cfg, nil
 }
 

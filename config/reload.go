@@ -14,11 +14,15 @@ import (
 type Reload struct {
 	Added, Removed, Changed []string
 	Gateway, General        bool
+	// KeySource: access.key_from_authorization changed. It decides which
+	// header never reaches an upstream, which the running routers were
+	// built with, so it takes a restart.
+	KeySource bool
 }
 
 // NeedsRestart reports whether anything in r takes a restart.
 func (r Reload) NeedsRestart() bool {
-	return len(r.Added)+len(r.Removed)+len(r.Changed) > 0 || r.Gateway || r.General
+	return len(r.Added)+len(r.Removed)+len(r.Changed) > 0 || r.Gateway || r.General || r.KeySource
 }
 
 // CompareForReload compares the running config with the next one.
@@ -51,16 +55,19 @@ func CompareForReload(running, next *Config) Reload {
 	g.MasterKeyHash, ng.MasterKeyHash = "", ""
 	g.RequireKeyMCPAccessDefined, ng.RequireKeyMCPAccessDefined = false, false
 	r.General = g != ng
+	r.KeySource = running.Access.KeyFromAuthorization != next.Access.KeyFromAuthorization
 	return r
 }
 
 // ForReload is the config a reload applies: the running one with next's
-// access settings (access:, the master key, require_key_mcp_access_defined
-// and the access settings of each running server). Everything else stays what the running processes
+// access settings (access: but key_from_authorization, the master key,
+// require_key_mcp_access_defined and the access settings of each running
+// server). Everything else stays what the running processes
 // were built from; CompareForReload says what that leaves out.
 func ForReload(running, next *Config) *Config {
 	cfg := *running
 	cfg.Access = next.Access
+	cfg.Access.KeyFromAuthorization = running.Access.KeyFromAuthorization
 	cfg.General.MasterKeyHash = next.General.MasterKeyHash
 	cfg.General.RequireKeyMCPAccessDefined = next.General.RequireKeyMCPAccessDefined
 	byAlias := make(map[string]*Server, len(next.Servers))

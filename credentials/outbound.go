@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mcpgw/mcpgw/identity"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
@@ -27,6 +28,11 @@ type Settings struct {
 	// (general_settings.litellm_key_header_name). It never reaches an
 	// upstream, whatever else the config says. "" means DefaultKeyHeader.
 	KeyHeader string
+	// KeyFromAuthorization (access.key_from_authorization): a request
+	// without the key header may carry its key in Authorization
+	// (identity.KeySource). Then that request's Authorization is the key:
+	// no source sends the client an Authorization of its own.
+	KeyFromAuthorization bool
 	// LegacyHeader is the deprecated client credential header, sent to
 	// every server in scope as that server's auth
 	// (general_settings.mcp_client_side_auth_header_name or
@@ -40,6 +46,7 @@ type Settings struct {
 type Rewriter struct {
 	aliases *Aliases
 	key     string // lower-case
+	keys    identity.KeySource
 	legacy  string // lower-case
 	// fingerprint keys ClientKey, so a fingerprint says nothing about the
 	// credential outside this process.
@@ -64,6 +71,12 @@ func NewRewriter(aliases []string, s Settings) (*Rewriter, error) {
 	}
 	if err := CheckLegacyHeader(r.legacy, r.key); err != nil {
 		return nil, fmt.Errorf("credentials: %w", err)
+	}
+	r.keys = identity.KeySource{Header: r.key, AuthorizationFallback: s.KeyFromAuthorization}
+	if s.KeyFromAuthorization {
+		if err := CheckLegacyHeader(r.legacy, identity.AuthorizationHeader); err != nil {
+			return nil, fmt.Errorf("credentials: %w (gateway keys may come in Authorization)", err)
+		}
 	}
 	r.fingerprint = make([]byte, 32)
 	rand.Read(r.fingerprint)
@@ -126,7 +139,9 @@ func (r *Rewriter) Outbound(alias string, srv *Server, client map[string]string)
 	if len(cc.perSrv) == 0 {
 		cc.legacy = client[r.legacy]
 	}
-	out := srv.outbound(cc, r.key, func(name string) string { return client[name] })
+	// The header this request's gateway key came in, by identity's rule.
+	key := r.keys.For(func(name string) string { return client[name] })
+	out := srv.outbound(cc, key, func(name string) string { return client[name] })
 	out.ClientKey = r.clientKey(out, srv)
 	out.Remove = r.remove(out, client)
 	return out

@@ -282,3 +282,47 @@ func equalMaps(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// With access.key_from_authorization, a request whose gateway key came in
+// Authorization forwards no Authorization of the client's, whatever the
+// server's extra_headers or the client's x-mcp-<alias>-authorization; a
+// request with the key in x-litellm-api-key keeps Authorization as its own
+// credential, forwarded under the usual rules.
+func TestOutboundKeyFromAuthorization(t *testing.T) {
+	r := mustRewriter(t, Settings{KeyFromAuthorization: true})
+	srv := &Server{Extra: []string{"Authorization"}}
+	tests := []struct {
+		name   string
+		client map[string]string
+		want   string // authorization sent upstream; "" none
+	}{
+		{"key in Authorization", map[string]string{"authorization": "Bearer sk-gateway"}, ""},
+		{"key in Authorization, per-server credential", map[string]string{"authorization": "Bearer sk-gateway", "x-mcp-gh-authorization": "Bearer up"}, ""},
+		{"key in the key header", map[string]string{"x-litellm-api-key": "sk-gateway", "authorization": "Bearer up"}, "Bearer up"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := r.Outbound("gh", srv, tt.client)
+			got, _ := out.Get("authorization")
+			if got != tt.want {
+				t.Fatalf("authorization = %q, want %q", got, tt.want)
+			}
+			if tt.want == "" && !slices.Contains(out.Remove, "authorization") {
+				t.Fatalf("Remove = %v, want authorization", out.Remove)
+			}
+			for _, h := range out.Set {
+				if strings.Contains(h.Value, "sk-gateway") {
+					t.Fatalf("the gateway key reaches the upstream in %s", h.Name)
+				}
+			}
+		})
+	}
+	// The server's own credential still goes in Authorization.
+	own := &Server{Scheme: SchemeBearer, Auth: map[string]string{"Authorization": "Bearer server-token"}}
+	if v, _ := r.Outbound("gh", own, map[string]string{"authorization": "Bearer sk-gateway"}).Get("authorization"); v != "Bearer server-token" {
+		t.Fatalf("server credential = %q", v)
+	}
+	if _, err := NewRewriter([]string{"gh"}, Settings{KeyFromAuthorization: true, LegacyHeader: "Authorization"}); err == nil {
+		t.Fatal("Authorization as both a gateway key and the legacy client credential accepted")
+	}
+}

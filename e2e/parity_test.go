@@ -87,3 +87,55 @@ access:
 		})
 	}
 }
+
+// TestKeyFromAuthorization: with access.key_from_authorization (off by
+// default, see docs/access-control.md), a gateway key sent as
+// "Authorization: Bearer <key>" authenticates, as in LiteLLM, and that
+// Authorization never reaches an upstream, even one whose extra_headers
+// forward Authorization; with the key in x-litellm-api-key, Authorization
+// is the client's own, forwarded as configured.
+func TestKeyFromAuthorization(t *testing.T) {
+	gh := startUpstream(t, "gh", false, "echo")
+	gw := gatewayUnder(t, `
+general_settings:
+  master_key: sk-master-0123456789
+mcp_servers:
+  gh:
+    url: "`+gh.URL+`"
+    extra_headers: [Authorization]
+access:
+  key_from_authorization: true
+  decision_log: {output: "off"}
+  keys:
+    - {key_alias: a, key: sk-a-0123456789, object_permission: {mcp_servers: [gh]}}
+`)
+	call := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"gh-echo","arguments":{"text":"x"}}}`)
+
+	status, _, body := post(t, gw.Endpoint, call, map[string]string{"Authorization": "Bearer sk-a-0123456789"})
+	if status != 200 || !strings.Contains(body, "gh:echo:x") {
+		t.Fatalf("key in Authorization: %d %s", status, body)
+	}
+	for name, vs := range gh.LastHeaders() {
+		for _, v := range vs {
+			if strings.Contains(v, "sk-a-0123456789") || strings.EqualFold(name, "Authorization") {
+				t.Errorf("the upstream got %s: %s", name, v)
+			}
+		}
+	}
+	if names := listTools(t, gw.Endpoint, map[string]string{"Authorization": "Bearer sk-a-0123456789"}); !slices.Equal(names, []string{"gh-echo"}) {
+		t.Errorf("tools/list with the key in Authorization: %v", names)
+	}
+
+	status, _, body = post(t, gw.Endpoint, call, map[string]string{"x-litellm-api-key": "sk-a-0123456789", "Authorization": "Bearer upstream-token"})
+	if status != 200 || !strings.Contains(body, "gh:echo:x") {
+		t.Fatalf("key in x-litellm-api-key: %d %s", status, body)
+	}
+	if got := gh.LastHeaders().Get("Authorization"); got != "Bearer upstream-token" {
+		t.Errorf("extra_headers Authorization = %q, want the client's", got)
+	}
+
+	status, hdr, body := post(t, gw.Endpoint, call, map[string]string{"Authorization": "Bearer sk-nobody-0123456789"})
+	if status != 401 || !strings.Contains(body, "invalid gateway key") || hdr.Get("Www-Authenticate") != `Bearer realm="mcpgw", error="invalid_token"` {
+		t.Errorf("unknown key in Authorization: %d %v %s", status, hdr, body)
+	}
+}

@@ -45,8 +45,9 @@ func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []s
 		u.Credentials.Token = src
 	}
 	r, err := credentials.NewRewriter(aliases, credentials.Settings{
-		KeyHeader:    cfg.General.KeyHeaderName,
-		LegacyHeader: cfg.General.MCPClientSideAuthHeaderName,
+		KeyHeader:            cfg.General.KeyHeaderName,
+		KeyFromAuthorization: cfg.Access.KeyFromAuthorization,
+		LegacyHeader:         cfg.General.MCPClientSideAuthHeaderName,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build credentials: %w", err)

@@ -58,7 +58,7 @@ func TestParseDigest(t *testing.T) {
 func testKeyring(t *testing.T) *Keyring {
 	t.Helper()
 	master := Hash("sk-master")
-	kr, err := NewKeyring("", &master, []Key{
+	kr, err := NewKeyring(KeySource{}, &master, []Key{
 		{Digest: Hash("sk-alice"), Principal: Principal{ID: "alice", Team: "eng", Org: "acme", Groups: []string{"docs"}}},
 		{Digest: Hash("sk-old"), Principal: Principal{ID: "old"}, Blocked: true},
 		{Digest: Hash("sk-temp"), Principal: Principal{ID: "temp"}, Expires: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)},
@@ -112,7 +112,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestAuthenticateCustomHeaderAndOpenGateway(t *testing.T) {
-	kr, err := NewKeyring("Authorization", nil, []Key{{Digest: Hash("sk-a"), Principal: Principal{ID: "a"}}})
+	kr, err := NewKeyring(KeySource{Header: "Authorization"}, nil, []Key{{Digest: Hash("sk-a"), Principal: Principal{ID: "a"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestAuthenticateCustomHeaderAndOpenGateway(t *testing.T) {
 		t.Fatalf("missing-key error must name the header: %v", err)
 	}
 
-	open, _ := NewKeyring("", nil, nil)
+	open, _ := NewKeyring(KeySource{}, nil, nil)
 	if p, err := open.Authenticate(nil, time.Now()); err != nil || !p.Anonymous || open.Required() {
 		t.Fatalf("open gateway: %+v %v", p, err)
 	}
@@ -132,10 +132,10 @@ func TestAuthenticateCustomHeaderAndOpenGateway(t *testing.T) {
 
 func TestNewKeyringRejectsDuplicates(t *testing.T) {
 	m := Hash("sk-m")
-	if _, err := NewKeyring("", &m, []Key{{Digest: Hash("sk-m"), Principal: Principal{ID: "x"}}}); err == nil {
+	if _, err := NewKeyring(KeySource{}, &m, []Key{{Digest: Hash("sk-m"), Principal: Principal{ID: "x"}}}); err == nil {
 		t.Error("a key equal to the master key was accepted")
 	}
-	if _, err := NewKeyring("", nil, []Key{{Digest: Hash("k"), Principal: Principal{ID: "a"}}, {Digest: Hash("k"), Principal: Principal{ID: "b"}}}); err == nil {
+	if _, err := NewKeyring(KeySource{}, nil, []Key{{Digest: Hash("k"), Principal: Principal{ID: "a"}}, {Digest: Hash("k"), Principal: Principal{ID: "b"}}}); err == nil {
 		t.Error("the same key twice was accepted")
 	}
 }
@@ -148,7 +148,7 @@ func FuzzAuthenticate(f *testing.F) {
 		f.Add(s)
 	}
 	master := Hash("sk-master")
-	kr, _ := NewKeyring("", &master, []Key{{Digest: Hash("sk-alice"), Principal: Principal{ID: "alice"}}})
+	kr, _ := NewKeyring(KeySource{}, &master, []Key{{Digest: Hash("sk-alice"), Principal: Principal{ID: "alice"}}})
 	fixed := map[string]bool{}
 	for _, r := range []string{ReasonMissing, ReasonMalformed, ReasonUnknown, ReasonBlocked, ReasonExpired} {
 		fixed[(&AuthError{Reason: r, Header: DefaultHeader}).Error()] = true
@@ -169,4 +169,60 @@ func FuzzAuthenticate(f *testing.F) {
 			t.Fatalf("accepted %q as %s", v, p.ID)
 		}
 	})
+}
+
+func TestKeySourceFor(t *testing.T) {
+	fallback := KeySource{Header: "x-litellm-api-key", AuthorizationFallback: true}
+	tests := []struct {
+		name    string
+		src     KeySource
+		headers map[string]string
+		want    string
+	}{
+		{"default", KeySource{}, nil, "x-litellm-api-key"},
+		{"no fallback: Authorization is not a key", KeySource{}, map[string]string{"authorization": "Bearer sk-a"}, "x-litellm-api-key"},
+		{"fallback", fallback, map[string]string{"authorization": "Bearer sk-a"}, "authorization"},
+		{"key header wins", fallback, map[string]string{"x-litellm-api-key": "sk-a", "authorization": "Bearer up"}, "x-litellm-api-key"},
+		{"blank key header", fallback, map[string]string{"x-litellm-api-key": " ", "authorization": "Bearer sk-a"}, "authorization"},
+		{"neither", fallback, nil, "x-litellm-api-key"},
+		{"blank authorization", fallback, map[string]string{"authorization": "\t"}, "x-litellm-api-key"},
+		{"custom key header", KeySource{Header: "X-Key", AuthorizationFallback: true}, map[string]string{"authorization": "sk-a"}, "authorization"},
+		{"key header is authorization", KeySource{Header: "Authorization", AuthorizationFallback: true}, map[string]string{"authorization": "sk-a"}, "authorization"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.src.For(func(n string) string { return tt.headers[n] }); got != tt.want {
+				t.Fatalf("For = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// With access.key_from_authorization, LiteLLM's fallback: the key may come
+// in Authorization when the key header is absent; a refused one is named
+// as Authorization's (so the challenge is Bearer).
+func TestAuthenticateAuthorizationFallback(t *testing.T) {
+	keys := []Key{{Digest: Hash("sk-a"), Principal: Principal{ID: "a"}}}
+	on, _ := NewKeyring(KeySource{AuthorizationFallback: true}, nil, keys)
+	off, _ := NewKeyring(KeySource{}, nil, keys)
+	hdr := func(m map[string]string) func(string) string { return func(n string) string { return m[n] } }
+	if p, err := on.Authenticate(hdr(map[string]string{"authorization": "Bearer sk-a"}), time.Now()); err != nil || p.ID != "a" {
+		t.Fatalf("fallback: %v %v", p, err)
+	}
+	if p, err := on.Authenticate(hdr(map[string]string{"x-litellm-api-key": "sk-a", "authorization": "Bearer upstream-token"}), time.Now()); err != nil || p.ID != "a" {
+		t.Fatalf("key header first: %v %v", p, err)
+	}
+	var ae *AuthError
+	if _, err := on.Authenticate(hdr(map[string]string{"authorization": "Bearer sk-nope"}), time.Now()); !errors.As(err, &ae) || ae.Reason != ReasonUnknown || ae.Header != "authorization" {
+		t.Fatalf("unknown key in Authorization: %v", err)
+	}
+	if _, err := on.Authenticate(hdr(nil), time.Now()); !errors.As(err, &ae) || ae.Reason != ReasonMissing || ae.Header != "x-litellm-api-key" {
+		t.Fatalf("no key: %v", err)
+	}
+	if _, err := off.Authenticate(hdr(map[string]string{"authorization": "Bearer sk-a"}), time.Now()); !errors.As(err, &ae) || ae.Reason != ReasonMissing {
+		t.Fatalf("without the fallback Authorization is no key: %v", err)
+	}
+	if on.Source() != (KeySource{Header: "x-litellm-api-key", AuthorizationFallback: true}) {
+		t.Fatalf("Source = %+v", on.Source())
+	}
 }

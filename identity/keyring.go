@@ -22,18 +22,20 @@ type Key struct {
 // of keys.
 type Keyring struct {
 	header string // lower-case
+	source KeySource
 	master *Digest
 	keys   map[Digest]*Key
 }
 
-// NewKeyring builds a keyring. header is where keys are read from ("" means
-// DefaultHeader); master, if non-nil, is the master key's digest. With no
-// master key and no keys the gateway is open: every request is anonymous.
-func NewKeyring(header string, master *Digest, keys []Key) (*Keyring, error) {
-	if header == "" {
-		header = DefaultHeader
+// NewKeyring builds a keyring. src says where keys are read from; master,
+// if non-nil, is the master key's digest. With no master key and no keys
+// the gateway is open: every request is anonymous.
+func NewKeyring(src KeySource, master *Digest, keys []Key) (*Keyring, error) {
+	if src.Header == "" {
+		src.Header = DefaultHeader
 	}
-	kr := &Keyring{header: strings.ToLower(header), keys: make(map[Digest]*Key, len(keys))}
+	src.Header = strings.ToLower(src.Header)
+	kr := &Keyring{header: src.Header, source: src, keys: make(map[Digest]*Key, len(keys))}
 	if master != nil {
 		m := *master
 		kr.master = &m
@@ -48,8 +50,12 @@ func NewKeyring(header string, master *Digest, keys []Key) (*Keyring, error) {
 	return kr, nil
 }
 
-// Header is the lower-case name of the header keys are read from.
+// Header is the lower-case name of the header keys are read from (the
+// fallback to Authorization aside: Source).
 func (kr *Keyring) Header() string { return kr.header }
+
+// Source says where keys are read from.
+func (kr *Keyring) Source() KeySource { return kr.source }
 
 // Required reports whether requests must carry a key (any key is
 // configured).
@@ -72,20 +78,23 @@ func (kr *Keyring) Authenticate(header func(name string) string, now time.Time) 
 		return Anonymous(), nil
 	}
 	raw := ""
+	from := kr.source.For(header)
 	if header != nil {
-		raw = header(kr.header)
+		raw = header(from)
 	}
 	if strings.Trim(raw, " \t") == "" {
 		return nil, &AuthError{Reason: ReasonMissing, Header: kr.header}
 	}
 	key, ok := KeyFromHeader(raw)
 	if !ok {
-		return nil, &AuthError{Reason: ReasonMalformed, Header: kr.header}
+		return nil, &AuthError{Reason: ReasonMalformed, Header: from}
 	}
-	return kr.lookup(Hash(key), now)
+	return kr.lookup(Hash(key), now, from)
 }
 
-func (kr *Keyring) lookup(d Digest, now time.Time) (*Principal, error) {
+// lookup finds the key with digest d, read from header from (named in
+// errors, so a refused key in Authorization gets a Bearer challenge).
+func (kr *Keyring) lookup(d Digest, now time.Time, from string) (*Principal, error) {
 	// The master key is compared in constant time on every request, so
 	// timing does not tell a master-key guess from another.
 	isMaster := kr.master != nil && kr.master.Equal(d)
@@ -94,11 +103,11 @@ func (kr *Keyring) lookup(d Digest, now time.Time) (*Principal, error) {
 	case isMaster:
 		return &Principal{ID: MasterID, Admin: true, Owner: d.String()}, nil
 	case !found || !k.Digest.Equal(d):
-		return nil, &AuthError{Reason: ReasonUnknown, Header: kr.header}
+		return nil, &AuthError{Reason: ReasonUnknown, Header: from}
 	case k.Blocked:
-		return nil, &AuthError{Reason: ReasonBlocked, Header: kr.header, KeyID: k.Principal.ID}
+		return nil, &AuthError{Reason: ReasonBlocked, Header: from, KeyID: k.Principal.ID}
 	case !k.Expires.IsZero() && !now.Before(k.Expires):
-		return nil, &AuthError{Reason: ReasonExpired, Header: kr.header, KeyID: k.Principal.ID}
+		return nil, &AuthError{Reason: ReasonExpired, Header: from, KeyID: k.Principal.ID}
 	}
 	p := k.Principal // Groups is shared: principals are read-only
 	p.Owner = d.String()

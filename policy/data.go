@@ -247,5 +247,5 @@ func keyring(cfg *config.Config) (*identity.Keyring, error) {
 		}
 		master = &d
 	}
-	return identity.NewKeyring(cfg.General.KeyHeaderName, master, keys)
+	return identity.NewKeyring(identity.KeySource{Header: cfg.General.KeyHeaderName, AuthorizationFallback: cfg.Access.KeyFromAuthorization}, master, keys)
 }

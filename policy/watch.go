@@ -88,7 +88,8 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 		// were built from; only their access settings were reloaded.
 		log.Warn("config changes that need a restart were not applied",
 			"servers_added", r.Added, "servers_removed", r.Removed, "servers_changed", r.Changed,
-			"gateway_block_changed", r.Gateway, "general_settings_changed", r.General)
+			"gateway_block_changed", r.Gateway, "general_settings_changed", r.General,
+			"key_from_authorization_changed", r.KeySource)
 	}
 	return true
 }

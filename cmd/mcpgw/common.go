@@ -41,6 +41,9 @@ func loadRuntime(path string, log *slog.Logger, opts ...gateway.BuildOption) (*g
 	if err != nil {
 		return nil, err
 	}
+	for _, p := range cfg.Warnings {
+		log.Warn("config setting gives up a safe default", "path", p.Path, "line", p.Line, "detail", p.Message)
+	}
 	for _, p := range cfg.Unsupported {
 		log.Warn("config setting not supported yet", "path", p.Path, "line", p.Line, "detail", p.Message)
 	}

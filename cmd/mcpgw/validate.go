@@ -29,6 +29,9 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	for _, p := range cfg.Warnings {
+		fmt.Fprintf(stdout, "warning: %s\n", p)
+	}
 	for _, p := range cfg.Unsupported {
 		fmt.Fprintf(stdout, "warning: %s\n", p)
 	}
