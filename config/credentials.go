@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -110,6 +111,8 @@ func (p *parser) checkForwardedHeaders(s *Server, src serverSource, path string,
 			p.errorf(src.node("extra_headers"), index(ep, i), "is the gateway key header, which never reaches an upstream")
 		case credentials.Reserved(name):
 			p.errorf(src.node("extra_headers"), index(ep, i), "cannot be forwarded: the gateway or Envoy manage this header")
+		case s.FetchesToken() && strings.EqualFold(name, cmp.Or(s.AuthHeaderName, credentials.HeaderAuthorization)):
+			p.ignore(src.node("extra_headers"), index(ep, i), "the gateway sends this server its own OAuth2 token in this header; a client's copy is never forwarded")
 		}
 	}
 	if name := s.AuthHeaderName; name != "" {

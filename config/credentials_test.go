@@ -3,6 +3,7 @@ package config
 import (
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mcpgw/mcpgw/credentials"
@@ -99,6 +100,15 @@ func TestAuthHeaderName(t *testing.T) {
     client_id: i
     client_secret: s
     auth_header_name: X-Upstream-Token
+    extra_headers: [X-Tenant, x-upstream-token]
+  m2m:
+    url: https://w.example/mcp
+    auth_type: oauth2
+    oauth2_flow: client_credentials
+    token_url: https://auth.example/token
+    client_id: i
+    client_secret: s
+    extra_headers: [Authorization]
   plain:
     url: https://z.example/mcp
     auth_header_name: X-Unused
@@ -112,6 +122,15 @@ func TestAuthHeaderName(t *testing.T) {
 		t.Errorf("idp gateway headers = %+v, want the token in x-upstream-token", out)
 	}
 	findLine(t, cfg.Ignored, "mcp_servers.plain.auth_header_name: ignored: has no effect without auth_type")
+	// The token's header is the gateway's to fill on a client_credentials
+	// server: extra_headers naming it are reported, not silently dropped.
+	findLine(t, cfg.Ignored, "mcp_servers.idp.extra_headers[1]: ignored: the gateway sends this server its own OAuth2 token")
+	findLine(t, cfg.Ignored, "mcp_servers.m2m.extra_headers[0]: ignored: the gateway sends this server its own OAuth2 token")
+	for _, p := range cfg.Ignored {
+		if strings.Contains(p.String(), "idp.extra_headers[0]") {
+			t.Errorf("X-Tenant is forwarded to idp, yet reported: %s", p)
+		}
+	}
 }
 
 func TestLegacyHeaderName(t *testing.T) {

@@ -119,7 +119,8 @@ type clientCredentials struct {
 //     client sent no x-mcp-<alias>-* header for this server, and never to
 //     a server without auth_type
 //  3. x-mcp-<alias>-<header>
-//  4. extra_headers, copied from the client request
+//  4. extra_headers, copied from the client request (but for the token
+//     header of a server whose OAuth2 token the gateway fetches)
 //  5. static_headers
 //
 // No source may set a Reserved header or the gateway key header. Every
@@ -184,10 +185,17 @@ func (s *Server) outbound(cc clientCredentials, key string, extra func(name stri
 	for name, v := range cc.perSrv {
 		put(name, v, fromClient)
 	}
-	// 4. extra_headers.
+	// 4. extra_headers; never the token header of a server whose token
+	// the gateway fetches: that server is called with its own machine
+	// credential, and a client's Authorization is often its gateway key
+	// (LiteLLM strips it for client_credentials servers too).
 	if extra != nil {
 		for _, name := range s.Extra {
-			put(name, extra(strings.ToLower(name)), fromClient)
+			n := strings.ToLower(strings.TrimSpace(name))
+			if s.FetchesToken() && n == s.tokenHeader() {
+				continue
+			}
+			put(n, extra(n), fromClient)
 		}
 	}
 	// 5. static_headers.

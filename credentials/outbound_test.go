@@ -127,6 +127,26 @@ func TestOutboundPrecedence(t *testing.T) {
 			want:   map[string]string{"api-key": "legacy"},
 		},
 		{
+			name:      "extra_headers never replace a client_credentials token",
+			srv:       Server{Scheme: SchemeOAuth2, Token: fakeTokens{}, Extra: []string{"Authorization", "X-Tenant"}},
+			client:    map[string]string{"authorization": "Bearer raw", "x-tenant": "t1"},
+			want:      map[string]string{"x-tenant": "t1"},
+			wantToken: true,
+		},
+		{
+			name:      "extra_headers never replace a client_credentials token in its own header",
+			srv:       Server{Scheme: SchemeOAuth2, AuthHeader: "X-Up-Token", Token: fakeTokens{}, Extra: []string{" x-up-token"}},
+			client:    map[string]string{"x-up-token": "raw"},
+			want:      map[string]string{},
+			wantToken: true,
+		},
+		{
+			name:   "without a token of its own (authorization_code) the client's extra_headers Authorization goes",
+			srv:    Server{Scheme: SchemeOAuth2, Extra: []string{"Authorization"}},
+			client: map[string]string{"authorization": "Bearer raw"},
+			want:   map[string]string{"authorization": "Bearer raw"},
+		},
+		{
 			name:      "oauth2 token in a custom header; the client's Authorization is not it",
 			srv:       Server{Scheme: SchemeOAuth2, AuthHeader: "X-Up-Token", Token: fakeTokens{}, Extra: []string{"authorization"}},
 			client:    map[string]string{"authorization": "Bearer raw"},

@@ -89,6 +89,12 @@ func (o Outbound) Get(name string) (string, bool) {
 	return "", false
 }
 
+// FetchesToken reports whether the gateway fetches the server's OAuth2
+// token itself (oauth2_flow client_credentials, Token set): the token,
+// not a header the client sends through extra_headers, authenticates
+// the gateway's calls to it.
+func (s *Server) FetchesToken() bool { return s.Scheme == SchemeOAuth2 && s.Token != nil }
+
 // tokenHeader is the lower-case header the server's OAuth2 token goes in.
 func (s *Server) tokenHeader() string {
 	if s.AuthHeader != "" {

@@ -146,6 +146,7 @@ mcp_servers:
     client_id: gamma-client
     client_secret: gamma-client-secret
     scopes: [mcp.call]
+    extra_headers: [Authorization, X-Tenant]
   delta:
     url: %q
     auth_type: bearer_token
@@ -216,11 +217,14 @@ gateway:
 			"junk":       {"authorization": "Bearer beta-static-secret", "x-tenant": "tenant-1"},
 			"everything": {"authorization": "Bearer client-beta-secret", "x-tenant": "tenant-1"},
 		},
+		// extra_headers lists Authorization, but the client's never
+		// replaces the token of a client_credentials server.
 		"Gamma_OAuth": {
-			"none": {"authorization": oauthToken}, "gateway key": {"authorization": oauthToken}, "junk": {"authorization": oauthToken},
+			"none": {"authorization": oauthToken}, "gateway key": {"authorization": oauthToken},
+			"junk":       {"authorization": oauthToken, "x-tenant": "tenant-1"},
 			"per-server": {"authorization": "Bearer client-gamma-secret"},
 			"legacy":     {"authorization": "Bearer legacy-secret"},
-			"everything": {"authorization": "Bearer client-gamma-secret"},
+			"everything": {"authorization": "Bearer client-gamma-secret", "x-tenant": "tenant-1"},
 		},
 		"delta": {
 			"none": {}, "gateway key": {}, "junk": {},
