@@ -461,3 +461,69 @@ mcp_servers:
 		}
 	}
 }
+
+// TestRepeatedCredentialHeaders sends credential headers twice through
+// real Envoy (which joins a repeated Authorization into one value, while
+// the adapter sees other repeated headers as separate entries): each is
+// refused with 400 naming the header, and nothing reaches the upstream.
+// The same headers sent once work.
+func TestRepeatedCredentialHeaders(t *testing.T) {
+	up := startCaptureUpstream(t, "alpha")
+	gw := gatewayUnder(t, fmt.Sprintf(`general_settings:
+  master_key: sk-master-0123456789
+mcp_servers:
+  alpha:
+    url: %q
+    auth_type: bearer_token
+    extra_headers: [Authorization]
+`, up.URL))
+	call := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha-whoami","arguments":{}}}`)
+	send := func(headers [][2]string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, gw.Endpoint, bytes.NewReader(call))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		for _, h := range headers {
+			req.Header.Add(h[0], h[1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	key := [2]string{"X-LiteLLM-API-Key", "sk-master-0123456789"}
+	if status, body := send([][2]string{key, {"Authorization", "Bearer one"}}); status != 200 || !strings.Contains(body, "alpha:ok") {
+		t.Fatalf("one of each: %d %s", status, body)
+	}
+	for _, tt := range []struct {
+		name    string
+		headers [][2]string
+		header  string
+	}{
+		{"two Authorization headers", [][2]string{key, {"Authorization", "Bearer a"}, {"Authorization", "Bearer b"}}, "authorization"},
+		{"two gateway keys", [][2]string{key, key}, "x-litellm-api-key"},
+		{"a gateway key and another", [][2]string{key, {"X-LiteLLM-API-Key", "sk-other"}}, "x-litellm-api-key"},
+		{"two legacy credentials", [][2]string{key, {"X-MCP-Auth", "m1"}, {"X-MCP-Auth", "m2"}}, "x-mcp-auth"},
+		{"two per-server credentials", [][2]string{key, {"X-MCP-Alpha-Authorization", "Bearer c"}, {"X-MCP-Alpha-Authorization", "Bearer d"}}, "x-mcp-alpha-authorization"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := up.count()
+			status, body := send(tt.headers)
+			if status != 400 || !strings.Contains(body, `"code":-32600`) || !strings.Contains(body, `\"`+tt.header+`\"`) {
+				t.Fatalf("%d %s; want 400 -32600 naming %s", status, body, tt.header)
+			}
+			for _, h := range tt.headers {
+				if h[0] != key[0] && strings.Contains(body, h[1]) {
+					t.Errorf("the reply repeats a credential: %s", body)
+				}
+			}
+			if n := up.count() - before; n != 0 {
+				t.Errorf("the upstream saw %d requests", n)
+			}
+		})
+	}
+}

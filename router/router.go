@@ -92,6 +92,13 @@ func (r *Router) DecideHeaders(h Headers) Decision {
 	if reply := checkMethod(h); reply != nil {
 		return Decision{Reply: reply}
 	}
+	if name := r.creds.RepeatedCredential(h); name != "" {
+		// Which of two keys or tokens counts would be a guess (the key
+		// check's, the policy's or the upstream's): refuse, naming only
+		// the header.
+		return Decision{Reply: errorReply(&rpc.Error{Status: http.StatusBadRequest, Code: rpc.CodeInvalidRequest,
+			Message: fmt.Sprintf("invalid request: header %q is sent more than once or holds more than one credential; send one", name)}, nil)}
+	}
 	if reply := r.checkOrigin(h); reply != nil {
 		return Decision{Reply: reply}
 	}

@@ -94,6 +94,47 @@ func TestDecideHeaders(t *testing.T) {
 	}
 }
 
+// TestRepeatedCredentialHeaders: a credential header sent twice (joined
+// by Envoy or by the adapter) is refused with 400 naming it, before
+// anything reads it; a DELETE too, which would end a session.
+func TestRepeatedCredentialHeaders(t *testing.T) {
+	r := testRouter(t)
+	for _, tt := range []struct {
+		header, value string
+		refused       bool
+	}{
+		{"authorization", "Bearer a,Bearer b", true},
+		{"authorization", "Bearer a", false},
+		{"x-litellm-api-key", "sk-1, sk-2", true},
+		{"x-mcp-auth", "m1, m2", true},
+		{"x-mcp-my_wiki-authorization", "Bearer a, Bearer b", true},
+		{"accept", "application/json, text/event-stream", false},
+	} {
+		for _, method := range []string{"POST", "DELETE"} {
+			d := r.DecideHeaders(Headers{":method": method, ":path": "/mcp", tt.header: tt.value})
+			if !tt.refused {
+				if d.Reply != nil {
+					t.Errorf("%s %s: %q refused: %s", method, tt.header, tt.value, d.Reply.Body)
+				}
+				continue
+			}
+			if d.Reply == nil || d.Reply.Status != 400 || d.EndSession != "" {
+				t.Fatalf("%s %s: %q not refused: %+v", method, tt.header, tt.value, d)
+			}
+			var resp struct {
+				Error struct {
+					Code    int
+					Message string
+				}
+			}
+			json.Unmarshal(d.Reply.Body, &resp)
+			if resp.Error.Code != -32600 || !strings.Contains(resp.Error.Message, `"`+tt.header+`"`) || strings.Contains(resp.Error.Message, tt.value) {
+				t.Errorf("%s %s: reply %s; want -32600 naming the header, never its value", method, tt.header, d.Reply.Body)
+			}
+		}
+	}
+}
+
 func TestDecideBodyToolCall(t *testing.T) {
 	r := testRouter(t)
 	body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"my_wiki-read-page","arguments":{"page":"x"}}}`
