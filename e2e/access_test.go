@@ -304,3 +304,54 @@ func callTool(t *testing.T, endpoint, key, tool, args string) (int, string) {
 	status, _, resp := post(t, endpoint, []byte(body), map[string]string{"x-litellm-api-key": key})
 	return status, resp
 }
+
+// TestArgumentLimits: through real Envoy, a call with 85,000 argument
+// names gets a short 400 naming the limit (it took 1.6 s and answered
+// 0.84 MB before), a call at the limit refused by allowed_params gets a
+// short 403 that quotes three names and counts the rest, and calls
+// within the limits still work.
+func TestArgumentLimits(t *testing.T) {
+	gw := gatewayUnder(t, fmt.Sprintf(`mcp_servers:
+  wiki:
+    url: %q
+    allowed_params:
+      read: [status]
+gateway:
+  max_request_body_bytes: 1048576
+`, rawUpstream(t, "wiki", "read", "search")))
+	args := func(n int) string {
+		var b strings.Builder
+		b.WriteByte('{')
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"p%05d":1`, i)
+		}
+		b.WriteByte('}')
+		return b.String()
+	}
+	for _, tt := range []struct {
+		name, tool, args string
+		status, code     int
+		msg              string
+	}{
+		{"85,000 names", "wiki-search", args(85000), 400, -32602, "invalid params: tool arguments over the gateway's limits: more than 256 argument names"},
+		{"a name too long", "wiki-search", `{"` + strings.Repeat("n", 300) + `":1}`, 400, -32602, "an argument name of 300 bytes (at most 256)"},
+		{"not an object", "wiki-search", `[1]`, 400, -32602, "invalid params: tool arguments are not a JSON object"},
+		{"allowed_params refusal at the limit", "wiki-read", args(256), 403, -32043,
+			"Parameters ['p00000', 'p00001', 'p00002'] and 253 more are not allowed for tool read. Allowed parameters: ['status']."},
+		{"at the limit, no allowed_params", "wiki-search", args(256), 200, 0, "wiki:search"},
+		{"allowed", "wiki-read", `{"status":"open"}`, 200, 0, "wiki:read"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := callTool(t, gw.Endpoint, "", tt.tool, tt.args)
+			if status != tt.status || !strings.Contains(body, tt.msg) {
+				t.Fatalf("%d %.300s; want %d with %q", status, body, tt.status, tt.msg)
+			}
+			if tt.code != 0 && (!strings.Contains(body, fmt.Sprintf(`"code":%d`, tt.code)) || len(body) > 600) {
+				t.Errorf("%d bytes: %.300s; want a short JSON-RPC error %d", len(body), body, tt.code)
+			}
+		})
+	}
+}

@@ -355,6 +355,17 @@ test_allowed_params_keep_argument_order if {
 	d.message == "Parameters ['z', 'a'] are not allowed for tool read. Allowed parameters: ['status']. Contact proxy admin to allow these parameters."
 }
 
+test_allowed_params_quote_three_and_count_the_rest if {
+	d := decision(call_args(anon, "wiki", "read", ["a", "status", "b", "c", "d", "e"]))
+	d.message == "Parameters ['a', 'b', 'c'] and 2 more are not allowed for tool read. Allowed parameters: ['status']. Contact proxy admin to allow these parameters."
+	d.reason == `parameters ["a", "b", "c"] and 2 more are not allowed for tool read on server wiki`
+}
+
+test_allowed_params_three_are_all_quoted if {
+	d := decision(call_args(anon, "wiki", "read", ["a", "b", "c"]))
+	d.message == "Parameters ['a', 'b', 'c'] are not allowed for tool read. Allowed parameters: ['status']. Contact proxy admin to allow these parameters."
+}
+
 test_allowed_params_python_quotes if {
 	d := decision(call_args(anon, "wiki", "search", ["q", "x'y", "a\\b"]))
 	d.message == `Parameters ["x'y", 'a\\b'] are not allowed for tool search. Allowed parameters: ['q', "it's"]. Contact proxy admin to allow these parameters.`

@@ -18,12 +18,19 @@ import (
 // method, server, kind, tool and argument names, not argument values or
 // headers), so asking again about the same tool costs a map lookup.
 
-// maxCached bounds a version's cache; when full it starts over.
-const maxCached = 1 << 16
+// maxCached and maxCachedBytes bound a version's cache (entries, and the
+// bytes of their keys and texts); when either is reached it starts over.
+// Keys hold argument names, which clients choose, so the entry count
+// alone would not bound its memory.
+const (
+	maxCached      = 1 << 16
+	maxCachedBytes = 32 << 20
+)
 
 type decisionCache struct {
-	mu sync.RWMutex
-	m  map[string]Decision
+	mu    sync.RWMutex
+	m     map[string]Decision
+	bytes int
 }
 
 func (c *decisionCache) get(k string) (Decision, bool) {
@@ -34,11 +41,14 @@ func (c *decisionCache) get(k string) (Decision, bool) {
 }
 
 func (c *decisionCache) put(k string, d Decision) {
+	size := len(k) + len(d.Reason) + len(d.Message)
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCached {
+	if c.m == nil || len(c.m) >= maxCached || c.bytes+size > maxCachedBytes {
 		c.m = make(map[string]Decision, 1024)
+		c.bytes = 0
 	}
 	c.m[k] = d
+	c.bytes += size
 	c.mu.Unlock()
 }
 

@@ -88,7 +88,7 @@ denial_key_tool := {
 
 denial_params := {
 	"hidden": false, "message": params_message,
-	"reason": sprintf("parameters %v are not allowed for tool %s on server %s", [disallowed_params, input.tool.name, input.server]),
+	"reason": sprintf("parameters %v%s are not allowed for tool %s on server %s", [quoted_params, more_params, input.tool.name, input.server]),
 } if {
 	params_violation
 }

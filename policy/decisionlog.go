@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// maxLoggedNames is how many argument names a decision line lists; a
+// call with more also gets argument_count.
+const maxLoggedNames = 32
+
 // decisionLogger writes decision lines as JSON; nil w discards them.
 func decisionLogger(w io.Writer) *slog.Logger {
 	if w == nil {
@@ -37,6 +41,11 @@ func (e *Engine) logDecision(p *Prepared, req Request, d Decision, elapsed time.
 		if p.argValues {
 			attrs = append(attrs, slog.Any("arguments", json.RawMessage(req.Arguments)))
 		} else if names, err := req.argumentNames(); err == nil {
+			if len(names) > maxLoggedNames {
+				// The line stays short whatever a client sends.
+				attrs = append(attrs, slog.Int("argument_count", len(names)))
+				names = names[:maxLoggedNames]
+			}
 			attrs = append(attrs, slog.Any("argument_names", names))
 		}
 	}

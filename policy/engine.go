@@ -142,7 +142,9 @@ func (p *Prepared) evaluate(req Request) Decision {
 		return evalFailure(ee.err)
 	}
 	if err != nil {
-		return Decision{Reason: "bad request: " + err.Error(), Message: "Access denied: " + err.Error()}
+		// Arguments that are not an object or over the limits: the
+		// question cannot be asked, whatever the policy says.
+		return Decision{Invalid: true, Reason: "invalid request: " + err.Error(), Message: "invalid params: " + err.Error()}
 	}
 	v, err := p.evalTerm(ctx, p.allow, in)
 	if err != nil {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -333,11 +335,69 @@ func TestEvaluationErrorsDeny(t *testing.T) {
 		t.Fatalf("a failing builtin must deny: %+v", d)
 	}
 	req.Arguments = json.RawMessage(`[1,2]`)
-	if d := e.Decide(req); d.Allow {
+	if d := e.Decide(req); d.Allow || !d.Invalid || !strings.HasPrefix(d.Message, "invalid params: tool arguments are not a JSON object") {
 		t.Fatalf("arguments that are not an object: %+v", d)
 	}
 	if d := e.Decide(Request{Method: "tools/call", Server: "a", Kind: KindTool, Name: "t"}); d.Allow {
 		t.Fatal("no principal allowed")
+	}
+}
+
+// TestManyArgumentsAreCheap: a call with far too many argument names is
+// refused as invalid before the policy runs, and a refusal at the limit
+// quotes three names and counts the rest. Both cost bounded memory and
+// give bounded texts (allocation and size bounds, never wall-clock: the
+// 85,000-name call cost 771 MB of allocations and gave a 0.85 MB answer
+// before the limits).
+func TestManyArgumentsAreCheap(t *testing.T) {
+	var log bytes.Buffer
+	e := newEngine(t, testConfig, Options{DecisionLog: &log})
+	p := principal(t, e, "sk-full")
+	ask := func(args []byte) (Decision, uint64) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		d := e.Decide(Request{Principal: p, Method: "tools/call", Server: "wiki", Kind: KindTool, Name: "read_wiki_contents", Arguments: args})
+		runtime.ReadMemStats(&after)
+		return d, after.TotalAlloc - before.TotalAlloc
+	}
+	d, alloc := ask(argsWith(85000, 6))
+	if d.Allow || !d.Invalid || d.Message != fmt.Sprintf("invalid params: tool arguments over the gateway's limits: more than %d argument names", MaxArgumentNames) {
+		t.Fatalf("85,000 names: %+v", d)
+	}
+	if alloc > 1<<20 {
+		t.Errorf("85,000 names allocated %d bytes; want under 1 MiB", alloc)
+	}
+	log.Reset()
+	d, alloc = ask(argsWith(MaxArgumentNames, 8))
+	want := fmt.Sprintf("Parameters ['p0xxxxxx', 'p1xxxxxx', 'p2xxxxxx'] and %d more are not allowed for tool read_wiki_contents.", MaxArgumentNames-3)
+	if d.Allow || d.Invalid || !strings.HasPrefix(d.Message, want) {
+		t.Fatalf("a refusal at the limit: %+v", d)
+	}
+	if len(d.Message) > 512 || len(d.Reason) > 512 {
+		t.Errorf("message %d bytes, reason %d bytes; want short", len(d.Message), len(d.Reason))
+	}
+	if alloc > 8<<20 {
+		t.Errorf("a refusal of %d names allocated %d bytes; want under 8 MiB", MaxArgumentNames, alloc)
+	}
+	if line := log.String(); len(line) > 2048 || !strings.Contains(line, fmt.Sprintf(`"argument_count":%d`, MaxArgumentNames)) {
+		t.Errorf("decision log line (%d bytes): %s", len(line), line)
+	}
+	d, _ = ask(argsWith(1, MaxArgumentNameBytes+1))
+	if !d.Invalid || !strings.Contains(d.Message, fmt.Sprintf("an argument name of %d bytes (at most %d)", MaxArgumentNameBytes+1, MaxArgumentNameBytes)) {
+		t.Fatalf("a long name: %+v", d)
+	}
+}
+
+// TestDecisionCacheIsBoundedInBytes: entries whose keys hold long
+// argument names fill the byte budget before the entry count.
+func TestDecisionCacheIsBoundedInBytes(t *testing.T) {
+	var c decisionCache
+	key := strings.Repeat("k", 64<<10)
+	for i := range 2 * maxCachedBytes / len(key) {
+		c.put(fmt.Sprint(i, key), Decision{Reason: "r", Message: "m"})
+		if c.bytes > maxCachedBytes {
+			t.Fatalf("after %d entries the cache holds %d bytes", i+1, c.bytes)
+		}
 	}
 }
 

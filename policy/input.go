@@ -110,6 +110,24 @@ func (p *Prepared) namespace(req Request) *ast.Term {
 // errArguments is returned for tool arguments that are not a JSON object.
 var errArguments = errors.New("tool arguments are not a JSON object")
 
+// Limits on the tool arguments the policy reads, checked while the names
+// are read and before anything is evaluated: the work a call costs the
+// policy (and the size of its decision, cache key and log line) is
+// bounded, whatever a client sends. Calls over them are refused as
+// invalid (Decision.Invalid). No MCP tool takes more than a few dozen
+// top-level arguments with short names.
+const (
+	// MaxArgumentNames bounds the members of a tools/call's arguments
+	// object (a repeated name counts each time).
+	MaxArgumentNames = 256
+	// MaxArgumentNameBytes bounds one argument name, as sent (JSON
+	// escapes included).
+	MaxArgumentNameBytes = 256
+)
+
+// errArgumentLimit is returned for tool arguments over a limit above.
+var errArgumentLimit = errors.New("tool arguments over the gateway's limits")
+
 // arguments converts a tools/call's arguments to an AST value and lists
 // their top-level names in the order sent (a repeated name counts once, at
 // its first place, as in a Python dict).
@@ -145,6 +163,7 @@ func argumentNames(raw []byte) ([]string, error) {
 	}
 	var names []string
 	var seen map[string]bool // for many names; a few are scanned
+	members := 0
 	i := 1
 	for {
 		i = skipSpace(raw, i)
@@ -155,6 +174,12 @@ func argumentNames(raw []byte) ([]string, error) {
 			i = skipSpace(raw, i+1)
 		}
 		end := stringEnd(raw, i)
+		if members++; members > MaxArgumentNames {
+			return nil, fmt.Errorf("%w: more than %d argument names", errArgumentLimit, MaxArgumentNames)
+		}
+		if n := end - i - 2; n > MaxArgumentNameBytes {
+			return nil, fmt.Errorf("%w: an argument name of %d bytes (at most %d)", errArgumentLimit, n, MaxArgumentNameBytes)
+		}
 		name, err := jsonString(raw[i:end])
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", errArguments, err)

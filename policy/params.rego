@@ -3,7 +3,10 @@
 # may send (data: {names, set}; an entry under the prefixed name wins over
 # one under the bare name). A tool without an entry takes any arguments.
 # The 403 message is LiteLLM's, word for word, with the lists printed as
-# Python prints them.
+# Python prints them, but for quoting at most params_quoted of the
+# disallowed names and counting the rest (LiteLLM quotes them all, which
+# lets one call make an answer, a log line and a cache entry as large as
+# its body).
 package mcpgw.authz
 
 import rego.v1
@@ -26,9 +29,19 @@ disallowed_params := [k | some k in input.argument_keys; not rule.set[k]] if {
 	rule := params_rule
 }
 
+# How many disallowed names a refusal quotes.
+params_quoted := 3
+
+quoted_params := array.slice(disallowed_params, 0, params_quoted)
+
+# " and 997 more" when more than params_quoted names are disallowed.
+more_params := "" if {
+	count(disallowed_params) <= params_quoted
+} else := sprintf(" and %d more", [count(disallowed_params) - params_quoted])
+
 params_message := sprintf(
-	"Parameters %s are not allowed for tool %s. Allowed parameters: %s. Contact proxy admin to allow these parameters.",
-	[py_list(disallowed_params), input.tool.name, py_list(params_rule.names)],
+	"Parameters %s%s are not allowed for tool %s. Allowed parameters: %s. Contact proxy admin to allow these parameters.",
+	[py_list(quoted_params), more_params, input.tool.name, py_list(params_rule.names)],
 )
 
 # py_list renders a list of strings as Python's repr does: ['a', 'b'].

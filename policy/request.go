@@ -83,4 +83,9 @@ type Decision struct {
 	Reason string
 	// Message is what the client is told on a denial that is not hidden.
 	Message string
+	// Invalid means the request itself is malformed: its tool arguments
+	// are not a JSON object or exceed MaxArgumentNames or
+	// MaxArgumentNameBytes. No policy was evaluated; Message says what is
+	// wrong (the client gets an invalid-params error, not a 403).
+	Invalid bool
 }

@@ -149,6 +149,10 @@ func (r *Router) authorizeNamed(h Headers, p *identity.Principal, scope namespac
 	switch {
 	case d.Allow:
 		return nil
+	case d.Invalid:
+		// Over the argument limits or not an object: 400 whatever the
+		// protocol version, like a body over the size limit.
+		return errorReply(&rpc.Error{Status: http.StatusBadRequest, Code: rpc.CodeInvalidParams, Message: d.Message}, msg)
 	case d.Hidden:
 		return unknown()
 	}

@@ -47,6 +47,9 @@ func (f *fakeAuthz) Decide(req policy.Request) policy.Decision {
 	if strings.Contains(string(req.Arguments), `"x"`) {
 		return policy.Decision{Message: "Parameters ['x'] are not allowed"}
 	}
+	if strings.Contains(string(req.Arguments), `"many"`) {
+		return policy.Decision{Invalid: true, Message: "invalid params: too many"}
+	}
 	if f.Visible(req) {
 		return policy.Decision{Allow: true}
 	}
@@ -185,6 +188,7 @@ func TestRoutedCallsAreAuthorized(t *testing.T) {
 		{"master key, unknown server", false, "admin", call("nosuch-list", `{}`), 200, -32602, "Unknown tool: nosuch-list"},
 		{"open gateway, hidden tool", true, "", call("demo-secret", `{}`), 200, -32602, "Unknown tool: demo-secret"},
 		{"open gateway, params", true, "", call("demo-echo", `{"x":1}`), 403, -32043, "Parameters ['x'] are not allowed"},
+		{"arguments the policy cannot take", false, "alice", call("demo-echo", `{"many":1}`), 400, -32602, "invalid params: too many"},
 		{"open gateway, allowed", true, "", call("hr-list", `{}`), 0, 0, ""},
 	}
 	for _, tt := range tests {
