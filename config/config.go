@@ -71,6 +71,13 @@ type GatewaySettings struct {
 	// MaxRequestBodyBytes bounds a request body; larger requests get 413.
 	// Default 1 MiB; must be between 1 byte and 64 MiB.
 	MaxRequestBodyBytes int
+	// MaxResponseBodyBytes (max_response_body_bytes) bounds an upstream
+	// answer the gateway holds whole to rewrite it (a 2026-07-28 client's
+	// call to an older upstream, resources/read on a prefixed endpoint);
+	// a larger one is replaced by a JSON-RPC error naming the limit.
+	// Answers passed through are not bounded. Default 16 MiB; must be
+	// between 1 KiB and 1 GiB.
+	MaxResponseBodyBytes int
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 	// SessionSecrets (session_secrets) seal client session ids, so any
@@ -112,6 +119,9 @@ const (
 	DefaultPort                      = 4000
 	DefaultMaxRequestBodyBytes       = 1 << 20
 	MaxMaxRequestBodyBytes           = 64 << 20
+	DefaultMaxResponseBodyBytes      = 16 << 20
+	MinMaxResponseBodyBytes          = 1 << 10
+	MaxMaxResponseBodyBytes          = 1 << 30
 	DefaultLogLevel                  = "info"
 	DefaultSessionTTL                = 24 * time.Hour
 	defaultAvailableOnPublicInternet = true

@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "discovery_ttl", "log_level", "max_request_body_bytes", "port", "session_secrets", "session_ttl", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "discovery_ttl", "log_level", "max_request_body_bytes", "max_response_body_bytes", "port", "session_secrets", "session_ttl", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -53,6 +53,14 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 					continue
 				}
 				g.MaxRequestBodyBytes = int(v)
+			}
+		case "max_response_body_bytes":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < MinMaxResponseBodyBytes || v > MaxMaxResponseBodyBytes {
+					p.errorf(f.v, fp, "must be between %d (1 KiB) and %d (1 GiB)", MinMaxResponseBodyBytes, MaxMaxResponseBodyBytes)
+					continue
+				}
+				g.MaxResponseBodyBytes = int(v)
 			}
 		case "log_level":
 			if v, ok := p.enum(f.v, fp, logLevels); ok {

@@ -65,10 +65,11 @@ var topLevelKeys = []string{"mcp_servers", "general_settings", "gateway", "acces
 
 func (p *parser) parse(data []byte) *Config {
 	cfg := &Config{Gateway: GatewaySettings{
-		Port:                DefaultPort,
-		MaxRequestBodyBytes: DefaultMaxRequestBodyBytes,
-		LogLevel:            DefaultLogLevel,
-		SessionTTL:          DefaultSessionTTL,
+		Port:                 DefaultPort,
+		MaxRequestBodyBytes:  DefaultMaxRequestBodyBytes,
+		MaxResponseBodyBytes: DefaultMaxResponseBodyBytes,
+		LogLevel:             DefaultLogLevel,
+		SessionTTL:           DefaultSessionTTL,
 	}}
 	root := p.decode(data)
 	var sections map[string]pair

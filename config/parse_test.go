@@ -171,6 +171,11 @@ func TestParseProblems(t *testing.T) {
 			want: `gateway.max_request_body_bytes: must be between 1 and 67108864`,
 		},
 		{
+			name: "answer limit below 1 KiB",
+			src:  "gateway:\n  max_response_body_bytes: 1000\n",
+			want: `test.yaml:2: gateway.max_response_body_bytes: must be between 1024 (1 KiB) and 1073741824 (1 GiB)`,
+		},
+		{
 			name: "port not a number",
 			src:  "gateway:\n  port: http\n",
 			want: `test.yaml:2: gateway.port: must be an integer`,
@@ -294,7 +299,7 @@ func TestParseDefaults(t *testing.T) {
 		if len(cfg.Servers) != 0 || len(cfg.Unsupported) != 0 || len(cfg.Ignored) != 0 {
 			t.Errorf("%q: got %+v, want an empty config", src, cfg)
 		}
-		want := GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, LogLevel: "info", SessionTTL: DefaultSessionTTL}
+		want := GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 16 << 20, LogLevel: "info", SessionTTL: DefaultSessionTTL}
 		if !reflect.DeepEqual(cfg.Gateway, want) {
 			t.Errorf("%q: Gateway = %+v, want %+v", src, cfg.Gateway, want)
 		}
@@ -322,6 +327,7 @@ func TestParseServer(t *testing.T) {
 gateway:
   port: 8080
   max_request_body_bytes: 0x100000
+  max_response_body_bytes: 33554432
   log_level: debug
 `
 	cfg := mustParse(t, src, nil)
@@ -341,7 +347,7 @@ gateway:
 		local.Env["PORT"] != "8080" {
 		t.Errorf("local = %+v", local)
 	}
-	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
+	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 32 << 20, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }

@@ -115,12 +115,17 @@ func startUpstream(t *testing.T, name string, stateless bool, tools ...string) *
 // test and returns its endpoint URL.
 func serveMCP(t *testing.T, srv *mcp.Server, stateless bool) string {
 	t.Helper()
+	return serveMCPWith(t, srv, &mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})
+}
+
+// serveMCPWith is serveMCP with the handler's options.
+func serveMCPWith(t *testing.T, srv *mcp.Server, opts *mcp.StreamableHTTPOptions) string {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
-		&mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})}
+	hs := &http.Server{Handler: mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, opts)}
 	go hs.Serve(lis)
 	t.Cleanup(func() { hs.Close() })
 	return "http://" + lis.Addr().String() + "/mcp"

@@ -51,23 +51,20 @@ func extProcFilter(p Params) (*anypb.Any, error) {
 		},
 		MessageTimeout:   durationpb.New(p.MessageTimeout),
 		RouteCacheAction: extprocv3.ExternalProcessor_CLEAR,
-		// The processor asks for a response body only for calls it
-		// translated between protocol versions (a 2026-07-28 client on an
-		// older upstream), buffered, and for event streams that may carry
-		// upstream requests for a client on a prefixed scope, streamed.
+		// The processor asks for a response body, streamed, only for
+		// answers it rewrites: calls it translated between protocol
+		// versions (a 2026-07-28 client on an older upstream),
+		// resources/read on a prefixed scope, and event streams that may
+		// carry upstream requests for a client on a prefixed scope. Never
+		// BUFFERED: Envoy's buffer limit for a response is the listener's
+		// (the request body limit), and an answer that outgrew it while the
+		// response headers were with the processor stalled the stream
+		// (seen on 1.40.0); the processor collects what it must see whole
+		// itself, up to gateway.max_response_body_bytes.
 		AllowModeOverride: true,
 		// Envoy compares an override, merged with the filter's modes, to
 		// this list (request_header_mode aside), so trailers are spelled out.
 		AllowedOverrideModes: []*extprocv3.ProcessingMode{{
-			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
-			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
-			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,
-			ResponseHeaderMode:  extprocv3.ProcessingMode_SEND,
-			ResponseBodyMode:    extprocv3.ProcessingMode_BUFFERED,
-			ResponseTrailerMode: extprocv3.ProcessingMode_SKIP,
-		}, {
-			// Event streams whose upstream requests get relayed ids
-			// (a client that answers them on a prefixed scope).
 			RequestHeaderMode:   extprocv3.ProcessingMode_SEND,
 			RequestBodyMode:     extprocv3.ProcessingMode_BUFFERED,
 			RequestTrailerMode:  extprocv3.ProcessingMode_SKIP,

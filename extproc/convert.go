@@ -46,21 +46,12 @@ func immediate(r *router.Reply) *extprocv3.ProcessingResponse {
 	}}
 }
 
-// bufferResponse switches one request to a buffered response body. Both
-// body modes are set: Envoy copies them from an override whatever they
-// are, and the request body is already done.
-var bufferResponse = &filterextprocv3.ProcessingMode{
-	RequestHeaderMode:   filterextprocv3.ProcessingMode_SEND,
-	RequestBodyMode:     filterextprocv3.ProcessingMode_BUFFERED,
-	RequestTrailerMode:  filterextprocv3.ProcessingMode_SKIP,
-	ResponseHeaderMode:  filterextprocv3.ProcessingMode_SEND,
-	ResponseBodyMode:    filterextprocv3.ProcessingMode_BUFFERED,
-	ResponseTrailerMode: filterextprocv3.ProcessingMode_SKIP,
-}
-
 // streamResponse switches one request to a streamed response body, chunk
-// by chunk: an event stream whose upstream requests get relayed ids. Like
-// bufferResponse it must be in the filter's allowed_override_modes.
+// by chunk: an event stream whose upstream requests get relayed ids, or
+// an answer the router rewrites whole (collectedAnswer). Both body modes
+// are set: Envoy copies them from an override whatever they are, and the
+// request body is already done. It must be in the filter's
+// allowed_override_modes.
 var streamResponse = &filterextprocv3.ProcessingMode{
 	RequestHeaderMode:   filterextprocv3.ProcessingMode_SEND,
 	RequestBodyMode:     filterextprocv3.ProcessingMode_BUFFERED,

@@ -21,10 +21,9 @@ type requestState struct {
 	sent *router.Decision
 	// replayed is set once the call has been replayed.
 	replayed bool
-	// responseType and responseLength describe the response headers of a
-	// call whose body is asked for (a downgraded call).
-	responseType   string
-	responseLength bool
+	// answer collects an answer the router rewrites whole (a downgraded
+	// call's, a resources/read's on a prefixed scope).
+	answer *collectedAnswer
 	// relay rewrites the ids of upstream requests in a streamed response.
 	relay *router.Relay
 	// session is the upstream session the call holds; a leased one is
@@ -96,9 +95,8 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		eos := m.ResponseHeaders.GetEndOfStream()
 		switch {
 		case d.BufferBody && !eos:
-			st.responseType = hs.Get("content-type")
-			_, st.responseLength = hs["content-length"]
-			resp.ModeOverride = bufferResponse
+			st.answer = &collectedAnswer{contentType: hs.Get("content-type"), limit: st.router.MaxResponseBody()}
+			resp.ModeOverride = streamResponse
 		case d.Relay != nil && !eos:
 			st.relay = d.Relay
 			resp.ModeOverride = streamResponse
@@ -136,13 +134,24 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 				}},
 			}}
 		}
-		// Otherwise only downgraded calls ask for their response body.
-		body, set := router.DecideResponseBody(st.call, m.ResponseBody.GetBody(), st.responseType, st.responseLength)
+		// Otherwise only answers the router rewrites whole ask for it.
+		var out []byte
+		if st.answer != nil && st.call != nil {
+			var over bool
+			out, over = st.answer.add(st.call, m.ResponseBody.GetBody(), m.ResponseBody.GetEndOfStream())
+			if over {
+				s.log.Warn("upstream answer over the limit for answers the gateway rewrites", "upstream", st.call.Upstream.Alias,
+					"limit_bytes", st.answer.limit)
+			}
+		} else {
+			out = m.ResponseBody.GetBody()
+		}
+		mut := &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: out}}
+		if len(out) == 0 {
+			mut.Mutation = &extprocv3.BodyMutation_ClearBody{ClearBody: true}
+		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
-			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{
-				HeaderMutation: mutation(set, nil),
-				BodyMutation:   &extprocv3.BodyMutation{Mutation: &extprocv3.BodyMutation_Body{Body: body}},
-			}},
+			ResponseBody: &extprocv3.BodyResponse{Response: &extprocv3.CommonResponse{BodyMutation: mut}},
 		}}
 	case *extprocv3.ProcessingRequest_ResponseTrailers:
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseTrailers{

@@ -71,6 +71,7 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 		caps, err := sealer.Open(id, owner)
 		return uint8(caps), err
 	}), router.WithRelayKeys(sealer.RelayKeys()), router.WithCredentials(creds),
+		router.WithMaxResponseBody(cfg.Gateway.MaxResponseBodyBytes),
 		router.WithAuthorizer(access), router.WithOrigins(router.OriginPolicy{Allowed: cfg.Gateway.AllowedOrigins}))
 	if err != nil {
 		return nil, fmt.Errorf("build router: %w", err)

@@ -13,12 +13,22 @@ import (
 	"github.com/mcpgw/mcpgw/extproc"
 )
 
+// extProcMessageSlack is what a message from Envoy may hold beyond the
+// request body limit (see ServeExtProc).
+const extProcMessageSlack = 4 << 20
+
 // ServeExtProc serves the ext_proc service on lis until ctx ends, then
 // stops gracefully (bounded, so long-lived SSE streams cannot hold it).
 func ServeExtProc(ctx context.Context, lis net.Listener, svc *extproc.Server, maxBody int, log *slog.Logger) error {
 	g := grpc.NewServer(
-		// Envoy sends the whole buffered body in one message.
-		grpc.MaxRecvMsgSize(maxBody + 64<<10),
+		// Envoy sends a request body whole in one message (at most
+		// maxBody), and a response body the service asks for chunk by
+		// chunk: the first chunk holds what arrived while the response
+		// headers were with the service, up to Envoy's buffer limit
+		// (maxBody, the listener's) plus one read from the upstream (up
+		// to its connection buffer, 1 MiB). Measured on Envoy 1.40.0: a
+		// 1.5 MB first chunk with the 1 MiB default.
+		grpc.MaxRecvMsgSize(maxBody + extProcMessageSlack),
 	)
 	svc.Register(g)
 	errc := make(chan error, 1)

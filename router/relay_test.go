@@ -316,8 +316,8 @@ func TestResourceReadURIsArePrefixed(t *testing.T) {
 	}
 	answer := `{"jsonrpc":"2.0","id":4,"result":{"contents":[{"uri":"file:///a.txt","text":"hi"},{"uri":"file:///b.bin","blob":"AA=="}]}}`
 	rd := DecideResponse(d.Call, "200", "application/json")
-	if !rd.BufferBody {
-		t.Fatalf("JSON answer not buffered: %+v", rd)
+	if !rd.BufferBody || !slices.Contains(rd.RemoveHeaders, "content-length") {
+		t.Fatalf("JSON answer not collected, or its headers (which go ahead of it) keep content-length: %+v", rd)
 	}
 	body, set := DecideResponseBody(d.Call, []byte(answer), "application/json", true)
 	for _, want := range []string{`"uri":"mcpgw://demo/file:///a.txt"`, `"uri":"mcpgw://demo/file:///b.bin"`, `"text":"hi"`} {

@@ -30,7 +30,9 @@ type ResponseDecision struct {
 	// use it while the upstream still answers). Chunks pass unchanged.
 	WatchBody bool
 	// BufferBody asks for the response body: a JSON answer to rewrite
-	// (DecideResponseBody; see Relay for what changes).
+	// (DecideResponseBody; see Relay for what changes), whole, at most
+	// Router.MaxResponseBody bytes of it (ResponseTooLarge otherwise). The
+	// headers go ahead of it, without content-length.
 	BufferBody bool
 	// Relay, when set, asks for the response event stream chunk by chunk,
 	// each chunk rewritten by it.
@@ -78,13 +80,24 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 			d.BufferBody = true // one JSON answer to rewrite
 		}
 	}
-	if d.Relay != nil {
-		// Rewriting changes the length; Envoy does not drop it for a
-		// body streamed by override.
+	if d.Relay != nil || d.BufferBody {
+		// Rewriting changes the length, and the headers leave before the
+		// body is rewritten; Envoy does not drop it for a body streamed
+		// by override.
 		d.RemoveHeaders = append(d.RemoveHeaders, headerContentLength)
 	}
 	d.WatchBody = call.Leased && d.Relay == nil && !d.BufferBody
 	return d
+}
+
+// ResponseTooLarge is the answer that replaces an upstream's answer to
+// call that exceeds limit bytes (gateway.max_response_body_bytes) where
+// the gateway must hold it whole to rewrite it.
+func ResponseTooLarge(call *Call, limit int) []byte {
+	e := &rpc.Error{Code: rpc.CodeInternalError, Message: fmt.Sprintf(
+		"upstream MCP server %q answered more than %d bytes, the gateway's limit for answers it rewrites (gateway.max_response_body_bytes)",
+		call.Upstream.Alias, limit)}
+	return e.Response(call.RequestID)
 }
 
 // DecideResponseBody rewrites the buffered answer of call (see Relay);

@@ -22,6 +22,7 @@ type Router struct {
 	names        *namespace.Registry
 	upstreams    map[string]*upstreams.Upstream
 	maxBody      int
+	maxResponse  int
 	checkSession func(id, owner string) (capabilities uint8, err error)
 	origins      OriginPolicy
 	// authz authenticates requests and decides access (see access.go).
@@ -47,6 +48,25 @@ func WithRelayKeys(keys [][]byte) Option {
 	}
 }
 
+// DefaultMaxResponseBody is the largest upstream answer the gateway holds
+// whole to rewrite it, unless WithMaxResponseBody says otherwise.
+const DefaultMaxResponseBody = 16 << 20
+
+// WithMaxResponseBody sets the largest upstream answer the gateway holds
+// whole to rewrite it (gateway.max_response_body_bytes); n <= 0 keeps
+// DefaultMaxResponseBody.
+func WithMaxResponseBody(n int) Option {
+	return func(r *Router) {
+		if n > 0 {
+			r.maxResponse = n
+		}
+	}
+}
+
+// MaxResponseBody is the largest upstream answer the gateway holds whole
+// to rewrite it (ResponseDecision.BufferBody).
+func (r *Router) MaxResponseBody() int { return r.maxResponse }
+
 // WithSessionCheck makes the router refuse requests that carry a client
 // session id the gateway did not issue to the caller's credential (owner:
 // identity.Principal.Owner), or that expired, with 404. check must be
@@ -59,7 +79,7 @@ func WithSessionCheck(check func(id, owner string) (capabilities uint8, err erro
 // New builds a router over the given upstreams. maxBody is the largest
 // request body in bytes (Envoy enforces the same limit before us).
 func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts ...Option) (*Router, error) {
-	r := &Router{names: names, upstreams: make(map[string]*upstreams.Upstream, len(ups)), maxBody: maxBody}
+	r := &Router{names: names, upstreams: make(map[string]*upstreams.Upstream, len(ups)), maxBody: maxBody, maxResponse: DefaultMaxResponseBody}
 	for _, o := range opts {
 		o(r)
 	}
