@@ -106,6 +106,21 @@ func TestAdaptedErrors(t *testing.T) {
 func TestStdioKeysOnHTTPServer(t *testing.T) {
 	cfg := mustParse(t, "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    session_mode: per_session\n", nil)
 	findLine(t, cfg.Ignored, "mcp_servers.a.session_mode: ignored: only used with transport stdio")
-	cfg = mustParse(t, "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    timeout: 3\n", nil)
-	findLine(t, cfg.Unsupported, "mcp_servers.a.timeout: not supported yet")
+}
+
+// timeout applies to every server now: LiteLLM's per-server call
+// deadline, in seconds (fractions allowed).
+func TestServerTimeout(t *testing.T) {
+	cfg := mustParse(t, "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    timeout: 2.5\n  b:\n    url: https://y.example/mcp\n", nil)
+	if len(cfg.Unsupported) != 0 || len(cfg.Ignored) != 0 {
+		t.Fatalf("timeout reported: %v %v", cfg.Unsupported, cfg.Ignored)
+	}
+	ups := cfg.Upstreams()
+	if got := ups[0].CallTimeout(); got != 2500*time.Millisecond {
+		t.Errorf("a: %v", got)
+	}
+	if got := ups[1].CallTimeout(); got != 60*time.Second {
+		t.Errorf("b (default): %v", got)
+	}
+	findLine(t, problemsOf(t, "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    timeout: 0\n", nil), "mcp_servers.a.timeout: must be above 0 and at most 86400 seconds")
 }

@@ -78,6 +78,11 @@ type GatewaySettings struct {
 	// Answers passed through are not bounded. Default 16 MiB; must be
 	// between 1 KiB and 1 GiB.
 	MaxResponseBodyBytes int
+	// RequestTimeout (request_timeout, seconds) bounds receiving one
+	// whole request; a client that has not sent all of it by then (a body
+	// shorter than its content-length) gets 408. Default 30s; 11 to 3600
+	// (above Envoy's 10 s ext_proc message timeout, which it includes).
+	RequestTimeout time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 	// SessionSecrets (session_secrets) seal client session ids, so any
@@ -123,6 +128,7 @@ const (
 	MinMaxResponseBodyBytes          = 1 << 10
 	MaxMaxResponseBodyBytes          = 1 << 30
 	DefaultLogLevel                  = "info"
+	DefaultRequestTimeout            = 30 * time.Second
 	DefaultSessionTTL                = 24 * time.Hour
 	defaultAvailableOnPublicInternet = true
 )

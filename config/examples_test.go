@@ -113,7 +113,7 @@ func TestLiteLLMAccessExampleValues(t *testing.T) {
 	if cfg.General.MCPToolPrefixSeparator != "__" {
 		t.Errorf("separator = %q", cfg.General.MCPToolPrefixSeparator)
 	}
-	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 4 << 20, MaxResponseBodyBytes: 16 << 20, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
+	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 4 << 20, MaxResponseBodyBytes: 16 << 20, RequestTimeout: DefaultRequestTimeout, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }

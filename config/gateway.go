@@ -9,7 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "discovery_ttl", "log_level", "max_request_body_bytes", "max_response_body_bytes", "port", "session_secrets", "session_ttl", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "discovery_ttl", "log_level", "max_request_body_bytes", "max_response_body_bytes", "port", "request_timeout", "session_secrets", "session_ttl", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -61,6 +61,14 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 					continue
 				}
 				g.MaxResponseBodyBytes = int(v)
+			}
+		case "request_timeout":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 11 || v > 3600 {
+					p.errorf(f.v, fp, "must be between 11 and 3600 seconds (above the 10 s the gateway may take to route a request)")
+					continue
+				}
+				g.RequestTimeout = time.Duration(v) * time.Second
 			}
 		case "log_level":
 			if v, ok := p.enum(f.v, fp, logLevels); ok {

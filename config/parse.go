@@ -68,6 +68,7 @@ func (p *parser) parse(data []byte) *Config {
 		Port:                 DefaultPort,
 		MaxRequestBodyBytes:  DefaultMaxRequestBodyBytes,
 		MaxResponseBodyBytes: DefaultMaxResponseBodyBytes,
+		RequestTimeout:       DefaultRequestTimeout,
 		LogLevel:             DefaultLogLevel,
 		SessionTTL:           DefaultSessionTTL,
 	}}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseProblems checks the message (with file, line and path) for
@@ -176,6 +177,11 @@ func TestParseProblems(t *testing.T) {
 			want: `test.yaml:2: gateway.max_response_body_bytes: must be between 1024 (1 KiB) and 1073741824 (1 GiB)`,
 		},
 		{
+			name: "request timeout within the ext_proc message timeout",
+			src:  "gateway:\n  request_timeout: 10\n",
+			want: `test.yaml:2: gateway.request_timeout: must be between 11 and 3600 seconds`,
+		},
+		{
 			name: "port not a number",
 			src:  "gateway:\n  port: http\n",
 			want: `test.yaml:2: gateway.port: must be an integer`,
@@ -213,7 +219,7 @@ func TestParseProblems(t *testing.T) {
 		{
 			name: "timeout must be positive",
 			src:  "mcp_servers:\n  a:\n    url: https://x.example/mcp\n    timeout: -1\n",
-			want: `test.yaml:4: mcp_servers.a.timeout: must be between 0 and 86400 seconds`,
+			want: `test.yaml:4: mcp_servers.a.timeout: must be above 0 and at most 86400 seconds`,
 		},
 		{
 			name: "oauth2 needs oauth2_flow, as in LiteLLM",
@@ -299,7 +305,7 @@ func TestParseDefaults(t *testing.T) {
 		if len(cfg.Servers) != 0 || len(cfg.Unsupported) != 0 || len(cfg.Ignored) != 0 {
 			t.Errorf("%q: got %+v, want an empty config", src, cfg)
 		}
-		want := GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 16 << 20, LogLevel: "info", SessionTTL: DefaultSessionTTL}
+		want := GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 16 << 20, RequestTimeout: DefaultRequestTimeout, LogLevel: "info", SessionTTL: DefaultSessionTTL}
 		if !reflect.DeepEqual(cfg.Gateway, want) {
 			t.Errorf("%q: Gateway = %+v, want %+v", src, cfg.Gateway, want)
 		}
@@ -328,6 +334,7 @@ gateway:
   port: 8080
   max_request_body_bytes: 0x100000
   max_response_body_bytes: 33554432
+  request_timeout: 45
   log_level: debug
 `
 	cfg := mustParse(t, src, nil)
@@ -347,7 +354,7 @@ gateway:
 		local.Env["PORT"] != "8080" {
 		t.Errorf("local = %+v", local)
 	}
-	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 32 << 20, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
+	if !reflect.DeepEqual(cfg.Gateway, GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 32 << 20, RequestTimeout: 45 * time.Second, LogLevel: "debug", SessionTTL: DefaultSessionTTL}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }

@@ -26,7 +26,6 @@ func TestUnsupported(t *testing.T) {
 		{"env_vars", head + "    env_vars:\n      - name: TOKEN\n        scope: user\n", "mcp_servers.a.env_vars: not supported yet"},
 		{"cost info", head + "    mcp_info:\n      mcp_server_cost_info:\n        default_cost_per_query: 0.01\n", "test.yaml:5: mcp_servers.a.mcp_info.mcp_server_cost_info: not supported yet"},
 		{"logo", head + "    mcp_info:\n      logo_url: https://x.example/logo.png\n", "mcp_servers.a.mcp_info.logo_url: not supported yet"},
-		{"timeout", head + "    timeout: 30\n", "mcp_servers.a.timeout: not supported yet"},
 		{"max_concurrent_requests", head + "    max_concurrent_requests: 4\n", "mcp_servers.a.max_concurrent_requests: not supported yet"},
 		{"instructions", head + "    instructions: be nice\n", "mcp_servers.a.instructions: not supported yet"},
 		{"oauth passthrough", head + "    oauth_passthrough: true\n", "mcp_servers.a.oauth_passthrough: not supported yet"},

@@ -109,8 +109,10 @@ type Server struct {
 	AllowSampling          bool // allow_sampling; not acted on yet
 	AllowElicitation       bool // allow_elicitation; not acted on yet
 
-	// Timeout (timeout, seconds in YAML) bounds one tool call of a server
-	// the sidecar adapts; not acted on yet for http servers.
+	// Timeout (timeout, seconds in YAML, as in LiteLLM) bounds one call
+	// routed to the server, from the request sent to the answer complete
+	// (Envoy's route timeout; adapters apply it too). Zero means
+	// upstreams.DefaultCallTimeout.
 	Timeout time.Duration
 	// MaxConcurrentRequests (max_concurrent_requests) bounds the requests
 	// in flight per stdio process; not acted on yet for other servers.

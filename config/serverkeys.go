@@ -127,7 +127,7 @@ var serverKeys = map[string]serverKey{
 	"allow_sampling":            {parse: boolField(func(s *Server) *bool { return &s.AllowSampling }), unsupported: true, when: func(s *Server) bool { return s.AllowSampling }},
 	"allow_elicitation":         {parse: boolField(func(s *Server) *bool { return &s.AllowElicitation }), unsupported: true, when: func(s *Server) bool { return s.AllowElicitation }},
 
-	"timeout":                 {parse: parseTimeout, unsupported: true, when: func(s *Server) bool { return !s.adapted() }},
+	"timeout":                 {parse: parseTimeout},
 	"max_concurrent_requests": {parse: parseMaxConcurrent, unsupported: true, when: func(s *Server) bool { return s.Transport != TransportStdio }},
 	"env_vars":                {parse: parseEnvVars, unsupported: true, detail: "${NAME} in static_headers is sent literally"},
 	"mcp_info":                {parse: parseMCPInfo},
@@ -255,7 +255,7 @@ func parseTimeout(p *parser, n *yaml.Node, path string, s *Server) bool {
 		return false
 	}
 	if f <= 0 || f > 86400 {
-		p.errorf(n, path, "must be between 0 and 86400 seconds")
+		p.errorf(n, path, "must be above 0 and at most 86400 seconds")
 		return false
 	}
 	s.Timeout = time.Duration(f * float64(time.Second))

@@ -28,6 +28,7 @@ func (c *Config) Upstreams() []*upstreams.Upstream {
 			AllowedTools:    s.AllowedTools,
 			DisallowedTools: s.DisallowedTools,
 			AccessGroups:    s.AccessGroups,
+			Timeout:         s.Timeout,
 		}
 		if u.Description == "" {
 			u.Description = s.MCPInfo.Description

@@ -3,6 +3,7 @@ package envoy
 import (
 	"net/url"
 	"testing"
+	"time"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -43,9 +44,11 @@ func fileLogOf(t *testing.T, h *hcmv3.HttpConnectionManager) *filev3.FileAccessL
 	return unpack(t, h.GetAccessLog()[0].GetTypedConfig(), &filev3.FileAccessLog{})
 }
 
+// routeOf is the catch-all route (the last).
 func routeOf(t *testing.T, h *hcmv3.HttpConnectionManager) *routev3.Route {
 	t.Helper()
-	return h.GetRouteConfig().GetVirtualHosts()[0].GetRoutes()[0]
+	routes := h.GetRouteConfig().GetVirtualHosts()[0].GetRoutes()
+	return routes[len(routes)-1]
 }
 
 func clustersByName(b *bootstrapv3.Bootstrap) map[string]*clusterv3.Cluster {
@@ -98,8 +101,48 @@ func TestFilterChain(t *testing.T) {
 	if r.GetMatch().GetPrefix() != "/" || len(r.GetRequestHeadersToRemove()) != 1 || r.GetRequestHeadersToRemove()[0] != wellknown.RouteHeader {
 		t.Errorf("route = %v", r)
 	}
-	if n := len(hcm.GetLocalReplyConfig().GetMappers()); n != 4 {
+	if n := len(hcm.GetLocalReplyConfig().GetMappers()); n != 7 {
 		t.Errorf("%d local reply mappers", n)
+	}
+	if got := hcm.GetRequestTimeout().AsDuration(); got != DefaultRequestTimeout {
+		t.Errorf("request_timeout %v", got)
+	}
+}
+
+// Each upstream cluster has a route of its own, ahead of the catch-all,
+// chosen by the x-mcp-cluster ext_proc sets, that carries the server's
+// call deadline and, for the local-reply mappers, its name.
+func TestUpstreamRoutes(t *testing.T) {
+	p := baseParams(t)
+	p.Upstreams[1].Timeout = 2500 * time.Millisecond
+	b, err := Bootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := hcmOf(t, b).GetRouteConfig().GetVirtualHosts()[0].GetRoutes()
+	if len(routes) != 3 {
+		t.Fatalf("%d routes, want 2 upstreams and the catch-all", len(routes))
+	}
+	for i, want := range []struct {
+		alias, timeout string
+		d              time.Duration
+	}{{"github", "60s", 60 * time.Second}, {"wiki", "2.5s", 2500 * time.Millisecond}} {
+		r := routes[i]
+		hm := r.GetMatch().GetHeaders()
+		if len(hm) != 1 || hm[0].GetName() != wellknown.RouteHeader || hm[0].GetStringMatch().GetExact() != upstreams.ClusterName(want.alias) {
+			t.Errorf("%s: match %v", want.alias, r.GetMatch())
+		}
+		ra := r.GetRoute()
+		if ra.GetCluster() != upstreams.ClusterName(want.alias) || ra.GetTimeout().AsDuration() != want.d || !ra.GetAutoHostRewrite().GetValue() {
+			t.Errorf("%s: action %v", want.alias, ra)
+		}
+		meta := r.GetMetadata().GetFilterMetadata()[routeMetadataNamespace].GetFields()
+		if meta["server"].GetStringValue() != want.alias || meta["timeout"].GetStringValue() != want.timeout {
+			t.Errorf("%s: metadata %v", want.alias, meta)
+		}
+		if len(r.GetRequestHeadersToRemove()) != 1 || r.GetRequestBodyBufferLimit().GetValue() != DefaultMaxRequestBodyBytes {
+			t.Errorf("%s: route %v", want.alias, r)
+		}
 	}
 }
 

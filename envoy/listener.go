@@ -106,7 +106,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if err != nil {
 		return nil, err
 	}
-	localReply, err := localReplyConfig()
+	localReply, err := localReplyConfig(p.RequestTimeout.String())
 	if err != nil {
 		return nil, err
 	}
@@ -116,8 +116,13 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		RouteSpecifier:        &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: routeConfig(p)},
 		StreamIdleTimeout:     durationpb.New(SSEIdleTimeout),
 		RequestHeadersTimeout: durationpb.New(requestHeadersTimeout),
-		AccessLog:             []*accesslogv3.AccessLog{accessLog},
-		LocalReplyConfig:      localReply,
+		// A request (a body shorter than its content-length, say) that
+		// does not arrive whole in time is answered 408; the timer stops
+		// once the request has gone upstream, so it does not limit
+		// answers or event streams.
+		RequestTimeout:   durationpb.New(p.RequestTimeout),
+		AccessLog:        []*accesslogv3.AccessLog{accessLog},
+		LocalReplyConfig: localReply,
 		// The router must be last.
 		HttpFilters: append(filters, &hcmv3.HttpFilter{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}}),
 	}, nil

@@ -18,6 +18,7 @@ const (
 	DefaultAdminAddress        = "127.0.0.1"
 	DefaultMaxRequestBodyBytes = 1 << 20 // Envoy's own per-connection default
 	DefaultMessageTimeout      = 10 * time.Second
+	DefaultRequestTimeout      = 30 * time.Second
 	DefaultAccessLog           = "/dev/stdout"
 	// DefaultCAFile is the system CA bundle on Debian, Ubuntu (the official
 	// Envoy image) and Alpine.
@@ -62,6 +63,11 @@ type Params struct {
 	MaxRequestBodyBytes int
 	// MessageTimeout is ext_proc's per-message timeout. 0 = 10s.
 	MessageTimeout time.Duration
+	// RequestTimeout bounds receiving one whole request (the HCM's
+	// request_timeout: 408 after it); it must be above MessageTimeout,
+	// which the request may spend waiting for ext_proc. 0 = 30s, or twice
+	// MessageTimeout when that is longer.
+	RequestTimeout time.Duration
 	// AccessLog is the access log file. "" = /dev/stdout. Each request is
 	// one JSON object per line with the keys start_time, method, path,
 	// status, details, flags, upstream_cluster, upstream_host, duration_ms,
@@ -100,6 +106,9 @@ func (p Params) withDefaults() Params {
 	}
 	if p.MessageTimeout == 0 {
 		p.MessageTimeout = DefaultMessageTimeout
+	}
+	if p.RequestTimeout == 0 {
+		p.RequestTimeout = max(DefaultRequestTimeout, 2*p.MessageTimeout)
 	}
 	if p.AccessLog == "" {
 		p.AccessLog = DefaultAccessLog
@@ -142,6 +151,11 @@ func (p Params) validate() error {
 	}
 	if p.MessageTimeout < time.Millisecond {
 		return fieldErr("MessageTimeout", fmt.Errorf("%v is below 1ms", p.MessageTimeout))
+	}
+	if p.RequestTimeout <= p.MessageTimeout {
+		// The request waits for ext_proc's answer to its body, which may
+		// take up to MessageTimeout.
+		return fieldErr("RequestTimeout", fmt.Errorf("%v is not above MessageTimeout %v", p.RequestTimeout, p.MessageTimeout))
 	}
 	seen := map[string]bool{wellknown.ExtProcCluster: true, wellknown.SidecarCluster: true}
 	for i, u := range p.Upstreams {

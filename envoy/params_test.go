@@ -106,6 +106,7 @@ func TestBadParams(t *testing.T) {
 func TestProtoValidationErrors(t *testing.T) {
 	p := baseParams(t)
 	p.MessageTimeout = 2 * time.Hour // ext_proc allows at most 1h
+	p.RequestTimeout = 3 * time.Hour
 	_, err := Render(p)
 	if err == nil || !strings.Contains(err.Error(), "invalid ext_proc filter") || !strings.Contains(err.Error(), "MessageTimeout") {
 		t.Fatalf("err = %v", err)

@@ -1,30 +1,47 @@
 package envoy
 
 import (
+	"strconv"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // RouteConfigName names the single route table.
 const RouteConfigName = "mcpgw"
 
-// routeConfig is one catch-all route: the cluster comes from the
-// x-mcp-cluster header that ext_proc sets on every request.
+// routeMetadataNamespace is the route metadata namespace the local-reply
+// mappers read: an upstream route's server alias and call timeout.
+const routeMetadataNamespace = "mcpgw"
+
+// routeConfig routes on the x-mcp-cluster header that ext_proc sets on
+// every request: one route per upstream cluster, which carries that
+// server's call deadline and its name (for the errors Envoy answers
+// itself), then a catch-all for the sidecar.
 //
-//   - timeout 0s: no upstream response deadline, SSE responses may run long.
+//   - Upstream routes: timeout is the server's (LiteLLM's per-server
+//     timeout, default 60 s), from the request sent to the answer
+//     complete; when it passes before the answer starts, Envoy answers
+//     504 and the local-reply mapper turns it into a JSON-RPC error naming
+//     the server (once the answer has started, the stream is reset).
+//   - The catch-all (sidecar: initialize, lists, GET event streams) has
+//     timeout 0s: SSE responses may run long. An unknown cluster there is
+//     a gateway bug: cluster_not_found_response_code 503, which the
+//     mapper turns into a JSON-RPC error naming "cluster_not_found". 503
+//     is the proto's zero value, so the rendered YAML omits the field;
+//     Envoy 1.40.0 answers 503 both for an unknown cluster and for a
+//     missing header (checked in TestEnvoyLive; the cluster_header doc's
+//     "404" is wrong).
 //   - idle_timeout SSEIdleTimeout: see there.
 //   - auto_host_rewrite: Host becomes the upstream endpoint's hostname
 //     (set per cluster in clusters.go), so ext_proc never sets :authority.
-//   - cluster_not_found_response_code 503: ext_proc always sets the header,
-//     so an unknown or missing cluster is a gateway bug (a server error),
-//     not a client error. The local-reply mapper turns it into a JSON-RPC
-//     error naming "cluster_not_found". 503 is the proto's zero value, so
-//     the rendered YAML omits the field; Envoy 1.40.0 answers 503 both for
-//     an unknown cluster and for a missing header (checked in
-//     TestEnvoyLive; the cluster_header doc's "404" is wrong).
 //   - request_body_buffer_limit and the listener's
 //     per_connection_buffer_limit_bytes are both MaxRequestBodyBytes: a
 //     larger request body gets Envoy's 413 before ext_proc sees it (ext_proc
@@ -33,26 +50,66 @@ const RouteConfigName = "mcpgw"
 //     not lower the listener's 1 MiB default, and the listener value alone
 //     is raised by a larger route value. So both are set.
 //   - x-mcp-cluster is removed before the request goes upstream; routing
-//     has already read it.
+//     has already read it. A client's forged copy may pick a route before
+//     ext_proc runs; ext_proc overwrites it and clears the route cache, so
+//     it never decides where a request goes.
 func routeConfig(p Params) *routev3.RouteConfiguration {
+	var routes []*routev3.Route
+	for _, u := range p.Upstreams {
+		if !skipCluster(u) {
+			routes = append(routes, upstreamRoute(u, p))
+		}
+	}
+	routes = append(routes, &routev3.Route{
+		Name:  "by_cluster_header",
+		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
+			ClusterSpecifier:            &routev3.RouteAction_ClusterHeader{ClusterHeader: wellknown.RouteHeader},
+			ClusterNotFoundResponseCode: routev3.RouteAction_SERVICE_UNAVAILABLE,
+			Timeout:                     durationpb.New(0),
+			IdleTimeout:                 durationpb.New(SSEIdleTimeout),
+			HostRewriteSpecifier:        &routev3.RouteAction_AutoHostRewrite{AutoHostRewrite: wrapperspb.Bool(true)},
+		}},
+		RequestBodyBufferLimit: wrapperspb.UInt64(uint64(p.MaxRequestBodyBytes)),
+		RequestHeadersToRemove: []string{wellknown.RouteHeader},
+	})
 	return &routev3.RouteConfiguration{
 		Name: RouteConfigName,
 		VirtualHosts: []*routev3.VirtualHost{{
 			Name:    "mcpgw",
 			Domains: []string{"*"},
-			Routes: []*routev3.Route{{
-				Name:  "by_cluster_header",
-				Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
-				Action: &routev3.Route_Route{Route: &routev3.RouteAction{
-					ClusterSpecifier:            &routev3.RouteAction_ClusterHeader{ClusterHeader: wellknown.RouteHeader},
-					ClusterNotFoundResponseCode: routev3.RouteAction_SERVICE_UNAVAILABLE,
-					Timeout:                     durationpb.New(0),
-					IdleTimeout:                 durationpb.New(SSEIdleTimeout),
-					HostRewriteSpecifier:        &routev3.RouteAction_AutoHostRewrite{AutoHostRewrite: wrapperspb.Bool(true)},
-				}},
-				RequestBodyBufferLimit: wrapperspb.UInt64(uint64(p.MaxRequestBodyBytes)),
-				RequestHeadersToRemove: []string{wellknown.RouteHeader},
-			}},
+			Routes:  routes,
 		}},
+	}
+}
+
+// upstreamRoute carries the calls ext_proc routes to u: those whose
+// x-mcp-cluster names u's cluster.
+func upstreamRoute(u *upstreams.Upstream, p Params) *routev3.Route {
+	timeout := u.CallTimeout()
+	meta, _ := structpb.NewStruct(map[string]any{
+		"server":  u.Alias,
+		"timeout": strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64) + "s",
+	})
+	return &routev3.Route{
+		Name: "upstream:" + u.Alias,
+		Match: &routev3.RouteMatch{
+			PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
+			Headers: []*routev3.HeaderMatcher{{
+				Name: wellknown.RouteHeader,
+				HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: &matcherv3.StringMatcher{
+					MatchPattern: &matcherv3.StringMatcher_Exact{Exact: u.Cluster},
+				}},
+			}},
+		},
+		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
+			ClusterSpecifier:     &routev3.RouteAction_Cluster{Cluster: u.Cluster},
+			Timeout:              durationpb.New(timeout),
+			IdleTimeout:          durationpb.New(SSEIdleTimeout),
+			HostRewriteSpecifier: &routev3.RouteAction_AutoHostRewrite{AutoHostRewrite: wrapperspb.Bool(true)},
+		}},
+		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{routeMetadataNamespace: meta}},
+		RequestBodyBufferLimit: wrapperspb.UInt64(uint64(p.MaxRequestBodyBytes)),
+		RequestHeadersToRemove: []string{wellknown.RouteHeader},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/mcpgw/mcpgw/credentials"
 	"github.com/mcpgw/mcpgw/credentials/tokens"
@@ -13,6 +14,14 @@ import (
 	"github.com/mcpgw/mcpgw/rpc"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
+
+// TokenWait bounds how long a routed call waits for its upstream's OAuth2
+// token. The call's set-up (this wait, then opening its upstream session,
+// bounded by the session pool's ConnectTimeout) happens while Envoy waits
+// for one ext_proc message: together they must stay under Envoy's message
+// timeout, or Envoy answers a bare 504 before the gateway can answer 502
+// naming the server (gateway.SessionOpenTimeout).
+const TokenWait = 4 * time.Second
 
 // attachToken adds the upstream's OAuth2 token to a routed call that
 // needs one (the I/O part of the credentials the router decided), or
@@ -26,7 +35,9 @@ func (s *Server) attachToken(ctx context.Context, d *router.Decision) *router.Re
 	src := c.Upstream.Credentials.Token
 	tok, err := "", credentials.ErrNoTokenSource
 	if src != nil {
-		tok, err = src.Token(ctx)
+		wctx, cancel := context.WithTimeout(ctx, TokenWait)
+		tok, err = src.Token(wctx)
+		cancel()
 	}
 	if err != nil {
 		s.log.Warn("no OAuth2 token for upstream", "upstream", c.Upstream.Alias, "error", err)

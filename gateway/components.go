@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/mcpgw/mcpgw/adapter"
 	"github.com/mcpgw/mcpgw/extproc"
@@ -10,14 +11,22 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
+// SessionOpenTimeout bounds opening the upstream session a routed call
+// needs. That, after waiting up to extproc.TokenWait for the upstream's
+// OAuth2 token, happens while Envoy waits for one ext_proc message
+// (envoy.DefaultMessageTimeout): the gateway must give up first, so the
+// client gets its 502 naming the server rather than Envoy's bare 504.
+const SessionOpenTimeout = 5 * time.Second
+
 // NewExtProc builds the ext_proc service and the upstream session pool it
 // uses. The caller runs the pool (Run, to close idle sessions) and closes
 // it.
 func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool) {
 	pool := sessions.NewPool(sessions.Options{
-		HTTPClient:  upstreams.HTTPClient,
-		Logger:      log.With("component", "sessions"),
-		IdleTimeout: rt.Config.Gateway.UpstreamSessionIdle,
+		HTTPClient:     upstreams.HTTPClient,
+		ConnectTimeout: SessionOpenTimeout,
+		Logger:         log.With("component", "sessions"),
+		IdleTimeout:    rt.Config.Gateway.UpstreamSessionIdle,
 	})
 	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"))
 	svc.SetReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient})

@@ -182,6 +182,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		SidecarAddress:      strings.Join(sideAddrs, ","),
 		Upstreams:           rt.Upstreams,
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
+		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
 	})
 	if err != nil {

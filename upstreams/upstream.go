@@ -5,6 +5,7 @@ package upstreams
 import (
 	"fmt"
 	"net/url"
+	"time"
 
 	"github.com/mcpgw/mcpgw/credentials"
 )
@@ -54,6 +55,22 @@ type Upstream struct {
 	// AccessGroups name the groups this server belongs to; a group name
 	// selects its servers in /mcp/<group> and x-mcp-servers.
 	AccessGroups []string
+	// Timeout bounds one call routed to this server, from the request
+	// sent to the answer complete (LiteLLM's per-server timeout); zero
+	// means DefaultCallTimeout.
+	Timeout time.Duration
+}
+
+// DefaultCallTimeout is Upstream.Timeout's default: LiteLLM's for MCP
+// calls (MCP_CLIENT_TIMEOUT, 60 s).
+const DefaultCallTimeout = 60 * time.Second
+
+// CallTimeout is the deadline of one call routed to u.
+func (u *Upstream) CallTimeout() time.Duration {
+	if u.Timeout > 0 {
+		return u.Timeout
+	}
+	return DefaultCallTimeout
 }
 
 // ToolAllowed reports whether the server-level tool filters let clients

@@ -151,6 +151,7 @@ func envoyParams(rt *gateway.Runtime, port, adminPort int, ext, side, accessLog 
 		SidecarAddress:      side,
 		Upstreams:           rt.Upstreams,
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
+		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           accessLog,
 	}
 }
