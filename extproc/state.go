@@ -3,6 +3,7 @@ package extproc
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
@@ -70,12 +71,17 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		hs := headerMap(m.ResponseHeaders.GetHeaders())
 		d := router.DecideResponse(st.call, hs.Get(":status"), hs.Get("content-type"))
 		noteAuthFailure(st.call, hs.Get(":status"))
-		if st.call != nil && s.sessionLost(ctx, st, d) {
+		// Asking the upstream about its session and replaying the call
+		// happen while Envoy waits for this one message: bounded below
+		// its message timeout, else Envoy answers a bare 504.
+		rctx, cancel := context.WithTimeout(ctx, ResponseWork)
+		defer cancel()
+		if st.call != nil && s.sessionLost(rctx, st, d) {
 			s.sessions.Evict(st.session)
 			s.log.Info("upstream lost the session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
-			if reply := s.replay(ctx, st); reply != nil {
+			if reply := s.replay(rctx, st); reply != nil {
 				return immediate(reply)
 			}
 		}
@@ -212,6 +218,15 @@ func sessionKey(c *router.Call) sessions.Key {
 		Alias: c.Upstream.Alias, Modern: c.Modern(), Capabilities: sessions.Capabilities(c.ClientCapabilities)}
 }
 
+// ResponseWork bounds what the response-headers phase of one call may do
+// (a ping on its upstream session, then one replay: a new session, at most
+// the pool's ConnectTimeout, and the call again), below Envoy's ext_proc
+// message timeout (10 s); past it the upstream's own answer stands.
+const ResponseWork = 9 * time.Second
+
+// pingWait bounds the ping that tells a lost session from a refused call.
+const pingWait = 2 * time.Second
+
 // sessionLost reports whether the upstream refused st's call because it no
 // longer knows the session the call carried: it said so (404), or it
 // refused the call (400) and no longer answers a ping on the session.
@@ -220,7 +235,9 @@ func (s *Server) sessionLost(ctx context.Context, st *requestState, d router.Res
 	case d.EvictUpstreamSession:
 		return true
 	case d.CheckUpstreamSession:
-		return !s.sessions.Alive(sessionContext(ctx, st.call), st.session)
+		pctx, cancel := context.WithTimeout(ctx, pingWait)
+		defer cancel()
+		return !s.sessions.Alive(sessionContext(pctx, st.call), st.session)
 	}
 	return false
 }
