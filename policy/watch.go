@@ -42,6 +42,11 @@ func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, 
 	// policy files with what the running version was built from.
 	lastConfig := fingerprint(src.ConfigPath, "")
 	lastPolicy := e.Current().print
+	// A change is applied once the files hold still for one interval: an
+	// editor or a script that truncates and then writes would otherwise
+	// have a half-written file applied (an empty access: block revokes
+	// every key until the next poll).
+	var seenConfig, seenPolicy [sha256.Size]byte
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -53,6 +58,10 @@ func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, 
 		cur := e.Current()
 		fc, fp := fingerprint(src.ConfigPath, ""), fingerprint("", cur.policyDir)
 		if fc == lastConfig && fp == lastPolicy {
+			continue
+		}
+		if fc != seenConfig || fp != seenPolicy {
+			seenConfig, seenPolicy = fc, fp
 			continue
 		}
 		lastConfig, lastPolicy = fc, fp
