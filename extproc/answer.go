@@ -1,6 +1,6 @@
 package extproc
 
-import "github.com/mcpgw/mcpgw/router"
+import "github.com/mcpgw/mcpgw/extproc/router"
 
 // collectedAnswer gathers an answer the router rewrites whole. Envoy is
 // asked for it chunk by chunk rather than buffered: Envoy's buffer limit

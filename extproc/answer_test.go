@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 

@@ -6,7 +6,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 
-	"github.com/mcpgw/mcpgw/router"
+	"github.com/mcpgw/mcpgw/extproc/router"
 )
 
 // common turns a request decision into Envoy's CommonResponse. Headers go

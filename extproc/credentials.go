@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/mcpgw/mcpgw/credentials"
-	"github.com/mcpgw/mcpgw/credentials/tokens"
-	"github.com/mcpgw/mcpgw/router"
-	"github.com/mcpgw/mcpgw/rpc"
+	"github.com/mcpgw/mcpgw/extproc/router"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials/tokens"
 )
 
 // TokenWait bounds how long a routed call waits for its upstream's OAuth2

@@ -10,12 +10,12 @@ import (
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
-	"github.com/mcpgw/mcpgw/credentials"
-	"github.com/mcpgw/mcpgw/credentials/tokens"
-	"github.com/mcpgw/mcpgw/namespace"
-	"github.com/mcpgw/mcpgw/router"
-	"github.com/mcpgw/mcpgw/sessions"
+	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials/tokens"
+	"github.com/mcpgw/mcpgw/upstreams/sessions"
 )
 
 type fakeTokens struct {

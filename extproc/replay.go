@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
-	"github.com/mcpgw/mcpgw/router"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 

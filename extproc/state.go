@@ -8,8 +8,9 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
-	"github.com/mcpgw/mcpgw/router"
-	"github.com/mcpgw/mcpgw/sessions"
+	"github.com/mcpgw/mcpgw/extproc/router"
+	"github.com/mcpgw/mcpgw/internal/clientsession"
+	"github.com/mcpgw/mcpgw/upstreams/sessions"
 )
 
 // requestState is what one HTTP request's stream remembers between
@@ -215,7 +216,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 // own credentials if it sends any.
 func sessionKey(c *router.Call) sessions.Key {
 	return sessions.Key{Owner: c.Owner, ClientSession: c.ClientSession, Credentials: c.Credentials.ClientKey,
-		Alias: c.Upstream.Alias, Modern: c.Modern(), Capabilities: sessions.Capabilities(c.ClientCapabilities)}
+		Alias: c.Upstream.Alias, Modern: c.Modern(), Capabilities: clientsession.Capabilities(c.ClientCapabilities)}
 }
 
 // ResponseWork bounds what the response-headers phase of one call may do

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgw/mcpgw/config"
-	"github.com/mcpgw/mcpgw/identity"
-	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 // benchConfig is a gateway with servers servers (server i in access group

@@ -7,7 +7,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
-	"github.com/mcpgw/mcpgw/identity"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 // The decision cache. A policy is a function of its input and its data;

@@ -9,7 +9,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
-	"github.com/mcpgw/mcpgw/identity"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 // Grants: the first step of the decision (authz.rego). A principal's grant

@@ -7,7 +7,7 @@ import (
 
 	"github.com/open-policy-agent/opa/v1/ast"
 
-	"github.com/mcpgw/mcpgw/identity"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 // The gateway hands each question its principal's grant (input.grant);

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"github.com/mcpgw/mcpgw/identity"
-	"github.com/mcpgw/mcpgw/namespace"
+	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 // Kind is what a request names on a server.

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/mcpgw/mcpgw/config"
+	"github.com/mcpgw/mcpgw/internal/config"
 )
 
 // Source says where an engine's config comes from, so Watch can reload it.

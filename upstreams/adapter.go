@@ -2,7 +2,7 @@ package upstreams
 
 import (
 	"fmt"
-	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
 	"net"
 	"net/url"
 	"time"

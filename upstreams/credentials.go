@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
 )
 
 // callCredentialsKey carries the credentials of a routed call in a context.

@@ -13,8 +13,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/credentials"
-	"github.com/mcpgw/mcpgw/credentials/tokens"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials/tokens"
 )
 
 // seenRequest is one request a capture server got.

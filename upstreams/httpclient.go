@@ -3,7 +3,7 @@ package upstreams
 import (
 	"net/http"
 
-	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
 )
 
 // HTTPClient returns an HTTP client for up over http.DefaultTransport

@@ -9,7 +9,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
 )
 
 func TestHTTPClientAddsStaticHeaders(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/mcpgw/mcpgw/credentials"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
 )
 
 // Transport is how an upstream MCP server is reached.

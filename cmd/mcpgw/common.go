@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/mcpgw/mcpgw/config"
-	"github.com/mcpgw/mcpgw/gateway"
+	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/gateway"
 )
 
 var errUsage = errors.New("usage")

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/mcpgw/mcpgw/envoy"
-	"github.com/mcpgw/mcpgw/gateway"
+	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
 

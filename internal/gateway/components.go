@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/adapter"
+	"github.com/mcpgw/mcpgw/upstreams/aggregate"
+	"github.com/mcpgw/mcpgw/upstreams/sessions"
+)
+
+// SessionOpenTimeout bounds opening the upstream session a routed call
+// needs. That, after waiting up to extproc.TokenWait for the upstream's
+// OAuth2 token, happens while Envoy waits for one ext_proc message
+// (envoy.DefaultMessageTimeout): the gateway must give up first, so the
+// client gets its 502 naming the server rather than Envoy's bare 504.
+const SessionOpenTimeout = 5 * time.Second
+
+// NewExtProc builds the ext_proc service and the upstream session pool it
+// uses. The caller runs the pool (Run, to close idle sessions) and closes
+// it.
+func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool) {
+	pool := sessions.NewPool(sessions.Options{
+		HTTPClient:     upstreams.HTTPClient,
+		ConnectTimeout: SessionOpenTimeout,
+		Logger:         log.With("component", "sessions"),
+		IdleTimeout:    rt.Config.Gateway.UpstreamSessionIdle,
+	})
+	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"))
+	svc.SetReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient})
+	return svc, pool
+}
+
+// NewSidecar builds the adapter sidecar, serving adapters (from
+// NewAdapters; nil for none) beside the aggregated endpoint. The caller
+// starts and closes it; it closes the adapters.
+func NewSidecar(rt *Runtime, log *slog.Logger, adapters *adapter.Set) (*aggregate.Server, error) {
+	return aggregate.New(aggregate.Options{
+		Adapters:  adapters,
+		Upstreams: rt.Upstreams,
+		Registry:  rt.Names,
+		Sessions:  rt.Sessions,
+		// Legacy HTTP+SSE clients are bridged onto the gateway's own
+		// Streamable HTTP endpoint.
+		GatewayURL: rt.GatewayURL,
+		ListTTL:    rt.Config.Gateway.DiscoveryTTL,
+		// The same engine the router asks: visible is callable.
+		Authorizer: rt.Access,
+		Logger:     log.With("component", "sidecar"),
+	})
+}

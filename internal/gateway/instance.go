@@ -1,0 +1,362 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/upstreams/adapter"
+	"github.com/mcpgw/mcpgw/upstreams/aggregate"
+	"github.com/mcpgw/mcpgw/upstreams/sessions"
+)
+
+// Options configure a whole-gateway Instance.
+type Options struct {
+	// EnvoyBin is the Envoy binary to run. Required.
+	EnvoyBin string
+	// Port is the listener port; zero means the config's gateway.port.
+	Port int
+	// AdminAddress is Envoy's admin interface (a loopback IP and port;
+	// port 0 picks a free one); the zero value means the config's
+	// gateway.admin_address.
+	AdminAddress netip.AddrPort
+	// AccessLog is where Envoy writes its access log; "" means a file in
+	// the instance's work directory (see Instance.AccessLogPath).
+	AccessLog string
+	// EnvoyOutput receives Envoy's own log; nil discards it.
+	EnvoyOutput io.Writer
+	// EnvoyStdout receives what Envoy writes to its stdout (the access log
+	// when AccessLog is /dev/stdout); nil means EnvoyOutput.
+	EnvoyStdout io.Writer
+	// EnvoyLogLevel is Envoy's --log-level; "" means warn.
+	EnvoyLogLevel string
+	// Logger receives the gateway's structured logs; nil discards them.
+	Logger *slog.Logger
+	// Replicas is how many ext_proc+sidecar pairs run behind the one
+	// Envoy, balanced round robin with no stickiness; zero means one. More
+	// than one is for testing that nothing depends on per-replica state.
+	Replicas int
+}
+
+// Replica is one ext_proc service and sidecar pair, sharing nothing with
+// other replicas but the config.
+type Replica struct {
+	ExtProc     *extproc.Server
+	Sessions    *sessions.Pool
+	Sidecar     *aggregate.Server
+	ExtProcAddr string
+	SidecarAddr string
+}
+
+// Instance is a running gateway: ext_proc service and sidecar on loopback
+// in this process, Envoy in front of them as a child process.
+type Instance struct {
+	Runtime  *Runtime
+	Endpoint string // the aggregated MCP endpoint URL
+	Port     int
+	// AdminAddr is the address of Envoy's admin interface (host:port), as
+	// the Envoy this instance started reports it.
+	AdminAddr     string
+	AccessLogPath string
+
+	Replicas []*Replica
+
+	envoy  *Envoy
+	dir    string
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errc   chan error
+	once   sync.Once
+}
+
+// Start brings the whole gateway up and returns once Envoy is ready.
+func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err error) {
+	if opts.EnvoyBin == "" {
+		return nil, errors.New("gateway: no Envoy binary")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4)}
+	defer func() {
+		if err != nil {
+			inst.Close()
+		}
+	}()
+
+	inst.Port = opts.Port
+	if inst.Port == 0 {
+		inst.Port = rt.Config.Gateway.Port
+	}
+	bindAddr := rt.Config.Gateway.BindAddress
+	if bindAddr == "" {
+		bindAddr = envoy.DefaultListenAddress
+	}
+	// Envoy's listener refuses a served port too (no reuse_port), but
+	// only after everything else has started, and with a terser message.
+	if err := checkPortFree(bindAddr, inst.Port); err != nil {
+		return inst, err
+	}
+	gatewayURL := "http://" + net.JoinHostPort(localHost(bindAddr), strconv.Itoa(inst.Port))
+
+	var extAddrs, sideAddrs []string
+	// The first replica's sidecar serves the adapter endpoints (stdio,
+	// legacy SSE, OpenAPI servers). Its address is needed before the
+	// runtimes are built: routers, Envoy's clusters, discovery and the
+	// session pools reach adapted servers there.
+	firstSide, err := listenLoopback(inst.Port)
+	if err != nil {
+		return inst, err
+	}
+	var bind []BuildOption
+	if rt.HasAdapters() {
+		bind = append(bind, WithAdapterEndpoints(firstSide.Addr().String()))
+		if rt, err = Build(rt.Config, bind...); err != nil {
+			firstSide.Close()
+			return inst, err
+		}
+		inst.Runtime = rt
+	}
+	for i := range max(opts.Replicas, 1) {
+		rlog := log
+		if opts.Replicas > 1 {
+			rlog = log.With("replica", i)
+		}
+		// Each replica builds its own runtime from the config, as a
+		// separate process would (its own session keys when none are
+		// configured, its own routers and pools).
+		rrt := rt
+		if i > 0 {
+			if rrt, err = Build(rt.Config, bind...); err != nil {
+				return inst, err
+			}
+		}
+		rrt.GatewayURL = gatewayURL
+		var sideLis net.Listener
+		if i == 0 {
+			sideLis = firstSide
+		}
+		r, err := inst.startReplica(runCtx, rrt, rlog, sideLis)
+		if err != nil {
+			return inst, err
+		}
+		extAddrs = append(extAddrs, r.ExtProcAddr)
+		sideAddrs = append(sideAddrs, r.SidecarAddr)
+	}
+
+	admin := opts.AdminAddress
+	if !admin.IsValid() {
+		admin = rt.Config.Gateway.AdminAddress
+	}
+	if !admin.IsValid() {
+		admin = netip.AddrPortFrom(netip.MustParseAddr(envoy.DefaultAdminAddress), 0)
+	}
+	if inst.dir, err = os.MkdirTemp("", "mcpgw-"); err != nil {
+		return inst, err
+	}
+	inst.AccessLogPath = opts.AccessLog
+	if inst.AccessLogPath == "" {
+		inst.AccessLogPath = filepath.Join(inst.dir, "access.log")
+	}
+	bootstrap, err := envoy.Render(envoy.Params{
+		ListenAddress:       bindAddr,
+		ListenPort:          inst.Port,
+		AdminAddress:        admin.Addr().String(),
+		AdminPort:           int(admin.Port()),
+		ExtProcAddress:      strings.Join(extAddrs, ","),
+		SidecarAddress:      strings.Join(sideAddrs, ","),
+		Upstreams:           rt.Upstreams,
+		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
+		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
+		AccessLog:           inst.AccessLogPath,
+	})
+	if err != nil {
+		return inst, err
+	}
+	bootstrapPath := filepath.Join(inst.dir, "envoy.yaml")
+	if err := os.WriteFile(bootstrapPath, bootstrap, 0o600); err != nil {
+		return inst, err
+	}
+	out := opts.EnvoyOutput
+	if out == nil {
+		out = io.Discard
+	}
+	level := opts.EnvoyLogLevel
+	if level == "" {
+		level = "warn"
+	}
+	stdout := opts.EnvoyStdout
+	if stdout == nil {
+		stdout = out
+	}
+	if inst.envoy, err = StartEnvoyWith(opts.EnvoyBin, bootstrapPath, level, stdout, out); err != nil {
+		return inst, err
+	}
+	readyCtx, readyCancel := context.WithTimeout(ctx, 30*time.Second)
+	defer readyCancel()
+	if err := inst.envoy.WaitReady(readyCtx); err != nil {
+		return inst, err
+	}
+	inst.AdminAddr = inst.envoy.AdminAddress()
+	inst.Endpoint = gatewayURL + "/mcp"
+	log.Info("envoy ready", "listen", net.JoinHostPort(bindAddr, strconv.Itoa(inst.Port)), "admin", inst.AdminAddr, "pid", inst.envoy.PID())
+	return inst, nil
+}
+
+// startReplica starts one ext_proc service and sidecar on loopback. The
+// replica given its sidecar listener serves the adapter endpoints.
+func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger, sideLis net.Listener) (*Replica, error) {
+	r := &Replica{}
+	r.ExtProc, r.Sessions = NewExtProc(rt, log)
+	inst.Replicas = append(inst.Replicas, r)
+	inst.serve(func() error { r.Sessions.Run(ctx); return nil })
+	// Policy and key changes take effect without a restart.
+	inst.serve(func() error { WatchAccess(ctx, rt, log); return nil })
+	extLis, err := listenLoopback(inst.Port)
+	if err != nil {
+		return nil, err
+	}
+	r.ExtProcAddr = extLis.Addr().String()
+	inst.serve(func() error {
+		return ServeExtProc(ctx, extLis, r.ExtProc, rt.Config.Gateway.MaxRequestBodyBytes, log)
+	})
+	var adapters *adapter.Set
+	if sideLis != nil {
+		if adapters, err = NewAdapters(rt, log); err != nil {
+			sideLis.Close()
+			return nil, err
+		}
+	} else if sideLis, err = listenLoopback(inst.Port); err != nil {
+		return nil, err
+	}
+	if r.Sidecar, err = NewSidecar(rt, log, adapters); err != nil {
+		sideLis.Close()
+		if adapters != nil {
+			adapters.Close()
+		}
+		return nil, err
+	}
+	r.SidecarAddr = sideLis.Addr().String()
+	inst.serve(func() error { return ServeHTTP(ctx, sideLis, r.Sidecar.Handler(), "sidecar", log) })
+	if err := r.Sidecar.Start(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (inst *Instance) serve(f func() error) {
+	inst.wg.Go(func() {
+		if err := f(); err != nil {
+			select {
+			case inst.errc <- err:
+			default: // Wait reports one failure; that is enough
+			}
+		}
+	})
+}
+
+// Wait blocks until ctx ends (nil), or Envoy exits or a component fails
+// (an error saying which). Either way the caller then Closes the
+// instance.
+func (inst *Instance) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-inst.envoy.Done():
+		if ctx.Err() != nil {
+			return nil // stopping anyway
+		}
+		if err := inst.envoy.Err(); err != nil {
+			return fmt.Errorf("envoy exited unexpectedly: %v", err)
+		}
+		return errors.New("envoy exited unexpectedly")
+	case err := <-inst.errc:
+		return err
+	}
+}
+
+// Close stops Envoy first (no new requests), then the components.
+func (inst *Instance) Close() error {
+	inst.once.Do(func() {
+		if inst.envoy != nil {
+			inst.envoy.Stop()
+		}
+		// Sidecars first: they end client GET streams, which would
+		// otherwise hold their HTTP servers' shutdown.
+		for _, r := range inst.Replicas {
+			if r.Sidecar != nil {
+				r.Sidecar.Close()
+			}
+		}
+		inst.cancel()
+		inst.wg.Wait()
+		for _, r := range inst.Replicas {
+			r.Sessions.Close()
+		}
+		if inst.dir != "" {
+			os.RemoveAll(inst.dir)
+		}
+	})
+	return nil
+}
+
+// listenLoopback listens on a free loopback port other than envoyPort,
+// which Envoy has yet to bind (the kernel may hand it out meanwhile when
+// it was picked as a free port).
+func listenLoopback(envoyPort int) (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil || l.Addr().(*net.TCPAddr).Port != envoyPort {
+		return l, err
+	}
+	defer l.Close() // held until another port is taken
+	return net.Listen("tcp", "127.0.0.1:0")
+}
+
+// checkPortFree fails with a clear error when something already listens
+// on bind:port. The probe binds without SO_REUSEPORT, as Envoy's
+// listener does, and in the same address family.
+func checkPortFree(bind string, port int) error {
+	addr := net.JoinHostPort(bind, strconv.Itoa(port))
+	network := "tcp4"
+	if a, err := netip.ParseAddr(bind); err == nil && a.Is6() {
+		network = "tcp6"
+	}
+	l, err := net.Listen(network, addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("listen address %s is already in use: another gateway or program serves port %d (stop it, or set another gateway.port)", addr, port)
+	}
+	if err != nil {
+		return fmt.Errorf("listen address %s (gateway.bind_address, gateway.port): %w", addr, err)
+	}
+	return l.Close()
+}
+
+// localHost is the address a process on this machine reaches a listener
+// bound to bind at: loopback for a wildcard address, else bind itself.
+func localHost(bind string) string {
+	a, err := netip.ParseAddr(bind)
+	switch {
+	case err != nil:
+		return "127.0.0.1"
+	case a.IsUnspecified() && a.Is6():
+		return "::1"
+	case a.IsUnspecified():
+		return "127.0.0.1"
+	}
+	return a.String()
+}

@@ -1,0 +1,189 @@
+package aggregate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/policy"
+	"github.com/mcpgw/mcpgw/policy/identity"
+)
+
+// Authorizer is what the sidecar asks about access: policy.Engine, the
+// same engine (built from the same config) the router asks at call time,
+// so a list shows exactly what its caller may call.
+type Authorizer interface {
+	Authenticate(header func(name string) string) (*identity.Principal, error)
+	Decide(req policy.Request) policy.Decision
+	Visible(req policy.Request) bool
+	LogList(req policy.Request, shown, hidden int, elapsed time.Duration)
+}
+
+var _ Authorizer = (*policy.Engine)(nil)
+
+// caller is who sent one request, and how to ask the policy about it.
+type caller struct {
+	p      *identity.Principal
+	header func(string) string
+	path   string
+}
+
+// callerOf authenticates a request from the headers go-sdk hands over
+// (Envoy forwards the gateway key header to the sidecar; the router has
+// already refused requests without a valid key). Without an authorizer,
+// or outside HTTP (in-process tests), the caller is anonymous.
+func (s *Server) callerOf(req mcp.Request) (*caller, error) {
+	var h http.Header
+	if extra := req.GetExtra(); extra != nil {
+		h = extra.Header
+	}
+	c := &caller{p: identity.Anonymous(), header: func(string) string { return "" }}
+	if h != nil {
+		c.header = h.Get
+		c.path = h.Get(pathHeader)
+	}
+	if s.authz == nil {
+		return c, nil
+	}
+	p, err := s.authz.Authenticate(c.header)
+	if err != nil {
+		var ae *identity.AuthError
+		msg := "Authentication failed"
+		if errors.As(err, &ae) {
+			msg = ae.Error()
+		}
+		return nil, &jsonrpc.Error{Code: rpc.CodeUnauthorized, Message: msg}
+	}
+	c.p = p
+	return c, nil
+}
+
+// ownerOf names the credential r authenticated with, which its client
+// session is bound to ("" without an authorizer).
+func (s *Server) ownerOf(r *http.Request) (string, error) {
+	if s.authz == nil {
+		return "", nil
+	}
+	p, err := s.authz.Authenticate(r.Header.Get)
+	if err != nil {
+		return "", err
+	}
+	return p.Owner, nil
+}
+
+func (c *caller) request(method string, sc namespace.Scope, server string, kind policy.Kind, name string) policy.Request {
+	return policy.Request{Principal: c.p, Method: method, Server: server, Kind: kind, Name: name,
+		Scope: sc, Path: c.path, Header: c.header}
+}
+
+// narrow keeps the servers of sc the caller may use at all. Every list
+// the sidecar answers is built from the narrowed scope.
+func (s *Server) narrow(req mcp.Request, sc namespace.Scope) (namespace.Scope, error) {
+	if s.authz == nil {
+		return sc, nil
+	}
+	c, err := s.callerOf(req)
+	if err != nil {
+		return sc, err
+	}
+	kept := make([]string, 0, len(sc.Servers))
+	for _, alias := range sc.Servers {
+		if s.authz.Visible(c.request("", sc, alias, policy.KindNone, "")) {
+			kept = append(kept, alias)
+		}
+	}
+	sc.Servers = kept
+	if sc.Single != "" && len(kept) == 0 {
+		sc.Single = ""
+	}
+	return sc, nil
+}
+
+// visibleTools keeps the tools of sc the caller may call: the policy's
+// tools/call question without arguments. It logs one line for the list.
+func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope, tools []*mcp.Tool) ([]*mcp.Tool, error) {
+	start := time.Now()
+	if s.authz == nil {
+		return s.filterTools(sc, tools, func(alias, name string) bool {
+			up := s.cat.ups[alias]
+			return up == nil || up.ToolAllowed(name)
+		}), nil
+	}
+	c, err := s.callerOf(req)
+	if err != nil {
+		return nil, err
+	}
+	out := s.filterTools(sc, tools, func(alias, name string) bool {
+		return s.authz.Visible(c.request("tools/list", sc, alias, policy.KindTool, name))
+	})
+	s.authz.LogList(c.request("tools/list", sc, "", policy.KindTool, ""), len(out), len(tools)-len(out), time.Since(start))
+	return out, nil
+}
+
+// filterTools keeps the tools (as listed in sc) for which keep(alias,
+// upstream name) holds.
+func (s *Server) filterTools(sc namespace.Scope, tools []*mcp.Tool, keep func(alias, name string) bool) []*mcp.Tool {
+	out := make([]*mcp.Tool, 0, len(tools))
+	for _, t := range tools {
+		alias, name := sc.Single, t.Name
+		if sc.Single == "" {
+			var ok bool
+			if alias, name, ok = s.names.Split(t.Name); !ok {
+				continue
+			}
+		}
+		if keep(alias, name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// authorizeCall asks about a tools/call the sidecar serves itself (its
+// upstream has no endpoint Envoy reaches), as the router does for the
+// rest; prefixed is the name the go-sdk server holds the tool under.
+func (s *Server) authorizeCall(req mcp.Request, sc namespace.Scope, prefixed string, args json.RawMessage) error {
+	alias, name, ok := s.names.Split(prefixed)
+	if !ok {
+		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
+	}
+	return s.authorizeNamed(req, sc, "tools/call", policy.KindTool, alias, name, prefixed, args)
+}
+
+// authorizeNamed asks the policy about what a request the sidecar serves
+// itself names (alias and the upstream's own name, as resolved; shown as
+// the client sent it), with the answers the router gives: an unknown name
+// for what is hidden from an unrestricted caller, a 403 that says no more
+// than "not available" for a restricted one, else the policy's message.
+func (s *Server) authorizeNamed(req mcp.Request, sc namespace.Scope, method string, kind policy.Kind, alias, name, shown string, args json.RawMessage) error {
+	unknown := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("Unknown %s: %s", kind, shown)}
+	if s.authz == nil {
+		if up := s.cat.ups[alias]; kind == policy.KindTool && up != nil && !up.ToolAllowed(name) {
+			return unknown
+		}
+		return nil
+	}
+	c, err := s.callerOf(req)
+	if err != nil {
+		return err
+	}
+	r := c.request(method, sc, alias, kind, name)
+	r.Arguments = args
+	d := s.authz.Decide(r)
+	switch {
+	case d.Allow:
+		return nil
+	case d.Hidden && (c.p.Anonymous || c.p.Admin):
+		return unknown
+	case d.Hidden:
+		return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: fmt.Sprintf("Access denied: %s %s is not available to this key", kind, shown)}
+	}
+	return &jsonrpc.Error{Code: rpc.CodeForbidden, Message: d.Message}
+}

@@ -1,0 +1,130 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/policy"
+)
+
+// TestListingAsksThePolicy: with an authorizer, each caller lists only
+// what the policy lets it call, and the sidecar refuses the rest when it
+// serves a call itself.
+func TestListingAsksThePolicy(t *testing.T) {
+	alpha := newUpstream(t, "alpha", false)
+	beta := newUpstream(t, "beta", true)
+	beta.up.DisallowedTools = []string{"add"}
+	cfg, err := config.Parse([]byte(`
+mcp_servers:
+  alpha: {url: "https://alpha.example/mcp"}
+  beta: {url: "https://beta.example/mcp", disallowed_tools: [add]}
+access:
+  decision_log: {output: "off"}
+  keys:
+    - {key_alias: echoer, key: sk-echoer, object_permission: {mcp_servers: [alpha], mcp_tool_permissions: {alpha: [echo]}}}
+    - {key_alias: betas, key: sk-betas, object_permission: {mcp_servers: [beta]}}
+`), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.New(t.Context(), cfg, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, endpoint := sidecarFor(t, Options{Authorizer: engine}, alpha.up, beta.up)
+	session := func(key string) *mcp.ClientSession {
+		c := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+		cs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: endpoint,
+			HTTPClient: &http.Client{Transport: headerTransport{"X-Litellm-Api-Key": key}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	for key, want := range map[string][]string{
+		"sk-echoer": {"alpha-echo"},
+		"sk-betas":  {"beta-echo", "beta-word_count"},
+	} {
+		cs := session(key)
+		eventually(t, "the listing of "+key, func() bool { return slices.Equal(listNames(t, cs), want) })
+	}
+
+	cs := session("sk-echoer")
+	call := func(name string) error {
+		_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: map[string]any{"text": "x"}})
+		return err
+	}
+	if err := call("alpha-echo"); err != nil {
+		t.Errorf("alpha-echo: %v", err)
+	}
+	var werr *jsonrpc.Error
+	if err := call("alpha-add"); !errors.As(err, &werr) || werr.Code != -32043 {
+		t.Errorf("alpha-add: %v", err)
+	}
+	if err := call("beta-echo"); err == nil {
+		t.Error("beta-echo callable by a key without beta")
+	}
+
+	// Without a key (never the case behind Envoy, which answers 401
+	// first) even initialize is refused.
+	c := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	_, err = c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: endpoint}, nil)
+	if err == nil || !strings.Contains(err.Error(), "Authentication required") {
+		t.Errorf("no key: %v", err)
+	}
+}
+
+// prompts/get and resources/read the sidecar serves itself (legacy SSE
+// clients, upstreams Envoy cannot reach) ask the same policy question as
+// the router: a custom rule that hides a prompt or a resource holds here
+// too.
+func TestFallbackAsksThePolicy(t *testing.T) {
+	rich := richUpstream(t, "rich")
+	dir := t.TempDir()
+	rule := "package mcpgw.custom\n\nimport rego.v1\n\n" +
+		"deny contains \"no p1\" if input.tool.name == \"p1\"\n\n" +
+		"deny contains {\"reason\": \"r2\", \"hidden\": true} if input.tool.name == \"test://r2\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "deny.rego"), []byte(rule), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`
+mcp_servers:
+  rich: {url: "https://rich.example/mcp"}
+access:
+  decision_log: {output: "off"}
+  policy_dir: `+dir+`
+`), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.New(t.Context(), cfg, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, endpoint := sidecarFor(t, Options{Authorizer: engine}, rich.up)
+	cs := connect(t, endpoint, nil, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
+	ctx := t.Context()
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "rich-p0"}); err != nil {
+		t.Errorf("rich-p0: %v", err)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "rich-p1"}); err == nil || !strings.Contains(err.Error(), "Access denied by policy") {
+		t.Errorf("rich-p1 (denied by a custom rule): %v", err)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "mcpgw://rich/test://r1"}); err != nil {
+		t.Errorf("r1: %v", err)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "mcpgw://rich/test://r2"}); err == nil || !strings.Contains(err.Error(), "Unknown resource: mcpgw://rich/test://r2") {
+		t.Errorf("r2 (hidden by a custom rule): %v", err)
+	}
+}

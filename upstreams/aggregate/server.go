@@ -1,0 +1,148 @@
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/adapter"
+)
+
+// Server is the adapter sidecar: one go-sdk MCP server, shared by every
+// client session, whose tools mirror those of the upstreams.
+type Server struct {
+	log      *slog.Logger
+	names    *namespace.Registry
+	pageSize int
+	mcp      *mcp.Server
+	cat      *catalog
+	lists    *listCache
+	disc     *upstreams.Discovery
+	handler  http.Handler
+	notify   *notifier
+	sse      *sseBridge
+	adapters *adapter.Set
+	authz    Authorizer
+	done     chan struct{}
+	once     sync.Once
+}
+
+// New builds a sidecar; Start begins upstream discovery.
+func New(opts Options) (*Server, error) {
+	opts.applyDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	srv := mcp.NewServer(&mcp.Implementation{Name: Name, Version: opts.Version}, &mcp.ServerOptions{
+		Instructions: instructions(opts),
+		Logger:       log,
+		// 2026-07-28 (stateless, server/discover), the three versions of
+		// the session era, and 2024-11-05 for legacy HTTP+SSE clients.
+		SupportedProtocolVersions: rpc.ProtocolVersions(),
+		// Advertise tools (with list_changed) even while no upstream has
+		// answered yet; listsMiddleware replaces these with the merged
+		// capabilities of the request's scope (capabilities.go).
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
+	})
+	s := &Server{log: log, mcp: srv, names: opts.Registry, pageSize: opts.PageSize,
+		notify: newNotifier(), done: make(chan struct{}), authz: opts.Authorizer}
+	srv.AddReceivingMiddleware(s.scopeMiddleware, s.listsMiddleware)
+	s.lists = newListCache(opts.Registry, log)
+	s.cat = newCatalog(srv, opts.Registry, opts.Upstreams, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
+		return s.disc.CallTool(ctx, alias, name, args)
+	})
+	disc, err := upstreams.NewDiscovery(opts.Upstreams, upstreams.DiscoveryOptions{
+		Timeout:        opts.DiscoveryTimeout,
+		KeepAlive:      opts.KeepAlive,
+		OnChange:       s.cat.update,
+		OnListing:      s.lists.update,
+		PollInterval:   opts.ListTTL,
+		Logger:         log,
+		Implementation: &mcp.Implementation{Name: Name, Version: opts.Version},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sidecar: %w", err)
+	}
+	s.disc = disc
+	s.cat.changed = s.notify.publish
+	s.lists.changed = s.notify.publish
+	stateless := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+		// No per-session state: any replica serves any request (see
+		// sessions.go for how client sessions work instead).
+		Stateless: true,
+		// Envoy forwards the client's Host header unchanged, and the
+		// sidecar listens on loopback, so go-sdk's DNS-rebinding check
+		// would answer every proxied request with 403. Host and Origin
+		// are the gateway's (Envoy's) to check, in front of this handler.
+		DisableLocalhostProtection: true,
+		Logger:                     log,
+	})
+	s.adapters = opts.Adapters
+	s.sse = newSSEBridge(opts.GatewayURL, s.done)
+	s.handler = withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}})))
+	return s, nil
+}
+
+// Handler serves MCP Streamable HTTP on every path (Envoy sends /mcp here).
+// Sessions are stateful: each initialize gets a new Mcp-Session-Id.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start begins discovering upstream tools. It returns once every upstream
+// has answered or failed, or after the discovery timeout: slow upstreams
+// are picked up later, and clients are told by tools/list_changed.
+func (s *Server) Start(ctx context.Context) error {
+	if s.adapters != nil {
+		if err := s.adapters.Start(ctx); err != nil {
+			return fmt.Errorf("sidecar: start adapters: %w", err)
+		}
+	}
+	if err := s.disc.Start(ctx); err != nil {
+		return fmt.Errorf("sidecar: start discovery: %w", err)
+	}
+	return nil
+}
+
+// Close stops discovery and ends every client session, which also ends
+// their open GET streams; call it before (or from) http.Server.Shutdown,
+// which otherwise waits for those streams.
+func (s *Server) Close() error {
+	s.once.Do(func() { close(s.done) })
+	err := s.disc.Close()
+	for ss := range s.mcp.Sessions() {
+		ss.Close()
+	}
+	if s.adapters != nil {
+		s.adapters.Close()
+	}
+	return err
+}
+
+// instructions tell clients how tool names are formed and what each
+// upstream is for, when the config describes them.
+func instructions(opts Options) string {
+	var b strings.Builder
+	for _, up := range opts.Upstreams {
+		if up.Description != "" {
+			fmt.Fprintf(&b, "\n- %s: %s", up.Alias, up.Description)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return fmt.Sprintf("This gateway aggregates several MCP servers. Each tool name starts with its server's name and %q. Servers:%s",
+		opts.Registry.Separator(), b.String())
+}
+
+var _ io.Closer = (*Server)(nil)
