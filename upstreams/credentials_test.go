@@ -80,7 +80,7 @@ func TestGatewayRequestsCarryOAuth2Token(t *testing.T) {
 	mcpSrv, seen := captureServer(t)
 	tokSrv, fetches := tokenEndpoint(t, false)
 	up := oauthUpstream(t, mcpSrv.URL, tokSrv.URL)
-	tr, err := NewTransport(up, HTTPClient(up))
+	tr, err := streamable(up, HTTPClient(up))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestCallCredentialsForSessionSetUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := r.Outbound("billing", &up.Credentials, map[string]string{"x-mcp-billing-authorization": "Bearer client-own", "x-mcp-billing-x-user": "u1"})
-	tr, _ := NewTransport(up, HTTPClient(up))
+	tr, _ := streamable(up, HTTPClient(up))
 	ctx := WithCallCredentials(t.Context(), out)
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).Connect(ctx, tr, nil)
 	if err != nil {
@@ -141,7 +141,7 @@ func TestTokenFailureStopsTheRequest(t *testing.T) {
 	mcpSrv, seen := captureServer(t)
 	tokSrv, _ := tokenEndpoint(t, true)
 	up := oauthUpstream(t, mcpSrv.URL, tokSrv.URL)
-	tr, _ := NewTransport(up, HTTPClient(up))
+	tr, _ := streamable(up, HTTPClient(up))
 	_, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).Connect(t.Context(), tr, nil)
 	if err == nil {
 		t.Fatal("connected without a token")
@@ -157,7 +157,7 @@ func TestTokenFailureStopsTheRequest(t *testing.T) {
 func TestNoTokenSourceStopsTheRequest(t *testing.T) {
 	mcpSrv, seen := captureServer(t)
 	up := &Upstream{Alias: "billing", Transport: TransportHTTP, URL: mustURL(t, mcpSrv.URL), Credentials: credentials.Server{Scheme: credentials.SchemeOAuth2}}
-	tr, _ := NewTransport(up, HTTPClient(up))
+	tr, _ := streamable(up, HTTPClient(up))
 	if _, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).Connect(t.Context(), tr, nil); err == nil {
 		t.Fatal("connected without a token")
 	}

@@ -1,7 +1,6 @@
 package upstreams
 
 import (
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -36,12 +35,12 @@ func TestHTTPClientAddsStaticHeaders(t *testing.T) {
 			"Accept":   "text/plain", // must not clobber the transport's own
 		},
 	}}
-	tr, err := NewTransport(up, HTTPClient(up))
+	tr, err := streamable(up, HTTPClient(up))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "c", Version: "1"}, nil).
-		Connect(t.Context(), tr, &mcp.ClientSessionOptions{ProtocolVersion: DiscoveryProtocolVersion})
+		Connect(t.Context(), tr, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,32 +63,6 @@ func TestHTTPClientAddsStaticHeaders(t *testing.T) {
 		}
 		if got := hdr.Get("Accept"); methods[i] != http.MethodDelete && got == "text/plain" {
 			t.Errorf("request %d: static header replaced the transport's Accept", i)
-		}
-	}
-}
-
-func TestNewTransport(t *testing.T) {
-	u := mustURL(t, "http://127.0.0.1:1/mcp")
-	tests := []struct {
-		up      *Upstream
-		want    string
-		wantErr bool
-	}{
-		{&Upstream{Alias: "h", Transport: TransportHTTP, URL: u}, "*mcp.StreamableClientTransport", false},
-		{&Upstream{Alias: "s", Transport: TransportSSE, URL: u}, "*mcp.SSEClientTransport", false},
-		{&Upstream{Alias: "x", Transport: TransportStdio}, "", true},
-		{&Upstream{Alias: "n", Transport: TransportHTTP}, "", true},
-	}
-	for _, tt := range tests {
-		tr, err := NewTransport(tt.up, http.DefaultClient)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("%s: err = %v, wantErr %v", tt.up.Alias, err, tt.wantErr)
-			continue
-		}
-		if err == nil {
-			if got := fmt.Sprintf("%T", tr); got != tt.want {
-				t.Errorf("%s: transport %s, want %s", tt.up.Alias, got, tt.want)
-			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"log/slog"
 	"net/url"
 
@@ -22,7 +23,7 @@ import (
 // refused for an unknown session.
 type sseBackend struct {
 	alias string
-	disc  *upstreams.Discovery
+	disc  *discovery.Discovery
 }
 
 func newSSEBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.Logger, changed func()) (*sseBackend, error) {
@@ -42,11 +43,11 @@ func newSSEBackend(alias string, a *upstreams.Adapter, o *Options, log *slog.Log
 		up.Credentials.Token = a.Token
 		up.Credentials.AuthHeader = a.TokenHeader
 	}
-	disc, err := upstreams.NewDiscovery([]*upstreams.Upstream{up}, upstreams.DiscoveryOptions{
+	disc, err := discovery.New([]*upstreams.Upstream{up}, discovery.Options{
 		Timeout:        o.SSETimeout,
 		RetryMin:       o.RetryMin,
 		RetryMax:       o.RetryMax,
-		OnListing:      func(string, *upstreams.Listing) { changed() },
+		OnListing:      func(string, *discovery.Listing) { changed() },
 		Logger:         log,
 		Implementation: o.Implementation,
 	})
@@ -88,7 +89,7 @@ func (b *sseBackend) readResource(ctx context.Context, _ string, params *mcp.Rea
 // unavailable says, for a request that found the server unreachable, that
 // it is reconnecting.
 func (b *sseBackend) unavailable(err error) error {
-	if errors.Is(err, upstreams.ErrUpstreamUnavailable) {
+	if errors.Is(err, discovery.ErrUpstreamUnavailable) {
 		return fmt.Errorf("sse server %s: %w", b.alias, errSSEDown)
 	}
 	return err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"log/slog"
 	"maps"
 	"slices"
@@ -201,7 +202,7 @@ func (c *catalog) handler(alias, name string) mcp.ToolHandler {
 		}
 		c.log.Warn("fallback tools/call failed", "upstream", alias, "tool", name, "error", err)
 		msg := fmt.Sprintf("upstream %s: call failed", alias)
-		if errors.Is(err, upstreams.ErrUpstreamUnavailable) {
+		if errors.Is(err, discovery.ErrUpstreamUnavailable) {
 			msg = fmt.Sprintf("upstream %s is unavailable", alias)
 		}
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/policy"
-	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // Envoy normally carries prompts/get and resources/read straight to the
@@ -89,7 +89,7 @@ func (s *Server) upstreamError(err error, alias, method string) error {
 	}
 	s.log.Warn("fallback request failed", "upstream", alias, "method", method, "error", err)
 	msg := fmt.Sprintf("upstream %s: %s failed", alias, method)
-	if errors.Is(err, upstreams.ErrUpstreamUnavailable) || errors.Is(err, upstreams.ErrUnknownUpstream) {
+	if errors.Is(err, discovery.ErrUpstreamUnavailable) || errors.Is(err, discovery.ErrUnknownUpstream) {
 		msg = fmt.Sprintf("upstream %s is unavailable", alias)
 	}
 	return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: msg}

@@ -3,13 +3,13 @@ package aggregate
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"log/slog"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
-	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // listCache serves the upstreams' prompts, resources and resource
@@ -54,7 +54,7 @@ func newListCache(names *namespace.Registry, log *slog.Logger) *listCache {
 
 // update replaces alias's lists with ls (nil: the upstream is gone). It
 // is discovery's OnListing.
-func (c *listCache) update(alias string, ls *upstreams.Listing) {
+func (c *listCache) update(alias string, ls *discovery.Listing) {
 	next := c.build(alias, ls)
 	c.mu.Lock()
 	old := c.byAlias[alias]
@@ -89,7 +89,7 @@ func (s *servedLists) json(prompts bool) []byte {
 	}
 }
 
-func (c *listCache) build(alias string, ls *upstreams.Listing) *servedLists {
+func (c *listCache) build(alias string, ls *discovery.Listing) *servedLists {
 	if ls == nil {
 		return nil
 	}

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"context"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
-	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
 )
 
@@ -27,7 +27,7 @@ type Server struct {
 	mcp      *mcp.Server
 	cat      *catalog
 	lists    *listCache
-	disc     *upstreams.Discovery
+	disc     *discovery.Discovery
 	handler  http.Handler
 	notify   *notifier
 	sse      *sseBridge
@@ -62,7 +62,7 @@ func New(opts Options) (*Server, error) {
 	s.cat = newCatalog(srv, opts.Registry, opts.Upstreams, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
 		return s.disc.CallTool(ctx, alias, name, args)
 	})
-	disc, err := upstreams.NewDiscovery(opts.Upstreams, upstreams.DiscoveryOptions{
+	disc, err := discovery.New(opts.Upstreams, discovery.Options{
 		Timeout:        opts.DiscoveryTimeout,
 		KeepAlive:      opts.KeepAlive,
 		OnChange:       s.cat.update,

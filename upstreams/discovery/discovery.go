@@ -1,9 +1,10 @@
-package upstreams
+package discovery
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,8 +22,8 @@ var ErrUnknownUpstream = errors.New("unknown upstream")
 // live session and none came up within the discovery timeout.
 var ErrUpstreamUnavailable = errors.New("upstream unavailable")
 
-// DiscoveryOptions configure a Discovery. The zero value works.
-type DiscoveryOptions struct {
+// Options configure a Discovery. The zero value works.
+type Options struct {
 	// Timeout bounds connecting to one upstream plus listing its tools, and
 	// how long CallTool waits for a session to come up. Zero means 5s.
 	Timeout time.Duration
@@ -59,7 +60,7 @@ type DiscoveryOptions struct {
 	RoundTripper http.RoundTripper
 }
 
-func (o *DiscoveryOptions) applyDefaults() {
+func (o *Options) applyDefaults() {
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
@@ -89,7 +90,7 @@ func (o *DiscoveryOptions) applyDefaults() {
 // so a dead or slow upstream never holds up the others. It is safe for
 // concurrent use.
 type Discovery struct {
-	opts    DiscoveryOptions
+	opts    Options
 	links   map[string]*link
 	order   []string
 	ownedRT *http.Transport // closed by Close; nil if the caller gave one
@@ -101,10 +102,10 @@ type Discovery struct {
 	wg      sync.WaitGroup
 }
 
-// NewDiscovery prepares discovery for ups; Start begins it. Upstreams whose
+// New prepares discovery for ups; Start begins it. Upstreams whose
 // transport this package cannot reach yet (stdio) are skipped with a
 // warning. Aliases must be unique.
-func NewDiscovery(ups []*Upstream, opts DiscoveryOptions) (*Discovery, error) {
+func New(ups []*upstreams.Upstream, opts Options) (*Discovery, error) {
 	opts.applyDefaults()
 	d := &Discovery{opts: opts, links: make(map[string]*link, len(ups))}
 	rt := opts.RoundTripper
@@ -123,7 +124,7 @@ func NewDiscovery(ups []*Upstream, opts DiscoveryOptions) (*Discovery, error) {
 		if _, dup := d.links[up.Alias]; dup {
 			return nil, fmt.Errorf("discovery: duplicate upstream alias %q", up.Alias)
 		}
-		t, err := NewTransport(up, NewHTTPClient(up, rt))
+		t, err := NewTransport(up, upstreams.NewHTTPClient(up, rt))
 		if errors.Is(err, ErrUnsupportedTransport) {
 			opts.Logger.Warn("upstream skipped by discovery", "upstream", up.Alias, "error", err)
 			continue

@@ -1,9 +1,10 @@
-package upstreams
+package discovery
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams"
 	"net/http"
 	"strings"
 	"time"
@@ -12,31 +13,31 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// DiscoveryProtocolVersion is the protocol version the gateway's own
+// ProtocolVersion is the protocol version the gateway's own
 // connections to upstreams ask for. Pinning it skips go-sdk's
 // server/discover probe for 2026-07-28; an older server negotiates down.
-const DiscoveryProtocolVersion = "2025-11-25"
+const ProtocolVersion = "2025-11-25"
 
 // ErrUnsupportedTransport is returned for upstreams this package cannot
 // reach yet (stdio).
 var ErrUnsupportedTransport = errors.New("unsupported upstream transport")
 
 // NewTransport returns the go-sdk client transport for up, sending its
-// requests through hc (see NewHTTPClient).
-func NewTransport(up *Upstream, hc *http.Client) (mcp.Transport, error) {
+// requests through hc (see upstreams.NewHTTPClient).
+func NewTransport(up *upstreams.Upstream, hc *http.Client) (mcp.Transport, error) {
 	switch {
 	case up.Adapter != nil:
 		if up.URL == nil {
 			return nil, fmt.Errorf("upstream %s: adapter endpoint not bound: %w", up.Alias, ErrUnsupportedTransport)
 		}
-	case up.Transport == TransportHTTP, up.Transport == TransportSSE:
+	case up.Transport == upstreams.TransportHTTP, up.Transport == upstreams.TransportSSE:
 		if up.URL == nil {
 			return nil, fmt.Errorf("upstream %s: no url", up.Alias)
 		}
 	default:
 		return nil, fmt.Errorf("upstream %s: transport %q: %w", up.Alias, up.Transport, ErrUnsupportedTransport)
 	}
-	if up.Transport == TransportSSE && up.Adapter == nil {
+	if up.Transport == upstreams.TransportSSE && up.Adapter == nil {
 		return &mcp.SSEClientTransport{Endpoint: up.URL.String(), HTTPClient: hc}, nil
 	}
 	// MaxRetries stays at go-sdk's default: it only governs resuming the
@@ -63,7 +64,7 @@ type session struct {
 func open(ctx context.Context, c *mcp.Client, t mcp.Transport, timeout time.Duration) (*session, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(timeout, cancel)
-	cs, err := c.Connect(sctx, t, &mcp.ClientSessionOptions{ProtocolVersion: DiscoveryProtocolVersion})
+	cs, err := c.Connect(sctx, t, &mcp.ClientSessionOptions{ProtocolVersion: ProtocolVersion})
 	inTime := timer.Stop()
 	if err != nil {
 		cancel()

@@ -1,4 +1,4 @@
-package upstreams
+package discovery
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 // session open and its lists current, and the state it publishes.
 type link struct {
 	alias     string
-	opts      *DiscoveryOptions
+	opts      *Options
 	log       *slog.Logger
 	client    *mcp.Client
 	transport mcp.Transport
@@ -39,7 +39,7 @@ type link struct {
 	listingJSON []byte        // listing as last reported to OnListing
 }
 
-func newLink(alias string, t mcp.Transport, opts *DiscoveryOptions) *link {
+func newLink(alias string, t mcp.Transport, opts *Options) *link {
 	l := &link{
 		alias:       alias,
 		opts:        opts,

@@ -1,10 +1,11 @@
-package upstreams
+package discovery
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mcpgw/mcpgw/upstreams"
 	"net/http"
 	"slices"
 	"sync"
@@ -40,9 +41,9 @@ func (r *recorder) seen(call string) bool {
 	return slices.Contains(r.calls, call)
 }
 
-func startDiscovery(t *testing.T, opts DiscoveryOptions, ups ...*Upstream) *Discovery {
+func startDiscovery(t *testing.T, opts Options, ups ...*upstreams.Upstream) *Discovery {
 	t.Helper()
-	d, err := NewDiscovery(ups, opts)
+	d, err := New(ups, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +108,12 @@ func TestDiscoveryListsEveryUpstream(t *testing.T) {
 
 func TestDiscoverySlowUpstreamsDoNotBlock(t *testing.T) {
 	good := newTestUpstream(t, "good", false)
-	slow := &Upstream{Alias: "slow", Transport: TransportHTTP, URL: testutil.SilentURL(t)}
-	down := &Upstream{Alias: "down", Transport: TransportHTTP, URL: refused(t)}
+	slow := &upstreams.Upstream{Alias: "slow", Transport: upstreams.TransportHTTP, URL: testutil.SilentURL(t)}
+	down := &upstreams.Upstream{Alias: "down", Transport: upstreams.TransportHTTP, URL: refused(t)}
 
 	opts := fastOptions(t)
 	opts.Timeout = 300 * time.Millisecond
-	d, err := NewDiscovery([]*Upstream{slow, down, good.up}, opts)
+	d, err := New([]*upstreams.Upstream{slow, down, good.up}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestDiscoveryPollsStatelessUpstream(t *testing.T) {
 func TestDiscoveryLegacySSEUpstream(t *testing.T) {
 	srv := demo.NewServer()
 	u := serveUpstream(t, "old", srv, mcp.NewSSEHandler(func(*http.Request) *mcp.Server { return srv }, nil))
-	u.up.Transport = TransportSSE
+	u.up.Transport = upstreams.TransportSSE
 	opts := fastOptions(t)
 	opts.PollInterval = -1
 	d := startDiscovery(t, opts, u.up)
@@ -320,7 +321,7 @@ func TestDiscoveryDropsDeadUpstreamAndRecovers(t *testing.T) {
 
 func TestDiscoveryLifecycle(t *testing.T) {
 	u := newTestUpstream(t, "a", false)
-	d, err := NewDiscovery([]*Upstream{u.up, {Alias: "cmd", Transport: TransportStdio}}, fastOptions(t))
+	d, err := New([]*upstreams.Upstream{u.up, {Alias: "cmd", Transport: upstreams.TransportStdio}}, fastOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,14 +332,14 @@ func TestDiscoveryLifecycle(t *testing.T) {
 		t.Error("Start after Close succeeded")
 	}
 
-	if _, err := NewDiscovery([]*Upstream{u.up, u.up}, DiscoveryOptions{}); err == nil {
+	if _, err := New([]*upstreams.Upstream{u.up, u.up}, Options{}); err == nil {
 		t.Error("duplicate alias accepted")
 	}
-	if _, err := NewDiscovery([]*Upstream{{Alias: "x", Transport: TransportHTTP}}, DiscoveryOptions{}); err == nil {
+	if _, err := New([]*upstreams.Upstream{{Alias: "x", Transport: upstreams.TransportHTTP}}, Options{}); err == nil {
 		t.Error("http upstream without url accepted")
 	}
 
-	d, err = NewDiscovery([]*Upstream{u.up}, fastOptions(t))
+	d, err = New([]*upstreams.Upstream{u.up}, fastOptions(t))
 	if err != nil {
 		t.Fatal(err)
 	}
