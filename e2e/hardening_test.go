@@ -27,6 +27,8 @@ type notesUpstream struct {
 	running  map[string]int
 	overlaps atomic.Int64 // calls that found another running on their session
 	calls    atomic.Int64
+	deletes  atomic.Int64 // DELETEs (sessions ended)
+	inits    atomic.Int64
 }
 
 type noteArgs struct {
@@ -68,7 +70,27 @@ func startNotesUpstream(t *testing.T) *notesUpstream {
 		time.Sleep(5 * time.Millisecond)
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: in.Text}}}, nil, nil
 	})
-	u.URL = serveMCP(t, srv, false)
+	// sleep runs on for 2 s whatever the client does.
+	mcp.AddTool(srv, &mcp.Tool{Name: "sleep"}, func(ctx context.Context, req *mcp.CallToolRequest, in noteArgs) (*mcp.CallToolResult, any, error) {
+		defer enter(req.Session.ID())()
+		time.Sleep(2 * time.Second)
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "slept"}}}, nil, nil
+	})
+	srv.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
+		return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+			if method == "initialize" {
+				u.inits.Add(1)
+			}
+			return next(ctx, method, req)
+		}
+	})
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+	u.URL = serveHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			u.deletes.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	return u
 }
 
@@ -250,6 +272,11 @@ func TestOnlyPostIsRouted(t *testing.T) {
 	if n := up.calls.Load() - before; n != 0 {
 		t.Fatalf("%d tool calls reached the upstream through non-POST methods", n)
 	}
+	// The DELETE ended alice's gateway session (its own, so allowed) and
+	// with it her upstream session: one upstream DELETE, no call.
+	if n := up.deletes.Load(); n > 1 {
+		t.Fatalf("upstream got %d DELETEs for one client DELETE", n)
+	}
 }
 
 // Requests the gateway must refuse before deciding anything: an unknown
@@ -306,6 +333,9 @@ func TestUpstreamRefusalsAndGarbage(t *testing.T) {
 	mcp.AddTool(srv, &mcp.Tool{Name: "refused"}, func(ctx context.Context, req *mcp.CallToolRequest, in noteArgs) (*mcp.CallToolResult, any, error) {
 		return &mcp.CallToolResult{}, nil, nil
 	})
+	mcp.AddTool(srv, &mcp.Tool{Name: "unauthorized"}, func(ctx context.Context, req *mcp.CallToolRequest, in noteArgs) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{}, nil, nil
+	})
 	mcp.AddTool(srv, &mcp.Tool{Name: "html"}, func(ctx context.Context, req *mcp.CallToolRequest, in noteArgs) (*mcp.CallToolResult, any, error) {
 		return &mcp.CallToolResult{}, nil, nil
 	})
@@ -320,6 +350,10 @@ func TestUpstreamRefusalsAndGarbage(t *testing.T) {
 			calls.Add(1)
 			// What go-sdk answers a request id already in flight.
 			http.Error(w, "duplicate in-flight request ID", http.StatusBadRequest)
+			return
+		case bytes.Contains(body, []byte(`"name":"unauthorized"`)):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="picky"`)
+			http.Error(w, "token refused", http.StatusUnauthorized)
 			return
 		case bytes.Contains(body, []byte(`"name":"html"`)):
 			calls.Add(1)
@@ -341,7 +375,8 @@ func TestUpstreamRefusalsAndGarbage(t *testing.T) {
 			"mcp-session-id": cs.ID(), "mcp-protocol-version": "2025-11-25"})
 		return status, resp
 	}
-	if status, resp := call("picky-refused"); status != 502 || !strings.Contains(resp, `upstream MCP server \"picky\" answered HTTP 400 with text/plain`) || !strings.Contains(resp, `"id":5`) {
+	// A 4xx is the upstream's answer, passed as it is.
+	if status, resp := call("picky-refused"); status != 400 || !strings.Contains(resp, "duplicate in-flight request ID") {
 		t.Errorf("refused call: %d %s", status, resp)
 	}
 	if n := calls.Load(); n != 1 {
@@ -352,10 +387,69 @@ func TestUpstreamRefusalsAndGarbage(t *testing.T) {
 	}
 	mustText(t, cs, "picky-ok", map[string]any{}) // the session still works
 
+	body := `{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"picky-unauthorized","arguments":{}}}`
+	status, hdr, resp := post(t, inst.Endpoint, []byte(body), map[string]string{"mcp-session-id": cs.ID(), "mcp-protocol-version": "2025-11-25"})
+	if status != 401 || hdr.Get("WWW-Authenticate") != `Bearer realm="picky"` {
+		t.Errorf("an upstream's 401 reached the client as %d %q %s", status, hdr.Get("WWW-Authenticate"), resp)
+	}
 	if status, resp := call("picky-html"); status != 502 || !strings.Contains(resp, `upstream MCP server \"picky\" answered HTTP 200 with text/html, not JSON-RPC`) {
 		t.Errorf("html answer: %d %s", status, resp)
 	}
 	if _, _, err := callText(t.Context(), cs, "picky-html", map[string]any{}); err == nil {
 		t.Error("a go-sdk client took the HTML page for a result")
+	}
+}
+
+// Session-less clients hold leases that an upstream restart kills all at
+// once: the next calls still succeed (one replay on a fresh session, the
+// dead idle ones dropped), and a call abandoned mid-answer never hands its
+// busy session to the next call.
+func TestLeasesSurviveRestartsAndAbandonedCalls(t *testing.T) {
+	alpha := startUpstream(t, "alpha", false, "echo")
+	inst := gatewayUnder(t, configFor(map[string]string{"alpha": alpha.URL}))
+	cs := connect(t, inst.Endpoint) // go-sdk's default, 2026-07-28: no session
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for range 4 { // several calls at once: several leases, then idle
+		wg.Go(func() { callEcho(ctx, t, cs, "alpha-echo", "warm") })
+	}
+	wg.Wait()
+	alpha.Restart()
+	for i := range 8 {
+		if got, _, err := callText(ctx, cs, "alpha-echo", map[string]any{"text": fmt.Sprint(i)}); err != nil || got != fmt.Sprintf("alpha:echo:%d", i) {
+			t.Fatalf("call %d after the upstream restarted: %q %v", i, got, err)
+		}
+	}
+
+	up := startNotesUpstream(t)
+	inst = gatewayUnder(t, fmt.Sprintf(twoKeysConfig, up.URL))
+	raw := func(timeout time.Duration, tool string) (int, string, error) {
+		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":%q,"arguments":{}}}`, tool)
+		req, _ := http.NewRequest(http.MethodPost, inst.Endpoint, strings.NewReader(body))
+		req.Header.Set("content-type", "application/json")
+		req.Header.Set("accept", "application/json, text/event-stream")
+		req.Header.Set("x-litellm-api-key", "sk-alice-0123456789")
+		req.Header.Set("mcp-protocol-version", "2025-06-18")
+		c := &http.Client{Timeout: timeout}
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), nil
+	}
+	if _, _, err := raw(300*time.Millisecond, "notes-sleep"); err == nil {
+		t.Fatal("the sleeping call answered within 300 ms")
+	}
+	time.Sleep(100 * time.Millisecond) // the gateway sees the client go
+	for i := range 3 {
+		status, resp, err := raw(10*time.Second, "notes-slow_echo")
+		if err != nil || status != 200 || strings.Contains(resp, "duplicate") {
+			t.Fatalf("call %d with the abandoned call's id: %d %s %v", i, status, resp, err)
+		}
+	}
+	if n := up.overlaps.Load(); n != 0 {
+		t.Fatalf("%d calls ran on a session the abandoned call was still using", n)
 	}
 }

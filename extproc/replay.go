@@ -3,6 +3,7 @@ package extproc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,10 +14,6 @@ import (
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
-
-// maxReplayResponse bounds the answer of a replayed call, which is
-// buffered to become one ImmediateResponse.
-const maxReplayResponse = 16 << 20
 
 // Replayer re-sends a routed call once, straight to its upstream, after
 // the upstream refused the session the call carried (it restarted or
@@ -71,7 +68,7 @@ func (s *Server) decline(ctx context.Context, st *requestState, d router.Decline
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		status, _, _, err := s.replayer.do(ctx, up, h, router.DeclineBody(d))
+		status, _, _, err := s.replayer.do(ctx, up, h, router.DeclineBody(d), 1<<20)
 		if err != nil || status/100 != 2 {
 			s.log.Warn("could not decline an upstream request", "upstream", alias, "method", d.Method, "status", status, "error", err)
 			return
@@ -89,7 +86,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	st.replayed = true
-	s.release(st) // the lost session
+	s.release(st, false) // the lost session (evicted)
 	sess, err := s.sessions.Session(sessionContext(ctx, call), sessionKey(call), call.Upstream, call.ProtocolVersion)
 	if err != nil {
 		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)
@@ -105,12 +102,22 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 	if sess.ProtocolVersion != "" {
 		h.Set("mcp-protocol-version", sess.ProtocolVersion)
 	}
-	status, rh, body, err := s.replayer.do(ctx, call.Upstream, h, sent.Body)
+	status, rh, body, err := s.replayer.do(ctx, call.Upstream, h, sent.Body, st.router.MaxResponseBody())
 	if err != nil {
 		s.log.Warn("replay failed", "upstream", call.Upstream.Alias, "error", err)
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The upstream may be running it; the client must not read
+			// the first session's 404 as its own session being gone.
+			return router.ReplayFailed(call, fmt.Sprintf("the call replayed on a new one did not answer within %s", ResponseWork))
+		}
 		return nil
 	}
 	s.log.Info("call replayed on a new upstream session", "upstream", call.Upstream.Alias, "status", status)
+	if status == http.StatusNotFound && id != "" {
+		s.sessions.Evict(sess) // lost at once: never lend it again
+	}
+	// The answer was read whole: the session may serve the next call.
+	s.release(st, true)
 	if expectsAnswer(call, status) && !router.Answered(rh.Get("Content-Type"), body) {
 		s.log.Warn("replay: the answer holds no JSON-RPC response", "upstream", call.Upstream.Alias, "bytes", len(body))
 		return router.ReplayFailed(call, "the call replayed on a new one got no answer")
@@ -130,7 +137,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 	return reply
 }
 
-func (r *Replayer) do(ctx context.Context, up *upstreams.Upstream, h http.Header, body []byte) (int, http.Header, []byte, error) {
+func (r *Replayer) do(ctx context.Context, up *upstreams.Upstream, h http.Header, body []byte, limit int) (int, http.Header, []byte, error) {
 	if up.URL == nil {
 		return 0, nil, nil, fmt.Errorf("upstream %s has no url", up.Alias)
 	}
@@ -148,12 +155,12 @@ func (r *Replayer) do(ctx context.Context, up *upstreams.Upstream, h http.Header
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxReplayResponse+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if len(b) > maxReplayResponse {
-		return 0, nil, nil, fmt.Errorf("answer larger than %d bytes", maxReplayResponse)
+	if len(b) > limit {
+		return 0, nil, nil, fmt.Errorf("answer larger than %d bytes (gateway.max_response_body_bytes)", limit)
 	}
 	return resp.StatusCode, resp.Header, b, nil
 }

@@ -23,7 +23,10 @@ type Sessions interface {
 	// Session returns the session a call of key uses; the caller must
 	// Release it when the call is over.
 	Session(ctx context.Context, key sessions.Key, up *upstreams.Upstream, protocolVersion string) (sessions.Session, error)
+	// Release gives s back after the call's answer ended; Discard when
+	// it did not (the upstream may still be running the request).
 	Release(s sessions.Session)
+	Discard(s sessions.Session)
 	// Evict forgets a session the upstream lost.
 	Evict(s sessions.Session)
 	// Alive asks the upstream whether it still knows s.
@@ -68,9 +71,10 @@ func (s *Server) Register(g grpc.ServiceRegistrar) { extprocv3.RegisterExternalP
 // Process handles the message stream of one HTTP request.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
 	st := &requestState{router: s.router.Load()}
-	// However the request ends (Envoy closes the stream, the client goes
-	// away), a leased upstream session goes back to the pool.
-	defer s.release(st)
+	// However the request ends, a leased upstream session goes back: to be
+	// lent again if its answer ended, else closed (the client went away
+	// mid-answer, or the gateway answered instead).
+	defer s.release(st, false)
 	ctx := stream.Context()
 	for {
 		req, err := stream.Recv()

@@ -26,13 +26,14 @@ import (
 )
 
 type fakeSessions struct {
-	mu       sync.Mutex
-	opened   int
-	evicted  []string
-	ended    []string
-	released int
-	fail     bool
-	alive    bool // what Alive answers
+	mu        sync.Mutex
+	opened    int
+	evicted   []string
+	ended     []string
+	released  int
+	discarded int
+	fail      bool
+	alive     bool // what Alive answers
 }
 
 func (f *fakeSessions) Session(_ context.Context, k sessions.Key, _ *upstreams.Upstream, v string) (sessions.Session, error) {
@@ -53,6 +54,7 @@ func (f *fakeSessions) Evict(s sessions.Session) {
 	f.mu.Unlock()
 }
 func (f *fakeSessions) Release(sessions.Session) { f.mu.Lock(); f.released++; f.mu.Unlock() }
+func (f *fakeSessions) Discard(sessions.Session) { f.mu.Lock(); f.discarded++; f.mu.Unlock() }
 func (f *fakeSessions) Alive(context.Context, sessions.Session) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -112,7 +112,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			resp.ModeOverride = streamResponse
 		default:
 			// No more messages come for this request.
-			s.release(st)
+			s.release(st, eos)
 		}
 		return resp
 
@@ -122,7 +122,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		}}
 	case *extprocv3.ProcessingRequest_ResponseBody:
 		if m.ResponseBody.GetEndOfStream() {
-			defer s.release(st)
+			defer s.release(st, true)
 		}
 		if st.watch {
 			return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{
@@ -201,7 +201,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 	case d.Call.Modern() && sess.ProtocolVersion != "" && !router.IsModern(sess.ProtocolVersion):
 		if err := router.Downgrade(d, st.headers, sess.ProtocolVersion); err != nil {
 			s.log.Warn("cannot adapt call for an older upstream", "upstream", d.Call.Upstream.Alias, "error", err)
-			s.release(st)
+			s.release(st, false)
 			st.call = nil
 			return router.UpstreamUnavailable(d.Call)
 		}
@@ -244,10 +244,15 @@ func (s *Server) sessionLost(ctx context.Context, st *requestState, d router.Res
 }
 
 // release gives back the leased upstream session st holds, if any: its
-// call is over.
-func (s *Server) release(st *requestState) {
-	if st.session.Leased() {
+// call is over, and answered says whether its answer ended (only then may
+// the session be lent again).
+func (s *Server) release(st *requestState, answered bool) {
+	switch {
+	case !st.session.Leased():
+	case answered:
 		s.sessions.Release(st.session)
+	default:
+		s.sessions.Discard(st.session)
 	}
 	st.session = sessions.Session{}
 }

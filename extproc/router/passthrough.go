@@ -30,7 +30,10 @@ func passThrough(msg *rpc.Message) bool {
 // endpoint to that server; elsewhere it stays with the sidecar.
 func (r *Router) routeToSingle(h Headers, scope namespace.Scope, msg *rpc.Message, body []byte) Decision {
 	up := r.upstreams[scope.Single]
-	if scope.Single == "" || up == nil || !up.Routable() {
+	if scope.Single == "" || up == nil || !up.Routable() || h.Get(headerSessionID) == "" {
+		// Without a client session there is no upstream session these
+		// belong to (a cancellation, an answer, a log level are about one
+		// session's requests): the sidecar takes them.
 		return Decision{}
 	}
 	return r.forward(h, up, msg, body, "")

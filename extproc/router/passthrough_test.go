@@ -21,10 +21,15 @@ func TestPassThroughOnSingleServerEndpoint(t *testing.T) {
 		{"answer on aggregate stays", "/mcp", `{"jsonrpc":"2.0","id":0,"result":{}}`, false},
 		{"log level on server list stays", "/mcp/demo", `{"jsonrpc":"2.0","id":3,"method":"logging/setLevel","params":{"level":"debug"}}`, false},
 		{"unroutable server stays", "/local/mcp", `{"jsonrpc":"2.0","id":0,"result":{}}`, false},
+		{"no client session stays", "/demo/mcp", `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := r.DecideBody(Headers{":method": "POST", ":path": tt.path, "mcp-session-id": "s1"}, []byte(tt.body))
+			h := Headers{":method": "POST", ":path": tt.path, "mcp-session-id": "s1"}
+			if tt.name == "no client session stays" {
+				delete(h, "mcp-session-id") // nothing to tie it to upstream
+			}
+			d := r.DecideBody(h, []byte(tt.body))
 			if d.Reply != nil {
 				t.Fatalf("reply %+v", d.Reply)
 			}

@@ -66,7 +66,7 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 		d.CheckUpstreamSession = true
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
-	if contentType != "" && !jsonRPCMediaType(mt) {
+	if garbage(code, mt) {
 		// An HTML error page, plain text: nothing an MCP client can read.
 		d.Reply = errorReplyID(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
 			Message: fmt.Sprintf("upstream MCP server %q answered HTTP %d with %s, not JSON-RPC", call.Upstream.Alias, code, printable(mt))}, call.RequestID)
@@ -118,6 +118,22 @@ func DecideResponseBody(call *Call, body []byte, contentType string, contentLeng
 	return newBody, set
 }
 
+// garbage reports whether an upstream's answer of status code and media
+// type mt (none: "") is no answer an MCP client can read: a success or a
+// server error that is not JSON-RPC. 4xx answers pass as they are, with
+// their WWW-Authenticate or Retry-After (a client sending its own upstream
+// credentials must tell a refused token from an outage); 202 and 204 carry
+// nothing.
+func garbage(code int, mt string) bool {
+	switch {
+	case code == http.StatusAccepted || code == http.StatusNoContent:
+		return false
+	case code >= 200 && code < 300, code >= 500:
+		return !jsonRPCMediaType(mt)
+	}
+	return false
+}
+
 // jsonRPCMediaType reports whether an answer of media type mt can carry
 // JSON-RPC: JSON, or an event stream of JSON messages.
 func jsonRPCMediaType(mt string) bool {
@@ -151,7 +167,7 @@ func Answered(contentType string, body []byte) bool {
 	}
 	// Events are separated by blank lines; an event's data is its data:
 	// lines joined with newlines.
-	for _, event := range strings.Split(strings.ReplaceAll(string(body), "\r\n", "\n"), "\n\n") {
+	for _, event := range strings.Split(strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(string(body)), "\n\n") {
 		var data []string
 		for _, line := range strings.Split(event, "\n") {
 			if v, ok := strings.CutPrefix(line, "data:"); ok {

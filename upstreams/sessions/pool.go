@@ -257,10 +257,20 @@ func (p *Pool) openLeased(ctx context.Context, key Key, up *upstreams.Upstream, 
 	return Session{ID: e.id, ProtocolVersion: e.version, key: key, entry: e}, nil
 }
 
-// Release ends a call's use of s. A leased session goes back to its key's
-// idle sessions (or is closed when enough are idle, the pool is closed or
-// the session was evicted); others stay as they are.
-func (p *Pool) Release(s Session) {
+// Release ends a call's use of s after its answer ended. A leased
+// session goes back to its key's idle sessions (or is closed when enough
+// are idle, the pool is closed or the session was evicted); others stay
+// as they are.
+func (p *Pool) Release(s Session) { p.giveBack(s, true) }
+
+// Discard ends a call's use of s when its answer did not end (the client
+// went away, the gateway answered instead): the upstream may still be
+// running the request, under an id the next call could reuse, so a leased
+// session is closed (the upstream's DELETE ends that work too), never
+// lent again.
+func (p *Pool) Discard(s Session) { p.giveBack(s, false) }
+
+func (p *Pool) giveBack(s Session, reusable bool) {
 	e := s.entry
 	if e == nil || !e.leased {
 		return
@@ -269,10 +279,10 @@ func (p *Pool) Release(s Session) {
 	key, held := p.leased[e]
 	if !held {
 		p.mu.Unlock()
-		return // released twice
+		return // given back twice
 	}
 	delete(p.leased, e)
-	keep := !p.closed && !e.evicted.Load() && len(p.idle[key]) < p.opts.MaxIdleLeased
+	keep := reusable && !p.closed && !e.evicted.Load() && len(p.idle[key]) < p.opts.MaxIdleLeased
 	if keep {
 		e.lastUsed.Store(p.opts.Now().UnixNano())
 		p.idle[key] = append(p.idle[key], e)
@@ -337,19 +347,30 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 
 // Evict forgets s, which its upstream no longer knows, and closes it, so
 // the next call of its key opens a new one. Evicting a session that a
-// concurrent call has already replaced leaves the newer one alone.
+// concurrent call has already replaced leaves the newer one alone. For a
+// leased session the key's idle sessions go too: an upstream that lost
+// one (it restarted) has lost them all, and a replay must not take
+// another dead one.
 func (p *Pool) Evict(s Session) {
 	e := s.entry
 	if e == nil || !e.evicted.CompareAndSwap(false, true) {
 		return
 	}
+	var idle []*entry
 	p.mu.Lock()
 	if p.sessions[s.key] == e {
 		delete(p.sessions, s.key)
 	}
-	// A leased one is still held by its call; Release drops it.
+	if e.leased {
+		idle = p.idle[s.key]
+		delete(p.idle, s.key)
+	}
+	// A leased one is still held by its call; giving it back drops it.
 	p.mu.Unlock()
 	go e.cs.Close()
+	for _, d := range idle {
+		go d.cs.Close()
+	}
 }
 
 // Alive asks the upstream whether it still knows s, with a ping on it. A

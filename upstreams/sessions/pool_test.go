@@ -165,6 +165,43 @@ func TestSessionlessCallsLeaseSessions(t *testing.T) {
 	}
 }
 
+// A lease whose answer did not end is closed, never lent again (the
+// upstream may still run the request, under an id the next call could
+// reuse); evicting a lease drops its key's idle sessions too (an upstream
+// that lost one restarted and lost them all).
+func TestDiscardAndEvictLeases(t *testing.T) {
+	up, inits := countingUpstream(t, false)
+	p := NewPool(Options{})
+	defer p.Close()
+	ctx := context.Background()
+	key := Key{Owner: "k", Alias: "up"}
+	a, _ := p.Session(ctx, key, up, "2025-11-25")
+	b, _ := p.Session(ctx, key, up, "2025-11-25")
+	c, _ := p.Session(ctx, key, up, "2025-11-25")
+	p.Discard(a)
+	p.Release(b)
+	p.Release(c)
+	if n := p.Len(); n != 2 {
+		t.Fatalf("%d sessions after one discard and two releases, want 2", n)
+	}
+	next, _ := p.Session(ctx, key, up, "2025-11-25")
+	if next.ID == a.ID {
+		t.Fatal("a discarded session was lent again")
+	}
+	p.Evict(next)
+	p.Release(next)
+	if n := p.Len(); n != 0 {
+		t.Fatalf("%d sessions left after evicting a lease, want 0 (the key's idle ones go too)", n)
+	}
+	fresh, _ := p.Session(ctx, key, up, "2025-11-25")
+	if fresh.ID == b.ID || fresh.ID == c.ID || fresh.ID == next.ID {
+		t.Fatal("a session of an evicted key was lent again")
+	}
+	if n := inits.Load(); n != 4 {
+		t.Fatalf("upstream saw %d initializes, want 4", n)
+	}
+}
+
 // Many concurrent session-less calls of one principal never hold the
 // same upstream session at once.
 func TestLeasesAreExclusive(t *testing.T) {
