@@ -59,7 +59,11 @@ func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
 		default:
 			if read, mcp := generalMCPKeys[f.key]; mcp {
 				if read(p, f.v, fp) {
-					p.notSupported(f.k, fp, "")
+					detail := ""
+					if generalRestrictions[f.key] {
+						detail = notEnforced
+					}
+					p.notSupported(f.k, fp, detail)
 				}
 				continue
 			}
@@ -151,6 +155,16 @@ var generalMCPKeys = map[string]settingReader{
 	"mcp_prefer_client_id_metadata_document": anyTrue,
 	"mcp_allow_all_keys_respects_mcp_scope":  anyTrue,
 	"mcp_session_token_signing":              anyMapping,
+}
+
+// generalRestrictions are the general settings that, in LiteLLM, narrow
+// who may reach what: a config relying on them is told loudly that the
+// gateway does not narrow.
+var generalRestrictions = map[string]bool{
+	"mcp_allowed_clients":                   true,
+	"mcp_require_explicit_server_scope":     true,
+	"mcp_allow_all_keys_respects_mcp_scope": true,
+	"require_end_user_mcp_access_defined":   true,
 }
 
 // generalKeyNames is every known general_settings key, for hints.

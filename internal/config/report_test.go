@@ -15,6 +15,8 @@ func TestUnsupported(t *testing.T) {
 		want string
 	}{
 		{"not on the public internet", head + "    available_on_public_internet: false\n", "mcp_servers.a.available_on_public_internet: not supported yet: this restriction is NOT enforced"},
+		{"token validation", head + "    token_validation: {iss: x}\n", "mcp_servers.a.token_validation: not supported yet: this restriction is NOT enforced"},
+		{"allowed clients", head + "general_settings:\n  mcp_allowed_clients: [{name: cursor}]\n", "general_settings.mcp_allowed_clients: not supported yet: this restriction is NOT enforced"},
 		{"oauth2 authorization_code", head + "    auth_type: oauth2\n    oauth2_flow: authorization_code\n", "test.yaml:5: mcp_servers.a.oauth2_flow: not supported yet: the gateway fetches tokens only for oauth2_flow client_credentials"},
 		{"oauth2 client_id without oauth2", head + "    auth_type: bearer_token\n    auth_value: x\n    client_id: abc\n", "test.yaml:6: mcp_servers.a.client_id: not supported yet: used only with auth_type oauth2 and oauth2_flow client_credentials"},
 		{"oauth2 client_secret", head + "    client_secret: s\n", "mcp_servers.a.client_secret: not supported yet"},

@@ -106,8 +106,8 @@ var serverKeys = map[string]serverKey{
 	"client_assertion_signing_alg":   {parse: strField(func(s *Server) *string { return &s.IDJAG.ClientAssertionSigningAlg }), unsupported: true},
 	"upstream_resource":              {parse: strField(func(s *Server) *string { return &s.UpstreamResource }), unsupported: true, detail: "no RFC 8707 resource is sent to the token endpoint"},
 	"per_server_oauth_discovery":     {parse: boolField(func(s *Server) *bool { return &s.PerServerOAuthDiscovery }), unsupported: true, when: func(s *Server) bool { return s.PerServerOAuthDiscovery }},
-	"token_validation":               {parse: presentMapping, unsupported: true},
-	"oauth_identity_binding":         {parse: presentMapping, unsupported: true},
+	"token_validation":               {parse: presentMapping, unsupported: true, detail: notEnforced},
+	"oauth_identity_binding":         {parse: presentMapping, unsupported: true, detail: notEnforced},
 
 	// Other LiteLLM 1.108.7 keys (MCPServerConfig).
 	"server_id": {parse: strField(func(s *Server) *string { return &s.ServerID })},
