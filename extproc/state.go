@@ -18,7 +18,9 @@ import (
 type requestState struct {
 	router  *router.Router
 	headers router.Headers
-	call    *router.Call
+	// caller is what the headers phase learned (key, scope, session).
+	caller *router.Caller
+	call   *router.Call
 	// sent is the body-phase decision as sent to Envoy, for a replay.
 	sent *router.Decision
 	// replayed is set once the call has been replayed.
@@ -41,6 +43,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 	case *extprocv3.ProcessingRequest_RequestHeaders:
 		st.headers = headerMap(m.RequestHeaders.GetHeaders())
 		d := st.router.DecideHeaders(st.headers)
+		st.caller = d.Caller
 		if d.EndSession != "" {
 			s.sessions.EndClient(d.EndSession)
 		}
@@ -53,7 +56,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		}}
 
 	case *extprocv3.ProcessingRequest_RequestBody:
-		d := st.router.DecideBody(st.headers, m.RequestBody.GetBody())
+		d := st.router.DecideBody(st.headers, st.caller, m.RequestBody.GetBody())
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
 			return immediate(d.Reply)

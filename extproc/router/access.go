@@ -70,13 +70,14 @@ func challenge(ae *identity.AuthError) string {
 // and for what it may not see, so it cannot probe for either.
 func restricted(p *identity.Principal) bool { return !p.Anonymous && !p.Admin }
 
-// checkEndpoint authenticates the request and checks its scope: a caller
+// checkEndpoint authenticates the request and checks its scope (as
+// resolved, or err): a caller
 // whose narrowed scope (/mcp/<names>, /<alias>/mcp, x-mcp-servers) holds
 // no server it may use gets 403, as does a restricted caller naming a
 // server or group that does not exist. It returns the caller, or the
 // reply that ends the request.
-func (r *Router) checkEndpoint(h Headers) (*identity.Principal, *Reply) {
-	p, reply := r.authenticate(h, nil)
+func (r *Router) checkEndpoint(h Headers, scope namespace.Scope, err error, msg *rpc.Message) (*identity.Principal, *Reply) {
+	p, reply := r.authenticate(h, msg)
 	if reply != nil {
 		return nil, reply
 	}
@@ -84,7 +85,6 @@ func (r *Router) checkEndpoint(h Headers) (*identity.Principal, *Reply) {
 		return p, nil
 	}
 	path := h.Get(headerPath)
-	scope, err := r.names.Resolve(path, h.Lookup)
 	if err != nil {
 		var se *namespace.ScopeError
 		if errors.As(err, &se) && se.Unknown != "" {

@@ -199,7 +199,7 @@ func TestRoutedCallsAreAuthorized(t *testing.T) {
 			if tt.key != "" {
 				h["x-litellm-api-key"] = tt.key
 			}
-			d := r.DecideBody(h, tt.body)
+			d := r.decideBody(h, tt.body)
 			if tt.status == 0 {
 				if d.Reply != nil || d.Call == nil {
 					t.Fatalf("not routed: %+v", d.Reply)
@@ -223,8 +223,38 @@ func TestRoutedCallsAreAuthorized(t *testing.T) {
 
 func TestRoutedCallWithoutKey(t *testing.T) {
 	r := authRouter(t, &fakeAuthz{})
-	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"demo-echo"}}`))
+	d := r.decideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"demo-echo"}}`))
 	if d.Reply == nil || d.Reply.Status != 401 || decode(t, d.Reply).Error.Code != -32041 || string(decode(t, d.Reply).ID) != `"a"` {
 		t.Fatalf("got %+v", d.Reply)
+	}
+}
+
+// countingAuthz counts authentications.
+type countingAuthz struct {
+	fakeAuthz
+	n int
+}
+
+func (c *countingAuthz) Authenticate(h func(string) string) (*identity.Principal, error) {
+	c.n++
+	return c.fakeAuthz.Authenticate(h)
+}
+
+// The body phase decides on what the headers phase learned: one
+// authentication, one session check and one scope per request.
+func TestHeadersPhaseCarriesTheCaller(t *testing.T) {
+	a := &countingAuthz{}
+	r := authRouter(t, a)
+	h := Headers{":method": "POST", ":path": "/mcp", identity.DefaultHeader: "alice"}
+	hd := r.DecideHeaders(h)
+	if hd.Reply != nil || hd.Caller == nil || hd.Caller.Principal.ID != "alice" {
+		t.Fatalf("headers phase: %+v", hd)
+	}
+	d := r.DecideBody(h, hd.Caller, []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`))
+	if d.Call == nil {
+		t.Fatalf("not routed: %+v", d.Reply)
+	}
+	if a.n != 1 {
+		t.Fatalf("%d authentications for one request, want 1", a.n)
 	}
 }

@@ -31,7 +31,7 @@ func TestCompletionIsRoutedByItsRef(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := r.DecideBody(Headers{":method": "POST", ":path": tt.path, "mcp-session-id": "s1"}, []byte(complete(tt.ref)))
+			d := r.decideBody(Headers{":method": "POST", ":path": tt.path, "mcp-session-id": "s1"}, []byte(complete(tt.ref)))
 			if tt.wantRef == "" {
 				if d.Reply == nil || d.Reply.Status != tt.wantStatus {
 					t.Fatalf("want a %d reply, got %+v", tt.wantStatus, d)

@@ -20,7 +20,7 @@ func TestRoutedCallCredentials(t *testing.T) {
 		"x-mcp-demo-authorization": "Bearer demo-client", "x-mcp-auth": "legacy", "cookie": "c=1",
 		wellknown.RouteHeader: "mcp_upstream_demo", // forged
 	}
-	d := r.DecideBody(h, []byte(body))
+	d := r.decideBody(h, []byte(body))
 	if d.Reply != nil || d.Call == nil {
 		t.Fatalf("not routed: %+v", d)
 	}
@@ -58,7 +58,7 @@ func TestRoutedCallNeedsToken(t *testing.T) {
 	r := testRouter(t)
 	r.upstreams["demo"].Credentials = credentials.Server{Scheme: credentials.SchemeOAuth2}
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`
-	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp", "authorization": "Bearer client-own"}, []byte(body))
+	d := r.decideBody(Headers{":method": "POST", ":path": "/mcp", "authorization": "Bearer client-own"}, []byte(body))
 	if d.Call == nil || !d.Call.Credentials.Token {
 		t.Fatalf("an oauth2 upstream's call must ask for its token: %+v", d.Call)
 	}

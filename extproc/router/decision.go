@@ -41,6 +41,9 @@ type Decision struct {
 	Call *Call
 	// EndSession is the client session id a DELETE ends ("" if none).
 	EndSession string
+	// Caller is what the headers phase learned, for the body phase
+	// (DecideBody); set on every headers decision that lets the request on.
+	Caller *Caller
 }
 
 // Call describes a request routed to one upstream.

@@ -29,7 +29,7 @@ func TestPassThroughOnSingleServerEndpoint(t *testing.T) {
 			if tt.name == "no client session stays" {
 				delete(h, "mcp-session-id") // nothing to tie it to upstream
 			}
-			d := r.DecideBody(h, []byte(tt.body))
+			d := r.decideBody(h, []byte(tt.body))
 			if d.Reply != nil {
 				t.Fatalf("reply %+v", d.Reply)
 			}

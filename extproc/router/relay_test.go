@@ -130,7 +130,7 @@ func TestAnswersAreRoutedByRelayedID(t *testing.T) {
 		{"forged", "/mcp", testIDs.encode("s1", "demo", json.RawMessage(`1`)), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := r.DecideBody(Headers{":method": "POST", ":path": tc.path, "mcp-session-id": "s1"}, answer(tc.id))
+			d := r.decideBody(Headers{":method": "POST", ":path": tc.path, "mcp-session-id": "s1"}, answer(tc.id))
 			if d.Reply != nil {
 				t.Fatalf("reply %+v", d.Reply)
 			}
@@ -172,7 +172,7 @@ func TestWhichCallsAreRelayed(t *testing.T) {
 		{"2026-07-28 client", "/mcp", "asks", "2026-07-28", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := r.DecideBody(Headers{":method": "POST", ":path": tc.path, "mcp-session-id": tc.session, "mcp-protocol-version": tc.version}, call)
+			d := r.decideBody(Headers{":method": "POST", ":path": tc.path, "mcp-session-id": tc.session, "mcp-protocol-version": tc.version}, call)
 			if d.Call == nil || d.Call.RelayRequests != tc.want {
 				t.Fatalf("got %+v reply %+v", d.Call, d.Reply)
 			}
@@ -186,7 +186,7 @@ func TestWhichCallsAreRelayed(t *testing.T) {
 		})
 	}
 	single := []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"ask"}}`)
-	if d := r.DecideBody(Headers{":method": "POST", ":path": "/demo/mcp", "mcp-session-id": "asks"}, single); d.Call == nil || d.Call.RelayRequests {
+	if d := r.decideBody(Headers{":method": "POST", ":path": "/demo/mcp", "mcp-session-id": "asks"}, single); d.Call == nil || d.Call.RelayRequests {
 		t.Fatalf("single server endpoint: %+v", d.Call)
 	}
 }
@@ -292,7 +292,7 @@ func TestAnswersNeedAccessToTheirServer(t *testing.T) {
 		{"alice", 403}, // may use demo only
 		{"", 401},
 	} {
-		d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp", "x-litellm-api-key": tc.key}, answer)
+		d := r.decideBody(Headers{":method": "POST", ":path": "/mcp", "x-litellm-api-key": tc.key}, answer)
 		switch {
 		case tc.wantStatus == 0 && (d.Call == nil || d.Call.Upstream.Alias != "hr"):
 			t.Errorf("%q: not routed to hr: %+v", tc.key, d)
@@ -307,11 +307,11 @@ func TestAnswersNeedAccessToTheirServer(t *testing.T) {
 func TestResourceReadURIsArePrefixed(t *testing.T) {
 	r := testRouter(t)
 	read := []byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/file:///a.txt"}}`)
-	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, read)
+	d := r.decideBody(Headers{":method": "POST", ":path": "/mcp"}, read)
 	if d.Call == nil || d.Call.URIPrefix != "mcpgw://demo/" {
 		t.Fatalf("aggregate: %+v", d.Call)
 	}
-	if d := r.DecideBody(Headers{":method": "POST", ":path": "/demo/mcp"}, []byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"file:///a.txt"}}`)); d.Call == nil || d.Call.URIPrefix != "" {
+	if d := r.decideBody(Headers{":method": "POST", ":path": "/demo/mcp"}, []byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"file:///a.txt"}}`)); d.Call == nil || d.Call.URIPrefix != "" {
 		t.Fatalf("single server: %+v", d.Call)
 	}
 	answer := `{"jsonrpc":"2.0","id":4,"result":{"contents":[{"uri":"file:///a.txt","text":"hi"},{"uri":"file:///b.bin","blob":"AA=="}]}}`
@@ -337,7 +337,7 @@ func TestResourceReadURIsArePrefixed(t *testing.T) {
 		t.Fatalf("streamed answer: %s", out)
 	}
 	// Other calls on the aggregate are left alone.
-	call := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"demo-echo"}}`))
+	call := r.decideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"demo-echo"}}`))
 	if rd := DecideResponse(call.Call, "200", "application/json"); rd.BufferBody || rd.Relay != nil {
 		t.Fatalf("a tools/call answer is rewritten: %+v", rd)
 	}

@@ -30,7 +30,7 @@ func TestResourceRouting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := r.DecideBody(Headers{":method": "POST", ":path": tt.path}, []byte(tt.body))
+			d := r.decideBody(Headers{":method": "POST", ":path": tt.path}, []byte(tt.body))
 			if tt.upstream == "" {
 				if d.Reply == nil || d.Reply.Status != 200 || !strings.Contains(string(d.Reply.Body), "Unknown resource") ||
 					!strings.Contains(string(d.Reply.Body), `"id":7`) {
@@ -58,13 +58,13 @@ func TestResourceRouting(t *testing.T) {
 
 func TestResourceRoutingNeedsAURI(t *testing.T) {
 	r := testRouter(t)
-	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"name":"x"}}`))
+	d := r.decideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"name":"x"}}`))
 	if d.Reply == nil || !strings.Contains(string(d.Reply.Body), `needs a string \"uri\"`) {
 		t.Fatalf("got %+v", d)
 	}
 	// Listing stays with the sidecar.
 	for _, m := range []string{"resources/list", "resources/templates/list", "prompts/list"} {
-		d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":1,"method":"`+m+`"}`))
+		d := r.decideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(`{"jsonrpc":"2.0","id":1,"method":"`+m+`"}`))
 		if d.Call != nil || d.Reply != nil {
 			t.Errorf("%s routed: %+v", m, d)
 		}

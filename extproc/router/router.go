@@ -125,27 +125,52 @@ func (r *Router) DecideHeaders(h Headers) Decision {
 	if reply := checkProtocolVersion(h); reply != nil {
 		return Decision{Reply: reply}
 	}
-	p, reply := r.checkEndpoint(h)
+	c, reply := r.callerOf(h, nil)
 	if reply != nil {
 		return Decision{Reply: reply}
-	}
-	if _, reply := r.openSession(h, p, nil); reply != nil {
-		return Decision{Reply: reply}
-	}
-	if _, err := r.names.Resolve(h.Get(headerPath), h.Lookup); err != nil {
-		return Decision{Reply: scopeErrorReply(err)}
 	}
 	// The route header is overwritten on every request, so a client's
 	// forged copy never survives.
 	d := Decision{
 		SetHeaders: []Header{{wellknown.RouteHeader, wellknown.SidecarCluster}},
 		ClearRoute: true,
+		Caller:     c,
 	}
 	if h.Get(headerMethod) == http.MethodDelete {
 		// openSession has checked the id is the caller's own.
 		d.EndSession = h.Get(headerSessionID)
 	}
 	return d
+}
+
+// Caller is what the headers phase of a request learned and its body
+// phase decides on: who sent it, the scope of its endpoint, and the
+// client capabilities its session id carries.
+type Caller struct {
+	Principal    *identity.Principal
+	Scope        namespace.Scope
+	Capabilities uint8
+}
+
+// callerOf authenticates the request, resolves its scope and opens its
+// session id, once per request; the reply ends the request (401, 403, 404,
+// 400), carrying msg's id when there is one.
+func (r *Router) callerOf(h Headers, msg *rpc.Message) (*Caller, *Reply) {
+	scope, serr := r.names.Resolve(h.Get(headerPath), h.Lookup)
+	p, reply := r.checkEndpoint(h, scope, serr, msg)
+	if reply != nil {
+		return nil, reply
+	}
+	// The session id is opened once: it is checked, and it carries the
+	// capabilities the call's upstream session declares.
+	caps, reply := r.openSession(h, p, msg)
+	if reply != nil {
+		return nil, reply
+	}
+	if serr != nil {
+		return nil, scopeErrorReply(serr)
+	}
+	return &Caller{Principal: p, Scope: scope, Capabilities: caps}, nil
 }
 
 // checkMethod answers 405 to every method but the three MCP's Streamable
@@ -201,7 +226,12 @@ func scopeErrorReply(err error) *Reply {
 }
 
 // DecideBody handles the buffered request body of a POST.
-func (r *Router) DecideBody(h Headers, body []byte) Decision {
+//
+// c is what the headers phase learned (Decision.Caller): the headers do
+// not change between the phases, so the key, the session id and the scope
+// are checked once. Nil means the headers phase did not run here (tests,
+// tools): the body phase then checks them itself.
+func (r *Router) DecideBody(h Headers, c *Caller, body []byte) Decision {
 	if r.maxBody > 0 && len(body) > r.maxBody {
 		return Decision{Reply: errorReply(&rpc.Error{
 			Status: http.StatusRequestEntityTooLarge, Code: rpc.CodeInvalidRequest,
@@ -224,27 +254,20 @@ func (r *Router) DecideBody(h Headers, body []byte) Decision {
 		// Everything else is the sidecar's (chosen in the headers phase).
 		return Decision{}
 	}
-	scope, err := r.names.Resolve(h.Get(headerPath), h.Lookup)
-	if err != nil {
-		return Decision{Reply: scopeErrorReply(err)}
+	if c == nil {
+		var reply *Reply
+		if c, reply = r.callerOf(h, msg); reply != nil {
+			return Decision{Reply: reply}
+		}
 	}
+	scope, p, caps := c.Scope, c.Principal, c.Capabilities
 	if scope.LegacySSE {
 		// Answers to a legacy HTTP+SSE client travel on its event stream,
 		// which the sidecar holds: the sidecar serves all its requests.
 		return Decision{}
 	}
-	p, reply := r.authenticate(h, msg)
-	if reply != nil {
-		return Decision{Reply: reply}
-	}
 	if len(scope.Servers) == 0 && msg.Kind == rpc.KindRequest {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams, emptyScopeMessage), msg)}
-	}
-	// The session id is opened once: it is checked, and it carries the
-	// capabilities the call's upstream session declares.
-	caps, reply := r.openSession(h, p, msg)
-	if reply != nil {
-		return Decision{Reply: reply}
 	}
 	var d Decision
 	switch {

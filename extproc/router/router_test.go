@@ -138,7 +138,7 @@ func TestRepeatedCredentialHeaders(t *testing.T) {
 func TestDecideBodyToolCall(t *testing.T) {
 	r := testRouter(t)
 	body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"my_wiki-read-page","arguments":{"page":"x"}}}`
-	d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp", "mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
+	d := r.decideBody(Headers{":method": "POST", ":path": "/mcp", "mcp-session-id": "gw-1", "mcp-protocol-version": "2025-06-18", "mcp-name": "my_wiki-read-page"}, []byte(body))
 	if d.Reply != nil {
 		t.Fatalf("unexpected reply %s", d.Reply.Body)
 	}
@@ -202,7 +202,7 @@ func TestDecideBodyErrors(t *testing.T) {
 			for k, v := range tt.headers {
 				h[k] = v
 			}
-			d := r.DecideBody(h, []byte(tt.body))
+			d := r.decideBody(h, []byte(tt.body))
 			if d.Reply == nil {
 				t.Fatalf("no reply: %+v", d)
 			}
@@ -234,7 +234,7 @@ func TestDecideBodyPassThrough(t *testing.T) {
 		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`,
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"local-echo"}}`, // stdio: sidecar serves it
 	} {
-		d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(body))
+		d := r.decideBody(Headers{":method": "POST", ":path": "/mcp"}, []byte(body))
 		if d.Reply != nil || d.Body != nil || d.Call != nil || len(d.SetHeaders) != 0 {
 			t.Errorf("%s: want pass-through to the sidecar, got %+v", body, d)
 		}
@@ -269,12 +269,12 @@ func FuzzDecideBody(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/x://y"}}`))
 	r, _ := New(mustRegistry(), nil, 4096)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		d := r.DecideBody(Headers{":method": "POST"}, body)
+		d := r.decideBody(Headers{":method": "POST"}, body)
 		if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
 			t.Fatalf("bad reply %d %s", d.Reply.Status, d.Reply.Body)
 		}
 		for _, path := range []string{"/mcp", "/demo/mcp", "/mcp/demo,my_wiki"} {
-			d := routed.DecideBody(Headers{":method": "POST", ":path": path, "mcp-session-id": "s"}, body)
+			d := routed.decideBody(Headers{":method": "POST", ":path": path, "mcp-session-id": "s"}, body)
 			if d.Reply != nil && (d.Reply.Status >= 500 || !json.Valid(d.Reply.Body)) {
 				t.Fatalf("%s: bad reply %d %s", path, d.Reply.Status, d.Reply.Body)
 			}
@@ -330,7 +330,7 @@ func TestScopedRouting(t *testing.T) {
 			for k, v := range tt.headers {
 				h[k] = v
 			}
-			d := r.DecideBody(h, []byte(tt.body))
+			d := r.decideBody(h, []byte(tt.body))
 			if tt.upstream == "" {
 				if d.Reply == nil || d.Reply.Status != 200 || !strings.Contains(string(d.Reply.Body), "Unknown") {
 					t.Fatalf("want Unknown error, got %+v", d)
@@ -370,7 +370,7 @@ func TestEmptyServersHeaderFailsClosed(t *testing.T) {
 			if d := r.DecideHeaders(h); d.Reply != nil {
 				t.Fatalf("headers phase answered %d %s; want the request to reach the sidecar (empty lists)", d.Reply.Status, d.Reply.Body)
 			}
-			d := r.DecideBody(h, []byte(tt.body))
+			d := r.decideBody(h, []byte(tt.body))
 			if d.Call != nil || d.Reply == nil || !strings.Contains(string(d.Reply.Body), "No MCP servers in scope: the request's x-mcp-servers or x-mcp-access-groups header is empty") {
 				t.Fatalf("got call %+v reply %+v", d.Call, d.Reply)
 			}
@@ -391,7 +391,7 @@ func TestRoutedCallsNeedAGatewaySession(t *testing.T) {
 		session string
 		routed  bool
 	}{{"good", true}, {"", true}, {"forged", false}} {
-		d := r.DecideBody(Headers{":method": "POST", ":path": "/mcp", "mcp-session-id": tt.session}, body)
+		d := r.decideBody(Headers{":method": "POST", ":path": "/mcp", "mcp-session-id": tt.session}, body)
 		if d.Call != nil && tt.session == "good" && d.Call.ClientCapabilities != 5 {
 			t.Errorf("client capabilities from the session id: %d", d.Call.ClientCapabilities)
 		}
@@ -410,7 +410,7 @@ func TestLegacySSEIsServedBySidecar(t *testing.T) {
 	r := testRouter(t)
 	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`)
 	for _, path := range []string{"/sse?sessionid=x", "/demo/sse?sessionid=x", "/mcp/demo/sse"} {
-		d := r.DecideBody(Headers{":method": "POST", ":path": path}, body)
+		d := r.decideBody(Headers{":method": "POST", ":path": path}, body)
 		if d.Reply != nil || d.Call != nil || d.Body != nil {
 			t.Errorf("%s: want the sidecar, got %+v", path, d)
 		}
@@ -436,7 +436,7 @@ func TestBatches(t *testing.T) {
 		{`[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":1,"Method":"tools/call"}]`, "differs from one only in case"},
 		{`[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"}]`, ""},
 	} {
-		d := r.DecideBody(h, []byte(tc.body))
+		d := r.decideBody(h, []byte(tc.body))
 		switch {
 		case tc.want == "" && (d.Reply != nil || d.Call != nil):
 			t.Errorf("%s: want the sidecar, got %+v", tc.body, d)
