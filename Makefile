@@ -43,12 +43,12 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 
 # Third-party MCP clients the end-to-end tests drive: the Python mcp SDK
-# (into .venv), and the TypeScript Inspector CLI and the official MCP
+# and LiteLLM's SDK bridge (into .venv), and the TypeScript Inspector CLI and the official MCP
 # conformance suite with the Node.js 22 it needs (into e2e/clients; npm ci
 # again whenever package-lock.json is newer than the install).
 e2e-clients: ## install the pinned third-party MCP clients the e2e tests drive
 	@scripts/ensure-envoy.sh >/dev/null
-	@$(VENV)/bin/python -c 'import mcp' 2>/dev/null || $(VENV)/bin/pip install -q -r e2e/clients/requirements.txt
+	@$(VENV)/bin/python -c 'import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ("mcp", "litellm")))' 2>/dev/null || $(VENV)/bin/pip install -q -r e2e/clients/requirements.txt
 	@[ $(NODE_DIR)/node_modules/.package-lock.json -nt $(NODE_DIR)/package-lock.json ] || (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error)
 
 # Rego: the shipped policy and the example policies, with OPA built from

@@ -11,28 +11,31 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// TestArguments: LiteLLM's _get_function_arguments, case by case.
+// argumentCases: LiteLLM's _get_function_arguments, case by case (raw is
+// what the model API sent as arguments).
+var argumentCases = []struct {
+	name, raw, want string
+}{
+	{"JSON string holding an object", `"{\"q\":\"x\",\"n\":1}"`, `{"n":1,"q":"x"}`},
+	{"an object", `{"q":"x"}`, `{"q":"x"}`},
+	{"missing", ``, `{}`},
+	{"null", `null`, `{}`},
+	{"empty string", `""`, `{}`},
+	{"string that is not JSON", `"{q: x}"`, `{}`},
+	{"string holding an array", `"[1,2]"`, `{}`},
+	{"string holding null", `"null"`, `{}`},
+	{"string holding a string holding an object", `"\"{}\""`, `{}`},
+	{"a number", `5`, `{}`},
+	{"an array", `[{"q":1}]`, `{}`},
+	{"trailing data", `"{\"q\":1} x"`, `{}`},
+	{"whitespace around", `" {\"q\":1} "`, `{"q":1}`},
+	{"a member twice: the last wins", `"{\"q\":1,\"q\":2}"`, `{"q":2}`},
+	{"numbers keep their digits", `"{\"id\":12345678901234567890,\"f\":1.50}"`, `{"f":1.50,"id":12345678901234567890}`},
+	{"not JSON at all", `{q`, `{}`},
+}
+
 func TestArguments(t *testing.T) {
-	for _, c := range []struct {
-		name, raw, want string
-	}{
-		{"JSON string holding an object", `"{\"q\":\"x\",\"n\":1}"`, `{"n":1,"q":"x"}`},
-		{"an object", `{"q":"x"}`, `{"q":"x"}`},
-		{"missing", ``, `{}`},
-		{"null", `null`, `{}`},
-		{"empty string", `""`, `{}`},
-		{"string that is not JSON", `"{q: x}"`, `{}`},
-		{"string holding an array", `"[1,2]"`, `{}`},
-		{"string holding null", `"null"`, `{}`},
-		{"string holding a string holding an object", `"\"{}\""`, `{}`},
-		{"a number", `5`, `{}`},
-		{"an array", `[{"q":1}]`, `{}`},
-		{"trailing data", `"{\"q\":1} x"`, `{}`},
-		{"whitespace around", `" {\"q\":1} "`, `{"q":1}`},
-		{"a member twice: the last wins", `"{\"q\":1,\"q\":2}"`, `{"q":2}`},
-		{"numbers keep their digits", `"{\"id\":12345678901234567890,\"f\":1.50}"`, `{"f":1.50,"id":12345678901234567890}`},
-		{"not JSON at all", `{q`, `{}`},
-	} {
+	for _, c := range argumentCases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := json.Marshal(Arguments(json.RawMessage(c.raw)))
 			if err != nil {

@@ -9,15 +9,22 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/bridge"
+	"github.com/mcpgw/mcpgw/internal/gateway"
 )
 
-// bridgeConfig: one server whose read_wiki_contents takes only "status"
-// (allowed_params), and a key that may use it.
+// bridgeConfig: wiki, whose read_wiki_contents takes only "status"
+// (allowed_params), and github; a key that may use both, one that may use
+// github only.
 const bridgeConfig = `
 general_settings:
   master_key: sk-master-0123456789
@@ -30,7 +37,7 @@ mcp_servers:
     url: "%s"
 access:
   keys:
-    - {key_alias: agent, key: sk-agent-0123456789, object_permission: {mcp_servers: [wiki]}}
+    - {key_alias: agent, key: sk-agent-0123456789, object_permission: {mcp_servers: [wiki, github]}}
     - {key_alias: nowiki, key: sk-nowiki-0123456789, object_permission: {mcp_servers: [github]}}
 `
 
@@ -72,6 +79,16 @@ func (m *fakeModel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"id":"chatcmpl-1","object":"chat.completion","model":"fake","choices":[{"index":0,"message":%s,"finish_reason":"stop"}]}`, msg)
 }
 
+// bridgeGateway starts the gateway on bridgeConfig: wiki's tools take
+// any arguments and answer "wiki:<tool>"; github's list_issues takes
+// {"text": string} and answers "github:list_issues:<text>".
+func bridgeGateway(t *testing.T) *gateway.Instance {
+	t.Helper()
+	wiki := rawUpstream(t, "wiki", "read_wiki_contents", "search")
+	github := startUpstream(t, "github", true, "list_issues")
+	return gatewayUnder(t, fmt.Sprintf(bridgeConfig, wiki, github.URL))
+}
+
 // buildAgent builds examples/agent once for the test.
 func buildAgent(t *testing.T) string {
 	t.Helper()
@@ -91,9 +108,7 @@ func buildAgent(t *testing.T) string {
 // allowed_params, then answers: the denial reaches the model as a tool
 // error with LiteLLM's message, the allowed call's result as its content.
 func TestExampleAgent(t *testing.T) {
-	wiki := rawUpstream(t, "wiki", "read_wiki_contents", "search")
-	github := rawUpstream(t, "github", "list_issues")
-	gw := gatewayUnder(t, fmt.Sprintf(bridgeConfig, wiki, github))
+	gw := bridgeGateway(t)
 	agent := buildAgent(t)
 
 	model := &fakeModel{script: []string{
@@ -151,8 +166,8 @@ func TestExampleAgent(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"wiki-read_wiki_contents", "wiki-search"}) {
-		t.Errorf("tools offered %v (the key may use wiki only)", names)
+	if !slices.Equal(names, []string{"github-list_issues", "wiki-read_wiki_contents", "wiki-search"}) {
+		t.Errorf("tools offered %v", names)
 	}
 
 	// Second request: user, assistant with both calls, and one tool
@@ -185,4 +200,108 @@ func TestExampleAgent(t *testing.T) {
 	if strings.Contains(stderr.String(), "sk-agent-0123456789") || strings.Contains(stderr.String(), "sk-model-key") {
 		t.Errorf("the agent logged a key:\n%s", stderr.String())
 	}
+}
+
+// TestLiteLLMBridge drives the gateway with LiteLLM's own Python bridge
+// (litellm.experimental_mcp_client, pinned in clients/requirements.txt):
+// load_mcp_tools(format="openai") lists exactly what package bridge lists
+// for the same key, and call_openai_tool runs allowed calls, turns bad
+// arguments into {}, and gets the allowed_params denial with LiteLLM's
+// message.
+func TestLiteLLMBridge(t *testing.T) {
+	python := requireEnv(t, "MCPGW_PYTHON")
+	gw := bridgeGateway(t)
+	calls := `[
+		{"id":"c1","type":"function","function":{"name":"wiki-search","arguments":"{\"query\":\"envoy\"}"}},
+		{"id":"c2","type":"function","function":{"name":"github-list_issues","arguments":"{\"text\":\"from litellm\"}"}},
+		{"id":"c3","type":"function","function":{"name":"github-list_issues","arguments":"{oops"}},
+		{"id":"c4","type":"function","function":{"name":"wiki-read_wiki_contents","arguments":"{\"status\":\"active\",\"limit\":10}"}}
+	]`
+	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "clients/litellm_bridge.py", gw.Endpoint, "sk-agent-0123456789", calls)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("litellm bridge: %v\nstderr:\n%s", err, stderr.String())
+	}
+	var got struct {
+		Tools   []json.RawMessage
+		Results []struct {
+			IsError   *bool `json:"is_error"`
+			Text      []string
+			Exception string
+			Message   string
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+
+	// The tools: what LiteLLM gives and what package bridge gives are the
+	// same JSON.
+	cs := connectWithKey(t, gw.Endpoint, "sk-agent-0123456789")
+	ts, err := bridge.List(ctx, cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, _ := json.Marshal(ts.ChatCompletionsTools())
+	theirs, _ := json.Marshal(got.Tools)
+	if !jsonEqual(t, ours, theirs) {
+		t.Errorf("tools differ:\nbridge:  %s\nlitellm: %s", ours, theirs)
+	}
+	if len(got.Tools) != 3 {
+		t.Errorf("litellm listed %d tools: %s", len(got.Tools), theirs)
+	}
+
+	if len(got.Results) != 4 {
+		t.Fatalf("results: %s", out)
+	}
+	ok := func(i int, text string) {
+		r := got.Results[i]
+		if r.IsError == nil || *r.IsError || !slices.Equal(r.Text, []string{text}) {
+			t.Errorf("call %d: %+v, want %q", i+1, r, text)
+		}
+	}
+	ok(0, "wiki:search")
+	ok(1, "github:list_issues:from litellm")
+	// "{oops" is sent as {}: the server's own validation answers.
+	if r := got.Results[2]; r.IsError == nil || !*r.IsError || len(r.Text) != 1 || !strings.Contains(r.Text[0], "text") {
+		t.Errorf("bad arguments: %+v", r)
+	}
+	// The gateway answers the denial as a JSON-RPC error (403, -32043), so
+	// call_openai_tool raises with LiteLLM's message.
+	if r := got.Results[3]; r.Exception != "MCPError" || r.Message != deniedParamsMessage {
+		t.Errorf("denied call: %+v\nwant MCPError %q", r, deniedParamsMessage)
+	}
+}
+
+// connectWithKey opens a go-sdk client session through the gateway
+// sending a gateway key.
+func connectWithKey(t *testing.T, endpoint, key string) *mcp.ClientSession {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{
+		Endpoint: endpoint, MaxRetries: -1,
+		HTTPClient: &http.Client{Transport: headerRoundTripper(map[string]string{"x-litellm-api-key": key})},
+	}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(x, y)
 }
