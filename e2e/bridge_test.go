@@ -23,8 +23,8 @@ import (
 )
 
 // bridgeConfig: wiki, whose read_wiki_contents takes only "status"
-// (allowed_params), and github; a key that may use both, one that may use
-// github only.
+// (allowed_params), github, and a server that is down; a key that may use
+// wiki and github, one that may use github only, one that may use none.
 const bridgeConfig = `
 general_settings:
   master_key: sk-master-0123456789
@@ -35,10 +35,13 @@ mcp_servers:
       read_wiki_contents: [status]
   github:
     url: "%s"
+  broken:
+    url: "http://127.0.0.1:1/mcp"
 access:
   keys:
     - {key_alias: agent, key: sk-agent-0123456789, object_permission: {mcp_servers: [wiki, github]}}
     - {key_alias: nowiki, key: sk-nowiki-0123456789, object_permission: {mcp_servers: [github]}}
+    - {key_alias: none, key: sk-none-0123456789}
 `
 
 // deniedParamsMessage is LiteLLM's allowed_params message, which its MCP

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/internal/mcprest"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/policy/identity"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -109,6 +110,9 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 // its scope (unknown paths and servers are answered here) and send the
 // request to the sidecar unless the body phase reroutes it.
 func (r *Router) DecideHeaders(h Headers) Decision {
+	if mcprest.Is(h.Get(headerPath)) {
+		return r.decideREST(h)
+	}
 	if reply := checkMethod(h); reply != nil {
 		return Decision{Reply: reply}
 	}
@@ -238,9 +242,10 @@ func (r *Router) DecideBody(h Headers, c *Caller, body []byte) Decision {
 			Message: fmt.Sprintf("request body too large (limit %d bytes)", r.maxBody),
 		}, nil)}
 	}
-	if h.Get(headerMethod) != http.MethodPost {
+	if h.Get(headerMethod) != http.MethodPost || mcprest.Is(h.Get(headerPath)) {
 		// Only POST carries JSON-RPC to route; the body of a GET or
-		// DELETE means nothing, and the sidecar serves both.
+		// DELETE means nothing, and the sidecar serves both. The REST
+		// facade's bodies are the sidecar's too (decideREST).
 		return Decision{}
 	}
 	msg, batch, perr := rpc.Parse(body)

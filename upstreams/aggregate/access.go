@@ -44,6 +44,12 @@ func (s *Server) callerOf(req mcp.Request) (*caller, error) {
 	if extra := req.GetExtra(); extra != nil {
 		h = extra.Header
 	}
+	return s.callerFrom(h)
+}
+
+// callerFrom authenticates a request from its headers (nil: not over
+// HTTP, anonymous).
+func (s *Server) callerFrom(h http.Header) (*caller, error) {
 	c := &caller{p: identity.Anonymous(), header: func(string) string { return "" }}
 	if h != nil {
 		c.header = h.Get
@@ -110,21 +116,27 @@ func (s *Server) narrow(req mcp.Request, sc namespace.Scope) (namespace.Scope, e
 // tools/call question without arguments. It logs one line for the list.
 func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope, tools []*mcp.Tool) ([]*mcp.Tool, error) {
 	start := time.Now()
+	c, err := s.callerOf(req)
+	if err != nil {
+		return nil, err
+	}
+	return s.visibleToolsFor(c, sc, tools, start), nil
+}
+
+// visibleToolsFor is visibleTools for a caller already authenticated
+// (start: when its list request began, for the log).
+func (s *Server) visibleToolsFor(c *caller, sc namespace.Scope, tools []*mcp.Tool, start time.Time) []*mcp.Tool {
 	if s.authz == nil {
 		return s.filterTools(sc, tools, func(alias, name string) bool {
 			up := s.cat.ups[alias]
 			return up == nil || up.ToolAllowed(name)
-		}), nil
-	}
-	c, err := s.callerOf(req)
-	if err != nil {
-		return nil, err
+		})
 	}
 	out := s.filterTools(sc, tools, func(alias, name string) bool {
 		return s.authz.Visible(c.request("tools/list", sc, alias, policy.KindTool, name))
 	})
 	s.authz.LogList(c.request("tools/list", sc, "", policy.KindTool, ""), len(out), len(tools)-len(out), time.Since(start))
-	return out, nil
+	return out
 }
 
 // filterTools keeps the tools (as listed in sc) for which keep(alias,

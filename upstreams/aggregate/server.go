@@ -90,8 +90,8 @@ func New(opts Options) (*Server, error) {
 	})
 	s.adapters = opts.Adapters
 	s.sse = newSSEBridge(opts.GatewayURL, s.done)
-	s.handler = withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
-		done: s.done, revoked: map[string]time.Time{}})))
+	s.handler = withREST(newRESTFacade(s, opts.GatewayURL, opts.Upstreams), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}}))))
 	return s, nil
 }
 
