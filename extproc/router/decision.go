@@ -126,11 +126,13 @@ func Downgrade(d *Decision, h Headers, version string) error {
 // an upstream of an older version must not see: it would take the request
 // for a 2026-07-28 one and refuse the older version it now carries.
 func ModernOnlyHeaders(h Headers) []string {
-	out := []string{"mcp-method", "mcp-name"}
+	var params []string
 	for k := range h {
 		if strings.HasPrefix(k, "mcp-param-") {
-			out = append(out, k)
+			params = append(params, k)
 		}
 	}
-	return out
+	// Sorted: the same request always gives the same mutation.
+	slices.Sort(params)
+	return append([]string{"mcp-method", "mcp-name"}, params...)
 }
