@@ -117,10 +117,10 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	// HTTP (see lister).
 	maxConc := slices.Max(o.concurrency)
 	cl, err := openClients(ctx, &target{endpoint: inst.Endpoint}, maxConc, o.protocol)
-	defer cl.Close()
 	if err != nil {
 		return nil, err
 	}
+	defer cl.Close()
 	listers := make([]*lister, maxConc)
 	for i, cs := range cl.sessions {
 		listers[i] = &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, session: cs.ID(),

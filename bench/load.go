@@ -51,7 +51,8 @@ func openClients(ctx context.Context, tg *target, n int, protocol string) (*clie
 		}, &mcp.ClientSessionOptions{ProtocolVersion: protocol})
 		cancel()
 		if err != nil {
-			return c, fmt.Errorf("connect to %s: %w", tg.endpoint, err)
+			c.Close() // the sessions opened so far
+			return nil, fmt.Errorf("connect to %s: %w", tg.endpoint, err)
 		}
 		c.sessions = append(c.sessions, cs)
 	}

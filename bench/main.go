@@ -233,10 +233,10 @@ func runScenario(ctx context.Context, sc scenario, up *upstream, o options, maxC
 	// gateway's own start-up discovery is before this and not counted.
 	last := up.Inits.Load()
 	cl, err := openClients(ctx, tg, maxConc, o.protocol)
-	defer cl.Close()
 	if err != nil {
 		return nil, err
 	}
+	defer cl.Close()
 	for _, n := range o.concurrency {
 		if err := ctx.Err(); err != nil {
 			return nil, err

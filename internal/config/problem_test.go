@@ -18,6 +18,7 @@ config.yaml: general_settings.mcp_tool_prefix_separator: must not be empty`
 	if got := ps.Error(); got != want {
 		t.Errorf("Error() =\n%s\nwant\n%s", got, want)
 	}
+	//lint:ignore S1025 the test checks what the %s verb prints
 	if got := fmt.Sprintf("%s", ps[0]); got != ps[0].String() {
 		t.Errorf("%%s of a Problem = %q, want its String()", got)
 	}

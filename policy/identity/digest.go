@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"fmt"
+	"errors"
 	"strings"
 )
 
@@ -15,16 +15,18 @@ type Digest [sha256.Size]byte
 // Hash returns the digest of a plain key.
 func Hash(key string) Digest { return sha256.Sum256([]byte(key)) }
 
+var errNotDigest = errors.New(`must be 64 hex digits (a SHA-256), optionally prefixed "sha256:"`)
+
 // ParseDigest reads a digest written as 64 hex digits, optionally prefixed
 // "sha256:".
 func ParseDigest(s string) (Digest, error) {
 	var d Digest
 	s = strings.TrimPrefix(s, "sha256:")
 	if len(s) != 2*len(d) {
-		return d, fmt.Errorf("must be 64 hex digits (a SHA-256), optionally prefixed sha256:")
+		return d, errNotDigest
 	}
 	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, fmt.Errorf("must be 64 hex digits (a SHA-256), optionally prefixed sha256:")
+		return d, errNotDigest
 	}
 	return d, nil
 }

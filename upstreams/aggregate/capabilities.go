@@ -8,6 +8,8 @@ import (
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 )
 
+//lint:file-ignore SA1019 logging: still in the protocol versions before 2026-07-28 we serve
+
 // capabilities merges what the upstreams in scope offer into the server
 // capabilities a client of that scope is told:
 //

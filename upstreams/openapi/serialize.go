@@ -194,13 +194,11 @@ func (p *param) headerValue(v any) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if pairs != nil {
-			for _, kv := range pairs {
-				if p.explode {
-					items = append(items, kv[0]+"="+kv[1])
-				} else {
-					items = append(items, kv[0], kv[1])
-				}
+		for _, kv := range pairs {
+			if p.explode {
+				items = append(items, kv[0]+"="+kv[1])
+			} else {
+				items = append(items, kv[0], kv[1])
 			}
 		}
 		s = strings.Join(items, ",")

@@ -19,9 +19,11 @@ func clientCapabilities(c clientsession.Capabilities) *mcp.ClientCapabilities {
 		}
 	}
 	if c&clientsession.CapSampling != 0 {
+		//lint:ignore SA1019 sampling: still in the protocol versions before 2026-07-28 clients may declare
 		cc.Sampling = &mcp.SamplingCapabilities{}
 	}
 	if c&clientsession.CapRoots != 0 {
+		//lint:ignore SA1019 roots: still in the protocol versions before 2026-07-28 clients may declare
 		cc.RootsV2 = &mcp.RootCapabilities{}
 	}
 	return cc
