@@ -56,9 +56,12 @@ e2e-clients: ## install the pinned third-party MCP clients the e2e tests drive
 	@[ $(NODE_DIR)/node_modules/.package-lock.json -nt $(NODE_DIR)/package-lock.json ] || (cd $(NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error)
 
 # Rego: the shipped policy and the example policies, with OPA built from
-# the module go.mod pins (its tool directive): formatting and unit tests.
-policy-test: ## opa fmt and opa test on the shipped and example policies
+# the module go.mod pins (its tool directive): formatting, strict checks
+# (unused imports and variables, deprecated builtins, ...) and unit tests.
+# Regal does not install from the registries we use (docs/access-control.md).
+policy-test: ## opa fmt, opa check --strict and opa test on the shipped and example policies
 	$(GO) tool opa fmt --fail -l policy examples
+	$(GO) tool opa check --strict policy examples
 	$(GO) tool opa test policy examples
 
 # Fast tests: every package but e2e, which needs Envoy and the npm and
