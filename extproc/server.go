@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"sync/atomic"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
@@ -40,37 +39,38 @@ var _ Sessions = (*sessions.Pool)(nil)
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
 
-	router   atomic.Pointer[router.Router]
+	router   *router.Router
 	sessions Sessions
 	replayer *Replayer
 	log      *slog.Logger
 }
 
+// Option configures a Server in New.
+type Option func(*Server)
+
+// WithReplayer enables the one transparent retry of a call whose upstream
+// session was refused (see Replayer). Without it the client gets the
+// upstream's 404 and must start a new session.
+func WithReplayer(r *Replayer) Option { return func(s *Server) { s.replayer = r } }
+
 // New returns a server routing with r. logger may be nil.
-func New(r *router.Router, s Sessions, logger *slog.Logger) *Server {
+func New(r *router.Router, s Sessions, logger *slog.Logger, opts ...Option) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	srv := &Server{sessions: s, log: logger}
-	srv.router.Store(r)
+	srv := &Server{router: r, sessions: s, log: logger}
+	for _, o := range opts {
+		o(srv)
+	}
 	return srv
 }
-
-// SetReplayer enables the one transparent retry of a call whose upstream
-// session was refused (see Replayer). Without it the client gets the
-// upstream's 404 and must start a new session.
-func (s *Server) SetReplayer(r *Replayer) { s.replayer = r }
-
-// SetRouter swaps the routing configuration; requests in flight keep the
-// one they started with.
-func (s *Server) SetRouter(r *router.Router) { s.router.Store(r) }
 
 // Register adds the service to a gRPC server.
 func (s *Server) Register(g grpc.ServiceRegistrar) { extprocv3.RegisterExternalProcessorServer(g, s) }
 
 // Process handles the message stream of one HTTP request.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
-	st := &requestState{router: s.router.Load()}
+	st := &requestState{router: s.router}
 	// However the request ends, a leased upstream session goes back: to be
 	// lent again if its answer ended, else closed (the client went away
 	// mid-answer, or the gateway answered instead).

@@ -79,10 +79,11 @@ func dialUpstream(t *testing.T, fs *fakeSessions, upstreamURL string, rp *Replay
 	}
 	lis := bufconn.Listen(1 << 20)
 	g := grpc.NewServer()
-	svc := New(r, fs, nil)
+	var opts []Option
 	if rp != nil {
-		svc.SetReplayer(rp)
+		opts = append(opts, WithReplayer(rp))
 	}
+	svc := New(r, fs, nil, opts...)
 	svc.Register(g)
 	go g.Serve(lis)
 	t.Cleanup(g.Stop)

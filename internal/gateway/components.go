@@ -28,8 +28,8 @@ func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool)
 		Logger:         log.With("component", "sessions"),
 		IdleTimeout:    rt.Config.Gateway.UpstreamSessionIdle,
 	})
-	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"))
-	svc.SetReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient})
+	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"),
+		extproc.WithReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient}))
 	return svc, pool
 }
 
