@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"net"
 	"net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // SyncBuffer collects log or process output written from several
@@ -61,4 +64,54 @@ func SilentURL(t testing.TB) *url.URL {
 		}
 	})
 	return &url.URL{Scheme: "http", Host: l.Addr().String(), Path: "/mcp"}
+}
+
+// Eventually fails the test unless cond becomes true within 5s.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// leakMarkers name the goroutines that must not outlive a test's cleanup:
+// upstream discovery's and go-sdk client sessions'.
+var leakMarkers = []string{
+	"mcpgw/upstreams/discovery.(*link)",
+	"mcpgw/upstreams/discovery.open",
+	"go-sdk/mcp.(*streamableClientConn)",
+	"go-sdk/mcp.(*sseClientConn)",
+	"go-sdk/mcp.startKeepalive",
+}
+
+// CheckNoLeaks fails the test if goroutines of upstream discovery or of
+// go-sdk client sessions are still running 2s after it is called (call it
+// after closing everything).
+func CheckNoLeaks(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		var leaked []string
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			for _, m := range leakMarkers {
+				if strings.Contains(g, m) {
+					leaked = append(leaked, g)
+					break
+				}
+			}
+		}
+		if len(leaked) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/policy"
 )
 
@@ -57,7 +58,7 @@ access:
 		"sk-betas":  {"beta-echo", "beta-word_count"},
 	} {
 		cs := session(key)
-		eventually(t, "the listing of "+key, func() bool { return slices.Equal(listNames(t, cs), want) })
+		testutil.Eventually(t, "the listing of "+key, func() bool { return slices.Equal(listNames(t, cs), want) })
 	}
 
 	cs := session("sk-echoer")

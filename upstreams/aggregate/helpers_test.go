@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +102,7 @@ func sidecarFor(t *testing.T, opts Options, ups ...*upstreams.Upstream) (*Server
 		s.Close()
 		ts.CloseClientConnections()
 		ts.Close()
-		checkNoLeaks(t)
+		testutil.CheckNoLeaks(t)
 	})
 	return s, ts.URL + "/mcp"
 }
@@ -131,50 +129,6 @@ func listNames(t *testing.T, cs *mcp.ClientSession) []string {
 		names = append(names, tool.Name)
 	}
 	return names
-}
-
-// eventually fails the test unless cond becomes true within 5s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// checkNoLeaks fails the test if discovery goroutines or go-sdk client
-// connections outlive Close.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	markers := []string{
-		"mcpgw/upstreams.",
-		"go-sdk/mcp.(*streamableClientConn)",
-		"go-sdk/mcp.startKeepalive",
-	}
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		var leaked []string
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			for _, m := range markers {
-				if strings.Contains(g, m) {
-					leaked = append(leaked, g)
-					break
-				}
-			}
-		}
-		if len(leaked) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // httptestServer serves srv on a loopback listener and returns its URL.

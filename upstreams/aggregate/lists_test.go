@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -189,19 +190,19 @@ func TestPromptAndResourceListChanged(t *testing.T) {
 		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { prompts <- struct{}{} },
 		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { resources <- struct{}{} },
 	})
-	eventually(t, "the client's event stream", func() bool {
+	testutil.Eventually(t, "the client's event stream", func() bool {
 		s.notify.mu.Lock()
 		defer s.notify.mu.Unlock()
 		return len(s.notify.subs) == 1
 	})
 	addPrompt(rich.srv, "late")
-	eventually(t, "late prompt listed", func() bool {
+	testutil.Eventually(t, "late prompt listed", func() bool {
 		p, _, _ := lists(t, cs)
 		return slices.Contains(p, "rich-late")
 	})
 	waitSignal(t, prompts, "notifications/prompts/list_changed")
 	rich.srv.RemoveResourceTemplates("test://template/{id}/data")
-	eventually(t, "template gone", func() bool {
+	testutil.Eventually(t, "template gone", func() bool {
 		_, _, tmpl := lists(t, cs)
 		return len(tmpl) == 0
 	})
@@ -210,7 +211,7 @@ func TestPromptAndResourceListChanged(t *testing.T) {
 
 func waitSignal(t *testing.T, ch chan struct{}, what string) {
 	t.Helper()
-	eventually(t, what, func() bool {
+	testutil.Eventually(t, what, func() bool {
 		select {
 		case <-ch:
 			return true

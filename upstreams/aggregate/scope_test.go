@@ -9,6 +9,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // headerTransport adds fixed headers to every request of a client.
@@ -69,7 +70,7 @@ func TestListingFollowsTheScope(t *testing.T) {
 			}
 			defer cs.Close()
 			var got []string
-			eventually(t, "tools in scope", func() bool {
+			testutil.Eventually(t, "tools in scope", func() bool {
 				got = got[:0]
 				for tool, err := range cs.Tools(t.Context(), nil) { // follows the gateway's cursor (page size 2)
 					if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -189,12 +190,12 @@ func TestFollowsUpstreamChanges(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no tools/list_changed from the sidecar")
 	}
-	eventually(t, "alpha-late listed", func() bool { return slices.Contains(listNames(t, cs), "alpha-late") })
+	testutil.Eventually(t, "alpha-late listed", func() bool { return slices.Contains(listNames(t, cs), "alpha-late") })
 
 	// A dead upstream's tools drop out; the other's stay.
 	alpha.ts.CloseClientConnections()
 	alpha.ts.Close()
-	eventually(t, "alpha's tools to drop out", func() bool {
+	testutil.Eventually(t, "alpha's tools to drop out", func() bool {
 		names := listNames(t, cs)
 		slices.Sort(names)
 		return slices.Equal(names, prefixedDemo("beta"))
@@ -321,5 +322,5 @@ func TestCloseEndsClientStreams(t *testing.T) {
 	}
 	cs.Close()
 	wg.Wait()
-	checkNoLeaks(t)
+	testutil.CheckNoLeaks(t)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/internal/clientsession"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // TestSessionsSurviveReplicasAndRestarts: a session issued by one sidecar
@@ -61,7 +62,7 @@ func TestSessionsSurviveReplicasAndRestarts(t *testing.T) {
 func TestEventStreamCarriesListChanged(t *testing.T) {
 	alpha := newUpstream(t, "alpha", false)
 	s, endpoint := sidecarFor(t, Options{}, alpha.up)
-	eventually(t, "alpha's tools", func() bool { return len(s.cat.tools(mustScope(t, s))) == 3 })
+	testutil.Eventually(t, "alpha's tools", func() bool { return len(s.cat.tools(mustScope(t, s))) == 3 })
 	cs := connect(t, endpoint, nil, &mcp.ClientSessionOptions{ProtocolVersion: "2025-11-25"})
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, endpoint, nil)
 	req.Header.Set("Accept", "text/event-stream")

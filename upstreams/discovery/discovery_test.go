@@ -49,7 +49,7 @@ func startDiscovery(t *testing.T, opts Options, ups ...*upstreams.Upstream) *Dis
 	}
 	t.Cleanup(func() {
 		d.Close()
-		checkNoLeaks(t)
+		testutil.CheckNoLeaks(t)
 	})
 	if err := d.Start(t.Context()); err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestDiscoverySlowUpstreamsDoNotBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer checkNoLeaks(t)
+	defer testutil.CheckNoLeaks(t)
 	defer d.Close()
 
 	start := time.Now()
@@ -162,9 +162,9 @@ func TestDiscoveryFollowsListChanged(t *testing.T) {
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{}, nil
 		})
-	eventually(t, "late tool", func() bool { return hasTool(d, "a", "late") })
+	testutil.Eventually(t, "late tool", func() bool { return hasTool(d, "a", "late") })
 	u.srv.RemoveTools("echo")
-	eventually(t, "echo removed", func() bool { return !hasTool(d, "a", "echo") })
+	testutil.Eventually(t, "echo removed", func() bool { return !hasTool(d, "a", "echo") })
 }
 
 func TestDiscoveryPollsStatelessUpstream(t *testing.T) {
@@ -174,7 +174,7 @@ func TestDiscoveryPollsStatelessUpstream(t *testing.T) {
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{}, nil
 		})
-	eventually(t, "late tool", func() bool { return hasTool(d, "a", "late") })
+	testutil.Eventually(t, "late tool", func() bool { return hasTool(d, "a", "late") })
 }
 
 func TestDiscoveryLegacySSEUpstream(t *testing.T) {
@@ -198,7 +198,7 @@ func TestDiscoveryLegacySSEUpstream(t *testing.T) {
 		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{}, nil
 		})
-	eventually(t, "late tool over SSE", func() bool { return hasTool(d, "old", "late") })
+	testutil.Eventually(t, "late tool over SSE", func() bool { return hasTool(d, "old", "late") })
 }
 
 func TestDiscoveryCallTool(t *testing.T) {
@@ -247,7 +247,7 @@ func TestDiscoveryRecoversFromSessionMissing(t *testing.T) {
 	if txt := res.Content[0].(*mcp.TextContent).Text; txt != "again" {
 		t.Errorf("echo = %q", txt)
 	}
-	eventually(t, "a new upstream session", func() bool {
+	testutil.Eventually(t, "a new upstream session", func() bool {
 		n := 0
 		for range u.srv.Sessions() {
 			n++
@@ -301,7 +301,7 @@ func TestDiscoveryDropsDeadUpstreamAndRecovers(t *testing.T) {
 	d := startDiscovery(t, opts, u.up, other.up)
 
 	u.stop()
-	eventually(t, "tools of the dead upstream to drop out", func() bool {
+	testutil.Eventually(t, "tools of the dead upstream to drop out", func() bool {
 		_, ok := d.Tools()["a"]
 		return !ok
 	})
@@ -316,7 +316,7 @@ func TestDiscoveryDropsDeadUpstreamAndRecovers(t *testing.T) {
 	}
 
 	u.start()
-	eventually(t, "tools to come back", func() bool { return len(d.Tools()["a"]) == 3 })
+	testutil.Eventually(t, "tools to come back", func() bool { return len(d.Tools()["a"]) == 3 })
 }
 
 func TestDiscoveryLifecycle(t *testing.T) {
@@ -351,8 +351,8 @@ func TestDiscoveryLifecycle(t *testing.T) {
 	}
 	d.Close()
 	d.Close()
-	checkNoLeaks(t)
-	eventually(t, "upstream session closed by Close", func() bool {
+	testutil.CheckNoLeaks(t)
+	testutil.Eventually(t, "upstream session closed by Close", func() bool {
 		for range u.srv.Sessions() {
 			return false
 		}

@@ -1,20 +1,18 @@
 package discovery
 
 import (
-	"github.com/mcpgw/mcpgw/upstreams"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
 
@@ -133,52 +131,5 @@ func fastOptions(t *testing.T) Options {
 		RetryMin:     20 * time.Millisecond,
 		RetryMax:     200 * time.Millisecond,
 		Logger:       testLogger(t),
-	}
-}
-
-// eventually fails the test unless cond becomes true within 5s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// checkNoLeaks fails the test if goroutines of discovery or of go-sdk
-// client sessions are still running shortly after cleanup.
-func checkNoLeaks(t *testing.T) {
-	t.Helper()
-	markers := []string{
-		"mcpgw/upstreams.(*link)",
-		"mcpgw/upstreams.open",
-		"go-sdk/mcp.(*streamableClientConn)",
-		"go-sdk/mcp.(*sseClientConn)",
-		"go-sdk/mcp.startKeepalive",
-	}
-	var leaked []string
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		leaked = leaked[:0]
-		buf := make([]byte, 1<<20)
-		buf = buf[:runtime.Stack(buf, true)]
-		for _, g := range strings.Split(string(buf), "\n\n") {
-			for _, m := range markers {
-				if strings.Contains(g, m) {
-					leaked = append(leaked, g)
-					break
-				}
-			}
-		}
-		if len(leaked) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines leaked:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

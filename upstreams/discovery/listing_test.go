@@ -10,6 +10,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // richServer is a go-sdk server with tools, prompts, resources and
@@ -115,13 +117,13 @@ func TestDiscoveryFollowsPromptAndResourceListChanged(t *testing.T) {
 	d := startDiscovery(t, opts, rich.up)
 
 	addPrompt(rich.srv, "late")
-	eventually(t, "late prompt", func() bool {
+	testutil.Eventually(t, "late prompt", func() bool {
 		return listingOf(d, "rich") == "[t]|[late p0 p1 p2]|[test://r0 test://r1 test://r2]|[test://template/{id}/data]" ||
 			listingOf(d, "rich") == "[t]|[p0 p1 p2 late]|[test://r0 test://r1 test://r2]|[test://template/{id}/data]"
 	})
 	rich.srv.RemoveResources("test://r1")
 	rich.srv.RemoveResourceTemplates("test://template/{id}/data")
-	eventually(t, "resource and template removed", func() bool {
+	testutil.Eventually(t, "resource and template removed", func() bool {
 		ls := d.Listings()["rich"]
 		return ls != nil && len(ls.Resources) == 2 && len(ls.ResourceTemplates) == 0
 	})
@@ -133,7 +135,7 @@ func TestDiscoveryRefreshesListsOnTTL(t *testing.T) {
 	d := startDiscovery(t, fastOptions(t), rich.up)
 	addPrompt(rich.srv, "late")
 	addResource(rich.srv, "test://late")
-	eventually(t, "late prompt and resource", func() bool {
+	testutil.Eventually(t, "late prompt and resource", func() bool {
 		ls := d.Listings()["rich"]
 		return ls != nil && len(ls.Prompts) == 4 && len(ls.Resources) == 4
 	})
@@ -152,11 +154,11 @@ func TestDiscoveryRelistsOnReconnect(t *testing.T) {
 	}
 	d := startDiscovery(t, opts, rich.up)
 	rich.stop()
-	eventually(t, "lists of the dead upstream to drop out", func() bool { return listingOf(d, "rich") == "down" })
+	testutil.Eventually(t, "lists of the dead upstream to drop out", func() bool { return listingOf(d, "rich") == "down" })
 	// Changed while down: no notification reaches discovery.
 	rich.srv.RemovePrompts("p0")
 	rich.start()
-	eventually(t, "lists to come back, as they are now", func() bool {
+	testutil.Eventually(t, "lists to come back, as they are now", func() bool {
 		ls := d.Listings()["rich"]
 		return ls != nil && len(ls.Prompts) == 2
 	})
