@@ -112,15 +112,14 @@ func scopeForbidden() *Reply {
 }
 
 // authorizeNamed asks whether the caller may use what a routed request
-// names (kind "tool", "prompt" or "resource"; name as sent; alias and
-// upstream name as resolved, ok false when the name resolved to nothing
-// in scope). It returns the reply that ends the request, or nil.
+// names (its kind; name as sent; alias and upstream name as resolved,
+// ok false when the name resolved to nothing in scope). It returns the reply that ends the request, or nil.
 //
 // A refusal the policy marks hidden answers like an unknown name for an
 // unrestricted caller (MCP's -32602 "Unknown tool"), and with a 403 that
 // says no more than "not available" for a restricted one; any other
 // refusal is a 403 with the policy's message (allowed_params' is LiteLLM's).
-func (r *Router) authorizeNamed(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message, kind, name, alias, upstreamName string, ok bool) *Reply {
+func (r *Router) authorizeNamed(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message, kind policy.Kind, name, alias, upstreamName string, ok bool) *Reply {
 	unknown := func() *Reply {
 		if restricted(p) {
 			return errorReply(&rpc.Error{Status: http.StatusForbidden, Code: rpc.CodeForbidden,
@@ -133,13 +132,13 @@ func (r *Router) authorizeNamed(h Headers, p *identity.Principal, scope namespac
 	}
 	if r.authz == nil {
 		// No policy: the servers' own tool filters still hide tools.
-		if up := r.upstreams[alias]; kind == "tool" && up != nil && !up.ToolAllowed(upstreamName) {
+		if up := r.upstreams[alias]; kind == policy.KindTool && up != nil && !up.ToolAllowed(upstreamName) {
 			return unknown()
 		}
 		return nil
 	}
 	req := policy.Request{
-		Principal: p, Method: msg.Method, Server: alias, Kind: policy.Kind(kind), Name: upstreamName,
+		Principal: p, Method: msg.Method, Server: alias, Kind: kind, Name: upstreamName,
 		Scope: scope, Path: h.Get(headerPath), Header: h.Get,
 	}
 	if msg.Method == "tools/call" {

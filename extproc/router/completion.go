@@ -6,6 +6,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/policy"
 )
 
 // routeCompletion routes completion/complete by what its ref names: a
@@ -14,12 +15,13 @@ import (
 // rewritten to the upstream's own name before it is forwarded. So
 // completions work on every endpoint, not only on /<alias>/mcp.
 func (r *Router) routeCompletion(h Headers, p *identity.Principal, scope namespace.Scope, msg *rpc.Message) Decision {
-	var kind, field string
+	var kind policy.Kind
+	var field string
 	switch refType, _ := msg.ParamString("ref", "type"); refType {
 	case "ref/prompt":
-		kind, field = "prompt", "name"
+		kind, field = policy.KindPrompt, "name"
 	case "ref/resource":
-		kind, field = "resource", "uri"
+		kind, field = policy.KindResource, "uri"
 	default:
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams,
 			`invalid params: completion/complete needs a ref of type "ref/prompt" or "ref/resource"`), msg)}

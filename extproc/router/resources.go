@@ -1,6 +1,9 @@
 package router
 
-import "github.com/mcpgw/mcpgw/extproc/namespace"
+import (
+	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/policy"
+)
 
 // routed reports whether a request goes straight to one upstream (through
 // Envoy) rather than to the sidecar: the requests that name one tool,
@@ -16,14 +19,14 @@ func routed(method string) bool {
 
 // namedBy returns what a routed method names (for error messages) and
 // the params field that names it.
-func namedBy(method string) (kind, param string) {
+func namedBy(method string) (kind policy.Kind, param string) {
 	switch method {
 	case "prompts/get":
-		return "prompt", "name"
+		return policy.KindPrompt, "name"
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		return "resource", "uri"
+		return policy.KindResource, "uri"
 	}
-	return "tool", "name"
+	return policy.KindTool, "name"
 }
 
 // resolve finds the upstream and its own name or URI for what a client
