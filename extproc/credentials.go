@@ -61,10 +61,8 @@ func tokenUnavailable(c *router.Call, err error) *router.Reply {
 	case errors.Is(err, credentials.ErrNoTokenSource):
 		reason = fmt.Sprintf("the gateway has no OAuth2 token for it (it fetches tokens only for oauth2_flow client_credentials); send one in x-mcp-%s-authorization", c.Upstream.Alias)
 	}
-	e := &rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
-		Message: fmt.Sprintf("upstream MCP server %q is unavailable: %s", c.Upstream.Alias, reason)}
-	return &router.Reply{Status: e.Status, Body: e.Response(c.RequestID),
-		Headers: []router.Header{{Name: "content-type", Value: "application/json"}}}
+	return router.ErrorReply(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
+		Message: fmt.Sprintf("upstream MCP server %q is unavailable: %s", c.Upstream.Alias, reason)}, c.RequestID)
 }
 
 // sessionContext is the context an upstream session for call c is opened

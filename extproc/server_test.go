@@ -259,3 +259,14 @@ func TestReplayedAnswerIsRewritten(t *testing.T) {
 		t.Fatalf("replayed answer: %v", resp)
 	}
 }
+
+// TestUnknownMessageFailsClosed: an ext_proc message of a type the gateway
+// does not know ends the request with a 500 JSON-RPC error, never passes.
+func TestUnknownMessageFailsClosed(t *testing.T) {
+	s := New(nil, &fakeSessions{}, nil)
+	ir := s.handle(t.Context(), &requestState{}, &extprocv3.ProcessingRequest{}).GetImmediateResponse()
+	const want = `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"gateway error"}}`
+	if ir.GetStatus().GetCode() != 500 || string(ir.GetBody()) != want || set(ir.GetHeaders())["content-type"] != "application/json" {
+		t.Fatalf("got %v", ir)
+	}
+}

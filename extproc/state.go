@@ -3,12 +3,14 @@ package extproc
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
 	"github.com/mcpgw/mcpgw/extproc/router"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
 	"github.com/mcpgw/mcpgw/upstreams/sessions"
 )
@@ -171,8 +173,8 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 	// An unknown message type: answering anything would be spurious, and
 	// ending the stream with OK would fail open, so fail closed.
 	s.log.Error("unknown ext_proc message", "type", slog.AnyValue(req.Request))
-	return immediate(&router.Reply{Status: 500, Body: []byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"gateway error"}}`),
-		Headers: []router.Header{{Name: "content-type", Value: "application/json"}}})
+	return immediate(router.ErrorReply(&rpc.Error{Status: http.StatusInternalServerError, Code: rpc.CodeInternalError,
+		Message: "gateway error"}, nil))
 }
 
 // attachSession gives a routed call its upstream session, or returns the

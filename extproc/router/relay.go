@@ -163,12 +163,9 @@ func (r *Relay) Declined() []Declined {
 // DeclineBody is the answer the gateway sends the upstream for a request
 // its client cannot answer.
 func DeclineBody(d Declined) []byte {
-	body, _ := json.Marshal(map[string]any{
-		"jsonrpc": "2.0", "id": d.ID,
-		"error": map[string]any{"code": rpc.CodeMethodNotFound,
-			"message": fmt.Sprintf("%s: the client speaks MCP 2026-07-28, and the gateway does not bridge server requests to it yet", d.Method)},
-	})
-	return body
+	e := &rpc.Error{Code: rpc.CodeMethodNotFound,
+		Message: fmt.Sprintf("%s: the client speaks MCP 2026-07-28, and the gateway does not bridge server requests to it yet", d.Method)}
+	return e.Response(d.ID)
 }
 
 // Chunk returns what to send the client for the next chunk of the stream;

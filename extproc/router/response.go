@@ -68,7 +68,7 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	if garbage(code, mt) {
 		// An HTML error page, plain text: nothing an MCP client can read.
-		d.Reply = errorReplyID(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
+		d.Reply = ErrorReply(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
 			Message: fmt.Sprintf("upstream MCP server %q answered HTTP %d with %s, not JSON-RPC", call.Upstream.Alias, code, printable(mt))}, call.RequestID)
 		return d
 	}
@@ -187,6 +187,6 @@ func Answered(contentType string, body []byte) bool {
 // ReplayFailed is the reply when a call replayed on a new upstream session
 // got no usable answer.
 func ReplayFailed(call *Call, why string) *Reply {
-	return errorReplyID(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
+	return ErrorReply(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
 		Message: fmt.Sprintf("upstream MCP server %q lost the session and %s", call.Upstream.Alias, why)}, call.RequestID)
 }

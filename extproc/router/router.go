@@ -399,7 +399,7 @@ func protocolError(h Headers, code int, msg string) *rpc.Error {
 // UpstreamUnavailable is the reply when the gateway cannot reach the
 // upstream a call belongs to (its session could not be opened).
 func UpstreamUnavailable(call *Call) *Reply {
-	return errorReplyID(&rpc.Error{
+	return ErrorReply(&rpc.Error{
 		Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
 		Message: fmt.Sprintf("upstream MCP server %q is unavailable", call.Upstream.Alias),
 	}, call.RequestID)
@@ -410,10 +410,12 @@ func errorReply(e *rpc.Error, msg *rpc.Message) *Reply {
 	if msg != nil {
 		id = msg.ID
 	}
-	return errorReplyID(e, id)
+	return ErrorReply(e, id)
 }
 
-func errorReplyID(e *rpc.Error, id []byte) *Reply {
+// ErrorReply is the reply that answers request id (nil when unknown) with
+// the JSON-RPC error e, with e's HTTP status.
+func ErrorReply(e *rpc.Error, id []byte) *Reply {
 	return &Reply{
 		Status:  e.Status,
 		Body:    e.Response(id),

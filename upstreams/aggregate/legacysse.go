@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 )
 
 // Clients of the legacy HTTP+SSE transport (protocol 2024-11-05) open an
@@ -254,9 +256,7 @@ func errorFor(body []byte, msg string) []byte {
 	if json.Unmarshal(body, &m) != nil || len(m.ID) == 0 {
 		return nil
 	}
-	out, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": m.ID,
-		"error": map[string]any{"code": -32603, "message": msg}})
-	return out
+	return (&rpc.Error{Code: rpc.CodeInternalError, Message: msg}).Response(m.ID)
 }
 
 // withLegacySSE sends legacy HTTP+SSE requests to the bridge.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
 )
 
@@ -136,9 +137,11 @@ func isInitialize(body []byte) bool {
 }
 
 func sessionNotFound(w http.ResponseWriter) {
+	e := &rpc.Error{Status: http.StatusNotFound, Code: rpc.CodeSessionNotFound,
+		Message: "Session not found: initialize a new session"}
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusNotFound)
-	io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found: initialize a new session"}}`)
+	w.WriteHeader(e.Status)
+	w.Write(e.Response(nil))
 }
 
 // issueSession adds the new session id to a successful initialize answer.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,15 @@ func TestEventStreamCarriesListChanged(t *testing.T) {
 		}
 	}
 	t.Fatal("stream ended without list_changed")
+}
+
+// TestSessionNotFoundReply: a POST with a session id the sidecar did not
+// issue gets MCP's 404 with a JSON-RPC error, as go-sdk servers answer.
+func TestSessionNotFoundReply(t *testing.T) {
+	w := httptest.NewRecorder()
+	sessionNotFound(w)
+	const want = `{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found: initialize a new session"}}`
+	if w.Code != http.StatusNotFound || w.Body.String() != want || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("got %d %v %s", w.Code, w.Header(), w.Body)
+	}
 }
