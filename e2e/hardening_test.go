@@ -319,6 +319,24 @@ func TestMalformedRequestsAreRefused(t *testing.T) {
 	if n := up.calls.Load(); n != 0 {
 		t.Fatalf("%d refused calls reached the upstream", n)
 	}
+
+	// A server list naming a server that does not exist is served (the
+	// name skipped), but a name with a control character is refused: it
+	// would travel on with the path into the legacy stream's endpoint
+	// event and inject a second one.
+	req, _ := http.NewRequest(http.MethodGet, strings.Replace(endpoint, "/mcp", "/mcp/notes,x%0A%0Aevent:%20endpoint%0Adata:%20https:%2F%2Fevil.example/sse", 1), nil)
+	req.Header.Set("x-litellm-api-key", "sk-alice-0123456789")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	resp.Body.Close()
+	if resp.StatusCode != 400 || strings.Contains(string(b), "evil") {
+		t.Errorf("control characters in a server list: %d %s", resp.StatusCode, b)
+	}
 }
 
 // An upstream's 400 about the call itself is its answer, not a lost

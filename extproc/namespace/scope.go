@@ -31,6 +31,10 @@ type Scope struct {
 	// (a path ending in /sse): answers travel on the client's event
 	// stream, so the sidecar serves every request of such a client.
 	LegacySSE bool
+	// Narrowed is set when the client named the servers (a server list in
+	// the path, x-mcp-servers or x-mcp-access-groups), so Servers are
+	// what it asked for less the names that do not exist.
+	Narrowed bool
 }
 
 // Has reports whether alias is in scope.
@@ -127,7 +131,7 @@ func (r *Registry) resolveSegments(segs []string, header HeaderLookup) (Scope, e
 		if err != nil {
 			return Scope{}, err
 		}
-		return Scope{Servers: servers, Prefixed: true}, nil
+		return Scope{Servers: servers, Prefixed: true, Narrowed: true}, nil
 	case len(segs) == 2 && segs[1] == "mcp":
 		alias, err := url.PathUnescape(segs[0])
 		if err != nil || !r.Has(alias) {
@@ -177,18 +181,21 @@ func (r *Registry) aggregate(header HeaderLookup) (Scope, error) {
 	case !narrowed:
 		return Scope{Servers: r.Aliases(), Prefixed: true}, nil
 	case len(names) == 0:
-		return Scope{Servers: []string{}, Prefixed: true}, nil
+		return Scope{Servers: []string{}, Prefixed: true, Narrowed: true}, nil
 	}
 	servers, err := r.expand(names)
 	if err != nil {
 		return Scope{}, err
 	}
-	return Scope{Servers: servers, Prefixed: true}, nil
+	return Scope{Servers: servers, Prefixed: true, Narrowed: true}, nil
 }
 
 // splitNames splits a comma-separated list. Path segments are
 // percent-decoded; header values are taken as sent. Whitespace around
-// names is dropped; empty names are an error.
+// names is dropped; empty names are an error, and so are names with
+// control characters: unknown names are skipped, so without this check
+// such a name would travel on with the path (into an event stream's
+// endpoint event, for one).
 func splitNames(list string, decode bool) ([]string, error) {
 	if decode {
 		d, err := url.PathUnescape(list)
@@ -202,6 +209,9 @@ func splitNames(list string, decode bool) ([]string, error) {
 		n = strings.TrimSpace(n)
 		if n == "" {
 			return nil, &ScopeError{Message: "empty server name in list"}
+		}
+		if strings.ContainsFunc(n, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+			return nil, &ScopeError{Message: "server name with a control character in list"}
 		}
 		names = append(names, n)
 	}

@@ -35,6 +35,10 @@ func TestResolve(t *testing.T) {
 		{name: "alias beats group of same name", path: "/mcp/wiki", servers: []string{"wiki"}, prefixed: true},
 		{name: "spaces", path: "/mcp/github,%20wiki", servers: []string{"github", "wiki"}, prefixed: true},
 		{name: "encoded comma", path: "/mcp/github%2Cwiki", servers: []string{"github", "wiki"}, prefixed: true},
+		// A name with a control character is refused, not skipped: it
+		// would go on with the path (into a legacy stream's endpoint event).
+		{name: "newline in a skipped name", path: "/mcp/wiki,x%0A%0Aevent:%20endpoint/sse", badReq: true},
+		{name: "DEL in a name", path: "/mcp/wiki,x%7F", badReq: true},
 		{name: "single server endpoint", path: "/petstore_mcp/mcp", servers: []string{"petstore_mcp"}, single: "petstore_mcp"},
 		{name: "single trailing slash", path: "/wiki/mcp/", servers: []string{"wiki"}, single: "wiki"},
 		{name: "header narrows", path: "/mcp", headers: map[string]string{HeaderServers: "wiki, dev"}, servers: []string{"github", "wiki", "jira"}, prefixed: true},
@@ -110,6 +114,30 @@ func TestResolveErrorsNameOnlyWhatTheClientSent(t *testing.T) {
 		var se *ScopeError
 		if err == nil || err.Error() != `unknown MCP server or access group "nope"` || !errors.As(err, &se) || se.Unknown != "nope" {
 			t.Fatalf("%s: got %v", path, err)
+		}
+	}
+}
+
+// Narrowed tells a list the client wrote from the whole aggregate, even
+// when the list names every server.
+func TestNarrowed(t *testing.T) {
+	reg, _ := NewRegistry([]string{"a", "b"}, "-")
+	for _, tc := range []struct {
+		path    string
+		servers string
+		want    bool
+	}{
+		{"/mcp", "", false}, {"/mcp/a,b", "", true}, {"/mcp/a,b,guess", "", true}, {"/mcp", "a,b", true},
+	} {
+		lookup := func(name string) (string, bool) {
+			if name == HeaderServers && tc.servers != "" {
+				return tc.servers, true
+			}
+			return "", false
+		}
+		sc, err := reg.Resolve(tc.path, lookup)
+		if err != nil || sc.Narrowed != tc.want {
+			t.Errorf("%s (x-mcp-servers %q): narrowed %v, err %v; want %v", tc.path, tc.servers, sc.Narrowed, err, tc.want)
 		}
 	}
 }

@@ -92,10 +92,13 @@ func (r *Router) checkEndpoint(h Headers, scope namespace.Scope, err error, msg 
 		}
 		return p, nil // the caller answers as without a key
 	}
-	if scope.Single == "" && (len(scope.Servers) == len(r.names.Aliases()) || len(scope.Servers) == 0) {
+	if scope.Single == "" && (!scope.Narrowed || len(scope.Servers) == 0) {
 		// The whole aggregate: listing shows what p may use. An empty
 		// scope (an empty x-mcp-servers) reaches no server and reveals
-		// nothing; DecideBody refuses its calls.
+		// nothing; DecideBody refuses its calls. A list the client wrote
+		// is checked even when it names every server: names that do not
+		// exist are skipped, so "200 only when the list covers them all"
+		// would tell a key that may use nothing which servers exist.
 		return p, nil
 	}
 	for _, s := range scope.Servers {

@@ -36,6 +36,8 @@ func (f *fakeAuthz) Authenticate(h func(string) string) (*identity.Principal, er
 		return &identity.Principal{ID: identity.MasterID, Admin: true}, nil
 	case "alice":
 		return &identity.Principal{ID: "alice"}, nil
+	case "nobody":
+		return &identity.Principal{ID: "nobody"}, nil // may use no server
 	case "":
 		return nil, &identity.AuthError{Reason: identity.ReasonMissing, Header: header}
 	}
@@ -61,7 +63,7 @@ func (f *fakeAuthz) Visible(req policy.Request) bool {
 	if p.Admin || p.Anonymous {
 		return req.Name != "secret"
 	}
-	return req.Server == "demo" && (req.Name == "" || req.Name == "echo")
+	return p.ID != "nobody" && req.Server == "demo" && (req.Name == "" || req.Name == "echo")
 }
 
 func authRouter(t *testing.T, a Authorizer) *Router {
@@ -128,6 +130,12 @@ func TestDecideHeadersAuthentication(t *testing.T) {
 		{"key, unknown server: same 403", Headers{":method": "POST", ":path": "/mcp/nosuch", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
 		{"key, mixed scope", Headers{":method": "POST", ":path": "/mcp/demo,hr", "x-litellm-api-key": "alice"}, 0, "", ""},
 		{"key, unknown name skipped", Headers{":method": "POST", ":path": "/mcp/demo,nosuch/tools", "x-litellm-api-key": "alice"}, 0, "", ""},
+		// Unknown names are skipped; a list naming every server (plus
+		// guesses) must not pass unchecked, or 200-vs-403 would tell a key
+		// that may use nothing which servers exist.
+		{"key without servers, list of every server and a guess", Headers{":method": "POST", ":path": "/mcp/demo,hr,guess", "x-litellm-api-key": "nobody"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
+		{"key without servers, header of every server", Headers{":method": "POST", ":path": "/mcp", "x-mcp-servers": "demo,hr,local", "x-litellm-api-key": "nobody"}, 403, "Access denied: this key may not use", ""},
+		{"key without servers, whole aggregate", Headers{":method": "POST", ":path": "/mcp", "x-litellm-api-key": "nobody"}, 0, "", ""},
 		{"key, only unknown names: same 403", Headers{":method": "POST", ":path": "/mcp/nosuch,hr_x/tools", "x-litellm-api-key": "alice"}, 403, "Access denied: this key may not use the MCP servers of this endpoint", ""},
 		{"key, empty servers header", Headers{":method": "POST", ":path": "/mcp", "x-mcp-servers": "", "x-litellm-api-key": "alice"}, 0, "", ""},
 		{"admin sees unknown servers as unknown", Headers{":method": "POST", ":path": "/mcp/nosuch", "x-litellm-api-key": "admin"}, 404, `unknown MCP server or access group \"nosuch\"`, ""},

@@ -94,7 +94,10 @@ func (b *sseBridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (b *sseBridge) stream(w http.ResponseWriter, r *http.Request) {
 	id := rand.Text()
-	sess := &sseSession{mcpPath: streamablePath(r.URL.Path), out: make(chan []byte, 64), ctx: r.Context()}
+	// The path as sent, never decoded: it goes back out in the endpoint
+	// event and to the gateway, where it is decoded once.
+	path := r.URL.EscapedPath()
+	sess := &sseSession{mcpPath: streamablePath(path), out: make(chan []byte, 64), ctx: r.Context()}
 	b.mu.Lock()
 	b.sessions[id] = sess
 	b.mu.Unlock()
@@ -104,7 +107,7 @@ func (b *sseBridge) stream(w http.ResponseWriter, r *http.Request) {
 		b.mu.Unlock()
 		b.end(sess, r.Header)
 	}()
-	serveEvents(w, r, b.done, fmt.Sprintf("event: endpoint\ndata: %s?sessionid=%s\n\n", r.URL.Path, id), sess.out)
+	serveEvents(w, r, b.done, fmt.Sprintf("event: endpoint\ndata: %s?sessionid=%s\n\n", path, id), sess.out)
 }
 
 func (b *sseBridge) message(w http.ResponseWriter, r *http.Request) {

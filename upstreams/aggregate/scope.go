@@ -21,7 +21,10 @@ const pathHeader = "X-Mcpgw-Sidecar-Path"
 // withPath records the request path for scope resolution.
 func withPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Set(pathHeader, r.URL.Path)
+		// As sent (EscapedPath), not decoded: Resolve decodes the server
+		// list once, as the router does on the same path; decoding twice
+		// would read /mcp/a,b%252Cc as three servers here and one there.
+		r.Header.Set(pathHeader, r.URL.EscapedPath())
 		next.ServeHTTP(w, r)
 	})
 }

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -101,5 +102,19 @@ func TestInvalidCursor(t *testing.T) {
 	_, err := cs.ListTools(t.Context(), &mcp.ListToolsParams{Cursor: "garbage"})
 	if err == nil || !strings.Contains(err.Error(), "invalid cursor") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The sidecar resolves the path as sent, like the router: decoded once by
+// Resolve, not first by net/http (a %25-escaped comma would otherwise
+// split into more servers here than the router saw).
+func TestWithPathKeepsThePathAsSent(t *testing.T) {
+	var got string
+	h := withPath(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get(pathHeader) }))
+	for _, path := range []string{"/mcp/a,b%252Cc", "/mcp/a,x%0A/sse", "/mcp"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
+		if got != path {
+			t.Errorf("path %q recorded as %q", path, got)
+		}
 	}
 }
