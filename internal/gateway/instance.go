@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
 	"github.com/mcpgw/mcpgw/upstreams/aggregate"
 	"github.com/mcpgw/mcpgw/upstreams/sessions"
@@ -74,12 +75,15 @@ type Instance struct {
 
 	Replicas []*Replica
 
-	envoy  *Envoy
-	dir    string
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	errc   chan error
-	once   sync.Once
+	envoy *Envoy
+	// updateEnvoy gives Envoy a new set of upstream clusters and routes
+	// (over xDS); nil while Envoy's config is static.
+	updateEnvoy func(ctx context.Context, ups []*upstreams.Upstream) error
+	dir         string
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	errc        chan error
+	once        sync.Once
 }
 
 // Start brings the whole gateway up and returns once Envoy is ready.
