@@ -16,6 +16,9 @@ type Config struct {
 	// Access holds the keys, teams, organizations and policy settings
 	// (the `access:` block).
 	Access AccessSettings
+	// Store says whether and where servers, keys, teams and
+	// organizations are also kept in a database (store_model_in_db).
+	Store StoreSettings
 	// Path is the file Load read the config from ("" after Parse), so the
 	// gateway can watch it for changes.
 	Path string
@@ -56,8 +59,6 @@ type GeneralSettings struct {
 	// general_settings.litellm_key_header_name (as in LiteLLM), default
 	// x-litellm-api-key. Only this header is read for a gateway key.
 	KeyHeaderName string
-	// DatabaseURL is LiteLLM's Postgres URL (a secret). Not acted on yet.
-	DatabaseURL string
 	// RequireKeyMCPAccessDefined (require_key_mcp_access_defined, as in
 	// LiteLLM) makes a team's server list a ceiling only: a key that sets
 	// no mcp_servers of its own inherits none of its team's servers.

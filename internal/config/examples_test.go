@@ -30,10 +30,6 @@ func TestLiteLLMExamples(t *testing.T) {
 		{
 			file:    "litellm_overview.yaml",
 			aliases: []string{"wiki", "zapier", "circleci_mcp", "my_http_server"},
-			unsupported: []string{
-				"general_settings.database_url: not supported yet",
-				"general_settings.store_model_in_db: not supported yet",
-			},
 			ignored: []string{
 				"litellm_overview.yaml:4: model_list: ignored",
 				"litellm_settings: ignored",

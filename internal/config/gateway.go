@@ -9,10 +9,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "discovery_ttl", "log_level", "max_request_body_bytes", "max_response_body_bytes", "port", "request_timeout", "session_secrets", "session_ttl", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "encryption_key", "log_level", "max_request_body_bytes", "max_response_body_bytes", "port", "request_timeout", "session_secrets", "session_ttl", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
+
+// minEncryptionKeyLen is the shortest gateway.encryption_key accepted.
+const minEncryptionKeyLen = 16
 
 var logLevels = []string{"debug", "info", "warn", "error"}
 
@@ -31,7 +34,7 @@ func ParseAdminAddress(v string) (netip.AddrPort, error) {
 }
 
 // gateway reads the `gateway:` block into g, which holds the defaults.
-func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
+func (p *parser) gateway(n *yaml.Node, g *GatewaySettings, st *StoreSettings) {
 	const path = "gateway"
 	pairs, _ := p.mapping(n, path)
 	var adminNode *yaml.Node
@@ -138,6 +141,18 @@ func (p *parser) gateway(n *yaml.Node, g *GatewaySettings) {
 				}
 				g.AdminAddress = a
 				adminNode = f.v
+			}
+		case "data_dir":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				st.DataDir = p.relative(v)
+			}
+		case "encryption_key":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				if len(v) < minEncryptionKeyLen {
+					p.errorf(f.v, fp, "must be at least %d bytes (e.g. openssl rand -base64 32)", minEncryptionKeyLen)
+					continue
+				}
+				st.EncryptionKey = v
 			}
 		default:
 			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, gatewayKeys))

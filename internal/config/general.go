@@ -20,7 +20,7 @@ type generalSource struct {
 // general reads general_settings. The MCP-relevant keys are typed; the
 // MCP-related keys this gateway does not act on go to Unsupported; the
 // rest of LiteLLM's keys go to Ignored; anything else is an error.
-func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
+func (p *parser) general(n *yaml.Node, g *GeneralSettings, st *StoreSettings, ssrc *storeSource) generalSource {
 	const path = "general_settings"
 	var src generalSource
 	pairs, _ := p.mapping(n, path)
@@ -41,6 +41,7 @@ func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
 			if v, ok := p.str(f.v, fp); ok && v != "" {
 				sum := sha256.Sum256([]byte(v)) // the key itself is not kept
 				g.MasterKeyHash = hex.EncodeToString(sum[:])
+				ssrc.masterKey = v
 			}
 		case "litellm_key_header_name":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
@@ -53,9 +54,15 @@ func (p *parser) general(n *yaml.Node, g *GeneralSettings) generalSource {
 			}
 		case "database_url":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
-				g.DatabaseURL = v
-				p.notSupported(f.k, fp, "")
+				st.URL, ssrc.url = v, f.v
 			}
+		case "store_model_in_db":
+			if v, ok := p.boolean(f.v, fp); ok {
+				st.Enabled, ssrc.enabled = v, f.v
+			}
+		case "supported_db_objects":
+			p.supportedDBObjects(f.v, fp, st)
+			ssrc.objects = f.v
 		default:
 			if read, mcp := generalMCPKeys[f.key]; mcp {
 				if read(p, f.v, fp) {
@@ -143,8 +150,6 @@ var generalMCPKeys = map[string]settingReader{
 	"user_mcp_management_mode":            oneOf("restricted", "view_all"),
 	"enable_mcp_registry":                 anyTrue,
 	"require_end_user_mcp_access_defined": anyTrue,
-	"store_model_in_db":                   anyTrue,
-	"supported_db_objects":                anyList,
 	// Added in LiteLLM 1.108.7's ConfigGeneralSettings, or read by its MCP
 	// code (general_settings.get).
 	"mcp_advertised_versions":                listOf(oneOf("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28")),
@@ -169,7 +174,7 @@ var generalRestrictions = map[string]bool{
 
 // generalKeyNames is every known general_settings key, for hints.
 var generalKeyNames = func() []string {
-	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "litellm_key_header_name", "require_key_mcp_access_defined", "database_url"}
+	keys := []string{"mcp_tool_prefix_separator", "mcp_client_side_auth_header_name", "master_key", "litellm_key_header_name", "require_key_mcp_access_defined", "database_url", "store_model_in_db", "supported_db_objects"}
 	keys = append(keys, sortedKeys(generalMCPKeys)...)
 	return append(keys, sortedKeys(generalLiteLLMKeys)...)
 }()

@@ -79,12 +79,13 @@ func (p *parser) parse(data []byte) *Config {
 	}
 
 	var gsrc generalSource
+	var ssrc storeSource
 	if s, ok := sections["general_settings"]; ok {
-		gsrc = p.general(s.v, &cfg.General)
+		gsrc = p.general(s.v, &cfg.General, &cfg.Store, &ssrc)
 	}
 	p.resolveGeneral(&cfg.General, gsrc)
 	if s, ok := sections["gateway"]; ok {
-		p.gateway(s.v, &cfg.Gateway)
+		p.gateway(s.v, &cfg.Gateway, &cfg.Store)
 	}
 	var aliases []aliasEntry
 	if s, ok := sections["litellm_settings"]; ok {
@@ -105,6 +106,7 @@ func (p *parser) parse(data []byte) *Config {
 		asrc = p.access(s.v, &cfg.Access)
 	}
 	p.validateAccess(cfg, asrc)
+	p.resolveStore(cfg, ssrc)
 	return cfg
 }
 

@@ -31,9 +31,7 @@ func TestUnsupported(t *testing.T) {
 		{"max_concurrent_requests", head + "    max_concurrent_requests: 4\n", "mcp_servers.a.max_concurrent_requests: not supported yet"},
 		{"instructions", head + "    instructions: be nice\n", "mcp_servers.a.instructions: not supported yet"},
 		{"oauth passthrough", head + "    oauth_passthrough: true\n", "mcp_servers.a.oauth_passthrough: not supported yet"},
-		{"database_url", "general_settings:\n  database_url: postgres://x\n", "general_settings.database_url: not supported yet"},
 		{"MCP ip ranges", "general_settings:\n  mcp_internal_ip_ranges: [10.0.0.0/8]\n", "general_settings.mcp_internal_ip_ranges: not supported yet"},
-		{"servers from the database", "general_settings:\n  store_model_in_db: true\n", "general_settings.store_model_in_db: not supported yet"},
 		{"other litellm mcp settings", "litellm_settings:\n  mcp_tool_search:\n    top_k: 5\n", "test.yaml:2: litellm_settings.mcp_tool_search: not supported yet"},
 		{"include", "include:\n  - mcp.yaml\n", "test.yaml:1: include: not supported yet: included files are not read, so mcp_servers in them are missing"},
 	}

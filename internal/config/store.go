@@ -1,0 +1,157 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// StoreSettings say whether servers, keys, teams and organizations are
+// also kept in a database, written through the admin API (LiteLLM's
+// store_model_in_db).
+type StoreSettings struct {
+	// Enabled is general_settings.store_model_in_db, or the environment
+	// variable STORE_MODEL_IN_DB when it is set (True/true/1 or
+	// False/false/0), as in LiteLLM.
+	Enabled bool
+	// URL is general_settings.database_url, else DATABASE_URL (LiteLLM's
+	// order): postgres://… for PostgreSQL. "" means the embedded SQLite
+	// file DataDir/mcpgw.db. A secret (it may hold a password): print
+	// RedactedURL instead.
+	URL string
+	// Objects is general_settings.supported_db_objects: the kinds loaded
+	// from the database. nil means every kind. Only "mcp" concerns this
+	// gateway among LiteLLM's values (keys, teams and organizations are
+	// always in the database, as in LiteLLM); the others are accepted
+	// and reported as having no effect.
+	Objects []string
+	// DataDir is gateway.data_dir: where the embedded SQLite database
+	// lives. Default: the directory .mcpgw beside the config file.
+	DataDir string
+	// EncryptionKey encrypts server credentials at rest: LITELLM_SALT_KEY
+	// (LiteLLM's), else gateway.encryption_key, else derived from
+	// general_settings.master_key (as LiteLLM falls back to it; changing
+	// the master key then makes stored credentials unreadable). Secret.
+	EncryptionKey string
+}
+
+// LoadsServers reports whether MCP servers are loaded from the database.
+func (s StoreSettings) LoadsServers() bool {
+	return s.Enabled && (s.Objects == nil || slices.Contains(s.Objects, "mcp"))
+}
+
+// DatabaseURL is the store's URL: URL, or the SQLite file under DataDir.
+func (s StoreSettings) DatabaseURL() string {
+	if s.URL != "" {
+		return s.URL
+	}
+	return "sqlite:" + filepath.Join(s.DataDir, "mcpgw.db")
+}
+
+// RedactedURL is DatabaseURL with any password replaced by "***", for
+// logs and messages.
+func (s StoreSettings) RedactedURL() string { return RedactURL(s.DatabaseURL()) }
+
+// RedactURL hides the password of a URL's user info ("user:pw@").
+func RedactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return u
+	}
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return u
+	}
+	if slash := strings.IndexAny(rest, "/?#"); slash >= 0 && slash < at {
+		return u // the @ is in the path or query, not user info
+	}
+	user, _, hasPW := strings.Cut(rest[:at], ":")
+	if !hasPW {
+		return u
+	}
+	return scheme + "://" + user + ":***" + rest[at:]
+}
+
+// Environment variables LiteLLM reads for its database.
+const (
+	envStoreModelInDB = "STORE_MODEL_IN_DB"
+	envDatabaseURL    = "DATABASE_URL"
+	envSaltKey        = "LITELLM_SALT_KEY"
+)
+
+// dbObjects are LiteLLM's supported_db_objects values
+// (SupportedDBObjectType); only "mcp" concerns an MCP gateway.
+var dbObjects = []string{"models", "mcp", "guardrails", "policies", "vector_stores", "pass_through_endpoints", "prompts", "model_cost_map", "tools", "config_overrides"}
+
+// storeSource remembers the store settings' nodes for messages.
+type storeSource struct {
+	enabled, url, objects *yaml.Node
+	masterKey             string // general_settings.master_key, to derive a key from; never kept
+}
+
+// supportedDBObjects reads general_settings.supported_db_objects.
+func (p *parser) supportedDBObjects(n *yaml.Node, path string, s *StoreSettings) {
+	v, ok := p.strList(n, path)
+	if !ok {
+		return
+	}
+	s.Objects = []string{}
+	for i, o := range v {
+		if !slices.Contains(dbObjects, o) {
+			p.errorf(n, index(path, i), "unknown object type %q%s", o, suggest(o, dbObjects))
+			continue
+		}
+		if o != "mcp" {
+			p.ignore(n, index(path, i), "no "+o+" in an MCP gateway")
+		}
+		s.Objects = append(s.Objects, o)
+	}
+}
+
+// resolveStore applies the environment and defaults to the store
+// settings once the whole file is read.
+func (p *parser) resolveStore(cfg *Config, src storeSource) {
+	s := &cfg.Store
+	if v, ok := p.lookup(envStoreModelInDB); ok && v != "" {
+		switch strings.ToLower(v) {
+		case "true", "1", "yes":
+			s.Enabled = true
+		case "false", "0", "no":
+			s.Enabled = false
+		default:
+			p.errorf(nil, "general_settings.store_model_in_db", "environment variable %s must be True or False", envStoreModelInDB)
+		}
+	}
+	if s.URL == "" {
+		if v, ok := p.lookup(envDatabaseURL); ok {
+			s.URL = v
+		}
+	}
+	if s.URL != "" && !strings.HasPrefix(s.URL, "postgres://") && !strings.HasPrefix(s.URL, "postgresql://") &&
+		!strings.HasPrefix(s.URL, "sqlite:") && !strings.HasPrefix(s.URL, "file:") {
+		p.errorf(src.url, "general_settings.database_url", "must be a postgres:// or postgresql:// URL, or sqlite:<path> (got scheme %q)", schemeOf(s.URL))
+	}
+	if v, ok := p.lookup(envSaltKey); ok && v != "" {
+		s.EncryptionKey = v
+	}
+	if s.EncryptionKey == "" && src.masterKey != "" {
+		sum := sha256.Sum256([]byte("mcpgw store encryption key\x00" + src.masterKey))
+		s.EncryptionKey = hex.EncodeToString(sum[:])
+	}
+	if s.DataDir == "" {
+		s.DataDir = p.relative(".mcpgw")
+	}
+}
+
+// schemeOf returns a URL's scheme (before "://" or ":"), never the rest,
+// which may hold a password.
+func schemeOf(u string) string {
+	if i := strings.Index(u, ":"); i >= 0 && i < 32 {
+		return u[:i]
+	}
+	return "(none)"
+}
