@@ -8,9 +8,13 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
-// NodeID is the bootstrap node id and cluster (needed once xDS is used).
+// NodeID is the bootstrap node id and cluster. The xDS server (package
+// envoy/xds) serves its snapshot to this node.
 const NodeID = "mcpgw"
 
 // Bootstrap builds and validates the typed bootstrap for p.
@@ -23,7 +27,7 @@ func Bootstrap(p Params) (*bootstrapv3.Bootstrap, error) {
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := clusters(p)
+	clusters, err := staticClusters(p)
 	if err != nil {
 		return nil, err
 	}
@@ -33,6 +37,19 @@ func Bootstrap(p Params) (*bootstrapv3.Bootstrap, error) {
 			Listeners: []*listenerv3.Listener{lis},
 			Clusters:  clusters,
 		},
+	}
+	if p.XDSAddress != "" {
+		b.DynamicResources = &bootstrapv3.Bootstrap_DynamicResources{
+			AdsConfig: &corev3.ApiConfigSource{
+				ApiType:             corev3.ApiConfigSource_DELTA_GRPC,
+				TransportApiVersion: corev3.ApiVersion_V3,
+				GrpcServices: []*corev3.GrpcService{{TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{
+					EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: wellknown.XDSCluster},
+				}}},
+				SetNodeOnFirstMessageOnly: true,
+			},
+			CdsConfig: adsConfigSource(),
+		}
 	}
 	if p.AdminPort != NoAdmin {
 		b.Admin = &bootstrapv3.Admin{Address: socketAddress(p.AdminAddress, p.AdminPort)}
@@ -62,6 +79,18 @@ func typed(what string, m validator) (*anypb.Any, error) {
 		return nil, fmt.Errorf("envoy: pack %s: %w", what, err)
 	}
 	return a, nil
+}
+
+// adsConfigSource is a resource (CDS, RDS) delivered on the ADS stream.
+// initial_fetch_timeout 0 makes Envoy's initialization wait for it however
+// long it takes: with the default 15 s Envoy would give up waiting and
+// report ready with no upstream clusters or no routes at all.
+func adsConfigSource() *corev3.ConfigSource {
+	return &corev3.ConfigSource{
+		ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
+		ResourceApiVersion:    corev3.ApiVersion_V3,
+		InitialFetchTimeout:   durationpb.New(0),
+	}
 }
 
 func socketAddress(ip string, port int) *corev3.Address {

@@ -34,9 +34,10 @@ const (
 	httpProtocolOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 )
 
-// clusters returns ext_proc, sidecar, then one cluster per http upstream in
-// Params order.
-func clusters(p Params) ([]*clusterv3.Cluster, error) {
+// staticClusters returns the bootstrap's clusters: ext_proc, sidecar, then
+// either the xDS server's cluster (the upstream clusters come over xDS)
+// or one cluster per upstream in Params order.
+func staticClusters(p Params) ([]*clusterv3.Cluster, error) {
 	extProc, err := localCluster(wellknown.ExtProcCluster, p.ExtProcAddress, true)
 	if err != nil {
 		return nil, err
@@ -46,6 +47,35 @@ func clusters(p Params) ([]*clusterv3.Cluster, error) {
 		return nil, err
 	}
 	out := []*clusterv3.Cluster{extProc, sidecar}
+	if p.XDSAddress != "" {
+		xds, err := localCluster(wellknown.XDSCluster, p.XDSAddress, true)
+		if err != nil {
+			return nil, err
+		}
+		return append(out, xds), nil
+	}
+	ups, err := upstreamClusters(p)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, ups...), nil
+}
+
+// UpstreamClusters returns one cluster per upstream of p that Envoy
+// reaches directly, in Params order: Streamable HTTP servers, and adapted
+// servers bound to the sidecar's adapter endpoint. It reads p's
+// Upstreams and CAFile; the static bootstrap and the xDS server (package
+// envoy/xds) both serve what it builds.
+func UpstreamClusters(p Params) ([]*clusterv3.Cluster, error) {
+	p = p.withDefaults()
+	if err := p.validateRouting(); err != nil {
+		return nil, err
+	}
+	return upstreamClusters(p)
+}
+
+func upstreamClusters(p Params) ([]*clusterv3.Cluster, error) {
+	var out []*clusterv3.Cluster
 	for _, u := range p.Upstreams {
 		if skipCluster(u) {
 			continue // no endpoint yet: served by the sidecar
@@ -53,6 +83,9 @@ func clusters(p Params) ([]*clusterv3.Cluster, error) {
 		c, err := upstreamCluster(u, p.CAFile)
 		if err != nil {
 			return nil, err
+		}
+		if err := c.ValidateAll(); err != nil {
+			return nil, fmt.Errorf("envoy: invalid cluster %s: %w", c.Name, err)
 		}
 		out = append(out, c)
 	}

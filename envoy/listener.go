@@ -110,7 +110,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &hcmv3.HttpConnectionManager{
+	hcm := &hcmv3.HttpConnectionManager{
 		CodecType:             hcmv3.HttpConnectionManager_AUTO,
 		StatPrefix:            StatPrefix,
 		RouteSpecifier:        &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: routeConfig(p)},
@@ -125,7 +125,16 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		LocalReplyConfig: localReply,
 		// The router must be last.
 		HttpFilters: append(filters, &hcmv3.HttpFilter{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}}),
-	}, nil
+	}
+	if p.XDSAddress != "" {
+		// The route table comes over ADS (RDS), so routes change with the
+		// upstream clusters while the listener stays as it is.
+		hcm.RouteSpecifier = &hcmv3.HttpConnectionManager_Rds{Rds: &hcmv3.Rds{
+			ConfigSource:    adsConfigSource(),
+			RouteConfigName: RouteConfigName,
+		}}
+	}
+	return hcm, nil
 }
 
 func accessLog(path string) (*accesslogv3.AccessLog, error) {

@@ -51,10 +51,19 @@ type Params struct {
 	// SidecarAddress is host:port of the adapter sidecar HTTP server.
 	// Required. Same rules as ExtProcAddress.
 	SidecarAddress string
+	// XDSAddress is host:port of the gateway's ADS server (package
+	// envoy/xds), same rules as ExtProcAddress. When set, Envoy gets the
+	// upstream clusters and the route table from it (delta xDS), so
+	// servers can be added, changed and removed without a restart, and
+	// Upstreams is not rendered into the bootstrap; the listener and the
+	// ext_proc, sidecar and xDS clusters stay static. "" = everything
+	// static, from Upstreams.
+	XDSAddress string
 	// Upstreams are the configured MCP servers. Transport http ones and
 	// adapted ones bound to the sidecar's endpoint (upstreams.BindAdapters)
 	// get a cluster (named u.Cluster); the others are reached via the
-	// sidecar.
+	// sidecar. With an XDSAddress they are served over xDS instead (see
+	// UpstreamClusters and RouteConfig).
 	Upstreams []*upstreams.Upstream
 	// MaxRequestBodyBytes bounds a request body; Envoy answers 413 above it.
 	// 0 = 1 MiB. The ext_proc service receives whole bodies in one gRPC
@@ -146,8 +155,10 @@ func (p Params) validate() error {
 	if _, err := splitAddressList(p.SidecarAddress); err != nil {
 		return fieldErr("SidecarAddress", err)
 	}
-	if p.MaxRequestBodyBytes < 0 || p.MaxRequestBodyBytes > math.MaxUint32 {
-		return fieldErr("MaxRequestBodyBytes", fmt.Errorf("%d is not in 0-%d", p.MaxRequestBodyBytes, uint32(math.MaxUint32)))
+	if p.XDSAddress != "" {
+		if _, err := splitAddressList(p.XDSAddress); err != nil {
+			return fieldErr("XDSAddress", err)
+		}
 	}
 	if p.MessageTimeout < time.Millisecond {
 		return fieldErr("MessageTimeout", fmt.Errorf("%v is below 1ms", p.MessageTimeout))
@@ -157,7 +168,16 @@ func (p Params) validate() error {
 		// take up to MessageTimeout.
 		return fieldErr("RequestTimeout", fmt.Errorf("%v is not above MessageTimeout %v", p.RequestTimeout, p.MessageTimeout))
 	}
-	seen := map[string]bool{wellknown.ExtProcCluster: true, wellknown.SidecarCluster: true}
+	return p.validateRouting()
+}
+
+// validateRouting checks what the upstream clusters and the route table
+// are built from (after withDefaults): the part of Params xDS serves.
+func (p Params) validateRouting() error {
+	if p.MaxRequestBodyBytes < 0 || p.MaxRequestBodyBytes > math.MaxUint32 {
+		return fieldErr("MaxRequestBodyBytes", fmt.Errorf("%d is not in 0-%d", p.MaxRequestBodyBytes, uint32(math.MaxUint32)))
+	}
+	seen := map[string]bool{wellknown.ExtProcCluster: true, wellknown.SidecarCluster: true, wellknown.XDSCluster: true}
 	for i, u := range p.Upstreams {
 		if u == nil {
 			return fieldErr(fmt.Sprintf("Upstreams[%d]", i), fmt.Errorf("nil"))

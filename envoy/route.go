@@ -1,6 +1,7 @@
 package envoy
 
 import (
+	"fmt"
 	"strconv"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -20,6 +21,22 @@ const RouteConfigName = "mcpgw"
 // routeMetadataNamespace is the route metadata namespace the local-reply
 // mappers read: an upstream route's server alias and call timeout.
 const routeMetadataNamespace = "mcpgw"
+
+// RouteConfig returns the route table (named RouteConfigName) for p's
+// Upstreams and MaxRequestBodyBytes; see routeConfig. The static
+// bootstrap and the xDS server (package envoy/xds) both serve what it
+// builds.
+func RouteConfig(p Params) (*routev3.RouteConfiguration, error) {
+	p = p.withDefaults()
+	if err := p.validateRouting(); err != nil {
+		return nil, err
+	}
+	rc := routeConfig(p)
+	if err := rc.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("envoy: invalid route configuration: %w", err)
+	}
+	return rc, nil
+}
 
 // routeConfig routes on the x-mcp-cluster header that ext_proc sets on
 // every request: one route per upstream cluster, which carries that

@@ -17,6 +17,11 @@ const (
 	// streams, DELETE) on the aggregated endpoint.
 	SidecarCluster = "mcpgw_sidecar"
 
+	// XDSCluster is the Envoy cluster of the gateway's ADS server, which
+	// serves the upstream clusters and the route table (package
+	// envoy/xds).
+	XDSCluster = "mcpgw_xds"
+
 	// ExtProcFilterName is the HTTP filter name of ext_proc in the Envoy
 	// config (per-route overrides are keyed by it).
 	ExtProcFilterName = "envoy.filters.http.ext_proc"
