@@ -7,6 +7,7 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	filev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
@@ -251,4 +252,71 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// With an XDSAddress the upstream clusters and the route table come from
+// the ADS server (delta xDS); the listener and the gateway's own clusters
+// stay static, and Envoy's initialization waits for both however long.
+func TestXDSBootstrap(t *testing.T) {
+	p := baseParams(t)
+	p.XDSAddress = "127.0.0.1:9004"
+	b, err := Bootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ads := b.GetDynamicResources().GetAdsConfig()
+	if ads.GetApiType() != corev3.ApiConfigSource_DELTA_GRPC || ads.GetTransportApiVersion() != corev3.ApiVersion_V3 ||
+		ads.GetGrpcServices()[0].GetEnvoyGrpc().GetClusterName() != wellknown.XDSCluster {
+		t.Errorf("ads_config %v", ads)
+	}
+	for what, cs := range map[string]*corev3.ConfigSource{
+		"cds_config": b.GetDynamicResources().GetCdsConfig(),
+		"rds":        hcmOf(t, b).GetRds().GetConfigSource(),
+	} {
+		if cs.GetAds() == nil || cs.GetResourceApiVersion() != corev3.ApiVersion_V3 ||
+			cs.GetInitialFetchTimeout() == nil || cs.GetInitialFetchTimeout().AsDuration() != 0 {
+			t.Errorf("%s %v", what, cs)
+		}
+	}
+	if got := hcmOf(t, b).GetRds().GetRouteConfigName(); got != RouteConfigName {
+		t.Errorf("rds route_config_name %q", got)
+	}
+	if hcmOf(t, b).GetRouteConfig() != nil {
+		t.Error("static route table beside rds")
+	}
+	clusters := clustersByName(b)
+	if len(clusters) != 3 || clusters[wellknown.ExtProcCluster] == nil || clusters[wellknown.SidecarCluster] == nil {
+		t.Fatalf("static clusters %v", clusters)
+	}
+	opts := unpack(t, clusters[wellknown.XDSCluster].GetTypedExtensionProtocolOptions()[httpProtocolOptionsKey], &httpv3.HttpProtocolOptions{})
+	if opts.GetExplicitHttpConfig().GetHttp2ProtocolOptions() == nil {
+		t.Errorf("xds cluster is not HTTP/2: %v", opts)
+	}
+
+	// What the bootstrap leaves out, UpstreamClusters and RouteConfig
+	// build: the same protos the static bootstrap has.
+	p.XDSAddress = ""
+	static, err := Bootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := UpstreamClusters(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ups) != 2 {
+		t.Fatalf("%d upstream clusters", len(ups))
+	}
+	for _, c := range ups {
+		if !proto.Equal(c, clustersByName(static)[c.GetName()]) {
+			t.Errorf("cluster %s differs from the static bootstrap's", c.GetName())
+		}
+	}
+	rc, err := RouteConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(rc, hcmOf(t, static).GetRouteConfig()) {
+		t.Error("RouteConfig differs from the static bootstrap's")
+	}
 }

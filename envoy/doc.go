@@ -4,7 +4,10 @@
 // The configuration is built from go-control-plane's typed protos (one
 // builder per resource: listener, route, clusters, ext_proc, local replies),
 // validated with the protos' generated ValidateAll, and rendered as YAML by
-// [Render]. The same builders can later feed an xDS snapshot.
+// [Render]. The same builders feed the xDS server (package envoy/xds):
+// with [Params] XDSAddress set, the bootstrap keeps the listener and the
+// gateway's own clusters and takes the upstream clusters
+// ([UpstreamClusters]) and the route table ([RouteConfig]) from it.
 //
 // The request path it sets up is:
 //

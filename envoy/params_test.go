@@ -74,6 +74,8 @@ func TestBadParams(t *testing.T) {
 		{"sidecar address without host", func(p *Params) { p.SidecarAddress = ":9003" }, "Params.SidecarAddress"},
 		{"replica list with a name", func(p *Params) { p.SidecarAddress = "127.0.0.1:9003,sidecar:9003" }, "Params.SidecarAddress"},
 		{"replica list with an empty entry", func(p *Params) { p.ExtProcAddress = "127.0.0.1:9002," }, "Params.ExtProcAddress"},
+		{"xds address without port", func(p *Params) { p.XDSAddress = "127.0.0.1" }, "Params.XDSAddress"},
+		{"cluster clashes with xds", func(p *Params) { p.Upstreams[0].Cluster = wellknown.XDSCluster }, "Params.Upstreams[0] (github)"},
 		{"negative body limit", func(p *Params) { p.MaxRequestBodyBytes = -1 }, "Params.MaxRequestBodyBytes"},
 		{"body limit over uint32", func(p *Params) { p.MaxRequestBodyBytes = 1 << 33 }, "Params.MaxRequestBodyBytes"},
 		{"negative message timeout", func(p *Params) { p.MessageTimeout = -time.Second }, "Params.MessageTimeout"},

@@ -43,6 +43,8 @@ func TestRenderedConfigValidatesWithEnvoy(t *testing.T) {
 			MaxRequestBodyBytes: 16 << 20, MessageTimeout: 30 * time.Second,
 			AccessLog: t.TempDir() + "/access.log", CAFile: caFile,
 		}, false},
+		{"xds", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", XDSAddress: "127.0.0.1:9004", CAFile: caFile}, false},
+		{"xds by name", Params{ListenPort: 4000, ExtProcAddress: "extproc:9002", SidecarAddress: "sidecar:9003", XDSAddress: "extproc:9004", CAFile: caFile}, false},
 		{"replicas", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002,127.0.0.2:9002", SidecarAddress: "127.0.0.1:9003, 127.0.0.1:9004", CAFile: caFile}, false},
 		{"missing CA file is rejected", Params{
 			ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003",
