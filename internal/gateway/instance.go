@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/envoy/xds"
 	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
@@ -76,8 +77,13 @@ type Instance struct {
 	Replicas []*Replica
 
 	envoy *Envoy
+	// xds serves Envoy its upstream clusters and route table.
+	xds *xds.Server
 	// updateEnvoy gives Envoy a new set of upstream clusters and routes
-	// (over xDS); nil while Envoy's config is static.
+	// (over xDS) for ups (as in Runtime.Upstreams: adapted servers bound
+	// to the sidecar) and returns once Envoy has applied them, so a
+	// change is routed when the caller answers; an error when Envoy
+	// rejects them or has not applied them within EnvoyUpdateTimeout.
 	updateEnvoy func(ctx context.Context, ups []*upstreams.Upstream) error
 	dir         string
 	cancel      context.CancelFunc
@@ -85,6 +91,11 @@ type Instance struct {
 	errc        chan error
 	once        sync.Once
 }
+
+// EnvoyUpdateTimeout bounds waiting for Envoy to acknowledge new
+// upstream clusters and routes. Envoy applies them in milliseconds; this
+// long means it is stuck or gone.
+const EnvoyUpdateTimeout = 5 * time.Second
 
 // Start brings the whole gateway up and returns once Envoy is ready.
 func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err error) {
@@ -177,6 +188,25 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if inst.AccessLogPath == "" {
 		inst.AccessLogPath = filepath.Join(inst.dir, "access.log")
 	}
+	// Envoy's upstream clusters and routes come over xDS, so servers can
+	// change while it runs. The first snapshot is there before Envoy
+	// starts, and Envoy's initialization waits for it.
+	xdsLis, err := listenLoopback(inst.Port)
+	if err != nil {
+		return inst, err
+	}
+	inst.xds = xds.New(log.With("component", "xds"))
+	inst.serve(func() error { return inst.xds.Serve(xdsLis) })
+	routing := envoy.Params{MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes}
+	updateEnvoy := func(ctx context.Context, ups []*upstreams.Upstream) (string, error) {
+		p := routing
+		p.Upstreams = ups
+		return inst.xds.Update(ctx, p)
+	}
+	first, err := updateEnvoy(ctx, rt.Upstreams)
+	if err != nil {
+		return inst, err
+	}
 	bootstrap, err := envoy.Render(envoy.Params{
 		ListenAddress:       bindAddr,
 		ListenPort:          inst.Port,
@@ -184,7 +214,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		AdminPort:           int(admin.Port()),
 		ExtProcAddress:      strings.Join(extAddrs, ","),
 		SidecarAddress:      strings.Join(sideAddrs, ","),
-		Upstreams:           rt.Upstreams,
+		XDSAddress:          xdsLis.Addr().String(),
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
 		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
@@ -215,6 +245,20 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	defer readyCancel()
 	if err := inst.envoy.WaitReady(readyCtx); err != nil {
 		return inst, err
+	}
+	// Ready means initialized, which Envoy also is after rejecting its
+	// first clusters or routes.
+	if err := inst.xds.WaitAcked(readyCtx, first); err != nil {
+		return inst, err
+	}
+	inst.updateEnvoy = func(ctx context.Context, ups []*upstreams.Upstream) error {
+		v, err := updateEnvoy(ctx, ups)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(ctx, EnvoyUpdateTimeout)
+		defer cancel()
+		return inst.xds.WaitAcked(ctx, v)
 	}
 	inst.AdminAddr = inst.envoy.AdminAddress()
 	inst.Endpoint = gatewayURL + "/mcp"
@@ -294,11 +338,15 @@ func (inst *Instance) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops Envoy first (no new requests), then the components.
+// Close stops Envoy first (no new requests), then its xDS server and the
+// components.
 func (inst *Instance) Close() error {
 	inst.once.Do(func() {
 		if inst.envoy != nil {
 			inst.envoy.Stop()
+		}
+		if inst.xds != nil {
+			inst.xds.Stop()
 		}
 		// Sidecars first: they end client GET streams, which would
 		// otherwise hold their HTTP servers' shutdown.

@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/testutil"
+	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/demo"
+)
+
+// dynamicClusters lists the clusters Envoy got over xDS, from its admin
+// interface.
+func dynamicClusters(t *testing.T, admin string) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/config_dump?resource=dynamic_active_clusters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d struct {
+		Configs []struct {
+			Cluster struct {
+				Name string `json:"name"`
+			} `json:"cluster"`
+		} `json:"configs"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range d.Configs {
+		out = append(out, c.Cluster.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Start gives Envoy its upstream clusters over xDS, and updateEnvoy
+// changes them while it runs, answering once Envoy has them.
+func TestUpdateEnvoy(t *testing.T) {
+	bin := os.Getenv("ENVOY_BIN")
+	if bin == "" {
+		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
+			t.Fatal("ENVOY_BIN is not set (MCPGW_REQUIRE_ENVOY=1)")
+		}
+		t.Skip("ENVOY_BIN is not set")
+	}
+	a := httptest.NewServer(demo.Handler(false))
+	t.Cleanup(a.Close)
+	b := httptest.NewServer(demo.Handler(false))
+	t.Cleanup(b.Close)
+	yamlText := fmt.Sprintf("mcp_servers:\n  a:\n    url: %q\n    transport: http\n", a.URL+"/mcp")
+	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	l, err := listenLoopback(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	inst, err := Start(ctx, rt, Options{
+		EnvoyBin: bin, Port: port, EnvoyOutput: logs,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatalf("start: %v\n%s", err, logs)
+	}
+	t.Cleanup(func() {
+		inst.Close()
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	})
+	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_a"}) {
+		t.Fatalf("clusters at start %v", got)
+	}
+
+	bURL, _ := url.Parse(b.URL + "/mcp")
+	added := append(slices.Clone(inst.Runtime.Upstreams),
+		&upstreams.Upstream{Alias: "b", Transport: upstreams.TransportHTTP, URL: bURL, Cluster: upstreams.ClusterName("b")})
+	if err := inst.updateEnvoy(ctx, added); err != nil {
+		t.Fatal(err)
+	}
+	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_a", "mcp_upstream_b"}) {
+		t.Errorf("clusters after adding b %v", got)
+	}
+	if err := inst.updateEnvoy(ctx, added[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_b"}) {
+		t.Errorf("clusters after removing a %v", got)
+	}
+	bad := &upstreams.Upstream{Alias: "c", Transport: upstreams.TransportHTTP, URL: &url.URL{Scheme: "ftp", Host: "c"}, Cluster: upstreams.ClusterName("c")}
+	if err := inst.updateEnvoy(ctx, []*upstreams.Upstream{bad}); err == nil || !strings.Contains(err.Error(), "scheme") {
+		t.Errorf("a bad upstream: %v", err)
+	}
+	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_b"}) {
+		t.Errorf("clusters after a refused update %v", got)
+	}
+}
