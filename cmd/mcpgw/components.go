@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -18,6 +20,7 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	listen := fs.String("listen", "127.0.0.1:9002", "gRPC listen address")
 	side := fs.String("sidecar", "127.0.0.1:9003", "address of the sidecar serving the adapter endpoints (stdio, sse, OpenAPI servers)")
+	xdsListen := fs.String("xds-listen", "", "also serve Envoy's upstream clusters and routes over ADS (delta xDS) on this address, for a bootstrap rendered with envoy-config -xds (default: off)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,7 +37,21 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return gateway.ServeExtProc(ctx, lis, svc, rt.Config.Gateway.MaxRequestBodyBytes, log)
+	// The xDS server, when asked for, lives and dies with the ext_proc
+	// service: one process.
+	g, gctx := errgroup.WithContext(ctx)
+	if *xdsListen != "" {
+		xdsLis, err := net.Listen("tcp", *xdsListen)
+		if err != nil {
+			lis.Close()
+			return err
+		}
+		g.Go(func() error { return gateway.ServeXDS(gctx, xdsLis, rt, log) })
+	}
+	g.Go(func() error {
+		return gateway.ServeExtProc(gctx, lis, svc, rt.Config.Gateway.MaxRequestBodyBytes, log)
+	})
+	return g.Wait()
 }
 
 func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -101,6 +118,7 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	ext := fs.String("extproc", "127.0.0.1:9002", "address of the ext_proc service")
 	side := fs.String("sidecar", "127.0.0.1:9003", "address of the adapter sidecar")
+	xdsAddr := fs.String("xds", "", "address of the xDS server (mcpgw extproc -xds-listen) Envoy takes the upstream clusters and routes from, so they follow the server list without a restart (default: none, they are written into the bootstrap)")
 	port := fs.Int("port", 0, "listener port (default: gateway.port from the config)")
 	adminPort := fs.Int("admin-port", 0, "Envoy admin port (default: gateway.admin_address's port, else 9901)")
 	outPath := fs.String("o", "", "write to this file instead of standard output")
@@ -113,7 +131,11 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	out, err := envoy.Render(envoyParams(rt, *port, *adminPort, *ext, *side, ""))
+	p := envoyParams(rt, *port, *adminPort, *ext, *side, "")
+	if *xdsAddr != "" {
+		p.XDSAddress, p.Upstreams = *xdsAddr, nil
+	}
+	out, err := envoy.Render(p)
 	if err != nil {
 		return err
 	}

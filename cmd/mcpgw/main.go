@@ -18,10 +18,12 @@ const usage = `mcpgw: an MCP gateway built on Envoy
 Usage:
   mcpgw run          [-config FILE] [-port N] [-admin-address A]
                      [-envoy BIN] [-demo ADDR]                             whole gateway, Envoy included
-  mcpgw extproc      [-config FILE] [-listen ADDR]                         ext_proc gRPC service only
+  mcpgw extproc      [-config FILE] [-listen ADDR] [-xds-listen ADDR]      ext_proc gRPC service only
+                                                                           (and Envoy's xDS server)
   mcpgw sidecar      [-config FILE] [-listen ADDR]                         adapter sidecar only
   mcpgw demo-server  [-listen ADDR]                                        the demo MCP server
-  mcpgw envoy-config [-config FILE] -extproc ADDR -sidecar ADDR            print the Envoy bootstrap
+  mcpgw envoy-config [-config FILE] -extproc ADDR -sidecar ADDR [-xds ADDR]
+                                                                           print the Envoy bootstrap
   mcpgw validate     FILE                                                  check a config file
 `
 

@@ -60,10 +60,31 @@ func TestValidate(t *testing.T) {
 func TestEnvoyConfigForCompose(t *testing.T) {
 	t.Setenv("MCPGW_SESSION_SECRET", strings.Repeat("s", 32))
 	out := filepath.Join(t.TempDir(), "envoy.yaml")
+	staticOut := filepath.Join(t.TempDir(), "static.yaml")
 	code, _, errOut := runCmd("envoy-config", "-config", "../../deploy/compose/config.yaml",
-		"-extproc", "extproc:9002", "-sidecar", "sidecar:9003", "-o", out)
+		"-extproc", "extproc:9002", "-sidecar", "sidecar:9003", "-xds", "extproc:9004", "-o", out)
 	if code != 0 {
 		t.Fatalf("envoy-config: %s", errOut)
+	}
+	// Without -xds everything is in the bootstrap, as before.
+	code, _, errOut = runCmd("envoy-config", "-config", "../../deploy/compose/config.yaml",
+		"-extproc", "extproc:9002", "-sidecar", "sidecar:9003", "-o", staticOut)
+	if code != 0 {
+		t.Fatalf("envoy-config: %s", errOut)
+	}
+	for path, want := range map[string][]string{
+		out:       {"api_type: DELTA_GRPC", "cluster_name: mcpgw_xds", "route_config_name: mcpgw"},
+		staticOut: {"name: mcp_upstream_demo", "route_config:"},
+	} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q", filepath.Base(path), w)
+			}
+		}
 	}
 	bin := os.Getenv("ENVOY_BIN")
 	if bin == "" {
@@ -72,8 +93,10 @@ func TestEnvoyConfigForCompose(t *testing.T) {
 		}
 		t.Skip("ENVOY_BIN is not set; run through make test")
 	}
-	if b, err := exec.Command(bin, "--mode", "validate", "-c", out, "--disable-hot-restart").CombinedOutput(); err != nil {
-		t.Fatalf("envoy rejected the compose bootstrap: %v\n%s", err, b)
+	for _, path := range []string{out, staticOut} {
+		if b, err := exec.Command(bin, "--mode", "validate", "-c", path, "--disable-hot-restart").CombinedOutput(); err != nil {
+			t.Fatalf("envoy rejected the compose bootstrap %s: %v\n%s", filepath.Base(path), err, b)
+		}
 	}
 }
 

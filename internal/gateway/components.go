@@ -1,9 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"log/slog"
+	"net"
 	"time"
 
+	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/envoy/xds"
 	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
@@ -50,4 +54,26 @@ func NewSidecar(rt *Runtime, log *slog.Logger, adapters *adapter.Set) (*aggregat
 		Authorizer: rt.Access,
 		Logger:     log.With("component", "sidecar"),
 	})
+}
+
+// ServeXDS serves Envoy the upstream clusters and the route table of rt
+// over ADS (delta xDS) on lis until ctx ends: the xDS server of a gateway
+// whose components run as separate processes (`mcpgw extproc
+// -xds-listen`), for an Envoy bootstrap rendered with `mcpgw envoy-config
+// -xds`.
+func ServeXDS(ctx context.Context, lis net.Listener, rt *Runtime, log *slog.Logger) error {
+	srv := xds.New(log.With("component", "xds"))
+	if _, err := srv.Update(ctx, routingParams(rt, rt.Upstreams)); err != nil {
+		lis.Close()
+		return err
+	}
+	context.AfterFunc(ctx, srv.Stop)
+	log.Info("serving xDS", "addr", lis.Addr().String())
+	return srv.Serve(lis)
+}
+
+// routingParams is what the xDS server builds Envoy's upstream clusters
+// and routes from: ups and the gateway settings the routes carry.
+func routingParams(rt *Runtime, ups []*upstreams.Upstream) envoy.Params {
+	return envoy.Params{Upstreams: ups, MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes}
 }

@@ -197,11 +197,8 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	inst.xds = xds.New(log.With("component", "xds"))
 	inst.serve(func() error { return inst.xds.Serve(xdsLis) })
-	routing := envoy.Params{MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes}
 	updateEnvoy := func(ctx context.Context, ups []*upstreams.Upstream) (string, error) {
-		p := routing
-		p.Upstreams = ups
-		return inst.xds.Update(ctx, p)
+		return inst.xds.Update(ctx, routingParams(rt, ups))
 	}
 	first, err := updateEnvoy(ctx, rt.Upstreams)
 	if err != nil {
