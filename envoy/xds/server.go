@@ -374,6 +374,6 @@ func (a slogAdapter) Errorf(format string, args ...any) { a.logf(slog.LevelError
 
 func (a slogAdapter) logf(level slog.Level, format string, args []any) {
 	if a.log.Enabled(context.Background(), level) {
-		a.log.Log(context.Background(), level, fmt.Sprintf(format, args...), "component", "xds")
+		a.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
 	}
 }
