@@ -130,7 +130,13 @@ func (p *parser) decisionLog(n *yaml.Node, path string, d *DecisionLogSettings, 
 // not about MCP: accepted and noted as ignored.
 var liteLLMKeyFields = setOf("models", "max_budget", "budget_duration", "tpm_limit", "rpm_limit",
 	"max_parallel_requests", "metadata", "user_id", "duration", "spend", "tags", "aliases",
-	"permissions", "guardrails", "model_max_budget", "members", "members_with_roles", "admins")
+	"permissions", "guardrails", "model_max_budget", "members", "members_with_roles", "admins",
+	// More of LiteLLM's /key/generate, /team/new and /organization/new
+	// fields, which admin-API clients send.
+	"soft_budget", "config", "allowed_cache_controls", "model_rpm_limit", "model_tpm_limit",
+	"enforced_params", "allowed_routes", "send_invite_email", "key_type", "budget_id",
+	"model_aliases", "team_member_permissions", "team_member_budget", "team_member_key_duration",
+	"user_email", "prompts", "auto_rotate", "rotation_interval", "allowed_passthrough_routes")
 
 var keyFieldNames = []string{"blocked", "expires", "key", "key_alias", "object_permission", "team_id", "token"}
 

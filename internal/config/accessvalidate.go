@@ -56,16 +56,7 @@ func (p *parser) validateAccess(cfg *Config, src *accessSource) {
 		orgs[o.ID] = true
 	}
 	for _, r := range src.refs {
-		switch {
-		case r.kind == "server" && aliases[r.name] == "":
-			p.errorf(r.n, r.path, "no mcp_servers entry is named %s", quoteName(r.name))
-		case r.kind == "group" && !groups[r.name]:
-			p.errorf(r.n, r.path, "no server has access group %s (access_groups)", quoteName(r.name))
-		case r.kind == "team" && !teams[r.name]:
-			p.errorf(r.n, r.path, "no access.teams entry has team_id %s", quoteName(r.name))
-		case r.kind == "organization" && !orgs[r.name]:
-			p.errorf(r.n, r.path, "no access.organizations entry has organization_id %s", quoteName(r.name))
-		}
+		p.checkRef(r, aliases, groups, teams, orgs)
 	}
 	p.checkKeys(cfg)
 	for i := range a.Keys {
@@ -76,6 +67,21 @@ func (p *parser) validateAccess(cfg *Config, src *accessSource) {
 	}
 	for i := range a.Organizations {
 		resolveServers(&a.Organizations[i].Permission, aliases)
+	}
+}
+
+// checkRef reports a reference to a server (by name, alias or server_id),
+// access group, team or organization that does not exist.
+func (p *parser) checkRef(r accessRef, aliases map[string]string, groups, teams, orgs map[string]bool) {
+	switch {
+	case r.kind == "server" && aliases[r.name] == "":
+		p.errorf(r.n, r.path, "no mcp_servers entry is named %s", quoteName(r.name))
+	case r.kind == "group" && !groups[r.name]:
+		p.errorf(r.n, r.path, "no server has access group %s (access_groups)", quoteName(r.name))
+	case r.kind == "team" && !teams[r.name]:
+		p.errorf(r.n, r.path, "no access.teams entry has team_id %s", quoteName(r.name))
+	case r.kind == "organization" && !orgs[r.name]:
+		p.errorf(r.n, r.path, "no access.organizations entry has organization_id %s", quoteName(r.name))
 	}
 }
 

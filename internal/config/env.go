@@ -38,6 +38,10 @@ func (p *parser) resolve(n *yaml.Node, path, v string) (string, bool) {
 	if !isRef {
 		return v, true
 	}
+	if p.api {
+		p.errorf(n, path, "%s references are read from the config file only, not from admin API bodies", envPrefix)
+		return "", false
+	}
 	if !validEnvName(name) {
 		p.errorf(n, path, "%s must be followed by an environment variable name", envPrefix)
 		return "", false

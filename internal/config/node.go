@@ -20,6 +20,10 @@ type parser struct {
 	env    LookupEnv
 	budget int
 	broke  bool // budget ran out (reported once)
+	// api is set when parsing an admin-API body: os.environ/ references
+	// are refused there (an API caller must not read the gateway's
+	// environment into a credential sent elsewhere).
+	api bool
 
 	problems    []Problem
 	unsupported []Problem

@@ -20,6 +20,10 @@ type Problem struct {
 	// Message says what is wrong. It never contains a configured value
 	// that may be a secret.
 	Message string
+	// Pointer is the JSON pointer (RFC 6901) of the field an admin-API
+	// body problem is about, e.g. "/credentials/auth_value"; "" for the
+	// body as a whole and for config-file problems.
+	Pointer string
 }
 
 // String formats the problem as "file:line: path: message", leaving out
