@@ -82,10 +82,11 @@ const (
 	apiCredentials  = "credentials"
 )
 
-// credentialKeys are the keys of LiteLLM's MCPCredentials that are server
+// CredentialKeys are the keys of LiteLLM's MCPCredentials that are server
 // keys of the config file: the API nests them under credentials, the file
-// has them at the top of the entry.
-var credentialKeys = []string{
+// has them at the top of the entry. A server body may carry them either
+// way (not both).
+var CredentialKeys = []string{
 	"auth_value", "client_id", "client_secret", "scopes",
 	"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_region_name",
 	"aws_service_name", "aws_role_name", "aws_session_name",
@@ -340,12 +341,12 @@ func (p *parser) serverEntry(top *yaml.Node) (entry *yaml.Node, name string, nam
 			for _, c := range pairs {
 				cptr := ptr + "/" + escapePointer(c.key)
 				switch {
-				case slices.Contains(credentialKeys, c.key):
+				case slices.Contains(CredentialKeys, c.key):
 					add(c.key, cptr, c.k, c.v)
 				case credentialOnly[c.key]:
 					p.ignore(c.k, join(key, c.key), "not used by this gateway")
 				default:
-					p.errorf(c.k, join(key, c.key), "unknown key%s", suggest(c.key, credentialKeys))
+					p.errorf(c.k, join(key, c.key), "unknown key%s", suggest(c.key, CredentialKeys))
 				}
 			}
 		case slices.Contains(ServerReadOnlyFields, key):
