@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"time"
 )
 
@@ -128,4 +130,25 @@ type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Body is the object's whole body as the admin API took it: Doc with the
+// top-level fields of Secret laid over it. It holds secrets: never log
+// it or answer with it.
+func (o Object) Body() (json.RawMessage, error) {
+	if len(o.Secret) == 0 {
+		return o.Doc, nil
+	}
+	var doc, secret map[string]json.RawMessage
+	if err := json.Unmarshal(o.Doc, &doc); err != nil {
+		return nil, fmt.Errorf("%s %s: doc: %w", o.Kind, o.ID, err)
+	}
+	if err := json.Unmarshal(o.Secret, &secret); err != nil {
+		return nil, fmt.Errorf("%s %s: secret is not a JSON object", o.Kind, o.ID)
+	}
+	if doc == nil {
+		doc = map[string]json.RawMessage{}
+	}
+	maps.Copy(doc, secret)
+	return json.Marshal(doc)
 }

@@ -1,0 +1,231 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/mcpgw/mcpgw/controlplane"
+	"github.com/mcpgw/mcpgw/internal/config"
+)
+
+// Stored is what the store held at one revision.
+type Stored struct {
+	Revision int64
+	Objects  map[controlplane.Kind][]controlplane.Object
+}
+
+// LoadStored reads every object the config says to load from st.
+func LoadStored(ctx context.Context, st controlplane.Store, cfg *config.Config) (Stored, error) {
+	rev, err := st.Revision(ctx)
+	if err != nil {
+		return Stored{}, err
+	}
+	out := Stored{Revision: rev, Objects: map[controlplane.Kind][]controlplane.Object{}}
+	for _, k := range controlplane.Kinds {
+		if k == controlplane.KindServer && !cfg.Store.LoadsServers() {
+			continue
+		}
+		objs, err := st.List(ctx, k)
+		if err != nil {
+			return Stored{}, fmt.Errorf("read %s objects: %w", k, err)
+		}
+		out.Objects[k] = objs
+	}
+	return out, nil
+}
+
+// Merge returns the config file's objects plus the stored ones: the state
+// every replica serves. A stored object whose name or alias the config
+// file already uses is left out (the file wins, and the admin API refuses
+// to create such objects); one that no longer validates is left out too.
+// Each left-out object is one problem in the returned list, naming it.
+func Merge(file *config.Config, st Stored) (*config.Config, []string) {
+	merged := *file
+	merged.Servers = slices.Clone(file.Servers)
+	merged.Access.Keys = slices.Clone(file.Access.Keys)
+	merged.Access.Teams = slices.Clone(file.Access.Teams)
+	merged.Access.Organizations = slices.Clone(file.Access.Organizations)
+	var problems []string
+	skip := func(o controlplane.Object, why string) {
+		problems = append(problems, fmt.Sprintf("stored %s %s (%s) is not served: %s", o.Kind, o.ID, o.Name, why))
+	}
+
+	opts := config.JSONOptions{Separator: file.General.MCPToolPrefixSeparator, KeyHeader: file.General.KeyHeaderName}
+	taken := map[string]bool{}
+	for _, s := range file.Servers {
+		taken[s.Name], taken[s.Alias] = true, true
+	}
+	for _, o := range st.Objects[controlplane.KindServer] {
+		s, err := parseStored(o, opts, config.ParseServerJSON)
+		switch {
+		case err != nil:
+			skip(o, err.Error())
+		case taken[s.Name] || taken[s.Alias]:
+			skip(o, "the config file has a server of that name or alias")
+		default:
+			taken[s.Name], taken[s.Alias] = true, true
+			merged.Servers = append(merged.Servers, s)
+		}
+	}
+
+	orgs := map[string]bool{}
+	for _, o := range file.Access.Organizations {
+		orgs[o.ID] = true
+	}
+	for _, o := range st.Objects[controlplane.KindOrganization] {
+		org, err := parseStored(o, opts, config.ParseOrganizationJSON)
+		switch {
+		case err != nil:
+			skip(o, err.Error())
+		case orgs[org.ID]:
+			skip(o, "the config file has an organization with that id")
+		default:
+			orgs[org.ID] = true
+			merged.Access.Organizations = append(merged.Access.Organizations, org)
+		}
+	}
+	teams := map[string]bool{}
+	for _, t := range file.Access.Teams {
+		teams[t.ID] = true
+	}
+	for _, o := range st.Objects[controlplane.KindTeam] {
+		t, err := parseStored(o, opts, config.ParseTeamJSON)
+		switch {
+		case err != nil:
+			skip(o, err.Error())
+		case teams[t.ID]:
+			skip(o, "the config file has a team with that id")
+		default:
+			teams[t.ID] = true
+			merged.Access.Teams = append(merged.Access.Teams, t)
+		}
+	}
+	keys := map[string]bool{}
+	for _, k := range file.Access.Keys {
+		keys[k.Token] = true
+	}
+	for _, o := range st.Objects[controlplane.KindKey] {
+		k, err := parseStored(o, opts, config.ParseKeyJSON)
+		switch {
+		case err != nil:
+			skip(o, err.Error())
+		case keys[k.Token]:
+			skip(o, "the config file has the same key")
+		default:
+			keys[k.Token] = true
+			merged.Access.Keys = append(merged.Access.Keys, k)
+		}
+	}
+	return &merged, problems
+}
+
+// Follower keeps a running gateway serving the config file merged with
+// the store: on every change of either it merges again and applies the
+// result. While the store cannot be read, the last state it loaded keeps
+// being served.
+type Follower struct {
+	store controlplane.Store
+	apply func(context.Context, *config.Config) error
+	log   *slog.Logger
+
+	mu      sync.Mutex // serializes refreshes; guards the fields below
+	file    *config.Config
+	stored  Stored
+	failing bool // the last read failed (logged once until it recovers)
+}
+
+// NewFollower returns a Follower that has applied file merged with stored.
+func NewFollower(st controlplane.Store, file *config.Config, stored Stored, apply func(context.Context, *config.Config) error, log *slog.Logger) *Follower {
+	return &Follower{store: st, apply: apply, log: log, file: file, stored: stored}
+}
+
+// Run follows the store until ctx ends.
+func (f *Follower) Run(ctx context.Context) {
+	changed := f.store.Changed(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-changed:
+			if !ok {
+				return
+			}
+			f.Refresh(ctx)
+		}
+	}
+}
+
+// Refresh reads the store's revision and, when it moved, the objects, and
+// applies the merged state. It returns once the state is applied, so an
+// admin write that calls it answers only when this replica serves it.
+func (f *Follower) Refresh(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rev, err := f.store.Revision(ctx)
+	if err == nil && rev == f.stored.Revision {
+		f.recovered()
+		return nil
+	}
+	var st Stored
+	if err == nil {
+		st, err = LoadStored(ctx, f.store, f.file)
+	}
+	if err != nil {
+		if !f.failing {
+			f.failing = true
+			f.log.Error("store unreadable: serving the state last loaded", "revision", f.stored.Revision, "err", err)
+		}
+		return err
+	}
+	f.recovered()
+	if err := f.applyLocked(ctx, f.file, st); err != nil {
+		return err
+	}
+	return nil
+}
+
+// SetFile applies a reloaded config file, merged with the stored objects.
+func (f *Follower) SetFile(ctx context.Context, file *config.Config) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applyLocked(ctx, file, f.stored)
+}
+
+func (f *Follower) applyLocked(ctx context.Context, file *config.Config, st Stored) error {
+	merged, problems := Merge(file, st)
+	for _, p := range problems {
+		f.log.Warn(p)
+	}
+	if err := f.apply(ctx, merged); err != nil {
+		f.log.Error("new state not applied: serving the previous one", "revision", st.Revision, "err", err)
+		return err
+	}
+	f.file, f.stored = file, st
+	f.log.Info("state applied", "revision", st.Revision, "servers", len(merged.Servers), "keys", len(merged.Access.Keys))
+	return nil
+}
+
+func (f *Follower) recovered() {
+	if f.failing {
+		f.failing = false
+		f.log.Info("store readable again")
+	}
+}
+
+// parseStored checks a stored object with the validator the admin API
+// wrote it with (a stored object may no longer pass after an upgrade).
+func parseStored[T any](o controlplane.Object, opts config.JSONOptions, parse func([]byte, config.JSONOptions) (T, config.Report)) (T, error) {
+	var zero T
+	body, err := o.Body()
+	if err != nil {
+		return zero, err
+	}
+	v, rep := parse(body, opts)
+	if !rep.OK() {
+		return zero, rep.Errors
+	}
+	return v, nil
+}
