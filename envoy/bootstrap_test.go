@@ -2,6 +2,8 @@ package envoy
 
 import (
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -318,5 +320,58 @@ func TestXDSBootstrap(t *testing.T) {
 	}
 	if !proto.Equal(rc, hcmOf(t, static).GetRouteConfig()) {
 		t.Error("RouteConfig differs from the static bootstrap's")
+	}
+}
+
+// The admin API's paths go to its cluster ahead of every other route,
+// exactly (no prefix beyond the ones with an id), with ext_proc off.
+func TestAdminAPIRoutes(t *testing.T) {
+	p := Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003",
+		Upstreams: []*upstreams.Upstream{upstream(t, "key", "http://10.0.0.5/mcp")}}
+	rc, err := RouteConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rc.VirtualHosts[0].Routes {
+		if r.GetRoute().GetCluster() == wellknown.AdminAPICluster {
+			t.Fatalf("admin API route %q without an AdminAPIAddress", r.Name)
+		}
+	}
+	p.AdminAPIAddress = "127.0.0.1:9005"
+	rc, err = RouteConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := rc.VirtualHosts[0].Routes
+	n := len(wellknown.AdminAPIPaths) + len(wellknown.AdminAPIPrefixes)
+	for i, r := range routes {
+		admin := r.GetRoute().GetCluster() == wellknown.AdminAPICluster
+		if admin != (i < n) {
+			t.Fatalf("route %d %q: admin API routes must come first, and only %d of them", i, r.Name, n)
+		}
+		if !admin {
+			continue
+		}
+		if path := r.Match.GetPath(); path != "" && !slices.Contains(wellknown.AdminAPIPaths, path) || r.Match.GetPrefix() != "" && !slices.Contains(wellknown.AdminAPIPrefixes, r.Match.GetPrefix()) {
+			t.Errorf("route %q matches %v", r.Name, r.Match)
+		}
+		if strings.HasPrefix(r.Match.GetPath(), "/mcp") || r.Match.GetPrefix() == "/" {
+			t.Errorf("route %q would take MCP traffic past ext_proc", r.Name)
+		}
+		var per extprocv3.ExtProcPerRoute
+		if err := r.TypedPerFilterConfig[wellknown.ExtProcFilterName].UnmarshalTo(&per); err != nil || !per.GetDisabled() {
+			t.Errorf("route %q: ext_proc not disabled (%v)", r.Name, err)
+		}
+	}
+	b, err := Bootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range b.StaticResources.Clusters {
+		found = found || c.Name == wellknown.AdminAPICluster
+	}
+	if !found {
+		t.Error("no admin API cluster in the bootstrap")
 	}
 }

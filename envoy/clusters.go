@@ -47,6 +47,13 @@ func staticClusters(p Params) ([]*clusterv3.Cluster, error) {
 		return nil, err
 	}
 	out := []*clusterv3.Cluster{extProc, sidecar}
+	if p.AdminAPIAddress != "" {
+		admin, err := localCluster(wellknown.AdminAPICluster, p.AdminAPIAddress, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, admin)
+	}
 	if p.XDSAddress != "" {
 		xds, err := localCluster(wellknown.XDSCluster, p.XDSAddress, true)
 		if err != nil {

@@ -59,6 +59,12 @@ type Params struct {
 	// ext_proc, sidecar and xDS clusters stay static. "" = everything
 	// static, from Upstreams.
 	XDSAddress string
+	// AdminAPIAddress is host:port of the admin API's HTTP server
+	// (package controlplane/admin), same rules as ExtProcAddress. When
+	// set, the paths in wellknown.AdminAPIPaths and AdminAPIPrefixes are
+	// routed to it, with ext_proc off (the admin API authenticates every
+	// request itself). "" = no admin API.
+	AdminAPIAddress string
 	// Upstreams are the configured MCP servers. Transport http ones and
 	// adapted ones bound to the sidecar's endpoint (upstreams.BindAdapters)
 	// get a cluster (named u.Cluster); the others are reached via the
@@ -154,6 +160,11 @@ func (p Params) validate() error {
 	}
 	if _, err := splitAddressList(p.SidecarAddress); err != nil {
 		return fieldErr("SidecarAddress", err)
+	}
+	if p.AdminAPIAddress != "" {
+		if _, err := splitAddressList(p.AdminAPIAddress); err != nil {
+			return fieldErr("AdminAPIAddress", err)
+		}
 	}
 	if p.XDSAddress != "" {
 		if _, err := splitAddressList(p.XDSAddress); err != nil {

@@ -6,7 +6,9 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -72,6 +74,9 @@ func RouteConfig(p Params) (*routev3.RouteConfiguration, error) {
 //     it never decides where a request goes.
 func routeConfig(p Params) *routev3.RouteConfiguration {
 	var routes []*routev3.Route
+	if p.AdminAPIAddress != "" {
+		routes = append(routes, adminAPIRoutes()...)
+	}
 	for _, u := range p.Upstreams {
 		if !skipCluster(u) {
 			routes = append(routes, upstreamRoute(u, p))
@@ -98,6 +103,40 @@ func routeConfig(p Params) *routev3.RouteConfiguration {
 			Routes:  routes,
 		}},
 	}
+}
+
+// adminAPIRoutes send the admin API's paths to its cluster, ahead of
+// every other route (they match on the path alone, so a forged
+// x-mcp-cluster cannot pick another), with ext_proc off: the admin API
+// authenticates each request with the master key itself, and its bodies
+// are not JSON-RPC. Paths match exactly as sent (this listener does not
+// normalize them), so the admin API's server only ever receives its own
+// paths: /mcp/../key/generate is an MCP path, decided by ext_proc like
+// any other, and /key/generate/../../mcp is not an admin path either.
+func adminAPIRoutes() []*routev3.Route {
+	noExtProc, err := anypb.New(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}})
+	if err != nil {
+		panic(err) // a constant message: cannot fail
+	}
+	route := func(name string, m *routev3.RouteMatch) *routev3.Route {
+		return &routev3.Route{
+			Name:  name,
+			Match: m,
+			Action: &routev3.Route_Route{Route: &routev3.RouteAction{
+				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: wellknown.AdminAPICluster},
+			}},
+			TypedPerFilterConfig:   map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc},
+			RequestHeadersToRemove: []string{wellknown.RouteHeader},
+		}
+	}
+	var routes []*routev3.Route
+	for _, path := range wellknown.AdminAPIPaths {
+		routes = append(routes, route("admin_api:"+path, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: path}}))
+	}
+	for _, prefix := range wellknown.AdminAPIPrefixes {
+		routes = append(routes, route("admin_api:"+prefix, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}}))
+	}
+	return routes
 }
 
 // upstreamRoute carries the calls ext_proc routes to u: those whose

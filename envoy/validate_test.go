@@ -45,6 +45,8 @@ func TestRenderedConfigValidatesWithEnvoy(t *testing.T) {
 		}, false},
 		{"xds", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", XDSAddress: "127.0.0.1:9004", CAFile: caFile}, false},
 		{"xds by name", Params{ListenPort: 4000, ExtProcAddress: "extproc:9002", SidecarAddress: "sidecar:9003", XDSAddress: "extproc:9004", CAFile: caFile}, false},
+		{"admin API", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", AdminAPIAddress: "127.0.0.1:9005", CAFile: caFile}, false},
+		{"admin API over xds", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", AdminAPIAddress: "127.0.0.1:9005", XDSAddress: "127.0.0.1:9004", CAFile: caFile}, false},
 		{"replicas", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002,127.0.0.2:9002", SidecarAddress: "127.0.0.1:9003, 127.0.0.1:9004", CAFile: caFile}, false},
 		{"missing CA file is rejected", Params{
 			ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003",

@@ -22,7 +22,28 @@ const (
 	// envoy/xds).
 	XDSCluster = "mcpgw_xds"
 
+	// AdminAPICluster is the Envoy cluster of the admin API (package
+	// controlplane/admin): LiteLLM's /v1/mcp/server, /key/*, /team/*,
+	// /organization/* paths, routed there without ext_proc.
+	AdminAPICluster = "mcpgw_admin_api"
+
 	// ExtProcFilterName is the HTTP filter name of ext_proc in the Envoy
 	// config (per-route overrides are keyed by it).
 	ExtProcFilterName = "envoy.filters.http.ext_proc"
+)
+
+// AdminAPIPaths are the exact paths of the admin API, and
+// AdminAPIPrefixes the prefixes of its paths with an id in them. Envoy
+// routes just these to AdminAPICluster; every other path is MCP and goes
+// through ext_proc. None of them is an MCP endpoint: those are /mcp,
+// /mcp/<names>... and /<alias>/mcp, and a server alias cannot hold "/".
+var (
+	AdminAPIPaths = []string{
+		"/v1/mcp/server", "/v1/mcp/server/health", "/v1/mcp/tools", "/v1/mcp/access_groups",
+		"/key/generate", "/key/update", "/key/delete", "/key/info", "/key/list",
+		"/team/new", "/team/update", "/team/delete", "/team/info", "/team/list",
+		"/organization/new", "/organization/update", "/organization/delete", "/organization/info", "/organization/list",
+		"/audit",
+	}
+	AdminAPIPrefixes = []string{"/v1/mcp/server/"}
 )
