@@ -118,7 +118,7 @@ func (s *Store) cause(err error) string {
 	var sqliteErr *sqlite.Error
 	if errors.As(err, &sqliteErr) {
 		if c := sqliteErr.Code() & 0xff; c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED {
-			return fmt.Sprintf("database is locked (another writer held it longer than %s)", busyTimeout)
+			return "database is locked by another writer"
 		}
 		return sqliteErr.Error()
 	}

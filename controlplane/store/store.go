@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -116,9 +117,12 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	} else {
 		s.writes = make(chan struct{}, 1)
 	}
-	s.db, err = openDB(t, s.pgConfig)
+	s.db, err = openDB(ctx, t, s.pgConfig)
 	if err != nil {
-		return nil, err
+		if err := s.unavailable(err); errors.Is(err, controlplane.ErrUnavailable) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if err := migrate(ctx, s.db, s.d, 0); err != nil {
@@ -137,7 +141,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 
 // openDB opens the database/sql handle: pgx's stdlib adapter for
 // PostgreSQL (cfg), modernc.org/sqlite for SQLite.
-func openDB(t target, cfg *pgx.ConnConfig) (*sql.DB, error) {
+func openDB(ctx context.Context, t target, cfg *pgx.ConnConfig) (*sql.DB, error) {
 	if t.dialect == postgresDialect {
 		db := stdlib.OpenDB(*cfg.Copy())
 		db.SetMaxOpenConns(16)
@@ -152,13 +156,41 @@ func openDB(t target, cfg *pgx.ConnConfig) (*sql.DB, error) {
 	// taking the write lock up front is what lets busy_timeout wait for it
 	// (a deferred transaction that later needs it fails at once in WAL).
 	dsn := "file:" + t.path + "?_txlock=immediate&_busy_timeout=" + strconv.Itoa(int(busyTimeout.Milliseconds())) +
-		"&_journal_mode=WAL&_foreign_keys=1&_synchronous=NORMAL"
+		"&_foreign_keys=1&_synchronous=NORMAL"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", t.name, err)
 	}
 	db.SetMaxOpenConns(8)
+	if err := walMode(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// walMode puts the database in WAL mode (readers and a writer at once),
+// which the file keeps. Switching fails at once with "database is locked"
+// rather than waiting in the busy handler while another process has the
+// file open (replicas starting together on a new file), so it retries for
+// as long as the busy timeout.
+func walMode(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil && !strings.EqualFold(mode, "wal") {
+			err = fmt.Errorf("journal mode is %s, not WAL", mode)
+		}
+		if err == nil || !isUnavailable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(10+rand.IntN(40)) * time.Millisecond):
+		}
+	}
 }
 
 // createFile makes the SQLite file (owner-only: it holds key digests and
