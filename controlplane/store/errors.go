@@ -33,6 +33,15 @@ type unavailableError struct {
 func (e *unavailableError) Error() string   { return e.msg }
 func (e *unavailableError) Unwrap() []error { return []error{controlplane.ErrUnavailable, e.cause} }
 
+// redactedError is err with a message that went through Store.redact.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
 // unavailable wraps err as ErrUnavailable when it says the database cannot
 // be reached (or is too busy to answer), and returns it unchanged if not.
 func (s *Store) unavailable(err error) error {

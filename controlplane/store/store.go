@@ -125,7 +125,11 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if err := migrate(ctx, s.db, s.d, 0); err != nil {
+	step, err := "connecting", s.db.PingContext(ctx)
+	if err == nil {
+		step, err = "migrating the schema", migrate(ctx, s.db, s.d, 0)
+	}
+	if err != nil {
 		s.cancel()
 		s.db.Close()
 		if errors.Is(err, ErrSchemaTooNew) {
@@ -134,7 +138,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		if err := s.unavailable(err); errors.Is(err, controlplane.ErrUnavailable) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%s: migrating the schema: %s", s.name, s.redact(err.Error()))
+		return nil, &redactedError{msg: fmt.Sprintf("%s: %s: %s", s.name, step, s.redact(err.Error())), err: err}
 	}
 	return s, nil
 }
