@@ -152,8 +152,8 @@ func (s *Store) redact(msg string) string {
 	return userinfo.ReplaceAllString(msg, "://xxxxx@")
 }
 
-// constraint tells which uniqueness or reference a failed statement broke:
-// "id", "name", "reference" or "" for none of those.
+// constraint tells which uniqueness a failed statement broke:
+// "id", "name" or "" for neither.
 func constraint(err error) string {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -163,8 +163,6 @@ func constraint(err error) string {
 				return "name"
 			}
 			return "id"
-		case "23503": // foreign_key_violation
-			return "reference"
 		}
 		return ""
 	}
@@ -179,8 +177,6 @@ func constraint(err error) string {
 				return "name"
 			}
 			return "id"
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return "reference"
 		}
 	}
 	return ""

@@ -500,6 +500,11 @@ func (s *Store) Delete(ctx context.Context, kind controlplane.Kind, id, actor st
 		if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM "+tbl+" WHERE id = ?"), id); err != nil {
 			return nil, err
 		}
+		if kind == controlplane.KindServer {
+			if _, err := tx.ExecContext(ctx, s.d.q("DELETE FROM mcpgw_server_health WHERE server_id = ?"), id); err != nil {
+				return nil, err
+			}
+		}
 		deleted = true
 		return &change{at: now(), actor: actor, action: "delete", kind: kind, id: id, before: before}, nil
 	})
@@ -568,9 +573,12 @@ func (s *Store) Audit(ctx context.Context, q controlplane.AuditQuery) ([]control
 }
 
 // SetHealth records a server's health check; it neither bumps the revision
-// nor writes an audit entry. A server that is not (or no longer) stored is
-// ErrNotFound.
+// nor writes an audit entry. serverID may be a config-file server's (no
+// stored object needed); deleting a stored server deletes its health.
 func (s *Store) SetHealth(ctx context.Context, serverID string, h controlplane.Health) error {
+	if serverID == "" {
+		return errors.New("health of a server without an id")
+	}
 	switch h.Status {
 	case "healthy", "unhealthy", "unknown":
 	default:
@@ -585,9 +593,6 @@ VALUES (?, ?, ?, ?)
 ON CONFLICT (server_id) DO UPDATE SET status = excluded.status,
 	last_health_check = excluded.last_health_check, health_check_error = excluded.health_check_error`),
 		serverID, h.Status, s.d.t(checked.UTC().Truncate(time.Microsecond)), h.Error)
-	if constraint(err) == "reference" {
-		return fmt.Errorf("%s %q: %w", controlplane.KindServer, serverID, controlplane.ErrNotFound)
-	}
 	return s.fail(err)
 }
 
