@@ -136,7 +136,9 @@ var liteLLMKeyFields = setOf("models", "max_budget", "budget_duration", "tpm_lim
 	"soft_budget", "config", "allowed_cache_controls", "model_rpm_limit", "model_tpm_limit",
 	"enforced_params", "allowed_routes", "send_invite_email", "key_type", "budget_id",
 	"model_aliases", "team_member_permissions", "team_member_budget", "team_member_key_duration",
-	"user_email", "prompts", "auto_rotate", "rotation_interval", "allowed_passthrough_routes")
+	"user_email", "prompts", "auto_rotate", "rotation_interval", "allowed_passthrough_routes",
+	// LiteLLM_VerificationToken's display form of a key ("sk-...abcd").
+	"key_name")
 
 var keyFieldNames = []string{"blocked", "expires", "key", "key_alias", "object_permission", "team_id", "token"}
 

@@ -20,8 +20,8 @@ type StoreSettings struct {
 	Enabled bool
 	// URL is general_settings.database_url, else DATABASE_URL (LiteLLM's
 	// order): postgres://… for PostgreSQL. "" means the embedded SQLite
-	// file DataDir/mcpgw.db. A secret (it may hold a password): print
-	// RedactedURL instead.
+	// file DataDir/mcpgw.db. A secret (it may hold a password): print it
+	// only through store.RedactURL.
 	URL string
 	// Objects is general_settings.supported_db_objects: the kinds loaded
 	// from the database. nil means every kind. Only "mcp" concerns this
@@ -50,30 +50,6 @@ func (s StoreSettings) DatabaseURL() string {
 		return s.URL
 	}
 	return "sqlite:" + filepath.Join(s.DataDir, "mcpgw.db")
-}
-
-// RedactedURL is DatabaseURL with any password replaced by "***", for
-// logs and messages.
-func (s StoreSettings) RedactedURL() string { return RedactURL(s.DatabaseURL()) }
-
-// RedactURL hides the password of a URL's user info ("user:pw@").
-func RedactURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return u
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return u
-	}
-	if slash := strings.IndexAny(rest, "/?#"); slash >= 0 && slash < at {
-		return u // the @ is in the path or query, not user info
-	}
-	user, _, hasPW := strings.Cut(rest[:at], ":")
-	if !hasPW {
-		return u
-	}
-	return scheme + "://" + user + ":***" + rest[at:]
 }
 
 // Environment variables LiteLLM reads for its database.

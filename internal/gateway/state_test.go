@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mcpgw/mcpgw/controlplane"
+	"github.com/mcpgw/mcpgw/controlplane/admin"
+	"github.com/mcpgw/mcpgw/controlplane/store"
+	"github.com/mcpgw/mcpgw/internal/config"
+)
+
+// What the admin API writes, Merge serves: a stored server with its
+// decrypted credentials, a key by its digest, a team; the config file
+// wins a clash, and a stored object that no longer validates is left out
+// and named.
+func TestMergeWhatTheAdminAPIWrote(t *testing.T) {
+	ctx := context.Background()
+	file, err := config.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\nmcp_servers:\n  wiki:\n    url: https://wiki.example/mcp\n"), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "m.db"), store.Options{EncryptionKey: "k-0123456789abcdef"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := admin.New(admin.Options{Config: func() *config.Config { return file }, Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := func(method, path string, body any) map[string]any {
+		b, _ := json.Marshal(body)
+		req := httptest.NewRequest(method, path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer sk-m")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+		}
+		var out map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		return out
+	}
+	do("POST", "/v1/mcp/server", map[string]any{"server_name": "gh", "url": "https://gh.example/mcp", "transport": "http",
+		"auth_type": "bearer_token", "credentials": map[string]any{"auth_value": "tok-secret"}, "mcp_access_groups": []string{"dev"}})
+	do("POST", "/team/new", map[string]any{"team_id": "t1", "object_permission": map[string]any{"mcp_servers": []string{"gh"}}})
+	key := do("POST", "/key/generate", map[string]any{"key_alias": "k", "team_id": "t1"})["key"].(string)
+	// A stored object the validator refuses today, and one that clashes
+	// with the config file (written around the API, as an older version
+	// or another tool might have).
+	st.Create(ctx, controlplane.Object{Kind: controlplane.KindServer, ID: "bad", Name: "bad", Doc: json.RawMessage(`{"server_name":"bad","transport":"http"}`)}, "test")
+	st.Create(ctx, controlplane.Object{Kind: controlplane.KindServer, ID: "dup", Name: "wiki", Doc: json.RawMessage(`{"server_name":"wiki","url":"https://evil.example/mcp","transport":"http"}`)}, "test")
+
+	stored, err := LoadStored(ctx, st, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, problems := Merge(file, stored)
+	var names []string
+	for _, s := range merged.Servers {
+		names = append(names, s.Name)
+		if s.Name == "gh" && (s.AuthValue != "tok-secret" || len(s.AccessGroups) != 1) {
+			t.Errorf("stored server lost fields: auth set %v, groups %v", s.AuthValue != "", s.AccessGroups)
+		}
+		if s.Name == "wiki" && !strings.Contains(s.URL, "wiki.example") {
+			t.Errorf("the stored wiki replaced the config file's: %s", s.URL)
+		}
+	}
+	if strings.Join(names, ",") != "wiki,gh" {
+		t.Errorf("servers %v, want wiki,gh", names)
+	}
+	if len(problems) != 2 || !strings.Contains(strings.Join(problems, "\n"), "mcp bad") || !strings.Contains(strings.Join(problems, "\n"), "config file has a server") {
+		t.Errorf("problems: %q", problems)
+	}
+	if strings.Contains(strings.Join(problems, "\n"), "tok-secret") {
+		t.Error("a problem shows a secret")
+	}
+	if len(merged.Access.Keys) != 1 || merged.Access.Keys[0].TeamID != "t1" || merged.Access.Keys[0].Alias != "k" ||
+		merged.Access.Keys[0].Token == "" || strings.Contains(merged.Access.Keys[0].Token, key) {
+		t.Errorf("keys: %+v", merged.Access.Keys)
+	}
+	if len(merged.Access.Teams) != 1 || merged.Access.Teams[0].Permission.MCPServers[0] != "gh" {
+		t.Errorf("teams: %+v", merged.Access.Teams)
+	}
+	if len(file.Servers) != 1 {
+		t.Error("Merge changed the file config")
+	}
+}
