@@ -3,11 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-
-	"github.com/jackc/pgx/v5"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
