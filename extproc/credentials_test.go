@@ -76,7 +76,7 @@ func call(t *testing.T, s *Server, st *requestState, extra ...string) *extprocv3
 func TestOAuth2TokenIsAttached(t *testing.T) {
 	src := &fakeTokens{tok: "at-123"}
 	s, _ := oauthServer(t, src)
-	st := &requestState{router: s.router}
+	st := &requestState{router: s.router.Load()}
 	resp := call(t, s, st, "authorization", "Bearer client-should-not-pass", "x-litellm-api-key", "sk-gw")
 	m := resp.GetRequestBody().GetResponse().GetHeaderMutation()
 	if got := set(m)["authorization"]; got != "Bearer at-123" {
@@ -99,7 +99,7 @@ func TestOAuth2TokenIsAttached(t *testing.T) {
 func TestOAuth2TokenFailureIs502NamingServer(t *testing.T) {
 	src := &fakeTokens{err: &tokens.Error{Server: "billing", Reason: "token endpoint answered HTTP 401 (invalid_client)"}}
 	s, fs := oauthServer(t, src)
-	resp := call(t, s, &requestState{router: s.router})
+	resp := call(t, s, &requestState{router: s.router.Load()})
 	ir := resp.GetImmediateResponse()
 	if ir == nil || ir.GetStatus().GetCode() != 502 {
 		t.Fatalf("response = %v, want a 502 immediate response", resp)
@@ -117,13 +117,13 @@ func TestOAuth2TokenFailureIs502NamingServer(t *testing.T) {
 
 func TestNoTokenSourceFailsClosed(t *testing.T) {
 	s, _ := oauthServer(t, nil)
-	resp := call(t, s, &requestState{router: s.router})
+	resp := call(t, s, &requestState{router: s.router.Load()})
 	if ir := resp.GetImmediateResponse(); ir == nil || ir.GetStatus().GetCode() != 502 ||
 		!strings.Contains(string(ir.GetBody()), "send one in x-mcp-billing-authorization") {
 		t.Fatalf("response = %v, want 502 explaining how to send a token", resp)
 	}
 	// The client's own token for this server is used instead.
-	resp = call(t, s, &requestState{router: s.router}, "x-mcp-billing-authorization", "Bearer mine")
+	resp = call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer mine")
 	if got := set(resp.GetRequestBody().GetResponse().GetHeaderMutation())["authorization"]; got != "Bearer mine" {
 		t.Errorf("authorization = %q", got)
 	}
@@ -133,11 +133,11 @@ func TestNoTokenSourceFailsClosed(t *testing.T) {
 // share an upstream session with other credentials.
 func TestSessionKeyCredentials(t *testing.T) {
 	s, fs := oauthServer(t, &fakeTokens{tok: "t"})
-	call(t, s, &requestState{router: s.router})
-	call(t, s, &requestState{router: s.router}, "x-mcp-billing-authorization", "Bearer alice")
-	call(t, s, &requestState{router: s.router}, "x-mcp-billing-authorization", "Bearer bob")
-	call(t, s, &requestState{router: s.router}, "x-mcp-billing-authorization", "Bearer alice")
-	call(t, s, &requestState{router: s.router}, "mcp-session-id", "gw-1", "x-mcp-billing-authorization", "Bearer bob")
+	call(t, s, &requestState{router: s.router.Load()})
+	call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer alice")
+	call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer bob")
+	call(t, s, &requestState{router: s.router.Load()}, "x-mcp-billing-authorization", "Bearer alice")
+	call(t, s, &requestState{router: s.router.Load()}, "mcp-session-id", "gw-1", "x-mcp-billing-authorization", "Bearer bob")
 	creds := make([]string, len(fs.keys))
 	for i, k := range fs.keys {
 		creds[i] = k.Credentials

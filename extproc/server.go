@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
@@ -39,7 +40,9 @@ var _ Sessions = (*sessions.Pool)(nil)
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer
 
-	router   *router.Router
+	// router decides every request; SetRouter replaces it while requests
+	// run (each request keeps the one it loaded first).
+	router   atomic.Pointer[router.Router]
 	sessions Sessions
 	replayer *Replayer
 	log      *slog.Logger
@@ -58,19 +61,28 @@ func New(r *router.Router, s Sessions, logger *slog.Logger, opts ...Option) *Ser
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	srv := &Server{router: r, sessions: s, log: logger}
+	srv := &Server{sessions: s, log: logger}
+	srv.router.Store(r)
 	for _, o := range opts {
 		o(srv)
 	}
 	return srv
 }
 
+// SetRouter makes r decide every request that starts from now on (the
+// gateway's servers changed); requests in flight finish with the router
+// they started with, so no request sees two sets of servers.
+func (s *Server) SetRouter(r *router.Router) { s.router.Store(r) }
+
+// Router is the router new requests are decided by.
+func (s *Server) Router() *router.Router { return s.router.Load() }
+
 // Register adds the service to a gRPC server.
 func (s *Server) Register(g grpc.ServiceRegistrar) { extprocv3.RegisterExternalProcessorServer(g, s) }
 
 // Process handles the message stream of one HTTP request.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {
-	st := &requestState{router: s.router}
+	st := &requestState{router: s.router.Load()}
 	// However the request ends, a leased upstream session goes back: to be
 	// lent again if its answer ended, else closed (the client went away
 	// mid-answer, or the gateway answered instead).

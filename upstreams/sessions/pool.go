@@ -130,6 +130,9 @@ type entry struct {
 	lastUsed atomic.Int64       // unix nanoseconds of the last call that used it
 	leased   bool               // held by one call at a time
 	evicted  atomic.Bool        // the upstream lost it: never hand it out again
+	// retired: its upstream was removed or changed (EndUpstreams) while a
+	// call held it; giving it back closes it.
+	retired atomic.Bool
 }
 
 // NewPool returns an empty pool.
@@ -282,7 +285,7 @@ func (p *Pool) giveBack(s Session, reusable bool) {
 		return // given back twice
 	}
 	delete(p.leased, e)
-	keep := reusable && !p.closed && !e.evicted.Load() && len(p.idle[key]) < p.opts.MaxIdleLeased
+	keep := reusable && !p.closed && !e.evicted.Load() && !e.retired.Load() && len(p.idle[key]) < p.opts.MaxIdleLeased
 	if keep {
 		e.lastUsed.Store(p.opts.Now().UnixNano())
 		p.idle[key] = append(p.idle[key], e)
@@ -394,6 +397,33 @@ func (p *Pool) EndClient(clientSession string) {
 		return
 	}
 	p.drop(func(k Key, _ *entry) bool { return k.ClientSession == clientSession })
+}
+
+// EndUpstreams closes every session with the upstreams aliases, which
+// were removed from the gateway or changed (a session opened to the old
+// address or with the old credentials must not carry later calls). A
+// session a call holds now is closed when the call gives it back, so the
+// call finishes on it. It returns how many sessions it closed at once.
+func (p *Pool) EndUpstreams(aliases ...string) int {
+	if len(aliases) == 0 {
+		return 0
+	}
+	gone := make(map[string]bool, len(aliases))
+	for _, a := range aliases {
+		gone[a] = true
+	}
+	p.mu.Lock()
+	for e, k := range p.leased {
+		if gone[k.Alias] {
+			e.retired.Store(true)
+		}
+	}
+	p.mu.Unlock()
+	n := p.drop(func(k Key, _ *entry) bool { return gone[k.Alias] })
+	if n > 0 {
+		p.opts.Logger.Debug("closed upstream sessions of removed or changed upstreams", "sessions", n, "upstreams", aliases)
+	}
+	return n
 }
 
 // ExpireIdle closes the upstream sessions no call has used since

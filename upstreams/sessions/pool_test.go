@@ -370,3 +370,40 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// EndUpstreams closes the sessions of removed or changed upstreams and
+// leaves the others; a leased one is closed when its call gives it back.
+func TestEndUpstreams(t *testing.T) {
+	up, _ := countingUpstream(t, false)
+	other := *up
+	other.Alias = "other"
+	p := NewPool(Options{})
+	defer p.Close()
+	ctx := context.Background()
+	for _, k := range []Key{{ClientSession: "gw-1", Alias: "up"}, {ClientSession: "gw-1", Alias: "other"}} {
+		u := up
+		if k.Alias == "other" {
+			u = &other
+		}
+		if _, err := p.Session(ctx, k, u, "2025-06-18"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := p.Session(ctx, Key{Owner: "k", Alias: "up"}, up, "2025-06-18")
+	if err != nil || !held.Leased() {
+		t.Fatalf("lease: %v %v", held, err)
+	}
+	if n := p.EndUpstreams("up"); n != 1 {
+		t.Fatalf("EndUpstreams closed %d, want 1 (the leased one stays with its call)", n)
+	}
+	if p.Len() != 2 {
+		t.Fatalf("sessions after EndUpstreams: %d, want the other's and the leased one", p.Len())
+	}
+	p.Release(held)
+	if p.Len() != 1 {
+		t.Fatalf("sessions after the lease came back: %d, want 1 (not kept idle)", p.Len())
+	}
+	if n := p.EndUpstreams(); n != 0 {
+		t.Fatalf("EndUpstreams() = %d", n)
+	}
+}
