@@ -7,6 +7,7 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -91,13 +92,15 @@ func (o *Options) applyDefaults() {
 // concurrent use.
 type Discovery struct {
 	opts    Options
-	links   map[string]*link
-	order   []string
-	ownedRT *http.Transport // closed by Close; nil if the caller gave one
+	ownedRT *http.Transport   // closed by Close; nil if the caller gave one
+	rt      http.RoundTripper // carries every link's requests
 
 	mu      sync.Mutex
+	links   map[string]*link // replaced by Update
+	order   []string
 	started bool
 	closed  bool
+	runCtx  context.Context // every link's, ended by Close
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -116,26 +119,42 @@ func New(ups []*upstreams.Upstream, opts Options) (*Discovery, error) {
 			rt = d.ownedRT
 		}
 	}
-	rt = &probeTransport{base: rt}
+	d.rt = &probeTransport{base: rt}
+	links, err := d.newLinks(ups)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range links {
+		d.links[l.alias] = l
+		d.order = append(d.order, l.alias)
+	}
+	return d, nil
+}
+
+// newLinks checks ups and builds a link for each one this package can
+// reach, in order; nothing runs yet.
+func (d *Discovery) newLinks(ups []*upstreams.Upstream) ([]*link, error) {
+	seen := make(map[string]bool, len(ups))
+	var out []*link
 	for _, up := range ups {
 		if up == nil {
 			return nil, fmt.Errorf("discovery: nil upstream")
 		}
-		if _, dup := d.links[up.Alias]; dup {
+		if seen[up.Alias] {
 			return nil, fmt.Errorf("discovery: duplicate upstream alias %q", up.Alias)
 		}
-		t, err := NewTransport(up, upstreams.NewHTTPClient(up, rt))
+		seen[up.Alias] = true
+		t, err := NewTransport(up, upstreams.NewHTTPClient(up, d.rt))
 		if errors.Is(err, ErrUnsupportedTransport) {
-			opts.Logger.Warn("upstream skipped by discovery", "upstream", up.Alias, "error", err)
+			d.opts.Logger.Warn("upstream skipped by discovery", "upstream", up.Alias, "error", err)
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("discovery: %w", err)
 		}
-		d.links[up.Alias] = newLink(up.Alias, t, &d.opts)
-		d.order = append(d.order, up.Alias)
+		out = append(out, newLink(up, t, &d.opts))
 	}
-	return d, nil
+	return out, nil
 }
 
 // Start begins discovery and returns once every upstream has been tried
@@ -149,19 +168,35 @@ func (d *Discovery) Start(ctx context.Context) error {
 		return fmt.Errorf("discovery: already started or closed")
 	}
 	d.started = true
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.cancel = cancel
+	d.runCtx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	links := make([]*link, 0, len(d.order))
 	for _, alias := range d.order {
 		l := d.links[alias]
-		d.wg.Go(func() { l.run(runCtx) })
+		d.runLink(l)
+		links = append(links, l)
 	}
 	d.mu.Unlock()
+	return d.awaitTried(ctx, links)
+}
 
+// runLink starts l's goroutine; d.mu is held and discovery started.
+func (d *Discovery) runLink(l *link) {
+	lctx, cancel := context.WithCancel(d.runCtx)
+	l.stop = cancel
+	d.wg.Go(func() {
+		defer close(l.done)
+		l.run(lctx)
+	})
+}
+
+// awaitTried waits until every link has been tried once, or the
+// discovery timeout, or ctx ends.
+func (d *Discovery) awaitTried(ctx context.Context, links []*link) error {
 	timer := time.NewTimer(d.opts.Timeout)
 	defer timer.Stop()
-	for _, alias := range d.order {
+	for _, l := range links {
 		select {
-		case <-d.links[alias].tried:
+		case <-l.tried:
 		case <-timer.C:
 			return nil
 		case <-ctx.Done():
@@ -169,6 +204,98 @@ func (d *Discovery) Start(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Update makes ups the upstreams discovery follows, while it runs (or
+// before Start): an upstream that is new gets a link, one that is gone
+// has its link stopped and its lists withdrawn (OnChange and OnListing
+// with nil), and one whose connection changed (see
+// upstreams.SameConnection) gets both. Links of unchanged upstreams, and
+// their sessions, are kept. It reports the aliases whose links stopped
+// and started, and returns once the new links have been tried once or
+// after the discovery timeout, like Start. An error (a nil or duplicate
+// upstream, one that cannot be reached by any transport) changes
+// nothing.
+func (d *Discovery) Update(ctx context.Context, ups []*upstreams.Upstream) (stopped, started []string, err error) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil, nil, fmt.Errorf("discovery: closed")
+	}
+	keep := make(map[string]bool, len(ups))
+	seen := make(map[string]bool, len(ups))
+	var fresh []*upstreams.Upstream
+	for _, up := range ups {
+		if up == nil || seen[up.Alias] {
+			d.mu.Unlock()
+			return nil, nil, fmt.Errorf("discovery: nil or duplicate upstream")
+		}
+		seen[up.Alias] = true
+		if l := d.links[up.Alias]; l != nil && upstreams.SameConnection(l.up, up) {
+			keep[up.Alias] = true
+			continue
+		}
+		fresh = append(fresh, up)
+	}
+	added, err := d.newLinks(fresh)
+	if err != nil {
+		d.mu.Unlock()
+		return nil, nil, err
+	}
+	var gone []*link
+	order := make([]string, 0, len(ups))
+	for _, alias := range d.order {
+		if keep[alias] {
+			continue
+		}
+		gone = append(gone, d.links[alias])
+		delete(d.links, alias)
+	}
+	for _, l := range gone {
+		if l.stop != nil {
+			l.stop()
+		}
+	}
+	d.mu.Unlock()
+	// Wait for the stopped links outside the lock: their goroutines may
+	// be reporting (OnChange) and readers must not block meanwhile.
+	for _, l := range gone {
+		if l.stop != nil {
+			<-l.done
+		}
+		stopped = append(stopped, l.alias)
+		if d.opts.OnChange != nil {
+			d.opts.OnChange(l.alias, nil)
+		}
+		if d.opts.OnListing != nil {
+			d.opts.OnListing(l.alias, nil)
+		}
+		l.log.Info("upstream link stopped: the upstream was removed or changed")
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return stopped, nil, fmt.Errorf("discovery: closed")
+	}
+	for _, l := range added {
+		d.links[l.alias] = l
+		if d.started {
+			d.runLink(l)
+		}
+		started = append(started, l.alias)
+	}
+	for _, up := range ups {
+		if d.links[up.Alias] != nil {
+			order = append(order, up.Alias)
+		}
+	}
+	d.order = order
+	run := d.started
+	d.mu.Unlock()
+	if !run {
+		return stopped, started, nil
+	}
+	return stopped, started, d.awaitTried(ctx, added)
 }
 
 // Close stops discovery, closes every upstream session and waits for the
@@ -192,12 +319,27 @@ func (d *Discovery) Close() error {
 	return nil
 }
 
+// link returns alias's link, nil when there is none.
+func (d *Discovery) link(alias string) *link {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.links[alias]
+}
+
+// current returns every link.
+func (d *Discovery) current() map[string]*link {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.links)
+}
+
 // Tools returns the tools of every upstream that is currently reachable,
 // by alias. The map is the caller's; the tools are shared and must not be
 // modified.
 func (d *Discovery) Tools() map[string][]*mcp.Tool {
-	out := make(map[string][]*mcp.Tool, len(d.links))
-	for alias, l := range d.links {
+	links := d.current()
+	out := make(map[string][]*mcp.Tool, len(links))
+	for alias, l := range links {
 		if tools := l.snapshot(); tools != nil {
 			out[alias] = tools
 		}
@@ -209,8 +351,9 @@ func (d *Discovery) Tools() map[string][]*mcp.Tool {
 // upstream unusable (down, too slow, or answering nonsense) since Start.
 // A metrics exporter reads it; logs carry the same count.
 func (d *Discovery) Failures() map[string]uint64 {
-	out := make(map[string]uint64, len(d.links))
-	for alias, l := range d.links {
+	links := d.current()
+	out := make(map[string]uint64, len(links))
+	for alias, l := range links {
 		out[alias] = l.failures.Load()
 	}
 	return out
@@ -220,8 +363,9 @@ func (d *Discovery) Failures() map[string]uint64 {
 // alias. The map is the caller's; the listings are shared and must not be
 // modified.
 func (d *Discovery) Listings() map[string]*Listing {
-	out := make(map[string]*Listing, len(d.links))
-	for alias, l := range d.links {
+	links := d.current()
+	out := make(map[string]*Listing, len(links))
+	for alias, l := range links {
 		if ls := l.snapshotListing(); ls != nil {
 			out[alias] = ls
 		}
@@ -236,7 +380,7 @@ func (d *Discovery) Listings() map[string]*Listing {
 // upstream may have run it. A JSON-RPC error from the upstream is returned
 // as a *jsonrpc.Error (errors.As).
 func (d *Discovery) CallTool(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
-	l := d.links[alias]
+	l := d.link(alias)
 	if l == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, alias)
 	}

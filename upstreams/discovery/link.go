@@ -14,12 +14,16 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/internal/backoff"
+	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // link is discovery's view of one upstream: a goroutine (run) that keeps a
 // session open and its lists current, and the state it publishes.
 type link struct {
 	alias     string
+	up        *upstreams.Upstream // what the link was made for
+	stop      context.CancelFunc  // ends run; nil until it runs
+	done      chan struct{}       // closed when run has returned
 	opts      *Options
 	log       *slog.Logger
 	client    *mcp.Client
@@ -39,9 +43,12 @@ type link struct {
 	listingJSON []byte        // listing as last reported to OnListing
 }
 
-func newLink(alias string, t mcp.Transport, opts *Options) *link {
+func newLink(up *upstreams.Upstream, t mcp.Transport, opts *Options) *link {
+	alias := up.Alias
 	l := &link{
 		alias:       alias,
+		up:          up,
+		done:        make(chan struct{}),
 		opts:        opts,
 		log:         opts.Logger.With("upstream", alias),
 		transport:   t,

@@ -39,7 +39,7 @@ func request[T any](ctx context.Context, l *link, what string, do func(context.C
 // GetPrompt gets a prompt (params.Name is the upstream's own name) from
 // the upstream alias through the discovery session, with CallTool's rules.
 func (d *Discovery) GetPrompt(ctx context.Context, alias string, params *mcp.GetPromptParams) (*mcp.GetPromptResult, error) {
-	l := d.links[alias]
+	l := d.link(alias)
 	if l == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, alias)
 	}
@@ -52,7 +52,7 @@ func (d *Discovery) GetPrompt(ctx context.Context, alias string, params *mcp.Get
 // own prompt or URI template) through the discovery session, with
 // CallTool's rules.
 func (d *Discovery) Complete(ctx context.Context, alias string, params *mcp.CompleteParams) (*mcp.CompleteResult, error) {
-	l := d.links[alias]
+	l := d.link(alias)
 	if l == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, alias)
 	}
@@ -65,7 +65,7 @@ func (d *Discovery) Complete(ctx context.Context, alias string, params *mcp.Comp
 // from the upstream alias through the discovery session, with CallTool's
 // rules.
 func (d *Discovery) ReadResource(ctx context.Context, alias string, params *mcp.ReadResourceParams) (*mcp.ReadResourceResult, error) {
-	l := d.links[alias]
+	l := d.link(alias)
 	if l == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownUpstream, alias)
 	}
