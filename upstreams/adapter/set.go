@@ -41,9 +41,15 @@ type Options struct {
 
 // Set is the adapter endpoints of one sidecar.
 type Set struct {
-	log      *slog.Logger
-	adapters map[string]*adapter
+	log  *slog.Logger
+	opts Options
+
+	mu       sync.Mutex          // guards adapters, order, ups, closed; Update swaps them
+	update   sync.Mutex          // one Update at a time
+	adapters map[string]*adapter // by alias
+	ups      map[string]*upstreams.Upstream
 	order    []string
+	closed   bool
 	once     sync.Once
 }
 
@@ -56,24 +62,144 @@ func New(opts Options) (*Set, error) {
 	if opts.Implementation == nil {
 		opts.Implementation = &mcp.Implementation{Name: "mcpgw", Version: "0.1.0"}
 	}
-	s := &Set{log: opts.Logger, adapters: map[string]*adapter{}}
+	s := &Set{log: opts.Logger, opts: opts, adapters: map[string]*adapter{}, ups: map[string]*upstreams.Upstream{}}
+	built, err := s.buildAll(opts.Upstreams, nil)
+	if err != nil {
+		return nil, err
+	}
 	for _, up := range opts.Upstreams {
+		if a := built[up.Alias]; a != nil {
+			s.adapters[up.Alias], s.ups[up.Alias] = a, up
+			s.order = append(s.order, up.Alias)
+		}
+	}
+	return s, nil
+}
+
+// buildAll builds an adapter for every adapted upstream in ups that keep
+// does not already serve as it is, by alias; on error it closes what it
+// built.
+func (s *Set) buildAll(ups []*upstreams.Upstream, keep func(*upstreams.Upstream) bool) (map[string]*adapter, error) {
+	built := map[string]*adapter{}
+	fail := func(err error) (map[string]*adapter, error) {
+		for _, a := range built {
+			a.close()
+		}
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, up := range ups {
 		if up == nil || up.Adapter == nil {
 			continue
 		}
-		if _, dup := s.adapters[up.Alias]; dup {
-			s.Close()
-			return nil, fmt.Errorf("adapter: duplicate alias %q", up.Alias)
+		if seen[up.Alias] {
+			return fail(fmt.Errorf("adapter: duplicate alias %q", up.Alias))
 		}
-		a, err := build(up, &opts)
+		seen[up.Alias] = true
+		if keep != nil && keep(up) {
+			continue
+		}
+		a, err := build(up, &s.opts)
 		if err != nil {
-			s.Close()
-			return nil, err
+			return fail(err)
 		}
-		s.adapters[up.Alias] = a
-		s.order = append(s.order, up.Alias)
+		built[up.Alias] = a
 	}
-	return s, nil
+	return built, nil
+}
+
+// Update makes the adapted upstreams of ups the ones the set serves, while
+// it serves: new ones get an endpoint and are started (as Start does),
+// removed ones are closed (stdio processes stopped), and ones whose
+// settings changed (see upstreams.SameConnection) are replaced; the others
+// keep their endpoint, backend and sessions. It returns once the new
+// backends are started and the old ones closed. An error building an
+// adapter changes nothing; an error starting one is returned after the
+// update (the adapter stays, as Start leaves it).
+func (s *Set) Update(ctx context.Context, ups []*upstreams.Upstream) error {
+	s.update.Lock()
+	defer s.update.Unlock()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("adapter: set closed")
+	}
+	cur := s.ups
+	s.mu.Unlock()
+	built, err := s.buildAll(ups, func(up *upstreams.Upstream) bool {
+		return upstreams.SameConnection(cur[up.Alias], up)
+	})
+	if err != nil {
+		return err
+	}
+	adapters := map[string]*adapter{}
+	byAlias := map[string]*upstreams.Upstream{}
+	var order []string
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		for _, a := range built {
+			a.close()
+		}
+		return fmt.Errorf("adapter: set closed")
+	}
+	for _, up := range ups {
+		if up == nil || up.Adapter == nil {
+			continue
+		}
+		a := built[up.Alias]
+		if a == nil {
+			a = s.adapters[up.Alias]
+		}
+		adapters[up.Alias], byAlias[up.Alias] = a, up
+		order = append(order, up.Alias)
+	}
+	var retired []*adapter
+	for alias, a := range s.adapters {
+		if adapters[alias] != a {
+			retired = append(retired, a)
+		}
+	}
+	s.adapters, s.ups, s.order = adapters, byAlias, order
+	s.mu.Unlock()
+	var errs []error
+	for alias, a := range built {
+		if err := a.be.start(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("adapter %s: %w", alias, err))
+		}
+		s.log.Info("adapter added", "upstream", alias)
+	}
+	closeAll(retired)
+	for _, a := range retired {
+		s.log.Info("adapter removed", "upstream", a.alias)
+	}
+	return errors.Join(errs...)
+}
+
+// closeAll closes adapters in parallel: a stdio process may take a while
+// to stop.
+func closeAll(adapters []*adapter) error {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	for _, a := range adapters {
+		wg.Go(func() {
+			if err := a.close(); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// get returns alias's adapter, nil when there is none.
+func (s *Set) get(alias string) *adapter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.adapters[alias]
 }
 
 // build makes one server's adapter and backend.
@@ -116,14 +242,18 @@ func build(up *upstreams.Upstream, o *Options) (*adapter, error) {
 }
 
 // Len is the number of endpoints.
-func (s *Set) Len() int { return len(s.adapters) }
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.adapters)
+}
 
 // Handler serves every endpoint at upstreams.AdapterPath(alias); other
 // paths are not its (404).
 func (s *Set) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(upstreams.AdapterPathPrefix+"{alias}/mcp", func(w http.ResponseWriter, r *http.Request) {
-		a := s.adapters[r.PathValue("alias")]
+		a := s.get(r.PathValue("alias"))
 		if a == nil {
 			http.Error(w, "no such adapter", http.StatusNotFound)
 			return
@@ -139,9 +269,12 @@ func (s *Set) Handler() http.Handler {
 // discovery does that at once). Start returns once each backend has been
 // started or has failed.
 func (s *Set) Start(ctx context.Context) error {
+	s.mu.Lock()
+	order, adapters := s.order, s.adapters
+	s.mu.Unlock()
 	var errs []error
-	for _, alias := range s.order {
-		if err := s.adapters[alias].be.start(ctx); err != nil {
+	for _, alias := range order {
+		if err := adapters[alias].be.start(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("adapter %s: %w", alias, err))
 		}
 	}
@@ -151,22 +284,21 @@ func (s *Set) Start(ctx context.Context) error {
 // Close ends every endpoint's sessions and backend: stdio processes are
 // stopped with their process groups. Safe to call more than once.
 func (s *Set) Close() error {
-	var errs []error
+	var err error
 	s.once.Do(func() {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
+		// After an Update in progress: it may be starting backends.
+		s.update.Lock()
+		defer s.update.Unlock()
+		s.mu.Lock()
+		s.closed = true
+		all := make([]*adapter, 0, len(s.adapters))
 		for _, a := range s.adapters {
-			wg.Go(func() {
-				if err := a.close(); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			})
+			all = append(all, a)
 		}
-		wg.Wait()
+		s.mu.Unlock()
+		err = closeAll(all)
 	})
-	return errors.Join(errs...)
+	return err
 }
 
 var _ io.Closer = (*Set)(nil)
