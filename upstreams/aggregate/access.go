@@ -128,7 +128,7 @@ func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope, tools []*mcp.
 func (s *Server) visibleToolsFor(c *caller, sc namespace.Scope, tools []*mcp.Tool, start time.Time) []*mcp.Tool {
 	if s.authz == nil {
 		return s.filterTools(sc, tools, func(alias, name string) bool {
-			up := s.cat.ups[alias]
+			up := s.set.Load().ups[alias]
 			return up == nil || up.ToolAllowed(name)
 		})
 	}
@@ -147,7 +147,7 @@ func (s *Server) filterTools(sc namespace.Scope, tools []*mcp.Tool, keep func(al
 		alias, name := sc.Single, t.Name
 		if sc.Single == "" {
 			var ok bool
-			if alias, name, ok = s.names.Split(t.Name); !ok {
+			if alias, name, ok = s.reg().Split(t.Name); !ok {
 				continue
 			}
 		}
@@ -162,7 +162,7 @@ func (s *Server) filterTools(sc namespace.Scope, tools []*mcp.Tool, keep func(al
 // upstream has no endpoint Envoy reaches), as the router does for the
 // rest; prefixed is the name the go-sdk server holds the tool under.
 func (s *Server) authorizeCall(req mcp.Request, sc namespace.Scope, prefixed string, args json.RawMessage) error {
-	alias, name, ok := s.names.Split(prefixed)
+	alias, name, ok := s.reg().Split(prefixed)
 	if !ok {
 		return &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown tool: " + prefixed}
 	}
@@ -177,7 +177,7 @@ func (s *Server) authorizeCall(req mcp.Request, sc namespace.Scope, prefixed str
 func (s *Server) authorizeNamed(req mcp.Request, sc namespace.Scope, method string, kind policy.Kind, alias, name, shown string, args json.RawMessage) error {
 	unknown := &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: fmt.Sprintf("Unknown %s: %s", kind, shown)}
 	if s.authz == nil {
-		if up := s.cat.ups[alias]; kind == policy.KindTool && up != nil && !up.ToolAllowed(name) {
+		if up := s.set.Load().ups[alias]; kind == policy.KindTool && up != nil && !up.ToolAllowed(name) {
 			return unknown
 		}
 		return nil

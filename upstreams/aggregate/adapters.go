@@ -9,9 +9,10 @@ import (
 )
 
 // withAdapters serves the adapter endpoints (upstreams.AdapterPath) from
-// set and every other path from h. A nil or empty set leaves h alone.
+// set and every other path from h. A nil set leaves h alone; an empty one
+// serves adapters Set.Update adds later.
 func withAdapters(set *adapter.Set, h http.Handler) http.Handler {
-	if set == nil || set.Len() == 0 {
+	if set == nil {
 		return h
 	}
 	ah := set.Handler()

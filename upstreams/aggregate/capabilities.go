@@ -68,6 +68,7 @@ func (s *Server) mergeCapabilities(ctx context.Context, method string, req mcp.R
 	switch r := res.(type) {
 	case *mcp.InitializeResult:
 		caps = &r.Capabilities
+		s.instructionsFor(r)
 	case *mcp.DiscoverResult:
 		caps = &r.Capabilities
 	default:

@@ -18,7 +18,6 @@ import (
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/internal/mcptool"
-	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // callFunc calls an upstream's tool by its own (unprefixed) name.
@@ -29,11 +28,9 @@ type callFunc func(ctx context.Context, alias, name string, args any) (*mcp.Call
 // tool is added or removed.
 type catalog struct {
 	srv   *mcp.Server
-	names *namespace.Registry
+	names func() *namespace.Registry // the current one (Server.Update replaces it)
 	log   *slog.Logger
 	call  callFunc
-
-	ups map[string]*upstreams.Upstream
 	// changed, if set, is told of each list change (a notification method).
 	changed func(method string)
 
@@ -48,12 +45,8 @@ type listedTool struct {
 	name string    // the upstream's own name
 }
 
-func newCatalog(srv *mcp.Server, names *namespace.Registry, ups []*upstreams.Upstream, log *slog.Logger, call callFunc) *catalog {
-	byName := make(map[string]*upstreams.Upstream, len(ups))
-	for _, u := range ups {
-		byName[u.Alias] = u
-	}
-	return &catalog{srv: srv, names: names, ups: byName, log: log, call: call,
+func newCatalog(srv *mcp.Server, names func() *namespace.Registry, log *slog.Logger, call callFunc) *catalog {
+	return &catalog{srv: srv, names: names, log: log, call: call,
 		byAlias: map[string]map[string][]byte{}, listed: map[string][]listedTool{}}
 }
 
@@ -147,11 +140,12 @@ func (c *catalog) served() []string {
 // served. Everything else (schemas, title, annotations, _meta, icons)
 // passes through as the upstream sent it.
 func (c *catalog) prefixed(alias string, t *mcp.Tool) (*mcp.Tool, error) {
-	name := c.names.Prefix(alias, t.Name)
+	names := c.names()
+	name := names.Prefix(alias, t.Name)
 	if !namespace.ValidName(name) {
 		return nil, fmt.Errorf("prefixed name %q is not a valid tool name (1-%d of A-Za-z0-9_-.)", name, namespace.MaxNameLength)
 	}
-	if a, n, ok := c.names.Split(name); !ok || a != alias || n != t.Name {
+	if a, n, ok := names.Split(name); !ok || a != alias || n != t.Name {
 		return nil, fmt.Errorf("prefixed name %q would route to upstream %q", name, a)
 	}
 	err := mcptool.CheckInputSchema(t.InputSchema)

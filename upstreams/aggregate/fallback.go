@@ -28,7 +28,7 @@ func (s *Server) getPrompt(ctx context.Context, req mcp.Request) (mcp.Result, er
 	if err != nil {
 		return nil, err
 	}
-	alias, name, ok := s.names.ResolveName(sc, p.Name)
+	alias, name, ok := s.reg().ResolveName(sc, p.Name)
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown prompt: " + p.Name}
 	}
@@ -51,7 +51,7 @@ func (s *Server) readResource(ctx context.Context, req mcp.Request) (mcp.Result,
 	if err != nil {
 		return nil, err
 	}
-	alias, uri, ok := s.names.ResolveURI(sc, p.URI)
+	alias, uri, ok := s.reg().ResolveURI(sc, p.URI)
 	if !ok {
 		return nil, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: "Unknown resource: " + p.URI}
 	}
@@ -70,7 +70,7 @@ func (s *Server) readResource(ctx context.Context, req mcp.Request) (mcp.Result,
 		for i, c := range res.Contents {
 			if c != nil && c.URI != "" {
 				cc := *c
-				cc.URI = s.names.EncodeURI(alias, c.URI)
+				cc.URI = s.reg().EncodeURI(alias, c.URI)
 				c = &cc
 			}
 			out.Contents[i] = c

@@ -145,7 +145,7 @@ func httptestServer(t *testing.T, srv *http.Server) string {
 
 func mustScope(t *testing.T, s *Server) namespace.Scope {
 	t.Helper()
-	sc, err := s.names.Resolve(namespace.Endpoint, nil)
+	sc, err := s.reg().Resolve(namespace.Endpoint, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

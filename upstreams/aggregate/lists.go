@@ -19,7 +19,7 @@ import (
 // the alias prefix, URIs and URI templates encoded, see
 // namespace.EncodeURI).
 type listCache struct {
-	names *namespace.Registry
+	names func() *namespace.Registry // the current one (Server.Update replaces it)
 	log   *slog.Logger
 	// changed, if set, is told of each list change (a notification method).
 	changed func(method string)
@@ -48,7 +48,7 @@ type served[T any] struct {
 	ownOnly       bool
 }
 
-func newListCache(names *namespace.Registry, log *slog.Logger) *listCache {
+func newListCache(names func() *namespace.Registry, log *slog.Logger) *listCache {
 	return &listCache{names: names, log: log, byAlias: map[string]*servedLists{}, caps: map[string]*mcp.ServerCapabilities{}}
 }
 
@@ -93,6 +93,7 @@ func (c *listCache) build(alias string, ls *discovery.Listing) *servedLists {
 	if ls == nil {
 		return nil
 	}
+	names := c.names()
 	out := &servedLists{}
 	out.promptsJSON, _ = json.Marshal(ls.Prompts)
 	out.resourcesJSON, _ = json.Marshal([]any{ls.Resources, ls.ResourceTemplates})
@@ -120,8 +121,8 @@ func (c *listCache) build(alias string, ls *discovery.Listing) *servedLists {
 		}
 		seen[r.URI] = true
 		cp := *r
-		cp.URI = c.names.EncodeURI(alias, r.URI)
-		cp.Name = c.names.Prefix(alias, r.Name)
+		cp.URI = names.EncodeURI(alias, r.URI)
+		cp.Name = names.Prefix(alias, r.Name)
 		out.resources = append(out.resources, served[*mcp.Resource]{own: r, prefixed: &cp})
 	}
 	clear(seen)
@@ -132,8 +133,8 @@ func (c *listCache) build(alias string, ls *discovery.Listing) *servedLists {
 		}
 		seen[t.URITemplate] = true
 		cp := *t
-		cp.URITemplate = c.names.EncodeURI(alias, t.URITemplate)
-		cp.Name = c.names.Prefix(alias, t.Name)
+		cp.URITemplate = names.EncodeURI(alias, t.URITemplate)
+		cp.Name = names.Prefix(alias, t.Name)
 		out.templates = append(out.templates, served[*mcp.ResourceTemplate]{own: t, prefixed: &cp})
 	}
 	return out
@@ -142,8 +143,9 @@ func (c *listCache) build(alias string, ls *discovery.Listing) *servedLists {
 // prefixedName is name's prefixed form, if that is a valid MCP name that
 // resolves back to (alias, name).
 func (c *listCache) prefixedName(alias, name string) (string, bool) {
-	p := c.names.Prefix(alias, name)
-	a, n, ok := c.names.Split(p)
+	names := c.names()
+	p := names.Prefix(alias, name)
+	a, n, ok := names.Split(p)
 	return p, namespace.ValidName(p) && ok && a == alias && n == name
 }
 

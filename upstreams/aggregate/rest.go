@@ -52,16 +52,11 @@ type restFacade struct {
 	s          *Server
 	gatewayURL string
 	client     *http.Client
-	ups        map[string]*upstreams.Upstream
 }
 
-func newRESTFacade(s *Server, gatewayURL string, ups []*upstreams.Upstream) *restFacade {
-	f := &restFacade{s: s, gatewayURL: strings.TrimSuffix(gatewayURL, "/"), client: &http.Client{},
-		ups: make(map[string]*upstreams.Upstream, len(ups))}
-	for _, up := range ups {
-		f.ups[up.Alias] = up
-	}
-	return f
+// newRESTFacade serves s's upstreams, the current ones on every request.
+func newRESTFacade(s *Server, gatewayURL string) *restFacade {
+	return &restFacade{s: s, gatewayURL: strings.TrimSuffix(gatewayURL, "/"), client: &http.Client{}}
 }
 
 // withREST serves the facade's paths and passes everything else on.
@@ -152,13 +147,13 @@ func (f *restFacade) list(w http.ResponseWriter, r *http.Request, c *caller) {
 	var servers []string
 	if server != "" {
 		// Unknown and forbidden alike, so a key cannot probe for servers.
-		if !f.s.names.Has(server) || !visible(server) {
+		if !f.s.reg().Has(server) || !visible(server) {
 			writeREST(w, http.StatusForbidden, mcprest.Detail("access_denied", "The key is not allowed to access server "+server))
 			return
 		}
 		servers = []string{server}
 	} else {
-		for _, alias := range f.s.names.Aliases() {
+		for _, alias := range f.s.reg().Aliases() {
 			if visible(alias) {
 				servers = append(servers, alias)
 			}
@@ -373,7 +368,7 @@ func (f *restFacade) testConnection(w http.ResponseWriter, r *http.Request, c *c
 			"server_id (or alias) is required in request body: the gateway tests the servers of its config"))
 		return
 	}
-	up := f.ups[id]
+	up := f.s.set.Load().ups[id]
 	if up == nil {
 		writeREST(w, http.StatusNotFound, mcprest.Detail("server_not_found", fmt.Sprintf("MCP server '%s' was not found", id)))
 		return

@@ -35,10 +35,10 @@ func (s *Server) scope(req mcp.Request) (namespace.Scope, error) {
 	extra := req.GetExtra()
 	if extra == nil || extra.Header == nil {
 		// Not over HTTP (in-process tests): the whole aggregate.
-		return s.names.Resolve(namespace.Endpoint, nil)
+		return s.reg().Resolve(namespace.Endpoint, nil)
 	}
 	h := extra.Header
-	sc, err := s.names.Resolve(h.Get(pathHeader), lookup(h))
+	sc, err := s.reg().Resolve(h.Get(pathHeader), lookup(h))
 	if err != nil {
 		return sc, &jsonrpc.Error{Code: jsonrpc.CodeInvalidParams, Message: err.Error()}
 	}
@@ -116,11 +116,11 @@ func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
 // the go-sdk server serves it under, by the router's rules
 // (namespace.Registry.ResolveName).
 func (s *Server) servedName(sc namespace.Scope, name string) (string, bool) {
-	alias, upstreamName, ok := s.names.ResolveName(sc, name)
+	alias, upstreamName, ok := s.reg().ResolveName(sc, name)
 	if !ok {
 		return "", false
 	}
-	return s.names.Prefix(alias, upstreamName), true
+	return s.reg().Prefix(alias, upstreamName), true
 }
 
 // listCacheable is the 2026-07-28 cache hint on every list the sidecar

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
 )
 
@@ -22,7 +24,8 @@ import (
 // client session, whose tools mirror those of the upstreams.
 type Server struct {
 	log      *slog.Logger
-	names    *namespace.Registry
+	set      atomic.Pointer[servers] // replaced whole by Update
+	update   sync.Mutex              // one Update at a time
 	pageSize int
 	mcp      *mcp.Server
 	cat      *catalog
@@ -45,7 +48,7 @@ func New(opts Options) (*Server, error) {
 	}
 	log := opts.Logger
 	srv := mcp.NewServer(&mcp.Implementation{Name: Name, Version: opts.Version}, &mcp.ServerOptions{
-		Instructions: instructions(opts),
+		Instructions: instructions(opts.Registry, opts.Upstreams),
 		Logger:       log,
 		// 2026-07-28 (stateless, server/discover), the three versions of
 		// the session era, and 2024-11-05 for legacy HTTP+SSE clients.
@@ -55,11 +58,12 @@ func New(opts Options) (*Server, error) {
 		// capabilities of the request's scope (capabilities.go).
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
-	s := &Server{log: log, mcp: srv, names: opts.Registry, pageSize: opts.PageSize,
+	s := &Server{log: log, mcp: srv, pageSize: opts.PageSize,
 		notify: newNotifier(), done: make(chan struct{}), authz: opts.Authorizer}
+	s.set.Store(newServers(opts.Registry, opts.Upstreams))
 	srv.AddReceivingMiddleware(s.scopeMiddleware, s.listsMiddleware)
-	s.lists = newListCache(opts.Registry, log)
-	s.cat = newCatalog(srv, opts.Registry, opts.Upstreams, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
+	s.lists = newListCache(s.reg, log)
+	s.cat = newCatalog(srv, s.reg, log, func(ctx context.Context, alias, name string, args any) (*mcp.CallToolResult, error) {
 		return s.disc.CallTool(ctx, alias, name, args)
 	})
 	disc, err := discovery.New(opts.Upstreams, discovery.Options{
@@ -90,7 +94,7 @@ func New(opts Options) (*Server, error) {
 	})
 	s.adapters = opts.Adapters
 	s.sse = newSSEBridge(opts.GatewayURL, s.done)
-	s.handler = withREST(newRESTFacade(s, opts.GatewayURL, opts.Upstreams), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
+	s.handler = withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
 		done: s.done, revoked: map[string]time.Time{}}))))
 	return s, nil
 }
@@ -131,9 +135,9 @@ func (s *Server) Close() error {
 
 // instructions tell clients how tool names are formed and what each
 // upstream is for, when the config describes them.
-func instructions(opts Options) string {
+func instructions(names *namespace.Registry, ups []*upstreams.Upstream) string {
 	var b strings.Builder
-	for _, up := range opts.Upstreams {
+	for _, up := range ups {
 		if up.Description != "" {
 			fmt.Fprintf(&b, "\n- %s: %s", up.Alias, up.Description)
 		}
@@ -142,7 +146,7 @@ func instructions(opts Options) string {
 		return ""
 	}
 	return fmt.Sprintf("This gateway aggregates several MCP servers. Each tool name starts with its server's name and %q. Servers:%s",
-		opts.Registry.Separator(), b.String())
+		names.Separator(), b.String())
 }
 
 var _ io.Closer = (*Server)(nil)
