@@ -19,6 +19,11 @@ type Source struct {
 	ConfigPath string
 	// Env resolves os.environ/ references on reload; nil means none.
 	Env config.LookupEnv
+	// Apply, when set, applies each loaded config to the whole gateway
+	// (servers included, and this engine with them) instead of the
+	// engine reloading its access settings alone; it reports what it
+	// could not apply itself. An error keeps the running state.
+	Apply func(ctx context.Context, cfg *config.Config) error
 }
 
 // DefaultWatchInterval is how often Watch looks for changes.
@@ -27,10 +32,11 @@ const DefaultWatchInterval = time.Second
 // Watch reloads the engine whenever the config file or a policy file in
 // access.policy_dir changes, until ctx ends. A broken config or policy is
 // logged, each problem with its file and line, and the running version
-// stays. Only the access settings of a changed config take effect (keys,
-// teams, organizations, server tool and parameter rules); servers
-// themselves and the gateway: block need a restart, which is logged as a
-// warning naming the servers.
+// stays. With src.Apply, the loaded config goes to it (a running gateway
+// applies servers live). Without, only the access settings of a changed
+// config take effect (keys, teams, organizations, server tool and
+// parameter rules); servers themselves and the gateway: block need a
+// restart, which is logged as a warning naming the servers.
 func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -75,6 +81,23 @@ func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, 
 // reloadFrom loads the config (if it has a file) and the policy and swaps
 // them in; on failure it logs and keeps cur.
 func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log *slog.Logger) bool {
+	if src.Apply != nil {
+		next := cur.cfg
+		if src.ConfigPath != "" {
+			var err error
+			if next, err = config.Load(src.ConfigPath, src.Env); err != nil {
+				logProblems(log, "config reload failed; keeping the running servers and access settings", err)
+				return false
+			}
+		}
+		if err := src.Apply(ctx, next); err != nil {
+			logProblems(log, "config reload failed; keeping the running servers and access settings", err)
+			return false
+		}
+		p := e.Current()
+		log.Info("config reloaded", "generation", e.Generation(), "keys", p.keys.Len(), "policy_dir", p.policyDir)
+		return true
+	}
 	cfg, next := cur.cfg, cur.cfg
 	if src.ConfigPath != "" {
 		var err error

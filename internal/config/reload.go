@@ -95,3 +95,25 @@ func connection(s Server) Server {
 	setAccess(&s, &Server{})
 	return s
 }
+
+// ForApply is the config a running gateway applies live (every server
+// added, removed or changed, and the access settings): next, with what
+// the running processes cannot change without a restart kept from
+// running (the gateway: block, general_settings but the master key and
+// require_key_mcp_access_defined, access.key_from_authorization).
+// CompareForReload's Gateway, General and KeySource say what that
+// leaves out.
+func ForApply(running, next *Config) *Config {
+	cfg := *next
+	cfg.Gateway = running.Gateway
+	cfg.General = running.General
+	cfg.General.MasterKeyHash = next.General.MasterKeyHash
+	cfg.General.RequireKeyMCPAccessDefined = next.General.RequireKeyMCPAccessDefined
+	cfg.Access.KeyFromAuthorization = running.Access.KeyFromAuthorization
+	return &cfg
+}
+
+// NeedsRestartLive reports whether anything in r takes a restart when
+// servers are applied live (ForApply): the gateway: block,
+// general_settings, access.key_from_authorization.
+func (r Reload) NeedsRestartLive() bool { return r.Gateway || r.General || r.KeySource }

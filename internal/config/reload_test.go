@@ -105,3 +105,45 @@ access:
 		t.Errorf("access %+v; the running config changed: %+v", got.Access, running.Servers)
 	}
 }
+
+// Applied live, next's servers and access settings are taken whole; the
+// gateway block, general settings but the master key and
+// require_key_mcp_access_defined, and key_from_authorization stay.
+func TestForApply(t *testing.T) {
+	running, _ := Parse([]byte(`mcp_servers:
+  wiki: {url: "https://wiki.example/mcp"}
+general_settings:
+  master_key: sk-old
+gateway:
+  port: 4000
+`), "a.yaml", nil)
+	next, err := Parse([]byte(`mcp_servers:
+  wiki: {url: "https://elsewhere.example/mcp"}
+  notes: {url: "https://notes.example/mcp"}
+general_settings:
+  master_key: sk-new
+  mcp_tool_prefix_separator: "__"
+  require_key_mcp_access_defined: true
+gateway:
+  port: 4001
+access:
+  key_from_authorization: true
+`), "b.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ForApply(running, next)
+	if len(got.Servers) != 2 || got.Servers[0].URL != "https://elsewhere.example/mcp" {
+		t.Errorf("servers %+v", got.Servers)
+	}
+	if got.Gateway.Port != running.Gateway.Port || got.General.MCPToolPrefixSeparator != running.General.MCPToolPrefixSeparator ||
+		got.General.MasterKeyHash != next.General.MasterKeyHash || !got.General.RequireKeyMCPAccessDefined || got.Access.KeyFromAuthorization {
+		t.Errorf("got gateway %+v general %+v key_from_authorization %v", got.Gateway, got.General, got.Access.KeyFromAuthorization)
+	}
+	if r := CompareForReload(running, next); !r.NeedsRestartLive() || !r.Gateway || !r.General || !r.KeySource {
+		t.Errorf("CompareForReload %+v", r)
+	}
+	if r := CompareForReload(running, got); r.NeedsRestartLive() {
+		t.Errorf("what ForApply gives needs no restart, got %+v", r)
+	}
+}

@@ -49,6 +49,12 @@ func NewAdapters(rt *Runtime, log *slog.Logger) (*adapter.Set, error) {
 	if !rt.HasAdapters() {
 		return nil, nil
 	}
+	return newAdapterSet(rt, log)
+}
+
+// newAdapterSet builds the adapter endpoints of rt's adapted servers,
+// none or more.
+func newAdapterSet(rt *Runtime, log *slog.Logger) (*adapter.Set, error) {
 	return adapter.New(adapter.Options{
 		Upstreams: rt.Upstreams,
 		Logger:    log.With("component", "adapters"),

@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -14,26 +15,56 @@ import (
 // token source (one per process: each replica caches its own tokens; for
 // an adapted server, its adapter's) and returns the rewriter routed calls
 // get their headers from.
-func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []string) (*credentials.Rewriter, error) {
+func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []string, prev *Runtime) (*credentials.Rewriter, error) {
 	byAlias := make(map[string]*upstreams.Upstream, len(ups))
 	for _, u := range ups {
 		byAlias[u.Alias] = u
 	}
+	// A running server's token source is kept while its OAuth2 settings
+	// stay: its cached token stays good, and the upstream value stays the
+	// same connection (upstreams.SameConnection compares sources).
+	prevSource := func(s *config.Server) credentials.TokenSource {
+		if prev == nil {
+			return nil
+		}
+		var was *config.Server
+		for i := range prev.Config.Servers {
+			if prev.Config.Servers[i].Alias == s.Alias {
+				was = &prev.Config.Servers[i]
+			}
+		}
+		if was == nil || !was.FetchesToken() || !reflect.DeepEqual(was.OAuth2, s.OAuth2) {
+			return nil
+		}
+		for _, u := range prev.Upstreams {
+			if u.Alias != s.Alias {
+				continue
+			}
+			if u.Adapter != nil {
+				return u.Adapter.Token
+			}
+			return u.Credentials.Token
+		}
+		return nil
+	}
+	var err error
 	for i := range cfg.Servers {
 		s := &cfg.Servers[i]
 		u := byAlias[s.Alias]
 		if u == nil || !s.FetchesToken() || (u.Adapter == nil && u.Credentials.Scheme != credentials.SchemeOAuth2) {
 			continue
 		}
-		src, err := tokens.New(tokens.Config{
+		var src credentials.TokenSource
+		if kept := prevSource(s); kept != nil {
+			src = kept
+		} else if src, err = tokens.New(tokens.Config{
 			Server:       s.Alias,
 			TokenURL:     s.OAuth2.TokenURL,
 			ClientID:     s.OAuth2.ClientID,
 			ClientSecret: s.OAuth2.ClientSecret,
 			Scopes:       s.OAuth2.Scopes,
 			AuthMethod:   tokens.AuthMethod(s.OAuth2.TokenEndpointAuthMethod),
-		}, tokens.Options{})
-		if err != nil {
+		}, tokens.Options{}); err != nil {
 			return nil, err
 		}
 		if u.Adapter != nil {

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -56,16 +57,24 @@ type Options struct {
 // Replica is one ext_proc service and sidecar pair, sharing nothing with
 // other replicas but the config.
 type Replica struct {
-	ExtProc     *extproc.Server
-	Sessions    *sessions.Pool
-	Sidecar     *aggregate.Server
+	ExtProc  *extproc.Server
+	Sessions *sessions.Pool
+	Sidecar  *aggregate.Server
+	// Adapters are the adapter endpoints this replica's sidecar serves:
+	// the first replica's (every stdio, OpenAPI and legacy SSE server's,
+	// possibly none yet); nil on the others.
+	Adapters    *adapter.Set
 	ExtProcAddr string
 	SidecarAddr string
+
+	rt *Runtime // what the replica runs now; replaced by Apply
 }
 
 // Instance is a running gateway: ext_proc service and sidecar on loopback
 // in this process, Envoy in front of them as a child process.
 type Instance struct {
+	// Runtime is the first replica's runtime as the instance started;
+	// Current is the one it runs now (Apply replaces it).
 	Runtime  *Runtime
 	Endpoint string // the aggregated MCP endpoint URL
 	Port     int
@@ -79,6 +88,13 @@ type Instance struct {
 	envoy *Envoy
 	// xds serves Envoy its upstream clusters and route table.
 	xds *xds.Server
+	log *slog.Logger
+	// build are the options every runtime is built with (the adapter
+	// endpoints).
+	build buildOptions
+	// applyMu serializes Apply; current is the first replica's runtime.
+	applyMu sync.Mutex
+	current atomic.Pointer[Runtime]
 	// updateEnvoy gives Envoy a new set of upstream clusters and routes
 	// (over xDS) for ups (as in Runtime.Upstreams: adapted servers bound
 	// to the sidecar) and returns once Envoy has applied them, so a
@@ -107,7 +123,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		log = slog.New(slog.DiscardHandler)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4)}
+	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4), log: log}
 	defer func() {
 		if err != nil {
 			inst.Close()
@@ -138,15 +154,20 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if err != nil {
 		return inst, err
 	}
-	var bind []BuildOption
+	// Always bound: servers adapted by the sidecar may be added later
+	// (Apply).
+	bind := []BuildOption{WithAdapterEndpoints(firstSide.Addr().String())}
+	for _, o := range bind {
+		o(&inst.build)
+	}
 	if rt.HasAdapters() {
-		bind = append(bind, WithAdapterEndpoints(firstSide.Addr().String()))
 		if rt, err = Build(rt.Config, bind...); err != nil {
 			firstSide.Close()
 			return inst, err
 		}
 		inst.Runtime = rt
 	}
+	inst.current.Store(rt)
 	for i := range max(opts.Replicas, 1) {
 		rlog := log
 		if opts.Replicas > 1 {
@@ -259,6 +280,9 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	inst.AdminAddr = inst.envoy.AdminAddress()
 	inst.Endpoint = gatewayURL + "/mcp"
+	// Changes to the config file (servers, access settings) and to policy
+	// files are applied without a restart.
+	inst.serve(func() error { inst.watchConfig(runCtx); return nil })
 	log.Info("envoy ready", "listen", net.JoinHostPort(bindAddr, strconv.Itoa(inst.Port)), "admin", inst.AdminAddr, "pid", inst.envoy.PID())
 	return inst, nil
 }
@@ -266,12 +290,10 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 // startReplica starts one ext_proc service and sidecar on loopback. The
 // replica given its sidecar listener serves the adapter endpoints.
 func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger, sideLis net.Listener) (*Replica, error) {
-	r := &Replica{}
+	r := &Replica{rt: rt}
 	r.ExtProc, r.Sessions = NewExtProc(rt, log)
 	inst.Replicas = append(inst.Replicas, r)
 	inst.serve(func() error { r.Sessions.Run(ctx); return nil })
-	// Policy and key changes take effect without a restart.
-	inst.serve(func() error { WatchAccess(ctx, rt, log); return nil })
 	extLis, err := listenLoopback(inst.Port)
 	if err != nil {
 		return nil, err
@@ -282,10 +304,12 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	})
 	var adapters *adapter.Set
 	if sideLis != nil {
-		if adapters, err = NewAdapters(rt, log); err != nil {
+		// Even with no adapted servers yet: Apply may add some.
+		if adapters, err = newAdapterSet(rt, log); err != nil {
 			sideLis.Close()
 			return nil, err
 		}
+		r.Adapters = adapters
 	} else if sideLis, err = listenLoopback(inst.Port); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 )
 
 // Runtime is everything built from one config: immutable, rebuilt on reload.
@@ -31,6 +34,10 @@ type Runtime struct {
 	// gateway.bind_address (loopback when that is a wildcard) and
 	// gateway.port; Start sets the port it really uses.
 	GatewayURL string
+
+	// pending is the access policy a runtime built for Instance.Apply
+	// brings, swapped into Access when it is applied.
+	pending *policy.Prepared
 }
 
 // Build turns a validated config into runtime values.
@@ -39,6 +46,17 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	for _, o := range opts {
 		o(&bo)
 	}
+	return build(cfg, nil, &bo)
+}
+
+// build builds the runtime of cfg. With prev (a running replica's
+// runtime, see Instance.Apply) it keeps what outlives a change of
+// servers: the session sealer (client sessions stay valid), the access
+// engine (cfg's policy is prepared into rt.pending, for Apply to swap in)
+// and the OAuth2 token sources of servers whose OAuth2 settings are the
+// same (their cached tokens, and so their discovery links and upstream
+// sessions, stay).
+func build(cfg *config.Config, prev *Runtime, bo *buildOptions) (*Runtime, error) {
 	ups, err := bo.bindAdapters(cfg.Upstreams())
 	if err != nil {
 		return nil, err
@@ -55,17 +73,30 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build name registry: %w", err)
 	}
-	sealer, err := clientsession.NewSealer(cfg.Gateway.SessionSecrets, cfg.Gateway.SessionTTL)
-	if err != nil {
-		return nil, fmt.Errorf("build session sealer: %w", err)
-	}
-	creds, err := buildCredentials(cfg, ups, aliases)
+	creds, err := buildCredentials(cfg, ups, aliases, prev)
 	if err != nil {
 		return nil, err
 	}
-	access, err := buildAccess(cfg)
-	if err != nil {
-		return nil, err
+	var (
+		sealer  *clientsession.Sealer
+		access  *policy.Engine
+		pending *policy.Prepared
+	)
+	if prev == nil {
+		if sealer, err = clientsession.NewSealer(cfg.Gateway.SessionSecrets, cfg.Gateway.SessionTTL); err != nil {
+			return nil, fmt.Errorf("build session sealer: %w", err)
+		}
+		if access, err = buildAccess(cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := checkReachable(ups); err != nil {
+			return nil, err
+		}
+		sealer, access = prev.Sessions, prev.Access
+		if pending, err = policy.Prepare(context.Background(), cfg); err != nil {
+			return nil, fmt.Errorf("build access policy: %w", err)
+		}
 	}
 	r, err := router.New(names, ups, cfg.Gateway.MaxRequestBodyBytes, router.WithSessionCheck(func(id, owner string) (uint8, error) {
 		caps, err := sealer.Open(id, owner)
@@ -80,6 +111,21 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 	if bind == "" {
 		bind = envoy.DefaultListenAddress
 	}
+	gatewayURL := "http://" + net.JoinHostPort(localHost(bind), strconv.Itoa(cfg.Gateway.Port))
+	if prev != nil {
+		gatewayURL = prev.GatewayURL
+	}
 	return &Runtime{Config: cfg, Upstreams: ups, Names: names, Router: r, Sessions: sealer, Access: access,
-		GatewayURL: "http://" + net.JoinHostPort(localHost(bind), strconv.Itoa(cfg.Gateway.Port))}, nil
+		GatewayURL: gatewayURL, pending: pending}, nil
+}
+
+// checkReachable refuses servers the sidecar's discovery could not reach
+// (a server without a URL), before anything running changes.
+func checkReachable(ups []*upstreams.Upstream) error {
+	for _, u := range ups {
+		if _, err := discovery.NewTransport(u, nil); err != nil && !errors.Is(err, discovery.ErrUnsupportedTransport) {
+			return err
+		}
+	}
+	return nil
 }
