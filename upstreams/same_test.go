@@ -9,7 +9,7 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams/credentials"
 )
 
-type tokenSource struct{ n int }
+type tokenSource struct{ _ int }
 
 func (*tokenSource) Token(context.Context) (string, error) { return "t", nil }
 func (*tokenSource) Invalidate()                           {}

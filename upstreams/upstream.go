@@ -23,8 +23,9 @@ const (
 )
 
 // Upstream is the runtime view of one configured MCP server. It is built
-// once from config and shared read-only by the router, the Envoy config
-// generator and the sidecar.
+// from config (again, as a new value, when a running gateway's servers
+// change) and shared read-only by the router, the Envoy config generator
+// and the sidecar.
 type Upstream struct {
 	// Alias is the server's name in mcp_servers; it prefixes tool names.
 	Alias string
