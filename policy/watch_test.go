@@ -107,3 +107,60 @@ func TestWatch(t *testing.T) {
 		t.Errorf("the key is still revoked after a reload that unblocked it: %v", err)
 	}
 }
+
+// With Source.Apply, the watcher hands each loaded config to it (the
+// running gateway applies servers too) instead of reloading the access
+// settings alone; an error from it is logged and keeps the running state.
+func TestWatchApply(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "config.yaml")
+	writeFile(t, cfgPath, "mcp_servers:\n  db:\n    url: https://db.example/mcp\n")
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := make(chan *config.Config, 4)
+	fail := make(chan error, 4)
+	apply := func(ctx context.Context, next *config.Config) error {
+		select {
+		case err := <-fail:
+			return err
+		default:
+		}
+		if err := e.Reload(ctx, next); err != nil {
+			return err
+		}
+		applied <- next
+		return nil
+	}
+	var logs testutil.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		e.Watch(ctx, Source{ConfigPath: cfgPath, Apply: apply}, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	time.Sleep(50 * time.Millisecond) // the watcher has taken its first look
+
+	writeFile(t, cfgPath, "mcp_servers:\n  db:\n    url: https://db.example/mcp\n  notes:\n    url: https://notes.example/mcp\n")
+	select {
+	case next := <-applied:
+		if len(next.Servers) != 2 {
+			t.Fatalf("applied servers %+v", next.Servers)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the edit was not applied:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "need a restart") {
+		t.Errorf("servers applied live were said to need a restart:\n%s", logs.String())
+	}
+
+	fail <- context.DeadlineExceeded
+	writeFile(t, cfgPath, "mcp_servers:\n  db:\n    url: https://db.example/mcp\n")
+	waitUntil(t, "the apply error", func() bool { return strings.Contains(logs.String(), "keeping the running servers") })
+}
