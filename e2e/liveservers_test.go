@@ -28,11 +28,12 @@ func TestMain(m *testing.M) {
 }
 
 // TestLiveServers edits the config file of a running gateway: a stdio
-// server added is announced to an open client session (tools/list_changed
-// on its GET stream), listed and callable through Envoy; removed, its
-// tools are gone, calls to them are refused like unknown tools, and its
-// process ends. The HTTP server configured at start is untouched
-// throughout.
+// server and a Streamable HTTP server added are announced to an open
+// client session (tools/list_changed on its GET stream), listed and
+// callable through Envoy (their clusters and routes come over xDS);
+// removed, their tools are gone, calls to them are refused like unknown
+// tools, and the stdio server's process ends. The HTTP server configured
+// at start is untouched throughout.
 func TestLiveServers(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -40,7 +41,8 @@ func TestLiveServers(t *testing.T) {
 	}
 	marker := fmt.Sprintf("live-stdio-%d", time.Now().UnixNano())
 	base := fmt.Sprintf("mcp_servers:\n  wiki:\n    url: %q\n", rawUpstream(t, "wiki", "read"))
-	withLocal := base + fmt.Sprintf("  local:\n    transport: stdio\n    command: %q\n    args: [%q]\n    env:\n      %s: \"1\"\n", exe, marker, stdioDemoEnv)
+	withLocal := base + fmt.Sprintf("  local:\n    transport: stdio\n    command: %q\n    args: [%q]\n    env:\n      %s: \"1\"\n", exe, marker, stdioDemoEnv) +
+		fmt.Sprintf("  notes:\n    url: %q\n", rawUpstream(t, "notes", "find"))
 	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(base), 0o600); err != nil {
 		t.Fatal(err)
@@ -92,10 +94,17 @@ func TestLiveServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitChanged("adding a stdio server")
-	waitFor(t, "the stdio server's tools", func() bool { return slices.Contains(tools(), "local-echo") })
+	waitFor(t, "the added servers' tools", func() bool {
+		got := tools()
+		return slices.Contains(got, "local-echo") && slices.Contains(got, "notes-find")
+	})
 	res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "local-echo", Arguments: map[string]any{"text": "live"}})
 	if err != nil || len(res.Content) == 0 || res.Content[0].(*mcp.TextContent).Text != "live" {
 		t.Fatalf("local-echo: %+v, %v", res, err)
+	}
+	// Routed by Envoy to the cluster it got over xDS.
+	if status, body := callTool(t, gw.Endpoint, "", "notes-find", `{}`); status != 200 || !strings.Contains(body, "notes:find") {
+		t.Errorf("the HTTP server added live: %d %s", status, body)
 	}
 	if pids := childPIDs(t, marker); len(pids) != 1 {
 		t.Fatalf("stdio server processes: %v", pids)
@@ -117,6 +126,9 @@ func TestLiveServers(t *testing.T) {
 	_, err = cs.CallTool(ctx, &mcp.CallToolParams{Name: "local-echo", Arguments: map[string]any{"text": "gone"}})
 	if err == nil || !strings.Contains(err.Error(), "Unknown tool: local-echo") {
 		t.Errorf("call to a removed server's tool: %v", err)
+	}
+	if status, body := callTool(t, gw.Endpoint, "", "notes-find", `{}`); !strings.Contains(body, "Unknown tool: notes-find") {
+		t.Errorf("call to the removed HTTP server: %d %s", status, body)
 	}
 	waitFor(t, "the stdio server's process to end", func() bool { return len(childPIDs(t, marker)) == 0 })
 	if status, body := callTool(t, gw.Endpoint, "", "wiki-read", `{}`); status != 200 || !strings.Contains(body, "wiki:read") {

@@ -157,8 +157,7 @@ func sidecarTools(t *testing.T, cs *mcp.ClientSession) []string {
 // Apply on running replicas: a server added is listed by every sidecar
 // (an open client session hears tools/list_changed) and routed by every
 // router; a server removed is gone from both, its calls refused like
-// unknown tools. With Envoy's config static, a server added live is left
-// to the sidecar instead of a cluster Envoy lacks.
+// unknown tools.
 func TestApplyServers(t *testing.T) {
 	alpha, beta := demoUpstream(t), demoUpstream(t)
 	inst := startReplicas(t, configWith(t, map[string]string{"alpha": alpha}), 2)
@@ -218,25 +217,6 @@ func TestApplyServers(t *testing.T) {
 			!strings.Contains(err.Error(), "Unknown tool") {
 			t.Errorf("replica %d sidecar: removed server's tool: %v", i, err)
 		}
-	}
-
-	// Static Envoy (no xDS): a server it has no cluster for stays with the
-	// sidecar, which calls it itself.
-	inst.build.staticEnvoy = map[string]*upstreams.Upstream{"beta": inst.Current().Upstreams[0]}
-	if err := inst.Apply(t.Context(), configWith(t, map[string]string{"alpha": alpha, "beta": beta})); err != nil {
-		t.Fatal(err)
-	}
-	r := inst.Replicas[1]
-	if got := routeOf(t, r.ExtProcAddr, sessions[1].ID(), "alpha-echo"); got != "not rerouted" {
-		t.Errorf("server without an Envoy cluster routed to %q", got)
-	}
-	if got := routeOf(t, r.ExtProcAddr, sessions[1].ID(), "beta-echo"); got != upstreams.ClusterName("beta") {
-		t.Errorf("server with its Envoy cluster routed to %q", got)
-	}
-	testutil.Eventually(t, "alpha listed again", func() bool { return slices.Contains(sidecarTools(t, sessions[1]), "alpha-echo") })
-	res, err := sessions[1].CallTool(t.Context(), &mcp.CallToolParams{Name: "alpha-echo", Arguments: map[string]any{"text": "via sidecar"}})
-	if err != nil || res.Content[0].(*mcp.TextContent).Text != "via sidecar" {
-		t.Errorf("sidecar's call to a server without a cluster: %v %v", res, err)
 	}
 
 	// A config that cannot be built changes nothing.
