@@ -151,6 +151,11 @@ func (inst *Instance) watchConfig(ctx context.Context) {
 	inst.applyMu.Lock()
 	rt := inst.Replicas[0].rt
 	inst.applyMu.Unlock()
-	rt.Access.Watch(ctx, policy.Source{ConfigPath: rt.Config.Path, Env: os.LookupEnv, Apply: inst.Apply},
+	apply := inst.Apply
+	if f := inst.follower; f != nil {
+		// The file is merged with the store's objects first.
+		apply = f.SetFile
+	}
+	rt.Access.Watch(ctx, policy.Source{ConfigPath: rt.Config.Path, Env: os.LookupEnv, Apply: apply},
 		0, inst.log.With("component", "config"))
 }

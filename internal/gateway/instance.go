@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/envoy/xds"
 	"github.com/mcpgw/mcpgw/extproc"
@@ -95,6 +96,11 @@ type Instance struct {
 	// applyMu serializes Apply; current is the first replica's runtime.
 	applyMu sync.Mutex
 	current atomic.Pointer[Runtime]
+	// follower merges the config file with the store and applies the
+	// result; nil without store_model_in_db.
+	follower *Follower
+	// store is closed last; nil without store_model_in_db.
+	store controlplane.Store
 	// updateEnvoy gives Envoy a new set of upstream clusters and routes
 	// (over xDS) for ups (as in Runtime.Upstreams: adapted servers bound
 	// to the sidecar) and returns once Envoy has applied them, so a
@@ -124,6 +130,9 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4), log: log}
+	if rt.store != nil {
+		inst.store = rt.store.store // closed by Close, also when Start fails
+	}
 	defer func() {
 		if err != nil {
 			inst.Close()
@@ -161,10 +170,12 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		o(&inst.build)
 	}
 	if rt.HasAdapters() {
+		opened := rt.store
 		if rt, err = Build(rt.Config, bind...); err != nil {
 			firstSide.Close()
 			return inst, err
 		}
+		rt.store = opened
 		inst.Runtime = rt
 	}
 	inst.current.Store(rt)
@@ -212,6 +223,10 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	// Envoy's upstream clusters and routes come over xDS, so servers can
 	// change while it runs. The first snapshot is there before Envoy
 	// starts, and Envoy's initialization waits for it.
+	adminAPI, err := inst.startControlPlane(runCtx, rt, log)
+	if err != nil {
+		return inst, err
+	}
 	xdsLis, err := listenLoopback(inst.Port)
 	if err != nil {
 		return inst, err
@@ -219,7 +234,9 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	inst.xds = xds.New(log.With("component", "xds"))
 	inst.serve(func() error { return inst.xds.Serve(xdsLis) })
 	updateEnvoy := func(ctx context.Context, ups []*upstreams.Upstream) (string, error) {
-		return inst.xds.Update(ctx, routingParams(rt, ups))
+		p := routingParams(rt, ups)
+		p.AdminAPIAddress = adminAPI
+		return inst.xds.Update(ctx, p)
 	}
 	first, err := updateEnvoy(ctx, rt.Upstreams)
 	if err != nil {
@@ -233,6 +250,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		ExtProcAddress:      strings.Join(extAddrs, ","),
 		SidecarAddress:      strings.Join(sideAddrs, ","),
 		XDSAddress:          xdsLis.Addr().String(),
+		AdminAPIAddress:     adminAPI,
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
 		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
@@ -380,6 +398,9 @@ func (inst *Instance) Close() error {
 		inst.wg.Wait()
 		for _, r := range inst.Replicas {
 			r.Sessions.Close()
+		}
+		if inst.store != nil {
+			inst.store.Close()
 		}
 		if inst.dir != "" {
 			os.RemoveAll(inst.dir)

@@ -38,6 +38,8 @@ type Runtime struct {
 	// pending is the access policy a runtime built for Instance.Apply
 	// brings, swapped into Access when it is applied.
 	pending *policy.Prepared
+	// store is set by Open when the config keeps objects in a database.
+	store *storeState
 }
 
 // Build turns a validated config into runtime values.

@@ -142,6 +142,13 @@ func NewFollower(st controlplane.Store, file *config.Config, stored Stored, appl
 	return &Follower{store: st, apply: apply, log: log, file: file, stored: stored}
 }
 
+// File is the config file the state was last merged from.
+func (f *Follower) File() *config.Config {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.file
+}
+
 // Run follows the store until ctx ends.
 func (f *Follower) Run(ctx context.Context) {
 	changed := f.store.Changed(ctx)

@@ -1,0 +1,190 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/mcpgw/mcpgw/controlplane"
+	"github.com/mcpgw/mcpgw/controlplane/admin"
+	"github.com/mcpgw/mcpgw/controlplane/store"
+	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/health"
+)
+
+// storeState is what a runtime opened with a store brings to Start: the
+// store, the config file as loaded and the objects merged into it.
+type storeState struct {
+	store  controlplane.Store
+	file   *config.Config
+	stored Stored
+}
+
+// Open builds the runtime for a config file. With store_model_in_db it
+// opens the database (creating or migrating its schema), merges the
+// stored servers, keys, teams and organizations into the config, and the
+// instance Start makes of it follows the store. A database that cannot
+// be reached is an error: a gateway would otherwise start without the
+// keys and servers its users expect.
+func Open(ctx context.Context, file *config.Config, log *slog.Logger) (*Runtime, error) {
+	if !file.Store.Enabled {
+		return Build(file)
+	}
+	url := file.Store.DatabaseURL()
+	st, err := store.Open(ctx, url, store.Options{EncryptionKey: file.Store.EncryptionKey, Logger: log.With("component", "store")})
+	if err != nil {
+		return nil, fmt.Errorf("store_model_in_db: database %s: %w", store.RedactURL(url), err)
+	}
+	stored, err := LoadStored(ctx, st, file)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store_model_in_db: database %s: %w", store.RedactURL(url), err)
+	}
+	merged, problems := Merge(file, stored)
+	for _, p := range problems {
+		log.Warn(p)
+	}
+	rt, err := Build(merged)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	rt.store = &storeState{store: st, file: file, stored: stored}
+	log.Info("store opened", "database", store.RedactURL(url), "revision", stored.Revision,
+		"servers", len(stored.Objects[controlplane.KindServer]), "keys", len(stored.Objects[controlplane.KindKey]))
+	return rt, nil
+}
+
+// startControlPlane starts what follows and serves the store: the
+// follower (every change of the store or the config file is merged and
+// applied), the admin API on a loopback listener (Envoy routes its paths
+// there) and the health checker. It returns the admin API's address.
+func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *slog.Logger) (string, error) {
+	var (
+		st   controlplane.Store
+		file = func() *config.Config { return inst.Current().Config }
+	)
+	if s := rt.store; s != nil {
+		f := NewFollower(s.store, s.file, s.stored, inst.Apply, log.With("component", "store"))
+		inst.follower = f
+		inst.serve(func() error { f.Run(ctx); return nil })
+		// A write answers once this process serves it; other replicas
+		// follow the store within its poll interval (or at once, on
+		// PostgreSQL's notification).
+		st = refreshingStore{Store: s.store, refresh: func(ctx context.Context) { f.Refresh(ctx) }}
+		file = f.File
+	}
+	h, err := admin.New(admin.Options{
+		Config: file,
+		Store:  st,
+		Kinds:  kindsOf(rt.Config.Store.Objects),
+		Keys:   keyChecker{inst},
+		Logger: log.With("component", "admin_api"),
+	})
+	if err != nil {
+		return "", err
+	}
+	lis, err := listenLoopback(inst.Port)
+	if err != nil {
+		return "", err
+	}
+	inst.serve(func() error { return ServeHTTP(ctx, lis, h, "admin API", log) })
+
+	checker := &health.Checker{
+		Upstreams: func() []*upstreams.Upstream { return inst.Current().Upstreams },
+	}
+	if rt.store != nil {
+		checker.Checked = func(ctx context.Context, up *upstreams.Upstream, r health.Result) {
+			id := serverID(inst.Current().Config, up.Alias)
+			if id == "" {
+				return
+			}
+			if err := rt.store.store.SetHealth(ctx, id, controlplane.Health{Status: string(r.Status), CheckedAt: r.CheckedAt, Error: r.Error}); err != nil {
+				log.Debug("health not recorded", "server", up.Alias, "err", err)
+			}
+		}
+	}
+	inst.serve(func() error { checker.Run(ctx); return nil })
+	return lis.Addr().String(), nil
+}
+
+// serverID is the id the admin API shows for the server with alias:
+// server_id (stored servers always have one), else its name.
+func serverID(cfg *config.Config, alias string) string {
+	for _, s := range cfg.Servers {
+		if s.Alias == alias {
+			if s.ServerID != "" {
+				return s.ServerID
+			}
+			return s.Name
+		}
+	}
+	return ""
+}
+
+// kindsOf maps supported_db_objects to the kinds the admin API may
+// write: nil (every kind) when unset; keys, teams and organizations
+// always, servers when "mcp" is listed (as in LiteLLM).
+func kindsOf(objects []string) []controlplane.Kind {
+	if objects == nil {
+		return nil
+	}
+	kinds := []controlplane.Kind{controlplane.KindKey, controlplane.KindTeam, controlplane.KindOrganization}
+	if slices.Contains(objects, "mcp") {
+		kinds = append(kinds, controlplane.KindServer)
+	}
+	return kinds
+}
+
+// refreshingStore makes this process serve each write before the admin
+// API answers it.
+type refreshingStore struct {
+	controlplane.Store
+	refresh func(context.Context)
+}
+
+func (s refreshingStore) Create(ctx context.Context, o controlplane.Object, actor string) (controlplane.Object, error) {
+	o, err := s.Store.Create(ctx, o, actor)
+	if err == nil {
+		s.refresh(ctx)
+	}
+	return o, err
+}
+
+func (s refreshingStore) Update(ctx context.Context, o controlplane.Object, actor string) (controlplane.Object, error) {
+	o, err := s.Store.Update(ctx, o, actor)
+	if err == nil {
+		s.refresh(ctx)
+	}
+	return o, err
+}
+
+func (s refreshingStore) Delete(ctx context.Context, k controlplane.Kind, id, actor string) (bool, error) {
+	deleted, err := s.Store.Delete(ctx, k, id, actor)
+	if err == nil && deleted {
+		s.refresh(ctx)
+	}
+	return deleted, err
+}
+
+// keyChecker authenticates gateway keys for the admin API with the
+// policy engine MCP requests use, so a blocked or expired key is refused
+// there too.
+type keyChecker struct{ inst *Instance }
+
+func (k keyChecker) CheckKey(_ context.Context, key string) (admin.Caller, bool) {
+	rt := k.inst.Current()
+	name := rt.Access.KeyHeader()
+	p, err := rt.Access.Authenticate(func(h string) string {
+		if h == name {
+			return key
+		}
+		return ""
+	})
+	if err != nil || p == nil || p.Anonymous {
+		return admin.Caller{}, false
+	}
+	return admin.Caller{Alias: p.ID, Token: p.Owner, Admin: p.Admin}, true
+}
