@@ -37,6 +37,21 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // loadRuntime loads and validates the config, reports what it accepts but
 // does not act on, and builds the runtime values.
 func loadRuntime(path string, log *slog.Logger, opts ...gateway.BuildOption) (*gateway.Runtime, error) {
+	cfg, err := loadConfig(path, log)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Store.Enabled {
+		// Only `mcpgw run` follows the store for now; a component that
+		// served the config file alone would disagree with the others.
+		return nil, fmt.Errorf("%s: general_settings.store_model_in_db is served by `mcpgw run` only; the separate components read the config file alone", path)
+	}
+	return gateway.Build(cfg, opts...)
+}
+
+// loadConfig loads and validates the config and reports what it accepts
+// but does not act on.
+func loadConfig(path string, log *slog.Logger) (*config.Config, error) {
 	cfg, err := config.Load(path, os.LookupEnv)
 	if err != nil {
 		return nil, err
@@ -50,7 +65,7 @@ func loadRuntime(path string, log *slog.Logger, opts ...gateway.BuildOption) (*g
 	for _, p := range cfg.Ignored {
 		log.Info("config setting ignored", "path", p.Path, "line", p.Line, "detail", p.Message)
 	}
-	return gateway.Build(cfg, opts...)
+	return cfg, nil
 }
 
 // warnPreflight logs what this machine says about the upstreams (see

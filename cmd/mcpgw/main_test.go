@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		{"no file", []string{"validate"}, 1, "", []string{"usage: mcpgw validate FILE"}},
 		{"unknown command", []string{"serve"}, 2, "", []string{`unknown command "serve"`}},
 	}
+	t.Setenv("LITELLM_MASTER_KEY", "sk-make-run") // make run passes one
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errOut := runCmd(tt.args...)

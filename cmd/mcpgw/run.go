@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 
+	"github.com/mcpgw/mcpgw/controlplane/store"
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -40,7 +42,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	log := newLogger(stderr, "info")
-	rt, err := loadRuntime(*cfgPath, log)
+	cfg, err := loadConfig(*cfgPath, log)
+	if err != nil {
+		return err
+	}
+	rt, err := gateway.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -119,6 +125,20 @@ func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
 			fmt.Fprint(w, ", ")
 		}
 		fmt.Fprintf(w, "%s (tools as %s)", u.Alias, rt.Names.Prefix(u.Alias, "<tool>"))
+	}
+	base := strings.TrimSuffix(endpoint, "/mcp")
+	if st := rt.Config.Store; st.Enabled {
+		fmt.Fprintf(w, "\n  Database:     %s (store_model_in_db: servers, keys, teams and organizations)", store.RedactURL(st.DatabaseURL()))
+	}
+	if rt.Config.General.MasterKeyHash != "" {
+		fmt.Fprintf(w, "\n  Admin API:    %s/v1/mcp/server, %s/key/generate, ... with the master key (docs/admin-api.md)", base, base)
+		names := make([]string, len(rt.Config.Servers))
+		for i, s := range rt.Config.Servers {
+			names[i] = strconv.Quote(s.Name)
+		}
+		fmt.Fprintf(w, "\n  Mint a key:   curl -s %s/key/generate -H \"Authorization: Bearer <master key>\" -d '{\"key_alias\": \"me\", \"object_permission\": {\"mcp_servers\": [%s]}}'", base, strings.Join(names, ", "))
+	} else {
+		fmt.Fprintf(w, "\n  Admin API:    off (set general_settings.master_key to use it)")
 	}
 	fmt.Fprintf(w, "\n\nClient config (Cursor .cursor/mcp.json, Claude Code .mcp.json, VS Code):\n%s\n", clientCfg.String())
 	keyFlag := ""

@@ -115,13 +115,17 @@ func TestLiteLLMAccessExampleValues(t *testing.T) {
 }
 
 func TestRepoDefaultConfig(t *testing.T) {
-	// The config `make run` starts with must always load cleanly.
-	cfg, err := Load(filepath.Join("..", "..", "config.yaml"), envOf(nil))
+	// The config `make run` starts with must always load cleanly, with
+	// the master key make run passes.
+	cfg, err := Load(filepath.Join("..", "..", "config.yaml"), envOf(map[string]string{"LITELLM_MASTER_KEY": "sk-make-run"}))
 	if err != nil {
 		t.Fatalf("Load(../../config.yaml): %v", err)
 	}
 	if len(cfg.Unsupported) != 0 {
 		t.Errorf("config.yaml uses unsupported settings: %v", cfg.Unsupported)
+	}
+	if !cfg.Store.Enabled || cfg.Store.URL != "" || cfg.General.MasterKeyHash == "" {
+		t.Errorf("make run's config must keep its objects in SQLite and have a master key: %+v", cfg.Store)
 	}
 }
 
