@@ -41,3 +41,24 @@ func TestRoutesAreTheOnesEnvoySends(t *testing.T) {
 		}
 	}
 }
+
+// Bodies that scripts written against LiteLLM send (operators' automation
+// seen in public repositories), as they are: each succeeds.
+func TestScriptBodies(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct {
+		method, path, body string
+		want                int
+	}{
+		{"POST", "/team/new", `{"team_alias": "TeamResearch", "models": ["claude-sonnet-5", "claude-haiku-4-5"], "max_budget": 200.0, "object_permission": {"mcp_access_groups": ["default_tools"]}}`, http.StatusOK},
+		{"POST", "/v1/mcp/server", `{"server_name": "agent_github", "url": "https://mcp.example.com/sse", "transport": "sse", "credentials": {"auth_value": "hdr-secret-2"}, "mcp_access_groups": ["agent_github_tools"], "allowed_tools": ["search"]}`, http.StatusCreated},
+		{"POST", "/key/generate", `{"key_alias": "agent-key", "models": ["gpt-4o"], "object_permission": {"mcp_access_groups": ["agent_github_tools"]}}`, http.StatusOK},
+		{"GET", "/v1/mcp/server", ``, http.StatusOK},
+		{"GET", "/team/list", ``, http.StatusOK},
+	} {
+		code, body, _ := e.do(tc.method, tc.path, tc.body)
+		if code != tc.want {
+			t.Errorf("%s %s: %d %v, want %d", tc.method, tc.path, code, body, tc.want)
+		}
+	}
+}

@@ -51,7 +51,8 @@ type References struct {
 	// Servers maps each server's name, alias and server_id to its alias
 	// (what access lists resolve to).
 	Servers map[string]string
-	// AccessGroups are every server's access_groups.
+	// AccessGroups are every server's access_groups. Not checked: an
+	// API body may grant a group no server has joined yet.
 	AccessGroups map[string]bool
 	// Teams and Organizations are the team_ids and organization_ids.
 	Teams         map[string]bool
@@ -300,6 +301,12 @@ func (p *parser) checkRefs(src *accessSource, refs *References, perm *ObjectPerm
 		return
 	}
 	for _, r := range src.refs {
+		// Through the API an access group may be granted before any
+		// server joins it (LiteLLM does not check; scripts create teams
+		// and keys first): it grants nothing until one does.
+		if r.kind == "group" {
+			continue
+		}
 		p.checkRef(r, refs.Servers, refs.AccessGroups, refs.Teams, refs.Organizations)
 	}
 	resolveServers(perm, refs.Servers)
