@@ -48,7 +48,7 @@ func TestScriptBodies(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, tc := range []struct {
 		method, path, body string
-		want                int
+		want               int
 	}{
 		{"POST", "/team/new", `{"team_alias": "TeamResearch", "models": ["claude-sonnet-5", "claude-haiku-4-5"], "max_budget": 200.0, "object_permission": {"mcp_access_groups": ["default_tools"]}}`, http.StatusOK},
 		{"POST", "/v1/mcp/server", `{"server_name": "agent_github", "url": "https://mcp.example.com/sse", "transport": "sse", "credentials": {"auth_value": "hdr-secret-2"}, "mcp_access_groups": ["agent_github_tools"], "allowed_tools": ["search"]}`, http.StatusCreated},

@@ -10,7 +10,7 @@ import (
 	"github.com/mcpgw/mcpgw/controlplane/admin"
 	"github.com/mcpgw/mcpgw/controlplane/store"
 	"github.com/mcpgw/mcpgw/internal/config"
-	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"github.com/mcpgw/mcpgw/upstreams/health"
 )
 
@@ -92,17 +92,18 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	}
 	inst.serve(func() error { return ServeHTTP(ctx, lis, h, "admin API", log) })
 
-	checker := &health.Checker{
-		Upstreams: func() []*upstreams.Upstream { return inst.Current().Upstreams },
-	}
+	// Health as discovery sees it (the first replica's sidecar keeps a
+	// session with every server), recorded in the store for the admin
+	// API's status, last_health_check and health_check_error.
+	checker := &health.Checker{Observe: func() map[string]discovery.Health { return inst.Replicas[0].Sidecar.Health() }}
 	if rt.store != nil {
-		checker.Checked = func(ctx context.Context, up *upstreams.Upstream, r health.Result) {
-			id := serverID(inst.Current().Config, up.Alias)
+		checker.Checked = func(ctx context.Context, alias string, r health.Result) {
+			id := serverID(inst.Current().Config, alias)
 			if id == "" {
 				return
 			}
 			if err := rt.store.store.SetHealth(ctx, id, controlplane.Health{Status: string(r.Status), CheckedAt: r.CheckedAt, Error: r.Error}); err != nil {
-				log.Debug("health not recorded", "server", up.Alias, "err", err)
+				log.Debug("health not recorded", "server", alias, "err", err)
 			}
 		}
 	}

@@ -103,6 +103,9 @@ func New(opts Options) (*Server, error) {
 // Sessions are stateful: each initialize gets a new Mcp-Session-Id.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Health is discovery's view of every upstream (see discovery.Health).
+func (s *Server) Health() map[string]discovery.Health { return s.disc.Health() }
+
 // Start begins discovering upstream tools. It returns once every upstream
 // has answered or failed, or after the discovery timeout: slow upstreams
 // are picked up later, and clients are told by tools/list_changed.

@@ -373,6 +373,25 @@ func (d *Discovery) Listings() map[string]*Listing {
 	return out
 }
 
+// Health is what discovery knows of one upstream: whether its session is
+// up and its lists current, and why not. It costs the upstream nothing:
+// discovery keeps that session anyway.
+type Health struct {
+	Tried  bool   // the first attempt has finished
+	Listed bool   // the upstream is connected and listed
+	Error  string // why the last attempt failed, while not Listed
+}
+
+// Health returns the health of every upstream discovery follows.
+func (d *Discovery) Health() map[string]Health {
+	links := d.current()
+	out := make(map[string]Health, len(links))
+	for alias, l := range links {
+		out[alias] = l.health()
+	}
+	return out
+}
+
 // CallTool calls the tool name (the upstream's own name, unprefixed) on
 // the upstream alias through the discovery session. If the upstream has
 // lost the session, CallTool waits for a new one and tries once more; a

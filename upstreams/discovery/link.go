@@ -41,6 +41,7 @@ type link struct {
 	tools       []*mcp.Tool   // listing.Tools; nil while unreachable
 	lastJSON    []byte        // tools as last reported to OnChange
 	listingJSON []byte        // listing as last reported to OnListing
+	lastErr     string        // why the last attempt failed; "" once listed
 }
 
 func newLink(up *upstreams.Upstream, t mcp.Transport, opts *Options) *link {
@@ -95,6 +96,7 @@ func (l *link) run(ctx context.Context) {
 		switch {
 		case !listed:
 			l.publish(nil)
+			l.setErr(err)
 			l.markTried()
 			wait = b.Next()
 			l.log.Warn("upstream unavailable", "error", err, "retry_in", wait.Round(time.Millisecond),
@@ -220,6 +222,9 @@ func (l *link) publish(ls *Listing) {
 	sameAll := all != nil && bytes.Equal(all, l.listingJSON)
 	l.tools = tools
 	l.listing = ls
+	if ls != nil {
+		l.lastErr = ""
+	}
 	l.lastJSON = data
 	l.listingJSON = all
 	l.mu.Unlock()
@@ -232,6 +237,28 @@ func (l *link) publish(ls *Listing) {
 	if !sameAll && l.opts.OnListing != nil {
 		l.opts.OnListing(l.alias, ls)
 	}
+}
+
+func (l *link) setErr(err error) {
+	msg := "unavailable"
+	if err != nil {
+		msg = err.Error()
+	}
+	l.mu.Lock()
+	l.lastErr = msg
+	l.mu.Unlock()
+}
+
+// health is what the link knows of the upstream now.
+func (l *link) health() Health {
+	select {
+	case <-l.tried:
+	default:
+		return Health{}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return Health{Tried: true, Listed: l.listing != nil, Error: l.lastErr}
 }
 
 func (l *link) snapshot() []*mcp.Tool {
