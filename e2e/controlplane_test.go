@@ -225,6 +225,17 @@ func controlPlaneJourney(t *testing.T, dbURL string) {
 	if status, _ := callTool(t, inst.Endpoint, key, "base-ping", `{"text":"x"}`); status != http.StatusForbidden {
 		t.Errorf("the group's key called a tool outside the group: %d", status)
 	}
+	// GET /v1/mcp/tools lists for each key what its tools/list shows
+	// (the key sent as Authorization: Bearer, LiteLLM's form).
+	for _, c := range []struct {
+		key  string
+		want []string
+	}{{key, []string{"weather-forecast"}}, {cpMaster, []string{"base-ping", "weather-forecast"}}} {
+		status, out := adminCall(t, inst, c.key, "GET", "/v1/mcp/tools", nil)
+		if got := adminToolNames(out); status != http.StatusOK || !slices.Equal(got, c.want) {
+			t.Errorf("GET /v1/mcp/tools as %.8s...: %d %v, want %v", c.key, status, out, c.want)
+		}
+	}
 
 	// (6) Restart: the state persists.
 	inst.Close()
@@ -262,4 +273,18 @@ func controlPlaneJourney(t *testing.T, dbURL string) {
 			t.Errorf("GET %s without a key reached the admin API: %d %v", p, status, out)
 		}
 	}
+}
+
+// adminToolNames are the sorted names of GET /v1/mcp/tools's answer.
+func adminToolNames(out map[string]any) []string {
+	tools, _ := out["tools"].([]any)
+	var names []string
+	for _, t := range tools {
+		if m, ok := t.(map[string]any); ok {
+			name, _ := m["name"].(string)
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }

@@ -38,6 +38,10 @@ type Caller struct {
 	Token string
 	// Admin is set for the master key, which may use every route.
 	Admin bool
+	// Header is a copy of the request's headers with the key in the
+	// gateway key header, whichever header it came in: what the policy
+	// reads (ToolLister). It holds the key: never log it.
+	Header http.Header
 }
 
 // KeyChecker authenticates gateway keys other than the master key: the
@@ -188,6 +192,8 @@ func (h *handler) auth(f route, adminOnly bool) http.Handler {
 			writeError(w, &apiError{status: http.StatusUnauthorized, typ: typeAuth, msg: "Authentication failed: invalid key"})
 			return
 		}
+		c.Header = r.Header.Clone()
+		c.Header.Set(keyHeader(cfg), key)
 		if adminOnly && !c.Admin {
 			writeError(w, &apiError{status: http.StatusForbidden, typ: typeAuth, msg: "Only the master key (general_settings.master_key) may call " + r.Method + " " + r.URL.Path})
 			return

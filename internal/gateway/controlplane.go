@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -81,6 +82,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 		Store:  st,
 		Kinds:  kindsOf(rt.Config.Store.Objects),
 		Keys:   keyChecker{inst},
+		Tools:  toolLister{inst},
 		Logger: log.With("component", "admin_api"),
 	})
 	if err != nil {
@@ -188,4 +190,25 @@ func (k keyChecker) CheckKey(_ context.Context, key string) (admin.Caller, bool)
 		return admin.Caller{}, false
 	}
 	return admin.Caller{Alias: p.ID, Token: p.Owner, Admin: p.Admin}, true
+}
+
+// toolLister answers the admin API's GET /v1/mcp/tools from the first
+// replica's sidecar: its current catalog, filtered by the decision a
+// tools/list on /mcp makes for the caller (what it sees it may call).
+type toolLister struct{ inst *Instance }
+
+func (l toolLister) ListTools(_ context.Context, c admin.Caller) ([]json.RawMessage, error) {
+	tools, err := l.inst.Replicas[0].Sidecar.ToolsFor(c.Header)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, 0, len(tools))
+	for _, t := range tools {
+		b, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

@@ -99,6 +99,14 @@ func (s *Server) narrow(req mcp.Request, sc namespace.Scope) (namespace.Scope, e
 	if err != nil {
 		return sc, err
 	}
+	return s.narrowFor(c, sc), nil
+}
+
+// narrowFor is narrow for a caller already authenticated.
+func (s *Server) narrowFor(c *caller, sc namespace.Scope) namespace.Scope {
+	if s.authz == nil {
+		return sc
+	}
 	kept := make([]string, 0, len(sc.Servers))
 	for _, alias := range sc.Servers {
 		if s.authz.Visible(c.request("", sc, alias, policy.KindNone, "")) {
@@ -109,7 +117,35 @@ func (s *Server) narrow(req mcp.Request, sc namespace.Scope) (namespace.Scope, e
 	if sc.Single != "" && len(kept) == 0 {
 		sc.Single = ""
 	}
-	return sc, nil
+	return sc
+}
+
+// ToolsFor returns every tool a tools/list on the aggregated endpoint
+// (/mcp, prefixed names, all pages) shows a request with headers h: the
+// catalog, narrowed to the servers the caller may use and filtered by the
+// policy's tools/call question, as visibleTools does. Client scoping
+// headers are not read: the admin API's GET /v1/mcp/tools lists the
+// key's whole toolset, as LiteLLM's does. A key the policy refuses is a
+// *jsonrpc.Error with rpc.CodeUnauthorized.
+func (s *Server) ToolsFor(h http.Header) ([]*mcp.Tool, error) {
+	start := time.Now()
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	// What withPath sets for a request to /mcp; a client's own copy of
+	// the header never counts.
+	h.Set(pathHeader, namespace.Endpoint)
+	c, err := s.callerFrom(h)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.reg().Resolve(namespace.Endpoint, nil)
+	if err != nil {
+		return nil, err
+	}
+	sc = s.narrowFor(c, sc)
+	return s.visibleToolsFor(c, sc, s.cat.tools(sc), start), nil
 }
 
 // visibleTools keeps the tools of sc the caller may call: the policy's

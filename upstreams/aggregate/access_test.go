@@ -129,3 +129,80 @@ access:
 		t.Errorf("r2 (hidden by a custom rule): %v", err)
 	}
 }
+
+// TestToolsFor: the admin API's tool list for a key is the tools/list the
+// same key gets on /mcp (a key bound to one server sees that server's
+// tools, within its tool permissions; the master key sees every tool),
+// and a forged sidecar path header cannot narrow the policy's view.
+func TestToolsFor(t *testing.T) {
+	alpha := newUpstream(t, "alpha", false)
+	beta := newUpstream(t, "beta", true)
+	cfg, err := config.Parse([]byte(`
+general_settings: {master_key: sk-master}
+mcp_servers:
+  alpha: {url: "https://alpha.example/mcp"}
+  beta: {url: "https://beta.example/mcp"}
+access:
+  decision_log: {output: "off"}
+  keys:
+    - {key_alias: echoer, key: sk-echoer, object_permission: {mcp_servers: [alpha], mcp_tool_permissions: {alpha: [echo]}}}
+    - {key_alias: betas, key: sk-betas, object_permission: {mcp_servers: [beta]}}
+`), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := policy.New(t.Context(), cfg, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, endpoint := sidecarFor(t, Options{Authorizer: engine}, alpha.up, beta.up)
+	names := func(h http.Header) []string {
+		tools, err := srv.ToolsFor(h)
+		if err != nil {
+			t.Fatalf("ToolsFor: %v", err)
+		}
+		var out []string
+		for _, tl := range tools {
+			out = append(out, tl.Name)
+		}
+		return out
+	}
+	key := func(k string) http.Header { return http.Header{"X-Litellm-Api-Key": {k}} }
+	for k, want := range map[string][]string{
+		"sk-echoer": {"alpha-echo"},
+		"sk-betas":  {"beta-add", "beta-echo", "beta-word_count"},
+		"sk-master": {"alpha-add", "alpha-echo", "alpha-word_count", "beta-add", "beta-echo", "beta-word_count"},
+	} {
+		testutil.Eventually(t, "the tools of "+k, func() bool {
+			got := names(key(k))
+			slices.Sort(got)
+			return slices.Equal(got, want)
+		})
+		// The same as tools/list on the aggregated endpoint.
+		c := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+		cs, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{Endpoint: endpoint,
+			HTTPClient: &http.Client{Transport: headerTransport{"X-Litellm-Api-Key": k}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := listNames(t, cs)
+		cs.Close()
+		slices.Sort(listed)
+		if !slices.Equal(listed, want) {
+			t.Errorf("%s: tools/list %v, ToolsFor %v", k, listed, want)
+		}
+	}
+
+	forged := key("sk-betas")
+	forged.Set(pathHeader, "/alpha/mcp")
+	if got := names(forged); len(got) != 3 || !strings.HasPrefix(got[0], "beta-") {
+		t.Errorf("forged path header: %v", got)
+	}
+	var werr *jsonrpc.Error
+	if _, err := srv.ToolsFor(key("sk-unknown")); !errors.As(err, &werr) {
+		t.Errorf("unknown key: %v", err)
+	}
+	if _, err := srv.ToolsFor(nil); err == nil {
+		t.Error("no key: listed")
+	}
+}
