@@ -58,9 +58,9 @@ func Open(ctx context.Context, file *config.Config, log *slog.Logger) (*Runtime,
 	return rt, nil
 }
 
-// startControlPlane starts what follows and serves the store: the
-// follower (every change of the store or the config file is merged and
-// applied), the admin API on a loopback listener (Envoy routes its paths
+// startControlPlane starts what follows and serves the store: it makes
+// the follower (every change of the store or the config file is merged
+// and applied; Start runs it once Envoy is ready), the admin API on a loopback listener (Envoy routes its paths
 // there) and the health checker. It returns the admin API's address.
 func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *slog.Logger) (string, error) {
 	var (
@@ -69,8 +69,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	)
 	if s := rt.store; s != nil {
 		f := NewFollower(s.store, s.file, s.stored, inst.Apply, log.With("component", "store"))
-		inst.follower = f
-		inst.serve(func() error { f.Run(ctx); return nil })
+		inst.follower = f // Start runs it once Envoy is ready
 		// A write answers once this process serves it; other replicas
 		// follow the store within its poll interval (or at once, on
 		// PostgreSQL's notification).

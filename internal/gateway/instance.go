@@ -287,6 +287,11 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if err := inst.xds.WaitAcked(readyCtx, first); err != nil {
 		return inst, err
 	}
+	// Under applyMu: an Apply already running (an admin write sent to
+	// the admin API's own listener) must not read it half set. One that
+	// ran since the first snapshot routed to servers Envoy was not told
+	// of: it is told now.
+	inst.applyMu.Lock()
 	inst.updateEnvoy = func(ctx context.Context, ups []*upstreams.Upstream) error {
 		v, err := updateEnvoy(ctx, ups)
 		if err != nil {
@@ -296,10 +301,22 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		defer cancel()
 		return inst.xds.WaitAcked(ctx, v)
 	}
+	var resync error
+	if cur := inst.Current(); cur != rt {
+		resync = inst.updateEnvoy(readyCtx, cur.Upstreams)
+	}
+	inst.applyMu.Unlock()
+	if resync != nil {
+		return inst, resync
+	}
 	inst.AdminAddr = inst.envoy.AdminAddress()
 	inst.Endpoint = gatewayURL + "/mcp"
-	// Changes to the config file (servers, access settings) and to policy
-	// files are applied without a restart.
+	// Changes to the store, the config file (servers, access settings)
+	// and policy files are applied without a restart, from now on: Envoy
+	// takes the clusters they bring.
+	if f := inst.follower; f != nil {
+		inst.serve(func() error { f.Run(runCtx); return nil })
+	}
 	inst.serve(func() error { inst.watchConfig(runCtx); return nil })
 	log.Info("envoy ready", "listen", net.JoinHostPort(bindAddr, strconv.Itoa(inst.Port)), "admin", inst.AdminAddr, "pid", inst.envoy.PID())
 	return inst, nil

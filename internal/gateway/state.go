@@ -149,9 +149,13 @@ func (f *Follower) File() *config.Config {
 	return f.file
 }
 
-// Run follows the store until ctx ends.
+// Run follows the store until ctx ends. Changed reports only revisions
+// after the one it reads when called, so Run refreshes once after
+// subscribing: a write made since the state was loaded (while the
+// gateway started) is applied too.
 func (f *Follower) Run(ctx context.Context) {
 	changed := f.store.Changed(ctx)
+	f.Refresh(ctx) // logged when it fails
 	for {
 		select {
 		case <-ctx.Done():

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/controlplane/admin"
@@ -91,5 +92,43 @@ func TestMergeWhatTheAdminAPIWrote(t *testing.T) {
 	}
 	if len(file.Servers) != 1 {
 		t.Error("Merge changed the file config")
+	}
+}
+
+// A write between the state's load (Open) and the follower's start is
+// applied: Changed only reports revisions after the one it first reads,
+// so Run refreshes once after subscribing.
+func TestFollowerAppliesWritesBeforeRun(t *testing.T) {
+	ctx := t.Context()
+	file, err := config.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "f.db"), store.Options{PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stored, err := LoadStored(ctx, st, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written after the load, before the follower runs.
+	if _, err := st.Create(ctx, controlplane.Object{Kind: controlplane.KindKey, ID: strings.Repeat("ab", 32), Name: "late",
+		Doc: json.RawMessage(`{"token":"` + strings.Repeat("ab", 32) + `","key_alias":"late"}`)}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	applied := make(chan *config.Config, 4)
+	f := NewFollower(st, file, stored, func(_ context.Context, c *config.Config) error { applied <- c; return nil }, slog.New(slog.DiscardHandler))
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.Run(runCtx)
+	select {
+	case c := <-applied:
+		if len(c.Access.Keys) != 1 || c.Access.Keys[0].Alias != "late" {
+			t.Errorf("applied keys %+v, want the late one", c.Access.Keys)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a write made before Run was never applied")
 	}
 }
