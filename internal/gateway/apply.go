@@ -154,7 +154,7 @@ func (inst *Instance) watchConfig(ctx context.Context) {
 	apply := inst.Apply
 	if f := inst.follower; f != nil {
 		// The file is merged with the store's objects first.
-		apply = f.SetFile
+		apply = f.watchApply(rt.Config.Path)
 	}
 	rt.Access.Watch(ctx, policy.Source{ConfigPath: rt.Config.Path, Env: os.LookupEnv, Apply: apply},
 		0, inst.log.With("component", "config"))

@@ -205,6 +205,23 @@ func (f *Follower) SetFile(ctx context.Context, file *config.Config) error {
 	return f.applyLocked(ctx, file, f.stored)
 }
 
+// watchApply is what the config watcher applies with (policy.Source.Apply)
+// when the gateway's config file is configPath. Without a file ("") the
+// watcher passes the running config, which is the merged one: the file
+// the state was merged from is merged again instead, or every stored
+// object would become the file's (read-only in the admin API, and served
+// after it is deleted from the store).
+func (f *Follower) watchApply(configPath string) func(context.Context, *config.Config) error {
+	if configPath != "" {
+		return f.SetFile
+	}
+	return func(ctx context.Context, _ *config.Config) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.applyLocked(ctx, f.file, f.stored)
+	}
+}
+
 func (f *Follower) applyLocked(ctx context.Context, file *config.Config, st Stored) error {
 	merged, problems := Merge(file, st)
 	for _, p := range problems {

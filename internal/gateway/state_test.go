@@ -132,3 +132,32 @@ func TestFollowerAppliesWritesBeforeRun(t *testing.T) {
 		t.Fatal("a write made before Run was never applied")
 	}
 }
+
+// Without a config file, the watcher applies the running (merged) config
+// when a policy file changes: the follower merges its file again instead,
+// so stored objects never become the file's.
+func TestFollowerWatchApplyWithoutFile(t *testing.T) {
+	ctx := t.Context()
+	file, err := config.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := Stored{Revision: 1, Objects: map[controlplane.Kind][]controlplane.Object{controlplane.KindServer: {{
+		Kind: controlplane.KindServer, ID: "s1", Name: "gh", Version: 1,
+		Doc: json.RawMessage(`{"server_id":"s1","server_name":"gh","url":"https://gh.example/mcp","transport":"http"}`)}}}}
+	merged, problems := Merge(file, stored)
+	if len(merged.Servers) != 1 || len(problems) != 0 {
+		t.Fatalf("merged %d servers, problems %q", len(merged.Servers), problems)
+	}
+	var applied *config.Config
+	f := NewFollower(nil, file, stored, func(_ context.Context, c *config.Config) error { applied = c; return nil }, slog.New(slog.DiscardHandler))
+	if err := f.watchApply(merged.Path)(ctx, merged); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.File().Servers); n != 0 {
+		t.Errorf("the follower's file has %d servers after a reload: the stored ones became the file's", n)
+	}
+	if applied == nil || len(applied.Servers) != 1 {
+		t.Errorf("applied %v, want the stored server served", applied)
+	}
+}
