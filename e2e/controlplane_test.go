@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,7 +42,8 @@ func databases(t *testing.T) map[string]func(t *testing.T) string {
 // at dbURL, and returns it with its logs.
 func cpGateway(t *testing.T, yamlText, dbURL string, opts gateway.Options) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
-	env := map[string]string{"DATABASE_URL": dbURL, "STORE_MODEL_IN_DB": "True", "LITELLM_SALT_KEY": "e2e-salt-key-0123456789"}
+	env := map[string]string{"DATABASE_URL": dbURL, "STORE_MODEL_IN_DB": "True", "LITELLM_SALT_KEY": "e2e-salt-key-0123456789",
+		"LITELLM_MCP_STDIO_EXTRA_COMMANDS": os.Getenv("MCPGW_NODE")}
 	file, err := config.Parse([]byte(yamlText), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -185,6 +187,24 @@ func controlPlaneJourney(t *testing.T, dbURL string) {
 	if !envoyHasCluster(t, inst, "mcp_upstream_weather") {
 		t.Error("Envoy's config dump has no dynamic cluster for the new server")
 	}
+	// (2) A stdio server and an OpenAPI server added through the API are
+	// callable.
+	node, memory := nodeServer(t, "MCPGW_SERVER_MEMORY")
+	mustAdmin(t, inst, "POST", "/v1/mcp/server", map[string]any{
+		"server_name": "memory", "transport": "stdio", "command": node, "args": []string{memory},
+	}, http.StatusCreated)
+	_, petBase := startPetstore(t)
+	spec, _ := filepath.Abs("../upstreams/openapi/testdata/petstore-openapi3.yaml")
+	mustAdmin(t, inst, "POST", "/v1/mcp/server", map[string]any{
+		"server_name": "petstore", "url": petBase, "spec_path": spec, "transport": "http",
+		"auth_type": "api_key", "credentials": map[string]any{"auth_value": "special-key"},
+	}, http.StatusCreated)
+	waitTools(t, cs, "memory-read_graph", "petstore-getinventory")
+	if got := mustText(t, cs, "memory-read_graph", map[string]any{}); !strings.Contains(got, "entities") {
+		t.Errorf("memory-read_graph answered %q", got)
+	}
+	mustText(t, cs, "petstore-getinventory", map[string]any{})
+
 	// The stored server is listed with the config file's, read-only.
 	list := mustAdmin(t, inst, "GET", "/v1/mcp/server", nil, http.StatusOK)
 	if raw := fmt.Sprint(list); !strings.Contains(raw, "weather") || !strings.Contains(raw, "base") {
@@ -230,10 +250,10 @@ func controlPlaneJourney(t *testing.T, dbURL string) {
 	for _, c := range []struct {
 		key  string
 		want []string
-	}{{key, []string{"weather-forecast"}}, {cpMaster, []string{"base-ping", "weather-forecast"}}} {
+	}{{key, []string{"weather-forecast"}}, {cpMaster, listTools(t, inst.Endpoint, masterHeaders)}} {
 		status, out := adminCall(t, inst, c.key, "GET", "/v1/mcp/tools", nil)
 		if got := adminToolNames(out); status != http.StatusOK || !slices.Equal(got, c.want) {
-			t.Errorf("GET /v1/mcp/tools as %.8s...: %d %v, want %v", c.key, status, out, c.want)
+			t.Errorf("GET /v1/mcp/tools as %.8s...: %d, %v, want %v", c.key, status, got, c.want)
 		}
 	}
 

@@ -215,7 +215,7 @@ func (h *handler) generateKey(w http.ResponseWriter, r *http.Request, c Caller) 
 	}
 	saved, err := h.opts.Store.Create(r.Context(), controlplane.Object{Kind: controlplane.KindKey, ID: k.Token, Name: k.Alias, Doc: mustJSON(doc)}, c.Alias)
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, h.storeError(err))
 		return
 	}
 	h.logWrite("create", controlplane.KindKey, k.Token, k.Alias, c)
@@ -353,7 +353,7 @@ func (h *handler) deleteKeys(w http.ResponseWriter, r *http.Request, c Caller) {
 	for _, t := range tokens {
 		deleted, err := h.opts.Store.Delete(r.Context(), controlplane.KindKey, t, c.Alias)
 		if err != nil {
-			writeError(w, storeError(err))
+			writeError(w, h.storeError(err))
 			return
 		}
 		if deleted {
@@ -567,7 +567,7 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c Caller, 
 	}
 	saved, err := h.opts.Store.Create(r.Context(), controlplane.Object{Kind: g.kind, ID: id, Name: alias, Doc: mustJSON(m)}, c.Alias)
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, h.storeError(err))
 		return
 	}
 	h.logWrite("create", g.kind, id, alias, c)
@@ -661,7 +661,7 @@ func (h *handler) deleteGroups(w http.ResponseWriter, r *http.Request, c Caller,
 	for _, id := range ids {
 		deleted, err := h.opts.Store.Delete(r.Context(), g.kind, id, c.Alias)
 		if err != nil {
-			writeError(w, storeError(err))
+			writeError(w, h.storeError(err))
 			return nil, false
 		}
 		if deleted {
@@ -846,7 +846,7 @@ func (h *handler) audit(w http.ResponseWriter, r *http.Request, _ Caller) {
 	}
 	entries, err := h.opts.Store.Audit(r.Context(), aq)
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, h.storeError(err))
 		return
 	}
 	out := make([]map[string]any, 0, len(entries))

@@ -78,6 +78,10 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies (413 above); 0 means
 	// DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// StdioCommands are commands a stdio server written through the API
+	// may run besides DefaultStdioCommands (LiteLLM's
+	// LITELLM_MCP_STDIO_EXTRA_COMMANDS).
+	StdioCommands []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is where keys and ids come from; nil means crypto/rand.
@@ -320,7 +324,7 @@ func fromConfig(what string) *apiError {
 }
 
 // storeError maps a Store error to an answer naming the store.
-func storeError(err error) *apiError {
+func (h *handler) storeError(err error) *apiError {
 	switch {
 	case errors.Is(err, controlplane.ErrNotFound):
 		return notFound("not found in the store")
@@ -333,6 +337,9 @@ func storeError(err error) *apiError {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{status: http.StatusServiceUnavailable, typ: typeUnavailable, msg: "the control-plane store (database) did not answer in time"}
 	}
+	// Not one of the store's own errors: the answer stays generic (it may
+	// be about the schema or the data), the log says what it was.
+	h.log.Error("store failed", "err", err)
 	return &apiError{status: http.StatusInternalServerError, typ: typeInternal, msg: "the control-plane store (database) failed"}
 }
 
@@ -426,7 +433,7 @@ func (h *handler) update(ctx context.Context, kind controlplane.Kind, id string,
 	for attempt := 0; ; attempt++ {
 		cur, err := h.opts.Store.Get(ctx, kind, id)
 		if err != nil {
-			return cur, cur, storeError(err)
+			return cur, cur, h.storeError(err)
 		}
 		if expect != 0 && cur.Version != expect {
 			return cur, cur, conflict(fmt.Sprintf("version mismatch: the object is at version %d, If-Match says %d; read it again", cur.Version, expect))
@@ -441,7 +448,7 @@ func (h *handler) update(ctx context.Context, kind controlplane.Kind, id string,
 			continue
 		}
 		if err != nil {
-			return cur, cur, storeError(err)
+			return cur, cur, h.storeError(err)
 		}
 		return cur, saved, nil
 	}
@@ -505,7 +512,7 @@ func (h *handler) list(ctx context.Context, kind controlplane.Kind) ([]controlpl
 	}
 	objs, err := h.opts.Store.List(ctx, kind)
 	if err != nil {
-		return nil, storeError(err)
+		return nil, h.storeError(err)
 	}
 	return objs, nil
 }
@@ -520,7 +527,7 @@ func (h *handler) get(ctx context.Context, kind controlplane.Kind, id string) (c
 		return o, false, nil
 	}
 	if err != nil {
-		return o, false, storeError(err)
+		return o, false, h.storeError(err)
 	}
 	return o, true, nil
 }

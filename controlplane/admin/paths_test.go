@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -61,4 +62,46 @@ func TestScriptBodies(t *testing.T) {
 			t.Errorf("%s %s: %d %v, want %d", tc.method, tc.path, code, body, tc.want)
 		}
 	}
+}
+
+// What the config file may hold but an API body may not: a stdio command
+// outside LiteLLM's list (plus StdioCommands), credentials in the URL.
+func TestServerBodiesRefused(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.StdioCommands = []string{"/opt/tools/mcp-fs"} })
+	for _, tc := range []struct {
+		body  string
+		want  int
+		param string
+	}{
+		{`{"server_name": "sh", "transport": "stdio", "command": "sh", "args": ["-c", "id"]}`, http.StatusBadRequest, "command"},
+		{`{"server_name": "bin", "transport": "stdio", "command": "/usr/bin/python3"}`, http.StatusBadRequest, "command"},
+		{`{"server_name": "fs", "transport": "stdio", "command": "npx", "args": ["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]}`, http.StatusCreated, ""},
+		{`{"server_name": "extra", "transport": "stdio", "command": "/opt/tools/mcp-fs"}`, http.StatusCreated, ""},
+		{`{"server_name": "userinfo", "transport": "http", "url": "https://bob:hunter2@mcp.example/mcp"}`, http.StatusBadRequest, "url"},
+	} {
+		code, body, _ := e.do("POST", "/v1/mcp/server", tc.body)
+		if code != tc.want || (tc.param != "" && field(body, "error", "param") != tc.param) {
+			t.Errorf("%s: %d %v, want %d naming %q", tc.body, code, body, tc.want, tc.param)
+		}
+		if strings.Contains(fmt.Sprint(body), "hunter2") {
+			t.Errorf("the answer shows the URL's password: %v", body)
+		}
+	}
+	// An update cannot bring them in either.
+	code, body, _ := e.do("PUT", "/v1/mcp/server", `{"server_id": "`+serverIDOf(t, e, "fs")+`", "command": "bash"}`)
+	if code != http.StatusBadRequest {
+		t.Errorf("PUT with command bash: %d %v", code, body)
+	}
+}
+
+func serverIDOf(t *testing.T, e *env, name string) string {
+	t.Helper()
+	_, list, _ := e.do("GET", "/v1/mcp/server", "")
+	for _, s := range list.([]any) {
+		if field(s, "server_name") == name {
+			return field(s, "server_id").(string)
+		}
+	}
+	t.Fatalf("no server %s", name)
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -383,6 +384,9 @@ func (h *handler) checkServer(ctx context.Context, cfg *config.Config, full map[
 	if !rep.OK() {
 		return s, invalid("MCP server", rep.Errors)
 	}
+	if aerr := h.checkWritable(s); aerr != nil {
+		return s, aerr
+	}
 	names, aerr := h.serverNames(ctx, cfg, id)
 	if aerr != nil {
 		return s, aerr
@@ -395,6 +399,31 @@ func (h *handler) checkServer(ctx context.Context, cfg *config.Config, full map[
 		}
 	}
 	return s, nil
+}
+
+// DefaultStdioCommands are the commands a stdio server written through
+// the API may run, as in LiteLLM (MCP_STDIO_ALLOWED_COMMANDS): a leaked
+// master key must not run any binary on the gateway's host with one
+// POST. They still run what their arguments say (python -c): the admin
+// API is for administrators. The config file is not limited.
+var DefaultStdioCommands = []string{"npx", "uvx", "python", "python3", "node", "docker", "deno"}
+
+// checkWritable refuses what the config file allows but an API body must
+// not carry: a stdio command outside the allowed list, credentials in
+// the URL (they would be stored, listed and audited unencrypted).
+func (h *handler) checkWritable(s config.Server) *apiError {
+	if s.Command != "" && !slices.Contains(DefaultStdioCommands, s.Command) && !slices.Contains(h.opts.StdioCommands, s.Command) {
+		e := badRequest("command " + quote(s.Command) + " is not allowed for stdio servers written through the API; allowed: " +
+			strings.Join(append(slices.Clone(DefaultStdioCommands), h.opts.StdioCommands...), ", ") + " (more with LITELLM_MCP_STDIO_EXTRA_COMMANDS)")
+		e.param = "command"
+		return e
+	}
+	if u, err := url.Parse(s.URL); err == nil && u.User != nil {
+		e := badRequest("url must not carry credentials (user:password@): they would be stored and shown unencrypted; send them in credentials with auth_type basic")
+		e.param = "url"
+		return e
+	}
+	return nil
 }
 
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
@@ -441,7 +470,7 @@ func (h *handler) createServer(w http.ResponseWriter, r *http.Request, c Caller)
 	}
 	saved, err := h.opts.Store.Create(r.Context(), obj, c.Alias)
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, h.storeError(err))
 		return
 	}
 	h.logWrite("create", controlplane.KindServer, id, s.Name, c)
@@ -542,7 +571,7 @@ func (h *handler) deleteServer(w http.ResponseWriter, r *http.Request, c Caller)
 	}
 	deleted, err := h.opts.Store.Delete(r.Context(), controlplane.KindServer, id, c.Alias)
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, h.storeError(err))
 		return
 	}
 	if deleted {

@@ -37,6 +37,11 @@ type StoreSettings struct {
 	// general_settings.master_key (as LiteLLM falls back to it; changing
 	// the master key then makes stored credentials unreadable). Secret.
 	EncryptionKey string
+	// StdioCommands are the commands a stdio server written through the
+	// admin API may run besides LiteLLM's default list (npx, uvx, python,
+	// python3, node, docker, deno): LITELLM_MCP_STDIO_EXTRA_COMMANDS,
+	// comma-separated, as in LiteLLM.
+	StdioCommands []string
 }
 
 // LoadsServers reports whether MCP servers are loaded from the database.
@@ -57,6 +62,7 @@ const (
 	envStoreModelInDB = "STORE_MODEL_IN_DB"
 	envDatabaseURL    = "DATABASE_URL"
 	envSaltKey        = "LITELLM_SALT_KEY"
+	envStdioCommands  = "LITELLM_MCP_STDIO_EXTRA_COMMANDS"
 )
 
 // dbObjects are LiteLLM's supported_db_objects values
@@ -110,6 +116,13 @@ func (p *parser) resolveStore(cfg *Config, src storeSource) {
 	if s.URL != "" && !strings.HasPrefix(s.URL, "postgres://") && !strings.HasPrefix(s.URL, "postgresql://") &&
 		!strings.HasPrefix(s.URL, "sqlite:") && !strings.HasPrefix(s.URL, "file:") {
 		p.errorf(src.url, "general_settings.database_url", "must be a postgres:// or postgresql:// URL, or sqlite:<path> (got scheme %q)", schemeOf(s.URL))
+	}
+	if v, ok := p.lookup(envStdioCommands); ok {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				s.StdioCommands = append(s.StdioCommands, c)
+			}
+		}
 	}
 	if v, ok := p.lookup(envSaltKey); ok && v != "" {
 		s.EncryptionKey = v

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/controlplane/admin"
@@ -73,16 +74,23 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 		// A write answers once this process serves it; other replicas
 		// follow the store within its poll interval (or at once, on
 		// PostgreSQL's notification).
-		st = refreshingStore{Store: s.store, refresh: func(ctx context.Context) { f.Refresh(ctx) }}
+		st = refreshingStore{Store: s.store, refresh: func(ctx context.Context) {
+			// Committed: apply it even if the client has gone.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+			defer cancel()
+			f.Refresh(ctx)
+		}}
 		file = f.File
 	}
 	h, err := admin.New(admin.Options{
 		Config: file,
 		Store:  st,
 		Kinds:  kindsOf(rt.Config.Store.Objects),
-		Keys:   keyChecker{inst},
-		Tools:  toolLister{inst},
-		Logger: log.With("component", "admin_api"),
+		// Read at start, like LiteLLM.
+		StdioCommands: rt.Config.Store.StdioCommands,
+		Keys:          keyChecker{inst},
+		Tools:         toolLister{inst},
+		Logger:        log.With("component", "admin_api"),
 	})
 	if err != nil {
 		return "", err
@@ -139,6 +147,10 @@ func kindsOf(objects []string) []controlplane.Kind {
 	}
 	return kinds
 }
+
+// refreshTimeout bounds applying a write before its answer; past it the
+// follower applies it on its next poll.
+const refreshTimeout = 10 * time.Second
 
 // refreshingStore makes this process serve each write before the admin
 // API answers it.
