@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
@@ -44,35 +42,10 @@ func cpGateway(t *testing.T, yamlText, dbURL string, opts gateway.Options) (*gat
 	t.Helper()
 	env := map[string]string{"DATABASE_URL": dbURL, "STORE_MODEL_IN_DB": "True", "LITELLM_SALT_KEY": "e2e-salt-key-0123456789",
 		"LITELLM_MCP_STDIO_EXTRA_COMMANDS": os.Getenv("MCPGW_NODE")}
-	file, err := config.Parse([]byte(yamlText), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logs := &testutil.SyncBuffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	rt, err := gateway.Open(ctx, file, log)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
 	if opts.Port == 0 {
 		opts.Port = mustFreePort(t)
 	}
-	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
-	opts.EnvoyOutput = logs
-	opts.Logger = log
-	inst, err := gateway.Start(ctx, rt, opts)
-	if err != nil {
-		t.Fatalf("start gateway: %v\n%s", err, logs.String())
-	}
-	t.Cleanup(func() {
-		inst.Close()
-		if t.Failed() {
-			t.Logf("gateway and Envoy logs:\n%s", logs.String())
-		}
-	})
-	return inst, logs
+	return startGatewayEnv(t, yamlText, env, opts)
 }
 
 // adminCall sends one admin API request through Envoy with key.

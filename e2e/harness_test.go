@@ -170,20 +170,30 @@ func gatewayWithLogs(t *testing.T, yamlText string) (*gateway.Instance, *testuti
 // failed test.
 func startGateway(t *testing.T, yamlText string, opts gateway.Options) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
-	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
+	return startGatewayEnv(t, yamlText, nil, opts)
+}
+
+// startGatewayEnv is startGateway with env as the environment the config
+// reads (os.environ/ references, DATABASE_URL, ...); the gateway is
+// opened as `mcpgw run` opens it (gateway.Open: with store_model_in_db,
+// the store's objects too).
+func startGatewayEnv(t *testing.T, yamlText string, env map[string]string, opts gateway.Options) (*gateway.Instance, *testutil.SyncBuffer) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	rt, err := gateway.Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &testutil.SyncBuffer{}
-	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
-	opts.EnvoyOutput = logs
-	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	rt, err := gateway.Open(ctx, cfg, log)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
+	opts.EnvoyOutput = logs
+	opts.Logger = log
 	inst, err := gateway.Start(ctx, rt, opts)
 	if err != nil {
 		t.Fatalf("start gateway: %v\n%s", err, logs.String())

@@ -171,22 +171,11 @@ func (h *handler) parseKey(ctx context.Context, cfg *config.Config, body map[str
 func keyAnswer(o controlplane.Object) map[string]any { return stamp(docOf(o), o) }
 
 func (h *handler) generateKey(w http.ResponseWriter, r *http.Request, c Caller) {
-	if aerr := h.writable(controlplane.KindKey); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, controlplane.KindKey, false, keyNotObject)
+	if !ok {
 		return
 	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	cfg := h.opts.Config()
-	m := decodeObject(body)
-	if m == nil {
-		_, rep := config.ParseKeyJSON(body, jsonOptions(cfg, nil))
-		writeError(w, invalid("key", rep.Errors))
-		return
-	}
+	cfg, m := wb.cfg, wb.m
 	dropReadOnly(m)
 	key, _ := m["key"].(string)
 	if _, hasToken := m["token"]; key == "" && !hasToken {
@@ -228,27 +217,11 @@ func (h *handler) generateKey(w http.ResponseWriter, r *http.Request, c Caller) 
 }
 
 func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c Caller) {
-	if aerr := h.writable(controlplane.KindKey); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, controlplane.KindKey, true, keyNotObject)
+	if !ok {
 		return
 	}
-	expect, aerr := ifMatch(r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	cfg := h.opts.Config()
-	patch := decodeObject(body)
-	if patch == nil {
-		_, rep := config.ParseKeyJSON(body, jsonOptions(cfg, nil))
-		writeError(w, invalid("key", rep.Errors))
-		return
-	}
+	cfg, patch, expect := wb.cfg, wb.m, wb.expect
 	key, _ := patch["key"].(string)
 	if key == "" {
 		e := badRequest("key is required: the key (sk-...) or its token to update")
@@ -300,20 +273,13 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c Caller) {
 }
 
 func (h *handler) deleteKeys(w http.ResponseWriter, r *http.Request, c Caller) {
-	if aerr := h.writable(controlplane.KindKey); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, controlplane.KindKey, false, func([]byte, *config.Config) *apiError {
+		return badRequest(`the body must be a JSON object: {"keys": [...]} or {"key_aliases": [...]}`)
+	})
+	if !ok {
 		return
 	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	m := decodeObject(body)
-	if m == nil {
-		writeError(w, badRequest(`the body must be a JSON object: {"keys": [...]} or {"key_aliases": [...]}`))
-		return
-	}
+	m := wb.m
 	keys, aliases := strs(m["keys"]), strs(m["key_aliases"])
 	if len(keys) == 0 && len(aliases) == 0 {
 		writeError(w, badRequest("keys or key_aliases is required"))
@@ -457,6 +423,13 @@ type group struct {
 	configDocs func(cfg *config.Config) []map[string]any
 }
 
+// notObject lets the validator say what is wrong with a body that is not
+// a JSON object.
+func (g group) notObject(body []byte, cfg *config.Config) *apiError {
+	_, _, rep := g.parse(body, jsonOptions(cfg, nil))
+	return invalid(g.what, rep.Errors)
+}
+
 var teams = group{
 	kind: controlplane.KindTeam, what: "team", idField: "team_id", aliasField: "team_alias", idsField: "team_ids",
 	parse: func(body []byte, opts config.JSONOptions) (string, string, config.Report) {
@@ -529,22 +502,11 @@ func (h *handler) checkGroup(ctx context.Context, g group, cfg *config.Config, m
 func groupAnswer(o controlplane.Object) map[string]any { return stamp(docOf(o), o) }
 
 func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c Caller, g group) {
-	if aerr := h.writable(g.kind); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, g.kind, false, g.notObject)
+	if !ok {
 		return
 	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	cfg := h.opts.Config()
-	m := decodeObject(body)
-	if m == nil {
-		_, _, rep := g.parse(body, jsonOptions(cfg, nil))
-		writeError(w, invalid(g.what, rep.Errors))
-		return
-	}
+	cfg, m := wb.cfg, wb.m
 	dropReadOnly(m)
 	if str(m[g.idField]) == "" {
 		id, err := h.newID()
@@ -576,27 +538,11 @@ func (h *handler) createGroup(w http.ResponseWriter, r *http.Request, c Caller, 
 }
 
 func (h *handler) updateGroup(w http.ResponseWriter, r *http.Request, c Caller, g group) (controlplane.Object, bool) {
-	if aerr := h.writable(g.kind); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, g.kind, true, g.notObject)
+	if !ok {
 		return controlplane.Object{}, false
 	}
-	expect, aerr := ifMatch(r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return controlplane.Object{}, false
-	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return controlplane.Object{}, false
-	}
-	cfg := h.opts.Config()
-	patch := decodeObject(body)
-	if patch == nil {
-		_, _, rep := g.parse(body, jsonOptions(cfg, nil))
-		writeError(w, invalid(g.what, rep.Errors))
-		return controlplane.Object{}, false
-	}
+	cfg, patch, expect := wb.cfg, wb.m, wb.expect
 	id := str(patch[g.idField])
 	if id == "" {
 		e := badRequest(g.idField + " is required: it names the " + g.what + " to update")

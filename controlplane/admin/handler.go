@@ -343,6 +343,48 @@ func (h *handler) storeError(err error) *apiError {
 	return &apiError{status: http.StatusInternalServerError, typ: typeInternal, msg: "the control-plane store (database) failed"}
 }
 
+// writeBody is what every write reads first: the current config, the
+// body as a JSON object and, for updates, the If-Match version (0: none).
+type writeBody struct {
+	cfg    *config.Config
+	m      map[string]any
+	expect int64
+}
+
+// readWrite checks that kind may be written, reads If-Match when update,
+// and reads the body, which must be a JSON object: notObject says why
+// another body is wrong (the validator's own message), nil for a generic
+// one. It answers the request itself when it returns false.
+func (h *handler) readWrite(w http.ResponseWriter, r *http.Request, kind controlplane.Kind, update bool, notObject func(body []byte, cfg *config.Config) *apiError) (writeBody, bool) {
+	var wb writeBody
+	if aerr := h.writable(kind); aerr != nil {
+		writeError(w, aerr)
+		return wb, false
+	}
+	if update {
+		var aerr *apiError
+		if wb.expect, aerr = ifMatch(r); aerr != nil {
+			writeError(w, aerr)
+			return wb, false
+		}
+	}
+	body, aerr := h.readBody(w, r)
+	if aerr != nil {
+		writeError(w, aerr)
+		return wb, false
+	}
+	wb.cfg = h.opts.Config()
+	if wb.m = decodeObject(body); wb.m == nil {
+		if notObject == nil {
+			writeError(w, badRequest("the body must be a JSON object"))
+		} else {
+			writeError(w, notObject(body, wb.cfg))
+		}
+		return wb, false
+	}
+	return wb, true
+}
+
 // writable refuses writes when there is no store or kind is not among
 // supported_db_objects.
 func (h *handler) writable(kind controlplane.Kind) *apiError {

@@ -426,25 +426,26 @@ func (h *handler) checkWritable(s config.Server) *apiError {
 	return nil
 }
 
+// serverNotObject and keyNotObject let the validator say what is wrong
+// with a body that is not a JSON object, in its own words.
+func serverNotObject(body []byte, cfg *config.Config) *apiError {
+	_, rep := config.ParseServerJSON(body, jsonOptions(cfg, nil))
+	return invalid("MCP server", rep.Errors)
+}
+
+func keyNotObject(body []byte, cfg *config.Config) *apiError {
+	_, rep := config.ParseKeyJSON(body, jsonOptions(cfg, nil))
+	return invalid("key", rep.Errors)
+}
+
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
 func (h *handler) createServer(w http.ResponseWriter, r *http.Request, c Caller) {
-	if aerr := h.writable(controlplane.KindServer); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, controlplane.KindServer, false, serverNotObject)
+	if !ok {
 		return
 	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	cfg := h.opts.Config()
-	full := decodeObject(body)
-	if full == nil {
-		_, rep := config.ParseServerJSON(body, jsonOptions(cfg, nil))
-		writeError(w, invalid("MCP server", rep.Errors))
-		return
-	}
+	cfg, full := wb.cfg, wb.m
 	if v, ok := full["transport"]; !ok || v == nil {
 		full["transport"] = defaultTransport
 	}
@@ -479,27 +480,11 @@ func (h *handler) createServer(w http.ResponseWriter, r *http.Request, c Caller)
 }
 
 func (h *handler) updateServer(w http.ResponseWriter, r *http.Request, c Caller) {
-	if aerr := h.writable(controlplane.KindServer); aerr != nil {
-		writeError(w, aerr)
+	wb, ok := h.readWrite(w, r, controlplane.KindServer, true, serverNotObject)
+	if !ok {
 		return
 	}
-	expect, aerr := ifMatch(r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	body, aerr := h.readBody(w, r)
-	if aerr != nil {
-		writeError(w, aerr)
-		return
-	}
-	cfg := h.opts.Config()
-	patch := decodeObject(body)
-	if patch == nil {
-		_, rep := config.ParseServerJSON(body, jsonOptions(cfg, nil))
-		writeError(w, invalid("MCP server", rep.Errors))
-		return
-	}
+	cfg, patch, expect := wb.cfg, wb.m, wb.expect
 	id := str(patch["server_id"])
 	if id == "" {
 		e := badRequest("server_id is required: it names the server to update")
