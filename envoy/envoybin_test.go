@@ -14,32 +14,6 @@ import (
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
-// envoyBin returns $ENVOY_BIN. Without it the test is skipped, or fails
-// when MCPGW_REQUIRE_ENVOY=1 (CI).
-func envoyBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("ENVOY_BIN")
-	if bin == "" {
-		msg := "ENVOY_BIN is not set; run: ENVOY_BIN=$(scripts/ensure-envoy.sh) go test ./envoy/..."
-		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
-			t.Fatal(msg + " (MCPGW_REQUIRE_ENVOY=1)")
-		}
-		t.Skip(msg)
-	}
-	return bin
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // writeConfig writes a bootstrap into the test's temp dir.
 func writeConfig(t *testing.T, yaml []byte) string {
 	t.Helper()
@@ -54,7 +28,7 @@ func writeConfig(t *testing.T, yaml []byte) string {
 // waits for admin /ready. Envoy's log is printed if the test fails.
 func startEnvoy(t *testing.T, p Params) {
 	t.Helper()
-	bin := envoyBin(t)
+	bin := testutil.EnvoyBin(t)
 	cfg, err := Render(p)
 	if err != nil {
 		t.Fatal(err)

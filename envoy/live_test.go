@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
@@ -83,7 +84,7 @@ type rpcErrorBody struct {
 // service, two plain upstreams and a TLS upstream, and checks routing, the
 // 413 body limit, local-reply rewriting, and failure without ext_proc.
 func TestEnvoyLive(t *testing.T) {
-	envoyBin(t)
+	testutil.EnvoyBin(t)
 
 	plainUp := &recorder{name: "plain"}
 	plainSrv := httptest.NewServer(plainUp)
@@ -115,9 +116,9 @@ func TestEnvoyLive(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "access.log")
 	p := Params{
 		ListenAddress:       "127.0.0.1",
-		ListenPort:          freePort(t),
+		ListenPort:          testutil.FreePort(t),
 		AdminAddress:        "127.0.0.1",
-		AdminPort:           freePort(t),
+		AdminPort:           testutil.FreePort(t),
 		ExtProcAddress:      procAddr,
 		SidecarAddress:      sidecarSrv.Listener.Addr().String(),
 		Upstreams:           []*upstreams.Upstream{plain, secure, {Alias: "stdio", Transport: upstreams.TransportStdio, Cluster: upstreams.ClusterName("stdio")}},

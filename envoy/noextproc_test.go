@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"testing"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
@@ -47,7 +48,7 @@ func TestNoExtProc(t *testing.T) {
 // TestNoExtProcValidatesWithEnvoy runs `envoy --mode validate` on the
 // baseline config.
 func TestNoExtProcValidatesWithEnvoy(t *testing.T) {
-	bin := envoyBin(t)
+	bin := testutil.EnvoyBin(t)
 	_, caFile := selfSignedCert(t)
 	p := baseParams(t)
 	p.NoExtProc = true

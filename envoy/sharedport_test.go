@@ -14,16 +14,16 @@ import (
 // fail to start. With Envoy's default reuse_port it bound the same port
 // silently and took a share of the new connections.
 func TestSecondEnvoyOnServedPortFails(t *testing.T) {
-	bin := envoyBin(t)
+	bin := testutil.EnvoyBin(t)
 	first := baseParams(t)
 	first.Upstreams = nil
 	first.ListenAddress = "127.0.0.1"
-	first.ListenPort = freePort(t)
-	first.AdminPort = freePort(t)
+	first.ListenPort = testutil.FreePort(t)
+	first.AdminPort = testutil.FreePort(t)
 	startEnvoy(t, first)
 
 	second := first
-	second.AdminPort = freePort(t)
+	second.AdminPort = testutil.FreePort(t)
 	cfg, err := Render(second)
 	if err != nil {
 		t.Fatal(err)

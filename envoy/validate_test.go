@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -12,7 +13,7 @@ import (
 // rendered configs: the real binary checks what the Go protos cannot
 // (extension names, files, cross-field rules).
 func TestRenderedConfigValidatesWithEnvoy(t *testing.T) {
-	bin := envoyBin(t)
+	bin := testutil.EnvoyBin(t)
 	_, caFile := selfSignedCert(t)
 	stdio := &upstreams.Upstream{Alias: "fs", Transport: upstreams.TransportStdio, Cluster: upstreams.ClusterName("fs")}
 	sse := upstream(t, "legacy", "http://legacy.example.com/sse")

@@ -23,31 +23,6 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
-// envoyBin returns $ENVOY_BIN. Without it the test is skipped, or fails
-// when MCPGW_REQUIRE_ENVOY=1 (CI).
-func envoyBin(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv("ENVOY_BIN")
-	if bin == "" {
-		msg := "ENVOY_BIN is not set; run: ENVOY_BIN=$(scripts/ensure-envoy.sh) go test ./envoy/..."
-		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
-			t.Fatal(msg + " (MCPGW_REQUIRE_ENVOY=1)")
-		}
-		t.Skip(msg)
-	}
-	return bin
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // named answers every request with its name; /slow after a pause.
 func named(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -124,7 +99,7 @@ func dynamic(t *testing.T, admin string) (map[string]string, []string) {
 // first snapshot; servers added at run time are routed to, removed ones
 // leave Envoy, and a call in flight on an unchanged server completes.
 func TestEnvoyLive(t *testing.T) {
-	bin := envoyBin(t)
+	bin := testutil.EnvoyBin(t)
 	sidecar := httptest.NewServer(named("sidecar"))
 	t.Cleanup(sidecar.Close)
 	steady := httptest.NewServer(named("steady"))
@@ -142,9 +117,9 @@ func TestEnvoyLive(t *testing.T) {
 
 	p := envoy.Params{
 		ListenAddress:  "127.0.0.1",
-		ListenPort:     freePort(t),
+		ListenPort:     testutil.FreePort(t),
 		AdminAddress:   "127.0.0.1",
-		AdminPort:      freePort(t),
+		AdminPort:      testutil.FreePort(t),
 		ExtProcAddress: "127.0.0.1:1", // not used: no ext_proc filter
 		SidecarAddress: sidecar.Listener.Addr().String(),
 		XDSAddress:     lis.Addr().String(),
