@@ -38,6 +38,7 @@ type options struct {
 	listWarmup   time.Duration
 	calls        bool   // run the tools/call scenarios
 	cpuProfile   string // write a CPU profile of the whole run here
+	cp           cpOptions
 }
 
 func main() { os.Exit(benchMain()) }
@@ -91,6 +92,13 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
+	cpScenarios := fs.String("controlplane", "visible,scale", "control-plane scenarios to run: visible (write to visible on two replicas), scale (10,000 keys, 1,000 servers); \"\" runs none")
+	cpStores := fs.String("cp-stores", "sqlite,postgres", "stores of the visible scenario (postgres: $MCPGW_POSTGRES_URL, else scripts/ensure-postgres.sh)")
+	fs.StringVar(&o.cp.scaleStore, "cp-scale-store", "sqlite", "store of the scale scenario: sqlite or postgres")
+	fs.IntVar(&o.cp.writes, "cp-writes", 50, "key generations (then as many deletes) timed per store in the visible scenario")
+	fs.IntVar(&o.cp.keys, "cp-keys", 10000, "keys in the store in the scale scenario")
+	fs.IntVar(&o.cp.servers, "cp-servers", 1000, "servers in the store in the scale scenario")
+	fs.DurationVar(&o.cp.callWindow, "cp-call-duration", 5*time.Second, "measured tools/call window per gateway in the scale scenario")
 	// Each version runs every scenario, so rows compare like with like: a
 	// 2026-07-28 client reaches the stateful demo upstream directly at
 	// 2025-11-25 (go-sdk falls back) but the gateway at 2026-07-28 (a
@@ -130,6 +138,34 @@ func parseFlags(args []string) (options, error) {
 			seen[n] = true
 			o.concurrency = append(o.concurrency, n)
 		}
+	}
+	for f := range strings.SplitSeq(*cpScenarios, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "":
+		case "visible":
+			o.cp.visible = true
+		case "scale":
+			o.cp.scale = true
+		default:
+			return o, fmt.Errorf("-controlplane: unknown scenario %q (visible, scale)", f)
+		}
+	}
+	for f := range strings.SplitSeq(*cpStores, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "":
+		case "sqlite", "postgres":
+			if !slices.Contains(o.cp.stores, f) {
+				o.cp.stores = append(o.cp.stores, f)
+			}
+		default:
+			return o, fmt.Errorf("-cp-stores: unknown store %q (sqlite, postgres)", f)
+		}
+	}
+	if o.cp.scaleStore != "sqlite" && o.cp.scaleStore != "postgres" {
+		return o, fmt.Errorf("-cp-scale-store: unknown store %q (sqlite, postgres)", o.cp.scaleStore)
+	}
+	if o.cp.writes < 1 || o.cp.keys < 2 || o.cp.servers < 1 || o.cp.callWindow <= 0 {
+		return o, fmt.Errorf("-cp-writes and -cp-servers must be at least 1, -cp-keys at least 2, -cp-call-duration positive")
 	}
 	if o.envoyBin == "" {
 		return o, fmt.Errorf("no Envoy binary: set ENVOY_BIN=$(scripts/ensure-envoy.sh), pass -envoy, or run make bench")
@@ -182,7 +218,16 @@ func run(ctx context.Context, o options) error {
 	if o.listDuration > 0 {
 		total += time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 5*time.Second
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list; about %v in all\n",
+	// Rough: each write of the visible scenario takes about a poll
+	// interval on SQLite and far less on PostgreSQL; the scale scenario
+	// is dominated by filling the store and starting the big gateway.
+	if o.cp.visible {
+		total += time.Duration(len(o.cp.stores)) * (10*time.Second + time.Duration(o.cp.writes)*300*time.Millisecond)
+	}
+	if o.cp.scale {
+		total += 2*(o.cp.callWindow+time.Second) + 40*time.Second
+	}
+	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list, then the control plane; about %v in all\n",
 		len(o.protocols), len(scenarios), len(o.concurrency), o.warmup, o.duration, total.Round(time.Second))
 
 	results := map[string][]result{}
@@ -203,6 +248,12 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("tools/list: %w", err)
 		}
 	}
+	var cp *cpReport
+	if o.cp.visible || o.cp.scale {
+		if cp, err = runControlPlane(ctx, o, o.cp, progress); err != nil {
+			return fmt.Errorf("control plane: %w", err)
+		}
+	}
 	for _, version := range o.protocols {
 		if rs := results[version]; len(rs) > 0 {
 			o.protocol = version
@@ -210,6 +261,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	printListReport(os.Stdout, lists)
+	printCPReport(os.Stdout, cp)
 	return nil
 }
 

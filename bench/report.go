@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -94,3 +96,57 @@ func ratio(x, y float64) string {
 	}
 	return fmt.Sprintf("%.2f", x/y)
 }
+
+func printCPReport(w io.Writer, r *cpReport) {
+	if r == nil {
+		return
+	}
+	if len(r.visible) > 0 {
+		fmt.Fprintf(w, "\nControl plane: write to visible on two replicas (two gateways in this process, one store each run;\n"+
+			"%d key generations, then %d key deletes, through replica A's admin API)\n\n", r.opts.writes, r.opts.writes)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "%-10s\t%-26s\twrites\tA 2xx p50 ms\tA 2xx p99 ms\tvisible on B p50 ms\tp99 ms\tmax ms\t\n", "store", "write")
+		for _, v := range r.visible {
+			adm, vis := sortedCopy(v.admin), sortedCopy(v.visible)
+			fmt.Fprintf(tw, "%-10s\t%-26s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", v.store, v.write, len(v.visible),
+				ms(pctOf(adm, 50)), ms(pctOf(adm, 99)), ms(pctOf(vis, 50)), ms(pctOf(vis, 99)), ms(vis[len(vis)-1]))
+		}
+		tw.Flush()
+		fmt.Fprintf(w, "(A 2xx: the admin request until its 2xx, which A sends once it serves the write itself; visible on B: from\n"+
+			" that 2xx until B's first answer showing the write, B polled with back-to-back tools/call; target p99 <= 1 s)\n")
+	}
+	if len(r.scale) == 2 {
+		small, big := r.scale[0], r.scale[1]
+		fmt.Fprintf(w, "\nControl plane at scale (%s): %d servers and %d keys in the store against 1 and 1; every server points at one\n"+
+			"stateless go-sdk upstream (the demo server); each key may call one tool of one server (mcp_tool_permissions)\n\n",
+			r.opts.scaleStore, big.servers, big.keys)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		col := func(s scaleSide) string { return fmt.Sprintf("%d servers, %d keys", s.servers, s.keys) }
+		fmt.Fprintf(tw, "%-44s\t%s\t%s\t\n", "", col(small), col(big))
+		row := func(name string, f func(scaleSide) string) {
+			fmt.Fprintf(tw, "%-44s\t%s\t%s\t\n", name, f(small), f(big))
+		}
+		row("objects written to the store, s", func(s scaleSide) string { return fmt.Sprintf("%.2f", s.insert.Seconds()) })
+		row("start (Open + Start until Envoy ready), ms", func(s scaleSide) string { return ms(s.start) })
+		row("then until the key's first call answers, ms", func(s scaleSide) string { return ms(s.firstCall) })
+		row("Go heap in use, delta, MiB", func(s scaleSide) string { return mib(s.heap) })
+		row("process RSS, delta, MiB", func(s scaleSide) string { return mib(s.rss) })
+		row("Envoy heap allocated, MiB", func(s scaleSide) string { return mib(s.envoyHeap) })
+		row("tools/call calls (1 session)", func(s scaleSide) string { return strconv.Itoa(s.calls.calls()) })
+		row("tools/call p50 ms", func(s scaleSide) string { return ms(s.calls.pct(50)) })
+		row("tools/call p99 ms", func(s scaleSide) string { return ms(s.calls.pct(99)) })
+		row("key delete: admin 2xx p50 ms", func(s scaleSide) string { return ms(pctOf(sortedCopy(s.delAdmin), 50)) })
+		row("key delete: admin 2xx max ms", func(s scaleSide) string { return ms(slices.Max(s.delAdmin)) })
+		row("key delete: 2xx until 401, max ms", func(s scaleSide) string { return ms(slices.Max(s.delVisible)) })
+		tw.Flush()
+		fmt.Fprintf(w, "(heap and RSS: this process (gateway's Go side, the upstream, the client) after a GC with freed memory returned,\n"+
+			" after start and the first call, minus before Open; Envoy is a separate process. tools/call: %v measured after 1s\n"+
+			" warm-up, one go-sdk session with the key. key delete: %d deletes, each timed alone on this one gateway)\n",
+			r.opts.callWindow, cpDeletes)
+	}
+	for _, s := range r.skipped {
+		fmt.Fprintf(w, "\nskipped: %s\n", s)
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
