@@ -442,7 +442,8 @@ func scaleOne(ctx context.Context, o options, cp cpOptions, up *cpUpstream, nSer
 
 	// Key deletes at this size: the admin API answers once this gateway
 	// serves the change, so the 401 should follow at once.
-	for _, key := range keys[len(keys)-min(cpDeletes, len(keys)-1):] {
+	// The last keys go (the first, whose calls were timed, goes last).
+	for _, key := range keys[len(keys)-min(cpDeletes, len(keys)):] {
 		t0 := time.Now()
 		if _, err := c.admin(ctx, g, "POST", "/key/delete", map[string]any{"keys": []string{key}}, http.StatusOK); err != nil {
 			return side, err

@@ -164,8 +164,8 @@ func parseFlags(args []string) (options, error) {
 	if o.cp.scaleStore != "sqlite" && o.cp.scaleStore != "postgres" {
 		return o, fmt.Errorf("-cp-scale-store: unknown store %q (sqlite, postgres)", o.cp.scaleStore)
 	}
-	if o.cp.writes < 1 || o.cp.keys < 2 || o.cp.servers < 1 || o.cp.callWindow <= 0 {
-		return o, fmt.Errorf("-cp-writes and -cp-servers must be at least 1, -cp-keys at least 2, -cp-call-duration positive")
+	if o.cp.writes < 1 || o.cp.keys < 1 || o.cp.servers < 1 || o.cp.callWindow <= 0 {
+		return o, fmt.Errorf("-cp-writes, -cp-keys and -cp-servers must be at least 1, -cp-call-duration positive")
 	}
 	if o.envoyBin == "" {
 		return o, fmt.Errorf("no Envoy binary: set ENVOY_BIN=$(scripts/ensure-envoy.sh), pass -envoy, or run make bench")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -136,8 +135,8 @@ func printCPReport(w io.Writer, r *cpReport) {
 		row("tools/call p50 ms", func(s scaleSide) string { return ms(s.calls.pct(50)) })
 		row("tools/call p99 ms", func(s scaleSide) string { return ms(s.calls.pct(99)) })
 		row("key delete: admin 2xx p50 ms", func(s scaleSide) string { return ms(pctOf(sortedCopy(s.delAdmin), 50)) })
-		row("key delete: admin 2xx max ms", func(s scaleSide) string { return ms(slices.Max(s.delAdmin)) })
-		row("key delete: 2xx until 401, max ms", func(s scaleSide) string { return ms(slices.Max(s.delVisible)) })
+		row("key delete: admin 2xx max ms", func(s scaleSide) string { return ms(maxOf(s.delAdmin)) })
+		row("key delete: 2xx until 401, max ms", func(s scaleSide) string { return ms(maxOf(s.delVisible)) })
 		tw.Flush()
 		fmt.Fprintf(w, "(heap and RSS: this process (gateway's Go side, the upstream, the client) after a GC with freed memory returned,\n"+
 			" after start and the first call, minus before Open; Envoy is a separate process. tools/call: %v measured after 1s\n"+
@@ -150,3 +149,12 @@ func printCPReport(w io.Writer, r *cpReport) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f", float64(n)/(1<<20)) }
+
+// maxOf is the largest of d, 0 for none.
+func maxOf(d []time.Duration) time.Duration {
+	var m time.Duration
+	for _, x := range d {
+		m = max(m, x)
+	}
+	return m
+}
