@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -43,6 +45,11 @@ func LoadStored(ctx context.Context, st controlplane.Store, cfg *config.Config) 
 // to create such objects); one that no longer validates is left out too.
 // Each left-out object is one problem in the returned list, naming it.
 func Merge(file *config.Config, st Stored) (*config.Config, []string) {
+	return merge(file, st, nil)
+}
+
+// merge is Merge, parsing each stored object through cache (nil: none).
+func merge(file *config.Config, st Stored, cache *parsedObjects) (*config.Config, []string) {
 	merged := *file
 	merged.Servers = slices.Clone(file.Servers)
 	merged.Access.Keys = slices.Clone(file.Access.Keys)
@@ -54,12 +61,14 @@ func Merge(file *config.Config, st Stored) (*config.Config, []string) {
 	}
 
 	opts := config.JSONOptions{Separator: file.General.MCPToolPrefixSeparator, KeyHeader: file.General.KeyHeaderName}
+	cache = cache.begin(opts)
+	defer cache.end()
 	taken := map[string]bool{}
 	for _, s := range file.Servers {
 		taken[s.Name], taken[s.Alias] = true, true
 	}
 	for _, o := range st.Objects[controlplane.KindServer] {
-		s, err := parseStored(o, opts, config.ParseServerJSON)
+		s, err := parseCached(cache, o, opts, config.ParseServerJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -76,7 +85,7 @@ func Merge(file *config.Config, st Stored) (*config.Config, []string) {
 		orgs[o.ID] = true
 	}
 	for _, o := range st.Objects[controlplane.KindOrganization] {
-		org, err := parseStored(o, opts, config.ParseOrganizationJSON)
+		org, err := parseCached(cache, o, opts, config.ParseOrganizationJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -92,7 +101,7 @@ func Merge(file *config.Config, st Stored) (*config.Config, []string) {
 		teams[t.ID] = true
 	}
 	for _, o := range st.Objects[controlplane.KindTeam] {
-		t, err := parseStored(o, opts, config.ParseTeamJSON)
+		t, err := parseCached(cache, o, opts, config.ParseTeamJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -108,7 +117,7 @@ func Merge(file *config.Config, st Stored) (*config.Config, []string) {
 		keys[k.Token] = true
 	}
 	for _, o := range st.Objects[controlplane.KindKey] {
-		k, err := parseStored(o, opts, config.ParseKeyJSON)
+		k, err := parseCached(cache, o, opts, config.ParseKeyJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -135,6 +144,10 @@ type Follower struct {
 	file    *config.Config
 	stored  Stored
 	failing bool // the last read failed (logged once until it recovers)
+	// parsed keeps each stored object as last parsed: every write makes
+	// the follower merge every object again, and validating 10,000 keys
+	// anew took seconds per write (make bench, control plane at scale).
+	parsed parsedObjects
 }
 
 // NewFollower returns a Follower that has applied file merged with stored.
@@ -223,7 +236,7 @@ func (f *Follower) watchApply(configPath string) func(context.Context, *config.C
 }
 
 func (f *Follower) applyLocked(ctx context.Context, file *config.Config, st Stored) error {
-	merged, problems := Merge(file, st)
+	merged, problems := merge(file, st, &f.parsed)
 	for _, p := range problems {
 		f.log.Warn(p)
 	}
@@ -256,4 +269,64 @@ func parseStored[T any](o controlplane.Object, opts config.JSONOptions, parse fu
 		return zero, rep.Errors
 	}
 	return v, nil
+}
+
+// parsedObjects remembers what parseStored made of each stored object,
+// by kind and id, with the bytes it was made from: an object whose Doc
+// and Secret are unchanged is not parsed again. One merge at a time
+// (the Follower's lock); entries of objects a merge did not see are
+// dropped at its end.
+type parsedObjects struct {
+	opts config.JSONOptions
+	last map[parsedID]parsedObject // as of the previous merge
+	next map[parsedID]parsedObject // this merge's, replacing last at end
+}
+
+type parsedID struct {
+	kind controlplane.Kind
+	id   string
+}
+
+type parsedObject struct {
+	doc, secret json.RawMessage
+	value       any // the parsed value (config.Server, config.Key, ...)
+	err         error
+}
+
+// begin starts a merge with opts; entries parsed with other options are
+// not reused. A nil cache stays nil (no caching).
+func (c *parsedObjects) begin(opts config.JSONOptions) *parsedObjects {
+	if c == nil {
+		return nil
+	}
+	if c.opts != opts {
+		c.opts, c.last = opts, nil
+	}
+	c.next = make(map[parsedID]parsedObject, len(c.last))
+	return c
+}
+
+func (c *parsedObjects) end() {
+	if c != nil {
+		c.last, c.next = c.next, nil
+	}
+}
+
+// parseCached is parseStored through cache (nil: no cache). The value
+// is shared with later merges that reuse it, as the config file's
+// objects are: nothing downstream changes a merged config in place.
+func parseCached[T any](cache *parsedObjects, o controlplane.Object, opts config.JSONOptions, parse func([]byte, config.JSONOptions) (T, config.Report)) (T, error) {
+	if cache == nil {
+		return parseStored(o, opts, parse)
+	}
+	id := parsedID{o.Kind, o.ID}
+	if p, ok := cache.last[id]; ok && bytes.Equal(p.doc, o.Doc) && bytes.Equal(p.secret, o.Secret) {
+		if v, ok := p.value.(T); ok {
+			cache.next[id] = p
+			return v, p.err
+		}
+	}
+	v, err := parseStored(o, opts, parse)
+	cache.next[id] = parsedObject{doc: o.Doc, secret: o.Secret, value: v, err: err}
+	return v, err
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +161,72 @@ func TestFollowerWatchApplyWithoutFile(t *testing.T) {
 	}
 	if applied == nil || len(applied.Servers) != 1 {
 		t.Errorf("applied %v, want the stored server served", applied)
+	}
+}
+
+// A follower's merge parses a stored object once and reuses it while its
+// bytes stay the same; a changed, deleted or refused object, and other
+// parse options, give what an uncached Merge gives.
+func TestMergeReusesParsedObjects(t *testing.T) {
+	file, err := config.Parse([]byte("mcp_servers:\n  wiki:\n    url: https://wiki.example/mcp\n"), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj := func(k controlplane.Kind, id, name, doc string) controlplane.Object {
+		return controlplane.Object{Kind: k, ID: id, Name: name, Doc: json.RawMessage(doc)}
+	}
+	token := strings.Repeat("ab", 32)
+	st := Stored{Revision: 1, Objects: map[controlplane.Kind][]controlplane.Object{
+		controlplane.KindServer: {obj(controlplane.KindServer, "s1", "gh", `{"server_name":"gh","url":"https://gh.example/mcp","transport":"http"}`),
+			obj(controlplane.KindServer, "bad", "bad", `{"server_name":"bad","transport":"http"}`)},
+		controlplane.KindKey: {obj(controlplane.KindKey, token, "k", `{"token":"`+token+`","key_alias":"k"}`)},
+	}}
+	var cache parsedObjects
+	check := func(step string, st Stored) *config.Config {
+		t.Helper()
+		got, gotProblems := merge(file, st, &cache)
+		want, wantProblems := Merge(file, st)
+		if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotProblems, wantProblems) {
+			t.Fatalf("%s: cached merge differs:\n%+v %q\nwant\n%+v %q", step, got, gotProblems, want, wantProblems)
+		}
+		return got
+	}
+	check("first", st)
+	first := cache.last[parsedID{controlplane.KindKey, token}].doc
+
+	// The same bytes in new slices (as a new read of the store gives):
+	// reused, not parsed again.
+	again := Stored{Revision: 2, Objects: map[controlplane.Kind][]controlplane.Object{}}
+	for k, objs := range st.Objects {
+		for _, o := range objs {
+			o.Doc = slices.Clone(o.Doc)
+			again.Objects[k] = append(again.Objects[k], o)
+		}
+	}
+	check("same bytes", again)
+	if got := cache.last[parsedID{controlplane.KindKey, token}].doc; &got[0] != &first[0] {
+		t.Error("an unchanged key was parsed again")
+	}
+
+	// The key changes under the same id, the bad server goes.
+	changed := Stored{Revision: 3, Objects: map[controlplane.Kind][]controlplane.Object{
+		controlplane.KindServer: st.Objects[controlplane.KindServer][:1],
+		controlplane.KindKey:    {obj(controlplane.KindKey, token, "k2", `{"token":"`+token+`","key_alias":"k2","blocked":true}`)},
+	}}
+	m := check("changed", changed)
+	if k := m.Access.Keys[0]; k.Alias != "k2" || !k.Blocked {
+		t.Errorf("changed key served as %+v", k)
+	}
+	if _, ok := cache.last[parsedID{controlplane.KindServer, "bad"}]; ok || len(cache.last) != 2 {
+		t.Errorf("cache keeps %d entries (a deleted object's among them: %v), want 2", len(cache.last), ok)
+	}
+
+	// Another separator: parsed anew.
+	sep := *file
+	sep.General.MCPToolPrefixSeparator = "_"
+	got, _ := merge(&sep, changed, &cache)
+	want, _ := Merge(&sep, changed)
+	if !reflect.DeepEqual(got, want) || cache.opts.Separator != "_" {
+		t.Error("a merge with other options reused entries parsed with the old ones")
 	}
 }
