@@ -22,6 +22,9 @@ type storeState struct {
 	store  controlplane.Store
 	file   *config.Config
 	stored Stored
+	// parsed are the stored objects as Open parsed them, for the
+	// follower's first merge to reuse.
+	parsed *parsedObjects
 }
 
 // Open builds the runtime for a config file. With store_model_in_db it
@@ -44,7 +47,8 @@ func Open(ctx context.Context, file *config.Config, log *slog.Logger) (*Runtime,
 		st.Close()
 		return nil, fmt.Errorf("store_model_in_db: database %s: %w", store.RedactURL(url), err)
 	}
-	merged, problems := Merge(file, stored)
+	parsed := &parsedObjects{}
+	merged, problems := merge(file, stored, parsed)
 	for _, p := range problems {
 		log.Warn(p)
 	}
@@ -53,7 +57,7 @@ func Open(ctx context.Context, file *config.Config, log *slog.Logger) (*Runtime,
 		st.Close()
 		return nil, err
 	}
-	rt.store = &storeState{store: st, file: file, stored: stored}
+	rt.store = &storeState{store: st, file: file, stored: stored, parsed: parsed}
 	log.Info("store opened", "database", store.RedactURL(url), "revision", stored.Revision,
 		"servers", len(stored.Objects[controlplane.KindServer]), "keys", len(stored.Objects[controlplane.KindKey]))
 	return rt, nil
@@ -70,6 +74,9 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	)
 	if s := rt.store; s != nil {
 		f := NewFollower(s.store, s.file, s.stored, inst.Apply, log.With("component", "store"))
+if s.parsed != nil {
+			f.parsed = *s.parsed
+		}
 		inst.follower = f // Start runs it once Envoy is ready
 		// A write answers once this process serves it; other replicas
 		// follow the store within its poll interval (or at once, on
