@@ -86,8 +86,8 @@ test: lint policy-test e2e-clients ## every test, end-to-end through the real En
 	MCPGW_NODE="$$(ls $(CURDIR)/$(NODE_DIR)/node_modules/.bin/node 2>/dev/null || command -v node)" \
 	$(GO) test -race -count=1 -timeout 12m ./...
 
-bench: build ## tools/call and tools/list latency and throughput (bench/README.md)
-	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench
+bench: build ## tools/call, tools/list and control-plane figures; BENCH_FLAGS=... (bench/README.md)
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench $(BENCH_FLAGS)
 
 clean: ## remove bin, .venv and the npm install
 	rm -rf bin $(VENV) $(NODE_DIR)/node_modules
