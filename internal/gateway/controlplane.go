@@ -74,7 +74,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	)
 	if s := rt.store; s != nil {
 		f := NewFollower(s.store, s.file, s.stored, inst.Apply, log.With("component", "store"))
-if s.parsed != nil {
+		if s.parsed != nil {
 			f.parsed = *s.parsed
 		}
 		inst.follower = f // Start runs it once Envoy is ready
