@@ -29,7 +29,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/controlplane/store"
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
@@ -188,7 +188,7 @@ access:
 		text += "mcp_servers:\n" + fileServers
 	}
 	env := map[string]string{"DATABASE_URL": dbURL, "STORE_MODEL_IN_DB": "True", "LITELLM_SALT_KEY": cpSalt}
-	file, err := config.Parse([]byte(text), "bench-cp.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	file, err := configfile.Parse([]byte(text), "bench-cp.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

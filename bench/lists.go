@@ -17,7 +17,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 )
 
@@ -93,7 +93,7 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	for i, u := range f.urls {
 		fmt.Fprintf(&b, "  up%02d:\n    url: %q\n", i, u)
 	}
-	cfg, err := config.Parse([]byte(b.String()), "bench-lists.yaml", func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Parse([]byte(b.String()), "bench-lists.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/envoy"
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -83,7 +83,7 @@ general_settings:
 access:
   decision_log: {output: "/dev/null"}
 `, alias, upstreamURL)
-	cfg, err := config.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

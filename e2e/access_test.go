@@ -15,7 +15,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
@@ -40,7 +40,7 @@ func rawUpstream(t *testing.T, name string, tools ...string) string {
 func gatewayFromFile(t *testing.T, path string) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
 	bin := requireEnv(t, "ENVOY_BIN")
-	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Load(path, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
@@ -179,7 +179,7 @@ func startGateway(t *testing.T, yamlText string, opts gateway.Options) (*gateway
 // the store's objects too).
 func startGatewayEnv(t *testing.T, yamlText string, env map[string]string, opts gateway.Options) (*gateway.Instance, *testutil.SyncBuffer) {
 	t.Helper()
-	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := configfile.Parse([]byte(yamlText), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}

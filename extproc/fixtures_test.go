@@ -26,7 +26,7 @@ import (
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/sessions"
@@ -142,7 +142,7 @@ const (
 // session ids (fixturePool).
 func fixtureServer(t *testing.T) *Server {
 	t.Helper()
-	cfg, err := config.Parse([]byte(fixtureConfig), "fixture.yaml", nil)
+	cfg, err := configfile.Parse([]byte(fixtureConfig), "fixture.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
@@ -63,7 +64,7 @@ access:
 
 func parseConfig(t testing.TB, src string) *config.Config {
 	t.Helper()
-	cfg, err := config.Parse([]byte(src), "test.yaml", nil)
+	cfg, err := configfile.Parse([]byte(src), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

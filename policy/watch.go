@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 // Source says where an engine's config comes from, so Watch can reload it.
@@ -18,7 +19,7 @@ type Source struct {
 	// is watched (with the config the engine was built from).
 	ConfigPath string
 	// Env resolves os.environ/ references on reload; nil means none.
-	Env config.LookupEnv
+	Env configfile.LookupEnv
 	// Apply, when set, applies each loaded config to the whole gateway
 	// (servers included, and this engine with them) instead of the
 	// engine reloading its access settings alone; it reports what it
@@ -85,7 +86,7 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 		next := cur.cfg
 		if src.ConfigPath != "" {
 			var err error
-			if next, err = config.Load(src.ConfigPath, src.Env); err != nil {
+			if next, err = configfile.Load(src.ConfigPath, src.Env); err != nil {
 				logProblems(log, "config reload failed; keeping the running servers and access settings", err)
 				return false
 			}
@@ -101,7 +102,7 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 	cfg, next := cur.cfg, cur.cfg
 	if src.ConfigPath != "" {
 		var err error
-		if next, err = config.Load(src.ConfigPath, src.Env); err != nil {
+		if next, err = configfile.Load(src.ConfigPath, src.Env); err != nil {
 			logProblems(log, "config reload failed; keeping the previous access settings", err)
 			return false
 		}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
@@ -36,7 +37,7 @@ func TestWatch(t *testing.T) {
 	cfgText := "mcp_servers:\n  db:\n    url: https://db.example/mcp\naccess:\n  policy_dir: rules\n  keys:\n    - {key_alias: a, key: sk-a, object_permission: {mcp_servers: [db]}}\n"
 	writeFile(t, cfgPath, cfgText)
 	writeFile(t, filepath.Join(dir, "rules", "sql.rego"), sqlRule)
-	cfg, err := config.Load(cfgPath, nil)
+	cfg, err := configfile.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestWatchApply(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
 	writeFile(t, cfgPath, "mcp_servers:\n  db:\n    url: https://db.example/mcp\n")
-	cfg, err := config.Load(cfgPath, nil)
+	cfg, err := configfile.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 )
 
@@ -52,7 +53,7 @@ func loadRuntime(path string, log *slog.Logger, opts ...gateway.BuildOption) (*g
 // loadConfig loads and validates the config and reports what it accepts
 // but does not act on.
 func loadConfig(path string, log *slog.Logger) (*config.Config, error) {
-	cfg, err := config.Load(path, os.LookupEnv)
+	cfg, err := configfile.Load(path, os.LookupEnv)
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/mcpgw/mcpgw/controlplane/store"
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
@@ -37,7 +37,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	var admin netip.AddrPort
 	if *adminAddr != "" {
-		if admin, err = config.ParseAdminAddress(*adminAddr); err != nil {
+		if admin, err = configfile.ParseAdminAddress(*adminAddr); err != nil {
 			return fmt.Errorf("-admin-address %q: %v", *adminAddr, err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/policy"
 )
@@ -19,7 +20,7 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	path := fs.Arg(0)
-	cfg, err := config.Load(path, os.LookupEnv)
+	cfg, err := configfile.Load(path, os.LookupEnv)
 	var probs config.Problems
 	if errors.As(err, &probs) {
 		fmt.Fprintln(stderr, probs.Error())

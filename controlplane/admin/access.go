@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
@@ -151,7 +152,7 @@ func (h *handler) parseKey(ctx context.Context, cfg *config.Config, body map[str
 	}
 	opts := jsonOptions(cfg, refs)
 	opts.Now = h.opts.Now()
-	k, rep := config.ParseKeyJSON(mustJSON(body), opts)
+	k, rep := configfile.ParseKeyJSON(mustJSON(body), opts)
 	if !rep.OK() {
 		return k, nil, invalid("key", rep.Errors)
 	}
@@ -419,7 +420,7 @@ type group struct {
 	idField    string // "team_id"
 	aliasField string // "team_alias"
 	idsField   string // "team_ids" (delete)
-	parse      func(body []byte, opts config.JSONOptions) (id, alias string, rep config.Report)
+	parse      func(body []byte, opts configfile.JSONOptions) (id, alias string, rep configfile.Report)
 	configDocs func(cfg *config.Config) []map[string]any
 }
 
@@ -432,8 +433,8 @@ func (g group) notObject(body []byte, cfg *config.Config) *apiError {
 
 var teams = group{
 	kind: controlplane.KindTeam, what: "team", idField: "team_id", aliasField: "team_alias", idsField: "team_ids",
-	parse: func(body []byte, opts config.JSONOptions) (string, string, config.Report) {
-		t, rep := config.ParseTeamJSON(body, opts)
+	parse: func(body []byte, opts configfile.JSONOptions) (string, string, configfile.Report) {
+		t, rep := configfile.ParseTeamJSON(body, opts)
 		return t.ID, t.Alias, rep
 	},
 	configDocs: func(cfg *config.Config) []map[string]any {
@@ -447,8 +448,8 @@ var teams = group{
 
 var orgs = group{
 	kind: controlplane.KindOrganization, what: "organization", idField: "organization_id", aliasField: "organization_alias", idsField: "organization_ids",
-	parse: func(body []byte, opts config.JSONOptions) (string, string, config.Report) {
-		o, rep := config.ParseOrganizationJSON(body, opts)
+	parse: func(body []byte, opts configfile.JSONOptions) (string, string, configfile.Report) {
+		o, rep := configfile.ParseOrganizationJSON(body, opts)
 		return o.ID, o.Alias, rep
 	},
 	configDocs: func(cfg *config.Config) []map[string]any {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 const (
@@ -63,7 +64,7 @@ type env struct {
 
 func newEnv(t *testing.T, mutate func(*Options)) *env {
 	t.Helper()
-	cfg, err := config.Parse([]byte(fileConfig), "test.yaml", nil)
+	cfg, err := configfile.Parse([]byte(fileConfig), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

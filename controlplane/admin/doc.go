@@ -2,7 +2,7 @@
 // /team/*, /organization/*, /audit) over a controlplane.Store, so scripts
 // written against LiteLLM's proxy work against the gateway.
 //
-// Bodies are checked by the config file's own parser (config.ParseServerJSON
+// Bodies are checked by the config file's own parser (configfile.ParseServerJSON
 // and friends), so a mistake gets the same message in a file and in a
 // request. Objects of the config file are listed with the stored ones and
 // are read-only here. Secrets (server credentials, static header values)

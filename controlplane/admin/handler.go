@@ -20,6 +20,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
@@ -537,8 +538,8 @@ func stamp(m map[string]any, o controlplane.Object) map[string]any {
 }
 
 // jsonOptions are the parser options of the current config.
-func jsonOptions(cfg *config.Config, refs *config.References) config.JSONOptions {
-	return config.JSONOptions{
+func jsonOptions(cfg *config.Config, refs *configfile.References) configfile.JSONOptions {
+	return configfile.JSONOptions{
 		Separator:     cfg.General.MCPToolPrefixSeparator,
 		KeyHeader:     cfg.General.KeyHeaderName,
 		MasterKeyHash: cfg.General.MasterKeyHash,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 // Mask stands for a secret value in answers (static_headers and env
@@ -26,8 +27,8 @@ const defaultTransport = "sse"
 
 // references are the names bodies may refer to: the config file's and
 // the store's servers, access groups, teams and organizations.
-func (h *handler) references(ctx context.Context, cfg *config.Config) (*config.References, *apiError) {
-	refs := &config.References{Servers: map[string]string{}, AccessGroups: map[string]bool{}, Teams: map[string]bool{}, Organizations: map[string]bool{}}
+func (h *handler) references(ctx context.Context, cfg *config.Config) (*configfile.References, *apiError) {
+	refs := &configfile.References{Servers: map[string]string{}, AccessGroups: map[string]bool{}, Teams: map[string]bool{}, Organizations: map[string]bool{}}
 	for _, s := range cfg.Servers {
 		refs.Servers[s.Name], refs.Servers[s.Alias] = s.Alias, s.Alias
 		if s.ServerID != "" {
@@ -179,7 +180,7 @@ func splitServer(full map[string]any) (doc, secret map[string]any) {
 	secret = map[string]any{}
 	creds, _ := full["credentials"].(map[string]any)
 	creds = maps.Clone(creds)
-	for _, k := range config.CredentialKeys {
+	for _, k := range configfile.CredentialKeys {
 		if v, ok := doc[k]; ok { // top-level credential keys are stored nested
 			if creds == nil {
 				creds = map[string]any{}
@@ -202,7 +203,7 @@ func splitServer(full map[string]any) (doc, secret map[string]any) {
 			doc[k] = m
 		}
 	}
-	for _, k := range config.ServerReadOnlyFields {
+	for _, k := range configfile.ServerReadOnlyFields {
 		delete(doc, k)
 	}
 	delete(doc, "version")
@@ -380,7 +381,7 @@ func (h *handler) serverNames(ctx context.Context, cfg *config.Config, skip stri
 // checkServer parses a full server body and checks its names against the
 // other servers.
 func (h *handler) checkServer(ctx context.Context, cfg *config.Config, full map[string]any, id string) (config.Server, *apiError) {
-	s, rep := config.ParseServerJSON(mustJSON(full), jsonOptions(cfg, nil))
+	s, rep := configfile.ParseServerJSON(mustJSON(full), jsonOptions(cfg, nil))
 	if !rep.OK() {
 		return s, invalid("MCP server", rep.Errors)
 	}
@@ -429,12 +430,12 @@ func (h *handler) checkWritable(s config.Server) *apiError {
 // serverNotObject and keyNotObject let the validator say what is wrong
 // with a body that is not a JSON object, in its own words.
 func serverNotObject(body []byte, cfg *config.Config) *apiError {
-	_, rep := config.ParseServerJSON(body, jsonOptions(cfg, nil))
+	_, rep := configfile.ParseServerJSON(body, jsonOptions(cfg, nil))
 	return invalid("MCP server", rep.Errors)
 }
 
 func keyNotObject(body []byte, cfg *config.Config) *apiError {
-	_, rep := config.ParseKeyJSON(body, jsonOptions(cfg, nil))
+	_, rep := configfile.ParseKeyJSON(body, jsonOptions(cfg, nil))
 	return invalid("key", rep.Errors)
 }
 
@@ -510,7 +511,7 @@ func (h *handler) updateServer(w http.ResponseWriter, r *http.Request, c Caller)
 			}
 		}
 	}
-	for _, k := range config.ServerReadOnlyFields {
+	for _, k := range configfile.ServerReadOnlyFields {
 		delete(patch, k)
 	}
 	delete(patch, "version")
@@ -597,7 +598,7 @@ func (h *handler) tools(w http.ResponseWriter, r *http.Request, c Caller) {
 // credentials, where the stored server keeps them, unless credentials
 // sets them too (the parser then reports it).
 func nestCredentials(patch map[string]any) {
-	for _, k := range config.CredentialKeys {
+	for _, k := range configfile.CredentialKeys {
 		v, ok := patch[k]
 		if !ok {
 			continue

@@ -120,16 +120,15 @@ type GatewaySettings struct {
 
 // Defaults.
 const (
-	DefaultToolPrefixSeparator       = "-"
-	DefaultClientSideAuthHeader      = "x-mcp-auth"
-	DefaultPort                      = 4000
-	DefaultMaxRequestBodyBytes       = 1 << 20
-	MaxMaxRequestBodyBytes           = 64 << 20
-	DefaultMaxResponseBodyBytes      = 16 << 20
-	MinMaxResponseBodyBytes          = 1 << 10
-	MaxMaxResponseBodyBytes          = 1 << 30
-	DefaultLogLevel                  = "info"
-	DefaultRequestTimeout            = 30 * time.Second
-	DefaultSessionTTL                = 24 * time.Hour
-	defaultAvailableOnPublicInternet = true
+	DefaultToolPrefixSeparator  = "-"
+	DefaultClientSideAuthHeader = "x-mcp-auth"
+	DefaultPort                 = 4000
+	DefaultMaxRequestBodyBytes  = 1 << 20
+	MaxMaxRequestBodyBytes      = 64 << 20
+	DefaultMaxResponseBodyBytes = 16 << 20
+	MinMaxResponseBodyBytes     = 1 << 10
+	MaxMaxResponseBodyBytes     = 1 << 30
+	DefaultLogLevel             = "info"
+	DefaultRequestTimeout       = 30 * time.Second
+	DefaultSessionTTL           = 24 * time.Hour
 )

@@ -1,20 +1,11 @@
-// Package config loads the gateway's YAML config file, which accepts
-// LiteLLM's MCP config block as is, into typed, validated values.
+// Package config holds the gateway's configuration as plain data: the
+// servers (mcp_servers), keys, teams and organizations (access:),
+// LiteLLM's general_settings, the gateway: block and the store settings,
+// with the problems found reading them (Problem, Problems).
 //
-// A config file has these top-level sections:
-//
-//   - mcp_servers: LiteLLM's map of upstream MCP servers, keyed by name.
-//   - general_settings: LiteLLM's proxy settings; the MCP ones are typed.
-//   - gateway: this gateway's own settings (port, body limit, log level).
-//   - litellm_settings: only mcp_aliases is read.
-//   - model_list, router_settings and LiteLLM's other sections are
-//     accepted and reported in Config.Ignored.
-//
-// Parse decodes into yaml.Node (so every message has a line), checks every
-// key and value, resolves LiteLLM's "os.environ/NAME" references through a
-// LookupEnv, and reports every problem it finds at once as a Problems
-// value. Settings LiteLLM documents but this gateway does not act on yet
-// are accepted, type-checked and listed in Config.Unsupported. No message
-// ever contains a configured value that may be a secret (URLs, headers,
-// auth values, keys).
+// It imports nothing but the standard library. The config file and the
+// admin API's bodies are read into these types by package configfile;
+// package gateway (the wiring) turns them into runtime values (upstreams,
+// credentials, the access policy's data). CompareForReload, ForReload and
+// ForApply compare and merge two configs for a reload.
 package config

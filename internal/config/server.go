@@ -2,19 +2,42 @@ package config
 
 import (
 	"time"
-
-	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 // Transport is how an upstream MCP server is reached: "http" (Streamable
 // HTTP, the default as in LiteLLM's config loader), "sse" or "stdio".
-type Transport = upstreams.Transport
+type Transport string
 
 // Transports, as spelled in LiteLLM (litellm/types/mcp.py, MCPTransport).
 const (
-	TransportHTTP  = upstreams.TransportHTTP
-	TransportSSE   = upstreams.TransportSSE
-	TransportStdio = upstreams.TransportStdio
+	TransportHTTP  Transport = "http"
+	TransportSSE   Transport = "sse"
+	TransportStdio Transport = "stdio"
+)
+
+// SessionMode is session_mode: how a stdio server's processes are shared
+// between client sessions.
+type SessionMode string
+
+// Session modes.
+const (
+	// SessionShared is one process for every client (the default).
+	SessionShared SessionMode = "shared"
+	// SessionPerClient is one process per client session.
+	SessionPerClient SessionMode = "per_session"
+)
+
+// Startup is startup: when a stdio server's shared process starts.
+type Startup string
+
+// Startups.
+const (
+	// StartupLazy starts a process when a request first needs it (the
+	// default).
+	StartupLazy Startup = "lazy"
+	// StartupEager starts the shared process with the gateway and restarts
+	// it after a crash without waiting for a request.
+	StartupEager Startup = "eager"
 )
 
 // AuthType is how the gateway authenticates to an upstream server, as
@@ -89,10 +112,10 @@ type Server struct {
 	Env     map[string]string // env; values may be secrets
 	Cwd     string            // cwd
 	// stdio supervision, this gateway's own keys (see docs/adapters.md).
-	SessionMode  upstreams.SessionMode // session_mode: shared (default) or per_session
-	Startup      upstreams.Startup     // startup: lazy (default) or eager
-	IdleTimeout  time.Duration         // idle_timeout (seconds in YAML)
-	MaxProcesses int                   // max_processes: per_session process cap
+	SessionMode  SessionMode   // session_mode: shared (default) or per_session
+	Startup      Startup       // startup: lazy (default) or eager
+	IdleTimeout  time.Duration // idle_timeout (seconds in YAML)
+	MaxProcesses int           // max_processes: per_session process cap
 
 	// SpecPath (spec_path) is an OpenAPI 3.x or Swagger 2.0 document, a
 	// file path or an http(s) URL, whose operations the sidecar serves as
@@ -220,3 +243,24 @@ type CostInfo struct {
 	DefaultCostPerQuery    float64            // default_cost_per_query
 	ToolNameToCostPerQuery map[string]float64 // tool_name_to_cost_per_query
 }
+
+// OAuth2 flows (oauth2_flow).
+const (
+	OAuth2ClientCredentials = "client_credentials"
+	OAuth2AuthorizationCode = "authorization_code"
+)
+
+// FetchesToken reports whether the gateway fetches the server's OAuth2
+// token itself: auth_type oauth2 with oauth2_flow client_credentials.
+func (s *Server) FetchesToken() bool {
+	return s.AuthType == AuthOAuth2 && s.OAuth2.Flow == OAuth2ClientCredentials
+}
+
+// Adapted reports whether the sidecar adapts s (stdio, legacy SSE or
+// OpenAPI) rather than Envoy reaching it directly.
+func (s *Server) Adapted() bool {
+	return s.SpecPath != "" || s.Transport == TransportStdio || s.Transport == TransportSSE
+}
+
+// ProtocolAuto is protocol_version's default: negotiate with the upstream.
+const ProtocolAuto = "auto"

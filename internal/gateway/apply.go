@@ -29,7 +29,7 @@ func (inst *Instance) Current() *Runtime { return inst.current.Load() }
 // What only a restart can change (the gateway: block, general_settings but
 // the master key and require_key_mcp_access_defined,
 // access.key_from_authorization) stays as it runs, and a warning says so.
-// cfg must be validated (config.Load, config.Parse). An error building
+// cfg must be validated (configfile.Load, configfile.Parse). An error building
 // the new state leaves the running state untouched. Calls are serialized.
 func (inst *Instance) Apply(ctx context.Context, cfg *config.Config) error {
 	inst.applyMu.Lock()

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -50,7 +51,7 @@ func configWith(t *testing.T, servers map[string]string) *config.Config {
 		fmt.Fprintf(&b, "  %s:\n    url: %q\n    transport: http\n", alias, servers[alias])
 	}
 	b.WriteString("access:\n  decision_log:\n    output: \"off\"\n")
-	cfg, err := config.Parse([]byte(b.String()), "test.yaml", func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Parse([]byte(b.String()), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 func TestPreflight(t *testing.T) {
@@ -140,7 +140,7 @@ func TestPreflight(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := config.Parse([]byte("mcp_servers:"+tt.servers), "test.yaml", func(string) (string, bool) { return "", false })
+			cfg, err := configfile.Parse([]byte("mcp_servers:"+tt.servers), "test.yaml", func(string) (string, bool) { return "", false })
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -59,7 +59,7 @@ func Build(cfg *config.Config, opts ...BuildOption) (*Runtime, error) {
 // same (their cached tokens, and so their discovery links and upstream
 // sessions, stay).
 func build(cfg *config.Config, prev *Runtime, bo *buildOptions) (*Runtime, error) {
-	ups, err := bo.bindAdapters(cfg.Upstreams())
+	ups, err := bo.bindAdapters(Upstreams(cfg))
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 // Stored is what the store held at one revision.
@@ -60,7 +61,7 @@ func merge(file *config.Config, st Stored, cache *parsedObjects) (*config.Config
 		problems = append(problems, fmt.Sprintf("stored %s %s (%s) is not served: %s", o.Kind, o.ID, o.Name, why))
 	}
 
-	opts := config.JSONOptions{Separator: file.General.MCPToolPrefixSeparator, KeyHeader: file.General.KeyHeaderName}
+	opts := configfile.JSONOptions{Separator: file.General.MCPToolPrefixSeparator, KeyHeader: file.General.KeyHeaderName}
 	cache = cache.begin(opts)
 	defer cache.end()
 	taken := map[string]bool{}
@@ -68,7 +69,7 @@ func merge(file *config.Config, st Stored, cache *parsedObjects) (*config.Config
 		taken[s.Name], taken[s.Alias] = true, true
 	}
 	for _, o := range st.Objects[controlplane.KindServer] {
-		s, err := parseCached(cache, o, opts, config.ParseServerJSON)
+		s, err := parseCached(cache, o, opts, configfile.ParseServerJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -85,7 +86,7 @@ func merge(file *config.Config, st Stored, cache *parsedObjects) (*config.Config
 		orgs[o.ID] = true
 	}
 	for _, o := range st.Objects[controlplane.KindOrganization] {
-		org, err := parseCached(cache, o, opts, config.ParseOrganizationJSON)
+		org, err := parseCached(cache, o, opts, configfile.ParseOrganizationJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -101,7 +102,7 @@ func merge(file *config.Config, st Stored, cache *parsedObjects) (*config.Config
 		teams[t.ID] = true
 	}
 	for _, o := range st.Objects[controlplane.KindTeam] {
-		t, err := parseCached(cache, o, opts, config.ParseTeamJSON)
+		t, err := parseCached(cache, o, opts, configfile.ParseTeamJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -117,7 +118,7 @@ func merge(file *config.Config, st Stored, cache *parsedObjects) (*config.Config
 		keys[k.Token] = true
 	}
 	for _, o := range st.Objects[controlplane.KindKey] {
-		k, err := parseCached(cache, o, opts, config.ParseKeyJSON)
+		k, err := parseCached(cache, o, opts, configfile.ParseKeyJSON)
 		switch {
 		case err != nil:
 			skip(o, err.Error())
@@ -258,7 +259,7 @@ func (f *Follower) recovered() {
 
 // parseStored checks a stored object with the validator the admin API
 // wrote it with (a stored object may no longer pass after an upgrade).
-func parseStored[T any](o controlplane.Object, opts config.JSONOptions, parse func([]byte, config.JSONOptions) (T, config.Report)) (T, error) {
+func parseStored[T any](o controlplane.Object, opts configfile.JSONOptions, parse func([]byte, configfile.JSONOptions) (T, configfile.Report)) (T, error) {
 	var zero T
 	body, err := o.Body()
 	if err != nil {
@@ -277,7 +278,7 @@ func parseStored[T any](o controlplane.Object, opts config.JSONOptions, parse fu
 // (the Follower's lock); entries of objects a merge did not see are
 // dropped at its end.
 type parsedObjects struct {
-	opts config.JSONOptions
+	opts configfile.JSONOptions
 	last map[parsedID]parsedObject // as of the previous merge
 	next map[parsedID]parsedObject // this merge's, replacing last at end
 }
@@ -295,7 +296,7 @@ type parsedObject struct {
 
 // begin starts a merge with opts; entries parsed with other options are
 // not reused. A nil cache stays nil (no caching).
-func (c *parsedObjects) begin(opts config.JSONOptions) *parsedObjects {
+func (c *parsedObjects) begin(opts configfile.JSONOptions) *parsedObjects {
 	if c == nil {
 		return nil
 	}
@@ -315,7 +316,7 @@ func (c *parsedObjects) end() {
 // parseCached is parseStored through cache (nil: no cache). The value
 // is shared with later merges that reuse it, as the config file's
 // objects are: nothing downstream changes a merged config in place.
-func parseCached[T any](cache *parsedObjects, o controlplane.Object, opts config.JSONOptions, parse func([]byte, config.JSONOptions) (T, config.Report)) (T, error) {
+func parseCached[T any](cache *parsedObjects, o controlplane.Object, opts configfile.JSONOptions, parse func([]byte, configfile.JSONOptions) (T, configfile.Report)) (T, error) {
 	if cache == nil {
 		return parseStored(o, opts, parse)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/mcpgw/mcpgw/controlplane/admin"
 	"github.com/mcpgw/mcpgw/controlplane/store"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 // What the admin API writes, Merge serves: a stored server with its
@@ -25,7 +26,7 @@ import (
 // and named.
 func TestMergeWhatTheAdminAPIWrote(t *testing.T) {
 	ctx := context.Background()
-	file, err := config.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\nmcp_servers:\n  wiki:\n    url: https://wiki.example/mcp\n"), "test.yaml", nil)
+	file, err := configfile.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\nmcp_servers:\n  wiki:\n    url: https://wiki.example/mcp\n"), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestMergeWhatTheAdminAPIWrote(t *testing.T) {
 // so Run refreshes once after subscribing.
 func TestFollowerAppliesWritesBeforeRun(t *testing.T) {
 	ctx := t.Context()
-	file, err := config.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "test.yaml", nil)
+	file, err := configfile.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestFollowerAppliesWritesBeforeRun(t *testing.T) {
 // so stored objects never become the file's.
 func TestFollowerWatchApplyWithoutFile(t *testing.T) {
 	ctx := t.Context()
-	file, err := config.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "", nil)
+	file, err := configfile.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestFollowerWatchApplyWithoutFile(t *testing.T) {
 // bytes stay the same; a changed, deleted or refused object, and other
 // parse options, give what an uncached Merge gives.
 func TestMergeReusesParsedObjects(t *testing.T) {
-	file, err := config.Parse([]byte("mcp_servers:\n  wiki:\n    url: https://wiki.example/mcp\n"), "test.yaml", nil)
+	file, err := configfile.Parse([]byte("mcp_servers:\n  wiki:\n    url: https://wiki.example/mcp\n"), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -63,7 +63,7 @@ func TestUpdateEnvoy(t *testing.T) {
 	b := httptest.NewServer(demo.Handler(false))
 	t.Cleanup(b.Close)
 	yamlText := fmt.Sprintf("mcp_servers:\n  a:\n    url: %q\n    transport: http\n", a.URL+"/mcp")
-	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

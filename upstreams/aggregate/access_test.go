@@ -13,7 +13,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/policy"
 )
@@ -25,7 +25,7 @@ func TestListingAsksThePolicy(t *testing.T) {
 	alpha := newUpstream(t, "alpha", false)
 	beta := newUpstream(t, "beta", true)
 	beta.up.DisallowedTools = []string{"add"}
-	cfg, err := config.Parse([]byte(`
+	cfg, err := configfile.Parse([]byte(`
 mcp_servers:
   alpha: {url: "https://alpha.example/mcp"}
   beta: {url: "https://beta.example/mcp", disallowed_tools: [add]}
@@ -99,7 +99,7 @@ func TestFallbackAsksThePolicy(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "deny.rego"), []byte(rule), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte(`
+	cfg, err := configfile.Parse([]byte(`
 mcp_servers:
   rich: {url: "https://rich.example/mcp"}
 access:
@@ -137,7 +137,7 @@ access:
 func TestToolsFor(t *testing.T) {
 	alpha := newUpstream(t, "alpha", false)
 	beta := newUpstream(t, "beta", true)
-	cfg, err := config.Parse([]byte(`
+	cfg, err := configfile.Parse([]byte(`
 general_settings: {master_key: sk-master}
 mcp_servers:
   alpha: {url: "https://alpha.example/mcp"}

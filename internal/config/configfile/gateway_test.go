@@ -1,0 +1,51 @@
+package configfile
+
+import (
+	"net/netip"
+	"testing"
+)
+
+func TestGatewayAddresses(t *testing.T) {
+	tests := []struct {
+		name      string
+		src       string
+		env       map[string]string
+		bind      string
+		admin     netip.AddrPort
+		wantError string // a problem containing this; "" = parses
+	}{
+		{name: "defaults", src: "gateway:\n  port: 4000\n"},
+		{name: "loopback only", src: "gateway:\n  bind_address: 127.0.0.1\n", bind: "127.0.0.1"},
+		{name: "every IPv6 interface", src: "gateway:\n  bind_address: \"::\"\n", bind: "::"},
+		{name: "fixed admin port", src: "gateway:\n  admin_address: 127.0.0.1:9901\n", admin: netip.MustParseAddrPort("127.0.0.1:9901")},
+		{name: "IPv6 loopback admin, free port", src: "gateway:\n  admin_address: \"[::1]:0\"\n", admin: netip.MustParseAddrPort("[::1]:0")},
+		{name: "addresses from the environment", src: "gateway:\n  bind_address: os.environ/BIND\n  admin_address: os.environ/ADMIN\n",
+			env: map[string]string{"BIND": "10.0.0.5", "ADMIN": "127.0.0.2:9902"}, bind: "10.0.0.5", admin: netip.MustParseAddrPort("127.0.0.2:9902")},
+		{name: "bind to a host name", src: "gateway:\n  bind_address: localhost\n",
+			wantError: "test.yaml:2: gateway.bind_address: must be an IP address"},
+		{name: "bind with a port", src: "gateway:\n  bind_address: 0.0.0.0:4000\n",
+			wantError: "test.yaml:2: gateway.bind_address: must be an IP address"},
+		{name: "admin without a port", src: "gateway:\n  admin_address: 127.0.0.1\n",
+			wantError: "test.yaml:2: gateway.admin_address: must be a loopback IP and port"},
+		{name: "admin on every interface", src: "gateway:\n  admin_address: 0.0.0.0:9901\n",
+			wantError: "test.yaml:2: gateway.admin_address: must be a loopback address: Envoy's admin interface is unauthenticated"},
+		{name: "admin on a public address", src: "gateway:\n  admin_address: 192.0.2.1:9901\n",
+			wantError: "gateway.admin_address: must be a loopback address"},
+		{name: "admin on the gateway's port", src: "gateway:\n  admin_address: 127.0.0.1:8080\n  port: 8080\n",
+			wantError: "test.yaml:2: gateway.admin_address: port 8080 is gateway.port's"},
+		{name: "misspelt", src: "gateway:\n  bind_adress: 127.0.0.1\n",
+			wantError: `gateway.bind_adress: unknown key (did you mean "bind_address"?)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantError != "" {
+				findLine(t, problemsOf(t, tt.src, tt.env), tt.wantError)
+				return
+			}
+			g := mustParse(t, tt.src, tt.env).Gateway
+			if g.BindAddress != tt.bind || g.AdminAddress != tt.admin {
+				t.Errorf("bind_address %q admin_address %v, want %q %v", g.BindAddress, g.AdminAddress, tt.bind, tt.admin)
+			}
+		})
+	}
+}
