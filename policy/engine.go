@@ -28,11 +28,10 @@ type Options struct {
 // current Prepared version. It is safe for concurrent use; Swap replaces
 // the version atomically.
 type Engine struct {
-	started *config.Config // the config the gateway's servers come from
-	cur     atomic.Pointer[Prepared]
-	gen     atomic.Uint64
-	dlog    *slog.Logger
-	now     func() time.Time
+	cur  atomic.Pointer[Prepared]
+	gen  atomic.Uint64
+	dlog *slog.Logger
+	now  func() time.Time
 }
 
 // New prepares cfg's policy and returns an engine deciding with it.
@@ -41,7 +40,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{started: cfg, now: opts.Now, dlog: decisionLogger(opts.DecisionLog)}
+	e := &Engine{now: opts.Now, dlog: decisionLogger(opts.DecisionLog)}
 	if e.now == nil {
 		e.now = time.Now
 	}

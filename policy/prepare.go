@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -42,7 +43,7 @@ type Prepared struct {
 	argValues bool
 	policyDir string
 	cfg       *config.Config // what this version was built from
-	print     [32]byte       // fingerprint of its policy files (watch.go)
+	print     [32]byte       // Fingerprint of its policy files
 
 	use        inputUse // input fields the policy reads
 	cacheable  bool     // decisions and grants may be reused (see cache.go)
@@ -63,8 +64,8 @@ func Prepare(ctx context.Context, cfg *config.Config) (*Prepared, error) {
 		return nil, err
 	}
 	// Taken before the files are read: an edit racing with this load is
-	// seen as a change by Watch.
-	files := fingerprint("", cfg.Access.PolicyDir)
+	// seen as a change by a watcher comparing Fingerprints.
+	files := Fingerprint(cfg.Access.PolicyDir)
 	mods, err := modules(cfg.Access.PolicyDir)
 	if err != nil {
 		return nil, err
@@ -151,3 +152,11 @@ func (p *Prepared) Keys() *identity.Keyring { return p.keys }
 
 // PolicyDir is the access.policy_dir this version was loaded from.
 func (p *Prepared) PolicyDir() string { return p.policyDir }
+
+// Config is the config this version was built from.
+func (p *Prepared) Config() *config.Config { return p.cfg }
+
+// Fingerprint is the Fingerprint of PolicyDir's files, taken before this
+// version read them: a watcher reloads when Fingerprint(PolicyDir())
+// differs from it.
+func (p *Prepared) Fingerprint() [sha256.Size]byte { return p.print }

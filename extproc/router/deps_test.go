@@ -6,9 +6,12 @@ import (
 	"testing"
 )
 
-// TestDecisionCoreDependencies keeps the decision core free of the
-// config file reader and of go-sdk: what decides a request is plain Go
-// over plain data (docs/architecture.md, Packages).
+// TestDecisionCoreDependencies keeps the decision core (router, policy,
+// namespace, rpc, identity) free of the config file reader and of go-sdk:
+// what decides a request is plain Go over plain data
+// (docs/architecture.md, Packages). OPA brings its own YAML library
+// (go.yaml.in/yaml/v3) into policy and the router; that one is OPA's, so
+// only ours, gopkg.in/yaml.v3, is forbidden.
 func TestDecisionCoreDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -17,7 +20,8 @@ func TestDecisionCoreDependencies(t *testing.T) {
 		pkg       string
 		forbidden []string
 	}{
-		{"github.com/mcpgw/mcpgw/extproc/router", []string{"github.com/modelcontextprotocol/go-sdk"}},
+		{"github.com/mcpgw/mcpgw/extproc/router", []string{"github.com/modelcontextprotocol/go-sdk", "gopkg.in/yaml.v3", "github.com/mcpgw/mcpgw/internal/config/configfile"}},
+		{"github.com/mcpgw/mcpgw/policy", []string{"github.com/modelcontextprotocol/go-sdk", "gopkg.in/yaml.v3", "github.com/mcpgw/mcpgw/internal/config/configfile"}},
 		{"github.com/mcpgw/mcpgw/extproc/rpc", []string{"github.com/modelcontextprotocol/go-sdk", "gopkg.in/yaml.v3"}},
 		{"github.com/mcpgw/mcpgw/extproc/namespace", []string{"github.com/modelcontextprotocol/go-sdk", "gopkg.in/yaml.v3"}},
 		{"github.com/mcpgw/mcpgw/policy/identity", []string{"github.com/modelcontextprotocol/go-sdk", "gopkg.in/yaml.v3"}},

@@ -45,8 +45,7 @@ func decisionLog(out string) (io.Writer, error) {
 }
 
 // WatchAccess reloads rt's access engine when the config file it was
-// loaded from, or a policy file, changes, until ctx ends (see
-// policy.Engine.Watch).
+// loaded from, or a policy file, changes, until ctx ends (see Watch).
 func WatchAccess(ctx context.Context, rt *Runtime, log *slog.Logger) {
-	rt.Access.Watch(ctx, policy.Source{ConfigPath: rt.Config.Path, Env: os.LookupEnv}, 0, log.With("component", "access"))
+	Watch(ctx, rt.Access, ConfigSource{Path: rt.Config.Path, Env: os.LookupEnv, Running: rt.Config}, 0, log.With("component", "access"))
 }

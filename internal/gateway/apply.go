@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/mcpgw/mcpgw/internal/config"
-	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -145,7 +144,7 @@ func unionOf(prev, next []*upstreams.Upstream) []*upstreams.Upstream {
 
 // watchConfig applies the config file (when the gateway was started from
 // one) and the policy files whenever they change, until ctx ends; see
-// policy.Engine.Watch. The first replica's engine watches; Apply updates
+// Watch. The first replica's engine watches; Apply updates
 // every replica.
 func (inst *Instance) watchConfig(ctx context.Context) {
 	inst.applyMu.Lock()
@@ -156,6 +155,6 @@ func (inst *Instance) watchConfig(ctx context.Context) {
 		// The file is merged with the store's objects first.
 		apply = f.watchApply(rt.Config.Path)
 	}
-	rt.Access.Watch(ctx, policy.Source{ConfigPath: rt.Config.Path, Env: os.LookupEnv, Apply: apply},
+	Watch(ctx, rt.Access, ConfigSource{Path: rt.Config.Path, Env: os.LookupEnv, Running: rt.Config, Apply: apply},
 		0, inst.log.With("component", "config"))
 }

@@ -1,4 +1,4 @@
-package policy
+package gateway
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
+	"github.com/mcpgw/mcpgw/policy"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
@@ -41,7 +43,7 @@ func TestWatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(context.Background(), cfg, Options{})
+	e, err := policy.New(context.Background(), cfg, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +51,13 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		e.Watch(ctx, Source{ConfigPath: cfgPath}, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+		Watch(ctx, e, ConfigSource{Path: cfgPath}, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
 		close(done)
 	}()
 	defer func() { cancel(); <-done }()
 
 	p := principal(t, e, "sk-a")
-	selectCall := Request{Principal: p, Method: "tools/call", Server: "db", Kind: KindTool, Name: "run_query", Arguments: json.RawMessage(`{"sql":"select * from t"}`)}
+	selectCall := policy.Request{Principal: p, Method: "tools/call", Server: "db", Kind: policy.KindTool, Name: "run_query", Arguments: json.RawMessage(`{"sql":"select * from t"}`)}
 	if !e.Decide(selectCall).Allow {
 		t.Fatal("select denied before any edit")
 	}
@@ -101,7 +103,7 @@ func TestWatch(t *testing.T) {
 	if !strings.Contains(logs.String(), "servers_added=[notes]") {
 		t.Errorf("the warning does not name the new server:\n%s", logs.String())
 	}
-	if n := len(e.Current().cfg.Servers); n != 1 {
+	if n := len(e.Current().Config().Servers); n != 1 {
 		t.Errorf("the policy sees %d servers after the reload; the running gateway has 1", n)
 	}
 	if _, err := e.Authenticate(keyHeader("sk-a")); err != nil {
@@ -109,7 +111,7 @@ func TestWatch(t *testing.T) {
 	}
 }
 
-// With Source.Apply, the watcher hands each loaded config to it (the
+// With ConfigSource.Apply, the watcher hands each loaded config to it (the
 // running gateway applies servers too) instead of reloading the access
 // settings alone; an error from it is logged and keeps the running state.
 func TestWatchApply(t *testing.T) {
@@ -120,7 +122,7 @@ func TestWatchApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(context.Background(), cfg, Options{})
+	e, err := policy.New(context.Background(), cfg, policy.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +144,7 @@ func TestWatchApply(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
-		e.Watch(ctx, Source{ConfigPath: cfgPath, Apply: apply}, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+		Watch(ctx, e, ConfigSource{Path: cfgPath, Apply: apply}, 10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
 		close(done)
 	}()
 	defer func() { cancel(); <-done }()
@@ -164,4 +166,42 @@ func TestWatchApply(t *testing.T) {
 	fail <- context.DeadlineExceeded
 	writeFile(t, cfgPath, "mcp_servers:\n  db:\n    url: https://db.example/mcp\n")
 	waitUntil(t, "the apply error", func() bool { return strings.Contains(logs.String(), "keeping the running servers") })
+}
+
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const sqlRule = `package mcpgw.custom
+
+import rego.v1
+
+deny contains {"reason": "DROP in sql", "message": "run_query may not drop tables"} if {
+	input.tool.name == "run_query"
+	regex.match("(?i)\\bdrop\\b", input.arguments.sql)
+}
+`
+
+func keyHeader(key string) func(string) string {
+	return func(name string) string {
+		if name == "x-litellm-api-key" {
+			return key
+		}
+		return ""
+	}
+}
+
+func principal(t *testing.T, e *policy.Engine, key string) *identity.Principal {
+	t.Helper()
+	p, err := e.Authenticate(keyHeader(key))
+	if err != nil {
+		t.Fatalf("authenticate %s: %v", key, err)
+	}
+	return p
 }

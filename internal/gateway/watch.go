@@ -1,4 +1,4 @@
-package policy
+package gateway
 
 import (
 	"context"
@@ -11,26 +11,36 @@ import (
 
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
+	"github.com/mcpgw/mcpgw/policy"
 )
 
-// Source says where an engine's config comes from, so Watch can reload it.
-type Source struct {
-	// ConfigPath is the config file; "" means only the policy directory
-	// is watched (with the config the engine was built from).
-	ConfigPath string
+// ConfigSource says where a running gateway's config comes from, so Watch
+// can reload it.
+type ConfigSource struct {
+	// Path is the config file; "" means only the policy directory is
+	// watched (with the config the engine was built from).
+	Path string
 	// Env resolves os.environ/ references on reload; nil means none.
 	Env configfile.LookupEnv
+	// Running is the config the running processes were built from.
+	// Without Apply, a reload takes only the access settings of a new
+	// config (config.ForReload) and warns about the rest against it.
+	Running *config.Config
 	// Apply, when set, applies each loaded config to the whole gateway
-	// (servers included, and this engine with them) instead of the
-	// engine reloading its access settings alone; it reports what it
-	// could not apply itself. An error keeps the running state.
+	// (servers included, and the engine with them) instead of the engine
+	// reloading its access settings alone; it reports what it could not
+	// apply itself. An error keeps the running state.
 	Apply func(ctx context.Context, cfg *config.Config) error
 }
 
 // DefaultWatchInterval is how often Watch looks for changes.
 const DefaultWatchInterval = time.Second
 
-// Watch reloads the engine whenever the config file or a policy file in
+// maxConfigPrint bounds how much of the config file Watch hashes, as
+// much as of one policy file.
+const maxConfigPrint = 4 << 20
+
+// Watch reloads e whenever the config file or a policy file in
 // access.policy_dir changes, until ctx ends. A broken config or policy is
 // logged, each problem with its file and line, and the running version
 // stays. With src.Apply, the loaded config goes to it (a running gateway
@@ -38,17 +48,24 @@ const DefaultWatchInterval = time.Second
 // config take effect (keys, teams, organizations, server tool and
 // parameter rules); servers themselves and the gateway: block need a
 // restart, which is logged as a warning naming the servers.
-func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, log *slog.Logger) {
+//
+// The config file is read here, in the wiring: package policy is built
+// from plain config values and only fingerprints its own .rego files
+// (policy.Fingerprint).
+func Watch(ctx context.Context, e *policy.Engine, src ConfigSource, interval time.Duration, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if interval <= 0 {
 		interval = DefaultWatchInterval
 	}
+	if src.Running == nil {
+		src.Running = e.Current().Config()
+	}
 	// The config is compared with what it was when watching began, the
 	// policy files with what the running version was built from.
-	lastConfig := fingerprint(src.ConfigPath, "")
-	lastPolicy := e.Current().print
+	lastConfig := fileFingerprint(src.Path)
+	lastPolicy := e.Current().Fingerprint()
 	// A change is applied once the files hold still for one interval: an
 	// editor or a script that truncates and then writes would otherwise
 	// have a half-written file applied (an empty access: block revokes
@@ -63,7 +80,7 @@ func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, 
 		case <-t.C:
 		}
 		cur := e.Current()
-		fc, fp := fingerprint(src.ConfigPath, ""), fingerprint("", cur.policyDir)
+		fc, fp := fileFingerprint(src.Path), policy.Fingerprint(cur.PolicyDir())
 		if fc == lastConfig && fp == lastPolicy {
 			continue
 		}
@@ -72,21 +89,21 @@ func (e *Engine) Watch(ctx context.Context, src Source, interval time.Duration, 
 			continue
 		}
 		lastConfig, lastPolicy = fc, fp
-		if e.reloadFrom(ctx, src, cur, log) {
+		if reloadFrom(ctx, e, src, cur, log) {
 			// The new version may read another policy directory.
-			lastPolicy = e.Current().print
+			lastPolicy = e.Current().Fingerprint()
 		}
 	}
 }
 
 // reloadFrom loads the config (if it has a file) and the policy and swaps
 // them in; on failure it logs and keeps cur.
-func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log *slog.Logger) bool {
+func reloadFrom(ctx context.Context, e *policy.Engine, src ConfigSource, cur *policy.Prepared, log *slog.Logger) bool {
 	if src.Apply != nil {
-		next := cur.cfg
-		if src.ConfigPath != "" {
+		next := cur.Config()
+		if src.Path != "" {
 			var err error
-			if next, err = configfile.Load(src.ConfigPath, src.Env); err != nil {
+			if next, err = configfile.Load(src.Path, src.Env); err != nil {
 				logProblems(log, "config reload failed; keeping the running servers and access settings", err)
 				return false
 			}
@@ -96,27 +113,27 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 			return false
 		}
 		p := e.Current()
-		log.Info("config reloaded", "generation", e.Generation(), "keys", p.keys.Len(), "policy_dir", p.policyDir)
+		log.Info("config reloaded", "generation", e.Generation(), "keys", p.Keys().Len(), "policy_dir", p.PolicyDir())
 		return true
 	}
-	cfg, next := cur.cfg, cur.cfg
-	if src.ConfigPath != "" {
+	cfg, next := cur.Config(), cur.Config()
+	if src.Path != "" {
 		var err error
-		if next, err = configfile.Load(src.ConfigPath, src.Env); err != nil {
+		if next, err = configfile.Load(src.Path, src.Env); err != nil {
 			logProblems(log, "config reload failed; keeping the previous access settings", err)
 			return false
 		}
 		// Only access settings reload: servers, prefixes and headers stay
 		// what the running processes were built from.
-		cfg = config.ForReload(e.started, next)
+		cfg = config.ForReload(src.Running, next)
 	}
 	if err := e.Reload(ctx, cfg); err != nil {
 		logProblems(log, "policy reload failed; keeping the previous policy", err)
 		return false
 	}
 	p := e.Current()
-	log.Info("access control reloaded", "generation", e.Generation(), "keys", p.keys.Len(), "policy_dir", p.policyDir)
-	if r := config.CompareForReload(e.started, next); r.NeedsRestart() {
+	log.Info("access control reloaded", "generation", e.Generation(), "keys", p.Keys().Len(), "policy_dir", p.PolicyDir())
+	if r := config.CompareForReload(src.Running, next); r.NeedsRestart() {
 		// Servers and the gateway block are what the running processes
 		// were built from; only their access settings were reloaded.
 		log.Warn("config changes that need a restart were not applied",
@@ -130,7 +147,7 @@ func (e *Engine) reloadFrom(ctx context.Context, src Source, cur *Prepared, log 
 // logProblems logs one line per problem, with its file and line.
 func logProblems(log *slog.Logger, msg string, err error) {
 	var cps config.Problems
-	var pps Problems
+	var pps policy.Problems
 	switch {
 	case errors.As(err, &cps):
 		for _, p := range cps {
@@ -145,31 +162,19 @@ func logProblems(log *slog.Logger, msg string, err error) {
 	}
 }
 
-// fingerprint hashes the config file and every policy file, so any edit
-// (even one that keeps size and time) is noticed. Missing files hash as
-// absent.
-func fingerprint(configPath, policyDir string) [sha256.Size]byte {
+// fileFingerprint hashes the config file, so any edit (even one that
+// keeps size and time) is noticed. A missing file hashes as absent; ""
+// hashes as nothing.
+func fileFingerprint(path string) [sha256.Size]byte {
 	h := sha256.New()
-	add := func(path string) {
+	if path != "" {
 		h.Write([]byte(path))
 		h.Write([]byte{0})
 		if f, err := os.Open(path); err == nil {
-			io.Copy(h, io.LimitReader(f, maxPolicyFile+1))
+			io.Copy(h, io.LimitReader(f, maxConfigPrint+1))
 			f.Close()
 		}
 		h.Write([]byte{0})
-	}
-	if configPath != "" {
-		add(configPath)
-	}
-	if policyDir != "" {
-		files, err := regoFiles(policyDir)
-		if err != nil {
-			h.Write([]byte("unreadable"))
-		}
-		for _, f := range files {
-			add(f)
-		}
 	}
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
