@@ -9,5 +9,8 @@
 //
 // An Engine swaps its prepared state atomically on reload: requests in
 // flight finish with the version they started with, and a broken policy
-// or config on reload leaves the previous version in place.
+// or config on reload leaves the previous version in place. The engine is
+// built from plain config values (package config) and reads no file but
+// its .rego policy files; the gateway's wiring watches the config file and
+// the policy directory (gateway.Watch) and calls Engine.Reload.
 package policy

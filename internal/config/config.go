@@ -19,8 +19,8 @@ type Config struct {
 	// Store says whether and where servers, keys, teams and
 	// organizations are also kept in a database (store_model_in_db).
 	Store StoreSettings
-	// Path is the file Load read the config from ("" after Parse), so the
-	// gateway can watch it for changes.
+	// Path is the file configfile.Load read the config from ("" after
+	// configfile.Parse), so the gateway can watch it for changes.
 	Path string
 	// Unsupported lists settings that were accepted and validated but
 	// are not acted on yet. Print them as warnings at start-up.

@@ -8,7 +8,7 @@ import (
 // Problem is one finding about a config file: an error, or a warning or
 // note in Config.Unsupported and Config.Ignored.
 type Problem struct {
-	// File is the config file name given to Parse or Load.
+	// File is the config file name given to configfile.Parse or Load.
 	File string
 	// Line is the 1-based line the problem is about; 0 when it has no
 	// line (a value taken from the environment, or an empty file).
@@ -42,8 +42,8 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// Problems is every error found in one config file. Parse and Load
-// return it as their error; use errors.As to get at the list.
+// Problems is every error found in one config file. configfile.Parse and
+// Load return it as their error; use errors.As to get at the list.
 type Problems []Problem
 
 // Error prints one problem per line, in file order.
