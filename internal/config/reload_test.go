@@ -1,4 +1,4 @@
-package configfile
+package config_test
 
 import (
 	"slices"
@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 )
 
 func TestCompareForReload(t *testing.T) {
 	parse := func(src string) *config.Config {
 		t.Helper()
-		cfg, err := Parse([]byte(src), "test.yaml", nil)
+		cfg, err := configfile.Parse([]byte(src), "test.yaml", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,8 +66,8 @@ func TestCompareForReload(t *testing.T) {
 }
 
 func TestCompareForReloadGeneralSettings(t *testing.T) {
-	a, _ := Parse([]byte("mcp_servers: {}\n"), "a.yaml", nil)
-	b, _ := Parse([]byte("mcp_servers: {}\ngeneral_settings:\n  mcp_tool_prefix_separator: \"__\"\n"), "b.yaml", nil)
+	a, _ := configfile.Parse([]byte("mcp_servers: {}\n"), "a.yaml", nil)
+	b, _ := configfile.Parse([]byte("mcp_servers: {}\ngeneral_settings:\n  mcp_tool_prefix_separator: \"__\"\n"), "b.yaml", nil)
 	if r := config.CompareForReload(a, b); !r.General || !r.NeedsRestart() {
 		t.Fatalf("a new prefix separator: %+v", r)
 	}
@@ -75,12 +76,12 @@ func TestCompareForReloadGeneralSettings(t *testing.T) {
 // A reload takes next's access settings, and nothing else: servers,
 // general settings but the master key, and the gateway block stay.
 func TestForReload(t *testing.T) {
-	running, _ := Parse([]byte(`mcp_servers:
+	running, _ := configfile.Parse([]byte(`mcp_servers:
   wiki: {url: "https://wiki.example/mcp", allowed_tools: [read]}
 general_settings:
   master_key: sk-old
 `), "a.yaml", nil)
-	next, err := Parse([]byte(`mcp_servers:
+	next, err := configfile.Parse([]byte(`mcp_servers:
   wiki: {url: "https://elsewhere.example/mcp", allowed_tools: [read, search], access_groups: [docs]}
   notes: {url: "https://notes.example/mcp"}
 general_settings:
@@ -112,14 +113,14 @@ access:
 // gateway block, general settings but the master key and
 // require_key_mcp_access_defined, and key_from_authorization stay.
 func TestForApply(t *testing.T) {
-	running, _ := Parse([]byte(`mcp_servers:
+	running, _ := configfile.Parse([]byte(`mcp_servers:
   wiki: {url: "https://wiki.example/mcp"}
 general_settings:
   master_key: sk-old
 gateway:
   port: 4000
 `), "a.yaml", nil)
-	next, err := Parse([]byte(`mcp_servers:
+	next, err := configfile.Parse([]byte(`mcp_servers:
   wiki: {url: "https://elsewhere.example/mcp"}
   notes: {url: "https://notes.example/mcp"}
 general_settings:
