@@ -219,7 +219,7 @@ func (f *Follower) SetFile(ctx context.Context, file *config.Config) error {
 	return f.applyLocked(ctx, file, f.stored)
 }
 
-// watchApply is what the config watcher applies with (policy.Source.Apply)
+// watchApply is what the config watcher applies with (ConfigSource.Apply)
 // when the gateway's config file is configPath. Without a file ("") the
 // watcher passes the running config, which is the merged one: the file
 // the state was merged from is merged again instead, or every stored
