@@ -51,20 +51,34 @@ func cpGateway(t *testing.T, yamlText, dbURL string, opts gateway.Options) (*gat
 // adminCall sends one admin API request through Envoy with key.
 func adminCall(t *testing.T, inst *gateway.Instance, key, method, path string, body any) (int, map[string]any) {
 	t.Helper()
+	status, out, err := adminRequest(inst, key, method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, out
+}
+
+// adminRequest is adminCall for goroutines other than the test's: it
+// returns the transport error instead of failing the test. A body that is
+// not a JSON object is in the answer as "_raw".
+func adminRequest(inst *gateway.Instance, key, method, path string, body any) (int, map[string]any, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
 	base := strings.TrimSuffix(inst.Endpoint, "/mcp")
-	req, _ := http.NewRequest(method, base+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
@@ -74,7 +88,7 @@ func adminCall(t *testing.T, inst *gateway.Instance, key, method, path string, b
 	} else {
 		out = map[string]any{"_raw": string(raw)}
 	}
-	return resp.StatusCode, out
+	return resp.StatusCode, out, nil
 }
 
 func mustAdmin(t *testing.T, inst *gateway.Instance, method, path string, body any, want int) map[string]any {

@@ -5,6 +5,14 @@
 #   scripts/ensure-postgres.sh [start]   start it if needed, print the URL
 #   scripts/ensure-postgres.sh url       print the URL of the one started
 #   scripts/ensure-postgres.sh stop      stop it (the data stays)
+#   scripts/ensure-postgres.sh destroy   stop it and delete its directory
+#                                        (only with MCPGW_PG_PORT set: a
+#                                        test's private cluster, never the
+#                                        default one by accident)
+#
+# Each port is its own cluster, so a test may start a private one on a free
+# port (MCPGW_PG_PORT=<port> ... start), stop and start it again to
+# simulate an outage, and destroy it, while other tests use the default.
 #
 # The URL is postgres://mcpgw:<password>@127.0.0.1:$PORT/mcpgw?sslmode=disable;
 # the role mcpgw may create databases (each test makes its own).
@@ -93,8 +101,16 @@ stop)
 	fi
 	exit 0
 	;;
+destroy)
+	[[ -n "${MCPGW_PG_PORT:-}" ]] || die "destroy needs MCPGW_PG_PORT (it deletes that port's cluster)"
+	if BIN="$(find_bin)" && running; then
+		as_pg "$BIN/pg_ctl" -D "$DATA" -m immediate -w stop >&2
+	fi
+	rm -rf "$ROOT"
+	exit 0
+	;;
 start) ;;
-*) die "usage: $0 [start|url|stop]" ;;
+*) die "usage: $0 [start|url|stop|destroy]" ;;
 esac
 
 BIN="$(find_bin)" || { install_postgres && BIN="$(find_bin)"; } || die "no initdb after installing postgresql"
