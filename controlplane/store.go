@@ -87,7 +87,9 @@ var (
 	// ErrStale: the object changed since the version the write was based
 	// on (409).
 	ErrStale = errors.New("changed since it was read")
-	// ErrUnavailable: the database cannot be reached (503).
+	// ErrUnavailable: the database cannot be reached (503). The wrapping
+	// error's message names the database and the cause, never a password:
+	// the admin API answers with it.
 	ErrUnavailable = errors.New("store unavailable")
 )
 
@@ -124,7 +126,8 @@ type Store interface {
 	// Changed returns a channel that receives soon after any process
 	// writes (PostgreSQL: LISTEN/NOTIFY, with polling as fallback;
 	// SQLite: polling), until ctx ends. A receive means "read the
-	// revision again", not that it certainly changed.
+	// revision again", not that it certainly changed; it also comes when
+	// the revision cannot be read any more and when it can again.
 	Changed(ctx context.Context) <-chan struct{}
 
 	// Ping checks that the database answers.

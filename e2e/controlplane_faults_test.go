@@ -141,7 +141,8 @@ func TestControlPlaneReplicas(t *testing.T) {
 	// Keys minted on A work on B; deleted on A, both refuse them at once.
 	var works, refusedA, refusedB []time.Duration
 	for i := range 20 {
-		gen := mustAdmin(t, a, "POST", "/key/generate", map[string]any{"key_alias": fmt.Sprintf("replica-%d", i)}, http.StatusOK)
+		gen := mustAdmin(t, a, "POST", "/key/generate", map[string]any{"key_alias": fmt.Sprintf("replica-%d", i),
+			"object_permission": map[string]any{"mcp_servers": []string{"weather"}}}, http.StatusOK)
 		key, _ := gen["key"].(string)
 		works = append(works, waitStatus(t, b, key, "weather-forecast", http.StatusOK))
 
@@ -230,7 +231,8 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 		"server_name": "weather", "url": weather.URL, "transport": "http",
 	}, http.StatusCreated)
 	serverID, _ := created["server_id"].(string)
-	gen := mustAdmin(t, inst, "POST", "/key/generate", map[string]any{"key_alias": "before-outage"}, http.StatusOK)
+	gen := mustAdmin(t, inst, "POST", "/key/generate", map[string]any{"key_alias": "before-outage",
+		"object_permission": map[string]any{"mcp_servers": []string{"weather"}}}, http.StatusOK)
 	key, _ := gen["key"].(string)
 
 	// The load: tool calls back to back, with the stored key, through a
@@ -322,7 +324,8 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 	var after map[string]any
 	deadline := up.Add(30 * time.Second)
 	for {
-		status, out := adminCall(t, inst, cpMaster, "POST", "/key/generate", map[string]any{"key_alias": "after-outage"})
+		status, out := adminCall(t, inst, cpMaster, "POST", "/key/generate", map[string]any{"key_alias": "after-outage",
+			"object_permission": map[string]any{"mcp_servers": []string{"weather"}}})
 		if status == http.StatusOK {
 			after = out
 			break

@@ -500,6 +500,60 @@ func TestStoreUnavailable(t *testing.T) {
 	}
 }
 
+// Every write answers 503 naming the store when the database is down,
+// and when it goes away between the read and the write of an update
+// (read-merge-write): never 500. The store's own words (which never hold
+// a password) say which database and why.
+func TestStoreUnavailableEveryWrite(t *testing.T) {
+	down := fmt.Errorf("%w: postgres db.internal:5432: connection refused", controlplane.ErrUnavailable)
+	for _, mode := range []string{"store down", "writes fail"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t, nil)
+			code, body, _ := e.do("POST", "/v1/mcp/server", docServerBody)
+			if code != 201 {
+				t.Fatalf("create: %d %v", code, body)
+			}
+			serverID, _ := field(body, "server_id").(string)
+			code, body, _ = e.do("POST", "/key/generate", `{"key_alias": "k"}`)
+			if code != 200 {
+				t.Fatalf("key: %d %v", code, body)
+			}
+			key, _ := field(body, "key").(string)
+			for _, p := range [][2]string{{"/team/new", `{"team_id": "t1"}`}, {"/organization/new", `{"organization_id": "o1"}`}} {
+				if code, body, _ := e.do("POST", p[0], p[1]); code != 200 {
+					t.Fatalf("%s: %d %v", p[0], code, body)
+				}
+			}
+			if mode == "store down" {
+				e.store.failAll = down
+			} else {
+				e.store.failWrites = down
+			}
+			for _, w := range []struct{ method, path, body string }{
+				{"POST", "/v1/mcp/server", `{"server_name": "other", "url": "https://o.example/mcp", "transport": "http"}`},
+				{"PUT", "/v1/mcp/server", `{"server_id": "` + serverID + `", "description": "new"}`},
+				{"DELETE", "/v1/mcp/server/" + serverID, ""},
+				{"POST", "/key/generate", `{"key_alias": "k2"}`},
+				{"POST", "/key/update", `{"key": "` + key + `", "blocked": true}`},
+				{"POST", "/key/delete", `{"keys": ["` + key + `"]}`},
+				{"POST", "/key/delete", `{"key_aliases": ["k"]}`},
+				{"POST", "/team/new", `{"team_alias": "t2"}`},
+				{"POST", "/team/update", `{"team_id": "t1", "blocked": true}`},
+				{"POST", "/team/delete", `{"team_ids": ["t1"]}`},
+				{"POST", "/organization/new", `{"organization_alias": "o2"}`},
+				{"PATCH", "/organization/update", `{"organization_id": "o1", "organization_alias": "o3"}`},
+				{"DELETE", "/organization/delete", `{"organization_ids": ["o1"]}`},
+			} {
+				code, body, _ := e.do(w.method, w.path, w.body)
+				msg := errMsg(body)
+				if code != 503 || !strings.Contains(msg, "store (database) is unavailable") || !strings.Contains(msg, "postgres db.internal:5432: connection refused") {
+					t.Errorf("%s %s: %d %v; want 503 naming the store", w.method, w.path, code, body)
+				}
+			}
+		})
+	}
+}
+
 type fakeTools struct{}
 
 func (fakeTools) ListTools(_ context.Context, c Caller) ([]json.RawMessage, error) {

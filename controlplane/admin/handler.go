@@ -334,7 +334,12 @@ func (h *handler) storeError(err error) *apiError {
 	case errors.Is(err, controlplane.ErrStale):
 		return conflict("the object changed since it was read (version mismatch); read it again and retry")
 	case errors.Is(err, controlplane.ErrUnavailable):
-		return &apiError{status: http.StatusServiceUnavailable, typ: typeUnavailable, msg: "the control-plane store (database) is unavailable; try again"}
+		// The store's message names the database and the cause
+		// ("postgres db:5432: connection refused"), never its password
+		// (the Store contract), so an operator sees which one is down.
+		detail := strings.TrimPrefix(err.Error(), controlplane.ErrUnavailable.Error()+": ")
+		return &apiError{status: http.StatusServiceUnavailable, typ: typeUnavailable,
+			msg: "the control-plane store (database) is unavailable: " + detail + "; try again"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &apiError{status: http.StatusServiceUnavailable, typ: typeUnavailable, msg: "the control-plane store (database) did not answer in time"}
 	}

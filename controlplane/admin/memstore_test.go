@@ -18,6 +18,9 @@ type memStore struct {
 	health  map[string]controlplane.Health
 	rev     int64
 	failAll error // every call fails with it when set
+	// failWrites: Create, Update and Delete fail with it when set, reads
+	// work (a database lost between the read and the write of an update).
+	failWrites error
 }
 
 func newMemStore() *memStore {
@@ -66,6 +69,9 @@ func (s *memStore) Create(_ context.Context, o controlplane.Object, actor string
 	if s.failAll != nil {
 		return o, s.failAll
 	}
+	if s.failWrites != nil {
+		return o, s.failWrites
+	}
 	if s.objs[o.Kind] == nil {
 		s.objs[o.Kind] = map[string]controlplane.Object{}
 	}
@@ -84,6 +90,9 @@ func (s *memStore) Update(_ context.Context, o controlplane.Object, actor string
 	defer s.mu.Unlock()
 	if s.failAll != nil {
 		return o, s.failAll
+	}
+	if s.failWrites != nil {
+		return o, s.failWrites
 	}
 	cur, ok := s.objs[o.Kind][o.ID]
 	if !ok {
@@ -106,6 +115,9 @@ func (s *memStore) Delete(_ context.Context, kind controlplane.Kind, id, actor s
 	defer s.mu.Unlock()
 	if s.failAll != nil {
 		return false, s.failAll
+	}
+	if s.failWrites != nil {
+		return false, s.failWrites
 	}
 	cur, ok := s.objs[kind][id]
 	if !ok {

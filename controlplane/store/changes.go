@@ -16,7 +16,9 @@ import (
 // Each call polls the revision on its own (every PollInterval on SQLite,
 // 4×PollInterval on PostgreSQL) and sends when it differs from the last one
 // seen, which is read before Changed returns: a write after Changed
-// returned is never missed. On PostgreSQL a NOTIFY wakes it at once.
+// returned is never missed. On PostgreSQL a NOTIFY wakes it at once. It
+// also sends when reading the revision starts failing and when it works
+// again, so that a reader hears of an outage and of its end.
 func (s *Store) Changed(ctx context.Context) <-chan struct{} {
 	out := make(chan struct{}, 1)
 	last, err := s.Revision(ctx)
@@ -58,6 +60,12 @@ func (s *Store) Changed(ctx context.Context) <-chan struct{} {
 		stop := context.AfterFunc(s.ctx, cancel)
 		defer stop()
 
+		send := func() {
+			select {
+			case out <- struct{}{}:
+			default: // one pending receive says it all
+			}
+		}
 		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		failing := false
@@ -72,23 +80,26 @@ func (s *Store) Changed(ctx context.Context) <-chan struct{} {
 			if ctx.Err() != nil {
 				return
 			}
+			// Besides a new revision, the start and the end of an outage
+			// are news: a reader then finds out that the store cannot be
+			// read, and reads again once it can (it may have failed to
+			// read meanwhile, and nothing else would tell it to retry when
+			// the revision did not move).
 			if err != nil {
 				if !failing {
 					s.log.Warn("store: reading the revision failed; retrying", "err", err)
 					failing = true
+					send()
 				}
 				continue
 			}
-			if failing {
-				s.log.Info("store: reading the revision works again")
-				failing = false
-			}
-			if rev != last {
-				last = rev
-				select {
-				case out <- struct{}{}:
-				default: // one pending receive says it all
+			if failing || rev != last {
+				if failing {
+					s.log.Info("store: reading the revision works again")
+					failing = false
 				}
+				last = rev
+				send()
 			}
 		}
 	}()

@@ -404,6 +404,59 @@ func TestChangedAcrossHandles(t *testing.T) {
 	})
 }
 
+// TestChangedHearsAnOutage: a reader hears once when the revision cannot
+// be read any more, and once when it can again, although the revision
+// did not move: a follower whose reads failed meanwhile reads again by
+// itself. (Renaming the revision table away is the outage.)
+func TestChangedHearsAnOutage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, url string) {
+		s := open(t, url, Options{PollInterval: 20 * time.Millisecond})
+		other := open(t, url, Options{})
+		ctx := testContext(t)
+		before := revision(t, s)
+		ch := s.Changed(ctx)
+		exec := func(q string) {
+			t.Helper()
+			if _, err := other.db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		receive := func(what string) {
+			t.Helper()
+			select {
+			case <-ch:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("nothing heard when %s", what)
+			}
+		}
+		quiet := func(what string) {
+			t.Helper()
+			select {
+			case <-ch:
+				t.Errorf("heard something %s", what)
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+		quiet("before the outage")
+
+		exec("ALTER TABLE mcpgw_revision RENAME TO mcpgw_revision_away")
+		receive("the revision could not be read any more")
+		if _, err := s.Revision(ctx); err == nil {
+			t.Fatal("the revision is readable without its table")
+		}
+		quiet("while the outage lasts")
+
+		exec("ALTER TABLE mcpgw_revision_away RENAME TO mcpgw_revision")
+		receive("the revision could be read again")
+		if got := revision(t, s); got != before {
+			t.Errorf("revision %d after the outage, want %d", got, before)
+		}
+		quiet("after the outage")
+		mustCreate(t, other, obj(controlplane.KindKey, "k", "", `{}`))
+		receive("a write followed the outage")
+	})
+}
+
 func waitClosed(t *testing.T, ch <-chan struct{}) {
 	t.Helper()
 	deadline := time.After(5 * time.Second)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/internal/config"
@@ -141,6 +142,10 @@ type Follower struct {
 	apply func(context.Context, *config.Config) error
 	log   *slog.Logger
 
+	// failed gets a value when a Refresh fails (whoever called it), so
+	// that Run retries it.
+	failed chan struct{}
+
 	mu      sync.Mutex // serializes refreshes; guards the fields below
 	file    *config.Config
 	stored  Stored
@@ -151,9 +156,16 @@ type Follower struct {
 	parsed parsedObjects
 }
 
+// Bounds of the wait before Run retries a failed Refresh, doubled on
+// each failure in a row.
+const (
+	minRefreshRetry = 500 * time.Millisecond
+	maxRefreshRetry = 30 * time.Second
+)
+
 // NewFollower returns a Follower that has applied file merged with stored.
 func NewFollower(st controlplane.Store, file *config.Config, stored Stored, apply func(context.Context, *config.Config) error, log *slog.Logger) *Follower {
-	return &Follower{store: st, apply: apply, log: log, file: file, stored: stored}
+	return &Follower{store: st, apply: apply, log: log, file: file, stored: stored, failed: make(chan struct{}, 1)}
 }
 
 // File is the config file the state was last merged from.
@@ -166,10 +178,25 @@ func (f *Follower) File() *config.Config {
 // Run follows the store until ctx ends. Changed reports only revisions
 // after the one it reads when called, so Run refreshes once after
 // subscribing: a write made since the state was loaded (while the
-// gateway started) is applied too.
+// gateway started) is applied too. A Refresh that failed (the store
+// unreadable, or a state that did not apply, say Envoy not acknowledging
+// in time) is retried with backoff until one succeeds: the store's
+// revision does not move again by itself, and until then this replica
+// would serve an old state (a deleted key, say) with nothing to end it.
 func (f *Follower) Run(ctx context.Context) {
 	changed := f.store.Changed(ctx)
-	f.Refresh(ctx) // logged when it fails
+	retry := time.NewTimer(0)
+	if !retry.Stop() {
+		<-retry.C
+	}
+	defer retry.Stop()
+	armed, backoff := false, minRefreshRetry
+	refresh := func() {
+		if f.Refresh(ctx) == nil { // logged when it fails
+			backoff = minRefreshRetry
+		}
+	}
+	refresh()
 	for {
 		select {
 		case <-ctx.Done():
@@ -178,7 +205,16 @@ func (f *Follower) Run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			f.Refresh(ctx)
+			refresh()
+		case <-f.failed:
+			if !armed {
+				armed = true
+				retry.Reset(backoff)
+				backoff = min(2*backoff, maxRefreshRetry)
+			}
+		case <-retry.C:
+			armed = false
+			refresh()
 		}
 	}
 }
@@ -186,9 +222,20 @@ func (f *Follower) Run(ctx context.Context) {
 // Refresh reads the store's revision and, when it moved, the objects, and
 // applies the merged state. It returns once the state is applied, so an
 // admin write that calls it answers only when this replica serves it.
-func (f *Follower) Refresh(ctx context.Context) error {
+// When it fails, Run retries it.
+func (f *Follower) Refresh(ctx context.Context) (err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	defer func() {
+		// Also when ctx ended (an admin write's client went away): the
+		// write is stored, and Run retries with its own context.
+		if err != nil {
+			select {
+			case f.failed <- struct{}{}:
+			default:
+			}
+		}
+	}()
 	rev, err := f.store.Revision(ctx)
 	if err == nil && rev == f.stored.Revision {
 		f.recovered()

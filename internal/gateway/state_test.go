@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/mcpgw/mcpgw/controlplane/store"
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
 // What the admin API writes, Merge serves: a stored server with its
@@ -229,5 +234,120 @@ func TestMergeReusesParsedObjects(t *testing.T) {
 	want, _ := Merge(&sep, changed)
 	if !reflect.DeepEqual(got, want) || cache.opts.Separator != "_" {
 		t.Error("a merge with other options reused entries parsed with the old ones")
+	}
+}
+
+// flakyStore is a store that can be taken down (its reads fail as
+// unavailable) and whose change notifications the test sends.
+type flakyStore struct {
+	controlplane.Store
+	down    atomic.Bool
+	changed chan struct{}
+}
+
+func (s *flakyStore) Revision(ctx context.Context) (int64, error) {
+	if s.down.Load() {
+		return 0, fmt.Errorf("%w: test database: connection refused", controlplane.ErrUnavailable)
+	}
+	return s.Store.Revision(ctx)
+}
+
+func (s *flakyStore) List(ctx context.Context, k controlplane.Kind) ([]controlplane.Object, error) {
+	if s.down.Load() {
+		return nil, fmt.Errorf("%w: test database: connection refused", controlplane.ErrUnavailable)
+	}
+	return s.Store.List(ctx, k)
+}
+
+func (s *flakyStore) Changed(context.Context) <-chan struct{} { return s.changed }
+
+// followerUnderTest runs a Follower over a fresh SQLite store wrapped in
+// a flakyStore; apply records each merged state's key aliases and fails
+// while fail says so.
+func followerUnderTest(t *testing.T, fail func() bool) (*flakyStore, *testutil.SyncBuffer, func() []string) {
+	t.Helper()
+	file, err := configfile.Parse([]byte("general_settings:\n  master_key: sk-m\n  store_model_in_db: true\n"), "test.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "f.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fs := &flakyStore{Store: st, changed: make(chan struct{}, 1)}
+	var (
+		mu      sync.Mutex
+		applied []string
+	)
+	apply := func(_ context.Context, cfg *config.Config) error {
+		if fail() {
+			return errors.New("envoy did not acknowledge in time")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		applied = applied[:0]
+		for _, k := range cfg.Access.Keys {
+			applied = append(applied, k.Alias)
+		}
+		return nil
+	}
+	logs := &testutil.SyncBuffer{}
+	stored, err := LoadStored(t.Context(), fs, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFollower(fs, file, stored, apply, slog.New(slog.NewTextHandler(logs, nil)))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); f.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return fs, logs, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(applied)
+	}
+}
+
+
+// A state that failed to apply (Envoy slow to acknowledge, say) is
+// applied by a retry, although the store's revision does not move again:
+// a deleted key must not stay served until the next write.
+func TestFollowerRetriesAFailedApply(t *testing.T) {
+	var failures atomic.Int64
+	failures.Store(2)
+	fs, logs, applied := followerUnderTest(t, func() bool { return failures.Add(-1) >= 0 })
+	if _, err := fs.Create(t.Context(), controlplane.Object{Kind: controlplane.KindKey, ID: strings.Repeat("ab", 32), Name: "ci",
+		Doc: json.RawMessage(`{"token":"` + strings.Repeat("ab", 32) + `","key_alias":"ci"}`)}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	fs.changed <- struct{}{}
+	waitUntil(t, "the key to be applied by a retry", func() bool { return slices.Contains(applied(), "ci") })
+	if n := strings.Count(logs.String(), "new state not applied"); n != 2 {
+		t.Errorf("%d failed applies logged, want 2:\n%s", n, logs.String())
+	}
+}
+
+// The store down, then back: the follower says so once each way, and
+// recovers by itself (retrying), even when no notification comes.
+func TestFollowerRecoversFromAnOutage(t *testing.T) {
+	fs, logs, applied := followerUnderTest(t, func() bool { return false })
+	fs.down.Store(true)
+	fs.changed <- struct{}{}
+	waitUntil(t, "the follower to see the outage", func() bool { return strings.Contains(logs.String(), "store unreadable") })
+	// A write while this replica cannot read (another replica's).
+	if _, err := fs.Store.Create(t.Context(), controlplane.Object{Kind: controlplane.KindKey, ID: strings.Repeat("cd", 32), Name: "late",
+		Doc: json.RawMessage(`{"token":"` + strings.Repeat("cd", 32) + `","key_alias":"late"}`)}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // a retry or two fail
+	fs.down.Store(false)
+	waitUntil(t, "the write made during the outage to be applied", func() bool { return slices.Contains(applied(), "late") })
+	text := logs.String()
+	if n := strings.Count(text, "store unreadable"); n != 1 {
+		t.Errorf("%q logged %d times, want once:\n%s", "store unreadable", n, text)
+	}
+	if n := strings.Count(text, "store readable again"); n != 1 {
+		t.Errorf("%q logged %d times, want once:\n%s", "store readable again", n, text)
 	}
 }
