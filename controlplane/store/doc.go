@@ -55,5 +55,7 @@
 // runs pg_notify('mcpgw_changes', revision), delivered at commit. Changed
 // polls the revision every PollInterval on SQLite; on PostgreSQL it
 // listens on a dedicated connection (reconnecting with backoff) and polls
-// every 4×PollInterval as well, in case a notification was lost.
+// every 4×PollInterval as well, in case a notification was lost. It also
+// fires when reading the revision starts failing and when it works again,
+// so that a follower hears of an outage and reads again after it.
 package store
