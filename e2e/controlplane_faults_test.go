@@ -272,6 +272,8 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 		failMu        sync.Mutex
 		failures      []string
 		latencies     []time.Duration
+		slowest       time.Duration
+		slowestAt     time.Time
 	)
 	loadCtx, stopLoad := context.WithCancel(context.Background())
 	var load sync.WaitGroup
@@ -302,6 +304,9 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 			}
 			failMu.Lock()
 			latencies = append(latencies, time.Since(sent))
+			if took := time.Since(sent); took > slowest {
+				slowest, slowestAt = took, sent
+			}
 			failMu.Unlock()
 		}
 	})
@@ -356,7 +361,7 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 	up := time.Now()
 	t.Logf("PostgreSQL back after %v down", up.Sub(down).Round(time.Millisecond))
 	var after map[string]any
-	deadline := up.Add(30 * time.Second)
+	deadline, refusedAfter := up.Add(30*time.Second), 0
 	for {
 		status, out := adminCall(t, inst, cpMaster, "POST", "/key/generate", map[string]any{"key_alias": "after-outage",
 			"object_permission": map[string]any{"mcp_servers": []string{"weather"}}})
@@ -367,9 +372,12 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("writes still fail %v after the database came back: %d %v", time.Since(up), status, out)
 		}
+		if refusedAfter++; refusedAfter == 1 {
+			t.Logf("a write %v after the database was back: %d %v", time.Since(up).Round(time.Millisecond), status, out)
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("the first write succeeded %v after the database was back", time.Since(up).Round(time.Millisecond))
+	t.Logf("the first write succeeded %v after the database was back (%d refused before)", time.Since(up).Round(time.Millisecond), refusedAfter)
 	newKey, _ := after["key"].(string)
 	if status, body := callTool(t, inst.Endpoint, newKey, "weather-forecast", `{"text":"after"}`); status != http.StatusOK || !strings.Contains(body, "weather:forecast:after") {
 		t.Errorf("a key minted after the outage: %d %.200s", status, body)
@@ -379,7 +387,8 @@ func TestControlPlaneStoreOutage(t *testing.T) {
 
 	stopLoad()
 	load.Wait()
-	t.Logf("load: %d calls, %d during the outage, %d failed; latency %s", calls.Load(), callsDuringOutage, failed.Load(), percentiles(latencies))
+	t.Logf("load: %d calls, %d during the outage, %d failed; latency %s; the slowest sent %v after the database stopped (it was back after %v)",
+		calls.Load(), callsDuringOutage, failed.Load(), percentiles(latencies), slowestAt.Sub(down).Round(time.Millisecond), up.Sub(down).Round(time.Millisecond))
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d tool calls failed:\n%s", failed.Load(), calls.Load(), strings.Join(failures[:min(len(failures), 10)], "\n"))
 	}
