@@ -155,8 +155,8 @@ func kindsOf(objects []string) []controlplane.Kind {
 	return kinds
 }
 
-// refreshTimeout bounds applying a write before its answer; past it the
-// follower applies it on its next poll.
+// refreshTimeout bounds applying a write before its answer; past it (or
+// on any failure) the follower's Run retries the refresh with backoff.
 const refreshTimeout = 10 * time.Second
 
 // refreshingStore makes this process serve each write before the admin
