@@ -227,8 +227,9 @@ func (f *Follower) Refresh(ctx context.Context) (err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	defer func() {
-		// Also when ctx ended (an admin write's client went away): the
-		// write is stored, and Run retries with its own context.
+		// Also when ctx ended (an admin write's refresh past
+		// refreshTimeout): the write is stored, and Run retries with its
+		// own context.
 		if err != nil {
 			select {
 			case f.failed <- struct{}{}:
