@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
@@ -418,7 +418,7 @@ func TestControlPlaneDatabaseDown(t *testing.T) {
 	port := mustFreePort(t) // nothing listens there
 	dbURL := fmt.Sprintf("postgres://mcpgw:%s@127.0.0.1:%d/mcpgw?sslmode=disable", password, port)
 	env := map[string]string{"DATABASE_URL": dbURL, "STORE_MODEL_IN_DB": "True", "LITELLM_SALT_KEY": "e2e-salt-key-0123456789"}
-	file, err := config.Parse([]byte(fmt.Sprintf(cpConfig, "http://127.0.0.1:9/mcp")), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	file, err := configfile.Parse([]byte(fmt.Sprintf(cpConfig, "http://127.0.0.1:9/mcp")), "test.yaml", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
