@@ -39,7 +39,13 @@ func hcmOf(t *testing.T, b *bootstrapv3.Bootstrap) *hcmv3.HttpConnectionManager 
 
 func extProcOf(t *testing.T, h *hcmv3.HttpConnectionManager) *extprocv3.ExternalProcessor {
 	t.Helper()
-	return unpack(t, h.GetHttpFilters()[0].GetTypedConfig(), &extprocv3.ExternalProcessor{})
+	for _, f := range h.GetHttpFilters() {
+		if f.GetName() == wellknown.ExtProcFilterName {
+			return unpack(t, f.GetTypedConfig(), &extprocv3.ExternalProcessor{})
+		}
+	}
+	t.Fatal("no ext_proc filter")
+	return nil
 }
 
 func fileLogOf(t *testing.T, h *hcmv3.HttpConnectionManager) *filev3.FileAccessLog {
@@ -69,7 +75,7 @@ func TestFilterChain(t *testing.T) {
 	}
 	hcm := hcmOf(t, b)
 	filters := hcm.GetHttpFilters()
-	if len(filters) != 2 || filters[0].GetName() != wellknown.ExtProcFilterName || filters[1].GetName() != routerFilterName {
+	if len(filters) != 3 || filters[0].GetName() != healthCheckFilterName || filters[1].GetName() != wellknown.ExtProcFilterName || filters[2].GetName() != routerFilterName {
 		t.Fatalf("http filters = %v", filters)
 	}
 	if hcm.GetCodecType() != hcmv3.HttpConnectionManager_AUTO || hcm.GetStreamIdleTimeout().AsDuration() != SSEIdleTimeout {

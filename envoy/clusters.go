@@ -46,7 +46,7 @@ func staticClusters(p Params) ([]*clusterv3.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []*clusterv3.Cluster{extProc, sidecar}
+	out := []*clusterv3.Cluster{withHealthCheck(extProc, true), withHealthCheck(sidecar, false)}
 	if p.AdminAPIAddress != "" {
 		admin, err := localCluster(wellknown.AdminAPICluster, p.AdminAPIAddress, false)
 		if err != nil {

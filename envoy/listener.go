@@ -89,7 +89,13 @@ func listener(p Params) (*listenerv3.Listener, error) {
 }
 
 func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
-	var filters []*hcmv3.HttpFilter
+	ready, err := readyFilter()
+	if err != nil {
+		return nil, err
+	}
+	// The ready path is answered before ext_proc, which would refuse it
+	// (not an MCP path).
+	filters := []*hcmv3.HttpFilter{{Name: healthCheckFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: ready}}}
 	if !p.NoExtProc {
 		extProc, err := extProcFilter(p)
 		if err != nil {

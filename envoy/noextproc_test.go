@@ -9,7 +9,8 @@ import (
 )
 
 // TestNoExtProc checks the benchmark-only baseline: the router is the only
-// HTTP filter, and everything else (route, clusters) is as usual.
+// HTTP filter besides the ready path's, and everything else (route,
+// clusters) is as usual.
 func TestNoExtProc(t *testing.T) {
 	p := baseParams(t)
 	p.NoExtProc = true
@@ -19,8 +20,8 @@ func TestNoExtProc(t *testing.T) {
 	}
 	hcm := hcmOf(t, b)
 	filters := hcm.GetHttpFilters()
-	if len(filters) != 1 || filters[0].GetName() != routerFilterName {
-		t.Fatalf("http filters = %v, want the router only", filters)
+	if len(filters) != 2 || filters[0].GetName() != healthCheckFilterName || filters[1].GetName() != routerFilterName {
+		t.Fatalf("http filters = %v, want the ready path's and the router", filters)
 	}
 	if got := routeOf(t, hcm).GetRoute().GetClusterHeader(); got != wellknown.RouteHeader {
 		t.Errorf("route cluster_header = %q, want %q", got, wellknown.RouteHeader)
@@ -32,8 +33,8 @@ func TestNoExtProc(t *testing.T) {
 	if got, want := len(b.GetStaticResources().GetClusters()), len(withExtProc.GetStaticResources().GetClusters()); got != want {
 		t.Errorf("%d clusters, want %d as with ext_proc", got, want)
 	}
-	if len(hcmOf(t, withExtProc).GetHttpFilters()) != 2 {
-		t.Errorf("the default must still have ext_proc and the router")
+	if len(hcmOf(t, withExtProc).GetHttpFilters()) != 3 {
+		t.Errorf("the default must still have the ready path, ext_proc and the router")
 	}
 
 	y, err := Render(p)

@@ -112,6 +112,21 @@ type GatewaySettings struct {
 	// value (127.0.0.1:0), mean a free port picked when Envoy starts, so
 	// gateways on one machine never contend for it.
 	AdminAddress netip.AddrPort
+	// OpsAddress (ops_address) is the gateway's own operations listener:
+	// /healthz, /readyz, /metrics and Envoy's statistics at
+	// /metrics/envoy (docs/operations.md). Any IP and port; the zero
+	// value means 127.0.0.1:0, a free loopback port picked at start (the
+	// banner and the log name it). It serves no MCP and no secrets, but
+	// keep it off public interfaces: it is unauthenticated.
+	OpsAddress netip.AddrPort
+	// DrainTimeout (drain_timeout, seconds) bounds how long a stopping
+	// gateway waits for calls in flight once Envoy has stopped
+	// accepting connections. Default 15s; 0 to 3600.
+	DrainTimeout time.Duration
+	// MetricsToolLabel (metrics_tool_label) adds the tool name as a label
+	// of the request metrics. Off by default: every tool of every server
+	// is a time series.
+	MetricsToolLabel bool
 	// DiscoveryTTL (discovery_ttl, seconds) is how often each upstream's
 	// tools, prompts and resources are listed again when it has not
 	// announced a change. Zero means the default, 60s.
@@ -131,4 +146,5 @@ const (
 	DefaultLogLevel             = "info"
 	DefaultRequestTimeout       = 30 * time.Second
 	DefaultSessionTTL           = 24 * time.Hour
+	DefaultDrainTimeout         = 15 * time.Second
 )

@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
 // extProcMessageSlack is what a message from Envoy may hold beyond the
@@ -31,6 +34,12 @@ func ServeExtProc(ctx context.Context, lis net.Listener, svc *extproc.Server, ma
 		grpc.MaxRecvMsgSize(maxBody + extProcMessageSlack),
 	)
 	svc.Register(g)
+	// Envoy's active health check of the ext_proc cluster asks this
+	// (wellknown.ExtProcHealthService); it turns NOT_SERVING as the
+	// service stops, so Envoy sees it going before the port closes.
+	hs := health.NewServer()
+	hs.SetServingStatus(wellknown.ExtProcHealthService, healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(g, hs)
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(lis) }()
 	log.Info("ext_proc service listening", "address", lis.Addr().String())
@@ -39,6 +48,7 @@ func ServeExtProc(ctx context.Context, lis net.Listener, svc *extproc.Server, ma
 		return err
 	case <-ctx.Done():
 	}
+	hs.Shutdown()
 	done := make(chan struct{})
 	go func() { g.GracefulStop(); close(done) }()
 	select {

@@ -30,6 +30,23 @@ const (
 	// ExtProcFilterName is the HTTP filter name of ext_proc in the Envoy
 	// config (per-route overrides are keyed by it).
 	ExtProcFilterName = "envoy.filters.http.ext_proc"
+
+	// ExtProcHealthService is the service name Envoy's active health
+	// check asks the ext_proc server's gRPC health service (grpc.health.v1)
+	// about: the ext_proc service's own full name.
+	ExtProcHealthService = "envoy.service.ext_proc.v3.ExternalProcessor"
+
+	// SidecarHealthPath is what Envoy's active health check GETs on the
+	// sidecar: 200 while it serves, 503 once it is stopping. Not an MCP
+	// path (those end in /mcp), and never reachable through the
+	// listener, whose requests ext_proc admits only on MCP paths.
+	SidecarHealthPath = "/healthz"
+
+	// ListenerReadyPath is answered by Envoy itself on the gateway's
+	// listener (GET only): 200 while Envoy sees the ext_proc service and
+	// the sidecar healthy and is not draining, else 503. For load
+	// balancers and probes in front of Envoy.
+	ListenerReadyPath = "/readyz"
 )
 
 // AdminAPIPaths are the exact paths of the admin API, and

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
 )
@@ -94,9 +95,28 @@ func New(opts Options) (*Server, error) {
 	})
 	s.adapters = opts.Adapters
 	s.sse = newSSEBridge(opts.GatewayURL, s.done)
-	s.handler = withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
-		done: s.done, revoked: map[string]time.Time{}}))))
+	s.handler = withHealth(s.done, withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}})))))
 	return s, nil
+}
+
+// withHealth answers Envoy's active health check of the sidecar (GET
+// wellknown.SidecarHealthPath): 200 while it serves, 503 once Close has
+// begun, so Envoy stops counting it healthy before it goes.
+func withHealth(done <-chan struct{}, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != wellknown.SidecarHealthPath || r.Method != http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case <-done:
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+		default:
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			io.WriteString(w, "ok\n")
+		}
+	})
 }
 
 // Handler serves MCP Streamable HTTP on every path (Envoy sends /mcp here).

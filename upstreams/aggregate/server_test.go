@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/internal/testutil"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -323,4 +325,28 @@ func TestCloseEndsClientStreams(t *testing.T) {
 	cs.Close()
 	wg.Wait()
 	testutil.CheckNoLeaks(t)
+}
+
+// TestHealthPath: the sidecar answers Envoy's health check 200 while it
+// serves and 503 once it is closing; other methods on the path are MCP's.
+func TestHealthPath(t *testing.T) {
+	done := make(chan struct{})
+	var passed int
+	h := withHealth(done, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { passed++ }))
+	get := func(method string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, wellknown.SidecarHealthPath, nil))
+		return rec.Code
+	}
+	if got := get(http.MethodGet); got != http.StatusOK {
+		t.Errorf("serving: %d", got)
+	}
+	get(http.MethodPost)
+	if passed != 1 {
+		t.Errorf("POST on the health path reached MCP %d times, want 1", passed)
+	}
+	close(done)
+	if got := get(http.MethodGet); got != http.StatusServiceUnavailable {
+		t.Errorf("closing: %d", got)
+	}
 }

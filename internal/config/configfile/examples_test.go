@@ -111,7 +111,7 @@ func TestLiteLLMAccessExampleValues(t *testing.T) {
 	if cfg.General.MCPToolPrefixSeparator != "__" {
 		t.Errorf("separator = %q", cfg.General.MCPToolPrefixSeparator)
 	}
-	if !reflect.DeepEqual(cfg.Gateway, config.GatewaySettings{Port: 8080, MaxRequestBodyBytes: 4 << 20, MaxResponseBodyBytes: 16 << 20, RequestTimeout: config.DefaultRequestTimeout, LogLevel: "debug", SessionTTL: config.DefaultSessionTTL}) {
+	if !reflect.DeepEqual(cfg.Gateway, config.GatewaySettings{Port: 8080, MaxRequestBodyBytes: 4 << 20, MaxResponseBodyBytes: 16 << 20, RequestTimeout: config.DefaultRequestTimeout, LogLevel: "debug", SessionTTL: config.DefaultSessionTTL, DrainTimeout: config.DefaultDrainTimeout}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/mcpgw/mcpgw/internal/config"
 )
 
-var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "encryption_key", "log_level", "max_request_body_bytes", "max_response_body_bytes", "port", "request_timeout", "session_secrets", "session_ttl", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "drain_timeout", "encryption_key", "log_level", "max_request_body_bytes", "max_response_body_bytes", "metrics_tool_label", "ops_address", "port", "request_timeout", "session_secrets", "session_ttl", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -39,7 +39,7 @@ func ParseAdminAddress(v string) (netip.AddrPort, error) {
 func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.StoreSettings) {
 	const path = "gateway"
 	pairs, _ := p.mapping(n, path)
-	var adminNode *yaml.Node
+	var adminNode, opsNode *yaml.Node
 	for _, f := range pairs {
 		fp := join(path, f.key)
 		switch f.key {
@@ -144,6 +144,28 @@ func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.Sto
 				g.AdminAddress = a
 				adminNode = f.v
 			}
+		case "ops_address":
+			if v, ok := p.str(f.v, fp); ok {
+				a, err := netip.ParseAddrPort(v)
+				if err != nil || a.Addr().Zone() != "" {
+					p.errorf(f.v, fp, "must be an IP and port such as 127.0.0.1:9090 (port 0: a free port; 0.0.0.0:9090 for probes and scrapes from outside the host)")
+					continue
+				}
+				g.OpsAddress = a
+				opsNode = f.v
+			}
+		case "drain_timeout":
+			if v, ok := p.integer(f.v, fp); ok {
+				if v < 0 || v > 3600 {
+					p.errorf(f.v, fp, "must be between 0 and 3600 seconds")
+					continue
+				}
+				g.DrainTimeout = time.Duration(v) * time.Second
+			}
+		case "metrics_tool_label":
+			if v, ok := p.boolean(f.v, fp); ok {
+				g.MetricsToolLabel = v
+			}
 		case "data_dir":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
 				st.DataDir = p.relative(v)
@@ -162,5 +184,13 @@ func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.Sto
 	}
 	if adminNode != nil && int(g.AdminAddress.Port()) == g.Port {
 		p.errorf(adminNode, join(path, "admin_address"), "port %d is gateway.port's", g.Port)
+	}
+	if opsNode != nil && g.OpsAddress.Port() != 0 {
+		switch int(g.OpsAddress.Port()) {
+		case g.Port:
+			p.errorf(opsNode, join(path, "ops_address"), "port %d is gateway.port's", g.Port)
+		case int(g.AdminAddress.Port()):
+			p.errorf(opsNode, join(path, "ops_address"), "port %d is gateway.admin_address's", g.OpsAddress.Port())
+		}
 	}
 }

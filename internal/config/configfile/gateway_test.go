@@ -3,6 +3,7 @@ package configfile
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestGatewayAddresses(t *testing.T) {
@@ -45,6 +46,45 @@ func TestGatewayAddresses(t *testing.T) {
 			g := mustParse(t, tt.src, tt.env).Gateway
 			if g.BindAddress != tt.bind || g.AdminAddress != tt.admin {
 				t.Errorf("bind_address %q admin_address %v, want %q %v", g.BindAddress, g.AdminAddress, tt.bind, tt.admin)
+			}
+		})
+	}
+}
+
+// TestGatewayOps: the operations listener, the drain timeout and the
+// metrics' tool label.
+func TestGatewayOps(t *testing.T) {
+	tests := []struct {
+		name      string
+		src       string
+		ops       netip.AddrPort
+		drain     time.Duration
+		toolLabel bool
+		wantError string
+	}{
+		{name: "defaults", src: "gateway:\n  port: 4000\n", drain: DefaultDrainTimeout},
+		{name: "set", src: "gateway:\n  ops_address: 0.0.0.0:9090\n  drain_timeout: 30\n  metrics_tool_label: true\n",
+			ops: netip.MustParseAddrPort("0.0.0.0:9090"), drain: 30 * time.Second, toolLabel: true},
+		{name: "no drain", src: "gateway:\n  drain_timeout: 0\n"},
+		{name: "ops without a port", src: "gateway:\n  ops_address: 127.0.0.1\n",
+			wantError: "test.yaml:2: gateway.ops_address: must be an IP and port"},
+		{name: "ops on the gateway's port", src: "gateway:\n  ops_address: 0.0.0.0:4000\n",
+			wantError: "test.yaml:2: gateway.ops_address: port 4000 is gateway.port's"},
+		{name: "ops on the admin port", src: "gateway:\n  ops_address: 127.0.0.1:9901\n  admin_address: 127.0.0.1:9901\n",
+			wantError: "gateway.ops_address: port 9901 is gateway.admin_address's"},
+		{name: "drain too long", src: "gateway:\n  drain_timeout: 7200\n",
+			wantError: "gateway.drain_timeout: must be between 0 and 3600 seconds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantError != "" {
+				findLine(t, problemsOf(t, tt.src, nil), tt.wantError)
+				return
+			}
+			g := mustParse(t, tt.src, nil).Gateway
+			if g.OpsAddress != tt.ops || g.DrainTimeout != tt.drain || g.MetricsToolLabel != tt.toolLabel {
+				t.Errorf("ops_address %v drain_timeout %v metrics_tool_label %v, want %v %v %v",
+					g.OpsAddress, g.DrainTimeout, g.MetricsToolLabel, tt.ops, tt.drain, tt.toolLabel)
 			}
 		})
 	}

@@ -74,6 +74,7 @@ func (p *parser) parse(data []byte) *config.Config {
 		RequestTimeout:       config.DefaultRequestTimeout,
 		LogLevel:             config.DefaultLogLevel,
 		SessionTTL:           config.DefaultSessionTTL,
+		DrainTimeout:         config.DefaultDrainTimeout,
 	}}
 	root := p.decode(data)
 	var sections map[string]pair

@@ -307,7 +307,7 @@ func TestParseDefaults(t *testing.T) {
 		if len(cfg.Servers) != 0 || len(cfg.Unsupported) != 0 || len(cfg.Ignored) != 0 {
 			t.Errorf("%q: got %+v, want an empty config", src, cfg)
 		}
-		want := config.GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 16 << 20, RequestTimeout: config.DefaultRequestTimeout, LogLevel: "info", SessionTTL: config.DefaultSessionTTL}
+		want := config.GatewaySettings{Port: 4000, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 16 << 20, RequestTimeout: config.DefaultRequestTimeout, LogLevel: "info", SessionTTL: config.DefaultSessionTTL, DrainTimeout: config.DefaultDrainTimeout}
 		if !reflect.DeepEqual(cfg.Gateway, want) {
 			t.Errorf("%q: Gateway = %+v, want %+v", src, cfg.Gateway, want)
 		}
@@ -356,7 +356,7 @@ gateway:
 		local.Env["PORT"] != "8080" {
 		t.Errorf("local = %+v", local)
 	}
-	if !reflect.DeepEqual(cfg.Gateway, config.GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 32 << 20, RequestTimeout: 45 * time.Second, LogLevel: "debug", SessionTTL: config.DefaultSessionTTL}) {
+	if !reflect.DeepEqual(cfg.Gateway, config.GatewaySettings{Port: 8080, MaxRequestBodyBytes: 1 << 20, MaxResponseBodyBytes: 32 << 20, RequestTimeout: 45 * time.Second, LogLevel: "debug", SessionTTL: config.DefaultSessionTTL, DrainTimeout: config.DefaultDrainTimeout}) {
 		t.Errorf("Gateway = %+v", cfg.Gateway)
 	}
 }
