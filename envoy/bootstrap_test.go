@@ -75,7 +75,7 @@ func TestFilterChain(t *testing.T) {
 	}
 	hcm := hcmOf(t, b)
 	filters := hcm.GetHttpFilters()
-	if len(filters) != 3 || filters[0].GetName() != healthCheckFilterName || filters[1].GetName() != wellknown.ExtProcFilterName || filters[2].GetName() != routerFilterName {
+	if len(filters) != 3 || filters[0].GetName() != wellknown.ExtProcFilterName || filters[1].GetName() != healthCheckFilterName || filters[2].GetName() != routerFilterName {
 		t.Fatalf("http filters = %v", filters)
 	}
 	if hcm.GetCodecType() != hcmv3.HttpConnectionManager_AUTO || hcm.GetStreamIdleTimeout().AsDuration() != SSEIdleTimeout {
@@ -129,9 +129,10 @@ func TestUpstreamRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := hcmOf(t, b).GetRouteConfig().GetVirtualHosts()[0].GetRoutes()
-	if len(routes) != 3 {
-		t.Fatalf("%d routes, want 2 upstreams and the catch-all", len(routes))
+	if len(routes) != 4 || routes[0].GetName() != "ready" {
+		t.Fatalf("%d routes, want the ready path's, 2 upstreams and the catch-all", len(routes))
 	}
+	routes = routes[1:]
 	for i, want := range []struct {
 		alias, timeout string
 		d              time.Duration
@@ -348,7 +349,7 @@ func TestAdminAPIRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := rc.VirtualHosts[0].Routes
+	routes := rc.VirtualHosts[0].Routes[1:] // after the ready path's
 	n := len(wellknown.AdminAPIPaths) + len(wellknown.AdminAPIPrefixes)
 	for i, r := range routes {
 		admin := r.GetRoute().GetCluster() == wellknown.AdminAPICluster

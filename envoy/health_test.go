@@ -36,7 +36,7 @@ func TestHealthChecks(t *testing.T) {
 			t.Errorf("cluster %s is health checked", name)
 		}
 	}
-	f := hcmOf(t, b).GetHttpFilters()[0]
+	f := hcmOf(t, b).GetHttpFilters()[1]
 	hc := unpack(t, f.GetTypedConfig(), &healthcheckv3.HealthCheck{})
 	if hc.GetPassThroughMode().GetValue() {
 		t.Error("the ready path is passed through")
@@ -48,5 +48,11 @@ func TestHealthChecks(t *testing.T) {
 		if hc.GetClusterMinHealthyPercentages()[c] == nil {
 			t.Errorf("ready path ignores %s", c)
 		}
+	}
+	// Its route comes first and turns ext_proc off: with the ext_proc
+	// service down the path must still be answered.
+	route := hcmOf(t, b).GetRouteConfig().GetVirtualHosts()[0].GetRoutes()[0]
+	if route.GetMatch().GetPath() != wellknown.ListenerReadyPath || route.GetTypedPerFilterConfig()[wellknown.ExtProcFilterName] == nil {
+		t.Errorf("first route = %v", route)
 	}
 }

@@ -89,13 +89,7 @@ func listener(p Params) (*listenerv3.Listener, error) {
 }
 
 func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
-	ready, err := readyFilter()
-	if err != nil {
-		return nil, err
-	}
-	// The ready path is answered before ext_proc, which would refuse it
-	// (not an MCP path).
-	filters := []*hcmv3.HttpFilter{{Name: healthCheckFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: ready}}}
+	var filters []*hcmv3.HttpFilter
 	if !p.NoExtProc {
 		extProc, err := extProcFilter(p)
 		if err != nil {
@@ -104,6 +98,14 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		// ext_proc must run first: it decides the route.
 		filters = append(filters, &hcmv3.HttpFilter{Name: wellknown.ExtProcFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: extProc}})
 	}
+	// The ready path's filter comes after ext_proc, which its route
+	// (readyRoute) turns off: a reply from a filter ahead of ext_proc
+	// would still pass ext_proc's response side, and fail with it.
+	ready, err := readyFilter()
+	if err != nil {
+		return nil, err
+	}
+	filters = append(filters, &hcmv3.HttpFilter{Name: healthCheckFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: ready}})
 	router, err := typed("router filter", &routerv3.Router{})
 	if err != nil {
 		return nil, err

@@ -73,7 +73,7 @@ func RouteConfig(p Params) (*routev3.RouteConfiguration, error) {
 //     ext_proc runs; ext_proc overwrites it and clears the route cache, so
 //     it never decides where a request goes.
 func routeConfig(p Params) *routev3.RouteConfiguration {
-	var routes []*routev3.Route
+	routes := []*routev3.Route{readyRoute()}
 	if p.AdminAPIAddress != "" {
 		routes = append(routes, adminAPIRoutes()...)
 	}
@@ -105,6 +105,32 @@ func routeConfig(p Params) *routev3.RouteConfiguration {
 	}
 }
 
+// noExtProc is the per-route config that turns ext_proc off.
+func noExtProc() *anypb.Any {
+	a, err := anypb.New(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}})
+	if err != nil {
+		panic(err) // a constant message: cannot fail
+	}
+	return a
+}
+
+// readyRoute is the listener's ready path (GET, exact), with ext_proc
+// off: the health check filter answers it (see readyFilter) from what
+// Envoy knows, even with the ext_proc service down. Its own answer, a
+// 503, is only reached by a method the filter does not take.
+func readyRoute() *routev3.Route {
+	return &routev3.Route{
+		Name:  "ready",
+		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: wellknown.ListenerReadyPath}},
+		Action: &routev3.Route_DirectResponse{DirectResponse: &routev3.DirectResponseAction{
+			Status: 503,
+			Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "GET only\n"}},
+		}},
+		TypedPerFilterConfig:   map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc()},
+		RequestHeadersToRemove: []string{wellknown.RouteHeader},
+	}
+}
+
 // adminAPIRoutes send the admin API's paths to its cluster, ahead of
 // every other route (they match on the path alone, so a forged
 // x-mcp-cluster cannot pick another), with ext_proc off: the admin API
@@ -114,10 +140,7 @@ func routeConfig(p Params) *routev3.RouteConfiguration {
 // paths: /mcp/../key/generate is an MCP path, decided by ext_proc like
 // any other, and /key/generate/../../mcp is not an admin path either.
 func adminAPIRoutes() []*routev3.Route {
-	noExtProc, err := anypb.New(&extprocv3.ExtProcPerRoute{Override: &extprocv3.ExtProcPerRoute_Disabled{Disabled: true}})
-	if err != nil {
-		panic(err) // a constant message: cannot fail
-	}
+	noExtProc := noExtProc()
 	route := func(name string, m *routev3.RouteMatch) *routev3.Route {
 		return &routev3.Route{
 			Name:  name,

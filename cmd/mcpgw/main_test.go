@@ -122,7 +122,7 @@ func TestBannerClientConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			printBanner(&out, rt, 4000)
+			printBanner(&out, rt, 4000, "127.0.0.1:9090")
 			s := out.String()
 			if !strings.Contains(s, `"url": "`+tc.url+`"`) || strings.Contains(s, "sk-very-secret") {
 				t.Fatalf("banner:\n%s", s)

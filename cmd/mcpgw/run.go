@@ -93,18 +93,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	// directory, whatever ended Wait: a signal, Envoy's death or a failed
 	// component.
 	defer inst.Close()
-	printBanner(stdout, rt, inst.Port)
+	printBanner(stdout, rt, inst.Port, inst.OpsAddr)
 	if err := inst.Wait(ctx); err != nil {
 		log.Error("stopping the gateway", "error", err)
 		return err
 	}
+	// A stop signal: Envoy stops accepting and the calls in flight get
+	// gateway.drain_timeout to finish (a second signal ends the process
+	// at once). Close then stops everything.
 	log.Info("shutting down")
+	inst.Drain(context.WithoutCancel(ctx), inst.Current().Config.Gateway.DrainTimeout)
 	return nil
 }
 
 // printBanner tells the user where the gateway is and what to paste into
 // an MCP client.
-func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
+func printBanner(w io.Writer, rt *gateway.Runtime, port int, opsAddr string) {
 	endpoint := fmt.Sprintf("http://%s/mcp", net.JoinHostPort(clientHost(rt.Config.Gateway.BindAddress), strconv.Itoa(port)))
 	headers := map[string]string{}
 	if g := rt.Config.General; g.MasterKeyHash != "" || len(rt.Config.Access.Keys) > 0 {
@@ -140,6 +144,7 @@ func printBanner(w io.Writer, rt *gateway.Runtime, port int) {
 	} else {
 		fmt.Fprintf(w, "\n  Admin API:    off (set general_settings.master_key to use it)")
 	}
+	fmt.Fprintf(w, "\n  Operations:   http://%s/metrics, /metrics/envoy, /readyz, /healthz (gateway.ops_address)", opsAddr)
 	fmt.Fprintf(w, "\n\nClient config (Cursor .cursor/mcp.json, Claude Code .mcp.json, VS Code):\n%s\n", clientCfg.String())
 	keyFlag := ""
 	for name, value := range headers {

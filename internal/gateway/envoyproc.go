@@ -162,6 +162,41 @@ func (e *Envoy) live(ctx context.Context, client *http.Client) (bool, error) {
 	return info.State == "LIVE", nil
 }
 
+// adminClient asks Envoy's admin interface (loopback) for readiness,
+// statistics and the drain; every request has its context's deadline.
+var adminClient = &http.Client{Timeout: 10 * time.Second}
+
+// adminRequest sends method path to this Envoy's admin interface, known
+// once WaitReady succeeded. The caller closes the body.
+func (e *Envoy) adminRequest(ctx context.Context, method, path string) (*http.Response, error) {
+	if e.adminAddr == "" {
+		return nil, errors.New("envoy admin address not known yet")
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+e.adminAddr+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return adminClient.Do(req)
+}
+
+// admin is adminRequest for a short text answer (at most 4 MiB), an
+// error unless Envoy answers 200.
+func (e *Envoy) admin(ctx context.Context, method, path string) (string, error) {
+	resp, err := e.adminRequest(ctx, method, path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("envoy admin %s %s: %s", method, path, resp.Status)
+	}
+	return string(b), nil
+}
+
 // AdminAddress is the address of this Envoy's admin interface, known once
 // WaitReady succeeded.
 func (e *Envoy) AdminAddress() string { return e.adminAddr }

@@ -68,7 +68,13 @@ type Replica struct {
 	ExtProcAddr string
 	SidecarAddr string
 
-	rt *Runtime // what the replica runs now; replaced by Apply
+	// sidecarInFlight counts the sidecar's requests in flight other than
+	// event streams, which a drain waits for.
+	sidecarInFlight atomic.Int64
+	// stopExtProc stops this replica's ext_proc service alone (tests of
+	// what Envoy and /readyz make of a dead one).
+	stopExtProc context.CancelFunc
+	rt          *Runtime // what the replica runs now; replaced by Apply
 }
 
 // Instance is a running gateway: ext_proc service and sidecar on loopback
@@ -81,7 +87,10 @@ type Instance struct {
 	Port     int
 	// AdminAddr is the address of Envoy's admin interface (host:port), as
 	// the Envoy this instance started reports it.
-	AdminAddr     string
+	AdminAddr string
+	// OpsAddr is the address of the operations listener (/healthz,
+	// /readyz, /metrics), gateway.ops_address as bound.
+	OpsAddr       string
 	AccessLogPath string
 
 	Replicas []*Replica
@@ -107,11 +116,13 @@ type Instance struct {
 	// change is routed when the caller answers; an error when Envoy
 	// rejects them or has not applied them within EnvoyUpdateTimeout.
 	updateEnvoy func(ctx context.Context, ups []*upstreams.Upstream) error
-	dir         string
-	cancel      context.CancelFunc
-	wg          sync.WaitGroup
-	errc        chan error
-	once        sync.Once
+	// ops is what the operations listener reports.
+	ops    opsState
+	dir    string
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errc   chan error
+	once   sync.Once
 }
 
 // EnvoyUpdateTimeout bounds waiting for Envoy to acknowledge new
@@ -153,6 +164,14 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		return inst, err
 	}
 	gatewayURL := "http://" + net.JoinHostPort(localHost(bindAddr), strconv.Itoa(inst.Port))
+	// The operations listener serves first: probes get "starting" rather
+	// than a refused connection while the rest comes up.
+	opsLis, err := listenOps(rt.Config.Gateway.OpsAddress)
+	if err != nil {
+		return inst, err
+	}
+	inst.OpsAddr = opsLis.Addr().String()
+	inst.serve(func() error { return serveOps(runCtx, opsLis, inst.opsHandler(), log) })
 
 	var extAddrs, sideAddrs []string
 	// The first replica's sidecar serves the adapter endpoints (stdio,
@@ -318,7 +337,8 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		inst.serve(func() error { f.Run(runCtx); return nil })
 	}
 	inst.serve(func() error { inst.watchConfig(runCtx); return nil })
-	log.Info("envoy ready", "listen", net.JoinHostPort(bindAddr, strconv.Itoa(inst.Port)), "admin", inst.AdminAddr, "pid", inst.envoy.PID())
+	inst.ops.started.Store(true)
+	log.Info("envoy ready", "listen", net.JoinHostPort(bindAddr, strconv.Itoa(inst.Port)), "admin", inst.AdminAddr, "ops", inst.OpsAddr, "pid", inst.envoy.PID())
 	return inst, nil
 }
 
@@ -334,8 +354,10 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 		return nil, err
 	}
 	r.ExtProcAddr = extLis.Addr().String()
+	extCtx, stopExtProc := context.WithCancel(ctx)
+	r.stopExtProc = stopExtProc
 	inst.serve(func() error {
-		return ServeExtProc(ctx, extLis, r.ExtProc, rt.Config.Gateway.MaxRequestBodyBytes, log)
+		return ServeExtProc(extCtx, extLis, r.ExtProc, rt.Config.Gateway.MaxRequestBodyBytes, log)
 	})
 	var adapters *adapter.Set
 	if sideLis != nil {
@@ -356,7 +378,9 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 		return nil, err
 	}
 	r.SidecarAddr = sideLis.Addr().String()
-	inst.serve(func() error { return ServeHTTP(ctx, sideLis, r.Sidecar.Handler(), "sidecar", log) })
+	inst.serve(func() error {
+		return ServeHTTP(ctx, sideLis, countInFlight(&r.sidecarInFlight, r.Sidecar.Handler()), "sidecar", log)
+	})
 	if err := r.Sidecar.Start(ctx); err != nil {
 		return nil, err
 	}
