@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/mcpgw/mcpgw/extproc/router"
+	"github.com/mcpgw/mcpgw/internal/metrics"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/sessions"
 )
@@ -45,6 +46,7 @@ type Server struct {
 	router   atomic.Pointer[router.Router]
 	sessions Sessions
 	replayer *Replayer
+	metrics  Recorder
 	log      *slog.Logger
 }
 
@@ -87,6 +89,16 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 	// lent again if its answer ended, else closed (the client went away
 	// mid-answer, or the gateway answered instead).
 	defer s.release(st, false)
+	// A request whose stream ends with no outcome recorded was given up
+	// (by the client, or Envoy); one whose answer was being read keeps
+	// the outcome of its headers.
+	defer func() {
+		if o := st.metrics.outcome; o != "" {
+			s.record(st, o)
+		} else {
+			s.record(st, metrics.OutcomeCancelled)
+		}
+	}()
 	ctx := stream.Context()
 	for {
 		req, err := stream.Recv()

@@ -12,6 +12,7 @@ import (
 	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
+	"github.com/mcpgw/mcpgw/internal/metrics"
 	"github.com/mcpgw/mcpgw/upstreams/sessions"
 )
 
@@ -38,12 +39,18 @@ type requestState struct {
 	// watch is set while a leased call's response body streams past
 	// unchanged, so the lease lasts until it ends.
 	watch bool
+	// metrics is what the request's observation is made of.
+	metrics requestMetrics
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
 	switch m := req.Request.(type) {
 	case *extprocv3.ProcessingRequest_RequestHeaders:
 		st.headers = headerMap(m.RequestHeaders.GetHeaders())
+		st.metrics.start = time.Now()
+		// Only POSTs are MCP requests; GET streams and DELETEs are not
+		// counted.
+		st.metrics.post = st.headers.Get(":method") == http.MethodPost
 		d := st.router.DecideHeaders(st.headers)
 		st.caller = d.Caller
 		if d.EndSession != "" {
@@ -51,6 +58,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		}
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
+			s.record(st, replyOutcome(d.Reply))
 			return immediate(d.Reply)
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestHeaders{
@@ -59,12 +67,16 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 
 	case *extprocv3.ProcessingRequest_RequestBody:
 		d := st.router.DecideBody(st.headers, st.caller, m.RequestBody.GetBody())
+		st.metrics.method = d.Method
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
+			s.record(st, replyOutcome(d.Reply))
 			return immediate(d.Reply)
 		}
 		if d.Call != nil {
+			st.metrics.routedTo(d.Call)
 			if reply := s.attachSession(ctx, st, &d); reply != nil {
+				s.record(st, replyOutcome(reply))
 				return immediate(reply)
 			}
 			st.sent = &d
@@ -88,14 +100,17 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
 			if reply := s.replay(rctx, st); reply != nil {
+				s.record(st, replyOutcome(reply))
 				return immediate(reply)
 			}
 		}
 		if d.Reply != nil {
 			s.log.Warn("upstream answered with no JSON-RPC", "upstream", st.call.Upstream.Alias,
 				"status", hs.Get(":status"), "content_type", hs.Get("content-type"))
+			s.record(st, metrics.OutcomeUpstreamFailure)
 			return immediate(d.Reply)
 		}
+		st.metrics.outcome = statusOutcome(st.call != nil, hs.Get(":status"))
 		if st.call != nil {
 			s.log.Debug("call answered", "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
 		}
@@ -119,6 +134,10 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			// No more messages come for this request.
 			s.release(st, eos)
 		}
+		if resp.ModeOverride == nil {
+			// The body passes unread: the headers decide the outcome.
+			s.record(st, st.metrics.outcome)
+		}
 		return resp
 
 	case *extprocv3.ProcessingRequest_RequestTrailers:
@@ -126,8 +145,13 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			RequestTrailers: &extprocv3.TrailersResponse{},
 		}}
 	case *extprocv3.ProcessingRequest_ResponseBody:
+		st.seeBody(m.ResponseBody.GetBody())
 		if m.ResponseBody.GetEndOfStream() {
 			defer s.release(st, true)
+			if st.metrics.toolErr && st.metrics.outcome == metrics.OutcomeOK {
+				st.metrics.outcome = metrics.OutcomeToolError
+			}
+			s.record(st, st.metrics.outcome)
 		}
 		if st.watch {
 			return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseBody{

@@ -32,7 +32,13 @@ type Engine struct {
 	gen  atomic.Uint64
 	dlog *slog.Logger
 	now  func() time.Time
+	// observe, when set, sees every decision Decide makes (metrics).
+	observe atomic.Pointer[func(Decision)]
 }
+
+// Observe makes f see every decision Decide makes from now on (the
+// gateway's metrics count them); f must be quick and must not block.
+func (e *Engine) Observe(f func(Decision)) { e.observe.Store(&f) }
 
 // New prepares cfg's policy and returns an engine deciding with it.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Engine, error) {
@@ -105,6 +111,9 @@ func (e *Engine) Decide(req Request) Decision {
 	p := e.cur.Load()
 	d := p.decide(req)
 	e.logDecision(p, req, d, time.Since(start))
+	if f := e.observe.Load(); f != nil {
+		(*f)(d)
+	}
 	return d
 }
 

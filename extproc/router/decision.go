@@ -28,6 +28,10 @@ type Reply struct {
 type Decision struct {
 	// Reply, if set, ends the request with this answer; nothing else applies.
 	Reply *Reply
+	// Method is the JSON-RPC method of the body phase's message ("" for
+	// a response, a batch, a body that did not parse, and the headers
+	// phase), for metrics.
+	Method string
 	// SetHeaders and RemoveHeaders mutate the request headers.
 	SetHeaders    []Header
 	RemoveHeaders []string

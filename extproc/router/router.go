@@ -255,6 +255,13 @@ func (r *Router) DecideBody(h Headers, c *Caller, body []byte) Decision {
 	if batch {
 		return Decision{Reply: checkBatch(body)}
 	}
+	d := r.decideMessage(h, c, msg, body)
+	d.Method = msg.Method
+	return d
+}
+
+// decideMessage is DecideBody for one parsed JSON-RPC message.
+func (r *Router) decideMessage(h Headers, c *Caller, msg *rpc.Message, body []byte) Decision {
 	if !(msg.Kind == rpc.KindRequest && routed(msg.Method) || passThrough(msg)) {
 		// Everything else is the sidecar's (chosen in the headers phase).
 		return Decision{}

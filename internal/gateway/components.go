@@ -25,7 +25,7 @@ const SessionOpenTimeout = 5 * time.Second
 // NewExtProc builds the ext_proc service and the upstream session pool it
 // uses. The caller runs the pool (Run, to close idle sessions) and closes
 // it.
-func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool) {
+func NewExtProc(rt *Runtime, log *slog.Logger, opts ...extproc.Option) (*extproc.Server, *sessions.Pool) {
 	pool := sessions.NewPool(sessions.Options{
 		HTTPClient:     upstreams.HTTPClient,
 		ConnectTimeout: SessionOpenTimeout,
@@ -33,7 +33,7 @@ func NewExtProc(rt *Runtime, log *slog.Logger) (*extproc.Server, *sessions.Pool)
 		IdleTimeout:    rt.Config.Gateway.UpstreamSessionIdle,
 	})
 	svc := extproc.New(rt.Router, pool, log.With("component", "extproc"),
-		extproc.WithReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient}))
+		append([]extproc.Option{extproc.WithReplayer(&extproc.Replayer{HTTPClient: upstreams.HTTPClient})}, opts...)...)
 	return svc, pool
 }
 

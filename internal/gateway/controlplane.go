@@ -106,7 +106,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	if err != nil {
 		return "", err
 	}
-	inst.serve(func() error { return ServeHTTP(ctx, lis, h, "admin API", log) })
+	inst.serve(func() error { return ServeHTTP(ctx, lis, inst.metrics.AdminAPI(h), "admin API", log) })
 
 	// Health as discovery sees it (the first replica's sidecar keeps a
 	// session with every server), recorded in the store for the admin

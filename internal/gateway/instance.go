@@ -21,6 +21,8 @@ import (
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/envoy/xds"
 	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/internal/metrics"
+	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
 	"github.com/mcpgw/mcpgw/upstreams/aggregate"
@@ -117,12 +119,14 @@ type Instance struct {
 	// rejects them or has not applied them within EnvoyUpdateTimeout.
 	updateEnvoy func(ctx context.Context, ups []*upstreams.Upstream) error
 	// ops is what the operations listener reports.
-	ops    opsState
-	dir    string
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	errc   chan error
-	once   sync.Once
+	ops opsState
+	// metrics are served on the operations listener (/metrics).
+	metrics *metrics.Metrics
+	dir     string
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errc    chan error
+	once    sync.Once
 }
 
 // EnvoyUpdateTimeout bounds waiting for Envoy to acknowledge new
@@ -140,7 +144,8 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		log = slog.New(slog.DiscardHandler)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4), log: log}
+	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4), log: log,
+		metrics: metrics.New(rt.Config.Gateway.MetricsToolLabel)}
 	if rt.store != nil {
 		inst.store = rt.store.store // closed by Close, also when Start fails
 	}
@@ -225,6 +230,16 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		sideAddrs = append(sideAddrs, r.SidecarAddr)
 	}
 
+	inst.metrics.UpstreamSessions(func() int {
+		if !inst.ops.started.Load() {
+			return 0 // Replicas is still being filled
+		}
+		n := 0
+		for _, r := range inst.Replicas {
+			n += r.Sessions.Len()
+		}
+		return n
+	})
 	admin := opts.AdminAddress
 	if !admin.IsValid() {
 		admin = rt.Config.Gateway.AdminAddress
@@ -346,7 +361,8 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 // replica given its sidecar listener serves the adapter endpoints.
 func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger, sideLis net.Listener) (*Replica, error) {
 	r := &Replica{rt: rt}
-	r.ExtProc, r.Sessions = NewExtProc(rt, log)
+	r.ExtProc, r.Sessions = NewExtProc(rt, log, extproc.WithMetrics(inst.metrics))
+	rt.Access.Observe(func(d policy.Decision) { inst.metrics.Decision(d.Allow, d.Hidden, d.Invalid) })
 	inst.Replicas = append(inst.Replicas, r)
 	inst.serve(func() error { r.Sessions.Run(ctx); return nil })
 	extLis, err := listenLoopback(inst.Port)

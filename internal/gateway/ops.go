@@ -74,6 +74,7 @@ func (inst *Instance) opsHandler() http.Handler {
 		io.WriteString(w, "ready\n")
 	})
 	mux.HandleFunc("GET "+EnvoyMetricsPath, inst.envoyMetrics)
+	mux.Handle("GET "+MetricsPath, inst.metrics.Handler())
 	return mux
 }
 

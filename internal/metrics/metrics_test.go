@@ -1,0 +1,76 @@
+package metrics
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLabels(t *testing.T) {
+	for code, want := range map[int]string{-32700: OutcomeParseError, -32600: OutcomeInvalidRequest, -32601: OutcomeMethodNotFound,
+		-32602: OutcomeInvalidParams, -32603: OutcomeInternalError, -32000: OutcomeServerError, -32002: OutcomeServerError} {
+		if got := JSONRPCOutcome(code); got != want {
+			t.Errorf("JSONRPCOutcome(%d) = %q, want %q", code, got, want)
+		}
+	}
+	for method, want := range map[string]string{"tools/call": "tools/call", "": "", "x/made-up": "other"} {
+		if got := MethodLabel(method); got != want {
+			t.Errorf("MethodLabel(%q) = %q, want %q", method, got, want)
+		}
+	}
+	for code, want := range map[int]string{200: "200", 404: "404", 99: "other", 600: "other"} {
+		if got := codeLabel(code); got != want {
+			t.Errorf("codeLabel(%d) = %q", code, got)
+		}
+	}
+}
+
+func scrape(t *testing.T, m *Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	return string(b)
+}
+
+// TestExposition: requests, decisions and admin API writes appear under
+// their documented names; the tool label only when asked for.
+func TestExposition(t *testing.T) {
+	m := New(false)
+	m.Request("tools/call", "github", "create_issue", OutcomeOK, 20*time.Millisecond)
+	m.Decision(false, true, false)
+	h := m.AdminAPI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/key/generate", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/key/list", nil))
+	text := scrape(t, m)
+	for _, want := range []string{
+		`mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",outcome="ok",server="github"} 1`,
+		`mcpgw_policy_decisions_total{decision="hidden"} 1`,
+		`mcpgw_policy_decisions_total{decision="allow"} 0`,
+		`mcpgw_admin_api_writes_total{code="201",object="key"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %s", want)
+		}
+	}
+	if strings.Contains(text, "create_issue") {
+		t.Error("tool name exported without metrics_tool_label")
+	}
+	m = New(true)
+	m.Request("tools/call", "github", "create_issue", OutcomeToolError, time.Millisecond)
+	if text := scrape(t, m); !strings.Contains(text, `gen_ai_tool_name="create_issue"`) {
+		t.Error("no tool label with metrics_tool_label")
+	}
+}
+
+// The hot path allocates nothing once a series exists.
+func TestRequestAllocations(t *testing.T) {
+	m := New(false)
+	m.Request("tools/call", "github", "x", OutcomeOK, time.Millisecond)
+	if n := testing.AllocsPerRun(100, func() { m.Request("tools/call", "github", "x", OutcomeOK, time.Millisecond) }); n > 0 {
+		t.Errorf("%v allocations per request", n)
+	}
+}
