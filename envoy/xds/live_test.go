@@ -202,7 +202,7 @@ func TestEnvoyLive(t *testing.T) {
 	if len(clusters) != 1 || steadyVersion == "" {
 		t.Fatalf("dynamic clusters %v", clusters)
 	}
-	if want := "upstream:steady,by_cluster_header"; strings.Join(routes, ",") != want {
+	if want := "ready,upstream:steady,by_cluster_header"; strings.Join(routes, ",") != want {
 		t.Fatalf("routes %v, want %s", routes, want)
 	}
 
@@ -247,7 +247,7 @@ func TestEnvoyLive(t *testing.T) {
 	if _, ok := clusters["mcp_upstream_fresh"]; !ok || clusters["mcp_upstream_steady"] != steadyVersion {
 		t.Errorf("after adding: clusters %v (steady was %s)", clusters, steadyVersion)
 	}
-	if want := "upstream:steady,upstream:fresh,by_cluster_header"; strings.Join(routes, ",") != want {
+	if want := "ready,upstream:steady,upstream:fresh,by_cluster_header"; strings.Join(routes, ",") != want {
 		t.Errorf("routes %v, want %s", routes, want)
 	}
 
@@ -256,7 +256,7 @@ func TestEnvoyLive(t *testing.T) {
 	if _, ok := clusters["mcp_upstream_fresh"]; ok || clusters["mcp_upstream_steady"] != steadyVersion {
 		t.Errorf("after removing: clusters %v", clusters)
 	}
-	if want := "upstream:steady,by_cluster_header"; strings.Join(routes, ",") != want {
+	if want := "ready,upstream:steady,by_cluster_header"; strings.Join(routes, ",") != want {
 		t.Errorf("routes %v, want %s", routes, want)
 	}
 	if code, body := call("mcp_upstream_fresh", "/mcp"); code != http.StatusServiceUnavailable {

@@ -115,10 +115,10 @@ func TestSnapshotResources(t *testing.T) {
 	for _, r := range routes.GetVirtualHosts()[0].GetRoutes() {
 		names = append(names, r.GetName())
 	}
-	if want := []string{"upstream:github", "upstream:wiki", "upstream:memory", "by_cluster_header"}; !slices.Equal(names, want) {
+	if want := []string{"ready", "upstream:github", "upstream:wiki", "upstream:memory", "by_cluster_header"}; !slices.Equal(names, want) {
 		t.Errorf("routes %v, want %v", names, want)
 	}
-	if got := routes.GetVirtualHosts()[0].GetRoutes()[0].GetRequestBodyBufferLimit().GetValue(); got != 4096 {
+	if got := routes.GetVirtualHosts()[0].GetRoutes()[1].GetRequestBodyBufferLimit().GetValue(); got != 4096 {
 		t.Errorf("request_body_buffer_limit %d", got)
 	}
 
@@ -298,7 +298,7 @@ func TestDeltaUpdatesAndAcks(t *testing.T) {
 	if err := rds.GetResources()[0].GetResource().UnmarshalTo(&rc); err != nil {
 		t.Fatal(err)
 	}
-	if got := rc.GetVirtualHosts()[0].GetRoutes()[1].GetRoute().GetTimeout().AsDuration(); got != 5*time.Second {
+	if got := rc.GetVirtualHosts()[0].GetRoutes()[2].GetRoute().GetTimeout().AsDuration(); got != 5*time.Second {
 		t.Errorf("wiki's route timeout %v", got)
 	}
 	ctx, cancel = context.WithTimeout(t.Context(), 200*time.Millisecond)
