@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
@@ -50,7 +50,7 @@ func startTestInstance(t *testing.T, extra string) (*Instance, *testutil.SyncBuf
 	up := httptest.NewServer(demo.Handler(false))
 	t.Cleanup(up.Close)
 	yamlText := fmt.Sprintf("mcp_servers:\n  demo:\n    url: %q\n    transport: http\ngateway:\n  drain_timeout: 5\n%s", up.URL+"/mcp", extra)
-	cfg, err := config.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
 	}

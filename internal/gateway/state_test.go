@@ -309,7 +309,6 @@ func followerUnderTest(t *testing.T, fail func() bool) (*flakyStore, *testutil.S
 	}
 }
 
-
 // A state that failed to apply (Envoy slow to acknowledge, say) is
 // applied by a retry, although the store's revision does not move again:
 // a deleted key must not stay served until the next write.

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/mcpgw/mcpgw/internal/config"
 )
 
 func TestGatewayAddresses(t *testing.T) {
@@ -62,7 +64,7 @@ func TestGatewayOps(t *testing.T) {
 		toolLabel bool
 		wantError string
 	}{
-		{name: "defaults", src: "gateway:\n  port: 4000\n", drain: DefaultDrainTimeout},
+		{name: "defaults", src: "gateway:\n  port: 4000\n", drain: config.DefaultDrainTimeout},
 		{name: "set", src: "gateway:\n  ops_address: 0.0.0.0:9090\n  drain_timeout: 30\n  metrics_tool_label: true\n",
 			ops: netip.MustParseAddrPort("0.0.0.0:9090"), drain: 30 * time.Second, toolLabel: true},
 		{name: "no drain", src: "gateway:\n  drain_timeout: 0\n"},
