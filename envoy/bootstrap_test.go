@@ -350,7 +350,7 @@ func TestAdminAPIRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	routes := rc.VirtualHosts[0].Routes[1:] // after the ready path's
-	n := len(wellknown.AdminAPIPaths) + len(wellknown.AdminAPIPrefixes)
+	n := len(wellknown.AdminAPIPaths) + len(wellknown.AdminAPIPrefixes) + len(wellknown.UIPaths)
 	for i, r := range routes {
 		admin := r.GetRoute().GetCluster() == wellknown.AdminAPICluster
 		if admin != (i < n) {
@@ -359,10 +359,10 @@ func TestAdminAPIRoutes(t *testing.T) {
 		if !admin {
 			continue
 		}
-		if path := r.Match.GetPath(); path != "" && !slices.Contains(wellknown.AdminAPIPaths, path) || r.Match.GetPrefix() != "" && !slices.Contains(wellknown.AdminAPIPrefixes, r.Match.GetPrefix()) {
+		if path := r.Match.GetPath(); path != "" && !slices.Contains(wellknown.AdminAPIPaths, path) && !slices.Contains(wellknown.UIPaths, path) || r.Match.GetPrefix() != "" && !slices.Contains(wellknown.AdminAPIPrefixes, r.Match.GetPrefix()) {
 			t.Errorf("route %q matches %v", r.Name, r.Match)
 		}
-		if strings.HasPrefix(r.Match.GetPath(), "/mcp") || r.Match.GetPrefix() == "/" {
+		if strings.HasPrefix(r.Match.GetPath(), "/mcp") || strings.HasSuffix(r.Match.GetPath(), "/mcp") || r.Match.GetPrefix() == "/" {
 			t.Errorf("route %q would take MCP traffic past ext_proc", r.Name)
 		}
 		var per extprocv3.ExtProcPerRoute

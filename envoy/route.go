@@ -159,6 +159,10 @@ func adminAPIRoutes() []*routev3.Route {
 	for _, prefix := range wellknown.AdminAPIPrefixes {
 		routes = append(routes, route("admin_api:"+prefix, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: prefix}}))
 	}
+	// The web UI is served on the same listener (internal/gateway).
+	for _, path := range wellknown.UIPaths {
+		routes = append(routes, route("ui:"+path, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: path}}))
+	}
 	return routes
 }
 

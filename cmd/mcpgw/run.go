@@ -136,6 +136,7 @@ func printBanner(w io.Writer, rt *gateway.Runtime, port int, opsAddr string) {
 	}
 	if rt.Config.General.MasterKeyHash != "" {
 		fmt.Fprintf(w, "\n  Admin API:    %s/v1/mcp/server, %s/key/generate, ... with the master key (docs/admin-api.md)", base, base)
+		fmt.Fprintf(w, "\n  Admin UI:     %s/ui (sign in with the master key; docs/ui.md)", base)
 		names := make([]string, len(rt.Config.Servers))
 		for i, s := range rt.Config.Servers {
 			names[i] = strconv.Quote(s.Name)

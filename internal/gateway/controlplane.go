@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"time"
 
 	"github.com/mcpgw/mcpgw/controlplane"
 	"github.com/mcpgw/mcpgw/controlplane/admin"
 	"github.com/mcpgw/mcpgw/controlplane/store"
+	"github.com/mcpgw/mcpgw/controlplane/ui"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"github.com/mcpgw/mcpgw/upstreams/health"
 )
@@ -102,11 +105,17 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	if err != nil {
 		return "", err
 	}
+	// Writes through the UI are admin API writes: counted alike.
+	api := inst.metrics.AdminAPI(h)
+	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log.With("component", "ui")})
+	if err != nil {
+		return "", err
+	}
 	lis, err := listenLoopback(inst.Port)
 	if err != nil {
 		return "", err
 	}
-	inst.serve(func() error { return ServeHTTP(ctx, lis, inst.metrics.AdminAPI(h), "admin API", log) })
+	inst.serve(func() error { return ServeHTTP(ctx, lis, withUI(api, web), "admin API", log) })
 
 	// Health as discovery sees it (the first replica's sidecar keeps a
 	// session with every server), recorded in the store for the admin
@@ -125,6 +134,19 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	}
 	inst.serve(func() error { checker.Run(ctx); return nil })
 	return lis.Addr().String(), nil
+}
+
+// withUI serves the web UI's paths (wellknown.UIPaths, which Envoy
+// routes here like the admin API's) with ui and every other path with
+// api.
+func withUI(api, ui http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(wellknown.UIPaths, r.URL.Path) {
+			ui.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // serverID is the id the admin API shows for the server with alias:

@@ -63,4 +63,17 @@ var (
 		"/audit",
 	}
 	AdminAPIPrefixes = []string{"/v1/mcp/server/"}
+
+	// UIPaths are the exact paths of the admin web UI (package
+	// controlplane/ui), served on the admin API's listener and routed
+	// like its paths (AdminAPICluster, ext_proc off). They are exact
+	// paths, not a "/ui/" prefix, and ids travel in the query string:
+	// a server whose alias is "ui" keeps its endpoint /ui/mcp.
+	UIPaths = []string{
+		"/ui", "/ui/", "/ui/login", "/ui/logout",
+		"/ui/servers", "/ui/server", "/ui/server/delete", "/ui/tools",
+		"/ui/keys", "/ui/keys/block", "/ui/keys/delete",
+		"/ui/teams", "/ui/teams/delete",
+		"/ui/static/ui.css", "/ui/static/ui.js",
+	}
 )

@@ -1,0 +1,32 @@
+package ui
+
+import (
+	"html/template"
+	"strings"
+)
+
+// authTypes are the auth_type values the server form offers (the
+// config file's; "none" sends none).
+var authTypes = []string{"none", "bearer_token", "api_key", "basic", "authorization", "token", "oauth2"}
+
+// pageNames are the page templates; each is parsed with layout.html.
+var pageNames = []string{"login", "error", "servers", "server", "tools", "keys", "teams"}
+
+func parsePages() (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"join":      strings.Join,
+		"list_auth": func() []string { return authTypes },
+		"contains": func(l []string, s string) bool {
+			return strings.Contains("\x00"+strings.Join(l, "\x00")+"\x00", "\x00"+s+"\x00")
+		},
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		pages[name] = t
+	}
+	return pages, nil
+}
