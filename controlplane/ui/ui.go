@@ -238,6 +238,7 @@ type problem struct {
 // apiErr is the API's error body.
 type apiErr struct {
 	Message  string    `json:"message"`
+	Param    any       `json:"param"`
 	Problems []problem `json:"problems"`
 }
 
@@ -247,6 +248,10 @@ func (a apiAnswer) err() apiErr {
 	}
 	if json.Unmarshal(a.body, &e) != nil || e.Error.Message == "" {
 		return apiErr{Message: "the admin API answered " + http.StatusText(a.status)}
+	}
+	// A refusal outside the validator may still name its field.
+	if p, ok := e.Error.Param.(string); ok && p != "" && len(e.Error.Problems) == 0 {
+		e.Error.Problems = []problem{{Pointer: "/" + p, Message: e.Error.Message}}
 	}
 	return e.Error
 }
