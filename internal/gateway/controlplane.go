@@ -107,7 +107,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	}
 	// Writes through the UI are admin API writes: counted alike.
 	api := inst.metrics.AdminAPI(h)
-	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log.With("component", "ui")})
+	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log})
 	if err != nil {
 		return "", err
 	}

@@ -74,6 +74,6 @@ var (
 		"/ui/servers", "/ui/server", "/ui/server/delete", "/ui/tools",
 		"/ui/keys", "/ui/keys/block", "/ui/keys/delete",
 		"/ui/teams", "/ui/teams/delete",
-		"/ui/static/ui.css", "/ui/static/ui.js",
+		"/ui/static/ui.css", "/ui/static/ui.js", "/ui/static/favicon.svg",
 	}
 )

@@ -1,0 +1,205 @@
+// ui_journey.mjs drives the admin web UI (controlplane/ui) in Debian's
+// headless Chromium with playwright-core, for e2e/ui_test.go. The Go test
+// starts the gateway and the upstreams and checks, with a real MCP
+// client, what the UI did.
+//
+//   UI_PHASE=journey  sign in; add a Streamable HTTP, a stdio and a hostile
+//                     server; restrict a tool; create a key bound to an
+//                     access group and read it (shown once); the XSS, CSRF
+//                     and narrow-window checks; screenshots
+//   UI_PHASE=block    sign in and block the key
+//
+// Input (environment): UI_BASE, UI_MASTER, MCPGW_CHROMIUM, UI_WEATHER_URL,
+// UI_XSS_URL, UI_STDIO_COMMAND, UI_STDIO_ARG, UI_SCREENSHOTS (a directory).
+// Output: one JSON line on stdout ({"key": ...} for the journey). Any
+// failed check throws: exit status 1 and the reason on stderr.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const base = env("UI_BASE");
+const phase = process.env.UI_PHASE || "journey";
+const shots = process.env.UI_SCREENSHOTS || "";
+if (shots) mkdirSync(shots, { recursive: true });
+
+function check(cond, what) {
+  if (!cond) throw new Error("check failed: " + what);
+}
+
+// The flags the machine needs: no sandbox as root, and no background
+// connections (its network is closed; see docs/ui.md).
+const browser = await chromium.launch({
+  executablePath: env("MCPGW_CHROMIUM"),
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+const page = await context.newPage();
+page.setDefaultTimeout(15000);
+const dialogs = [];
+page.on("dialog", async (d) => {
+  dialogs.push(d.type() + ": " + d.message());
+  // Confirmations of the UI's own delete buttons are accepted; any
+  // other dialog is an XSS and fails the run below.
+  if (d.type() === "confirm") await d.accept(); else await d.dismiss();
+});
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+
+async function shot(name) {
+  if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true, mask: [page.locator("#new-key")] });
+}
+
+async function signIn() {
+  await page.goto(base + "/ui");
+  check(page.url().endsWith("/ui/login"), "/ui sends a signed-out browser to the login page, got " + page.url());
+  await shot("login");
+  await page.getByLabel("Master key").fill(env("UI_MASTER"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL("**/ui/servers");
+}
+
+async function flash(text) {
+  const f = page.locator(".flash");
+  await f.waitFor();
+  const got = await f.textContent();
+  check(got.includes(text), `flash ${JSON.stringify(got)} says ${JSON.stringify(text)}`);
+}
+
+// toolsOf opens the tools page of a server (from its row on the servers
+// page) and reloads until the tools are listed (discovery is async).
+async function toolsOf(server, ...tools) {
+  await page.goto(base + "/ui/servers");
+  await page.locator(`tr[data-server="${server}"] a`, { hasText: "tools" }).click();
+  await page.waitForURL("**/ui/tools?server=*");
+  for (let i = 0; ; i++) {
+    let all = true;
+    for (const t of tools) all = all && (await page.locator(`tr[data-tool="${t}"]`).count()) > 0;
+    if (all) return;
+    if (i > 60) throw new Error(`the tools page of ${server} never listed ${tools}`);
+    await page.waitForTimeout(500);
+    await page.reload();
+  }
+}
+
+async function addServer(transport, fields) {
+  await page.goto(base + "/ui/servers");
+  const link = { http: "Add a Streamable HTTP server", stdio: "stdio" }[transport];
+  await page.getByRole("link", { name: link, exact: true }).click();
+  check((await page.getByLabel("Transport").inputValue()) === transport, "the form's transport is " + transport);
+  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+  if (transport === "http" && fields.Name === "weather") await shot("server-form");
+  await page.getByRole("button", { name: "Add server" }).click();
+  await page.waitForURL("**/ui/servers");
+  await flash(`Server ${fields.Name} added.`);
+}
+
+const out = {};
+await signIn();
+
+if (phase === "journey") {
+  // A field error from the API's validator, inline.
+  await page.goto(base + "/ui/server?transport=http");
+  await page.getByLabel("Name", { exact: true }).fill("bad");
+  await page.getByLabel("URL", { exact: true }).fill("https://user:pw@example.com/mcp");
+  await page.getByRole("button", { name: "Add server" }).click();
+  check((await page.locator("#url-error").count()) === 1, "a URL with credentials is refused on its field");
+  check((await page.getByLabel("URL", { exact: true }).getAttribute("aria-invalid")) === "true", "the URL field is marked invalid");
+  await shot("server-form-errors");
+
+  await addServer("http", { Name: "weather", URL: env("UI_WEATHER_URL"), "Access groups (comma-separated)": "forecasts" });
+  await addServer("stdio", { Name: "memory", Command: env("UI_STDIO_COMMAND"), "Arguments (one per line)": env("UI_STDIO_ARG") });
+  await addServer("http", { Name: "hostile", URL: env("UI_XSS_URL") });
+
+  // Tools, and a restriction.
+  await toolsOf("weather", "forecast", "alerts");
+  await shot("tools");
+  await page.getByLabel("alerts", { exact: true }).uncheck();
+  await page.getByRole("button", { name: "Save tool access" }).click();
+  await flash("Disallowed: alerts.");
+  check((await page.locator('tr[data-tool="alerts"]').textContent()).includes("disallowed"), "alerts shown disallowed");
+  check(!(await page.getByLabel("alerts", { exact: true }).isChecked()), "alerts unchecked");
+  await toolsOf("memory", "read_graph");
+
+  // The servers table.
+  await page.goto(base + "/ui/servers");
+  for (const s of ["base", "weather", "memory", "hostile"]) check((await page.locator(`tr[data-server="${s}"]`).count()) === 1, `server ${s} listed`);
+  check((await page.locator('tr[data-server="base"]').textContent()).includes("config file"), "the config file's server is marked read-only");
+  await shot("servers");
+
+  // A key bound to the access group, shown once, copied.
+  await page.goto(base + "/ui/keys");
+  await page.getByLabel("Alias").fill("forecaster");
+  await page.locator("#key-form").getByLabel("forecasts").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  const key = await page.locator("#new-key").inputValue();
+  check(key.startsWith("sk-") && key.length > 40, "the new key is shown: " + key.slice(0, 3));
+  await page.getByRole("button", { name: "Copy" }).click();
+  check((await page.evaluate(() => navigator.clipboard.readText())) === key, "Copy puts the key on the clipboard");
+  await shot("keys");
+  await page.goto(base + "/ui/keys");
+  check(!(await page.content()).includes(key), "the key is shown only once");
+  check((await page.locator('tr[data-key="forecaster"]').textContent()).includes("forecasts"), "the key is bound to forecasts");
+  out.key = key;
+
+  // XSS: an upstream's tool description and schema are shown as text.
+  await toolsOf("hostile", "steal");
+  const desc = await page.locator('tr[data-tool="steal"] td.description').textContent();
+  check(desc.includes("<img src=x onerror=alert(1)>") && desc.includes("<script>"), "the payload is shown as text: " + desc);
+  check((await page.locator('tr[data-tool="steal"] img, tr[data-tool="steal"] script, main img').count()) === 0, "no element made from the payload");
+  await page.locator('tr[data-tool="steal"] summary').click();
+  check((await page.locator('tr[data-tool="steal"] pre.schema').textContent()).includes("<img src=x"), "the schema is shown as text");
+  await page.waitForTimeout(500);
+  await shot("tools-hostile");
+
+  // CSRF: a POST without the session's token is refused, with the
+  // session cookie (the browser context's) attached.
+  for (const form of [{ key_alias: "csrf-evil" }, { key_alias: "csrf-evil", csrf: "forged" }]) {
+    const r = await page.request.post(base + "/ui/keys", { form, maxRedirects: 0 });
+    check(r.status() === 403, "a POST without the CSRF token is refused 403, got " + r.status());
+  }
+  await page.goto(base + "/ui/keys");
+  check(!(await page.content()).includes("csrf-evil"), "no key was created without the token");
+
+  // Teams, minimal.
+  await page.goto(base + "/ui/teams");
+  await page.getByLabel("Alias").fill("platform");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await flash("Team created.");
+  await shot("teams");
+
+  // Keyboard: the key form is reachable and usable with Tab alone.
+  await page.goto(base + "/ui/keys");
+  await page.locator("#key_alias").focus();
+  await page.keyboard.press("Tab");
+  check((await page.evaluate(() => document.activeElement.id)) === "team_id", "Tab goes from the alias to the team");
+
+  // A narrow window: no page-wide horizontal scroll (tables scroll in
+  // their own box).
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http"]) {
+    await page.goto(base + p);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= 392, `${p} fits a 390px window (scrollWidth ${w})`);
+  }
+  await shot("servers-narrow");
+} else if (phase === "block") {
+  await page.goto(base + "/ui/keys");
+  await page.locator('tr[data-key="forecaster"]').getByRole("button", { name: "Block" }).click();
+  await flash("Key blocked");
+  check((await page.locator('tr[data-key="forecaster"]').textContent()).includes("blocked"), "the key is shown blocked");
+} else {
+  throw new Error("unknown UI_PHASE " + phase);
+}
+
+check(dialogs.filter((d) => !d.startsWith("confirm")).length === 0, "no dialog fired: " + dialogs);
+check(pageErrors.length === 0, "no script error on the pages: " + pageErrors);
+await browser.close();
+console.log(JSON.stringify(out));

@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpgw/mcpgw/internal/gateway"
+)
+
+// xssPayload is the description of a hostile upstream's tool.
+const xssPayload = `<img src=x onerror=alert(1)><script>alert(2)</script>`
+
+// hostileUpstream serves one tool, steal, whose description and input
+// schema carry an XSS payload.
+func hostileUpstream(t *testing.T) string {
+	t.Helper()
+	srv := mcp.NewServer(&mcp.Implementation{Name: "hostile", Version: "1"}, nil)
+	schema := fmt.Sprintf(`{"type":"object","properties":{"q":{"type":"string","description":%q}}}`, xssPayload)
+	srv.AddTool(&mcp.Tool{Name: "steal", Description: xssPayload, InputSchema: json.RawMessage(schema)},
+		func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "x"}}}, nil
+		})
+	return serveMCP(t, srv, true)
+}
+
+// runUIJourney runs e2e/clients/ui_journey.mjs for one phase and decodes
+// the JSON line it prints.
+func runUIJourney(t *testing.T, env map[string]string) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, requireEnv(t, "MCPGW_NODE"), "ui_journey.mjs")
+	cmd.Dir = "clients"
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ui_journey.mjs (%s): %v\n%s", env["UI_PHASE"], err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var out map[string]string
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &out); err != nil {
+		t.Fatalf("ui_journey.mjs printed %q: %v", stdout.String(), err)
+	}
+	return out
+}
+
+// TestUI drives the admin web UI in headless Chromium (Playwright)
+// through real Envoy: sign in, add a Streamable HTTP and a stdio server,
+// see their tools, restrict one, create a key bound to an access group
+// and read it once; then a real MCP client with that key sees exactly the
+// group's tools, the UI blocks the key, and the client gets 401. The
+// script also checks that a hostile upstream's tool description is shown
+// as text (no dialog fires) and that a POST without the CSRF token is
+// refused. MCPGW_UI_SCREENSHOTS=dir keeps its screenshots (docs/screenshots
+// holds the committed ones).
+func TestUI(t *testing.T) {
+	chromium := requireEnv(t, "MCPGW_CHROMIUM")
+	if _, err := os.Stat("clients/node_modules/playwright-core"); err != nil {
+		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
+			t.Fatalf("playwright-core is not installed in e2e/clients (make e2e-clients installs it): %v", err)
+		}
+		t.Skip("playwright-core is not installed in e2e/clients; run through make test")
+	}
+	base := startUpstream(t, "base", false, "ping")
+	weather := startUpstream(t, "weather", false, "forecast", "alerts")
+	hostile := hostileUpstream(t)
+	node, memory := nodeServer(t, "MCPGW_SERVER_MEMORY")
+	inst, _ := cpGateway(t, fmt.Sprintf(cpConfig, base.URL), "sqlite:"+filepath.Join(t.TempDir(), "mcpgw.db"), gateway.Options{})
+
+	shots := os.Getenv("MCPGW_UI_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if shots, _ = filepath.Abs(shots); shots == "" {
+		t.Fatal("MCPGW_UI_SCREENSHOTS")
+	}
+	env := map[string]string{
+		"UI_BASE": strings.TrimSuffix(inst.Endpoint, "/mcp"), "UI_MASTER": cpMaster, "MCPGW_CHROMIUM": chromium,
+		"UI_WEATHER_URL": weather.URL, "UI_XSS_URL": hostile, "UI_STDIO_COMMAND": node, "UI_STDIO_ARG": memory,
+		"UI_SCREENSHOTS": shots, "UI_PHASE": "journey",
+	}
+	out := runUIJourney(t, env)
+	key := out["key"]
+	if !strings.HasPrefix(key, "sk-") {
+		t.Fatalf("the journey read no key: %v", out)
+	}
+
+	// The key, from a real MCP client through Envoy: exactly the group's
+	// tools (alerts was disallowed in the UI), and a call works.
+	waitFor(t, "the key made in the UI to list the group's tools", func() bool {
+		return slices.Equal(listTools(t, inst.Endpoint, map[string]string{"x-litellm-api-key": key}), []string{"weather-forecast"})
+	})
+	cs := connectWithKey(t, inst.Endpoint, key)
+	if got := mustText(t, cs, "weather-forecast", map[string]any{"text": "sun"}); !strings.Contains(got, "sun") {
+		t.Errorf("weather-forecast answered %q", got)
+	}
+	if status, _ := callTool(t, inst.Endpoint, key, "weather-alerts", `{}`); status == http.StatusOK {
+		t.Error("the key called the tool the UI disallowed")
+	}
+
+	// Blocked in the UI: the client gets 401.
+	env["UI_PHASE"] = "block"
+	runUIJourney(t, env)
+	waitFor(t, "the blocked key to get 401", func() bool {
+		status, _ := callTool(t, inst.Endpoint, key, "weather-forecast", `{"text":"x"}`)
+		return status == http.StatusUnauthorized
+	})
+
+	// The UI's paths are routed past ext_proc, to the UI only: an MCP
+	// path stays MCP.
+	resp, err := http.Get(strings.TrimSuffix(inst.Endpoint, "/mcp") + "/ui/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("GET /ui/login through Envoy: %d %v", resp.StatusCode, resp.Header)
+	}
+}
