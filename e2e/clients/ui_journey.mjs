@@ -77,7 +77,7 @@ async function flash(text) {
 // page) and reloads until the tools are listed (discovery is async).
 async function toolsOf(server, ...tools) {
   await page.goto(base + "/ui/servers");
-  await page.locator(`tr[data-server="${server}"] a`, { hasText: "tools" }).click();
+  await page.locator(`tr[data-server="${server}"] a[href^="/ui/tools"]`).click();
   await page.waitForURL("**/ui/tools?server=*");
   for (let i = 0; ; i++) {
     let all = true;
@@ -187,7 +187,10 @@ if (phase === "journey") {
   for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http"]) {
     await page.goto(base + p);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
-    check(w <= 392, `${p} fits a 390px window (scrollWidth ${w})`);
+    const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > 392 && !e.closest(".scroll")).slice(0, 3)
+      .map((e) => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right)).join(", "));
+    check(w <= 392, `${p} fits a 390px window (scrollWidth ${w}; too wide: ${wide})`);
   }
   await shot("servers-narrow");
 } else if (phase === "block") {
