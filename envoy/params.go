@@ -60,10 +60,11 @@ type Params struct {
 	// static, from Upstreams.
 	XDSAddress string
 	// AdminAPIAddress is host:port of the admin API's HTTP server
-	// (package controlplane/admin), same rules as ExtProcAddress. When
-	// set, the paths in wellknown.AdminAPIPaths and AdminAPIPrefixes are
-	// routed to it, with ext_proc off (the admin API authenticates every
-	// request itself). "" = no admin API.
+	// (package controlplane/admin, which also serves the web UI,
+	// controlplane/ui), same rules as ExtProcAddress. When set, the paths
+	// in wellknown.AdminAPIPaths, AdminAPIPrefixes and UIPaths are routed
+	// to it, with ext_proc off (the admin API and the UI authenticate
+	// every request themselves). "" = no admin API.
 	AdminAPIAddress string
 	// Upstreams are the configured MCP servers. Transport http ones and
 	// adapted ones bound to the sidecar's endpoint (upstreams.BindAdapters)
