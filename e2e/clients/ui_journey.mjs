@@ -54,7 +54,7 @@ const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e)));
 
 async function shot(name) {
-  if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true, mask: [page.locator("#new-key")] });
+  if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true, mask: [page.locator("#new-key")], maskColor: "#c9ced8" });
 }
 
 async function signIn() {
