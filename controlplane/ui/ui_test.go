@@ -17,6 +17,7 @@ import (
 	"github.com/mcpgw/mcpgw/controlplane/admin"
 	"github.com/mcpgw/mcpgw/controlplane/store"
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
@@ -60,7 +61,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	cfg, err := config.Parse([]byte(fileConfig), "test.yaml", nil)
+	cfg, err := configfile.Parse([]byte(fileConfig), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
