@@ -69,8 +69,11 @@ func Watch(ctx context.Context, e *policy.Engine, src ConfigSource, interval tim
 	// A change is applied once the files hold still for one interval: an
 	// editor or a script that truncates and then writes would otherwise
 	// have a half-written file applied (an empty access: block revokes
-	// every key until the next poll).
+	// every key until the next poll). Held still is measured on the
+	// clock, not in ticks: a slow loop receives a buffered tick right
+	// after the one it was late for, microseconds after the first look.
 	var seenConfig, seenPolicy [sha256.Size]byte
+	var seenAt time.Time
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -85,7 +88,10 @@ func Watch(ctx context.Context, e *policy.Engine, src ConfigSource, interval tim
 			continue
 		}
 		if fc != seenConfig || fp != seenPolicy {
-			seenConfig, seenPolicy = fc, fp
+			seenConfig, seenPolicy, seenAt = fc, fp, time.Now()
+			continue
+		}
+		if time.Since(seenAt) < interval {
 			continue
 		}
 		lastConfig, lastPolicy = fc, fp
