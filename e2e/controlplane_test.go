@@ -192,6 +192,13 @@ func controlPlaneJourney(t *testing.T, dbURL string) {
 	}
 	mustText(t, cs, "petstore-getinventory", map[string]any{})
 
+	// Its health is recorded as soon as it is served (not at the next
+	// 30 s round).
+	waitFor(t, "the new server's health", func() bool {
+		_, got := adminCall(t, inst, cpMaster, "GET", "/v1/mcp/server/"+serverID, nil)
+		return got["status"] == "healthy" && got["last_health_check"] != nil
+	})
+
 	// The stored server is listed with the config file's, read-only.
 	list := mustAdmin(t, inst, "GET", "/v1/mcp/server", nil, http.StatusOK)
 	if raw := fmt.Sprint(list); !strings.Contains(raw, "weather") || !strings.Contains(raw, "base") {

@@ -80,6 +80,9 @@ func (inst *Instance) Apply(ctx context.Context, cfg *config.Config) error {
 		inst.applyReplica(ctx, rep, next[i])
 	}
 	inst.current.Store(next[0])
+	if inst.checker != nil {
+		inst.checker.Kick()
+	}
 	if adapters != nil {
 		if err := adapters.Update(ctx, ups); err != nil {
 			inst.log.Warn("apply config: adapter failed to start", "error", err)

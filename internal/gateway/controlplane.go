@@ -121,6 +121,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	// session with every server), recorded in the store for the admin
 	// API's status, last_health_check and health_check_error.
 	checker := &health.Checker{Observe: func() map[string]discovery.Health { return inst.Replicas[0].Sidecar.Health() }}
+	inst.checker = checker
 	if rt.store != nil {
 		checker.Checked = func(ctx context.Context, alias string, r health.Result) {
 			id := serverID(inst.Current().Config, alias)

@@ -26,6 +26,7 @@ import (
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
 	"github.com/mcpgw/mcpgw/upstreams/aggregate"
+	"github.com/mcpgw/mcpgw/upstreams/health"
 	"github.com/mcpgw/mcpgw/upstreams/sessions"
 )
 
@@ -110,6 +111,9 @@ type Instance struct {
 	// follower merges the config file with the store and applies the
 	// result; nil without store_model_in_db.
 	follower *Follower
+	// checker records server health; Apply asks it for a round, so a new
+	// server's health shows at once.
+	checker *health.Checker
 	// store is closed last; nil without store_model_in_db.
 	store controlplane.Store
 	// updateEnvoy gives Envoy a new set of upstream clusters and routes

@@ -68,8 +68,25 @@ type Checker struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
+	kick chan struct{}
+
 	mu      sync.Mutex
 	results map[string]Result
+}
+
+// Kick asks for a round now (the server set changed), without waiting
+// for it; a Checker that is not running ignores it.
+func (c *Checker) Kick() {
+	c.mu.Lock()
+	if c.kick == nil {
+		c.kick = make(chan struct{}, 1)
+	}
+	k := c.kick
+	c.mu.Unlock()
+	select {
+	case k <- struct{}{}:
+	default:
+	}
 }
 
 // Run records a round at once, then every Interval, until ctx ends.
@@ -80,12 +97,19 @@ func (c *Checker) Run(ctx context.Context) {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	c.mu.Lock()
+	if c.kick == nil {
+		c.kick = make(chan struct{}, 1)
+	}
+	kick := c.kick
+	c.mu.Unlock()
 	for {
 		c.Round(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-kick:
 		}
 	}
 }

@@ -60,3 +60,24 @@ func TestCheckerRound(t *testing.T) {
 		t.Errorf("Checked called for %q, want 3 results", seen)
 	}
 }
+
+// A kick (the server set changed) runs a round at once, not after the
+// interval.
+func TestKick(t *testing.T) {
+	rounds := make(chan struct{}, 4)
+	c := &Checker{
+		Observe:  func() map[string]discovery.Health { return map[string]discovery.Health{"a": {Tried: true, Listed: true}} },
+		Interval: time.Hour,
+		Checked:  func(context.Context, string, Result) { rounds <- struct{}{} },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	<-rounds // the first round, at start
+	c.Kick()
+	select {
+	case <-rounds:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a kick ran no round")
+	}
+}
