@@ -66,7 +66,9 @@ func TestCheckerRound(t *testing.T) {
 func TestKick(t *testing.T) {
 	rounds := make(chan struct{}, 4)
 	c := &Checker{
-		Observe:  func() map[string]discovery.Health { return map[string]discovery.Health{"a": {Tried: true, Listed: true}} },
+		Observe: func() map[string]discovery.Health {
+			return map[string]discovery.Health{"a": {Tried: true, Listed: true}}
+		},
 		Interval: time.Hour,
 		Checked:  func(context.Context, string, Result) { rounds <- struct{}{} },
 	}
