@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -40,16 +39,17 @@ mcpgw_sidecar_x::127.0.0.1:40004::health_flags::healthy
 // server, for the operations tests.
 func startTestInstance(t *testing.T, extra string) (*Instance, *testutil.SyncBuffer) {
 	t.Helper()
-	bin := os.Getenv("ENVOY_BIN")
-	if bin == "" {
-		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
-			t.Fatal("ENVOY_BIN is not set (MCPGW_REQUIRE_ENVOY=1)")
-		}
-		t.Skip("ENVOY_BIN is not set")
-	}
 	up := httptest.NewServer(demo.Handler(false))
 	t.Cleanup(up.Close)
-	yamlText := fmt.Sprintf("mcp_servers:\n  demo:\n    url: %q\n    transport: http\ngateway:\n  drain_timeout: 5\n%s", up.URL+"/mcp", extra)
+	return startInstance(t, fmt.Sprintf("mcp_servers:\n  demo:\n    url: %q\n    transport: http\ngateway:\n  drain_timeout: 5\n%s", up.URL+"/mcp", extra))
+}
+
+// startInstance starts a gateway on yamlText with real Envoy ($ENVOY_BIN;
+// skipped without it unless MCPGW_REQUIRE_ENVOY=1), closed when the test
+// ends; its logs are printed when the test fails.
+func startInstance(t *testing.T, yamlText string) (*Instance, *testutil.SyncBuffer) {
+	t.Helper()
+	bin := testutil.EnvoyBin(t)
 	cfg, err := configfile.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatal(err)
@@ -61,14 +61,8 @@ func startTestInstance(t *testing.T, extra string) (*Instance, *testutil.SyncBuf
 	logs := &testutil.SyncBuffer{}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	l, err := listenLoopback(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	inst, err := Start(ctx, rt, Options{
-		EnvoyBin: bin, Port: port, EnvoyOutput: logs,
+		EnvoyBin: bin, Port: testutil.FreePort(t), EnvoyOutput: logs,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

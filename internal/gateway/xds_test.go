@@ -1,22 +1,15 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/mcpgw/mcpgw/internal/config/configfile"
-	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
@@ -51,48 +44,12 @@ func dynamicClusters(t *testing.T, admin string) []string {
 // Start gives Envoy its upstream clusters over xDS, and updateEnvoy
 // changes them while it runs, answering once Envoy has them.
 func TestUpdateEnvoy(t *testing.T) {
-	bin := os.Getenv("ENVOY_BIN")
-	if bin == "" {
-		if os.Getenv("MCPGW_REQUIRE_ENVOY") == "1" {
-			t.Fatal("ENVOY_BIN is not set (MCPGW_REQUIRE_ENVOY=1)")
-		}
-		t.Skip("ENVOY_BIN is not set")
-	}
 	a := httptest.NewServer(demo.Handler(false))
 	t.Cleanup(a.Close)
 	b := httptest.NewServer(demo.Handler(false))
 	t.Cleanup(b.Close)
-	yamlText := fmt.Sprintf("mcp_servers:\n  a:\n    url: %q\n    transport: http\n", a.URL+"/mcp")
-	cfg, err := configfile.Parse([]byte(yamlText), "test.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := Build(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &testutil.SyncBuffer{}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	l, err := listenLoopback(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	inst, err := Start(ctx, rt, Options{
-		EnvoyBin: bin, Port: port, EnvoyOutput: logs,
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		t.Fatalf("start: %v\n%s", err, logs)
-	}
-	t.Cleanup(func() {
-		inst.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logs)
-		}
-	})
+	inst, _ := startInstance(t, fmt.Sprintf("mcp_servers:\n  a:\n    url: %q\n    transport: http\n", a.URL+"/mcp"))
+	ctx := t.Context()
 	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_a"}) {
 		t.Fatalf("clusters at start %v", got)
 	}
