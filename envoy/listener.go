@@ -69,6 +69,10 @@ func listener(p Params) (*listenerv3.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	tls, err := listenerTransportSocket(p)
+	if err != nil {
+		return nil, err
+	}
 	return &listenerv3.Listener{
 		Name:    ListenerName,
 		Address: socketAddress(p.ListenAddress, p.ListenPort),
@@ -80,6 +84,7 @@ func listener(p Params) (*listenerv3.Listener, error) {
 		// MaxRequestBodyBytes the 413 threshold; see routeConfig.
 		PerConnectionBufferLimitBytes: wrapperspb.UInt32(uint32(p.MaxRequestBodyBytes)),
 		FilterChains: []*listenerv3.FilterChain{{
+			TransportSocket: tls,
 			Filters: []*listenerv3.Filter{{
 				Name:       hcmFilterName,
 				ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: hcmAny},

@@ -99,6 +99,20 @@ type Params struct {
 	// CAFile is the CA bundle used to verify https upstreams.
 	// "" = DefaultCAFile.
 	CAFile string
+	// TLSCertFile and TLSKeyFile are PEM files of the listener's
+	// certificate (chain) and private key, absolute paths as Envoy sees
+	// them. Set, the listener speaks only TLS (ALPN h2 and http/1.1), and
+	// Envoy reads the files again when they are replaced (SecretFiles).
+	// "" = plain HTTP.
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSClientCAFile is a PEM bundle of CAs; set, every client must
+	// present a certificate signed by one of them (mTLS). Needs
+	// TLSCertFile.
+	TLSClientCAFile string
+	// SecretsDir is the directory, as Envoy sees it, that holds the
+	// files of SecretFiles. Required with TLSCertFile.
+	SecretsDir string
 	// NoExtProc leaves the ext_proc HTTP filter out of the listener, for
 	// benchmarks only: it is the "Envoy alone" baseline that shows what
 	// ext_proc costs. Nothing then sets x-mcp-cluster, so a client must send
@@ -179,6 +193,9 @@ func (p Params) validate() error {
 		// The request waits for ext_proc's answer to its body, which may
 		// take up to MessageTimeout.
 		return fieldErr("RequestTimeout", fmt.Errorf("%v is not above MessageTimeout %v", p.RequestTimeout, p.MessageTimeout))
+	}
+	if err := p.validateTLS(); err != nil {
+		return err
 	}
 	return p.validateRouting()
 }

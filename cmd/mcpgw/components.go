@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -122,6 +123,7 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	port := fs.Int("port", 0, "listener port (default: gateway.port from the config)")
 	adminPort := fs.Int("admin-port", 0, "Envoy admin port (default: gateway.admin_address's port, else 9901)")
 	outPath := fs.String("o", "", "write to this file instead of standard output")
+	secretsDir := fs.String("secrets-dir", "", "with gateway.tls_cert_file: the directory the listener's SDS files are written to, which Envoy must see at the same path (default: the directory of -o)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -134,6 +136,24 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	p := envoyParams(rt, *port, *adminPort, *ext, *side, "")
 	if *xdsAddr != "" {
 		p.XDSAddress, p.Upstreams = *xdsAddr, nil
+	}
+	if g := rt.Config.Gateway; g.TLSCertFile != "" {
+		// Envoy reads the certificate files itself (and again when they
+		// are replaced) through SDS files next to its bootstrap; the
+		// config's paths must be where that Envoy sees the files.
+		dir := *secretsDir
+		if dir == "" && *outPath != "" {
+			dir = filepath.Dir(*outPath)
+		}
+		if dir == "" {
+			return fmt.Errorf("gateway.tls_cert_file is set: pass -o or -secrets-dir for the listener's SDS files")
+		}
+		if err := gateway.ListenerTLSParams(&p, g, dir); err != nil {
+			return err
+		}
+		if err := gateway.WriteSecretFiles(p); err != nil {
+			return err
+		}
 	}
 	out, err := envoy.Render(p)
 	if err != nil {

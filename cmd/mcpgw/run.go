@@ -109,7 +109,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 // printBanner tells the user where the gateway is and what to paste into
 // an MCP client.
 func printBanner(w io.Writer, rt *gateway.Runtime, port int, opsAddr string) {
-	endpoint := fmt.Sprintf("http://%s/mcp", net.JoinHostPort(clientHost(rt.Config.Gateway.BindAddress), strconv.Itoa(port)))
+	scheme := "http"
+	if rt.Config.Gateway.TLSCertFile != "" {
+		scheme = "https"
+	}
+	endpoint := fmt.Sprintf("%s://%s/mcp", scheme, net.JoinHostPort(clientHost(rt.Config.Gateway.BindAddress), strconv.Itoa(port)))
 	headers := map[string]string{}
 	if g := rt.Config.General; g.MasterKeyHash != "" || len(rt.Config.Access.Keys) > 0 {
 		// Keys are configured: every request needs one (never printed).

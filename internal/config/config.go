@@ -127,6 +127,18 @@ type GatewaySettings struct {
 	// of the request metrics. Off by default: every tool of every server
 	// is a time series.
 	MetricsToolLabel bool
+	// TLSCertFile and TLSKeyFile (tls_cert_file, tls_key_file) are PEM
+	// files of the listener's certificate chain and private key, relative
+	// to the config file's directory. Set, the listener speaks only TLS;
+	// Envoy reads the files again when they are replaced by a rename (as
+	// Kubernetes updates a mounted Secret), so new connections get the
+	// new certificate. Both or neither.
+	TLSCertFile string
+	TLSKeyFile  string
+	// TLSClientCAFile (tls_client_ca_file) is a PEM bundle of CAs: set,
+	// every client must present a certificate signed by one of them
+	// (mTLS). Needs TLSCertFile.
+	TLSClientCAFile string
 	// DiscoveryTTL (discovery_ttl, seconds) is how often each upstream's
 	// tools, prompts and resources are listed again when it has not
 	// announced a change. Zero means the default, 60s.

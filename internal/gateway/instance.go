@@ -167,6 +167,9 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if bindAddr == "" {
 		bindAddr = envoy.DefaultListenAddress
 	}
+	if err := CheckListenerTLS(rt.Config.Gateway); err != nil {
+		return inst, err
+	}
 	// Envoy's listener refuses a served port too (no reuse_port), but
 	// only after everything else has started, and with a terser message.
 	if err := checkPortFree(bindAddr, inst.Port); err != nil {
@@ -280,7 +283,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if err != nil {
 		return inst, err
 	}
-	bootstrap, err := envoy.Render(envoy.Params{
+	params := envoy.Params{
 		ListenAddress:       bindAddr,
 		ListenPort:          inst.Port,
 		AdminAddress:        admin.Addr().String(),
@@ -292,7 +295,14 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
 		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
-	})
+	}
+	if err := listenerTLSParams(&params, rt.Config.Gateway, inst.dir); err != nil {
+		return inst, err
+	}
+	if err := WriteSecretFiles(params); err != nil {
+		return inst, err
+	}
+	bootstrap, err := envoy.Render(params)
 	if err != nil {
 		return inst, err
 	}
@@ -349,6 +359,9 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	inst.AdminAddr = inst.envoy.AdminAddress()
 	inst.Endpoint = gatewayURL + "/mcp"
+	if rt.Config.Gateway.TLSCertFile != "" {
+		inst.Endpoint = "https://" + strings.TrimPrefix(inst.Endpoint, "http://")
+	}
 	// Changes to the store, the config file (servers, access settings)
 	// and policy files are applied without a restart, from now on: Envoy
 	// takes the clusters they bring.

@@ -11,7 +11,7 @@ import (
 	"github.com/mcpgw/mcpgw/internal/config"
 )
 
-var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "drain_timeout", "encryption_key", "log_level", "max_request_body_bytes", "max_response_body_bytes", "metrics_tool_label", "ops_address", "port", "request_timeout", "session_secrets", "session_ttl", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "drain_timeout", "encryption_key", "log_level", "max_request_body_bytes", "max_response_body_bytes", "metrics_tool_label", "ops_address", "port", "request_timeout", "session_secrets", "session_ttl", "tls_cert_file", "tls_client_ca_file", "tls_key_file", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -40,6 +40,7 @@ func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.Sto
 	const path = "gateway"
 	pairs, _ := p.mapping(n, path)
 	var adminNode, opsNode *yaml.Node
+	tlsNodes := map[string]*yaml.Node{}
 	for _, f := range pairs {
 		fp := join(path, f.key)
 		switch f.key {
@@ -166,6 +167,19 @@ func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.Sto
 			if v, ok := p.boolean(f.v, fp); ok {
 				g.MetricsToolLabel = v
 			}
+		case "tls_cert_file", "tls_key_file", "tls_client_ca_file":
+			if v, ok := p.str(f.v, fp); ok && v != "" {
+				v = p.relative(v)
+				switch f.key {
+				case "tls_cert_file":
+					g.TLSCertFile = v
+				case "tls_key_file":
+					g.TLSKeyFile = v
+				default:
+					g.TLSClientCAFile = v
+				}
+				tlsNodes[f.key] = f.v
+			}
 		case "data_dir":
 			if v, ok := p.str(f.v, fp); ok && v != "" {
 				st.DataDir = p.relative(v)
@@ -181,6 +195,17 @@ func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.Sto
 		default:
 			p.errorf(f.k, fp, "unknown key%s", suggest(f.key, gatewayKeys))
 		}
+	}
+	// Whether the files can be read and hold a certificate and its key is
+	// checked where the gateway is built (gateway.CheckListenerTLS).
+	switch {
+	case g.TLSCertFile != "" && g.TLSKeyFile == "":
+		p.errorf(tlsNodes["tls_cert_file"], join(path, "tls_key_file"), "required with gateway.tls_cert_file")
+	case g.TLSCertFile == "" && g.TLSKeyFile != "":
+		p.errorf(tlsNodes["tls_key_file"], join(path, "tls_cert_file"), "required with gateway.tls_key_file")
+	}
+	if g.TLSClientCAFile != "" && g.TLSCertFile == "" {
+		p.errorf(tlsNodes["tls_client_ca_file"], join(path, "tls_client_ca_file"), "needs gateway.tls_cert_file and gateway.tls_key_file: client certificates are checked on a TLS listener")
 	}
 	if adminNode != nil && int(g.AdminAddress.Port()) == g.Port {
 		p.errorf(adminNode, join(path, "admin_address"), "port %d is gateway.port's", g.Port)

@@ -91,3 +91,41 @@ func TestGatewayOps(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayTLS: the listener's certificate files, relative to the config
+// file's directory. Whether they hold a certificate is checked where the
+// gateway is built.
+func TestGatewayTLS(t *testing.T) {
+	tests := []struct {
+		name          string
+		src           string
+		cert, key, ca string
+		wantError     string
+	}{
+		{name: "none", src: "gateway:\n  port: 4000\n"},
+		{name: "relative", src: "gateway:\n  tls_cert_file: tls/cert.pem\n  tls_key_file: tls/key.pem\n",
+			cert: "tls/cert.pem", key: "tls/key.pem"},
+		{name: "absolute, with client CA", src: "gateway:\n  tls_cert_file: /c.pem\n  tls_key_file: /k.pem\n  tls_client_ca_file: /ca.pem\n",
+			cert: "/c.pem", key: "/k.pem", ca: "/ca.pem"},
+		{name: "cert without key", src: "gateway:\n  tls_cert_file: /c.pem\n",
+			wantError: "test.yaml:2: gateway.tls_key_file: required with gateway.tls_cert_file"},
+		{name: "key without cert", src: "gateway:\n  tls_key_file: /k.pem\n",
+			wantError: "test.yaml:2: gateway.tls_cert_file: required with gateway.tls_key_file"},
+		{name: "client CA without cert", src: "gateway:\n  tls_client_ca_file: /ca.pem\n",
+			wantError: "test.yaml:2: gateway.tls_client_ca_file: needs gateway.tls_cert_file"},
+		{name: "not a string", src: "gateway:\n  tls_cert_file: [a]\n  tls_key_file: /k.pem\n",
+			wantError: "gateway.tls_cert_file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantError != "" {
+				findLine(t, problemsOf(t, tt.src, nil), tt.wantError)
+				return
+			}
+			g := mustParse(t, tt.src, nil).Gateway
+			if g.TLSCertFile != tt.cert || g.TLSKeyFile != tt.key || g.TLSClientCAFile != tt.ca {
+				t.Errorf("got %q %q %q, want %q %q %q", g.TLSCertFile, g.TLSKeyFile, g.TLSClientCAFile, tt.cert, tt.key, tt.ca)
+			}
+		})
+	}
+}
