@@ -43,6 +43,12 @@ func cmdValidate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	for _, p := range gateway.Preflight(ctx, cfg, gateway.HostEnv{}) {
 		fmt.Fprintf(stdout, "warning: %s\n", p)
 	}
+	// The listener's certificate and key load (mcpgw run refuses to
+	// start otherwise).
+	if err := gateway.CheckListenerTLS(cfg.Gateway); err != nil {
+		fmt.Fprintln(stderr, err)
+		return errUsage
+	}
 	// The access policy compiles (shipped and access.policy_dir files).
 	if _, err := policy.Prepare(ctx, cfg); err != nil {
 		fmt.Fprintln(stderr, err)

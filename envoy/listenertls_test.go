@@ -1,0 +1,81 @@
+package envoy
+
+import (
+	"strings"
+	"testing"
+
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+)
+
+func TestListenerTLS(t *testing.T) {
+	tests := []struct {
+		name      string
+		set       func(*Params)
+		tls, mtls bool
+		files     []string
+		wantError string
+	}{
+		{name: "plain", set: func(*Params) {}},
+		{name: "tls", set: func(p *Params) { p.TLSCertFile, p.TLSKeyFile, p.SecretsDir = "/c.pem", "/k.pem", "/run/envoy" },
+			tls: true, files: []string{listenerCertSDSFile}},
+		{name: "mtls", set: func(p *Params) {
+			p.TLSCertFile, p.TLSKeyFile, p.TLSClientCAFile, p.SecretsDir = "/c.pem", "/k.pem", "/ca.pem", "/run/envoy"
+		}, tls: true, mtls: true, files: []string{listenerCertSDSFile, clientCASDSFile}},
+		{name: "key without cert", set: func(p *Params) { p.TLSKeyFile = "/k.pem" }, wantError: "Params.TLSKeyFile: set without TLSCertFile"},
+		{name: "CA without cert", set: func(p *Params) { p.TLSClientCAFile = "/ca.pem" }, wantError: "Params.TLSClientCAFile: set without TLSCertFile"},
+		{name: "cert without key", set: func(p *Params) { p.TLSCertFile, p.SecretsDir = "/c.pem", "/d" }, wantError: "Params.TLSKeyFile: required with TLSCertFile"},
+		{name: "no secrets dir", set: func(p *Params) { p.TLSCertFile, p.TLSKeyFile = "/c.pem", "/k.pem" }, wantError: "Params.SecretsDir: required"},
+		{name: "relative cert", set: func(p *Params) { p.TLSCertFile, p.TLSKeyFile, p.SecretsDir = "c.pem", "/k.pem", "/d" }, wantError: "Params.TLSCertFile: \"c.pem\" is not an absolute path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := baseParams(t)
+			tt.set(&p)
+			b, err := Bootstrap(p)
+			if tt.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantError) {
+					t.Fatalf("error %v, want %q", err, tt.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := b.StaticResources.Listeners[0].FilterChains[0].TransportSocket
+			if (ts != nil) != tt.tls {
+				t.Fatalf("transport socket %v, want TLS %v", ts, tt.tls)
+			}
+			if ts != nil {
+				var ctx tlsv3.DownstreamTlsContext
+				if err := ts.GetTypedConfig().UnmarshalTo(&ctx); err != nil {
+					t.Fatal(err)
+				}
+				if got := ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs()[0]; got.Name != ListenerCertSecret ||
+					got.GetSdsConfig().GetPathConfigSource().GetPath() != "/run/envoy/"+listenerCertSDSFile {
+					t.Errorf("certificate secret %v", got)
+				}
+				if ctx.GetRequireClientCertificate().GetValue() != tt.mtls || (ctx.GetCommonTlsContext().GetValidationContextSdsSecretConfig() != nil) != tt.mtls {
+					t.Errorf("client certificates required %v, want %v", ctx.GetRequireClientCertificate(), tt.mtls)
+				}
+			}
+			files, err := SecretFiles(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(files) != len(tt.files) {
+				t.Fatalf("%d secret files, want %v", len(files), tt.files)
+			}
+			for i, f := range files {
+				if f.Name != tt.files[i] {
+					t.Errorf("file %d is %s, want %s", i, f.Name, tt.files[i])
+				}
+				// The files name the PEM files; Envoy reads them itself.
+				for _, want := range []string{"filename: /", "'@type': type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"} {
+					if !strings.Contains(string(f.Data), want) {
+						t.Errorf("%s lacks %q:\n%s", f.Name, want, f.Data)
+					}
+				}
+			}
+		})
+	}
+}
