@@ -36,6 +36,10 @@ type composeService struct {
 	Volumes     []string          `yaml:"volumes"`
 	Ports       []string          `yaml:"ports"`
 	DependsOn   yaml.Node         `yaml:"depends_on"`
+	Restart     string            `yaml:"restart"`
+	Healthcheck struct {
+		Test []string `yaml:"test"`
+	} `yaml:"healthcheck"`
 }
 
 // dependencies lists a service's depends_on, each with whether it must
@@ -275,6 +279,45 @@ func TestComposeWiring(t *testing.T) {
 		if !progress {
 			t.Fatalf("depends_on cannot be satisfied: started %d of %d services", len(started), len(compose.Services))
 		}
+	}
+
+	// Healthchecks and restart policies: every long-running service has
+	// both, and each healthcheck passes once the services are up (the
+	// mcpgw image's through `mcpgw probe`, Envoy's through bash).
+	devTCP := regexp.MustCompile(`/dev/tcp/127\.0\.0\.1/(\d+)`)
+	for name, svc := range compose.Services {
+		if isOneShot(compose.Services, name) {
+			if svc.Restart != "no" {
+				t.Errorf("%s: one-shot service with restart %q, want \"no\"", name, svc.Restart)
+			}
+			continue
+		}
+		if svc.Restart != "unless-stopped" {
+			t.Errorf("%s: restart %q, want unless-stopped", name, svc.Restart)
+		}
+		test := svc.Healthcheck.Test
+		if name == "demo" && len(test) == 0 {
+			continue // the demo upstream: Envoy checks nothing of it either
+		}
+		if len(test) < 2 || test[0] != "CMD" {
+			t.Errorf("%s: healthcheck test %q, want [CMD, ...]", name, test)
+			continue
+		}
+		args := rw.args(test[1:])
+		switch {
+		case args[0] == "/usr/local/bin/mcpgw" && svc.Build != "":
+			args[0] = bin
+		case args[0] == "bash" && strings.HasPrefix(svc.Image, "envoyproxy/envoy:"):
+			args[len(args)-1] = devTCP.ReplaceAllStringFunc(args[len(args)-1], func(m string) string {
+				return "/dev/tcp/127.0.0.1/" + rw.port(devTCP.FindStringSubmatch(m)[1])
+			})
+		default:
+			t.Errorf("%s: healthcheck %q runs nothing its image has", name, test)
+			continue
+		}
+		waitFor(t, name+"'s healthcheck to pass", func() bool {
+			return exec.Command(args[0], args[1:]...).Run() == nil
+		})
 	}
 
 	// The published port: "4000:4000" is Envoy's listener.

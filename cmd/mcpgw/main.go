@@ -25,6 +25,8 @@ Usage:
   mcpgw envoy-config [-config FILE] -extproc ADDR -sidecar ADDR [-xds ADDR]
                                                                            print the Envoy bootstrap
   mcpgw validate     FILE                                                  check a config file
+  mcpgw probe        -http URL | -grpc ADDR                                container healthcheck: exit 0
+                                                                           when healthy
 `
 
 func main() {
@@ -50,6 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"demo-server":  cmdDemo,
 		"envoy-config": cmdEnvoyConfig,
 		"validate":     cmdValidate,
+		"probe":        cmdProbe,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
