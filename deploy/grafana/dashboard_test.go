@@ -78,8 +78,8 @@ var (
 	}
 	// Grafana's label_values(metric, label): the label is not a metric.
 	labelValues = regexp.MustCompile(`label_values\(([^,)]+)(?:,[^)]*)?\)`)
-	identifier = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*(\s*\()?`)
-	keywords   = []string{"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"}
+	identifier  = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*(\s*\()?`)
+	keywords    = []string{"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"}
 )
 
 // metricNames are the metric names expr selects.
