@@ -21,8 +21,6 @@ const (
 	clientCASDSFile     = "sds-client-ca.yaml"
 )
 
-const secretTypeURL = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
-
 // SecretFile is a file of SecretFiles: Name within Params.SecretsDir.
 type SecretFile struct {
 	Name string
