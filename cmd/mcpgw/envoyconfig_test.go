@@ -1,10 +1,17 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // envoy-config renders the listener at gateway.bind_address and the admin
@@ -41,4 +48,58 @@ func TestEnvoyConfigAddresses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// envoy-config with listener TLS writes the SDS files next to the
+// bootstrap (or into -secrets-dir) and refuses a key that is not the
+// certificate's, naming the settings.
+func TestEnvoyConfigTLS(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := selfSigned(t)
+	os.WriteFile(filepath.Join(dir, "tls.crt"), certPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "tls.key"), keyPEM, 0o600)
+	_, otherKey := selfSigned(t)
+	os.WriteFile(filepath.Join(dir, "other.key"), otherKey, 0o600)
+	cfg := func(key string) string {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(path, []byte("mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\ngateway:\n  tls_cert_file: "+
+			filepath.Join(dir, "tls.crt")+"\n  tls_key_file: "+filepath.Join(dir, key)+"\n"), 0o600)
+		return path
+	}
+	out := filepath.Join(t.TempDir(), "envoy.yaml")
+	if code, _, errOut := runCmd("envoy-config", "-config", cfg("tls.key"), "-o", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	bootstrap, _ := os.ReadFile(out)
+	sds, err := os.ReadFile(filepath.Join(filepath.Dir(out), "sds-listener-cert.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(bootstrap), filepath.Join(filepath.Dir(out), "sds-listener-cert.yaml")) ||
+		!strings.Contains(string(sds), "filename: "+filepath.Join(dir, "tls.key")) {
+		t.Errorf("bootstrap:\n%s\nSDS file:\n%s", bootstrap, sds)
+	}
+	if code, _, _ := runCmd("envoy-config", "-config", cfg("tls.key")); code == 0 {
+		t.Error("TLS without -o or -secrets-dir: exit 0")
+	}
+	code, _, errOut := runCmd("envoy-config", "-config", cfg("other.key"), "-o", out)
+	if code == 0 || !strings.Contains(errOut, "gateway.tls_cert_file, gateway.tls_key_file: not a PEM certificate and its private key") ||
+		strings.Contains(errOut, "PRIVATE KEY") {
+		t.Errorf("mismatched key: exit %d, %s", code, errOut)
+	}
+}
+
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
