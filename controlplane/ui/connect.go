@@ -81,6 +81,9 @@ type clientConfig struct {
 	ID, Title, Where, Text string
 }
 
+// Rows is the textarea's height: the text's lines, within bounds.
+func (c clientConfig) Rows() int { return min(max(strings.Count(c.Text, "\n")+1, 2), 18) }
+
 // clientConfigs are the snippets for an endpoint URL, a key header and
 // a key (or keyPlaceholder). Every string is JSON-encoded (a JSON string
 // is also a valid Python string literal); the page escapes the result
@@ -94,8 +97,10 @@ func clientConfigs(endpoint, header, key, label string) []clientConfig {
 	return []clientConfig{
 		{ID: "cfg-cursor", Title: "Cursor", Where: "~/.cursor/mcp.json (or .cursor/mcp.json in a project)",
 			Text: string(encodeJSON(map[string]any{"mcpServers": map[string]any{label: entry}}, "  "))},
-		{ID: "cfg-claude", Title: "Claude Code", Where: ".mcp.json in a project (or: claude mcp add --transport http " + label + " " + endpoint + " --header \"" + header + ": " + value + "\")",
+		{ID: "cfg-claude", Title: "Claude Code", Where: ".mcp.json in a project",
 			Text: string(encodeJSON(map[string]any{"mcpServers": map[string]any{label: typed}}, "  "))},
+		{ID: "cfg-claude-cli", Title: "Claude Code (command line)", Where: "a shell",
+			Text: "claude mcp add --transport http " + shellQuote(label) + " " + shellQuote(endpoint) + " --header " + shellQuote(header+": "+value)},
 		{ID: "cfg-vscode", Title: "VS Code", Where: ".vscode/mcp.json",
 			Text: string(encodeJSON(map[string]any{"servers": map[string]any{label: typed}}, "  "))},
 		{ID: "cfg-python", Title: "Python (fastmcp)", Where: "pip install fastmcp",
@@ -105,6 +110,12 @@ func clientConfigs(endpoint, header, key, label string) []clientConfig {
 		{ID: "cfg-openai", Title: "OpenAI Responses API", Where: "an entry of tools in POST /v1/responses (server_url must be reachable from OpenAI)",
 			Text: string(encodeJSON(map[string]any{"type": "mcp", "server_label": label, "server_url": endpoint, "headers": headers, "require_approval": "never"}, "  "))},
 	}
+}
+
+// shellQuote quotes s for a POSIX shell: single quotes, a single quote
+// inside as '\''.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // encodeJSON encodes v without HTML escaping (the template escapes).

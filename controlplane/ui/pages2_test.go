@@ -88,8 +88,14 @@ func TestClientConfigs(t *testing.T) {
 			t.Errorf("python snippet lacks %s:\n%s", want, py)
 		}
 	}
+	if cli := byID["cfg-claude-cli"]; cli != `claude mcp add --transport http 'mcpgw-docs' 'http://gw.example:4000/mcp/docs' --header 'x-litellm-api-key: Bearer sk-abc'` {
+		t.Errorf("claude command: %s", cli)
+	}
+	if got := shellQuote(`it's $(x)`); got != `'it'\''s $(x)'` {
+		t.Errorf("shellQuote: %s", got)
+	}
 	// A quote in a value cannot end the Python string.
-	py = clientConfigs(`http://h/"x`, "x-k", `k"); import os #`, "l")[3].Text
+	py = clientConfigs(`http://h/"x`, "x-k", `k"); import os #`, "l")[4].Text
 	if !strings.Contains(py, `"Bearer k\"); import os #"`) {
 		t.Errorf("python snippet quoting:\n%s", py)
 	}
@@ -113,7 +119,7 @@ func TestConnectPage(t *testing.T) {
 		if !strings.Contains(cur, `"url": "http://`+host+endpoint+`"`) || !strings.Contains(cur, `"x-litellm-api-key": "Bearer <your key>"`) {
 			t.Errorf("connect%s: cursor config\n%s", q, cur)
 		}
-		for _, id := range []string{"cfg-claude", "cfg-vscode", "cfg-python", "cfg-openai"} {
+		for _, id := range []string{"cfg-claude", "cfg-claude-cli", "cfg-vscode", "cfg-python", "cfg-openai"} {
 			if !strings.Contains(textareaOf(t, page, id), endpoint) {
 				t.Errorf("connect%s: %s lacks %s", q, id, endpoint)
 			}
@@ -141,10 +147,16 @@ func TestCreatedKeyConfigs(t *testing.T) {
 	if key == nil {
 		t.Fatalf("no key:\n%s", page)
 	}
-	for _, id := range []string{"cfg-cursor", "cfg-claude", "cfg-vscode", "cfg-python", "cfg-openai"} {
+	for _, id := range []string{"cfg-cursor", "cfg-claude", "cfg-claude-cli", "cfg-vscode", "cfg-python", "cfg-openai"} {
 		if txt := textareaOf(t, page, id); !strings.Contains(txt, "Bearer "+key[1]) || !strings.Contains(txt, e.srv.URL+"/mcp") {
 			t.Errorf("%s on the created page:\n%s", id, txt)
 		}
+	}
+	// Nowhere else on the page (not in a heading, a note or a link).
+	rest := regexp.MustCompile(`(?s)<textarea .*?</textarea>`).ReplaceAllString(page, "")
+	rest = strings.Replace(rest, `value="`+key[1]+`"`, "", 1)
+	if strings.Contains(rest, key[1]) {
+		t.Errorf("the key is on the page outside its field and the configs")
 	}
 	_, page = e.do("GET", "/ui/connect", nil)
 	if strings.Contains(page, key[1]) {
