@@ -113,7 +113,7 @@ func clientConfigs(endpoint, header, key, label string) []clientConfig {
 }
 
 // shellQuote quotes s for a POSIX shell: single quotes, a single quote
-// inside as '\''.
+// inside as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
