@@ -112,8 +112,8 @@ func clientConfigs(endpoint, header, key, label string) []clientConfig {
 	}
 }
 
-// shellQuote quotes s for a POSIX shell: single quotes, a single quote
-// inside as '\”.
+// shellQuote quotes s for a POSIX shell: in single quotes, each single
+// quote inside closed, escaped with a backslash and reopened.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
