@@ -100,10 +100,14 @@ func TestUI(t *testing.T) {
 		t.Fatalf("the journey read no key: %v", out)
 	}
 
-	// The key, from a real MCP client through Envoy: exactly the group's
-	// tools (alerts was disallowed in the UI), and a call works.
+	// The key, from a real MCP client through Envoy configured with the
+	// client config copied from the UI (its URL and header): exactly the
+	// group's tools (alerts was disallowed in the UI), and a call works.
+	if out["config_url"] != inst.Endpoint || out["config_header"] != "Bearer "+key {
+		t.Fatalf("the copied config: url %q (want %q), header with the key: %v", out["config_url"], inst.Endpoint, out["config_header"] == "Bearer "+key)
+	}
 	waitFor(t, "the key made in the UI to list the group's tools", func() bool {
-		return slices.Equal(listTools(t, inst.Endpoint, map[string]string{"x-litellm-api-key": key}), []string{"weather-forecast"})
+		return slices.Equal(listTools(t, out["config_url"], map[string]string{"x-litellm-api-key": out["config_header"]}), []string{"weather-forecast"})
 	})
 	cs := connectWithKey(t, inst.Endpoint, key)
 	if got := mustText(t, cs, "weather-forecast", map[string]any{"text": "sun"}); !strings.Contains(got, "sun") {

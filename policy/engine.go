@@ -101,6 +101,18 @@ func (e *Engine) Authenticate(header func(name string) string) (*identity.Princi
 	return p, err
 }
 
+// AuthenticateToken is Authenticate for the key whose SHA-256
+// (lower-case hex, the admin API's token) is token, without a request:
+// what the admin UI asks to show a key's effective access. It logs
+// nothing (no request was refused).
+func (e *Engine) AuthenticateToken(token string) (*identity.Principal, error) {
+	d, err := identity.ParseDigest(token)
+	if err != nil {
+		return nil, &identity.AuthError{Reason: identity.ReasonMalformed}
+	}
+	return e.cur.Load().keys.AuthenticateDigest(d, e.now())
+}
+
 // Decide answers req and writes it to the decision log. It fails closed:
 // an evaluation error or an undefined decision denies.
 func (e *Engine) Decide(req Request) Decision {

@@ -230,8 +230,17 @@ func (h *Handler) serversPage(w http.ResponseWriter, r *http.Request, s *session
 		}
 		rows = append(rows, row)
 	}
-	p.Data = rows
+	shown, pg := paginate(r, rows, func(s serverRow) []string {
+		return append([]string{s.Name, s.Alias, s.Transport, s.Target, s.Status, s.Source}, s.Groups...)
+	})
+	p.Data = serversData{Rows: shown, Pager: pg, All: len(rows)}
 	h.render(w, http.StatusOK, "servers", p)
+}
+
+type serversData struct {
+	Rows  []serverRow
+	Pager pager
+	All   int // servers before the search
 }
 
 // serverForm is the add/edit form's state. Secrets are write-only: the
@@ -652,9 +661,17 @@ type keysData struct {
 		Servers, Groups                    []string
 	}
 	Errors map[string]string
+	// Shown are the keys of this page of the search.
+	Shown []keyRow
+	Pager pager
 	// Created is the key just minted, shown once.
 	Created, CreatedAlias string
+	// Connect are client configs holding Created (only on that page).
+	Connect *connectData
 }
+
+// maxKeyPages bounds the key list pages read (100 keys each).
+const maxKeyPages = 100
 
 func permOf(m map[string]any) map[string]any {
 	p, _ := m["object_permission"].(map[string]any)
@@ -663,17 +680,27 @@ func permOf(m map[string]any) map[string]any {
 
 func (h *Handler) keysData(r *http.Request, s *session) (*keysData, apiAnswer) {
 	d := &keysData{Errors: map[string]string{}}
-	a := h.call(r.Context(), s.key, http.MethodGet, "/key/list?return_full_object=true&size=100", nil)
-	if !a.ok() {
-		return nil, a
+	// Every page of the API's list (100 a page): the search below
+	// matches substrings, which the API's exact filters cannot.
+	var all []map[string]any
+	for page := 1; page <= maxKeyPages; page++ {
+		a := h.call(r.Context(), s.key, http.MethodGet, fmt.Sprintf("/key/list?return_full_object=true&size=100&page=%d", page), nil)
+		if !a.ok() {
+			return nil, a
+		}
+		var kl struct {
+			Keys       []map[string]any `json:"keys"`
+			TotalPages int              `json:"total_pages"`
+		}
+		if err := json.Unmarshal(a.body, &kl); err != nil {
+			return nil, apiAnswer{status: http.StatusBadGateway}
+		}
+		all = append(all, kl.Keys...)
+		if page >= kl.TotalPages {
+			break
+		}
 	}
-	var kl struct {
-		Keys []map[string]any `json:"keys"`
-	}
-	if err := a.decode(&kl); err != nil {
-		return nil, apiAnswer{status: http.StatusBadGateway}
-	}
-	for _, k := range kl.Keys {
+	for _, k := range all {
 		perm := permOf(k)
 		d.Keys = append(d.Keys, keyRow{
 			Token: str(k["token"]), Alias: str(k["key_alias"]), Name: str(k["key_name"]), Team: str(k["team_id"]),
@@ -699,6 +726,9 @@ func (h *Handler) keysData(r *http.Request, s *session) (*keysData, apiAnswer) {
 		return nil, a
 	}
 	d.Teams = teams
+	d.Shown, d.Pager = paginate(r, d.Keys, func(k keyRow) []string {
+		return append(append([]string{k.Alias, k.Name, k.Team, k.Token}, k.Servers...), k.Groups...)
+	})
 	return d, apiAnswer{status: http.StatusOK}
 }
 
@@ -763,6 +793,10 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, s *session) 
 	}
 	_ = json.Unmarshal(a.body, &out)
 	d.Created, d.CreatedAlias = out.Key, out.Alias
+	if out.Key != "" {
+		d.Connect = &connectData{Scope: connectScope{Kind: "all"}}
+		h.fillConnect(r, d.Connect, out.Key)
+	}
 	h.render(w, http.StatusOK, "keys", p)
 }
 

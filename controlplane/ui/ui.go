@@ -60,6 +60,11 @@ type Options struct {
 	Config func() *config.Config
 	// Logger gets sign-ins and failures; nil means slog.Default().
 	Logger *slog.Logger
+	// KeyTools lists the tools a tools/list on /mcp shows the key whose
+	// SHA-256 (hex) is token: the gateway's own decision
+	// (aggregate.Server.ToolsForToken), for the effective-access page.
+	// nil: the page says it is not available.
+	KeyTools func(ctx context.Context, token string) ([]json.RawMessage, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -126,6 +131,10 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /ui/teams", h.signedIn(h.teamsPage))
 	h.mux.Handle("POST /ui/teams", h.signedIn(h.createTeam))
 	h.mux.Handle("POST /ui/teams/delete", h.signedIn(h.deleteTeam))
+
+	h.mux.Handle("GET /ui/connect", h.signedIn(h.connectPage))
+	h.mux.Handle("GET /ui/access", h.signedIn(h.accessPage))
+	h.mux.Handle("GET /ui/audit", h.signedIn(h.auditPage))
 
 	h.mux.Handle("GET /ui/static/{file}", h.static)
 }

@@ -61,6 +61,12 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the UI's options changed by opt.
+func newEnvWith(t *testing.T, opt func(*Options)) *env {
+	t.Helper()
 	cfg, err := configfile.Parse([]byte(fileConfig), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +82,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := New(Options{API: api, Config: conf, Logger: log})
+	o := Options{API: api, Config: conf, Logger: log}
+	if opt != nil {
+		opt(&o)
+	}
+	h, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

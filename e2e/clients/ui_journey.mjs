@@ -5,13 +5,16 @@
 //
 //   UI_PHASE=journey  sign in; add a Streamable HTTP, a stdio and a hostile
 //                     server; restrict a tool; create a key bound to an
-//                     access group and read it (shown once); the XSS, CSRF
-//                     and narrow-window checks; screenshots
+//                     access group and read it (shown once) and its client
+//                     configs; its effective access; Connect; the audit
+//                     log; the XSS, CSRF and narrow-window checks;
+//                     screenshots
 //   UI_PHASE=block    sign in and block the key
 //
 // Input (environment): UI_BASE, UI_MASTER, MCPGW_CHROMIUM, UI_WEATHER_URL,
 // UI_XSS_URL, UI_STDIO_COMMAND, UI_STDIO_ARG, UI_SCREENSHOTS (a directory).
-// Output: one JSON line on stdout ({"key": ...} for the journey). Any
+// Output: one JSON line on stdout ({"key", "config_url", "config_header"}
+// for the journey: the key and the copied Cursor config's URL and header). Any
 // failed check throws: exit status 1 and the reason on stderr.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -54,7 +57,8 @@ const pageErrors = [];
 page.on("pageerror", (e) => pageErrors.push(String(e)));
 
 async function shot(name) {
-  if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true, mask: [page.locator("#new-key")], maskColor: "#c9ced8" });
+  // The new key, and the client configs that hold it, are masked.
+  if (shots) await page.screenshot({ path: join(shots, name + ".png"), fullPage: true, mask: [page.locator("#new-key"), page.locator(".created textarea")], maskColor: "#c9ced8" });
 }
 
 async function signIn() {
@@ -141,13 +145,49 @@ if (phase === "journey") {
   await page.getByRole("button", { name: "Create key" }).click();
   const key = await page.locator("#new-key").inputValue();
   check(key.startsWith("sk-") && key.length > 40, "the new key is shown: " + key.slice(0, 3));
-  await page.getByRole("button", { name: "Copy" }).click();
+  await page.locator('button[data-copy="new-key"]').click();
   check((await page.evaluate(() => navigator.clipboard.readText())) === key, "Copy puts the key on the clipboard");
   await shot("keys");
+  // Its client config (Cursor's), copied: the Go test connects with it.
+  await page.locator('button[data-copy="cfg-cursor"]').click();
+  const cursor = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
+  const entry = cursor.mcpServers && cursor.mcpServers.mcpgw;
+  check(entry && entry.url === base + "/mcp", "the Cursor config points at /mcp: " + (entry && entry.url));
+  check(entry.headers["x-litellm-api-key"] === "Bearer " + key, "the Cursor config holds the key");
+  const openai = JSON.parse(await page.locator("#cfg-openai").inputValue());
+  check(openai.type === "mcp" && openai.server_url === base + "/mcp" && openai.headers["x-litellm-api-key"] === "Bearer " + key, "the Responses API tools entry");
+  out.config_url = entry.url;
+  out.config_header = entry.headers["x-litellm-api-key"];
   await page.goto(base + "/ui/keys");
   check(!(await page.content()).includes(key), "the key is shown only once");
   check((await page.locator('tr[data-key="forecaster"]').textContent()).includes("forecasts"), "the key is bound to forecasts");
   out.key = key;
+
+  // Its effective access: the gateway's decision, the group's tools only.
+  await page.locator('tr[data-key="forecaster"]').getByRole("link", { name: "Access" }).click();
+  await page.waitForURL("**/ui/access?key=*");
+  check((await page.locator('tr[data-tool="weather-forecast"]').count()) === 1, "the key's access lists weather-forecast");
+  check((await page.locator('tr[data-tool="weather-alerts"]').count()) === 0, "the key's access omits the disallowed weather-alerts");
+  check((await page.locator("[data-access-server]").count()) === 1, "the key reaches one server");
+  await shot("access");
+
+  // Connect, one server's endpoint, with the placeholder.
+  await page.goto(base + "/ui/connect");
+  await page.getByLabel("One server").check();
+  await page.getByLabel("Server", { exact: true }).selectOption("weather");
+  await page.getByRole("button", { name: "Show configs" }).click();
+  check((await page.getByTestId("endpoint").textContent()) === base + "/weather/mcp", "the one-server endpoint");
+  check((await page.locator("#cfg-vscode").inputValue()).includes('"Bearer <your key>"'), "the placeholder stands for the key");
+  check(!(await page.content()).includes(key), "the Connect page does not show the key");
+  await shot("connect");
+
+  // The audit log: the writes above, newest first.
+  await page.goto(base + "/ui/audit");
+  const tables = await page.locator("tr[data-audit] td:nth-child(5)").allTextContents();
+  check(tables[0] === "LiteLLM_VerificationToken" && tables.includes("LiteLLM_MCPServerTable"), "the audit log lists the key and server writes: " + tables.slice(0, 3));
+  const ids = (await page.locator("tr[data-audit]").evaluateAll((rs) => rs.map((r) => Number(r.dataset.audit))));
+  check(ids.every((v, i) => i === 0 || v < ids[i - 1]), "the audit log is newest first");
+  await shot("audit");
 
   // XSS: an upstream's tool description and schema are shown as text.
   await toolsOf("hostile", "steal");
@@ -184,7 +224,7 @@ if (phase === "journey") {
   // A narrow window: no page-wide horizontal scroll (tables scroll in
   // their own box).
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http"]) {
+  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit"]) {
     await page.goto(base + p);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
     const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
@@ -198,6 +238,8 @@ if (phase === "journey") {
   await page.locator('tr[data-key="forecaster"]').getByRole("button", { name: "Block" }).click();
   await flash("Key blocked");
   check((await page.locator('tr[data-key="forecaster"]').textContent()).includes("blocked"), "the key is shown blocked");
+  await page.locator('tr[data-key="forecaster"]').getByRole("link", { name: "Access" }).click();
+  check((await page.getByTestId("denied").textContent()).includes("revoked"), "the blocked key's access says the gateway refuses it");
 } else {
   throw new Error("unknown UI_PHASE " + phase);
 }

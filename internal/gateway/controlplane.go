@@ -17,6 +17,8 @@ import (
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"github.com/mcpgw/mcpgw/upstreams/health"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // storeState is what a runtime opened with a store brings to Start: the
@@ -107,7 +109,7 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	}
 	// Writes through the UI are admin API writes: counted alike.
 	api := inst.metrics.AdminAPI(h)
-	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log})
+	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log, KeyTools: toolLister{inst}.ToolsOfKey})
 	if err != nil {
 		return "", err
 	}
@@ -243,6 +245,21 @@ func (l toolLister) ListTools(_ context.Context, c admin.Caller) ([]json.RawMess
 	if err != nil {
 		return nil, err
 	}
+	return marshalTools(tools)
+}
+
+// ToolsOfKey is ListTools for the stored key whose SHA-256 is token (the
+// web UI's effective-access page knows no more of a key): the same
+// sidecar decision, the principal found by token.
+func (l toolLister) ToolsOfKey(_ context.Context, token string) ([]json.RawMessage, error) {
+	tools, err := l.inst.Replicas[0].Sidecar.ToolsForToken(token)
+	if err != nil {
+		return nil, err
+	}
+	return marshalTools(tools)
+}
+
+func marshalTools(tools []*mcp.Tool) ([]json.RawMessage, error) {
 	out := make([]json.RawMessage, 0, len(tools))
 	for _, t := range tools {
 		b, err := json.Marshal(t)

@@ -73,7 +73,7 @@ var (
 		"/ui", "/ui/", "/ui/login", "/ui/logout",
 		"/ui/servers", "/ui/server", "/ui/server/delete", "/ui/tools",
 		"/ui/keys", "/ui/keys/block", "/ui/keys/delete",
-		"/ui/teams", "/ui/teams/delete",
+		"/ui/teams", "/ui/teams/delete", "/ui/connect", "/ui/access", "/ui/audit",
 		"/ui/static/ui.css", "/ui/static/ui.js", "/ui/static/favicon.svg",
 	}
 )

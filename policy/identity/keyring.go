@@ -92,6 +92,17 @@ func (kr *Keyring) Authenticate(header func(name string) string, now time.Time) 
 	return kr.lookup(Hash(key), now, from)
 }
 
+// AuthenticateDigest finds the principal of the key whose SHA-256 is d,
+// as Authenticate would for a request carrying that key: the admin UI
+// asks what a stored key may use, knowing only its token. Failures are
+// *AuthError values (blocked, expired, unknown).
+func (kr *Keyring) AuthenticateDigest(d Digest, now time.Time) (*Principal, error) {
+	if !kr.Required() {
+		return Anonymous(), nil
+	}
+	return kr.lookup(d, now, kr.header)
+}
+
 // lookup finds the key with digest d, read from header from (named in
 // errors, so a refused key in Authorization gets a Bearer challenge).
 func (kr *Keyring) lookup(d Digest, now time.Time, from string) (*Principal, error) {

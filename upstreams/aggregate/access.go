@@ -140,6 +140,46 @@ func (s *Server) ToolsFor(h http.Header) ([]*mcp.Tool, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.toolsForCaller(c, start)
+}
+
+// TokenAuthenticator finds a principal by its key's SHA-256 (hex):
+// policy.Engine.
+type TokenAuthenticator interface {
+	AuthenticateToken(token string) (*identity.Principal, error)
+}
+
+var _ TokenAuthenticator = (*policy.Engine)(nil)
+
+// ToolsForToken is ToolsFor for a request carrying the key whose SHA-256
+// (hex) is token, with no other header: the same decision, for the admin
+// UI's effective-access page, which knows a stored key only by its
+// token. A key the policy refuses (blocked, expired, unknown) is a
+// *jsonrpc.Error with rpc.CodeUnauthorized and the reason.
+func (s *Server) ToolsForToken(token string) ([]*mcp.Tool, error) {
+	start := time.Now()
+	c := &caller{p: identity.Anonymous(), header: func(string) string { return "" }, path: namespace.Endpoint}
+	if s.authz != nil {
+		ta, ok := s.authz.(TokenAuthenticator)
+		if !ok {
+			return nil, errors.New("the authorizer cannot look keys up by token")
+		}
+		p, err := ta.AuthenticateToken(token)
+		if err != nil {
+			msg := "Authentication failed"
+			var ae *identity.AuthError
+			if errors.As(err, &ae) {
+				msg = ae.Error()
+			}
+			return nil, &jsonrpc.Error{Code: rpc.CodeUnauthorized, Message: msg}
+		}
+		c.p = p
+	}
+	return s.toolsForCaller(c, start)
+}
+
+// toolsForCaller is the tools/list of /mcp for an authenticated caller.
+func (s *Server) toolsForCaller(c *caller, start time.Time) ([]*mcp.Tool, error) {
 	sc, err := s.reg().Resolve(namespace.Endpoint, nil)
 	if err != nil {
 		return nil, err

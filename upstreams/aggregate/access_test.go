@@ -16,6 +16,7 @@ import (
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/policy"
+	"github.com/mcpgw/mcpgw/policy/identity"
 )
 
 // TestListingAsksThePolicy: with an authorizer, each caller lists only
@@ -147,6 +148,7 @@ access:
   keys:
     - {key_alias: echoer, key: sk-echoer, object_permission: {mcp_servers: [alpha], mcp_tool_permissions: {alpha: [echo]}}}
     - {key_alias: betas, key: sk-betas, object_permission: {mcp_servers: [beta]}}
+    - {key_alias: gone, key: sk-gone, blocked: true, object_permission: {mcp_servers: [beta]}}
 `), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +158,7 @@ access:
 		t.Fatal(err)
 	}
 	srv, endpoint := sidecarFor(t, Options{Authorizer: engine}, alpha.up, beta.up)
+	tokenOf := func(k string) string { return identity.Hash(k).String() }
 	names := func(h http.Header) []string {
 		tools, err := srv.ToolsFor(h)
 		if err != nil {
@@ -190,6 +193,25 @@ access:
 		slices.Sort(listed)
 		if !slices.Equal(listed, want) {
 			t.Errorf("%s: tools/list %v, ToolsFor %v", k, listed, want)
+		}
+		// By token (the admin UI's effective access): the same decision.
+		byToken, err := srv.ToolsForToken(tokenOf(k))
+		if err != nil {
+			t.Fatalf("ToolsForToken %s: %v", k, err)
+		}
+		var got []string
+		for _, tl := range byToken {
+			got = append(got, tl.Name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: ToolsForToken %v, tools/list %v", k, got, want)
+		}
+	}
+	for token, reason := range map[string]string{tokenOf("sk-gone"): "revoked", tokenOf("sk-unknown"): "invalid", "not-hex": "invalid"} {
+		var werr *jsonrpc.Error
+		if _, err := srv.ToolsForToken(token); !errors.As(err, &werr) || !strings.Contains(werr.Message, reason) {
+			t.Errorf("ToolsForToken(%.12s): %v, want a 401 saying %q", token, err, reason)
 		}
 	}
 
