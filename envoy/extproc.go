@@ -51,6 +51,12 @@ func extProcFilter(p Params) (*anypb.Any, error) {
 		},
 		MessageTimeout:   durationpb.New(p.MessageTimeout),
 		RouteCacheAction: extprocv3.ExternalProcessor_CLEAR,
+		// The service's dynamic metadata (wellknown.MetadataNamespace) is
+		// what the access log knows about a request's caller, server, tool
+		// and JSON-RPC outcome; Envoy drops namespaces not listed here.
+		MetadataOptions: &extprocv3.MetadataOptions{ReceivingNamespaces: &extprocv3.MetadataOptions_MetadataNamespaces{
+			Untyped: []string{wellknown.MetadataNamespace},
+		}},
 		// The processor asks for a response body, streamed, only for
 		// answers it rewrites: calls it translated between protocol
 		// versions (a 2026-07-28 client on an older upstream),

@@ -58,6 +58,20 @@ var accessLogFormat = map[string]any{
 	"mcp_name":         "%REQ(MCP-NAME)%",
 	"request_id":       "%REQ(X-REQUEST-ID)%",
 	"user_agent":       "%REQ(USER-AGENT)%",
+	// Set by the ext_proc service (extproc.requestMeta): null when it
+	// does not know (an unauthenticated request has no key alias; an
+	// answer whose body it does not read has no error code or isError).
+	"key_alias":     metadataField("key_alias"),
+	"server":        metadataField("server"),
+	"tool":          metadataField("tool"),
+	"mcp_method":    metadataField("mcp_method"),
+	"jsonrpc_error": metadataField("jsonrpc_error"),
+	"is_error":      metadataField("is_error"),
+}
+
+// metadataField reads key of the ext_proc service's dynamic metadata.
+func metadataField(key string) string {
+	return "%DYNAMIC_METADATA(" + wellknown.MetadataNamespace + ":" + key + ")%"
 }
 
 func listener(p Params) (*listenerv3.Listener, error) {

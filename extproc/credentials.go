@@ -27,7 +27,7 @@ const TokenWait = 4 * time.Second
 // needs one (the I/O part of the credentials the router decided), or
 // returns the reply when there is none: 502 naming the server, never a
 // secret.
-func (s *Server) attachToken(ctx context.Context, d *router.Decision) *router.Reply {
+func (s *Server) attachToken(ctx context.Context, requestID string, d *router.Decision) *router.Reply {
 	c := d.Call
 	if !c.Credentials.Token {
 		return nil
@@ -40,7 +40,7 @@ func (s *Server) attachToken(ctx context.Context, d *router.Decision) *router.Re
 		cancel()
 	}
 	if err != nil {
-		s.log.Warn("no OAuth2 token for upstream", "upstream", c.Upstream.Alias, "error", err)
+		s.log.Warn("no OAuth2 token for upstream", "request_id", requestID, "upstream", c.Upstream.Alias, "error", err)
 		return tokenUnavailable(c, err)
 	}
 	// Set, not remove-then-set (see attachSession).

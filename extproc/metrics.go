@@ -2,7 +2,6 @@ package extproc
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -66,13 +65,8 @@ func replyOutcome(r *router.Reply) string {
 	case r.Status == http.StatusBadGateway || r.Status == http.StatusGatewayTimeout || r.Status == http.StatusServiceUnavailable:
 		return metrics.OutcomeUpstreamFailure
 	}
-	var e struct {
-		Error *struct {
-			Code int `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(r.Body, &e) == nil && e.Error != nil {
-		return metrics.JSONRPCOutcome(e.Error.Code)
+	if code, ok := replyCode(r); ok {
+		return metrics.JSONRPCOutcome(code)
 	}
 	if r.Status >= 500 {
 		return metrics.OutcomeInternalError

@@ -64,16 +64,16 @@ func (s *Server) decline(ctx context.Context, st *requestState, d router.Decline
 	h := callHeaders(st)
 	h.Set("content-type", "application/json")
 	h.Set("accept", "application/json, text/event-stream")
-	up, alias := st.call.Upstream, st.call.Upstream.Alias
+	up, alias, id := st.call.Upstream, st.call.Upstream.Alias, st.requestID()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		status, _, _, err := s.replayer.do(ctx, up, h, router.DeclineBody(d), 1<<20)
 		if err != nil || status/100 != 2 {
-			s.log.Warn("could not decline an upstream request", "upstream", alias, "method", d.Method, "status", status, "error", err)
+			s.log.Warn("could not decline an upstream request", "request_id", id, "upstream", alias, "method", d.Method, "status", status, "error", err)
 			return
 		}
-		s.log.Info("declined an upstream request a 2026-07-28 client cannot answer", "upstream", alias, "method", d.Method)
+		s.log.Info("declined an upstream request a 2026-07-28 client cannot answer", "request_id", id, "upstream", alias, "method", d.Method)
 	}()
 }
 
@@ -89,7 +89,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 	s.release(st, false) // the lost session (evicted)
 	sess, err := s.sessions.Session(sessionContext(ctx, call), sessionKey(call), call.Upstream, call.ProtocolVersion)
 	if err != nil {
-		s.log.Warn("replay: no new upstream session", "upstream", call.Upstream.Alias, "error", err)
+		s.log.Warn("replay: no new upstream session", "request_id", st.requestID(), "upstream", call.Upstream.Alias, "error", err)
 		return nil
 	}
 	st.session = sess
@@ -104,7 +104,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 	}
 	status, rh, body, err := s.replayer.do(ctx, call.Upstream, h, sent.Body, st.router.MaxResponseBody())
 	if err != nil {
-		s.log.Warn("replay failed", "upstream", call.Upstream.Alias, "error", err)
+		s.log.Warn("replay failed", "request_id", st.requestID(), "upstream", call.Upstream.Alias, "error", err)
 		if errors.Is(err, context.DeadlineExceeded) {
 			// The upstream may be running it; the client must not read
 			// the first session's 404 as its own session being gone.
@@ -112,14 +112,14 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		}
 		return nil
 	}
-	s.log.Info("call replayed on a new upstream session", "upstream", call.Upstream.Alias, "status", status)
+	s.log.Info("call replayed on a new upstream session", "request_id", st.requestID(), "upstream", call.Upstream.Alias, "status", status)
 	if status == http.StatusNotFound && id != "" {
 		s.sessions.Evict(sess) // lost at once: never lend it again
 	}
 	// The answer was read whole: the session may serve the next call.
 	s.release(st, true)
 	if expectsAnswer(call, status) && !router.Answered(rh.Get("Content-Type"), body) {
-		s.log.Warn("replay: the answer holds no JSON-RPC response", "upstream", call.Upstream.Alias, "bytes", len(body))
+		s.log.Warn("replay: the answer holds no JSON-RPC response", "request_id", st.requestID(), "upstream", call.Upstream.Alias, "bytes", len(body))
 		return router.ReplayFailed(call, "the call replayed on a new one got no answer")
 	}
 	if status/100 == 2 {

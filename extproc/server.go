@@ -111,6 +111,7 @@ func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error
 			return err
 		}
 		resp := s.handle(ctx, st, req)
+		resp.DynamicMetadata = st.dynamicMetadata()
 		if err := stream.Send(resp); err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -41,6 +41,8 @@ type requestState struct {
 	watch bool
 	// metrics is what the request's observation is made of.
 	metrics requestMetrics
+	// meta is what the access log learns about the request.
+	meta requestMeta
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -53,11 +55,13 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		st.metrics.post = st.headers.Get(":method") == http.MethodPost
 		d := st.router.DecideHeaders(st.headers)
 		st.caller = d.Caller
+		st.meta.dirty = d.Caller != nil
 		if d.EndSession != "" {
 			s.sessions.EndClient(d.EndSession)
 		}
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
+			st.noteReply(d.Reply)
 			s.record(st, replyOutcome(d.Reply))
 			return immediate(d.Reply)
 		}
@@ -68,14 +72,17 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 	case *extprocv3.ProcessingRequest_RequestBody:
 		d := st.router.DecideBody(st.headers, st.caller, m.RequestBody.GetBody())
 		st.metrics.method = d.Method
+		st.meta.dirty = true
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
+			st.noteReply(d.Reply)
 			s.record(st, replyOutcome(d.Reply))
 			return immediate(d.Reply)
 		}
 		if d.Call != nil {
 			st.metrics.routedTo(d.Call)
 			if reply := s.attachSession(ctx, st, &d); reply != nil {
+				st.noteReply(reply)
 				s.record(st, replyOutcome(reply))
 				return immediate(reply)
 			}
@@ -96,23 +103,25 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		defer cancel()
 		if st.call != nil && s.sessionLost(rctx, st, d) {
 			s.sessions.Evict(st.session)
-			s.log.Info("upstream lost the session; evicted", "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
+			s.log.Info("upstream lost the session; evicted", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
 			if reply := s.replay(rctx, st); reply != nil {
+				st.noteReply(reply)
 				s.record(st, replyOutcome(reply))
 				return immediate(reply)
 			}
 		}
 		if d.Reply != nil {
-			s.log.Warn("upstream answered with no JSON-RPC", "upstream", st.call.Upstream.Alias,
+			s.log.Warn("upstream answered with no JSON-RPC", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias,
 				"status", hs.Get(":status"), "content_type", hs.Get("content-type"))
+			st.noteReply(d.Reply)
 			s.record(st, metrics.OutcomeUpstreamFailure)
 			return immediate(d.Reply)
 		}
 		st.metrics.outcome = statusOutcome(st.call != nil, hs.Get(":status"))
 		if st.call != nil {
-			s.log.Debug("call answered", "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
+			s.log.Debug("call answered", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
 		}
 		resp := &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_ResponseHeaders{
 			ResponseHeaders: &extprocv3.HeadersResponse{Response: &extprocv3.CommonResponse{
@@ -151,6 +160,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			if st.metrics.toolErr && st.metrics.outcome == metrics.OutcomeOK {
 				st.metrics.outcome = metrics.OutcomeToolError
 			}
+			st.meta.dirty = st.meta.dirty || st.metrics.toolErr
 			s.record(st, st.metrics.outcome)
 		}
 		if st.watch {
@@ -176,7 +186,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			var over bool
 			out, over = st.answer.add(st.call, m.ResponseBody.GetBody(), m.ResponseBody.GetEndOfStream())
 			if over {
-				s.log.Warn("upstream answer over the limit for answers the gateway rewrites", "upstream", st.call.Upstream.Alias,
+				s.log.Warn("upstream answer over the limit for answers the gateway rewrites", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias,
 					"limit_bytes", st.answer.limit)
 			}
 		} else {
@@ -196,7 +206,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 	}
 	// An unknown message type: answering anything would be spurious, and
 	// ending the stream with OK would fail open, so fail closed.
-	s.log.Error("unknown ext_proc message", "type", slog.AnyValue(req.Request))
+	s.log.Error("unknown ext_proc message", "request_id", st.requestID(), "type", slog.AnyValue(req.Request))
 	return immediate(router.ErrorReply(&rpc.Error{Status: http.StatusInternalServerError, Code: rpc.CodeInternalError,
 		Message: "gateway error"}, nil))
 }
@@ -207,13 +217,13 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 // upstream session and the version negotiated for it.
 func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.Decision) *router.Reply {
 	st.call = d.Call
-	if reply := s.attachToken(ctx, d); reply != nil {
+	if reply := s.attachToken(ctx, st.requestID(), d); reply != nil {
 		st.call = nil
 		return reply
 	}
 	sess, err := s.sessions.Session(sessionContext(ctx, d.Call), sessionKey(d.Call), d.Call.Upstream, d.Call.ProtocolVersion)
 	if err != nil {
-		s.log.Warn("no upstream session", "upstream", d.Call.Upstream.Alias, "error", err)
+		s.log.Warn("no upstream session", "request_id", st.requestID(), "upstream", d.Call.Upstream.Alias, "error", err)
 		st.call = nil
 		return router.UpstreamUnavailable(d.Call)
 	}
@@ -229,7 +239,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 	switch {
 	case d.Call.Modern() && sess.ProtocolVersion != "" && !router.IsModern(sess.ProtocolVersion):
 		if err := router.Downgrade(d, st.headers, sess.ProtocolVersion); err != nil {
-			s.log.Warn("cannot adapt call for an older upstream", "upstream", d.Call.Upstream.Alias, "error", err)
+			s.log.Warn("cannot adapt call for an older upstream", "request_id", st.requestID(), "upstream", d.Call.Upstream.Alias, "error", err)
 			s.release(st, false)
 			st.call = nil
 			return router.UpstreamUnavailable(d.Call)
@@ -287,7 +297,7 @@ func (s *Server) release(st *requestState, answered bool) {
 }
 
 func (s *Server) logReply(st *requestState, r *router.Reply) {
-	s.log.Info("request answered by gateway", "path", st.headers.Get(":path"), "status", r.Status)
+	s.log.Info("request answered by gateway", "request_id", st.requestID(), "path", st.headers.Get(":path"), "status", r.Status)
 }
 
 // headerMap flattens Envoy's header list. Envoy sends values in raw_value;

@@ -27,7 +27,8 @@ func (e *Engine) logDecision(p *Prepared, req Request, d Decision, elapsed time.
 	if !e.dlog.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 12)
+	attrs := make([]slog.Attr, 0, 13)
+	attrs = append(attrs, requestIDAttr(req.Header))
 	attrs = append(attrs, principalAttrs(req)...)
 	attrs = append(attrs,
 		slog.String("method", req.Method),
@@ -56,6 +57,7 @@ func (e *Engine) logDecision(p *Prepared, req Request, d Decision, elapsed time.
 // shown and how many the policy hid.
 func (e *Engine) LogList(req Request, shown, hidden int, elapsed time.Duration) {
 	attrs := append(principalAttrs(req),
+		requestIDAttr(req.Header),
 		slog.String("method", req.Method),
 		slog.String("decision", "filter"),
 		slog.Int("shown", shown),
@@ -63,6 +65,20 @@ func (e *Engine) LogList(req Request, shown, hidden int, elapsed time.Duration) 
 		slog.Float64("latency_us", float64(elapsed.Nanoseconds())/1e3),
 	)
 	e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision", attrs...)
+}
+
+// RequestIDHeader is the header Envoy's request id arrives in; decision
+// lines carry it as request_id, the key Envoy's access log has it under,
+// so the two logs join on it.
+const RequestIDHeader = "x-request-id"
+
+// requestIDAttr is the request_id of a decision line ("" when header is
+// nil: a question asked outside a request).
+func requestIDAttr(header func(name string) string) slog.Attr {
+	if header == nil {
+		return slog.String("request_id", "")
+	}
+	return slog.String("request_id", header(RequestIDHeader))
 }
 
 func principalAttrs(req Request) []slog.Attr {

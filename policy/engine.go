@@ -93,7 +93,7 @@ func (e *Engine) Authenticate(header func(name string) string) (*identity.Princi
 	if err != nil {
 		var ae *identity.AuthError
 		if errors.As(err, &ae) {
-			e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision",
+			e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision", requestIDAttr(header),
 				slog.String("principal", ae.KeyID), slog.String("decision", "deny"),
 				slog.Int("status", 401), slog.String("reason", "authentication: "+ae.Reason))
 		}

@@ -31,6 +31,12 @@ const (
 	// config (per-route overrides are keyed by it).
 	ExtProcFilterName = "envoy.filters.http.ext_proc"
 
+	// MetadataNamespace is the dynamic metadata namespace the ext_proc
+	// service writes what it learned about a request into (key alias,
+	// server, tool, method, JSON-RPC error code, isError); Envoy's access
+	// log reads it with %DYNAMIC_METADATA(mcpgw:...)%.
+	MetadataNamespace = "mcpgw"
+
 	// ExtProcHealthService is the service name Envoy's active health
 	// check asks the ext_proc server's gRPC health service (grpc.health.v1)
 	// about: the ext_proc service's own full name.
