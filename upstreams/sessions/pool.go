@@ -333,7 +333,7 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 		MaxRetries:           -1,
 	}
 	start := time.Now()
-	cs, err := p.client(caps).Connect(ctx, transport, &mcp.ClientSessionOptions{ProtocolVersion: protocolVersion})
+	cs, err := p.connect(ctx, caps, transport, protocolVersion)
 	if err != nil {
 		p.opts.Logger.Warn("open upstream session failed", "upstream", up.Alias, "error", err)
 		return nil, fmt.Errorf("open session with upstream %s: %w", up.Alias, err)
@@ -346,6 +346,36 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 		e.version = res.ProtocolVersion
 	}
 	return e, nil
+}
+
+// connect runs go-sdk's Connect but returns when ctx ends, whatever
+// Connect still does. When its initialize times out, Connect closes the
+// session it began, and that Close can wait for the notifications/cancelled
+// it sends to the same silent peer (up to 5 s): the call's set-up would
+// outlast Envoy's message timeout, and the client get a bare 504 instead
+// of the 502 naming the server. A session Connect opens after we gave up
+// is closed.
+func (p *Pool) connect(ctx context.Context, caps clientsession.Capabilities, t mcp.Transport, protocolVersion string) (*mcp.ClientSession, error) {
+	type connected struct {
+		cs  *mcp.ClientSession
+		err error
+	}
+	done := make(chan connected, 1)
+	go func() {
+		cs, err := p.client(caps).Connect(ctx, t, &mcp.ClientSessionOptions{ProtocolVersion: protocolVersion})
+		done <- connected{cs, err}
+	}()
+	select {
+	case c := <-done:
+		return c.cs, c.err
+	case <-ctx.Done():
+		go func() {
+			if c := <-done; c.cs != nil {
+				c.cs.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // Evict forgets s, which its upstream no longer knows, and closes it, so

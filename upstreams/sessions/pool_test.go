@@ -2,6 +2,8 @@ package sessions
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -406,4 +408,59 @@ func TestEndUpstreams(t *testing.T) {
 	if n := p.EndUpstreams(); n != 0 {
 		t.Fatalf("EndUpstreams() = %d", n)
 	}
+}
+
+// An upstream that accepts connections and never answers must cost a call
+// no more than the pool's ConnectTimeout. go-sdk's Connect, when its
+// initialize times out, closes the session it began, and that Close can
+// wait for the best-effort notifications/cancelled (5 s) it sends to the
+// same silent peer: the call then took twice its bound and Envoy answered
+// a bare 504 before the gateway's 502 naming the server.
+func TestSilentUpstreamCostsOnlyConnectTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns sync.WaitGroup
+	held := make(chan net.Conn, 64)
+	conns.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		conns.Wait()
+		close(held)
+		for c := range held {
+			c.Close()
+		}
+	})
+	u, _ := url.Parse("http://" + ln.Addr().String() + "/mcp")
+	up := &upstreams.Upstream{Alias: "silent", URL: u}
+	const connectTimeout = 300 * time.Millisecond
+	p := NewPool(Options{ConnectTimeout: connectTimeout})
+	defer p.Close()
+	// Many at once: whether Close waits for the notice depends on which
+	// goroutine takes go-sdk's writer first.
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			start := time.Now()
+			_, err := p.Session(context.Background(), Key{ClientSession: fmt.Sprint("gw", i), Alias: "silent"}, up, "2025-06-18")
+			took := time.Since(start)
+			if err == nil {
+				t.Error("a silent upstream gave a session")
+			}
+			// Far below go-sdk's 5 s cancellation notice, far above the bound.
+			if took > 3*time.Second {
+				t.Errorf("attempt %d: opening took %v with a connect timeout of %v", i, took, connectTimeout)
+			}
+		})
+	}
+	wg.Wait()
 }
