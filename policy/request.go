@@ -2,10 +2,16 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"unicode/utf8"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/policy/identity"
+	"github.com/open-policy-agent/opa/v1/ast"
 )
 
 // Kind is what a request names on a server.
@@ -88,4 +94,284 @@ type Decision struct {
 	// MaxArgumentNameBytes. No policy was evaluated; Message says what is
 	// wrong (the client gets an invalid-params error, not a 403).
 	Invalid bool
+}
+
+// input builds the policy input for req directly as an AST value, so an
+// evaluation converts nothing but the tool arguments, and those only when
+// a module reads them; likewise input.headers (p.use): fields no
+// module reads cannot change a decision.
+func (p *Prepared) input(ctx context.Context, req Request) (ast.Value, error) {
+	who := p.principals.entry(req.Principal)
+	prefixed := req.Prefixed
+	if prefixed == "" && req.Name != "" && req.Server != "" {
+		prefixed = req.Server + p.sep + req.Name
+	}
+	items := make([][2]*ast.Term, 0, 12)
+	items = append(items,
+		ast.Item(commonTerm("principal"), who.term),
+		ast.Item(commonTerm("method"), commonTerm(req.Method)),
+		ast.Item(commonTerm("server"), ast.StringTerm(req.Server)),
+		ast.Item(commonTerm("kind"), commonTerm(string(req.Kind))),
+		ast.Item(commonTerm("tool"), ast.ObjectTerm(
+			ast.Item(commonTerm("name"), ast.StringTerm(req.Name)),
+			ast.Item(commonTerm("prefixed"), ast.StringTerm(prefixed)),
+		)),
+	)
+	if p.use.reads("namespace") {
+		items = append(items, ast.Item(commonTerm("namespace"), p.namespace(req)))
+	}
+	keys := ast.InternedEmptyArray
+	if len(req.Arguments) > 0 {
+		// Converting the argument values is the costly part of the input;
+		// it is skipped when no module reads input.arguments (p.use).
+		// The names are always checked: arguments that are not a JSON
+		// object are refused either way.
+		raw := bytes.TrimSpace(req.Arguments)
+		var names []string
+		var err error
+		if p.use.reads("arguments") {
+			var args ast.Value
+			args, names, err = arguments(raw)
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, ast.Item(commonTerm("arguments"), ast.NewTerm(args)))
+		} else if !bytes.Equal(raw, []byte("null")) {
+			if names, err = req.argumentNames(); err != nil {
+				return nil, err
+			}
+		}
+		terms := make([]*ast.Term, len(names))
+		for i, n := range names {
+			terms[i] = ast.StringTerm(n)
+		}
+		keys = ast.ArrayTerm(terms...)
+	}
+	items = append(items, ast.Item(commonTerm("argument_keys"), keys))
+	if p.cacheable && req.Server != "" {
+		// The grant is handed in only when it may be reused (cache.go);
+		// otherwise the policy computes it on every question.
+		g, err := p.grant(ctx, who, req.Server)
+		if err != nil {
+			return nil, &evalError{err}
+		}
+		items = append(items, ast.Item(commonTerm("grant"), g))
+	}
+	if req.Header != nil && len(p.headers) > 0 && p.use.reads("headers") {
+		hs := make([][2]*ast.Term, 0, len(p.headers))
+		for _, h := range p.headers {
+			if v := req.Header(h); v != "" {
+				hs = append(hs, ast.Item(ast.StringTerm(h), ast.StringTerm(v)))
+			}
+		}
+		items = append(items, ast.Item(commonTerm("headers"), ast.ObjectTerm(hs...)))
+	}
+	return ast.NewObject(items...), nil
+}
+
+// namespace is input.namespace: the path, the single server of a
+// /<alias>/mcp endpoint, whether names are prefixed, and the servers in
+// scope when the request narrowed the aggregate (absent otherwise, with
+// all: true).
+func (p *Prepared) namespace(req Request) *ast.Term {
+	items := []([2]*ast.Term){
+		ast.Item(commonTerm("path"), ast.StringTerm(req.Path)),
+		ast.Item(commonTerm("single"), ast.StringTerm(req.Scope.Single)),
+		ast.Item(commonTerm("prefixed"), ast.InternedTerm(req.Scope.Prefixed)),
+	}
+	if n := len(req.Scope.Servers); n > 0 && n < p.servers {
+		servers := make([]*ast.Term, n)
+		for i, s := range req.Scope.Servers {
+			servers[i] = ast.StringTerm(s)
+		}
+		items = append(items, ast.Item(commonTerm("servers"), ast.ArrayTerm(servers...)))
+	} else {
+		items = append(items, ast.Item(commonTerm("all"), ast.InternedTerm(true)))
+	}
+	return ast.ObjectTerm(items...)
+}
+
+// errArguments is returned for tool arguments that are not a JSON object.
+var errArguments = errors.New("tool arguments are not a JSON object")
+
+// Limits on the tool arguments the policy reads, checked while the names
+// are read and before anything is evaluated: the work a call costs the
+// policy (and the size of its decision, cache key and log line) is
+// bounded, whatever a client sends. Calls over them are refused as
+// invalid (Decision.Invalid). No MCP tool takes more than a few dozen
+// top-level arguments with short names.
+const (
+	// MaxArgumentNames bounds the members of a tools/call's arguments
+	// object (a repeated name counts each time).
+	MaxArgumentNames = 256
+	// MaxArgumentNameBytes bounds one argument name, as sent (JSON
+	// escapes included).
+	MaxArgumentNameBytes = 256
+)
+
+// errArgumentLimit is returned for tool arguments over a limit above.
+var errArgumentLimit = errors.New("tool arguments over the gateway's limits")
+
+// arguments converts a tools/call's arguments to an AST value and lists
+// their top-level names in the order sent (a repeated name counts once, at
+// its first place, as in a Python dict).
+func arguments(raw json.RawMessage) (ast.Value, []string, error) {
+	raw = bytes.TrimSpace(raw)
+	if bytes.Equal(raw, []byte("null")) {
+		return ast.NewObject(), nil, nil
+	}
+	names, err := argumentNames(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := ast.ValueFromReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", errArguments, err)
+	}
+	return v, names, nil
+}
+
+// argumentNames lists the top-level names of a JSON object in order (a
+// repeated name once, at its first place). It runs on every tools/call,
+// so it checks the document with json.Valid and then walks the top level
+// itself instead of decoding tokens (FuzzArgumentNames holds it to
+// encoding/json's reading).
+func argumentNames(raw []byte) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, errArguments
+	}
+	if !json.Valid(raw) {
+		var v any
+		return nil, fmt.Errorf("%w: %v", errArguments, json.Unmarshal(raw, &v))
+	}
+	var names []string
+	var seen map[string]bool // for many names; a few are scanned
+	members := 0
+	i := 1
+	for {
+		i = skipSpace(raw, i)
+		if raw[i] == '}' {
+			return names, nil
+		}
+		if raw[i] == ',' {
+			i = skipSpace(raw, i+1)
+		}
+		end := stringEnd(raw, i)
+		if members++; members > MaxArgumentNames {
+			return nil, fmt.Errorf("%w: more than %d argument names", errArgumentLimit, MaxArgumentNames)
+		}
+		if n := end - i - 2; n > MaxArgumentNameBytes {
+			return nil, fmt.Errorf("%w: an argument name of %d bytes (at most %d)", errArgumentLimit, n, MaxArgumentNameBytes)
+		}
+		name, err := jsonString(raw[i:end])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errArguments, err)
+		}
+		i = skipSpace(raw, end)
+		i = valueEnd(raw, skipSpace(raw, i+1)) // past ':' and the value
+		if len(names) == 16 && seen == nil {
+			seen = make(map[string]bool, 64)
+			for _, n := range names {
+				seen[n] = true
+			}
+		}
+		if seen != nil {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+		} else if slices.Contains(names, name) {
+			continue
+		}
+		names = append(names, name)
+	}
+}
+
+// The helpers below walk a document json.Valid accepted.
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string starting at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(b)
+}
+
+// valueEnd returns the index just past the value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i) - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				return i
+			}
+		}
+		if depth == 0 && (b[i] == '}' || b[i] == ']' || b[i] == '"') {
+			return i + 1
+		}
+	}
+	return i
+}
+
+// jsonString decodes a JSON string literal; one without escapes in valid
+// UTF-8 is taken as it is.
+func jsonString(lit []byte) (string, error) {
+	inner := lit[1 : len(lit)-1]
+	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+		return string(inner), nil
+	}
+	var s string
+	err := json.Unmarshal(lit, &s)
+	return s, err
+}
+
+// Terms for the input's field names and frequent values, built once: the
+// input is built on every question, and a term per name adds up. They are
+// never changed.
+var commonTerms = func() map[string]*ast.Term {
+	m := map[string]*ast.Term{}
+	for _, s := range []string{
+		"principal", "id", "team", "org", "groups", "admin", "anonymous",
+		"method", "server", "kind", "tool", "name", "prefixed", "namespace",
+		"path", "single", "servers", "all", "arguments", "argument_keys",
+		"grant", "headers",
+		"", "tools/call", "tools/list", "prompts/get", "prompts/list",
+		"resources/read", "resources/list", "resources/templates/list",
+		string(KindTool), string(KindPrompt), string(KindResource),
+	} {
+		m[s] = ast.StringTerm(s)
+	}
+	return m
+}()
+
+// commonTerm is the term of a string: shared for input field names and
+// frequent values, new for others.
+func commonTerm(s string) *ast.Term {
+	if t, ok := commonTerms[s]; ok {
+		return t
+	}
+	return ast.StringTerm(s)
 }

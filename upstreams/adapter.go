@@ -90,12 +90,6 @@ const AdapterPathPrefix = "/adapters/"
 // AdapterPath is the sidecar path of alias's adapter endpoint.
 func AdapterPath(alias string) string { return AdapterPathPrefix + alias + "/mcp" }
 
-// Routable reports whether Envoy can carry calls to u: it has a
-// Streamable HTTP endpoint, its own or the sidecar's adapter endpoint.
-func (u *Upstream) Routable() bool {
-	return u.URL != nil && (u.Transport == TransportHTTP || u.Adapter != nil)
-}
-
 // BindAdapters returns ups with every adapted upstream's URL set to its
 // endpoint on the sidecar at sidecarAddr (host:port). The others are
 // returned as they are; adapted ones are copies, so ups is not modified.

@@ -136,3 +136,9 @@ func (u *Upstream) Path() string {
 	}
 	return p
 }
+
+// Routable reports whether Envoy can carry calls to u: it has a
+// Streamable HTTP endpoint, its own or the sidecar's adapter endpoint.
+func (u *Upstream) Routable() bool {
+	return u.URL != nil && (u.Transport == TransportHTTP || u.Adapter != nil)
+}
