@@ -140,7 +140,7 @@ const (
 // Build), from fixtureConfig, with everything that would be random made
 // fixed: the session secret, hence the relay keys, and the upstream
 // session ids (fixturePool).
-func fixtureServer(t *testing.T) *Server {
+func fixtureServer(t testing.TB) *Server {
 	t.Helper()
 	cfg, err := configfile.Parse([]byte(fixtureConfig), "fixture.yaml", nil)
 	if err != nil {
