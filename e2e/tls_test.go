@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -249,4 +250,38 @@ func TestTLSClientCertificates(t *testing.T) {
 			}
 		})
 	}
+
+	// The sidecar brings legacy HTTP+SSE clients' messages and the REST
+	// facade's calls back into the gateway; on a TLS listener (here one
+	// that wants client certificates the sidecar does not have) it takes
+	// Envoy's internal socket, with the same routes and policy.
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		RootCAs: serverCA.pool, ServerName: "localhost", Certificates: []tls.Certificate{clientCert(clientCA)}}}}
+	t.Cleanup(hc.CloseIdleConnections)
+	base := strings.TrimSuffix(gw.Endpoint, "/mcp")
+	t.Run("legacy HTTP+SSE client", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "e2e-sse-tls", Version: "1"}, nil).
+			Connect(ctx, &mcp.SSEClientTransport{Endpoint: base + "/sse", HTTPClient: hc}, nil)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		defer cs.Close()
+		if got := mustText(t, cs, "alpha-echo", map[string]any{"text": "sse"}); got != "alpha:echo:sse" {
+			t.Errorf("alpha-echo = %q", got)
+		}
+	})
+	t.Run("REST facade", func(t *testing.T) {
+		resp, err := hc.Post(base+"/mcp-rest/tools/call", "application/json",
+			strings.NewReader(`{"name":"alpha-echo","arguments":{"text":"rest"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || !strings.Contains(string(body), "alpha:echo:rest") {
+			t.Errorf("%s %s", resp.Status, body)
+		}
+	})
 }

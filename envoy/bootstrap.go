@@ -5,7 +5,6 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -23,7 +22,7 @@ func Bootstrap(p Params) (*bootstrapv3.Bootstrap, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
-	lis, err := listener(p)
+	lis, err := listeners(p)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +33,7 @@ func Bootstrap(p Params) (*bootstrapv3.Bootstrap, error) {
 	b := &bootstrapv3.Bootstrap{
 		Node: &corev3.Node{Id: NodeID, Cluster: NodeID},
 		StaticResources: &bootstrapv3.Bootstrap_StaticResources{
-			Listeners: []*listenerv3.Listener{lis},
+			Listeners: lis,
 			Clusters:  clusters,
 		},
 	}

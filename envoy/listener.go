@@ -11,6 +11,7 @@ import (
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	reqwithoutqueryv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/formatter/req_without_query/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -21,7 +22,9 @@ import (
 // Names of the Envoy objects the bootstrap creates.
 const (
 	ListenerName = "mcpgw"
-	StatPrefix   = "mcpgw"
+	// InternalListenerName is the listener on Params.InternalSocket.
+	InternalListenerName = "mcpgw_internal"
+	StatPrefix           = "mcpgw"
 
 	hcmFilterName       = "envoy.filters.network.http_connection_manager"
 	routerFilterName    = "envoy.filters.http.router"
@@ -72,6 +75,26 @@ var accessLogFormat = map[string]any{
 // metadataField reads key of the ext_proc service's dynamic metadata.
 func metadataField(key string) string {
 	return "%DYNAMIC_METADATA(" + wellknown.MetadataNamespace + ":" + key + ")%"
+}
+
+// listeners are the gateway listener and, with Params.InternalSocket,
+// the same routes and filters in plain HTTP on that socket.
+func listeners(p Params) ([]*listenerv3.Listener, error) {
+	lis, err := listener(p)
+	if err != nil {
+		return nil, err
+	}
+	if p.InternalSocket == "" {
+		return []*listenerv3.Listener{lis}, nil
+	}
+	internal := proto.Clone(lis).(*listenerv3.Listener)
+	internal.Name = InternalListenerName
+	internal.Address = &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: p.InternalSocket, Mode: 0o600}}}
+	internal.EnableReusePort = nil
+	for _, fc := range internal.FilterChains {
+		fc.TransportSocket = nil
+	}
+	return []*listenerv3.Listener{lis, internal}, nil
 }
 
 func listener(p Params) (*listenerv3.Listener, error) {

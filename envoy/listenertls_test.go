@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	"google.golang.org/protobuf/proto"
 )
 
 func TestListenerTLS(t *testing.T) {
@@ -77,5 +78,38 @@ func TestListenerTLS(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The internal socket serves the same routes and filters as the listener,
+// in plain HTTP, to the socket's owner only.
+func TestInternalSocket(t *testing.T) {
+	p := baseParams(t)
+	p.TLSCertFile, p.TLSKeyFile, p.TLSClientCAFile, p.SecretsDir = "/c.pem", "/k.pem", "/ca.pem", "/run/envoy"
+	p.InternalSocket = "/run/mcpgw/gateway.sock"
+	b, err := Bootstrap(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := b.StaticResources.Listeners
+	if len(ls) != 2 {
+		t.Fatalf("%d listeners, want 2", len(ls))
+	}
+	pub, internal := ls[0], ls[1]
+	if internal.Name != InternalListenerName || internal.GetAddress().GetPipe().GetPath() != p.InternalSocket || internal.GetAddress().GetPipe().GetMode() != 0o600 {
+		t.Errorf("internal listener %s on %v", internal.Name, internal.GetAddress())
+	}
+	if pub.FilterChains[0].TransportSocket == nil || internal.FilterChains[0].TransportSocket != nil {
+		t.Error("the listener must keep its TLS and the internal socket have none")
+	}
+	if !proto.Equal(pub.FilterChains[0].Filters[0], internal.FilterChains[0].Filters[0]) {
+		t.Error("the internal socket's filters differ from the listener's (policy would differ)")
+	}
+
+	for _, bad := range []string{"gateway.sock", "/" + strings.Repeat("d", 110)} {
+		p.InternalSocket = bad
+		if _, err := Bootstrap(p); err == nil || !strings.Contains(err.Error(), "Params.InternalSocket") {
+			t.Errorf("InternalSocket %q: error %v", bad, err)
+		}
 	}
 }

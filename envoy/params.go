@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -113,6 +114,13 @@ type Params struct {
 	// SecretsDir is the directory, as Envoy sees it, that holds the
 	// files of SecretFiles. Required with TLSCertFile.
 	SecretsDir string
+	// InternalSocket is a Unix socket path where Envoy also serves the
+	// listener's routes, in plain HTTP, for the sidecar's requests back
+	// into the gateway (messages of legacy HTTP+SSE clients, the REST
+	// facade's calls) when the listener speaks TLS: the sidecar holds no
+	// client certificate, and its requests never leave the host. The
+	// socket is the owner's only (mode 0600). "" = none.
+	InternalSocket string
 	// NoExtProc leaves the ext_proc HTTP filter out of the listener, for
 	// benchmarks only: it is the "Envoy alone" baseline that shows what
 	// ext_proc costs. Nothing then sets x-mcp-cluster, so a client must send
@@ -168,6 +176,12 @@ func (p Params) validate() error {
 		}
 		if p.AdminPort == p.ListenPort {
 			return fieldErr("AdminPort", fmt.Errorf("same as ListenPort %d", p.ListenPort))
+		}
+	}
+	if p.InternalSocket != "" {
+		// sun_path holds 108 bytes with the terminating NUL.
+		if !filepath.IsAbs(p.InternalSocket) || len(p.InternalSocket) > 107 {
+			return fieldErr("InternalSocket", fmt.Errorf("%q: want an absolute path of at most 107 bytes", p.InternalSocket))
 		}
 	}
 	if _, err := splitAddressList(p.ExtProcAddress); err != nil {

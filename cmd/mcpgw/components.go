@@ -59,7 +59,7 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("sidecar", stderr)
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	listen := fs.String("listen", "127.0.0.1:9003", "HTTP listen address")
-	gatewayURL := fs.String("gateway", "", "the gateway's listener (Envoy) as this sidecar reaches it, for legacy HTTP+SSE clients (default http://127.0.0.1:<gateway.port>)")
+	gatewayURL := fs.String("gateway", "", "the gateway's listener (Envoy) as this sidecar reaches it, for legacy HTTP+SSE clients and the REST facade: a URL, or unix:<path> for Envoy's internal socket (envoy-config -internal-socket; needed when the listener speaks TLS) (default http://127.0.0.1:<gateway.port>)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -124,6 +124,7 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	adminPort := fs.Int("admin-port", 0, "Envoy admin port (default: gateway.admin_address's port, else 9901)")
 	outPath := fs.String("o", "", "write to this file instead of standard output")
 	secretsDir := fs.String("secrets-dir", "", "with gateway.tls_cert_file: the directory the listener's SDS files are written to, which Envoy must see at the same path (default: the directory of -o)")
+	internalSocket := fs.String("internal-socket", "", "also serve the listener's routes in plain HTTP on this Unix socket (absolute path, mode 0600), for a sidecar on the same host started with -gateway unix:<path>: with gateway.tls_cert_file the sidecar's requests back into the gateway (legacy HTTP+SSE clients, the REST facade) need it (default: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -134,6 +135,7 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	p := envoyParams(rt, *port, *adminPort, *ext, *side, "")
+	p.InternalSocket = *internalSocket
 	if *xdsAddr != "" {
 		p.XDSAddress, p.Upstreams = *xdsAddr, nil
 	}

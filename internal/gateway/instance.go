@@ -176,6 +176,20 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		return inst, err
 	}
 	gatewayURL := "http://" + net.JoinHostPort(localHost(bindAddr), strconv.Itoa(inst.Port))
+	dir, err := os.MkdirTemp("", "mcpgw-")
+	if err != nil {
+		return inst, err
+	}
+	inst.dir = dir
+	// The sidecar's requests back into the gateway (legacy HTTP+SSE
+	// clients' messages, the REST facade's calls) take Envoy's internal
+	// socket when the listener speaks TLS: the sidecar holds no client
+	// certificate, and the socket is this user's only.
+	sidecarGatewayURL, internalSocket := gatewayURL, ""
+	if rt.Config.Gateway.TLSCertFile != "" {
+		internalSocket = filepath.Join(inst.dir, "gateway.sock")
+		sidecarGatewayURL = "unix:" + internalSocket
+	}
 	// The operations listener serves first: probes get "starting" rather
 	// than a refused connection while the rest comes up.
 	opsLis, err := listenOps(rt.Config.Gateway.OpsAddress)
@@ -224,7 +238,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 				return inst, err
 			}
 		}
-		rrt.GatewayURL = gatewayURL
+		rrt.GatewayURL = sidecarGatewayURL
 		var sideLis net.Listener
 		if i == 0 {
 			sideLis = firstSide
@@ -253,9 +267,6 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	if !admin.IsValid() {
 		admin = netip.AddrPortFrom(netip.MustParseAddr(envoy.DefaultAdminAddress), 0)
-	}
-	if inst.dir, err = os.MkdirTemp("", "mcpgw-"); err != nil {
-		return inst, err
 	}
 	inst.AccessLogPath = opts.AccessLog
 	if inst.AccessLogPath == "" {
@@ -295,6 +306,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
 		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
+		InternalSocket:      internalSocket,
 	}
 	if err := listenerTLSParams(&params, rt.Config.Gateway, inst.dir); err != nil {
 		return inst, err

@@ -51,8 +51,8 @@ type sseSession struct {
 }
 
 func newSSEBridge(gatewayURL string, done <-chan struct{}) *sseBridge {
-	return &sseBridge{gatewayURL: strings.TrimSuffix(gatewayURL, "/"), done: done,
-		client: &http.Client{}, sessions: map[string]*sseSession{}}
+	base, client := gatewayClient(gatewayURL)
+	return &sseBridge{gatewayURL: base, done: done, client: client, sessions: map[string]*sseSession{}}
 }
 
 // isLegacySSE reports whether a request is for a legacy endpoint: a path

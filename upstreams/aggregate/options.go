@@ -38,8 +38,10 @@ type Options struct {
 	// PageSize is the most tools one tools/list page holds. Zero means 500.
 	PageSize int
 	// GatewayURL is the gateway's own listener (Envoy), e.g.
-	// http://127.0.0.1:4000. Legacy HTTP+SSE clients are bridged onto its
-	// Streamable HTTP endpoint; "" turns the legacy endpoints off.
+	// http://127.0.0.1:4000, or "unix:<path>" for Envoy's internal socket
+	// (a TLS listener; envoy.Params.InternalSocket). Legacy HTTP+SSE
+	// clients are bridged onto its Streamable HTTP endpoint and the REST
+	// facade's calls go through it; "" turns both off.
 	GatewayURL string
 	// Sessions issues and checks client session ids. Nil means a random
 	// key per process (sessions end when the process does) and a 24h TTL.

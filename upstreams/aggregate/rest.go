@@ -56,7 +56,8 @@ type restFacade struct {
 
 // newRESTFacade serves s's upstreams, the current ones on every request.
 func newRESTFacade(s *Server, gatewayURL string) *restFacade {
-	return &restFacade{s: s, gatewayURL: strings.TrimSuffix(gatewayURL, "/"), client: &http.Client{}}
+	base, client := gatewayClient(gatewayURL)
+	return &restFacade{s: s, gatewayURL: base, client: client}
 }
 
 // withREST serves the facade's paths and passes everything else on.
