@@ -164,3 +164,37 @@ func (p *Prepared) cacheKey(req Request) (string, bool) {
 	}
 	return string(k.b), true
 }
+
+// ListKey identifies what the list decisions for req depend on besides
+// each item (its Server, Name and Prefixed): the policy version, and of
+// req what the policy reads. Two lists with equal keys show the same
+// items of the same catalog, so a caller may keep a filtered list until
+// the key (or its catalog) changes. ok is false when decisions must not
+// be reused (the policy calls a non-deterministic builtin), or a reload is
+// under way.
+func (e *Engine) ListKey(req Request) (key string, ok bool) {
+	// Swap stores the version, then counts it: a key never names an
+	// older version than the one its lists are decided with.
+	gen := e.gen.Load()
+	p := e.cur.Load()
+	if e.gen.Load() != gen || !p.cacheable || req.Principal == nil {
+		return "", false
+	}
+	k := keyBuilder{b: make([]byte, 0, 96)}
+	k.b = binary.AppendUvarint(k.b, gen)
+	k.principal(req.Principal)
+	k.field(req.Method)
+	k.field(string(req.Kind))
+	if p.use.reads("namespace") {
+		k.field(req.Path)
+		k.field(req.Scope.Single)
+		k.flag(req.Scope.Prefixed)
+		k.list(req.Scope.Servers)
+	}
+	if p.use.reads("headers") && req.Header != nil {
+		for _, h := range p.headers {
+			k.field(req.Header(h))
+		}
+	}
+	return string(k.b), true
+}

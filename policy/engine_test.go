@@ -514,3 +514,65 @@ func TestCacheKeysDoNotCollide(t *testing.T) {
 		}
 	}
 }
+
+// ListKey tells when a filtered list can be reused: the same for two
+// items of one caller's list, different for another caller, another
+// policy version, or what else the policy reads.
+func TestListKey(t *testing.T) {
+	e := newEngine(t, testConfig, Options{})
+	full, docs := principal(t, e, "sk-full"), principal(t, e, "sk-docs")
+	list := func(p *identity.Principal, server, name string) Request {
+		return Request{Principal: p, Method: "tools/list", Server: server, Kind: KindTool, Name: name,
+			Header: func(string) string { return "" }}
+	}
+	key := func(e *Engine, r Request) string {
+		t.Helper()
+		k, ok := e.ListKey(r)
+		if !ok {
+			t.Fatalf("no list key for %+v", r)
+		}
+		return k
+	}
+	if key(e, list(full, "wiki", "search")) != key(e, list(full, "github", "list_issues")) {
+		t.Error("two items of one list have different keys")
+	}
+	if key(e, list(full, "wiki", "search")) == key(e, list(docs, "wiki", "search")) {
+		t.Error("two keys' lists share a key")
+	}
+	before := key(e, list(full, "wiki", "search"))
+	if err := e.Reload(context.Background(), parseConfig(t, testConfig)); err != nil {
+		t.Fatal(err)
+	}
+	if key(e, list(full, "wiki", "search")) == before {
+		t.Error("a reloaded policy keeps the old list key")
+	}
+	if _, ok := e.ListKey(Request{Method: "tools/list", Kind: KindTool}); ok {
+		t.Error("a list key without a principal")
+	}
+
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "agent.rego"), "package mcpgw.custom\n\nimport rego.v1\n\ndeny contains \"bots may not\" if input.headers[\"user-agent\"] == \"bot\"\n")
+	e = newEngine(t, "mcp_servers:\n  db:\n    url: https://db.example/mcp\naccess:\n  policy_dir: "+dir+"\n", Options{})
+	withAgent := func(agent string) Request {
+		r := list(identity.Anonymous(), "db", "q")
+		r.Header = func(name string) string {
+			if name == "user-agent" {
+				return agent
+			}
+			return ""
+		}
+		return r
+	}
+	if key(e, withAgent("bot")) == key(e, withAgent("human")) {
+		t.Error("the list key ignores a header the policy reads")
+	}
+	if e.Visible(withAgent("bot")) || !e.Visible(withAgent("human")) {
+		t.Error("the header rule does not apply (the test proves nothing)")
+	}
+
+	writeFile(t, filepath.Join(dir, "time.rego"), "package mcpgw.custom\n\nimport rego.v1\n\ndeny contains \"night\" if time.clock(time.now_ns())[0] > 30\n")
+	e = newEngine(t, "mcp_servers:\n  db:\n    url: https://db.example/mcp\naccess:\n  policy_dir: "+dir+"\n", Options{})
+	if _, ok := e.ListKey(withAgent("human")); ok {
+		t.Error("a list key for a policy reading the clock")
+	}
+}

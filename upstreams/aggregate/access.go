@@ -24,6 +24,8 @@ type Authorizer interface {
 	Decide(req policy.Request) policy.Decision
 	Visible(req policy.Request) bool
 	LogList(req policy.Request, shown, hidden int, elapsed time.Duration)
+	// ListKey says when a filtered list may be reused (toolLists).
+	ListKey(req policy.Request) (string, bool)
 }
 
 var _ Authorizer = (*policy.Engine)(nil)
@@ -185,33 +187,49 @@ func (s *Server) toolsForCaller(c *caller, start time.Time) ([]*mcp.Tool, error)
 		return nil, err
 	}
 	sc = s.narrowFor(c, sc)
-	return s.visibleToolsFor(c, sc, s.cat.tools(sc), start), nil
+	return s.visibleToolsFor(c, sc, start), nil
 }
 
 // visibleTools keeps the tools of sc the caller may call: the policy's
 // tools/call question without arguments. It logs one line for the list.
-func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope, tools []*mcp.Tool) ([]*mcp.Tool, error) {
+func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope) ([]*mcp.Tool, error) {
 	start := time.Now()
 	c, err := s.callerOf(req)
 	if err != nil {
 		return nil, err
 	}
-	return s.visibleToolsFor(c, sc, tools, start), nil
+	return s.visibleToolsFor(c, sc, start), nil
 }
 
 // visibleToolsFor is visibleTools for a caller already authenticated
-// (start: when its list request began, for the log).
-func (s *Server) visibleToolsFor(c *caller, sc namespace.Scope, tools []*mcp.Tool, start time.Time) []*mcp.Tool {
+// (start: when its list request began, for the log). A list filtered for
+// the same policy version, caller, scope, servers and catalog before is
+// reused (toolLists): the pages of one list ask the policy once.
+func (s *Server) visibleToolsFor(c *caller, sc namespace.Scope, start time.Time) []*mcp.Tool {
 	if s.authz == nil {
-		return s.filterTools(sc, tools, func(alias, name string) bool {
+		return s.filterTools(sc, s.cat.tools(sc), func(alias, name string) bool {
 			up := s.set.Load().ups[alias]
 			return up == nil || up.ToolAllowed(name)
 		})
 	}
+	listReq := c.request("tools/list", sc, "", policy.KindTool, "")
+	set := s.set.Load()
+	key, reusable := s.authz.ListKey(listReq)
+	if reusable {
+		key = scopeKey(key, sc)
+		if l, ok := s.shown.get(key, set, s.cat.currentVersion()); ok {
+			s.authz.LogList(listReq, len(l.tools), l.hidden, time.Since(start))
+			return l.tools
+		}
+	}
+	tools, version := s.cat.toolsAt(sc)
 	out := s.filterTools(sc, tools, func(alias, name string) bool {
 		return s.authz.Visible(c.request("tools/list", sc, alias, policy.KindTool, name))
 	})
-	s.authz.LogList(c.request("tools/list", sc, "", policy.KindTool, ""), len(out), len(tools)-len(out), time.Since(start))
+	if reusable {
+		s.shown.put(key, toolList{set: set, catalog: version, tools: out, hidden: len(tools) - len(out)})
+	}
+	s.authz.LogList(listReq, len(out), len(tools)-len(out), time.Since(start))
 	return out
 }
 

@@ -3,16 +3,19 @@ package aggregate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/policy"
@@ -226,5 +229,89 @@ access:
 	}
 	if _, err := srv.ToolsFor(nil); err == nil {
 		t.Error("no key: listed")
+	}
+}
+
+// countingAuthorizer counts the policy's questions about listed tools.
+type countingAuthorizer struct {
+	*policy.Engine
+	visible atomic.Int64
+}
+
+func (a *countingAuthorizer) Visible(req policy.Request) bool {
+	if req.Method == "tools/list" {
+		a.visible.Add(1)
+	}
+	return a.Engine.Visible(req)
+}
+
+// TestFilteredListsAreReusedUntilSomethingChanges: a caller's next list
+// does not ask the policy about every tool again, and still follows a
+// policy reload and a change of an upstream's tools.
+func TestFilteredListsAreReusedUntilSomethingChanges(t *testing.T) {
+	alpha := newUpstream(t, "alpha", false)
+	const src = `
+mcp_servers:
+  alpha: {url: "https://alpha.example/mcp"}
+access:
+  decision_log: {output: "off"}
+  keys:
+    - {key_alias: echoer, key: sk-echoer, object_permission: {mcp_servers: [alpha], mcp_tool_permissions: {alpha: [%s]}}}
+    - {key_alias: all, key: sk-all, object_permission: {mcp_servers: [alpha]}}
+`
+	parse := func(tools string) *config.Config {
+		cfg, err := configfile.Parse(fmt.Appendf(nil, src, tools), "test.yaml", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	engine, err := policy.New(t.Context(), parse("echo"), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authz := &countingAuthorizer{Engine: engine}
+	_, endpoint := sidecarFor(t, Options{Authorizer: authz}, alpha.up)
+	session := func(key string) *mcp.ClientSession {
+		cs, err := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil).Connect(t.Context(),
+			&mcp.StreamableClientTransport{Endpoint: endpoint, HTTPClient: &http.Client{Transport: headerTransport{"X-Litellm-Api-Key": key}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cs.Close() })
+		return cs
+	}
+	cs, all := session("sk-echoer"), session("sk-all")
+	testutil.Eventually(t, "every tool", func() bool { return len(listNames(t, all)) == 3 })
+	testutil.Eventually(t, "the first listing", func() bool { return slices.Equal(listNames(t, cs), []string{"alpha-echo"}) })
+
+	asked := authz.visible.Load()
+	if asked < 3 {
+		t.Fatalf("the first listing asked about %d tools; the upstream has 3", asked)
+	}
+	for range 3 {
+		if got := listNames(t, cs); !slices.Equal(got, []string{"alpha-echo"}) {
+			t.Fatalf("listing %v", got)
+		}
+	}
+	if n := authz.visible.Load() - asked; n != 0 {
+		t.Errorf("3 more listings asked the policy about %d tools; want 0 (the filtered list is reused)", n)
+	}
+
+	if err := engine.Reload(t.Context(), parse("echo, add")); err != nil {
+		t.Fatal(err)
+	}
+	if got := listNames(t, cs); !slices.Equal(got, []string{"alpha-add", "alpha-echo"}) {
+		t.Errorf("after a policy reload: %v", got)
+	}
+
+	// A new tool upstream, the policy unchanged: the key that may use
+	// every tool of alpha sees it, the restricted one does not.
+	mcp.AddTool(alpha.srv, &mcp.Tool{Name: "add_more"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+		return &mcp.CallToolResult{}, nil, nil
+	})
+	testutil.Eventually(t, "the new tool", func() bool { return slices.Contains(listNames(t, all), "alpha-add_more") })
+	if got := listNames(t, cs); !slices.Equal(got, []string{"alpha-add", "alpha-echo"}) {
+		t.Errorf("restricted key after a new tool: %v", got)
 	}
 }

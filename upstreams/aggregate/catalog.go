@@ -37,6 +37,7 @@ type catalog struct {
 	mu      sync.Mutex
 	byAlias map[string]map[string][]byte // alias → prefixed name → tool JSON as served
 	listed  map[string][]listedTool      // alias → tools as listed, sorted by name
+	version uint64                       // counts updates: lists filtered before are stale
 }
 
 // listedTool is one served tool: its prefixed form and the upstream's name.
@@ -54,6 +55,12 @@ func newCatalog(srv *mcp.Server, names func() *namespace.Registry, log *slog.Log
 // and by name within a server. On a single server's endpoint names are the
 // upstream's own.
 func (c *catalog) tools(scope namespace.Scope) []*mcp.Tool {
+	tools, _ := c.toolsAt(scope)
+	return tools
+}
+
+// toolsAt is tools, and the catalog version they are of.
+func (c *catalog) toolsAt(scope namespace.Scope) ([]*mcp.Tool, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*mcp.Tool
@@ -68,7 +75,14 @@ func (c *catalog) tools(scope namespace.Scope) []*mcp.Tool {
 			out = append(out, &t)
 		}
 	}
-	return out
+	return out, c.version
+}
+
+// currentVersion is the catalog version toolsAt would return now.
+func (c *catalog) currentVersion() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.version
 }
 
 // update replaces alias's tools with tools (nil: the upstream is gone).
@@ -117,6 +131,7 @@ func (c *catalog) update(alias string, tools []*mcp.Tool) {
 		c.byAlias[alias] = next
 		c.listed[alias] = listed
 	}
+	c.version++
 	if c.changed != nil && (added > 0 || removed > 0) {
 		c.changed("notifications/tools/list_changed")
 	}

@@ -183,7 +183,7 @@ func (f *restFacade) list(w http.ResponseWriter, r *http.Request, c *caller) {
 			sc = namespace.Scope{Servers: []string{alias}, Prefixed: true}
 		}
 		c.path = "/" + alias + "/mcp" // the policy sees the server's own endpoint
-		listed := f.s.visibleToolsFor(c, sc, f.s.cat.tools(sc), start)
+		listed := f.s.visibleToolsFor(c, sc, start)
 		outcomes[alias] = map[string]any{"status": "ok", "tool_count": len(listed)}
 		for _, t := range listed {
 			mcpTools = append(mcpTools, t)

@@ -75,7 +75,7 @@ func (s *Server) scopeMiddleware(next mcp.MethodHandler) mcp.MethodHandler {
 			if p, ok := req.GetParams().(*mcp.ListToolsParams); ok && p != nil {
 				cursor = p.Cursor
 			}
-			tools, err := s.visibleTools(req, sc, s.cat.tools(sc))
+			tools, err := s.visibleTools(req, sc)
 			if err != nil {
 				return nil, err
 			}

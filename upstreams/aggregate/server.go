@@ -30,6 +30,7 @@ type Server struct {
 	pageSize int
 	mcp      *mcp.Server
 	cat      *catalog
+	shown    toolLists // callers' filtered tool lists (visibleToolsFor)
 	lists    *listCache
 	disc     *discovery.Discovery
 	handler  http.Handler
