@@ -41,6 +41,7 @@ chromium: ## print the path of the Chromium the browser tests drive (installs De
 
 run: build ## the whole gateway on CONFIG (default config.yaml), real Envoy included
 	@mkdir -p .mcpgw && [ -s .mcpgw/master_key ] || (umask 077 && echo "sk-$$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')" > .mcpgw/master_key && echo "make run: made a master key for the admin API in .mcpgw/master_key" >&2)
+	@[ -n "$$LITELLM_MASTER_KEY" ] || echo "make run: the master key (admin API, UI sign-in) is in .mcpgw/master_key" >&2
 	@ENVOY_BIN="$$(scripts/ensure-envoy.sh)" && \
 	LITELLM_MASTER_KEY="$${LITELLM_MASTER_KEY:-$$(cat .mcpgw/master_key)}" \
 	exec $(BIN) run -config $(CONFIG) $(if $(PORT),-port $(PORT)) $(if $(DEMO_ADDR),-demo $(DEMO_ADDR)) -envoy "$$ENVOY_BIN"
