@@ -5,7 +5,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/internal/gateway"
 )
@@ -47,16 +44,7 @@ func jsonLines(t *testing.T, b []byte) []map[string]any {
 // in any log: the gateway's (debug level, Envoy's included), the decision
 // log or the access log.
 func TestLogsJoined(t *testing.T) {
-	srv := mcp.NewServer(&mcp.Implementation{Name: "alpha", Version: "1"}, nil)
-	mcp.AddTool(srv, &mcp.Tool{Name: "echo"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
-		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: in.Text}}}, nil, nil
-	})
-	mcp.AddTool(srv, &mcp.Tool{Name: "fail"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
-		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "it failed"}}}, nil, nil
-	})
-	// Stateful: a call without a client session leases an upstream
-	// session, and the gateway reads its answer (so it sees isError).
-	upURL := serveMCP(t, srv, false)
+	upURL := echoFailUpstream(t)
 	other := startUpstream(t, "beta", false, "echo")
 	const (
 		master    = "sk-master-logs-0123456789"

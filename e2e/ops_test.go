@@ -158,12 +158,12 @@ func requestCount(text string, want map[string]string) float64 {
 	return n
 }
 
-// TestMetricsThroughEnvoy: real calls through Envoy move the request
-// metrics by method, server and outcome: an allowed call, a tool error
-// (isError, on a call whose answer the gateway reads), a denied request
-// and an upstream that cannot be reached; policy decisions and Envoy's
-// own statistics are on the same listener.
-func TestMetricsThroughEnvoy(t *testing.T) {
+// echoFailUpstream serves alpha's echo and fail (a tool result with
+// isError), statefully: a call without a client session then leases an
+// upstream session, and the gateway reads its answer, so it sees isError
+// (docs/operations.md).
+func echoFailUpstream(t *testing.T) string {
+	t.Helper()
 	srv := mcp.NewServer(&mcp.Implementation{Name: "alpha", Version: "1"}, nil)
 	mcp.AddTool(srv, &mcp.Tool{Name: "echo"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: in.Text}}}, nil, nil
@@ -171,9 +171,16 @@ func TestMetricsThroughEnvoy(t *testing.T) {
 	mcp.AddTool(srv, &mcp.Tool{Name: "fail"}, func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
 		return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: "it failed"}}}, nil, nil
 	})
-	// Stateful: a call without a client session then leases an upstream
-	// session, and the gateway reads its answer (see docs/operations.md).
-	upURL := serveMCP(t, srv, false)
+	return serveMCP(t, srv, false)
+}
+
+// TestMetricsThroughEnvoy: real calls through Envoy move the request
+// metrics by method, server and outcome: an allowed call, a tool error
+// (isError, on a call whose answer the gateway reads), a denied request
+// and an upstream that cannot be reached; policy decisions and Envoy's
+// own statistics are on the same listener.
+func TestMetricsThroughEnvoy(t *testing.T) {
+	upURL := echoFailUpstream(t)
 	down, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

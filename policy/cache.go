@@ -151,17 +151,7 @@ func (p *Prepared) cacheKey(req Request) (string, bool) {
 		}
 		k.list(names)
 	}
-	if p.use.reads("namespace") {
-		k.field(req.Path)
-		k.field(req.Scope.Single)
-		k.flag(req.Scope.Prefixed)
-		k.list(req.Scope.Servers)
-	}
-	if p.use.reads("headers") && req.Header != nil {
-		for _, h := range p.headers {
-			k.field(req.Header(h))
-		}
-	}
+	k.context(p, req)
 	return string(k.b), true
 }
 
@@ -185,6 +175,13 @@ func (e *Engine) ListKey(req Request) (key string, ok bool) {
 	k.principal(req.Principal)
 	k.field(req.Method)
 	k.field(string(req.Kind))
+	k.context(p, req)
+	return string(k.b), true
+}
+
+// context writes what the policy reads of req beyond the principal and
+// the item: the endpoint's scope and the configured headers.
+func (k *keyBuilder) context(p *Prepared, req Request) {
 	if p.use.reads("namespace") {
 		k.field(req.Path)
 		k.field(req.Scope.Single)
@@ -196,5 +193,4 @@ func (e *Engine) ListKey(req Request) (key string, ok bool) {
 			k.field(req.Header(h))
 		}
 	}
-	return string(k.b), true
 }
