@@ -37,6 +37,9 @@ type options struct {
 	listDuration time.Duration
 	listWarmup   time.Duration
 	calls        bool   // run the tools/call scenarios
+	rows         string // which tools/call scenarios, by key ("abcde")
+	sessions     int    // open client sessions of the memory scenario (0: skip it)
+	mcpgwBin     string // the mcpgw binary the memory scenario runs
 	cpuProfile   string // write a CPU profile of the whole run here
 	cp           cpOptions
 }
@@ -91,6 +94,9 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
+	fs.StringVar(&o.rows, "rows", "abcde", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key")
+	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
+	fs.StringVar(&o.mcpgwBin, "mcpgw", "bin/mcpgw", "the mcpgw binary of the memory scenario (make bench builds it; built into a temporary directory when missing)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
 	cpScenarios := fs.String("controlplane", "visible,scale", "control-plane scenarios to run: visible (write to visible on two replicas), scale (10,000 keys, 1,000 servers); \"\" runs none")
 	cpStores := fs.String("cp-stores", "sqlite,postgres", "stores of the visible scenario (postgres: $MCPGW_POSTGRES_URL, else scripts/ensure-postgres.sh)")
@@ -127,6 +133,12 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.warmup < 0 {
 		return o, fmt.Errorf("-warmup must not be negative")
+	}
+	if strings.Trim(o.rows, "abcde") != "" {
+		return o, fmt.Errorf("-rows: %q has letters other than a, b, c, d, e", o.rows)
+	}
+	if o.sessions < 0 {
+		return o, fmt.Errorf("-sessions must not be negative")
 	}
 	seen := map[int]bool{}
 	for f := range strings.SplitSeq(*conc, ",") {
@@ -189,7 +201,11 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer up.Close()
-	rt, err := runtimeFor(up.URL)
+	rt, err := runtimeFor(up.URL, false)
+	if err != nil {
+		return err
+	}
+	keyed, err := runtimeFor(up.URL, true)
 	if err != nil {
 		return err
 	}
@@ -199,12 +215,19 @@ func run(ctx context.Context, o options) error {
 			return directTarget(up), nil
 		}},
 		{key: "b", name: "(b) Envoy, no ext_proc", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startBaselineEnvoy(ctx, o.envoyBin, rt, l)
+			return startBaselineEnvoy(ctx, o.envoyBin, rt, l, false)
 		}},
 		{key: "c", name: "(c) gateway", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startGateway(ctx, o.envoyBin, rt, l)
+			return startGateway(ctx, o.envoyBin, rt, l, nil)
+		}},
+		{key: "d", name: "(d) Envoy + MCP filter", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startBaselineEnvoy(ctx, o.envoyBin, rt, l, true)
+		}},
+		{key: "e", name: "(e) gateway, key", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startGateway(ctx, o.envoyBin, keyed, l, keyHeader())
 		}},
 	}
+	scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return !strings.Contains(o.rows, sc.key) })
 	progress := func(format string, args ...any) {
 		if o.verbose {
 			fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)

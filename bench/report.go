@@ -31,7 +31,7 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	// tabwriter right-aligns every column; padding keeps scenario left-aligned.
 	fmt.Fprintf(tw, "%-24s\tconc\tcalls\terrors\tp50 ms\tp90 ms\tp99 ms\tcalls/s\tupstream inits/1k calls\t\n", "scenario")
 	for _, n := range o.concurrency {
-		for _, k := range []string{"a", "b", "c"} {
+		for _, k := range []string{"a", "b", "d", "c", "e"} {
 			r, ok := byKey[k][n]
 			if !ok {
 				continue
@@ -43,15 +43,19 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	tw.Flush()
 	fmt.Fprintln(w)
 
-	fmt.Fprintf(w, "Gateway overhead as ratios (latency: >1 is slower; throughput: <1 is fewer calls/s)\n\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conc\tp50 c/b\tp99 c/b\tcalls/s c/b\tp50 c/a\tp99 c/a\tcalls/s c/a\t")
+	headed := false
 	for _, n := range o.concurrency {
 		a, okA := byKey["a"][n]
 		b, okB := byKey["b"][n]
 		c, okC := byKey["c"][n]
 		if !okA || !okB || !okC {
 			continue
+		}
+		if !headed {
+			headed = true
+			fmt.Fprintf(w, "Gateway overhead as ratios (latency: >1 is slower; throughput: <1 is fewer calls/s)\n\n")
+			fmt.Fprintln(tw, "conc\tp50 c/b\tp99 c/b\tcalls/s c/b\tp50 c/a\tp99 c/a\tcalls/s c/a\t")
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", n,
 			ratio(c.pct(50).Seconds(), b.pct(50).Seconds()), ratio(c.pct(99).Seconds(), b.pct(99).Seconds()),
@@ -61,16 +65,43 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	}
 	tw.Flush()
 
-	fmt.Fprintf(w, "\n(c) upstream initialize per 1000 tools/call after warm-up (goal 0):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	headed = false
 	for _, n := range o.concurrency {
-		if c, ok := byKey["c"][n]; ok {
-			fmt.Fprintf(w, "  conc %d: %.2f (%d in %d calls)", n, c.initsPer1000(), c.initsAfter-c.initsBefore, c.calls())
+		b, okB := byKey["b"][n]
+		for _, k := range []string{"d", "c", "e"} {
+			r, ok := byKey[k][n]
+			if !ok || !okB {
+				continue
+			}
+			if !headed {
+				headed = true
+				fmt.Fprintf(w, "\nAgainst Envoy alone (b): added latency in ms, throughput as a ratio (issue 14's goal for (e): p50 +0.3 ms,\n"+
+					"p99 +1 ms at concurrency 1; calls/s >= 0.7x at 1 and 16)\n\n")
+				fmt.Fprintf(tw, "%-24s\tconc\tp50 +ms\tp99 +ms\tcalls/s x\t\n", "scenario")
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%+.3f\t%+.3f\t%s\t\n", fmt.Sprintf("%-24s", r.scenario), n,
+				(r.pct(50) - b.pct(50)).Seconds()*1000, (r.pct(99) - b.pct(99)).Seconds()*1000, ratio(r.throughput(), b.throughput()))
 		}
 	}
-	fmt.Fprintf(w, "\n(c) upstream initialize during session set-up and warm-up:")
-	for _, n := range o.concurrency {
-		if c, ok := byKey["c"][n]; ok {
-			fmt.Fprintf(w, "  before conc %d: %d", n, c.warmupInits)
+	tw.Flush()
+
+	for _, k := range []string{"c", "e"} {
+		var line strings.Builder
+		for _, n := range o.concurrency {
+			if c, ok := byKey[k][n]; ok {
+				fmt.Fprintf(&line, "  conc %d: %.2f (%d in %d calls)", n, c.initsPer1000(), c.initsAfter-c.initsBefore, c.calls())
+			}
+		}
+		if line.Len() == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n(%s) upstream initialize per 1000 tools/call after warm-up (goal 0):%s", k, line.String())
+		fmt.Fprintf(w, "\n(%s) upstream initialize during session set-up and warm-up:", k)
+		for _, n := range o.concurrency {
+			if c, ok := byKey[k][n]; ok {
+				fmt.Fprintf(w, "  before conc %d: %d", n, c.warmupInits)
+			}
 		}
 	}
 	fmt.Fprintf(w, "\n    (expected: one per client session, on its first call, when the gateway opens its upstream session;\n"+

@@ -69,9 +69,20 @@ func (u *upstream) Close() {
 	<-u.done
 }
 
+// Scenario (e)'s key and the master key its config needs (keys are only
+// accepted with one). Not secrets: loopback, one run.
+const (
+	benchMasterKey = "sk-bench-master-0123456789abcdef0"
+	benchCallerKey = "sk-bench-caller-0123456789abcdef0"
+)
+
 // runtimeFor builds the gateway runtime for a config with the one upstream.
-// Scenarios (b) and (c) both render their Envoy config from it.
-func runtimeFor(upstreamURL string) (*gateway.Runtime, error) {
+// Scenarios (b), (c) and (d) render their Envoy config from the open one
+// (withKey false: no key, every tool). withKey is scenario (e)'s: a
+// master key, a team and a key that may call only echo
+// (mcp_tool_permissions), on a server with allowed_tools and
+// allowed_params set, so every call is checked against all of them.
+func runtimeFor(upstreamURL string, withKey bool) (*gateway.Runtime, error) {
 	// The decision log is on, as by default, but written to /dev/null:
 	// its cost is measured, its lines do not flood the report.
 	text := fmt.Sprintf(`mcp_servers:
@@ -83,6 +94,32 @@ general_settings:
 access:
   decision_log: {output: "/dev/null"}
 `, alias, upstreamURL)
+	if withKey {
+		text = fmt.Sprintf(`mcp_servers:
+  %s:
+    url: %q
+    transport: "http"
+    allowed_tools: [echo, add]
+    allowed_params:
+      echo: [text]
+      add: [a, b]
+general_settings:
+  mcp_tool_prefix_separator: "-"
+  master_key: %s
+access:
+  keys:
+    - key_alias: bench-caller
+      key: %s
+      team_id: bench
+      object_permission:
+        mcp_servers: [%s]
+        mcp_tool_permissions: {%s: [echo]}
+  teams:
+    - team_id: bench
+      object_permission: {mcp_servers: [%s]}
+  decision_log: {output: "/dev/null"}
+`, alias, upstreamURL, benchMasterKey, benchCallerKey, alias, alias, alias)
+	}
 	cfg, err := configfile.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -95,6 +132,46 @@ access:
 		return nil, fmt.Errorf("config has %d upstreams, want 1", len(rt.Upstreams))
 	}
 	return rt, nil
+}
+
+// checkKeyEnforced shows that scenario (e) is not an open gateway before
+// it is measured: without the key initialize is refused; with it, a tool
+// the key may not call and an argument allowed_params does not list are
+// refused, and the measured call (echo with text) is allowed.
+func checkKeyEnforced(ctx context.Context, endpoint string, rt *gateway.Runtime, key http.Header) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	anon := rawSession{endpoint: endpoint, protocol: "2025-11-25", hc: http.DefaultClient}
+	if _, err := anon.initialize(ctx); err == nil {
+		anon.close(ctx)
+		return fmt.Errorf("scenario (e): initialize without a key succeeded; the gateway is open")
+	}
+	s := rawSession{endpoint: endpoint, protocol: "2025-11-25", header: key, hc: http.DefaultClient}
+	if _, err := s.initialize(ctx); err != nil {
+		return fmt.Errorf("scenario (e): initialize with the key: %w", err)
+	}
+	defer s.close(context.WithoutCancel(ctx))
+	for i, c := range []struct {
+		tool    string
+		args    map[string]any
+		allowed bool
+	}{
+		{"echo", map[string]any{"text": echoText}, true},
+		{"add", map[string]any{"a": 1, "b": 2}, false},                     // not in mcp_tool_permissions
+		{"echo", map[string]any{"text": echoText, "extra": true}, false}, // not in allowed_params
+	} {
+		_, _, err := s.post(ctx, map[string]any{"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
+			"params": map[string]any{"name": rt.Names.Prefix(alias, c.tool), "arguments": c.args}})
+		if (err == nil) != c.allowed {
+			return fmt.Errorf("scenario (e): tools/call %s %v: allowed %v, want %v (%v)", c.tool, c.args, err == nil, c.allowed, err)
+		}
+	}
+	return nil
+}
+
+// keyHeader is what scenario (e)'s clients send: the caller's key.
+func keyHeader() http.Header {
+	return http.Header{"X-Litellm-Api-Key": {"Bearer " + benchCallerKey}}
 }
 
 // target is where a scenario's clients connect and what they call.
@@ -114,8 +191,9 @@ func directTarget(u *upstream) *target {
 // the cluster from x-mcp-cluster, which the client sends itself, and the
 // client uses the upstream's own path and unprefixed tool names. Envoy runs
 // exactly as the gateway runs it (gateway.StartEnvoy: same flags, access
-// log to a file).
-func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l *logs) (tg *target, err error) {
+// log to a file). With mcpFilter it is scenario (d) instead: Envoy's own
+// MCP filter and routes on its metadata (mcpFilterBootstrap), no header.
+func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, mcpFilter bool) (tg *target, err error) {
 	dir, err := os.MkdirTemp("", "mcpgw-bench-")
 	if err != nil {
 		return nil, err
@@ -137,7 +215,7 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 		return nil, err
 	}
 	up := rt.Upstreams[0]
-	yaml, err := envoy.Render(envoy.Params{
+	b, err := envoy.Bootstrap(envoy.Params{
 		ListenPort: ports[0],
 		// Rendered as clusters but never used without the filter.
 		ExtProcAddress:      "127.0.0.1:9",
@@ -147,6 +225,21 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 		AccessLog:           filepath.Join(dir, "access.log"),
 		NoExtProc:           true,
 	})
+	if err != nil {
+		return nil, err
+	}
+	header := http.Header{http.CanonicalHeaderKey(wellknown.RouteHeader): {up.Cluster}}
+	if mcpFilter {
+		maxBody := rt.Config.Gateway.MaxRequestBodyBytes
+		if maxBody == 0 {
+			maxBody = envoy.DefaultMaxRequestBodyBytes
+		}
+		if err := mcpFilterBootstrap(b, up, maxBody); err != nil {
+			return nil, err
+		}
+		header = nil
+	}
+	yaml, err := envoy.ToYAML(b, "bench: Envoy without ext_proc")
 	if err != nil {
 		return nil, err
 	}
@@ -162,17 +255,24 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 	if err := e.WaitReady(readyCtx); err != nil {
 		return nil, err
 	}
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d%s", ports[0], up.Path())
+	if mcpFilter {
+		if err := checkMCPFilter(ctx, endpoint); err != nil {
+			return nil, err
+		}
+	}
 	return &target{
-		endpoint: fmt.Sprintf("http://127.0.0.1:%d%s", ports[0], up.Path()),
+		endpoint: endpoint,
 		tool:     "echo",
-		header:   http.Header{http.CanonicalHeaderKey(wellknown.RouteHeader): {up.Cluster}},
+		header:   header,
 		close:    cleanup,
 	}, nil
 }
 
 // startGateway runs the whole gateway (gateway.Start: ext_proc service,
 // sidecar, real Envoy) at the config's default log level.
-func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs) (*target, error) {
+// header is sent with every request (scenario (e)'s key).
+func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header) (*target, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
@@ -190,9 +290,16 @@ func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs)
 	if err != nil {
 		return nil, err
 	}
+	if header != nil {
+		if err := checkKeyEnforced(ctx, inst.Endpoint, rt, header); err != nil {
+			_ = inst.Close()
+			return nil, err
+		}
+	}
 	return &target{
 		endpoint: inst.Endpoint,
 		tool:     rt.Names.Prefix(alias, "echo"),
+		header:   header,
 		close:    func() { _ = inst.Close() },
 	}, nil
 }
