@@ -81,7 +81,7 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 				fmt.Fprintf(tw, "%-24s\tconc\tp50 +ms\tp99 +ms\tcalls/s x\t\n", "scenario")
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%+.3f\t%+.3f\t%s\t\n", fmt.Sprintf("%-24s", r.scenario), n,
-				(r.pct(50) - b.pct(50)).Seconds()*1000, (r.pct(99) - b.pct(99)).Seconds()*1000, ratio(r.throughput(), b.throughput()))
+				(r.pct(50)-b.pct(50)).Seconds()*1000, (r.pct(99)-b.pct(99)).Seconds()*1000, ratio(r.throughput(), b.throughput()))
 		}
 	}
 	tw.Flush()

@@ -157,7 +157,7 @@ func checkKeyEnforced(ctx context.Context, endpoint string, rt *gateway.Runtime,
 		allowed bool
 	}{
 		{"echo", map[string]any{"text": echoText}, true},
-		{"add", map[string]any{"a": 1, "b": 2}, false},                     // not in mcp_tool_permissions
+		{"add", map[string]any{"a": 1, "b": 2}, false},                   // not in mcp_tool_permissions
 		{"echo", map[string]any{"text": echoText, "extra": true}, false}, // not in allowed_params
 	} {
 		_, _, err := s.post(ctx, map[string]any{"jsonrpc": "2.0", "id": 10 + i, "method": "tools/call",
