@@ -271,6 +271,12 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("tools/list: %w", err)
 		}
 	}
+	var sess *sessionReport
+	if o.sessions > 0 {
+		if sess, err = runSessionScenario(ctx, o, up, progress); err != nil {
+			return fmt.Errorf("open sessions: %w", err)
+		}
+	}
 	var cp *cpReport
 	if o.cp.visible || o.cp.scale {
 		if cp, err = runControlPlane(ctx, o, o.cp, progress); err != nil {
@@ -284,6 +290,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	printListReport(os.Stdout, lists)
+	printSessionReport(os.Stdout, sess)
 	printCPReport(os.Stdout, cp)
 	return nil
 }

@@ -95,30 +95,7 @@ access:
   decision_log: {output: "/dev/null"}
 `, alias, upstreamURL)
 	if withKey {
-		text = fmt.Sprintf(`mcp_servers:
-  %s:
-    url: %q
-    transport: "http"
-    allowed_tools: [echo, add]
-    allowed_params:
-      echo: [text]
-      add: [a, b]
-general_settings:
-  mcp_tool_prefix_separator: "-"
-  master_key: %s
-access:
-  keys:
-    - key_alias: bench-caller
-      key: %s
-      team_id: bench
-      object_permission:
-        mcp_servers: [%s]
-        mcp_tool_permissions: {%s: [echo]}
-  teams:
-    - team_id: bench
-      object_permission: {mcp_servers: [%s]}
-  decision_log: {output: "/dev/null"}
-`, alias, upstreamURL, benchMasterKey, benchCallerKey, alias, alias, alias)
+		text = keyedConfig(upstreamURL)
 	}
 	cfg, err := configfile.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -168,6 +145,33 @@ func checkKeyEnforced(ctx context.Context, endpoint string, rt *gateway.Runtime,
 	}
 	return nil
 }
+
+// keyedConfigFormat is scenario (e)'s config: alias, url, master key,
+// caller key, then alias three times.
+const keyedConfigFormat = `mcp_servers:
+  %s:
+    url: %q
+    transport: "http"
+    allowed_tools: [echo, add]
+    allowed_params:
+      echo: [text]
+      add: [a, b]
+general_settings:
+  mcp_tool_prefix_separator: "-"
+  master_key: %s
+access:
+  keys:
+    - key_alias: bench-caller
+      key: %s
+      team_id: bench
+      object_permission:
+        mcp_servers: [%s]
+        mcp_tool_permissions: {%s: [echo]}
+  teams:
+    - team_id: bench
+      object_permission: {mcp_servers: [%s]}
+  decision_log: {output: "/dev/null"}
+`
 
 // keyHeader is what scenario (e)'s clients send: the caller's key.
 func keyHeader() http.Header {
