@@ -4,6 +4,7 @@
 #   make test   every test, end-to-end through the real Envoy binary
 #   make unit   the fast tests: no Envoy, no npm, no Python
 #   make bench  latency/throughput: upstream direct vs Envoy vs gateway
+#   make bench-litellm  the gateway against the LiteLLM proxy (pinned, own venv)
 #   make help   every target
 
 SHELL      := /bin/bash
@@ -17,8 +18,13 @@ GO         ?= go
 BIN        := bin/mcpgw
 VENV       := .venv
 NODE_DIR   := e2e/clients
+# The LiteLLM proxy make bench-litellm compares with, in a venv of its own
+# (its proxy extras are not the e2e clients'): the version the e2e
+# clients pin (e2e/clients/requirements.txt).
+LITELLM_VERSION := 1.108.7
+LITELLM_VENV    := .venv-litellm
 
-.PHONY: all build run test unit e2e-clients bench lint policy-test envoy postgres chromium clean help
+.PHONY: all build run test unit e2e-clients bench bench-litellm lint policy-test envoy postgres chromium clean help
 
 all: build
 
@@ -94,5 +100,13 @@ test: lint policy-test e2e-clients ## every test, end-to-end through the real En
 bench: build ## tools/call, tools/list and control-plane figures; BENCH_FLAGS=... (bench/README.md)
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench $(BENCH_FLAGS)
 
-clean: ## remove bin, .venv and the npm install
-	rm -rf bin $(VENV) $(NODE_DIR)/node_modules
+# Not part of make test or make bench: it installs LiteLLM's proxy (a few
+# hundred MB) and LiteLLM is slow enough that its rows take a while.
+bench-litellm: ## tools/call: gateway vs the LiteLLM proxy (pinned, into .venv-litellm), same upstream and load
+	@$(LITELLM_VENV)/bin/python -c 'import importlib.metadata as m, sys; sys.exit(m.version("litellm") != "$(LITELLM_VERSION)")' 2>/dev/null || \
+	(python3 -m venv $(LITELLM_VENV) && $(LITELLM_VENV)/bin/pip install -q 'litellm[proxy]==$(LITELLM_VERSION)')
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench -rows cf -litellm $(LITELLM_VENV)/bin/litellm -protocol 2025-11-25 \
+	  -list-duration 0 -controlplane "" -sessions 0 $(BENCH_FLAGS)
+
+clean: ## remove bin, .venv, .venv-litellm and the npm install
+	rm -rf bin $(VENV) $(LITELLM_VENV) $(NODE_DIR)/node_modules

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -34,14 +35,16 @@ type options struct {
 	protocol    string   // the version of the scenarios being run
 	protocols   []string // every version to run them at
 	// listDuration and listWarmup time the tools/list scenario (0: skip it).
-	listDuration time.Duration
-	listWarmup   time.Duration
-	calls        bool   // run the tools/call scenarios
-	rows         string // which tools/call scenarios, by key ("abcde")
-	sessions     int    // open client sessions of the memory scenario (0: skip it)
-	mcpgwBin     string // the mcpgw binary the memory scenario runs
-	cpuProfile   string // write a CPU profile of the whole run here
-	cp           cpOptions
+	listDuration   time.Duration
+	listWarmup     time.Duration
+	calls          bool   // run the tools/call scenarios
+	rows           string // which tools/call scenarios, by key ("abcde")
+	sessions       int    // open client sessions of the memory scenario (0: skip it)
+	mcpgwBin       string // the mcpgw binary the memory scenario runs
+	litellmBin     string // the LiteLLM proxy's executable, for scenario f
+	litellmVersion string // " 1.2.3", for the report ("" unknown)
+	cpuProfile     string // write a CPU profile of the whole run here
+	cp             cpOptions
 }
 
 func main() { os.Exit(benchMain()) }
@@ -94,7 +97,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
-	fs.StringVar(&o.rows, "rows", "abcde", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key")
+	fs.StringVar(&o.rows, "rows", "abcde", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, f LiteLLM proxy (needs -litellm)")
+	fs.StringVar(&o.litellmBin, "litellm", "", "the LiteLLM proxy's litellm executable, for row f (make bench-litellm installs a pinned one)")
 	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
 	fs.StringVar(&o.mcpgwBin, "mcpgw", "bin/mcpgw", "the mcpgw binary of the memory scenario (make bench builds it; built into a temporary directory when missing)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
@@ -134,8 +138,19 @@ func parseFlags(args []string) (options, error) {
 	if o.warmup < 0 {
 		return o, fmt.Errorf("-warmup must not be negative")
 	}
-	if strings.Trim(o.rows, "abcde") != "" {
-		return o, fmt.Errorf("-rows: %q has letters other than a, b, c, d, e", o.rows)
+	if strings.Trim(o.rows, "abcdef") != "" {
+		return o, fmt.Errorf("-rows: %q has letters other than a, b, c, d, e, f", o.rows)
+	}
+	if strings.Contains(o.rows, "f") && o.litellmBin == "" {
+		return o, fmt.Errorf("-rows f needs -litellm (make bench-litellm)")
+	}
+	if o.litellmBin != "" {
+		// LiteLLM runs in a directory of its own.
+		abs, err := filepath.Abs(o.litellmBin)
+		if err != nil {
+			return o, fmt.Errorf("-litellm: %w", err)
+		}
+		o.litellmBin = abs
 	}
 	if o.sessions < 0 {
 		return o, fmt.Errorf("-sessions must not be negative")
@@ -205,6 +220,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.litellmBin != "" {
+		if v := litellmVersion(o.litellmBin); v != "" {
+			o.litellmVersion = " " + v
+		}
+	}
 	keyed, err := runtimeFor(up.URL, true)
 	if err != nil {
 		return err
@@ -225,6 +245,9 @@ func run(ctx context.Context, o options) error {
 		}},
 		{key: "e", name: "(e) gateway, key", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startGateway(ctx, o.envoyBin, keyed, l, keyHeader())
+		}},
+		{key: "f", name: "(f) LiteLLM proxy", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startLiteLLM(ctx, o.litellmBin, up.URL, l)
 		}},
 	}
 	scenarios = slices.DeleteFunc(scenarios, func(sc scenario) bool { return !strings.Contains(o.rows, sc.key) })

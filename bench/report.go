@@ -31,7 +31,7 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	// tabwriter right-aligns every column; padding keeps scenario left-aligned.
 	fmt.Fprintf(tw, "%-24s\tconc\tcalls\terrors\tp50 ms\tp90 ms\tp99 ms\tcalls/s\tupstream inits/1k calls\t\n", "scenario")
 	for _, n := range o.concurrency {
-		for _, k := range []string{"a", "b", "d", "c", "e"} {
+		for _, k := range []string{"a", "b", "d", "c", "e", "f"} {
 			r, ok := byKey[k][n]
 			if !ok {
 				continue
@@ -83,6 +83,23 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 			fmt.Fprintf(tw, "%s\t%d\t%+.3f\t%+.3f\t%s\t\n", fmt.Sprintf("%-24s", r.scenario), n,
 				(r.pct(50)-b.pct(50)).Seconds()*1000, (r.pct(99)-b.pct(99)).Seconds()*1000, ratio(r.throughput(), b.throughput()))
 		}
+	}
+	tw.Flush()
+
+	headed = false
+	for _, n := range o.concurrency {
+		c, okC := byKey["c"][n]
+		f, okF := byKey["f"][n]
+		if !okC || !okF {
+			continue
+		}
+		if !headed {
+			headed = true
+			fmt.Fprintf(w, "\nGateway (c) against the LiteLLM proxy (f)%s, same upstream, same load\n\n", o.litellmVersion)
+			fmt.Fprintln(tw, "conc\tp50 c/f\tp99 c/f\tcalls/s c/f\t")
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t\n", n, ratio(c.pct(50).Seconds(), f.pct(50).Seconds()),
+			ratio(c.pct(99).Seconds(), f.pct(99).Seconds()), ratio(c.throughput(), f.throughput()))
 	}
 	tw.Flush()
 
