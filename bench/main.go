@@ -1,11 +1,19 @@
 // Command bench measures MCP tools/call latency and throughput through
-// three set-ups in one run, all on loopback with the same upstream:
+// these set-ups in one run, all on loopback with the same upstream:
 //
 //	(a) upstream: the demo MCP server (go-sdk Streamable HTTP), called directly
 //	(b) envoy:    Envoy with the gateway's generated config, ext_proc left out
 //	              (envoy.Params.NoExtProc); the client sets x-mcp-cluster itself
+//	(d) envoy+mcp: the same Envoy with its own envoy.filters.http.mcp filter
+//	              and routes on its metadata, no policy (mcpfilter.go)
 //	(c) gateway:  the whole gateway (gateway.Start, real Envoy, ext_proc,
 //	              sidecar); the client calls demo-echo on the aggregated /mcp
+//	(e) gateway with a key: (c) with a key limited to one tool, on a server
+//	              with allowed_tools and allowed_params
+//	(f) LiteLLM:  the LiteLLM proxy's MCP gateway (-litellm; make bench-litellm)
+//
+// then tools/list from cache, 10,000 open client sessions' memory
+// (sessions.go) and the control plane.
 //
 // Run it with `make bench` (or ENVOY_BIN=... go run ./bench). See README.md.
 package main
@@ -89,7 +97,7 @@ func benchMain() int {
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o options
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario and concurrency level")
+	fs.DurationVar(&o.duration, "duration", 7*time.Second, "measured time per scenario and concurrency level")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measurement (calls not counted)")
 	conc := fs.String("concurrency", "1,16", "comma-separated concurrency levels (one client session per worker)")
 	fs.StringVar(&o.envoyBin, "envoy", os.Getenv("ENVOY_BIN"), "Envoy binary (default $ENVOY_BIN)")
@@ -273,7 +281,12 @@ func run(ctx context.Context, o options) error {
 	if o.cp.scale {
 		total += 2*(o.cp.callWindow+time.Second) + 40*time.Second
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list, then the control plane; about %v in all\n",
+	// Opening a session and its one call (which opens an upstream
+	// session) take about 7 ms of this machine's two CPUs together.
+	if o.sessions > 0 {
+		total += time.Duration(o.sessions)*7*time.Millisecond + 5*time.Second
+	}
+	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list, open sessions, the control plane; about %v in all\n",
 		len(o.protocols), len(scenarios), len(o.concurrency), o.warmup, o.duration, total.Round(time.Second))
 
 	results := map[string][]result{}
