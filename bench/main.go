@@ -108,7 +108,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.rows, "rows", "abcde", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, f LiteLLM proxy (needs -litellm)")
 	fs.StringVar(&o.litellmBin, "litellm", "", "the LiteLLM proxy's litellm executable, for row f (make bench-litellm installs a pinned one)")
 	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
-	fs.StringVar(&o.mcpgwBin, "mcpgw", "bin/mcpgw", "the mcpgw binary of the memory scenario (make bench builds it; built into a temporary directory when missing)")
+	fs.StringVar(&o.mcpgwBin, "mcpgw", "", "the mcpgw binary of the memory scenario (default: ./cmd/mcpgw built into a temporary directory)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
 	cpScenarios := fs.String("controlplane", "visible,scale", "control-plane scenarios to run: visible (write to visible on two replicas), scale (10,000 keys, 1,000 servers); \"\" runs none")
 	cpStores := fs.String("cp-stores", "sqlite,postgres", "stores of the visible scenario (postgres: $MCPGW_POSTGRES_URL, else scripts/ensure-postgres.sh)")

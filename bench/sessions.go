@@ -49,15 +49,17 @@ type sessionReport struct {
 	upstreamInits        int64         // initialize requests the upstream got meanwhile
 }
 
-// mcpgwBinary is o.mcpgwBin when it exists, else one built now into dir.
+// mcpgwBinary is o.mcpgwBin when given, else cmd/mcpgw of this checkout
+// built now into dir (the build cache makes that quick), so the scenario
+// never measures a stale binary.
 func mcpgwBinary(ctx context.Context, o options, dir string) (string, error) {
-	if _, err := os.Stat(o.mcpgwBin); err == nil {
+	if o.mcpgwBin != "" {
 		return filepath.Abs(o.mcpgwBin)
 	}
 	bin := filepath.Join(dir, "mcpgw")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/mcpgw/mcpgw/cmd/mcpgw")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%s not found, and go build failed: %v\n%s", o.mcpgwBin, err, out)
+		return "", fmt.Errorf("go build ./cmd/mcpgw: %v\n%s", err, out)
 	}
 	return bin, nil
 }

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpgw/mcpgw/envoy"
@@ -219,28 +220,12 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 		return nil, err
 	}
 	up := rt.Upstreams[0]
-	b, err := envoy.Bootstrap(envoy.Params{
-		ListenPort: ports[0],
-		// Rendered as clusters but never used without the filter.
-		ExtProcAddress:      "127.0.0.1:9",
-		SidecarAddress:      "127.0.0.1:9",
-		Upstreams:           rt.Upstreams,
-		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
-		AccessLog:           filepath.Join(dir, "access.log"),
-		NoExtProc:           true,
-	})
+	b, err := baselineBootstrap(rt, ports[0], filepath.Join(dir, "access.log"), mcpFilter)
 	if err != nil {
 		return nil, err
 	}
 	header := http.Header{http.CanonicalHeaderKey(wellknown.RouteHeader): {up.Cluster}}
 	if mcpFilter {
-		maxBody := rt.Config.Gateway.MaxRequestBodyBytes
-		if maxBody == 0 {
-			maxBody = envoy.DefaultMaxRequestBodyBytes
-		}
-		if err := mcpFilterBootstrap(b, up, maxBody); err != nil {
-			return nil, err
-		}
 		header = nil
 	}
 	yaml, err := envoy.ToYAML(b, "bench: Envoy without ext_proc")
@@ -271,6 +256,32 @@ func startBaselineEnvoy(ctx context.Context, bin string, rt *gateway.Runtime, l 
 		header:   header,
 		close:    cleanup,
 	}, nil
+}
+
+// baselineBootstrap is scenario (b)'s Envoy bootstrap, or with mcpFilter
+// scenario (d)'s.
+func baselineBootstrap(rt *gateway.Runtime, port int, accessLog string, mcpFilter bool) (*bootstrapv3.Bootstrap, error) {
+	b, err := envoy.Bootstrap(envoy.Params{
+		ListenPort: port,
+		// Rendered as clusters but never used without the filter.
+		ExtProcAddress:      "127.0.0.1:9",
+		SidecarAddress:      "127.0.0.1:9",
+		Upstreams:           rt.Upstreams,
+		MaxRequestBodyBytes: rt.Config.Gateway.MaxRequestBodyBytes,
+		AccessLog:           accessLog,
+		NoExtProc:           true,
+	})
+	if err != nil || !mcpFilter {
+		return b, err
+	}
+	maxBody := rt.Config.Gateway.MaxRequestBodyBytes
+	if maxBody == 0 {
+		maxBody = envoy.DefaultMaxRequestBodyBytes
+	}
+	if err := mcpFilterBootstrap(b, rt.Upstreams[0], maxBody); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // startGateway runs the whole gateway (gateway.Start: ext_proc service,
