@@ -40,7 +40,15 @@ import (
 // sessionWorkers is how many sessions are opened (and called) at once.
 const sessionWorkers = 16
 
+// gatewayStage is what the gateway's own /metrics (ops listener) says at
+// one point: the Go heap in use, goroutines, upstream sessions held.
+type gatewayStage struct {
+	heapInuse, goroutines, upstreamSessions float64
+	ok                                      bool // /metrics answered
+}
+
 type sessionReport struct {
+	stages               [3]gatewayStage // after start, sessions open, calls made
 	sessions             int
 	open, call           time.Duration // wall time to open all, to call all
 	rssStart, rssOpen    int64         // gateway VmRSS after start, after opening
@@ -116,10 +124,12 @@ func runSessionScenario(ctx context.Context, o options, up *upstream, progress f
 	if err := waitReadyz(ctx, "http://"+ops+"/readyz", exited); err != nil {
 		return nil, err
 	}
+	metricsURL := "http://" + ops + "/metrics"
 	rep = &sessionReport{sessions: o.sessions}
 	if rep.rssStart, err = procStatus(pid, "VmRSS"); err != nil {
 		return nil, err
 	}
+	rep.stages[0] = scrapeGateway(ctx, metricsURL)
 	envoyPID := childPID(pid)
 	if envoyPID > 0 {
 		rep.envoyStart, _ = procStatus(envoyPID, "VmRSS")
@@ -150,6 +160,7 @@ func runSessionScenario(ctx context.Context, o options, up *upstream, progress f
 	if rep.rssOpen, err = procStatus(pid, "VmRSS"); err != nil {
 		return nil, err
 	}
+	rep.stages[1] = scrapeGateway(ctx, metricsURL)
 
 	progress("sessions: one tools/call per session")
 	tool := alias + "-echo"
@@ -165,6 +176,7 @@ func runSessionScenario(ctx context.Context, o options, up *upstream, progress f
 	if rep.rssCall, err = procStatus(pid, "VmRSS"); err != nil {
 		return nil, err
 	}
+	rep.stages[2] = scrapeGateway(ctx, metricsURL)
 	if rep.hwm, err = procStatus(pid, "VmHWM"); err != nil {
 		return nil, err
 	}
@@ -173,6 +185,46 @@ func runSessionScenario(ctx context.Context, o options, up *upstream, progress f
 	}
 	rep.upstreamInits = up.Inits.Load() - initsBefore
 	return rep, nil
+}
+
+// scrapeGateway reads three unlabelled series from the gateway's
+// Prometheus text; ok is false when /metrics did not answer.
+func scrapeGateway(ctx context.Context, url string) gatewayStage {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return gatewayStage{}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return gatewayStage{}
+	}
+	st := gatewayStage{ok: true}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, value, found := strings.Cut(sc.Text(), " ")
+		if !found {
+			continue
+		}
+		var dst *float64
+		switch name {
+		case "go_memstats_heap_inuse_bytes":
+			dst = &st.heapInuse
+		case "go_goroutines":
+			dst = &st.goroutines
+		case "mcpgw_upstream_sessions_open":
+			dst = &st.upstreamSessions
+		default:
+			continue
+		}
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			*dst = v
+		}
+	}
+	return st
 }
 
 // keyedConfig is scenario (e)'s config as a file's text.
@@ -298,6 +350,15 @@ func printSessionReport(w io.Writer, r *sessionReport) {
 	row("opening all sessions, s (sessions/s)", fmt.Sprintf("%.1f (%.0f)", r.open.Seconds(), float64(r.sessions)/r.open.Seconds()))
 	row("one call each, s (calls/s)", fmt.Sprintf("%.1f (%.0f)", r.call.Seconds(), float64(r.sessions)/r.call.Seconds()))
 	row("upstream sessions opened (initialize)", strconv.FormatInt(r.upstreamInits, 10))
+	if st := r.stages; st[0].ok && st[1].ok && st[2].ok {
+		three := func(f func(gatewayStage) string) string {
+			return f(st[0]) + " / " + f(st[1]) + " / " + f(st[2])
+		}
+		row("gateway's /metrics after start / open / calls:", "")
+		row("  Go heap in use, MiB", three(func(g gatewayStage) string { return mib(int64(g.heapInuse)) }))
+		row("  goroutines", three(func(g gatewayStage) string { return strconv.Itoa(int(g.goroutines)) }))
+		row("  upstream sessions open", three(func(g gatewayStage) string { return strconv.Itoa(int(g.upstreamSessions)) }))
+	}
 	tw.Flush()
 	fmt.Fprintf(w, "(RSS: /proc/<pid>/status VmRSS of the mcpgw process, as the kernel counts it, no GC forced; issue 14's goal\n"+
 		" for the gateway with 10,000 open sessions: <= 100 MB)\n")
