@@ -206,11 +206,17 @@ func (s *Server) visibleTools(req mcp.Request, sc namespace.Scope) ([]*mcp.Tool,
 // the same policy version, caller, scope, servers and catalog before is
 // reused (toolLists): the pages of one list ask the policy once.
 func (s *Server) visibleToolsFor(c *caller, sc namespace.Scope, start time.Time) []*mcp.Tool {
+	return s.visibleList(c, sc, start).tools
+}
+
+// visibleList is visibleToolsFor's list, with the pages encoded from it
+// (toolspage.go).
+func (s *Server) visibleList(c *caller, sc namespace.Scope, start time.Time) *toolList {
 	if s.authz == nil {
-		return s.filterTools(sc, s.cat.tools(sc), func(alias, name string) bool {
+		return &toolList{tools: s.filterTools(sc, s.cat.tools(sc), func(alias, name string) bool {
 			up := s.set.Load().ups[alias]
 			return up == nil || up.ToolAllowed(name)
-		})
+		})}
 	}
 	listReq := c.request("tools/list", sc, "", policy.KindTool, "")
 	set := s.set.Load()
@@ -219,18 +225,19 @@ func (s *Server) visibleToolsFor(c *caller, sc namespace.Scope, start time.Time)
 		key = scopeKey(key, sc)
 		if l, ok := s.shown.get(key, set, s.cat.currentVersion()); ok {
 			s.authz.LogList(listReq, len(l.tools), l.hidden, time.Since(start))
-			return l.tools
+			return l
 		}
 	}
 	tools, version := s.cat.toolsAt(sc)
 	out := s.filterTools(sc, tools, func(alias, name string) bool {
 		return s.authz.Visible(c.request("tools/list", sc, alias, policy.KindTool, name))
 	})
+	l := &toolList{set: set, catalog: version, tools: out, hidden: len(tools) - len(out)}
 	if reusable {
-		s.shown.put(key, toolList{set: set, catalog: version, tools: out, hidden: len(tools) - len(out)})
+		s.shown.put(key, l)
 	}
 	s.authz.LogList(listReq, len(out), len(tools)-len(out), time.Since(start))
-	return out
+	return l
 }
 
 // filterTools keeps the tools (as listed in sc) for which keep(alias,

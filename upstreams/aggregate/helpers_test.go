@@ -67,7 +67,7 @@ func mustURL(t *testing.T, s string) *url.URL {
 
 // sidecarFor starts a sidecar over ups on httptest and returns it with
 // its URL. Cleanup closes everything and checks for leaked goroutines.
-func sidecarFor(t *testing.T, opts Options, ups ...*upstreams.Upstream) (*Server, string) {
+func sidecarFor(t testing.TB, opts Options, ups ...*upstreams.Upstream) (*Server, string) {
 	t.Helper()
 	if opts.Registry == nil {
 		var aliases []string

@@ -31,15 +31,19 @@ type Server struct {
 	mcp      *mcp.Server
 	cat      *catalog
 	shown    toolLists // callers' filtered tool lists (visibleToolsFor)
-	lists    *listCache
-	disc     *discovery.Discovery
-	handler  http.Handler
-	notify   *notifier
-	sse      *sseBridge
-	adapters *adapter.Set
-	authz    Authorizer
-	done     chan struct{}
-	once     sync.Once
+	// goSDKLists leaves every tools/list to go-sdk (tests compare
+	// serveToolsPage's answers with go-sdk's).
+	goSDKLists bool
+	toolsPages atomic.Int64 // tools/list pages serveToolsPage answered
+	lists      *listCache
+	disc       *discovery.Discovery
+	handler    http.Handler
+	notify     *notifier
+	sse        *sseBridge
+	adapters   *adapter.Set
+	authz      Authorizer
+	done       chan struct{}
+	once       sync.Once
 }
 
 // New builds a sidecar; Start begins upstream discovery.
@@ -96,7 +100,7 @@ func New(opts Options) (*Server, error) {
 	})
 	s.adapters = opts.Adapters
 	s.sse = newSSEBridge(opts.GatewayURL, s.done)
-	s.handler = withHealth(s.done, withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, notify: s.notify,
+	s.handler = withHealth(s.done, withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, toolsPage: s.serveToolsPage, notify: s.notify,
 		done: s.done, revoked: map[string]time.Time{}})))))
 	return s, nil
 }

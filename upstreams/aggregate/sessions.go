@@ -30,10 +30,13 @@ type sessionLayer struct {
 	sealer *clientsession.Sealer
 	// owner names the credential a request authenticated with: session
 	// ids are issued to it and open only for it (clientsession.Sealer).
-	owner  func(*http.Request) (string, error)
-	next   http.Handler
-	notify *notifier
-	done   <-chan struct{} // closed when the sidecar closes
+	owner func(*http.Request) (string, error)
+	next  http.Handler
+	// toolsPage answers a plain tools/list itself when it can
+	// (Server.serveToolsPage); nil: never.
+	toolsPage func(w http.ResponseWriter, r *http.Request, body []byte) bool
+	notify    *notifier
+	done      <-chan struct{} // closed when the sidecar closes
 
 	mu      sync.Mutex
 	revoked map[string]time.Time // DELETEd ids → when to forget them
@@ -65,6 +68,9 @@ func (l *sessionLayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		// No id: a client that does not keep sessions (allowed; they
 		// carry no state here).
+		if l.toolsPage != nil && l.toolsPage(w, r, body) {
+			return
+		}
 		l.next.ServeHTTP(w, r)
 	case http.MethodGet:
 		if id == "" {

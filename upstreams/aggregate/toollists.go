@@ -22,7 +22,7 @@ const maxToolLists = 256
 // makes it stale.
 type toolLists struct {
 	mu sync.Mutex
-	m  map[string]toolList
+	m  map[string]*toolList
 }
 
 // toolList is one caller's filtered list. Its tools are shared: never
@@ -32,23 +32,26 @@ type toolList struct {
 	catalog uint64
 	tools   []*mcp.Tool
 	hidden  int
+
+	mu    sync.Mutex
+	pages map[int][]byte // first tool's offset → the page's result, encoded (toolspage.go)
 }
 
-func (c *toolLists) get(key string, set *servers, catalog uint64) (toolList, bool) {
+func (c *toolLists) get(key string, set *servers, catalog uint64) (*toolList, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.m[key]
 	if !ok || l.set != set || l.catalog != catalog {
-		return toolList{}, false
+		return nil, false
 	}
 	return l, true
 }
 
-func (c *toolLists) put(key string, l toolList) {
+func (c *toolLists) put(key string, l *toolList) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxToolLists {
-		c.m = make(map[string]toolList)
+		c.m = make(map[string]*toolList)
 	}
 	c.m[key] = l
 }
