@@ -124,12 +124,12 @@ type Pool struct {
 }
 
 type entry struct {
-	id       string             // upstream session id; "" for stateless upstreams
-	version  string             // negotiated protocol version
-	cs       *mcp.ClientSession // kept open so the session stays alive
-	lastUsed atomic.Int64       // unix nanoseconds of the last call that used it
-	leased   bool               // held by one call at a time
-	evicted  atomic.Bool        // the upstream lost it: never hand it out again
+	id       string       // upstream session id; "" for stateless upstreams
+	version  string       // negotiated protocol version
+	r        *remote      // the upstream session (remote.go)
+	lastUsed atomic.Int64 // unix nanoseconds of the last call that used it
+	leased   bool         // held by one call at a time
+	evicted  atomic.Bool  // the upstream lost it: never hand it out again
 	// retired: its upstream was removed or changed (EndUpstreams) while a
 	// call held it; giving it back closes it.
 	retired atomic.Bool
@@ -219,7 +219,7 @@ func (p *Pool) Session(ctx context.Context, key Key, up *upstreams.Upstream, pro
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.closed {
-			go e.cs.Close()
+			go e.r.End()
 			return nil, fmt.Errorf("sessions: pool closed")
 		}
 		p.sessions[key] = e
@@ -243,12 +243,12 @@ func (p *Pool) openLeased(ctx context.Context, key Key, up *upstreams.Upstream, 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		go e.cs.Close()
+		go e.r.End()
 		return Session{}, fmt.Errorf("sessions: pool closed")
 	}
 	if e.id == "" {
 		if prev, ok := p.sessions[key]; ok {
-			go e.cs.Close()
+			go e.r.End()
 			e = prev
 		} else {
 			p.sessions[key] = e
@@ -292,7 +292,7 @@ func (p *Pool) giveBack(s Session, reusable bool) {
 	}
 	p.mu.Unlock()
 	if !keep && !e.evicted.Load() {
-		go e.cs.Close()
+		go e.r.End()
 	}
 }
 
@@ -325,9 +325,10 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 	if p.opts.HTTPClient != nil {
 		hc = p.opts.HTTPClient(up)
 	}
+	sdkClient, held := holdingDeletes(hc)
 	transport := &mcp.StreamableClientTransport{
 		Endpoint:   up.URL.String(),
-		HTTPClient: hc,
+		HTTPClient: sdkClient,
 		// Calls travel through Envoy; this session only needs to exist.
 		DisableStandaloneSSE: true,
 		MaxRetries:           -1,
@@ -340,11 +341,15 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 	}
 	p.opts.Logger.Debug("opened upstream session", "upstream", up.Alias,
 		"stateless", cs.ID() == "", "duration", time.Since(start))
-	e := &entry{id: cs.ID(), version: protocolVersion, cs: cs}
-	e.lastUsed.Store(p.opts.Now().UnixNano())
+	e := &entry{id: cs.ID(), version: protocolVersion}
 	if res := cs.InitializeResult(); res != nil && res.ProtocolVersion != "" {
 		e.version = res.ProtocolVersion
 	}
+	// The pool keeps the session; go-sdk's client session goes (remote.go).
+	held.held.Store(true)
+	cs.Close()
+	e.r = &remote{url: up.URL.String(), id: e.id, version: e.version, hc: hc, ctx: context.WithoutCancel(ctx)}
+	e.lastUsed.Store(p.opts.Now().UnixNano())
 	return e, nil
 }
 
@@ -400,9 +405,9 @@ func (p *Pool) Evict(s Session) {
 	}
 	// A leased one is still held by its call; giving it back drops it.
 	p.mu.Unlock()
-	go e.cs.Close()
+	go e.r.End()
 	for _, d := range idle {
-		go d.cs.Close()
+		go d.r.End()
 	}
 }
 
@@ -417,7 +422,7 @@ func (p *Pool) Alive(ctx context.Context, s Session) bool {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
-	return s.entry.cs.Ping(ctx, nil) == nil
+	return s.entry.r.Ping(ctx) == nil
 }
 
 // EndClient closes every upstream session of one gateway session (the
@@ -498,7 +503,7 @@ func (p *Pool) drop(match func(Key, *entry) bool) int {
 	}
 	p.mu.Unlock()
 	for _, e := range ended {
-		go e.cs.Close()
+		go e.r.End()
 	}
 	return len(ended)
 }
@@ -545,7 +550,7 @@ func (p *Pool) Close() error {
 	p.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, e := range all {
-		wg.Go(func() { e.cs.Close() })
+		wg.Go(func() { e.r.End() })
 	}
 	wg.Wait()
 	return nil

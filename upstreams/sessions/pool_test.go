@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -463,4 +466,68 @@ func TestSilentUpstreamCostsOnlyConnectTimeout(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// The pool keeps upstream sessions without go-sdk client sessions: an
+// open session costs no goroutine, still works at the upstream, answers
+// Alive, and ends there (DELETE) when the pool drops it.
+func TestKeptSessionsCostNoGoroutines(t *testing.T) {
+	up, _ := countingUpstream(t, false)
+	p := NewPool(Options{})
+	defer p.Close()
+	ctx := context.Background()
+	if _, err := p.Session(ctx, Key{ClientSession: "warm", Alias: "up"}, up, "2025-11-25"); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	sessions := make([]Session, n)
+	for i := range n {
+		s, err := p.Session(ctx, Key{ClientSession: fmt.Sprint("gw-", i), Alias: "up"}, up, "2025-11-25")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions[i] = s
+	}
+	// The upstream (in this process) keeps a goroutine per session; a
+	// go-sdk client session kept open would add one reading it.
+	clientReaders := func() int {
+		buf := make([]byte, 8<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		return strings.Count(string(buf), "(*streamableClientConn)")
+	}
+	var readers int
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if readers = clientReaders(); readers == 0 {
+			break
+		}
+	}
+	if readers != 0 {
+		t.Fatalf("%d open sessions keep %d go-sdk client goroutines", n, readers)
+	}
+
+	call := func(s Session) int {
+		req, _ := http.NewRequest(http.MethodPost, up.URL.String(), strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/list"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", s.ID)
+		req.Header.Set("Mcp-Protocol-Version", s.ProtocolVersion)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	s := sessions[n/2]
+	if code := call(s); code != http.StatusOK {
+		t.Fatalf("a kept session at the upstream: %d", code)
+	}
+	if !p.Alive(ctx, s) {
+		t.Fatal("a kept session is not alive")
+	}
+	p.EndClient("gw-" + fmt.Sprint(n/2))
+	testutil.Eventually(t, "the upstream session ended", func() bool { return call(s) == http.StatusNotFound })
+	if p.Alive(ctx, s) {
+		t.Fatal("an ended session is alive")
+	}
 }
