@@ -79,6 +79,18 @@ func WithCallCredentials(ctx context.Context, out credentials.Outbound) context.
 	return context.WithValue(ctx, callCredentialsKey{}, out)
 }
 
+// DetachCallCredentials returns a context holding only the call
+// credentials ctx carries (if any): for work that outlives the call, such
+// as ending the upstream session it opened, without keeping the call's
+// context (and what it holds, such as its gRPC stream) alive.
+func DetachCallCredentials(ctx context.Context) context.Context {
+	out, ok := ctx.Value(callCredentialsKey{}).(credentials.Outbound)
+	if !ok {
+		return context.Background()
+	}
+	return WithCallCredentials(context.Background(), out)
+}
+
 // setCredentials adds to r the credentials of the routed call its context
 // carries, else the gateway's own for the upstream, then the OAuth2
 // token when one is needed and its header is still unset. Errors name

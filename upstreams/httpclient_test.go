@@ -255,3 +255,26 @@ func TestTokenRefusedIsDropped(t *testing.T) {
 		t.Fatalf("invalidated %d, server got %q", src.invalidated.Load(), got)
 	}
 }
+
+// DetachCallCredentials keeps a call's credentials and nothing else of
+// its context: not its values, not its cancellation.
+func TestDetachCallCredentials(t *testing.T) {
+	type otherKey struct{}
+	out := credentials.Outbound{Set: []credentials.Header{{Name: "Authorization", Value: "Bearer client-own"}}}
+	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), otherKey{}, "call state"))
+	detached := DetachCallCredentials(WithCallCredentials(ctx, out))
+	cancel()
+	if detached.Err() != nil {
+		t.Error("the detached context ended with the call's")
+	}
+	if detached.Value(otherKey{}) != nil {
+		t.Error("the detached context keeps the call's other values")
+	}
+	got, ok := detached.Value(callCredentialsKey{}).(credentials.Outbound)
+	if !ok || len(got.Set) != 1 || got.Set[0].Value != "Bearer client-own" {
+		t.Errorf("credentials = %+v, %v", got, ok)
+	}
+	if DetachCallCredentials(t.Context()).Value(callCredentialsKey{}) != nil {
+		t.Error("credentials from nowhere")
+	}
+}

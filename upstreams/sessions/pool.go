@@ -348,7 +348,7 @@ func (p *Pool) open(ctx context.Context, up *upstreams.Upstream, protocolVersion
 	// The pool keeps the session; go-sdk's client session goes (remote.go).
 	held.held.Store(true)
 	cs.Close()
-	e.r = &remote{url: up.URL.String(), id: e.id, version: e.version, hc: hc, ctx: context.WithoutCancel(ctx)}
+	e.r = &remote{url: up.URL.String(), id: e.id, version: e.version, hc: hc, ctx: upstreams.DetachCallCredentials(ctx)}
 	e.lastUsed.Store(p.opts.Now().UnixNano())
 	return e, nil
 }

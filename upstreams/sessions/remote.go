@@ -27,9 +27,9 @@ type remote struct {
 	id      string // "" for a stateless upstream
 	version string
 	hc      *http.Client
-	// ctx holds the values the session was opened with (the call's
-	// credentials, upstreams.WithCallCredentials), not its deadline: the
-	// DELETE that ends the session carries them too.
+	// ctx holds the credentials the session was opened with
+	// (upstreams.DetachCallCredentials), nothing else of the call that
+	// opened it: the DELETE that ends the session carries them too.
 	ctx   context.Context
 	close sync.Once
 }
