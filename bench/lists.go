@@ -191,12 +191,7 @@ func (l *lister) page(ctx context.Context, cursor string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", l.protocol)
-	if l.session != "" {
-		req.Header.Set("Mcp-Session-Id", l.session)
-	}
+	setMCPHeaders(req.Header, l.protocol, l.session)
 	resp, err := l.hc.Do(req)
 	if err != nil {
 		return 0, "", err
@@ -301,4 +296,15 @@ func printListReport(w io.Writer, rs []listResult) {
 	tw.Flush()
 	fmt.Fprintf(w, "(a page is one tools/list POST of up to 500 tools, read and decoded; a full list follows the gateway's cursor\n"+
 		" through every page; one session per worker, opened by go-sdk, the lists sent as plain HTTP)\n")
+}
+
+// setMCPHeaders sets what a Streamable HTTP client sends with a POST:
+// media types, protocol version and, when there is one, its session.
+func setMCPHeaders(h http.Header, protocol, session string) {
+	h.Set("Content-Type", "application/json")
+	h.Set("Accept", "application/json, text/event-stream")
+	h.Set("Mcp-Protocol-Version", protocol)
+	if session != "" {
+		h.Set("Mcp-Session-Id", session)
+	}
 }

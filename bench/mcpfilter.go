@@ -177,12 +177,7 @@ func (s *rawSession) post(ctx context.Context, msg map[string]any) (*http.Respon
 	for k, v := range s.header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Mcp-Protocol-Version", s.protocol)
-	if s.session != "" {
-		req.Header.Set("Mcp-Session-Id", s.session)
-	}
+	setMCPHeaders(req.Header, s.protocol, s.session)
 	resp, err := s.hc.Do(req)
 	if err != nil {
 		return nil, nil, err
