@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,9 +62,14 @@ func (r *remote) End() {
 
 // Ping asks the upstream whether it still knows the session: a JSON-RPC
 // ping on it, answered with a result. ctx carries the call's credentials.
+// The ping's id is a string no client sends (clients count from 1): a
+// client's call with the same id still running on the session would make
+// the upstream refuse the ping as a duplicate, and a live session would
+// look lost.
 func (r *remote) Ping(ctx context.Context) error {
+	id := pingID()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.url,
-		strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		strings.NewReader(`{"jsonrpc":"2.0","id":"`+id+`","method":"ping"}`))
 	if err != nil {
 		return err
 	}
@@ -77,7 +84,7 @@ func (r *remote) Ping(ctx context.Context) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("ping: %s", resp.Status)
 	}
-	return pingAnswered(resp.Header.Get("Content-Type"), io.LimitReader(resp.Body, 1<<20))
+	return pingAnswered(resp.Header.Get("Content-Type"), io.LimitReader(resp.Body, 1<<20), id)
 }
 
 func (r *remote) setHeaders(req *http.Request) {
@@ -89,9 +96,16 @@ func (r *remote) setHeaders(req *http.Request) {
 	}
 }
 
+// pingID returns a fresh id for a ping: "mcpgw-ping-" and 16 hex digits.
+func pingID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "mcpgw-ping-" + hex.EncodeToString(b[:])
+}
+
 // pingAnswered reads a ping's answer (one JSON-RPC message, or an event
-// stream carrying it) and reports whether it is a result for id 1.
-func pingAnswered(contentType string, body io.Reader) error {
+// stream carrying it) and reports whether it is a result for the ping id.
+func pingAnswered(contentType string, body io.Reader, id string) error {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch mt {
 	case "application/json":
@@ -99,7 +113,7 @@ func pingAnswered(contentType string, body io.Reader) error {
 		if err != nil {
 			return err
 		}
-		return pingResult(data)
+		return pingResult(data, id)
 	case "text/event-stream":
 		sc := bufio.NewScanner(body)
 		sc.Buffer(make([]byte, 0, 4096), 1<<20)
@@ -111,21 +125,21 @@ func pingAnswered(contentType string, body io.Reader) error {
 				continue
 			}
 			if len(line) == 0 && len(data) > 0 {
-				if err := pingResult(data); err == nil {
+				if err := pingResult(data, id); err == nil {
 					return nil
 				}
 				data = data[:0]
 			}
 		}
 		if len(data) > 0 {
-			return pingResult(data)
+			return pingResult(data, id)
 		}
 		return fmt.Errorf("ping: no answer in the event stream")
 	}
 	return fmt.Errorf("ping: answered with %q", contentType)
 }
 
-func pingResult(msg []byte) error {
+func pingResult(msg []byte, id string) error {
 	var m struct {
 		ID     json.RawMessage  `json:"id"`
 		Result *json.RawMessage `json:"result"`
@@ -137,7 +151,7 @@ func pingResult(msg []byte) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 	switch {
-	case string(bytes.TrimSpace(m.ID)) != "1":
+	case !sameID(m.ID, id):
 		return fmt.Errorf("ping: an answer to another request")
 	case m.Error != nil:
 		return fmt.Errorf("ping: %s", m.Error.Message)
@@ -177,4 +191,9 @@ func holdingDeletes(hc *http.Client) (*http.Client, *heldDelete) {
 	c := *hc
 	c.Transport = h
 	return &c, h
+}
+
+func sameID(raw json.RawMessage, id string) bool {
+	var got string
+	return json.Unmarshal(raw, &got) == nil && got == id
 }
