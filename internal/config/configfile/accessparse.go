@@ -140,9 +140,19 @@ var liteLLMKeyFields = setOf("models", "max_budget", "budget_duration", "tpm_lim
 	"model_aliases", "team_member_permissions", "team_member_budget", "team_member_key_duration",
 	"user_email", "prompts", "auto_rotate", "rotation_interval", "allowed_passthrough_routes",
 	// LiteLLM_VerificationToken's display form of a key ("sk-...abcd").
-	"key_name")
+	"key_name",
+	// Budget, routing and guardrail fields of LiteLLM's GenerateKeyRequest,
+	// UpdateKeyRequest, NewTeamRequest and UpdateTeamRequest (1.108-era
+	// _types.py); /key/update's temp_budget_* are in its documentation.
+	"temp_budget_increase", "temp_budget_expiry", "budget_limits", "budget_fallbacks",
+	"tag_rpm_limit", "policies", "default_estimated_output_tokens",
+	"default_estimated_output_tokens_per_model", "disable_global_guardrails",
+	"enable_prompt_caching", "throttle_on_budget_exceeded", "allowed_vector_store_indexes",
+	"rpm_limit_type", "tpm_limit_type", "router_settings", "secret_manager_settings",
+	"team_member_rpm_limit", "team_member_tpm_limit", "team_member_budget_duration",
+	"default_team_member_models", "enforced_batch_output_expires_after", "enforced_file_expires_after")
 
-var keyFieldNames = []string{"blocked", "expires", "key", "key_alias", "object_permission", "team_id", "token"}
+var keyFieldNames = []string{"blocked", "expires", "key", "key_alias", "mcp_rpm_limit", "object_permission", "team_id", "token"}
 
 func (p *parser) accessKey(e *yaml.Node, path string, a *config.AccessSettings, src *accessSource) {
 	k := config.Key{Line: e.Line}
@@ -196,6 +206,8 @@ func (p *parser) accessKey(e *yaml.Node, path string, a *config.AccessSettings, 
 			}
 		case "object_permission":
 			k.Permission = p.objectPermission(f.v, fp, src)
+		case "mcp_rpm_limit":
+			p.mcpRPMLimit(f, fp)
 		default:
 			p.otherEntryKey(f, fp, keyFieldNames)
 		}
@@ -212,7 +224,7 @@ func (p *parser) accessKey(e *yaml.Node, path string, a *config.AccessSettings, 
 	a.Keys = append(a.Keys, k)
 }
 
-var teamFieldNames = []string{"blocked", "object_permission", "organization_id", "team_alias", "team_id"}
+var teamFieldNames = []string{"blocked", "mcp_rpm_limit", "object_permission", "organization_id", "team_alias", "team_id"}
 
 func (p *parser) accessTeam(e *yaml.Node, path string, a *config.AccessSettings, src *accessSource) {
 	t := config.Team{Line: e.Line}
@@ -239,6 +251,8 @@ func (p *parser) accessTeam(e *yaml.Node, path string, a *config.AccessSettings,
 			}
 		case "object_permission":
 			t.Permission = p.objectPermission(f.v, fp, src)
+		case "mcp_rpm_limit":
+			p.mcpRPMLimit(f, fp)
 		default:
 			p.otherEntryKey(f, fp, teamFieldNames)
 		}
@@ -277,6 +291,30 @@ func (p *parser) accessOrg(e *yaml.Node, path string, a *config.AccessSettings, 
 	a.Organizations = append(a.Organizations, o)
 }
 
+// mcpRPMLimit reads LiteLLM's mcp_rpm_limit (tool calls per minute, per
+// MCP server name) on a key or team: type-checked and reported as not
+// supported, since tool calls are not rate-limited per key or team here.
+func (p *parser) mcpRPMLimit(f pair, path string) {
+	if isNull(deref(f.v)) {
+		return
+	}
+	pairs, ok := p.mapping(f.v, path)
+	if !ok {
+		return
+	}
+	for _, pr := range pairs {
+		kp := join(path, pr.key)
+		if isNull(deref(pr.v)) {
+			p.errorf(pr.v, kp, "must be an integer, got null")
+			continue
+		}
+		if n, ok := p.integer(pr.v, kp); ok && n < 0 {
+			p.errorf(pr.v, kp, "must not be negative")
+		}
+	}
+	p.notSupported(f.k, path, "tool calls are not rate-limited per key or team")
+}
+
 // otherEntryKey reports a key/team/organization field this gateway does
 // not read: LiteLLM's non-MCP fields are noted, anything else is an error.
 func (p *parser) otherEntryKey(f pair, path string, known []string) {
@@ -291,7 +329,8 @@ var objectPermissionNames = []string{"mcp_access_groups", "mcp_disallowed_tools"
 
 // liteLLMObjectPermissions are LiteLLM object_permission fields that are
 // not about MCP servers.
-var liteLLMObjectPermissions = setOf("vector_stores", "agents", "agent_access_groups", "search_tools", "mcp_toolsets")
+var liteLLMObjectPermissions = setOf("vector_stores", "agents", "agent_access_groups", "search_tools", "mcp_toolsets",
+	"models", "skills")
 
 func (p *parser) objectPermission(n *yaml.Node, path string, src *accessSource) config.ObjectPermission {
 	var o config.ObjectPermission
@@ -329,6 +368,17 @@ func (p *parser) objectPermission(n *yaml.Node, path string, src *accessSource) 
 			} else {
 				o.MCPDisallowedTools = v
 			}
+		case "mcp_tool_search_enabled":
+			// LiteLLM then lists search meta-tools instead of the tools;
+			// here the key lists and calls its tools as usual, which
+			// grants nothing more.
+			if _, ok := p.boolean(f.v, fp); ok {
+				p.notSupported(f.k, fp, "tools are listed as usual")
+			}
+		case "blocked_tools":
+			// A deny list that is not acted on would grant what it
+			// means to refuse: refused, pointing at this gateway's own.
+			p.errorf(f.k, fp, "is not supported: list the tools to refuse per server in mcp_disallowed_tools ({\"server\": [\"tool\"]})")
 		default:
 			if liteLLMObjectPermissions[f.key] {
 				p.ignore(f.k, fp, "not an MCP server permission")

@@ -2,6 +2,7 @@ package configfile
 
 import (
 	"encoding/json"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,45 @@ func TestParseKeyJSON(t *testing.T) {
 		if got := strings.Join(errorsOf(r), "\n"); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.body, got, tt.want)
 		}
+	}
+}
+
+// LiteLLM's key and team fields this gateway does not act on: MCP ones
+// are type-checked and noted as not supported, a deny list that would go
+// unenforced (blocked_tools) is refused, budget fields are noted.
+func TestParseKeyJSONLiteLLMFields(t *testing.T) {
+	refs := &References{Servers: map[string]string{"github": "github"}}
+	for _, tt := range []struct{ body, errs, notes string }{
+		{`{"key": "a", "mcp_rpm_limit": {"github": 100, "slack": 0}}`, ``,
+			`/mcp_rpm_limit: not supported yet: tool calls are not rate-limited per key or team`},
+		{`{"key": "a", "mcp_rpm_limit": {"github": -1, "slack": null, "x": "many"}}`,
+			"/mcp_rpm_limit/github: must not be negative\n/mcp_rpm_limit/slack: must be an integer, got null\n/mcp_rpm_limit/x: must be an integer", ``},
+		{`{"key": "a", "mcp_rpm_limit": [100]}`, `/mcp_rpm_limit: must be a mapping, got a list`, ``},
+		{`{"key": "a", "object_permission": {"mcp_tool_search_enabled": true, "mcp_servers": ["github"]}}`, ``,
+			`/object_permission/mcp_tool_search_enabled: not supported yet: tools are listed as usual`},
+		{`{"key": "a", "object_permission": {"mcp_tool_search_enabled": "yes please"}}`, `/object_permission/mcp_tool_search_enabled: must be true or false`, ``},
+		{`{"key": "a", "object_permission": {"blocked_tools": ["github-delete_repo"]}}`,
+			`/object_permission/blocked_tools: is not supported: list the tools to refuse per server in mcp_disallowed_tools ({"server": ["tool"]})`, ``},
+		{`{"key": "a", "object_permission": {"skills": ["s"], "models": ["m"]}}`, ``,
+			"/object_permission/models: ignored: not an MCP server permission\n/object_permission/skills: ignored: not an MCP server permission"},
+		{`{"key": "a", "temp_budget_increase": 100, "temp_budget_expiry": "10d"}`, ``,
+			"/temp_budget_expiry: ignored: not an MCP setting\n/temp_budget_increase: ignored: not an MCP setting"},
+	} {
+		_, r := ParseKeyJSON([]byte(tt.body), JSONOptions{References: refs})
+		if got := strings.Join(errorsOf(r), "\n"); got != tt.errs {
+			t.Errorf("%s errors:\n got %q\nwant %q", tt.body, got, tt.errs)
+		}
+		var notes []string
+		for _, n := range r.Notes {
+			notes = append(notes, n.Pointer+": "+n.Message)
+		}
+		sort.Strings(notes)
+		if got := strings.Join(notes, "\n"); tt.errs == "" && got != tt.notes {
+			t.Errorf("%s notes:\n got %q\nwant %q", tt.body, got, tt.notes)
+		}
+	}
+	if _, r := ParseTeamJSON([]byte(`{"team_id": "t", "mcp_rpm_limit": {"github": 500}}`), JSONOptions{References: refs}); !r.OK() || len(r.Notes) != 1 {
+		t.Errorf("team mcp_rpm_limit: %v %v", r.Errors, r.Notes)
 	}
 }
 
