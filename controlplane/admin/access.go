@@ -223,14 +223,11 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c Caller) {
 		return
 	}
 	cfg, patch, expect := wb.cfg, wb.m, wb.expect
-	key, _ := patch["key"].(string)
-	if key == "" {
-		e := badRequest("key is required: the key (sk-...) or its token to update")
-		e.param = "key"
-		writeError(w, e)
+	token, aerr := h.keyToUpdate(r.Context(), cfg, patch)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	token := tokenOf(key)
 	if _, ok := h.configKey(cfg, token); ok {
 		writeError(w, fromConfig("this key"))
 		return
@@ -271,6 +268,39 @@ func (h *handler) updateKey(w http.ResponseWriter, r *http.Request, c Caller) {
 	h.logWrite("update", controlplane.KindKey, token, alias, c)
 	setETag(w, saved)
 	writeJSON(w, http.StatusOK, keyAnswer(saved))
+}
+
+// keyToUpdate is the token of the key a /key/update body names: its key
+// (the key or its token), else its key_alias, as LiteLLM's
+// UpdateKeyRequest reads them (the alias then names the key, not a new
+// alias).
+func (h *handler) keyToUpdate(ctx context.Context, cfg *config.Config, patch map[string]any) (string, *apiError) {
+	if key, _ := patch["key"].(string); key != "" {
+		return tokenOf(key), nil
+	}
+	alias, _ := patch["key_alias"].(string)
+	if alias == "" {
+		e := badRequest("key or key_alias is required: the key (sk-...), its token, or its key_alias names the key to update")
+		e.param = "key"
+		return "", e
+	}
+	for _, ck := range cfg.Access.Keys {
+		if ck.Alias == alias {
+			return "", fromConfig("key " + quote(alias))
+		}
+	}
+	objs, aerr := h.list(ctx, controlplane.KindKey)
+	if aerr != nil {
+		return "", aerr
+	}
+	for _, o := range objs {
+		if o.Name == alias {
+			return o.ID, nil
+		}
+	}
+	e := notFound("key not found: key_alias=" + alias)
+	e.param = "key_alias"
+	return "", e
 }
 
 func (h *handler) deleteKeys(w http.ResponseWriter, r *http.Request, c Caller) {

@@ -99,3 +99,33 @@ func TestLiteLLMDocumentationBodiesRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyUpdateByAlias: /key/update names the key by key_alias when key
+// is absent, as LiteLLM's UpdateKeyRequest does ("either key or
+// key_alias must be provided").
+func TestKeyUpdateByAlias(t *testing.T) {
+	e := newEnv(t, nil)
+	if code, body, _ := e.do("POST", "/key/generate", `{"key_alias": "agent", "max_budget": 5}`); code != 200 {
+		t.Fatalf("setup: %d %v", code, body)
+	}
+	for _, tt := range []struct {
+		body  string
+		want  int
+		param string
+	}{
+		{`{"key_alias": "agent", "blocked": true, "max_budget": 10}`, 200, ""},
+		{`{"key_alias": "ci", "blocked": true}`, 409, ""},
+		{`{"key_alias": "nope", "blocked": true}`, 404, "key_alias"},
+		{`{"blocked": true}`, 400, "key"},
+	} {
+		code, body, _ := e.do("POST", "/key/update", tt.body)
+		if code != tt.want || (tt.param != "" && field(body, "error", "param") != tt.param) {
+			t.Errorf("%s: %d %v, want %d naming %q", tt.body, code, body, tt.want, tt.param)
+		}
+	}
+	_, body, _ := e.do("GET", "/key/list?return_full_object=true&key_alias=agent", "")
+	keys, _ := field(body, "keys").([]any)
+	if len(keys) != 1 || field(keys[0], "blocked") != true || field(keys[0], "key_alias") != "agent" {
+		t.Errorf("after update by alias: %v", body)
+	}
+}
