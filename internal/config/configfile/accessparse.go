@@ -142,8 +142,8 @@ var liteLLMKeyFields = setOf("models", "max_budget", "budget_duration", "tpm_lim
 	// LiteLLM_VerificationToken's display form of a key ("sk-...abcd").
 	"key_name",
 	// Budget, routing and guardrail fields of LiteLLM's GenerateKeyRequest,
-	// UpdateKeyRequest, NewTeamRequest and UpdateTeamRequest (1.108-era
-	// _types.py); /key/update's temp_budget_* are in its documentation.
+	// UpdateKeyRequest, NewTeamRequest and UpdateTeamRequest (_types.py,
+	// late 2026); /key/update's temp_budget_* are in its documentation.
 	"temp_budget_increase", "temp_budget_expiry", "budget_limits", "budget_fallbacks",
 	"tag_rpm_limit", "policies", "default_estimated_output_tokens",
 	"default_estimated_output_tokens_per_model", "disable_global_guardrails",
@@ -372,13 +372,16 @@ func (p *parser) objectPermission(n *yaml.Node, path string, src *accessSource) 
 			// LiteLLM then lists search meta-tools instead of the tools;
 			// here the key lists and calls its tools as usual, which
 			// grants nothing more.
-			if _, ok := p.boolean(f.v, fp); ok {
+			if on, ok := p.boolean(f.v, fp); ok && on {
 				p.notSupported(f.k, fp, "tools are listed as usual")
 			}
 		case "blocked_tools":
 			// A deny list that is not acted on would grant what it
 			// means to refuse: refused, pointing at this gateway's own.
-			p.errorf(f.k, fp, "is not supported: list the tools to refuse per server in mcp_disallowed_tools ({\"server\": [\"tool\"]})")
+			// An empty one (LiteLLM's answers carry []) denies nothing.
+			if v, ok := p.strList(f.v, fp); ok && len(v) > 0 {
+				p.errorf(f.k, fp, "is not supported: list the tools to refuse per server in mcp_disallowed_tools ({\"server\": [\"tool\"]})")
+			}
 		default:
 			if liteLLMObjectPermissions[f.key] {
 				p.ignore(f.k, fp, "not an MCP server permission")

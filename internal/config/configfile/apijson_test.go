@@ -164,6 +164,8 @@ func TestParseKeyJSONLiteLLMFields(t *testing.T) {
 		{`{"key": "a", "object_permission": {"mcp_tool_search_enabled": "yes please"}}`, `/object_permission/mcp_tool_search_enabled: must be true or false`, ``},
 		{`{"key": "a", "object_permission": {"blocked_tools": ["github-delete_repo"]}}`,
 			`/object_permission/blocked_tools: is not supported: list the tools to refuse per server in mcp_disallowed_tools ({"server": ["tool"]})`, ``},
+		{`{"key": "a", "object_permission": {"blocked_tools": [], "mcp_tool_search_enabled": false}}`, ``, ``},
+		{`{"key": "a", "object_permission": {"blocked_tools": "github-delete_repo"}}`, `/object_permission/blocked_tools: must be a list of strings, got a string`, ``},
 		{`{"key": "a", "object_permission": {"skills": ["s"], "models": ["m"]}}`, ``,
 			"/object_permission/models: ignored: not an MCP server permission\n/object_permission/skills: ignored: not an MCP server permission"},
 		{`{"key": "a", "temp_budget_increase": 100, "temp_budget_expiry": "10d"}`, ``,
