@@ -224,6 +224,8 @@ func FuzzParseJSON(f *testing.F) {
 		`{"server_name": "g", "url": "https://g.example/mcp", "credentials": {"auth_value": "SECRETVALUE"}}`,
 		`{"key": "SECRETVALUE", "key_alias": "a", "duration": "1d", "object_permission": {"mcp_servers": ["x"]}}`,
 		`{"team_id": "t", "organization_id": "o"}`,
+		`{"key": "k", "mcp_rpm_limit": {"g": 1, "h": null}, "object_permission": {"blocked_tools": ["g-x"], "mcp_tool_search_enabled": true}}`,
+		`{"team_id": "t", "mcp_rpm_limit": [1], "temp_budget_increase": 1}`,
 		`{"a": [1, 2.5, true, null, {"b": "c"}]}`,
 		`[]`, `{`, `{"a": 1} x`, `{"x": "\ud83d\ude00\u0000"}`,
 	} {
