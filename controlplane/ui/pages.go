@@ -859,7 +859,7 @@ func (h *Handler) teams(r *http.Request, s *session) ([]teamRow, apiAnswer) {
 }
 
 func (h *Handler) teamsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	teams, a := h.teams(r, s)
+	teams, a := h.groupList(r, s, teamKind)
 	if !a.ok() {
 		h.apiFailed(w, r, s, a)
 		return
@@ -881,7 +881,7 @@ func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, s *session)
 			h.apiFailed(w, r, s, a)
 			return
 		}
-		teams, ta := h.teams(r, s)
+		teams, ta := h.groupList(r, s, teamKind)
 		if !ta.ok() {
 			h.apiFailed(w, r, s, ta)
 			return

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"html/template"
+	"slices"
 	"strings"
 )
 
@@ -12,6 +13,10 @@ var authTypes = []string{"none", "bearer_token", "api_key", "basic", "authorizat
 // pageNames are the page templates; each is parsed with layout.html.
 var pageNames = []string{"login", "error", "servers", "server", "tools", "keys", "teams", "connect", "access", "audit"}
 
+// principalPages are the edit pages of keys, teams and organizations
+// (they share perm.html's bindings editor).
+var principalPages = []string{"key", "group", "orgs"}
+
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
 		"join":      strings.Join,
@@ -21,8 +26,8 @@ func parsePages() (map[string]*template.Template, error) {
 		},
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range slices.Concat(pageNames, principalPages) {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/perm.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}

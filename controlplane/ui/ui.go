@@ -132,6 +132,8 @@ func (h *Handler) routes() {
 	h.mux.Handle("POST /ui/teams", h.signedIn(h.createTeam))
 	h.mux.Handle("POST /ui/teams/delete", h.signedIn(h.deleteTeam))
 
+	h.principalRoutes()
+
 	h.mux.Handle("GET /ui/connect", h.signedIn(h.connectPage))
 	h.mux.Handle("GET /ui/access", h.signedIn(h.accessPage))
 	h.mux.Handle("GET /ui/audit", h.signedIn(h.auditPage))

@@ -67,7 +67,13 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with the UI's options changed by opt.
 func newEnvWith(t *testing.T, opt func(*Options)) *env {
 	t.Helper()
-	cfg, err := configfile.Parse([]byte(fileConfig), "test.yaml", nil)
+	return newEnvFrom(t, fileConfig, opt)
+}
+
+// newEnvFrom is newEnvWith with the config file src.
+func newEnvFrom(t *testing.T, src string, opt func(*Options)) *env {
+	t.Helper()
+	cfg, err := configfile.Parse([]byte(src), "test.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,5 +81,6 @@ var (
 		"/ui/keys", "/ui/keys/block", "/ui/keys/delete",
 		"/ui/teams", "/ui/teams/delete", "/ui/connect", "/ui/access", "/ui/audit",
 		"/ui/static/ui.css", "/ui/static/ui.js", "/ui/static/favicon.svg",
+		"/ui/key", "/ui/team", "/ui/orgs", "/ui/orgs/delete", "/ui/org",
 	}
 )

@@ -1,0 +1,308 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// checked reports whether the page has the checkbox name=value checked.
+func checked(page, name, value string) bool {
+	re := regexp.MustCompile(`<input type="checkbox" name="` + regexp.QuoteMeta(name) + `" value="` + regexp.QuoteMeta(html.EscapeString(value)) + `"( checked)?>`)
+	m := re.FindStringSubmatch(page)
+	return m != nil && m[1] != ""
+}
+
+// createKey makes a key through the UI and returns its token.
+func (e *env) createKey(csrf, alias string, form url.Values) string {
+	e.t.Helper()
+	f := url.Values{"csrf": {csrf}, "key_alias": {alias}}
+	for k, v := range form {
+		f[k] = v
+	}
+	if resp, page := e.do("POST", "/ui/keys", f); resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("create key %s: %d\n%s", alias, resp.StatusCode, page)
+	}
+	_, page := e.do("GET", "/ui/keys?q="+url.QueryEscape(alias), nil)
+	m := regexp.MustCompile(`href="/ui/key\?key=([0-9a-f]{64})"`).FindStringSubmatch(page)
+	if m == nil {
+		e.t.Fatalf("no edit link for %s:\n%s", alias, page)
+	}
+	return m[1]
+}
+
+func TestKeyEdit(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.signedIn()
+	token := e.createKey(csrf, "reader", url.Values{"groups": {"docs"}})
+	resp, page := e.do("GET", "/ui/key?key="+token, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="reader"`) || !checked(page, "groups", "docs") ||
+		checked(page, "servers", "wiki") || !strings.Contains(page, `data-perm-server="wiki"`) || !strings.Contains(page, `data-perm-tool="search"`) ||
+		checked(page, "only_0", "on") {
+		t.Fatalf("edit page: %d\n%s", resp.StatusCode, page)
+	}
+	base := url.Values{"csrf": {csrf}, "token": {token}, "tool_server": {"wiki"}}
+	with := func(kv ...string) url.Values {
+		f := url.Values{}
+		for k, v := range base {
+			f[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Add(kv[i], kv[i+1])
+		}
+		return f
+	}
+	steps := []struct {
+		name  string
+		form  url.Values
+		check func(page string) bool
+	}{
+		{"bind wiki, only search, blocked, renamed", with("key_alias", "reader2", "servers", "wiki", "only_0", "on", "allow_0", "search", "blocked", "true", "expires", "2031-01-31"),
+			func(p string) bool {
+				return strings.Contains(p, `value="reader2"`) && checked(p, "servers", "wiki") && !checked(p, "groups", "docs") &&
+					checked(p, "only_0", "on") && checked(p, "allow_0", "search") && !checked(p, "deny_0", "search") &&
+					strings.Contains(p, `id="blocked" name="blocked" value="true" checked`) && strings.Contains(p, `value="2031-01-31T00:00:00Z"`)
+			}},
+		{"search never, restriction lifted, unblocked, no expiry", with("key_alias", "reader2", "servers", "wiki", "deny_0", "search"),
+			func(p string) bool {
+				return !checked(p, "only_0", "on") && !checked(p, "allow_0", "search") && checked(p, "deny_0", "search") &&
+					!strings.Contains(p, `value="true" checked`) && strings.Contains(p, `id="expires" name="expires" value=""`)
+			}},
+		{"nothing bound", with("key_alias", "reader2"),
+			func(p string) bool { return !checked(p, "servers", "wiki") && !checked(p, "deny_0", "search") }},
+	}
+	for _, st := range steps {
+		resp, _ := e.do("POST", "/ui/key", st.form)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/access?key="+token {
+			t.Fatalf("%s: %d to %q", st.name, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		_, page := e.do("GET", "/ui/key?key="+token, nil)
+		if !st.check(page) || !strings.Contains(page, "Key reader2 saved.") {
+			t.Errorf("%s: the edit page after saving:\n%s", st.name, page)
+		}
+	}
+
+	// The validator's problems land on their fields; nothing is saved.
+	for _, c := range []struct {
+		form url.Values
+		id   string
+	}{
+		{with("expires", "next tuesday"), "expires-error"},
+		{with("duration", "forever"), "duration-error"},
+		{with("servers", "ghost"), "servers-error"},
+		{with("team_id", "no-such-team"), "team_id-error"},
+	} {
+		resp, page := e.do("POST", "/ui/key", c.form)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `id="`+c.id+`"`) {
+			t.Errorf("%v: %d, want 400 with %s\n%s", c.form, resp.StatusCode, c.id, page)
+		}
+	}
+	_, page = e.do("GET", "/ui/key?key="+token, nil)
+	if checked(page, "servers", "ghost") || !strings.Contains(page, `value="reader2"`) {
+		t.Errorf("a refused edit changed the key:\n%s", page)
+	}
+}
+
+func TestPermPatch(t *testing.T) {
+	perm := func(s string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(s), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		name      string
+		cur, form string
+		want      string
+	}{
+		{"nothing stored, nothing chosen: lists stay unset", `{}`, ``, `{}`},
+		{"a server chosen", `{}`, `servers=wiki`, `{"mcp_servers":["wiki"]}`},
+		{"stored lists emptied", `{"mcp_servers":["wiki"],"mcp_access_groups":["docs"]}`, ``, `{"mcp_access_groups":[],"mcp_servers":[]}`},
+		{"only some tools", `{}`, `tool_server=wiki&only_0=on&allow_0=search`, `{"mcp_tool_permissions":{"wiki":["search"]}}`},
+		{"only, none checked: no tool", `{}`, `tool_server=wiki&only_0=on`, `{"mcp_tool_permissions":{"wiki":[]}}`},
+		{"a removed entry is null", `{"mcp_tool_permissions":{"wiki":["a"]},"mcp_disallowed_tools":{"w":["b"]}}`, `tool_server=wiki&tool_server=git&deny_1=push`,
+			`{"mcp_disallowed_tools":{"git":["push"],"w":null},"mcp_tool_permissions":{"wiki":null}}`},
+		{"other groups typed", `{}`, `groups=docs&extra_groups=a,+b`, `{"mcp_access_groups":["docs","a","b"]}`},
+	} {
+		f, err := url.ParseQuery(c.form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(permPatch(perm(c.cur), postedPerm(f)))
+		if string(got) != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+const readOnlyConfig = fileConfig + `access:
+  keys:
+    - key_alias: file-key
+      key: sk-file-key-0123456789
+  teams:
+    - team_id: file-team
+  organizations:
+    - organization_id: file-org
+`
+
+func TestConfigFilePrincipalsReadOnly(t *testing.T) {
+	e := newEnvFrom(t, readOnlyConfig, nil)
+	e.signedIn()
+	_, page := e.do("GET", "/ui/keys", nil)
+	m := regexp.MustCompile(`href="/ui/key\?key=([0-9a-f]{64})">View<`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no View link for the config file's key:\n%s", page)
+	}
+	for _, path := range []string{"/ui/key?key=" + m[1], "/ui/team?id=file-team", "/ui/org?id=file-org"} {
+		resp, page := e.do("GET", path, nil)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(page, "comes from the config file and is read-only") ||
+			strings.Contains(page, `<button type="submit">Save`) || strings.Contains(page, "<fieldset>") {
+			t.Errorf("%s: %d, not read-only\n%s", path, resp.StatusCode, page)
+		}
+	}
+}
+
+func TestOrganizations(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.signedIn()
+	_, page := e.do("GET", "/ui/orgs", nil)
+	if !strings.Contains(page, "No organizations yet.") {
+		t.Errorf("empty state:\n%s", page)
+	}
+	resp, _ := e.do("POST", "/ui/orgs", url.Values{"csrf": {csrf}, "organization_alias": {"acme"}, "groups": {"docs"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	_, page = e.do("GET", "/ui/orgs", nil)
+	id := regexp.MustCompile(`href="/ui/org\?id=([^"]+)">Edit<`).FindStringSubmatch(page)
+	if !strings.Contains(page, "Organization acme created.") || !strings.Contains(page, `<tr data-org="acme">`) || id == nil {
+		t.Fatalf("orgs page after creating:\n%s", page)
+	}
+	// A second one with the same alias: the API's conflict, shown.
+	resp, page = e.do("POST", "/ui/orgs", url.Values{"csrf": {csrf}, "organization_alias": {"acme"}})
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "already used") {
+		t.Errorf("a duplicate alias: %d\n%s", resp.StatusCode, page)
+	}
+	// Edit: a tool permission on wiki.
+	_, page = e.do("GET", "/ui/org?id="+id[1], nil)
+	if !checked(page, "groups", "docs") || !strings.Contains(page, `data-perm-tool="search"`) {
+		t.Fatalf("org edit page:\n%s", page)
+	}
+	resp, _ = e.do("POST", "/ui/org", url.Values{"csrf": {csrf}, "id": {id[1]}, "alias": {"acme corp"}, "servers": {"wiki"},
+		"tool_server": {"wiki"}, "deny_0": {"search"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/orgs" {
+		t.Fatalf("save org: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = e.do("GET", "/ui/orgs", nil)
+	if !strings.Contains(page, "Organization acme corp saved.") || !strings.Contains(page, "wiki: not search") {
+		t.Errorf("orgs page after the edit:\n%s", page)
+	}
+	// A team in it.
+	if resp, _ := e.do("POST", "/ui/teams", url.Values{"csrf": {csrf}, "team_alias": {"platform"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create team: %d", resp.StatusCode)
+	}
+	_, page = e.do("GET", "/ui/teams", nil)
+	tid := regexp.MustCompile(`href="/ui/team\?id=([^"]+)">Edit<`).FindStringSubmatch(page)
+	if tid == nil {
+		t.Fatalf("no team edit link:\n%s", page)
+	}
+	resp, _ = e.do("POST", "/ui/team", url.Values{"csrf": {csrf}, "id": {tid[1]}, "alias": {"platform"}, "organization_id": {id[1]},
+		"groups": {"docs"}, "tool_server": {"wiki"}, "only_0": {"on"}, "allow_0": {"search"}, "blocked": {"true"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save team: %d", resp.StatusCode)
+	}
+	_, page = e.do("GET", "/ui/teams", nil)
+	if !strings.Contains(page, "Team platform saved.") || !strings.Contains(page, "<code>"+id[1]+"</code>") || !strings.Contains(page, "wiki: only search") ||
+		!strings.Contains(page, `status unhealthy">blocked`) {
+		t.Errorf("teams page after the edit:\n%s", page)
+	}
+	_, page = e.do("GET", "/ui/team?id="+tid[1], nil)
+	if !strings.Contains(page, `<option value="`+id[1]+`" selected>acme corp</option>`) || !checked(page, "allow_0", "search") {
+		t.Errorf("team edit page:\n%s", page)
+	}
+	// A refused edit: an unknown organization, on its field.
+	resp, page = e.do("POST", "/ui/team", url.Values{"csrf": {csrf}, "id": {tid[1]}, "alias": {"platform"}, "organization_id": {"nope"}})
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, `id="organization_id-error"`) {
+		t.Errorf("an unknown organization: %d\n%s", resp.StatusCode, page)
+	}
+	// Delete.
+	if resp, _ := e.do("POST", "/ui/orgs/delete", url.Values{"csrf": {csrf}, "organization_id": {id[1]}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("delete: %d", resp.StatusCode)
+	}
+	_, page = e.do("GET", "/ui/orgs", nil)
+	if strings.Contains(page, `data-org="acme corp"`) || !strings.Contains(page, "Organization deleted.") {
+		t.Errorf("a deleted organization is listed:\n%s", page)
+	}
+}
+
+func TestPrincipalPagesCSRF(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.signedIn()
+	for _, path := range []string{"/ui/key", "/ui/team", "/ui/org", "/ui/orgs", "/ui/orgs/delete"} {
+		for _, token := range []string{"", "x" + csrf} {
+			if resp, _ := e.do("POST", path, url.Values{"csrf": {token}, "organization_alias": {"evil"}}); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("POST %s with token %.4q: %d, want 403", path, token, resp.StatusCode)
+			}
+		}
+	}
+	if _, page := e.do("GET", "/ui/orgs", nil); strings.Contains(page, "evil") {
+		t.Error("a POST without the CSRF token created an organization")
+	}
+}
+
+func TestPrincipalNamesEscaped(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.signedIn()
+	token := e.createKey(csrf, "k1", url.Values{"extra_groups": {xss}})
+	if resp, _ := e.do("POST", "/ui/orgs", url.Values{"csrf": {csrf}, "organization_alias": {xss}, "groups": {xss}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create org: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("POST", "/ui/teams", url.Values{"csrf": {csrf}, "team_alias": {xss}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("create team: %d", resp.StatusCode)
+	}
+	_, orgs := e.do("GET", "/ui/orgs", nil)
+	id := regexp.MustCompile(`href="/ui/org\?id=([^"]+)"`).FindStringSubmatch(orgs)
+	if id == nil {
+		t.Fatalf("no org:\n%s", orgs)
+	}
+	for _, path := range []string{"/ui/orgs", "/ui/teams", "/ui/key?key=" + token, "/ui/org?id=" + id[1]} {
+		_, page := e.do("GET", path, nil)
+		if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;script&gt;alert(2)") {
+			t.Errorf("%s: a hostile name is not escaped:\n%s", path, page)
+		}
+	}
+}
+
+func TestTeamsPaging(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.signedIn()
+	const n = 105
+	for i := range n {
+		if resp, _ := e.do("POST", "/ui/teams", url.Values{"csrf": {csrf}, "team_alias": {fmt.Sprintf("t%03d", i)}}); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("create team %d: %d", i, resp.StatusCode)
+		}
+	}
+	rows := regexp.MustCompile(`<tr data-team="`)
+	_, page := e.do("GET", "/ui/teams", nil)
+	if got := len(rows.FindAllString(page, -1)); got != pageSize || !strings.Contains(page, "Page 1 of 2 (105 rows)") {
+		t.Errorf("teams page 1: %d rows", got)
+	}
+	_, page = e.do("GET", "/ui/teams?page=2", nil)
+	if got := len(rows.FindAllString(page, -1)); got != n-pageSize {
+		t.Errorf("teams page 2: %d rows", got)
+	}
+	_, page = e.do("GET", "/ui/teams?q=T10", nil)
+	if got := len(rows.FindAllString(page, -1)); got != 5 || strings.Contains(page, "Page 1") {
+		t.Errorf("search t10: %d rows", got)
+	}
+	_, page = e.do("GET", "/ui/teams?q=nothing-like-it", nil)
+	if !strings.Contains(page, "No team matches") {
+		t.Errorf("an empty search")
+	}
+}
