@@ -107,17 +107,25 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusBadRequest, "login", p)
 		return
 	}
+	client := clientAddress(r)
+	if wait, all := h.signins.wait(client); wait > 0 {
+		h.tooManySignins(w, p, client, wait, all)
+		return
+	}
 	// A master-key route: 200 only for the master key.
 	a := h.call(r.Context(), key, http.MethodGet, "/v1/mcp/server", nil)
 	switch {
 	case a.ok():
+		h.signins.succeeded(client)
 	case a.status == http.StatusUnauthorized:
-		h.log.Info("ui sign-in refused", "reason", "invalid key")
+		h.signins.failed(client)
+		h.log.Info("ui sign-in refused", "reason", "invalid key", "client", client)
 		p.Error = "That key is not valid. Sign in with the master key (general_settings.master_key)."
 		h.render(w, http.StatusUnauthorized, "login", p)
 		return
 	case a.status == http.StatusForbidden:
-		h.log.Info("ui sign-in refused", "reason", "not the master key")
+		h.signins.failed(client)
+		h.log.Info("ui sign-in refused", "reason", "not the master key", "client", client)
 		p.Error = "That is a gateway key, not the master key: only the master key may use the admin UI."
 		h.render(w, http.StatusForbidden, "login", p)
 		return

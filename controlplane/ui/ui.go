@@ -77,6 +77,8 @@ type Handler struct {
 	sessions *sessions
 	pages    map[string]*template.Template
 	static   http.Handler
+	// signins limits failed sign-ins.
+	signins *signinLimiter
 }
 
 // New returns the UI handler.
@@ -92,6 +94,7 @@ func New(opts Options) (*Handler, error) {
 		h.log = slog.Default()
 	}
 	h.log = h.log.With("component", "ui")
+	h.signins = newSigninLimiter(opts.Now)
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
