@@ -7,8 +7,10 @@
 //                     server; restrict a tool; create a key bound to an
 //                     access group and read it (shown once) and its client
 //                     configs; its effective access; Connect; the audit
-//                     log; the XSS, CSRF and narrow-window checks;
-//                     screenshots
+//                     log; the XSS, CSRF and narrow-window checks; edit a
+//                     key's groups, servers and tool permissions and see
+//                     its effective access follow; an organization
+//                     created and given a tool permission; screenshots
 //   UI_PHASE=block    sign in and block the key
 //
 // Input (environment): UI_BASE, UI_MASTER, MCPGW_CHROMIUM, UI_WEATHER_URL,
@@ -103,6 +105,21 @@ async function addServer(transport, fields) {
   await page.getByRole("button", { name: "Add server" }).click();
   await page.waitForURL("**/ui/servers");
   await flash(`Server ${fields.Name} added.`);
+}
+
+// accessShows reloads the effective-access page until it lists the
+// tools present and none of absent (a write reaches the gateway's
+// policy asynchronously).
+async function accessShows(present, absent) {
+  for (let i = 0; ; i++) {
+    let ok = true;
+    for (const t of present) ok = ok && (await page.locator(`tr[data-tool="${t}"]`).count()) === 1;
+    for (const t of absent) ok = ok && (await page.locator(`tr[data-tool="${t}"]`).count()) === 0;
+    if (ok) return;
+    if (i > 40) throw new Error(`effective access never showed ${present} without ${absent}`);
+    await page.waitForTimeout(250);
+    await page.reload();
+  }
 }
 
 const out = {};
@@ -215,6 +232,55 @@ if (phase === "journey") {
   await flash("Team created.");
   await shot("teams");
 
+  // Edit a key: an access group, a server with only one of its tools;
+  // its effective access (the gateway's decision) follows.
+  await page.goto(base + "/ui/keys");
+  await page.getByLabel("Alias").fill("editor");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await page.locator("#new-key").waitFor();
+  await page.goto(base + "/ui/keys");
+  await page.locator('tr[data-key="editor"]').getByRole("link", { name: "Access" }).click();
+  await accessShows([], ["weather-forecast"]);
+  check((await page.getByTestId("no-tools").count()) === 1, "a key bound to nothing can use no tool");
+  await page.goto(base + "/ui/keys");
+  await page.locator('tr[data-key="editor"]').getByRole("link", { name: "Edit" }).click();
+  await page.waitForURL("**/ui/key?key=*");
+  const keyEditURL = page.url();
+  await page.locator("#groups-set").getByLabel("forecasts", { exact: true }).check();
+  await page.locator("#servers-set").getByLabel("memory", { exact: true }).check();
+  const mem = page.locator('details[data-perm-server="memory"]');
+  await mem.locator("summary").click();
+  await mem.getByLabel("Only the tools checked").check();
+  await mem.getByLabel("allow read_graph", { exact: true }).check();
+  await shot("key-edit");
+  await page.getByRole("button", { name: "Save key" }).click();
+  await page.waitForURL("**/ui/access?key=*");
+  await flash("Key editor saved.");
+  await accessShows(["weather-forecast", "memory-read_graph"], ["weather-alerts", "memory-create_entities", "memory-search_nodes"]);
+  check((await page.locator("[data-access-server]").count()) === 2, "the edited key reaches two servers");
+  // Back on the form: what was saved is checked.
+  await page.goto(keyEditURL);
+  check(await page.locator('details[data-perm-server="memory"]').getByLabel("allow read_graph", { exact: true }).isChecked(), "read_graph stays allowed");
+  check(await page.locator('details[data-perm-server="memory"]').getByLabel("Only the tools checked").isChecked(), "memory stays restricted");
+
+  // Organizations: create one, give it a tool permission.
+  await page.goto(base + "/ui/orgs");
+  check((await page.locator(".empty").textContent()).includes("No organizations yet"), "the organizations' empty state");
+  await page.getByLabel("Alias").fill("acme");
+  await page.getByLabel("Access groups (comma-separated)").fill("forecasts");
+  await page.getByRole("button", { name: "Create organization" }).click();
+  await flash("Organization acme created.");
+  check((await page.locator('tr[data-org="acme"]').textContent()).includes("forecasts"), "the organization is listed with its group");
+  await page.locator('tr[data-org="acme"]').getByRole("link", { name: "Edit" }).click();
+  await page.waitForURL("**/ui/org?id=*");
+  const wx = page.locator('details[data-perm-server="weather"]');
+  await wx.locator("summary").click();
+  await wx.getByLabel("never forecast", { exact: true }).check();
+  await page.getByRole("button", { name: "Save organization" }).click();
+  await flash("Organization acme saved.");
+  check((await page.locator('tr[data-org="acme"]').textContent()).includes("weather: not forecast"), "the organization's tool permission is listed");
+  await shot("orgs");
+
   // Keyboard: the key form is reachable and usable with Tab alone.
   await page.goto(base + "/ui/keys");
   await page.locator("#key_alias").focus();
@@ -224,7 +290,7 @@ if (phase === "journey") {
   // A narrow window: no page-wide horizontal scroll (tables scroll in
   // their own box).
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit"]) {
+  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit", "/ui/orgs", keyEditURL.slice(base.length)]) {
     await page.goto(base + p);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
     const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
