@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -68,7 +72,8 @@ func runUIJourney(t *testing.T, env map[string]string) map[string]string {
 // script also checks that a hostile upstream's tool description is shown
 // as text (no dialog fires) and that a POST without the CSRF token is
 // refused. MCPGW_UI_SCREENSHOTS=dir keeps its screenshots (docs/screenshots
-// holds the committed ones).
+// holds the committed ones). Failed sign-ins through Envoy are limited
+// by the address Envoy saw, not the one a client claims.
 func TestUI(t *testing.T) {
 	chromium := requireEnv(t, "MCPGW_CHROMIUM")
 	if _, err := os.Stat("clients/node_modules/playwright-core"); err != nil {
@@ -134,5 +139,41 @@ func TestUI(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Errorf("GET /ui/login through Envoy: %d %v", resp.StatusCode, resp.Header)
+	}
+
+	// Failed sign-ins through Envoy are limited per client address: the
+	// one Envoy saw, whatever address the client claims.
+	signIn := func(key, claim string) *http.Response {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Get(strings.TrimSuffix(inst.Endpoint, "/mcp") + "/ui/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("no CSRF token on the login page:\n%s", page)
+		}
+		req, _ := http.NewRequest("POST", strings.TrimSuffix(inst.Endpoint, "/mcp")+"/ui/login",
+			strings.NewReader(url.Values{"csrf": {string(m[1])}, "key": {key}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Mcpgw-Client-Address", claim)
+		req.Header.Set("X-Forwarded-For", claim)
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 5 {
+		if resp := signIn("sk-wrong", fmt.Sprintf("203.0.113.%d", i)); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp := signIn(cpMaster, "198.51.100.1"); resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the sixth sign-in, claiming another address: %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
