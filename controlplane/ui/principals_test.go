@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -305,4 +306,84 @@ func TestTeamsPaging(t *testing.T) {
 	if !strings.Contains(page, "No team matches") {
 		t.Errorf("an empty search")
 	}
+}
+
+func TestPlaceProblems(t *testing.T) {
+	newB := func() *bindings {
+		return &bindings{Errors: map[string]string{}, ToolServers: []toolServer{{Name: "wiki", Alias: "w"}, {Name: "a/b"}}}
+	}
+	for _, c := range []struct {
+		pointer string
+		where   string // "servers", "groups", "tool:<name>", "field:<name>" or "rest"
+	}{
+		{"/object_permission/mcp_servers/0", "servers"},
+		{"/object_permission/mcp_access_groups", "groups"},
+		{"/object_permission/mcp_tool_permissions/wiki", "tool:wiki"},
+		{"/object_permission/mcp_disallowed_tools/w/0", "tool:wiki"},
+		{"/object_permission/mcp_tool_permissions/a~1b", "tool:a/b"},
+		{"/object_permission/mcp_tool_permissions/ghost", "rest"},
+		{"/object_permission/vector_stores", "rest"},
+		{"/key_alias", "field:key_alias"},
+		{"/expires", "field:expires"},
+		{"/nope", "rest"},
+		{"", "rest"},
+	} {
+		b, errs := newB(), map[string]string{}
+		rest := b.placeProblems([]problem{{Pointer: c.pointer, Message: "bad"}}, keyFields, errs)
+		got := "rest"
+		switch {
+		case len(rest) == 1:
+		case b.Errors["servers"] != "":
+			got = "servers"
+		case b.Errors["groups"] != "":
+			got = "groups"
+		case b.ToolServers[0].Error != "":
+			got = "tool:wiki"
+		case b.ToolServers[1].Error != "":
+			got = "tool:a/b"
+		default:
+			for f, m := range errs {
+				if m != "" {
+					got = "field:" + f
+				}
+			}
+		}
+		if got != c.where {
+			t.Errorf("%q placed on %s, want %s", c.pointer, got, c.where)
+		}
+	}
+}
+
+// The bindings of any posted form make a patch that encodes, names only
+// posted servers, and never grants a server by a tool permission.
+func FuzzPostedPerm(f *testing.F) {
+	f.Add("servers=wiki&groups=docs&extra_groups=a,b&tool_server=wiki&only_0=on&allow_0=search&deny_0=x")
+	f.Add("tool_server=a&tool_server=b&only_1=1&deny_0=t&allow_5=z")
+	f.Fuzz(func(t *testing.T, q string) {
+		form, err := url.ParseQuery(q)
+		if err != nil {
+			return
+		}
+		patch := permPatch(map[string]any{"mcp_tool_permissions": map[string]any{"old": []any{"x"}}}, postedPerm(form))
+		if _, err := json.Marshal(patch); err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range []string{"mcp_tool_permissions", "mcp_disallowed_tools"} {
+			m, _ := patch[field].(map[string]any)
+			for srv, v := range m {
+				if v == nil {
+					if srv != "old" {
+						t.Errorf("%s: %q removed though never stored", field, srv)
+					}
+					continue
+				}
+				if !slices.Contains(form["tool_server"], srv) {
+					t.Errorf("%s: %q was not posted", field, srv)
+				}
+			}
+		}
+		if l, ok := patch["mcp_servers"].([]string); ok && !slices.Equal(l, form["servers"]) {
+			t.Errorf("mcp_servers %v, posted %v", l, form["servers"])
+		}
+	})
 }
