@@ -18,6 +18,9 @@ type accessData struct {
 	Blocked                     bool
 	Servers, Groups             []string // the key's own bindings
 	Team                        string
+	// Tools sums up the key's own per-tool permissions.
+	Tools    string
+	ReadOnly bool
 	// Denied is why the gateway refuses the key (blocked, expired): it
 	// can use nothing.
 	Denied string
@@ -55,7 +58,8 @@ func (h *Handler) accessPage(w http.ResponseWriter, r *http.Request, s *session)
 	perm := permOf(ki.Info)
 	d := accessData{Token: str(ki.Info["token"]), Alias: str(ki.Info["key_alias"]), Name: str(ki.Info["key_name"]),
 		Expires: str(ki.Info["expires"]), Blocked: ki.Info["blocked"] == true, Team: str(ki.Info["team_id"]),
-		Servers: strs(perm["mcp_servers"]), Groups: strs(perm["mcp_access_groups"])}
+		Servers: strs(perm["mcp_servers"]), Groups: strs(perm["mcp_access_groups"]), Tools: permSummary(perm),
+		ReadOnly: str(ki.Info["source"]) == "config"}
 	if d.Token == "" {
 		d.Token = ki.Key
 	}

@@ -88,6 +88,13 @@ func TestKeyEdit(t *testing.T) {
 		}
 	}
 
+	// The access page shows the key's own tool permissions.
+	e.do("POST", "/ui/key", with("key_alias", "reader2", "only_0", "on", "allow_0", "search"))
+	_, page = e.do("GET", "/ui/access?key="+token, nil)
+	if !strings.Contains(page, "Tool permissions</dt><dd>wiki: only search") || !strings.Contains(page, `href="/ui/key?key=`+token+`">Edit the key`) {
+		t.Errorf("access page:\n%s", page)
+	}
+
 	// The validator's problems land on their fields; nothing is saved.
 	for _, c := range []struct {
 		form url.Values
