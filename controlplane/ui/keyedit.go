@@ -10,10 +10,12 @@ import (
 // (its SHA-256, the admin API's object id), never by the key itself.
 type keyEdit struct {
 	Token, Name, Alias, Team, Expires, Duration string
-	Blocked, ReadOnly                           bool
-	Teams                                       []teamRow
-	Bind                                        *bindings
-	Errors                                      map[string]string
+	// Version is the key's version when the form was read (If-Match).
+	Version           string
+	Blocked, ReadOnly bool
+	Teams             []teamRow
+	Bind              *bindings
+	Errors            map[string]string
 }
 
 // keyFields are the key form's own fields, by the validator's pointer.
@@ -51,7 +53,8 @@ func (h *Handler) keyEditPage(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	f := &keyEdit{Token: str(info["token"]), Name: str(info["key_name"]), Alias: str(info["key_alias"]), Team: str(info["team_id"]),
-		Expires: str(info["expires"]), Blocked: info["blocked"] == true, ReadOnly: str(info["source"]) == "config", Errors: map[string]string{}}
+		Expires: str(info["expires"]), Blocked: info["blocked"] == true, ReadOnly: str(info["source"]) == "config", Errors: map[string]string{},
+		Version: str(info["version"])}
 	if !h.fillKeyEdit(w, r, s, f, permOf(info)) {
 		return
 	}
@@ -98,7 +101,8 @@ func (h *Handler) saveKey(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	f := &keyEdit{Token: str(info["token"]), Name: str(info["key_name"]), Alias: strings.TrimSpace(form.Get("key_alias")),
 		Team: form.Get("team_id"), Expires: strings.TrimSpace(form.Get("expires")), Duration: strings.TrimSpace(form.Get("duration")),
-		Blocked: form.Get("blocked") != "", ReadOnly: str(info["source"]) == "config", Errors: map[string]string{}}
+		Blocked: form.Get("blocked") != "", ReadOnly: str(info["source"]) == "config", Errors: map[string]string{},
+		Version: form.Get("version")}
 	posted := postedPerm(form)
 	body := map[string]any{"key": f.Token, "key_alias": nullable(f.Alias), "team_id": nullable(f.Team), "blocked": f.Blocked,
 		"object_permission": permPatch(permOf(info), posted)}
@@ -107,7 +111,7 @@ func (h *Handler) saveKey(w http.ResponseWriter, r *http.Request, s *session) {
 	} else {
 		body["expires"] = nullable(f.Expires)
 	}
-	a = h.call(r.Context(), s.key, http.MethodPost, "/key/update", body)
+	a = h.callWith(r.Context(), s.key, http.MethodPost, "/key/update", body, ifMatch(f.Version))
 	if a.ok() {
 		name := f.Alias
 		if name == "" {

@@ -41,6 +41,7 @@ var orgKind = groupKind{What: "organization", IDField: "organization_id", AliasF
 // groupRow is one team or organization in a list.
 type groupRow struct {
 	ID, Alias, Org, Source string
+	Version                string
 	Servers, Groups        []string
 	// Tools sums up the per-tool permissions.
 	Tools             string
@@ -60,7 +61,7 @@ func (h *Handler) groupRows(r *http.Request, s *session, k groupKind) ([]groupRo
 	out := make([]groupRow, 0, len(l))
 	for _, t := range l {
 		perm := permOf(t)
-		out = append(out, groupRow{ID: str(t[k.IDField]), Alias: str(t[k.AliasField]), Org: str(t["organization_id"]),
+		out = append(out, groupRow{ID: str(t[k.IDField]), Alias: str(t[k.AliasField]), Org: str(t["organization_id"]), Version: str(t["version"]),
 			Source: str(t["source"]), ReadOnly: str(t["source"]) == "config", Blocked: t["blocked"] == true,
 			Servers: strs(perm["mcp_servers"]), Groups: strs(perm["mcp_access_groups"]), Tools: permSummary(perm), perm: perm})
 	}
@@ -160,8 +161,10 @@ func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, s *session) 
 
 // groupEdit is the edit form's state.
 type groupEdit struct {
-	Kind              groupKind
-	ID, Alias, Org    string
+	Kind           groupKind
+	ID, Alias, Org string
+	// Version is the object's version when the form was read (If-Match).
+	Version           string
 	Blocked, ReadOnly bool
 	Orgs              []groupRow // for a team's organization
 	Bind              *bindings
@@ -223,7 +226,7 @@ func (h *Handler) groupEditPage(k groupKind) handlerFunc {
 			h.apiFailed(w, r, s, a)
 			return
 		}
-		f := &groupEdit{Kind: k, ID: g.ID, Alias: g.Alias, Org: g.Org, Blocked: g.Blocked, ReadOnly: g.ReadOnly, Errors: map[string]string{}}
+		f := &groupEdit{Kind: k, ID: g.ID, Alias: g.Alias, Org: g.Org, Blocked: g.Blocked, ReadOnly: g.ReadOnly, Errors: map[string]string{}, Version: g.Version}
 		if !h.fillGroupEdit(w, r, s, f, g.perm) {
 			return
 		}
@@ -243,7 +246,8 @@ func (h *Handler) saveGroup(k groupKind) handlerFunc {
 			h.apiFailed(w, r, s, a)
 			return
 		}
-		f := &groupEdit{Kind: k, ID: g.ID, Alias: strings.TrimSpace(form.Get("alias")), ReadOnly: g.ReadOnly, Errors: map[string]string{}}
+		f := &groupEdit{Kind: k, ID: g.ID, Alias: strings.TrimSpace(form.Get("alias")), ReadOnly: g.ReadOnly, Errors: map[string]string{},
+			Version: form.Get("version")}
 		posted := postedPerm(form)
 		body := map[string]any{k.IDField: g.ID, k.AliasField: nullable(f.Alias), "object_permission": permPatch(g.perm, posted)}
 		if k.HasOrg {
@@ -254,7 +258,7 @@ func (h *Handler) saveGroup(k groupKind) handlerFunc {
 			f.Blocked = form.Get("blocked") != ""
 			body["blocked"] = f.Blocked
 		}
-		a = h.call(r.Context(), s.key, http.MethodPost, k.UpdatePath, body)
+		a = h.callWith(r.Context(), s.key, http.MethodPost, k.UpdatePath, body, ifMatch(f.Version))
 		if a.ok() {
 			name := f.Alias
 			if name == "" {

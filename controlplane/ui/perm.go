@@ -279,3 +279,13 @@ func strList(v any) []string {
 	}
 	return strs(v)
 }
+
+// ifMatch is the If-Match header naming version (the object's version
+// when its form was read), or none: a save then fails (409) if someone
+// else saved the object in between, instead of undoing their change.
+func ifMatch(version string) http.Header {
+	if version == "" {
+		return nil
+	}
+	return http.Header{"If-Match": {`"` + version + `"`}}
+}

@@ -88,6 +88,24 @@ func TestKeyEdit(t *testing.T) {
 		}
 	}
 
+	// Two admins edit the key from the same version: the second save is
+	// refused (409), not applied over the first.
+	_, page = e.do("GET", "/ui/key?key="+token, nil)
+	ver := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(page)
+	if ver == nil {
+		t.Fatalf("no version on the form:\n%s", page)
+	}
+	if resp, _ := e.do("POST", "/ui/key", with("version", ver[1], "key_alias", "first")); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the first save: %d", resp.StatusCode)
+	}
+	resp, page = e.do("POST", "/ui/key", with("version", ver[1], "key_alias", "second"))
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "version mismatch") {
+		t.Errorf("a save from a stale form: %d\n%s", resp.StatusCode, page)
+	}
+	if _, page = e.do("GET", "/ui/key?key="+token, nil); !strings.Contains(page, `value="first"`) {
+		t.Errorf("the stale save was applied:\n%s", page)
+	}
+
 	// The access page shows the key's own tool permissions.
 	e.do("POST", "/ui/key", with("key_alias", "reader2", "only_0", "on", "allow_0", "search"))
 	_, page = e.do("GET", "/ui/access?key="+token, nil)
@@ -233,6 +251,15 @@ func TestOrganizations(t *testing.T) {
 	_, page = e.do("GET", "/ui/team?id="+tid[1], nil)
 	if !strings.Contains(page, `<option value="`+id[1]+`" selected>acme corp</option>`) || !checked(page, "allow_0", "search") {
 		t.Errorf("team edit page:\n%s", page)
+	}
+	// A save from a stale form is refused.
+	ver := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(page)
+	if ver == nil {
+		t.Fatalf("no version on the team form:\n%s", page)
+	}
+	e.do("POST", "/ui/team", url.Values{"csrf": {csrf}, "id": {tid[1]}, "alias": {"platform"}, "version": {ver[1]}})
+	if resp, page := e.do("POST", "/ui/team", url.Values{"csrf": {csrf}, "id": {tid[1]}, "alias": {"other"}, "version": {ver[1]}}); resp.StatusCode != http.StatusConflict {
+		t.Errorf("a stale team save: %d\n%s", resp.StatusCode, page)
 	}
 	// A refused edit: an unknown organization, on its field.
 	resp, page = e.do("POST", "/ui/team", url.Values{"csrf": {csrf}, "id": {tid[1]}, "alias": {"platform"}, "organization_id": {"nope"}})

@@ -292,6 +292,11 @@ func (r *recorder) WriteHeader(status int) {
 
 // call sends one request to the admin API, in process, with key.
 func (h *Handler) call(ctx context.Context, key, method, path string, body any) apiAnswer {
+	return h.callWith(ctx, key, method, path, body, nil)
+}
+
+// callWith is call with more request headers (If-Match).
+func (h *Handler) callWith(ctx context.Context, key, method, path string, body any, header http.Header) apiAnswer {
 	var rd *bytes.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -305,6 +310,9 @@ func (h *Handler) call(ctx context.Context, key, method, path string, body any) 
 	req, err := http.NewRequestWithContext(ctx, method, path, rd)
 	if err != nil {
 		return apiAnswer{status: http.StatusInternalServerError}
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
