@@ -7,11 +7,13 @@
 //                     server; restrict a tool; create a key bound to an
 //                     access group and read it (shown once) and its client
 //                     configs; its effective access; Connect; the audit
-//                     log; the XSS, CSRF and narrow-window checks; edit a
-//                     key's groups, servers and tool permissions and see
-//                     its effective access follow; an organization
-//                     created and given a tool permission; screenshots
+//                     log; the XSS, CSRF and narrow-window checks;
+//                     screenshots
 //   UI_PHASE=block    sign in and block the key
+//
+// The journey also edits a key's groups, servers and tool permissions
+// and sees its effective access follow, and creates an organization and
+// gives it a tool permission.
 //
 // Input (environment): UI_BASE, UI_MASTER, MCPGW_CHROMIUM, UI_WEATHER_URL,
 // UI_XSS_URL, UI_STDIO_COMMAND, UI_STDIO_ARG, UI_SCREENSHOTS (a directory).
@@ -280,6 +282,14 @@ if (phase === "journey") {
   await flash("Organization acme saved.");
   check((await page.locator('tr[data-org="acme"]').textContent()).includes("weather: not forecast"), "the organization's tool permission is listed");
   await shot("orgs");
+  // Both fit a narrow window (tables scroll in their own box).
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const p of [base + "/ui/orgs", keyEditURL]) {
+    await page.goto(p);
+    const w = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(w <= 392, `${p} fits a 390px window (scrollWidth ${w})`);
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // Keyboard: the key form is reachable and usable with Tab alone.
   await page.goto(base + "/ui/keys");
@@ -290,7 +300,7 @@ if (phase === "journey") {
   // A narrow window: no page-wide horizontal scroll (tables scroll in
   // their own box).
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit", "/ui/orgs", keyEditURL.slice(base.length)]) {
+  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit"]) {
     await page.goto(base + p);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
     const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
