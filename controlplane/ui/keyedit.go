@@ -40,11 +40,36 @@ func (h *Handler) keyInfo(r *http.Request, s *session, token string) (map[string
 	return ki.Info, a
 }
 
+// isToken reports whether v is a key's token (64 hex digits), the only
+// way these pages name a key: a key itself must not travel in a URL.
+func isToken(v string) bool {
+	if len(v) != 64 {
+		return false
+	}
+	for _, c := range v {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// notToken is the answer to a key named otherwise than by its token.
+func (h *Handler) notToken(w http.ResponseWriter, s *session) {
+	p := h.newPage(s, "Error", "keys")
+	p.Error = "A key is named here by its token (its SHA-256, 64 hex digits, as in the keys list), never by the key itself."
+	h.render(w, http.StatusBadRequest, "error", p)
+}
+
 // keyEditPage is GET /ui/key?key=<token>.
 func (h *Handler) keyEditPage(w http.ResponseWriter, r *http.Request, s *session) {
 	token := r.URL.Query().Get("key")
 	if token == "" {
 		http.Redirect(w, r, Base+"/keys", http.StatusSeeOther)
+		return
+	}
+	if !isToken(token) {
+		h.notToken(w, s)
 		return
 	}
 	info, a := h.keyInfo(r, s, token)
@@ -94,6 +119,10 @@ func (h *Handler) fillKeyEdit(w http.ResponseWriter, r *http.Request, s *session
 func (h *Handler) saveKey(w http.ResponseWriter, r *http.Request, s *session) {
 	form := r.PostForm
 	token := form.Get("token")
+	if !isToken(token) {
+		h.notToken(w, s)
+		return
+	}
 	info, a := h.keyInfo(r, s, token)
 	if !a.ok() {
 		h.apiFailed(w, r, s, a)

@@ -421,3 +421,42 @@ func FuzzPostedPerm(f *testing.F) {
 		}
 	})
 }
+
+// A key is named by its token only: the key itself is refused (it must
+// not travel in a URL), and so is anything else.
+func TestKeyEditNamesKeysByToken(t *testing.T) {
+	e := newEnv(t)
+	csrf := e.signedIn()
+	e.createKey(csrf, "named", nil)
+	for _, v := range []string{"sk-abc", strings.Repeat("A", 64), strings.Repeat("0", 63), "../key/list"} {
+		resp, page := e.do("GET", "/ui/key?key="+url.QueryEscape(v), nil)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "never by the key itself") {
+			t.Errorf("GET with %q: %d\n%s", v, resp.StatusCode, page)
+		}
+		if resp, _ := e.do("POST", "/ui/key", url.Values{"csrf": {csrf}, "token": {v}, "key_alias": {"x"}}); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST with %q: %d", v, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.do("GET", "/ui/key?key="+strings.Repeat("0", 64), nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown token: %d, want 404", resp.StatusCode)
+	}
+}
+
+// Everything an upstream controls in the bindings editor (server and
+// tool names) is escaped.
+func TestBindingsEscaped(t *testing.T) {
+	pages, err := parsePages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bindings{Errors: map[string]string{"servers": xss}, Servers: []choice{{Name: xss, Checked: true}}, Groups: []choice{{Name: xss}},
+		ToolServers: []toolServer{{Name: xss, Only: true, Error: xss, Tools: []toolChoice{{Name: xss, Allowed: true}}}}}
+	var out strings.Builder
+	p := &page{Title: "t", Active: "keys", Data: &keyEdit{Token: strings.Repeat("0", 64), Alias: xss, Bind: b, Errors: map[string]string{"key_alias": xss}}}
+	if err := pages["key"].ExecuteTemplate(&out, "layout", p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "<script>alert") || strings.Contains(out.String(), "<img src=x") || strings.Count(out.String(), "&lt;script&gt;alert(2)") < 6 {
+		t.Errorf("a hostile name is not escaped:\n%s", out.String())
+	}
+}
