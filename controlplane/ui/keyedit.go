@@ -133,12 +133,12 @@ func (h *Handler) saveKey(w http.ResponseWriter, r *http.Request, s *session) {
 		Blocked: form.Get("blocked") != "", ReadOnly: str(info["source"]) == "config", Errors: map[string]string{},
 		Version: form.Get("version")}
 	posted := postedPerm(form)
-	body := map[string]any{"key": f.Token, "key_alias": nullable(f.Alias), "team_id": nullable(f.Team), "blocked": f.Blocked,
+	body := map[string]any{"key": f.Token, "key_alias": nullIfEmpty(f.Alias), "team_id": nullIfEmpty(f.Team), "blocked": f.Blocked,
 		"object_permission": permPatch(permOf(info), posted)}
 	if f.Duration != "" {
 		body["duration"] = f.Duration
 	} else {
-		body["expires"] = nullable(f.Expires)
+		body["expires"] = nullIfEmpty(f.Expires)
 	}
 	a = h.callWith(r.Context(), s.key, http.MethodPost, "/key/update", body, ifMatch(f.Version))
 	if a.ok() {
@@ -166,8 +166,8 @@ func (h *Handler) saveKey(w http.ResponseWriter, r *http.Request, s *session) {
 	h.render(w, a.status, "key", p)
 }
 
-// nullable is v, or nil (JSON null: removed by a merge patch) for "".
-func nullable(v string) any {
+// nullIfEmpty is v, or nil (JSON null: removed by a merge patch) for "".
+func nullIfEmpty(v string) any {
 	if v == "" {
 		return nil
 	}

@@ -249,10 +249,10 @@ func (h *Handler) saveGroup(k groupKind) handlerFunc {
 		f := &groupEdit{Kind: k, ID: g.ID, Alias: strings.TrimSpace(form.Get("alias")), ReadOnly: g.ReadOnly, Errors: map[string]string{},
 			Version: form.Get("version")}
 		posted := postedPerm(form)
-		body := map[string]any{k.IDField: g.ID, k.AliasField: nullable(f.Alias), "object_permission": permPatch(g.perm, posted)}
+		body := map[string]any{k.IDField: g.ID, k.AliasField: nullIfEmpty(f.Alias), "object_permission": permPatch(g.perm, posted)}
 		if k.HasOrg {
 			f.Org = form.Get("organization_id")
-			body["organization_id"] = nullable(f.Org)
+			body["organization_id"] = nullIfEmpty(f.Org)
 		}
 		if k.HasBlocked {
 			f.Blocked = form.Get("blocked") != ""

@@ -15,11 +15,11 @@ import (
 // access groups and, per server, the tools (mcp_tool_permissions: only
 // these; mcp_disallowed_tools: never these).
 type bindings struct {
-	Servers []choice
-	Groups  []choice
+	Servers []permChoice
+	Groups  []permChoice
 	// ToolServers are every server, with its tools from the catalog and
 	// the tools the permission names.
-	ToolServers []toolServer
+	ToolServers []permServer
 	// ToolsError says why the catalog could not be read (the tools the
 	// permission names are still listed).
 	ToolsError string
@@ -28,12 +28,12 @@ type bindings struct {
 	ReadOnly bool
 }
 
-type choice struct {
+type permChoice struct {
 	Name    string
 	Checked bool
 }
 
-type toolServer struct {
+type permServer struct {
 	// Index numbers the server's form fields (only_<i>, allow_<i>,
 	// deny_<i>): a server name is never part of a field name.
 	Index       int
@@ -41,16 +41,16 @@ type toolServer struct {
 	// Only: mcp_tool_permissions has an entry for the server, so only
 	// the Allowed tools may be used on it.
 	Only  bool
-	Tools []toolChoice
+	Tools []permTool
 	Error string
 }
 
 // Open reports whether the server's section starts unfolded.
-func (t toolServer) Open() bool {
-	return t.Only || t.Error != "" || slices.ContainsFunc(t.Tools, func(c toolChoice) bool { return c.Disallowed })
+func (t permServer) Open() bool {
+	return t.Only || t.Error != "" || slices.ContainsFunc(t.Tools, func(c permTool) bool { return c.Disallowed })
 }
 
-type toolChoice struct {
+type permTool struct {
 	Name                string
 	Allowed, Disallowed bool
 }
@@ -87,13 +87,13 @@ func (h *Handler) bindingsFor(r *http.Request, s *session, perm map[string]any) 
 	for i, m := range servers {
 		name, alias := str(m["server_name"]), aliasOf(m)
 		known[name], known[alias] = true, true
-		b.Servers = append(b.Servers, choice{Name: name, Checked: slices.Contains(bound, name) || slices.Contains(bound, alias)})
+		b.Servers = append(b.Servers, permChoice{Name: name, Checked: slices.Contains(bound, name) || slices.Contains(bound, alias)})
 		for _, g := range strs(m["mcp_access_groups"]) {
 			if !slices.Contains(groups, g) {
 				groups = append(groups, g)
 			}
 		}
-		ts := toolServer{Index: i, Name: name, Alias: alias}
+		ts := permServer{Index: i, Name: name, Alias: alias}
 		pre := h.prefix(alias)
 		var names []string
 		for _, t := range tools {
@@ -115,7 +115,7 @@ func (h *Handler) bindingsFor(r *http.Request, s *session, perm map[string]any) 
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			ts.Tools = append(ts.Tools, toolChoice{Name: n,
+			ts.Tools = append(ts.Tools, permTool{Name: n,
 				Allowed:    hasOnly && (slices.Contains(allowed, n) || slices.Contains(allowed, pre+n)),
 				Disallowed: slices.Contains(denied, n) || slices.Contains(denied, pre+n)})
 		}
@@ -125,7 +125,7 @@ func (h *Handler) bindingsFor(r *http.Request, s *session, perm map[string]any) 
 	// saving keeps it or unchecking removes it.
 	for _, n := range bound {
 		if !known[n] {
-			b.Servers = append(b.Servers, choice{Name: n, Checked: true})
+			b.Servers = append(b.Servers, permChoice{Name: n, Checked: true})
 		}
 	}
 	for _, g := range boundGroups {
@@ -135,7 +135,7 @@ func (h *Handler) bindingsFor(r *http.Request, s *session, perm map[string]any) 
 	}
 	sort.Strings(groups)
 	for _, g := range groups {
-		b.Groups = append(b.Groups, choice{Name: g, Checked: slices.Contains(boundGroups, g)})
+		b.Groups = append(b.Groups, permChoice{Name: g, Checked: slices.Contains(boundGroups, g)})
 	}
 	return b, apiAnswer{status: http.StatusOK}
 }

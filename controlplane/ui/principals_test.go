@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-// checked reports whether the page has the checkbox name=value checked.
-func checked(page, name, value string) bool {
+// isChecked reports whether the page has the checkbox name=value checked.
+func isChecked(page, name, value string) bool {
 	re := regexp.MustCompile(`<input type="checkbox" name="` + regexp.QuoteMeta(name) + `" value="` + regexp.QuoteMeta(html.EscapeString(value)) + `"( checked)?>`)
 	m := re.FindStringSubmatch(page)
 	return m != nil && m[1] != ""
@@ -42,9 +42,9 @@ func TestKeyEdit(t *testing.T) {
 	csrf := e.signedIn()
 	token := e.createKey(csrf, "reader", url.Values{"groups": {"docs"}})
 	resp, page := e.do("GET", "/ui/key?key="+token, nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="reader"`) || !checked(page, "groups", "docs") ||
-		checked(page, "servers", "wiki") || !strings.Contains(page, `data-perm-server="wiki"`) || !strings.Contains(page, `data-perm-tool="search"`) ||
-		checked(page, "only_0", "on") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="reader"`) || !isChecked(page, "groups", "docs") ||
+		isChecked(page, "servers", "wiki") || !strings.Contains(page, `data-perm-server="wiki"`) || !strings.Contains(page, `data-perm-tool="search"`) ||
+		isChecked(page, "only_0", "on") {
 		t.Fatalf("edit page: %d\n%s", resp.StatusCode, page)
 	}
 	base := url.Values{"csrf": {csrf}, "token": {token}, "tool_server": {"wiki"}}
@@ -65,17 +65,17 @@ func TestKeyEdit(t *testing.T) {
 	}{
 		{"bind wiki, only search, blocked, renamed", with("key_alias", "reader2", "servers", "wiki", "only_0", "on", "allow_0", "search", "blocked", "true", "expires", "2031-01-31"),
 			func(p string) bool {
-				return strings.Contains(p, `value="reader2"`) && checked(p, "servers", "wiki") && !checked(p, "groups", "docs") &&
-					checked(p, "only_0", "on") && checked(p, "allow_0", "search") && !checked(p, "deny_0", "search") &&
+				return strings.Contains(p, `value="reader2"`) && isChecked(p, "servers", "wiki") && !isChecked(p, "groups", "docs") &&
+					isChecked(p, "only_0", "on") && isChecked(p, "allow_0", "search") && !isChecked(p, "deny_0", "search") &&
 					strings.Contains(p, `id="blocked" name="blocked" value="true" checked`) && strings.Contains(p, `value="2031-01-31T00:00:00Z"`)
 			}},
 		{"search never, restriction lifted, unblocked, no expiry", with("key_alias", "reader2", "servers", "wiki", "deny_0", "search"),
 			func(p string) bool {
-				return !checked(p, "only_0", "on") && !checked(p, "allow_0", "search") && checked(p, "deny_0", "search") &&
+				return !isChecked(p, "only_0", "on") && !isChecked(p, "allow_0", "search") && isChecked(p, "deny_0", "search") &&
 					!strings.Contains(p, `value="true" checked`) && strings.Contains(p, `id="expires" name="expires" value=""`)
 			}},
 		{"nothing bound", with("key_alias", "reader2"),
-			func(p string) bool { return !checked(p, "servers", "wiki") && !checked(p, "deny_0", "search") }},
+			func(p string) bool { return !isChecked(p, "servers", "wiki") && !isChecked(p, "deny_0", "search") }},
 	}
 	for _, st := range steps {
 		resp, _ := e.do("POST", "/ui/key", st.form)
@@ -129,7 +129,7 @@ func TestKeyEdit(t *testing.T) {
 		}
 	}
 	_, page = e.do("GET", "/ui/key?key="+token, nil)
-	if checked(page, "servers", "ghost") || !strings.Contains(page, `value="reader2"`) {
+	if isChecked(page, "servers", "ghost") || !strings.Contains(page, `value="reader2"`) {
 		t.Errorf("a refused edit changed the key:\n%s", page)
 	}
 }
@@ -217,7 +217,7 @@ func TestOrganizations(t *testing.T) {
 	}
 	// Edit: a tool permission on wiki.
 	_, page = e.do("GET", "/ui/org?id="+id[1], nil)
-	if !checked(page, "groups", "docs") || !strings.Contains(page, `data-perm-tool="search"`) {
+	if !isChecked(page, "groups", "docs") || !strings.Contains(page, `data-perm-tool="search"`) {
 		t.Fatalf("org edit page:\n%s", page)
 	}
 	resp, _ = e.do("POST", "/ui/org", url.Values{"csrf": {csrf}, "id": {id[1]}, "alias": {"acme corp"}, "servers": {"wiki"},
@@ -249,7 +249,7 @@ func TestOrganizations(t *testing.T) {
 		t.Errorf("teams page after the edit:\n%s", page)
 	}
 	_, page = e.do("GET", "/ui/team?id="+tid[1], nil)
-	if !strings.Contains(page, `<option value="`+id[1]+`" selected>acme corp</option>`) || !checked(page, "allow_0", "search") {
+	if !strings.Contains(page, `<option value="`+id[1]+`" selected>acme corp</option>`) || !isChecked(page, "allow_0", "search") {
 		t.Errorf("team edit page:\n%s", page)
 	}
 	// A save from a stale form is refused.
@@ -344,7 +344,7 @@ func TestTeamsPaging(t *testing.T) {
 
 func TestPlaceProblems(t *testing.T) {
 	newB := func() *bindings {
-		return &bindings{Errors: map[string]string{}, ToolServers: []toolServer{{Name: "wiki", Alias: "w"}, {Name: "a/b"}}}
+		return &bindings{Errors: map[string]string{}, ToolServers: []permServer{{Name: "wiki", Alias: "w"}, {Name: "a/b"}}}
 	}
 	for _, c := range []struct {
 		pointer string
@@ -449,8 +449,8 @@ func TestBindingsEscaped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bindings{Errors: map[string]string{"servers": xss}, Servers: []choice{{Name: xss, Checked: true}}, Groups: []choice{{Name: xss}},
-		ToolServers: []toolServer{{Name: xss, Only: true, Error: xss, Tools: []toolChoice{{Name: xss, Allowed: true}}}}}
+	b := &bindings{Errors: map[string]string{"servers": xss}, Servers: []permChoice{{Name: xss, Checked: true}}, Groups: []permChoice{{Name: xss}},
+		ToolServers: []permServer{{Name: xss, Only: true, Error: xss, Tools: []permTool{{Name: xss, Allowed: true}}}}}
 	var out strings.Builder
 	p := &page{Title: "t", Active: "keys", Data: &keyEdit{Token: strings.Repeat("0", 64), Alias: xss, Bind: b, Errors: map[string]string{"key_alias": xss}}}
 	if err := pages["key"].ExecuteTemplate(&out, "layout", p); err != nil {

@@ -14,21 +14,21 @@ import (
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
-// clock is a test clock, moved by hand.
-type clock struct {
+// fakeClock is a test clock, moved by hand.
+type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
+func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
-// step is one step of a limiter test.
-type step struct {
+// limStep is one step of a limiter test.
+type limStep struct {
 	op     string // "fail", "ok", "wait", "sleep"
 	client string
 	d      time.Duration // sleep: how long; wait: the wait expected
@@ -36,27 +36,27 @@ type step struct {
 }
 
 func TestSigninLimiter(t *testing.T) {
-	fail := func(c string, n int) []step {
-		var out []step
+	fail := func(c string, n int) []limStep {
+		var out []limStep
 		for range n {
-			out = append(out, step{op: "fail", client: c})
+			out = append(out, limStep{op: "fail", client: c})
 		}
 		return out
 	}
 	for _, c := range []struct {
 		name  string
-		steps []step
+		steps []limStep
 	}{
-		{"four failures: not yet", append(fail("a", 4), step{op: "wait", client: "a"})},
-		{"five failures: a minute", append(fail("a", 5), step{op: "wait", client: "a", d: time.Minute}, step{op: "wait", client: "b"})},
-		{"the bucket refills", append(fail("a", 5), step{op: "sleep", d: 30 * time.Second}, step{op: "wait", client: "a", d: 30 * time.Second},
-			step{op: "sleep", d: 30 * time.Second}, step{op: "wait", client: "a"}, step{op: "fail", client: "a"}, step{op: "wait", client: "a", d: time.Minute})},
-		{"a sign-in forgets the failures", append(fail("a", 5), step{op: "ok", client: "a"}, step{op: "wait", client: "a"})},
-		{"the global cap", append(manyClients(100), step{op: "wait", client: "new", d: 6 * time.Second, all: true},
-			step{op: "sleep", d: 6 * time.Second}, step{op: "wait", client: "new"})},
+		{"four failures: not yet", append(fail("a", 4), limStep{op: "wait", client: "a"})},
+		{"five failures: a minute", append(fail("a", 5), limStep{op: "wait", client: "a", d: time.Minute}, limStep{op: "wait", client: "b"})},
+		{"the bucket refills", append(fail("a", 5), limStep{op: "sleep", d: 30 * time.Second}, limStep{op: "wait", client: "a", d: 30 * time.Second},
+			limStep{op: "sleep", d: 30 * time.Second}, limStep{op: "wait", client: "a"}, limStep{op: "fail", client: "a"}, limStep{op: "wait", client: "a", d: time.Minute})},
+		{"a sign-in forgets the failures", append(fail("a", 5), limStep{op: "ok", client: "a"}, limStep{op: "wait", client: "a"})},
+		{"the global cap", append(manyClients(100), limStep{op: "wait", client: "new", d: 6 * time.Second, all: true},
+			limStep{op: "sleep", d: 6 * time.Second}, limStep{op: "wait", client: "new"})},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clk := &clock{t: time.Unix(1000, 0)}
+			clk := &fakeClock{t: time.Unix(1000, 0)}
 			l := newSigninLimiter(clk.now)
 			for i, s := range c.steps {
 				switch s.op {
@@ -76,10 +76,10 @@ func TestSigninLimiter(t *testing.T) {
 	}
 }
 
-func manyClients(n int) []step {
-	out := make([]step, n)
+func manyClients(n int) []limStep {
+	out := make([]limStep, n)
 	for i := range out {
-		out[i] = step{op: "fail", client: fmt.Sprintf("10.0.0.%d", i)}
+		out[i] = limStep{op: "fail", client: fmt.Sprintf("10.0.0.%d", i)}
 	}
 	return out
 }
@@ -87,7 +87,7 @@ func manyClients(n int) []step {
 // The table of clients is bounded; a full table evicts refilled buckets,
 // then the least limited client, never a limited one.
 func TestSigninLimiterBounded(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+	clk := &fakeClock{t: time.Unix(1000, 0)}
 	l := newSigninLimiter(clk.now)
 	l.max = 3
 	for range 5 {
@@ -148,7 +148,7 @@ func (e *env) loginFrom(from, key string) (*http.Response, string) {
 }
 
 func TestSigninRateLimit(t *testing.T) {
-	clk := &clock{t: time.Unix(1000, 0)}
+	clk := &fakeClock{t: time.Unix(1000, 0)}
 	e := newEnvWith(t, func(o *Options) { o.Now = clk.now })
 	for i := range 5 {
 		key := "sk-wrong"
