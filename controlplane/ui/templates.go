@@ -10,7 +10,8 @@ import (
 var authTypes = []string{"none", "bearer_token", "api_key", "basic", "authorization", "token", "oauth2"}
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"login", "error", "servers", "server", "tools", "keys", "teams", "connect", "access", "audit"}
+var pageNames = []string{"login", "error", "servers", "server", "tools", "keys", "teams", "connect", "access", "audit",
+	"tryit"}
 
 func parsePages() (map[string]*template.Template, error) {
 	funcs := template.FuncMap{

@@ -65,6 +65,14 @@ type Options struct {
 	// (aggregate.Server.ToolsForToken), for the effective-access page.
 	// nil: the page says it is not available.
 	KeyTools func(ctx context.Context, token string) ([]json.RawMessage, error)
+	// GatewayURL is the gateway's own listener (Envoy) as this process
+	// reaches it, e.g. http://127.0.0.1:4000: the Try-it page calls
+	// tools on GatewayURL/mcp, through Envoy, as a client does. "": the
+	// page says it is not available.
+	GatewayURL string
+	// GatewayClient carries those requests; nil means
+	// http.DefaultClient.
+	GatewayClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -135,6 +143,10 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /ui/connect", h.signedIn(h.connectPage))
 	h.mux.Handle("GET /ui/access", h.signedIn(h.accessPage))
 	h.mux.Handle("GET /ui/audit", h.signedIn(h.auditPage))
+
+	h.mux.Handle("GET /ui/tryit", h.signedIn(h.tryPage))
+	h.mux.Handle("POST /ui/tryit", h.signedIn(h.tryRun))
+	h.mux.Handle("POST /ui/tryit/key", h.signedIn(h.tryKey))
 
 	h.mux.Handle("GET /ui/static/{file}", h.static)
 }
