@@ -85,11 +85,11 @@ func tryEnv(t *testing.T) (*env, string, *fakeGateway) {
 			}
 			b, _ := json.Marshal(map[string]any{"name": "wiki-search", "description": xss,
 				"inputSchema": map[string]any{"type": "object", "required": []string{"q"}, "properties": map[string]any{
-					"q":     map[string]any{"type": "string", "description": xss},
-					"limit": map[string]any{"type": "integer"},
-					"exact": map[string]any{"type": "boolean"},
-					"tags":  map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
-					"mode":  map[string]any{"enum": []string{"fast", "deep"}},
+					"q":                            map[string]any{"type": "string", "description": xss},
+					"limit":                        map[string]any{"type": "integer"},
+					"exact":                        map[string]any{"type": "boolean"},
+					"tags":                         map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+					"mode":                         map[string]any{"enum": []string{"fast", "deep"}},
 					`x"><script>alert(3)</script>`: map[string]any{"type": "object"},
 				}}})
 			return []json.RawMessage{b}, nil
