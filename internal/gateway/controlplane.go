@@ -113,7 +113,8 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	// The UI's Try-it calls go through Envoy, as the REST facade's do.
 	gwBase, gwClient := aggregate.GatewayClient(rt.GatewayURL)
 	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log, KeyTools: toolLister{inst}.ToolsOfKey,
-		GatewayURL: gwBase, GatewayClient: gwClient})
+		GatewayURL: gwBase, GatewayClient: gwClient,
+		TestServer: serverTester{inst: inst, log: log}.TestServer, StdioCommands: rt.Config.Store.StdioCommands})
 	if err != nil {
 		return "", err
 	}

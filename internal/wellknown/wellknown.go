@@ -80,7 +80,7 @@ var (
 		"/ui/servers", "/ui/server", "/ui/server/delete", "/ui/tools",
 		"/ui/keys", "/ui/keys/block", "/ui/keys/delete",
 		"/ui/teams", "/ui/teams/delete", "/ui/connect", "/ui/access", "/ui/audit",
-		"/ui/tryit", "/ui/tryit/key",
+		"/ui/tryit", "/ui/tryit/key", "/ui/server/test", "/ui/tools/params",
 		"/ui/static/ui.css", "/ui/static/ui.js", "/ui/static/favicon.svg",
 	}
 )
