@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -116,9 +118,13 @@ func reachError(ctx context.Context, err error) string {
 	if ctx.Err() != nil {
 		return "no answer in time"
 	}
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) && ue.Unwrap() != nil {
-		err = ue.Unwrap()
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Op + ": " + redactURLs(oe.Err.Error())
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
 	}
 	return redactURLs(err.Error())
 }

@@ -57,6 +57,9 @@ func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusAccepted)
 	case r.Header.Get("Mcp-Session-Id") != "s-1":
 		http.Error(w, "no session", http.StatusBadRequest)
+	case req.Params.Name == "wiki-plain":
+		// Not JSON-RPC (as an Envoy error page is).
+		http.Error(w, "upstream connect error <x>", http.StatusServiceUnavailable)
 	case req.Params.Name == "wiki-denied":
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
@@ -180,6 +183,8 @@ func TestTryItRun(t *testing.T) {
 			http.StatusBadRequest, []string{"required"}},
 		{"raw JSON not an object", url.Values{"tool": {"wiki-search"}, "raw_args": {`[1]`}},
 			http.StatusBadRequest, []string{"the arguments must be a JSON object"}},
+		{"not JSON-RPC", url.Values{"tool": {"wiki-plain"}, "raw_args": {`{}`}},
+			http.StatusOK, []string{`HTTP 503 Service Unavailable`, `data-testid="body">upstream connect error &lt;x&gt;</pre>`}},
 		{"refused", url.Values{"tool": {"wiki-denied"}, "raw_args": {`{"limit": 1}`}},
 			http.StatusOK, []string{`HTTP 403 Forbidden`, `JSON-RPC error <code>-32043</code>: Parameters [&#39;limit&#39;] are not allowed &lt;script&gt;x&lt;/script&gt;`, "does not show this tool"}},
 	} {
@@ -210,6 +215,16 @@ func TestTryItRun(t *testing.T) {
 	if !strings.Contains(page, "HTTP 401 Unauthorized") || !strings.Contains(page, "on initialize") ||
 		!strings.Contains(page, html.EscapeString("Invalid proxy server token passed. <b>bad</b>")) {
 		t.Errorf("a refused key's call:\n%s", page)
+	}
+}
+
+func TestTryItUnreachable(t *testing.T) {
+	e := newEnvWith(t, func(o *Options) { o.GatewayURL = "http://127.0.0.1:1/" })
+	csrf := e.signedIn()
+	e.do("POST", "/ui/tryit/key", url.Values{"csrf": {csrf}, "key": {userKey}})
+	_, page := e.do("POST", "/ui/tryit", url.Values{"csrf": {csrf}, "tool": {"any"}, "raw_args": {`{}`}})
+	if !strings.Contains(page, "the gateway could not be reached: dial: ") || strings.Contains(page, "127.0.0.1:1") {
+		t.Errorf("an unreachable gateway:\n%s", page)
 	}
 }
 
