@@ -298,3 +298,25 @@ func FuzzSchemaForm(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadRPC: whatever the gateway answers (a body passed on from an
+// upstream), reading it neither panics nor returns a response of
+// another id.
+func FuzzReadRPC(f *testing.F) {
+	f.Add("application/json", `{"jsonrpc":"2.0","id":2,"result":{"content":[]}}`)
+	f.Add("text/event-stream", "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":2,\"error\":{\"code\":-1,\"message\":\"x\"}}\n\n")
+	f.Add("text/event-stream", "data: {\"id\":3,\"result\":{}}\n\ndata: {\"id\":null,\"error\":{\"code\":1,\"message\":\"m\"}}\n")
+	f.Add("text/plain", "upstream connect error")
+	f.Fuzz(func(t *testing.T, ctype, body string) {
+		resp := &http.Response{Header: http.Header{"Content-Type": {ctype}}, Body: io.NopCloser(strings.NewReader(body))}
+		msg, _, err := readRPC(resp, 2)
+		if err == nil && msg == nil {
+			t.Fatal("no message and no error")
+		}
+		if msg != nil {
+			if id := string(msg.ID); id != "2" && !(msg.Error != nil && (id == "" || id == "null")) {
+				t.Fatalf("a response with id %s", id)
+			}
+		}
+	})
+}
