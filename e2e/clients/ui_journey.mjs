@@ -125,10 +125,14 @@ if (phase === "journey") {
   await page.goto(base + "/ui/server?transport=http");
   await page.getByLabel("Name", { exact: true }).fill("probe");
   await page.getByLabel("URL", { exact: true }).fill(env("UI_WEATHER_URL"));
+  await page.locator("#auth_type").selectOption("bearer_token");
+  await page.locator("#auth_value").fill("tok-typed-1");
   await page.getByRole("button", { name: "Test connection" }).click();
   await page.locator('[data-testid="connection-test"][data-ok="true"]').waitFor();
   for (const t of ["forecast", "alerts"]) check((await page.locator(`#connection-test tr[data-tool="${t}"]`).count()) === 1, `the test lists ${t}`);
   check((await page.getByLabel("URL", { exact: true }).inputValue()) === env("UI_WEATHER_URL"), "the form keeps its fields after the test");
+  check((await page.locator("#auth_value").inputValue()) === "tok-typed-1", "the typed secret stays in its field (the page never shows it again)");
+  check(!(await page.content()).includes("tok-typed-1"), "the secret is in no page");
   await shot("server-test");
   await page.goto(base + "/ui/server?transport=stdio");
   await page.getByLabel("Name", { exact: true }).fill("probestdio");
