@@ -190,16 +190,30 @@ func (h *Handler) tryKey(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	key := strings.TrimSpace(r.PostForm.Get("key"))
 	key = strings.TrimSpace(strings.TrimPrefix(key, "Bearer "))
-	if key == "" {
+	if msg := keyProblem(key); msg != "" {
 		d, _ := h.tryData(r, s, "")
 		p := h.newPage(s, "Try a tool", "tryit")
-		p.Error = "Enter a gateway key: the calls are made with it, as its client would make them."
+		p.Error = msg
 		p.Data = d
 		h.render(w, http.StatusBadRequest, "tryit", p)
 		return
 	}
 	h.sessions.setTryKey(s.id, key)
 	h.back(w, r, s, Base+"/tryit", "Calls are made with key "+maskKey(key)+".")
+}
+
+// maxKeyLen bounds a Try-it key (gateway keys are about 50 characters).
+const maxKeyLen = 1024
+
+// keyProblem says what is wrong with a typed key, or "".
+func keyProblem(key string) string {
+	switch {
+	case key == "":
+		return "Enter a gateway key: the calls are made with it, as its client would make them."
+	case len(key) > maxKeyLen || strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		return "That is not a gateway key: a key is one word of printable characters."
+	}
+	return ""
 }
 
 // tryRun calls the tool through the gateway and shows what came back.
@@ -211,7 +225,11 @@ func (h *Handler) tryRun(w http.ResponseWriter, r *http.Request, s *session) {
 	d, visible := h.tryData(r, s, strings.TrimSpace(r.PostForm.Get("tool")))
 	p := h.newPage(s, "Try a tool", "tryit")
 	p.Data = d
-	if d.Unavailable != "" || d.Tool == "" {
+	if d.Unavailable != "" {
+		h.render(w, http.StatusServiceUnavailable, "tryit", p)
+		return
+	}
+	if d.Tool == "" {
 		p.Error = "Choose a tool."
 		h.render(w, http.StatusBadRequest, "tryit", p)
 		return

@@ -129,6 +129,11 @@ func TestTryItKey(t *testing.T) {
 	if strings.Contains(page, "<script>alert") || strings.Contains(page, "<img src=x") {
 		t.Errorf("a tool description is not escaped:\n%s", page)
 	}
+	for _, bad := range []string{"", "  ", "sk-a b", "sk-a\x01", strings.Repeat("k", 2000)} {
+		if resp, page := e.do("POST", "/ui/tryit/key", url.Values{"csrf": {csrf}, "key": {bad}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "Enter a gateway key") && !strings.Contains(page, "That is not a gateway key") {
+			t.Errorf("key %.10q: %d", bad, resp.StatusCode)
+		}
+	}
 	// Another key: the gateway's refusal.
 	e.do("POST", "/ui/tryit/key", url.Values{"csrf": {csrf}, "forget": {"1"}})
 	if _, page = e.do("GET", "/ui/tryit", nil); !strings.Contains(page, `id="try-key"`) {
