@@ -35,7 +35,11 @@ type tryData struct {
 	Denied string
 	// NoList says the key's tool list could not be asked.
 	NoList string
-	Tools  []toolChoice
+	// Tools are this page of the key's tools (searchable, 100 a page);
+	// All counts them all.
+	Tools []toolChoice
+	Pager pager
+	All   int
 	// Tool is the chosen tool (the name clients call).
 	Tool        string
 	Visible     bool // in the key's tools/list
@@ -132,6 +136,8 @@ func (h *Handler) tryData(r *http.Request, s *session, name string) (*tryData, [
 			}
 		}
 		sort.Slice(d.Tools, func(i, j int) bool { return d.Tools[i].Name < d.Tools[j].Name })
+		d.All = len(d.Tools)
+		d.Tools, d.Pager = paginate(r, d.Tools, func(t toolChoice) []string { return []string{t.Name, t.Description} })
 	}
 	return d, visible
 }

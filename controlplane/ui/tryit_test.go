@@ -325,3 +325,38 @@ func FuzzReadRPC(f *testing.F) {
 		}
 	})
 }
+
+// A key with 150 tools: 100 a page, and a search.
+func TestTryItManyTools(t *testing.T) {
+	e := newEnvWith(t, func(o *Options) {
+		o.GatewayURL = "http://127.0.0.1:1"
+		o.KeyTools = func(context.Context, string) ([]json.RawMessage, error) {
+			var out []json.RawMessage
+			for i := range 150 {
+				b, _ := json.Marshal(map[string]any{"name": fmt.Sprintf("wiki-t%03d", i), "description": "tool"})
+				out = append(out, b)
+			}
+			return out, nil
+		}
+	})
+	csrf := e.signedIn()
+	e.do("POST", "/ui/tryit/key", url.Values{"csrf": {csrf}, "key": {userKey}})
+	for _, c := range []struct {
+		query     string
+		rows      int
+		want, not string
+	}{
+		{"", 100, "Page 1 of 2 (150 rows)", "wiki-t100"},
+		{"?page=2", 50, "Page 2 of 2 (150 rows)", "wiki-t099"},
+		{"?q=t149", 1, `<tr data-tool="wiki-t149">`, "wiki-t148"},
+		{"?q=nothing", 0, "No tool matches the search.", "sees no tool"},
+	} {
+		_, page := e.do("GET", "/ui/tryit"+c.query, nil)
+		if n := strings.Count(page, "<tr data-tool="); n != c.rows || !strings.Contains(page, c.want) || strings.Contains(page, c.not) {
+			t.Errorf("%s: %d rows, want %d with %q and no %q", c.query, n, c.rows, c.want, c.not)
+		}
+		if !strings.Contains(page, "Tools this key sees (150)") {
+			t.Errorf("%s: no count", c.query)
+		}
+	}
+}
