@@ -54,7 +54,11 @@ document.addEventListener("click", async (ev) => {
     }
     const old = document.getElementById("connection-test");
     if (old) old.remove();
-    form.after(document.importNode(got, true));
+    const shown = document.importNode(got, true);
+    form.after(shown);
+    // Focus moves to the result (scrolled to, and read out).
+    shown.tabIndex = -1;
+    shown.focus();
   } catch (e) {
     form.action = b.formAction;
     form.submit();
