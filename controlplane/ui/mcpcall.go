@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // The Try-it page calls a tool as an MCP client does: initialize,
@@ -24,6 +25,9 @@ import (
 
 // tryProtocolVersion is the protocol version the Try-it client asks for.
 const tryProtocolVersion = "2025-11-25"
+
+// endTimeout bounds the DELETE that ends a Try-it session.
+const endTimeout = 5 * time.Second
 
 // maxRPCBody bounds an answer read from the gateway.
 const maxRPCBody = 4 << 20
@@ -142,7 +146,12 @@ func callTool(ctx context.Context, endpoint string, hc *http.Client, header, key
 	}
 	c.session = hdr.Get("Mcp-Session-Id")
 	if c.session != "" {
-		defer c.end(context.WithoutCancel(ctx))
+		defer func() {
+			// Even when the call ran out of time; bounded on its own.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), endTimeout)
+			defer cancel()
+			c.end(ctx)
+		}()
 	}
 	if resp, err := c.post(ctx, map[string]any{"jsonrpc": "2.0", "method": "notifications/initialized"}); err == nil {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxRPCBody))
