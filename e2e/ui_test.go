@@ -65,9 +65,10 @@ func runUIJourney(t *testing.T, env map[string]string) map[string]string {
 }
 
 // TestUI drives the admin web UI in headless Chromium (Playwright)
-// through real Envoy: sign in, add a Streamable HTTP and a stdio server,
-// see their tools, restrict one, create a key bound to an access group
-// and read it once; then a real MCP client with that key sees exactly the
+// through real Envoy: sign in, test connections of unsaved servers, add
+// a Streamable HTTP and a stdio server, see their tools, restrict one and
+// another's allowed_params, create a key bound to an access group, read
+// it once and Try its tools through the gateway; then a real MCP client with that key sees exactly the
 // group's tools, the UI blocks the key, and the client gets 401. The
 // script also checks that a hostile upstream's tool description is shown
 // as text (no dialog fires) and that a POST without the CSRF token is
@@ -120,6 +121,20 @@ func TestUI(t *testing.T) {
 	}
 	if status, _ := callTool(t, inst.Endpoint, key, "weather-alerts", `{}`); status == http.StatusOK {
 		t.Error("the key called the tool the UI disallowed")
+	}
+	// allowed_params set in the UI: forecast takes only text.
+	if status, body := callTool(t, inst.Endpoint, key, "weather-forecast", `{"text":"x","limit":1}`); status != http.StatusForbidden ||
+		!strings.Contains(body, "Parameters ['limit'] are not allowed for tool forecast") {
+		t.Errorf("a parameter outside the allowed_params set in the UI: %d %s", status, body)
+	}
+	// Try it showed the refusal of a tool the key does not see, as the
+	// client gets it.
+	if !strings.HasPrefix(out["tryit_denied_status"], "HTTP 403") || !strings.Contains(out["tryit_denied"], "-32043: Access denied: tool weather-alerts is not available to this key") {
+		t.Errorf("Try it's refusal of weather-alerts: %q %q", out["tryit_denied_status"], out["tryit_denied"])
+	}
+	status, body := callTool(t, inst.Endpoint, key, "weather-alerts", `{}`)
+	if status != http.StatusForbidden || !strings.Contains(body, "Access denied: tool weather-alerts is not available to this key") {
+		t.Errorf("a client's call of weather-alerts: %d %s (Try it showed the same)", status, body)
 	}
 
 	// Blocked in the UI: the client gets 401.

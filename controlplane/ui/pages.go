@@ -267,6 +267,8 @@ type serverForm struct {
 	OldStaticHeaders, OldEnv string
 	Errors                   map[string]string
 	ReadOnly                 bool
+	// Test is the outcome of "Test connection" (testconn.go).
+	Test *connTest
 }
 
 var transports = []string{"http", "sse", "stdio", "openapi"}
@@ -510,19 +512,24 @@ func serverBody(form url.Values, update bool) (map[string]any, map[string]string
 	return body, errs
 }
 
+// postedForm is the server form as posted, to show it again.
+func postedForm(form url.Values, errs map[string]string) serverForm {
+	return serverForm{
+		ID: form.Get("server_id"), Version: form.Get("version"), Name: form.Get("server_name"), Alias: form.Get("alias"),
+		Description: form.Get("description"), Transport: form.Get("transport"), URL: form.Get("url"),
+		SpecPath: form.Get("spec_path"), Command: form.Get("command"), Args: form.Get("args"),
+		AuthType: form.Get("auth_type"), TokenURL: form.Get("token_url"), Scopes: form.Get("scopes"),
+		ExtraHeaders: form.Get("extra_headers"), StaticHeaders: form.Get("static_headers"), Env: form.Get("env"),
+		AccessGroups: form.Get("access_groups"), AllowedTools: form.Get("allowed_tools"),
+		DisallowedTools: form.Get("disallowed_tools"), Timeout: form.Get("timeout"),
+		OldStaticHeaders: form.Get("old_static_headers"), OldEnv: form.Get("old_env"), Errors: errs,
+	}
+}
+
 func (h *Handler) saveServer(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PostForm.Get("server_id")
 	body, errs := serverBody(r.PostForm, id != "")
-	f := serverForm{
-		ID: id, Version: r.PostForm.Get("version"), Name: r.PostForm.Get("server_name"), Alias: r.PostForm.Get("alias"),
-		Description: r.PostForm.Get("description"), Transport: r.PostForm.Get("transport"), URL: r.PostForm.Get("url"),
-		SpecPath: r.PostForm.Get("spec_path"), Command: r.PostForm.Get("command"), Args: r.PostForm.Get("args"),
-		AuthType: r.PostForm.Get("auth_type"), TokenURL: r.PostForm.Get("token_url"), Scopes: r.PostForm.Get("scopes"),
-		ExtraHeaders: r.PostForm.Get("extra_headers"), StaticHeaders: r.PostForm.Get("static_headers"), Env: r.PostForm.Get("env"),
-		AccessGroups: r.PostForm.Get("access_groups"), AllowedTools: r.PostForm.Get("allowed_tools"),
-		DisallowedTools: r.PostForm.Get("disallowed_tools"), Timeout: r.PostForm.Get("timeout"),
-		OldStaticHeaders: r.PostForm.Get("old_static_headers"), OldEnv: r.PostForm.Get("old_env"), Errors: errs,
-	}
+	f := postedForm(r.PostForm, errs)
 	title := "Add an MCP server"
 	if id != "" {
 		title = "Edit " + f.Name
@@ -584,6 +591,8 @@ type toolsData struct {
 	ReadOnly        bool
 	AllowedTools    []string
 	Tools           []toolRow
+	// Params are the allowed_params editors, by tool (params.go).
+	Params map[string]*paramsRow
 }
 
 func (h *Handler) toolsPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -624,6 +633,7 @@ func (h *Handler) toolsPage(w http.ResponseWriter, r *http.Request, s *session) 
 		}
 	}
 	sort.Slice(d.Tools, func(i, j int) bool { return d.Tools[i].Name < d.Tools[j].Name })
+	d.Params = toolParams(m, d.Tools, pre)
 	p.Data = d
 	h.render(w, http.StatusOK, "tools", p)
 }

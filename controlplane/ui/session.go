@@ -21,6 +21,9 @@ type session struct {
 	expires time.Time
 	// flash is a one-time message for the next page (after a redirect).
 	flash string
+	// tryKey is the gateway key the Try-it page calls tools with (kept
+	// like key: memory only).
+	tryKey string
 }
 
 func (s *session) signedIn() bool { return s.key != "" }

@@ -11,7 +11,8 @@ import (
 var authTypes = []string{"none", "bearer_token", "api_key", "basic", "authorization", "token", "oauth2"}
 
 // pageNames are the page templates; each is parsed with layout.html.
-var pageNames = []string{"login", "error", "servers", "server", "tools", "keys", "teams", "connect", "access", "audit"}
+var pageNames = []string{"login", "error", "servers", "server", "tools", "keys", "teams", "connect", "access", "audit",
+	"tryit"}
 
 // principalPages are the edit pages of keys, teams and organizations
 // (they share perm.html's bindings editor).

@@ -65,6 +65,23 @@ type Options struct {
 	// (aggregate.Server.ToolsForToken), for the effective-access page.
 	// nil: the page says it is not available.
 	KeyTools func(ctx context.Context, token string) ([]json.RawMessage, error)
+	// GatewayURL is the gateway's own listener (Envoy) as this process
+	// reaches it, e.g. http://127.0.0.1:4000: the Try-it page calls
+	// tools on GatewayURL/mcp, through Envoy, as a client does. "": the
+	// page says it is not available.
+	GatewayURL string
+	// GatewayClient carries those requests; nil means
+	// http.DefaultClient.
+	GatewayClient *http.Client
+	// TestServer connects to a server as the add/edit form gives it
+	// (saved or not; id is the saved server's, "" for a new one) and
+	// lists its tools: the form's "Test connection". nil: the button
+	// says it is not available.
+	TestServer func(ctx context.Context, id string, s config.Server) ([]json.RawMessage, error)
+	// StdioCommands are the stdio commands the admin API allows besides
+	// admin.DefaultStdioCommands (LITELLM_MCP_STDIO_EXTRA_COMMANDS): a
+	// connection test runs no other command.
+	StdioCommands []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -123,8 +140,10 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /ui/server", h.signedIn(h.serverForm))
 	h.mux.Handle("POST /ui/server", h.signedIn(h.saveServer))
 	h.mux.Handle("POST /ui/server/delete", h.signedIn(h.deleteServer))
+	h.mux.Handle("POST /ui/server/test", h.signedIn(h.testServer))
 	h.mux.Handle("GET /ui/tools", h.signedIn(h.toolsPage))
 	h.mux.Handle("POST /ui/tools", h.signedIn(h.saveTools))
+	h.mux.Handle("POST /ui/tools/params", h.signedIn(h.saveParams))
 
 	h.mux.Handle("GET /ui/keys", h.signedIn(h.keysPage))
 	h.mux.Handle("POST /ui/keys", h.signedIn(h.createKey))
@@ -140,6 +159,10 @@ func (h *Handler) routes() {
 	h.mux.Handle("GET /ui/connect", h.signedIn(h.connectPage))
 	h.mux.Handle("GET /ui/access", h.signedIn(h.accessPage))
 	h.mux.Handle("GET /ui/audit", h.signedIn(h.auditPage))
+
+	h.mux.Handle("GET /ui/tryit", h.signedIn(h.tryPage))
+	h.mux.Handle("POST /ui/tryit", h.signedIn(h.tryRun))
+	h.mux.Handle("POST /ui/tryit/key", h.signedIn(h.tryKey))
 
 	h.mux.Handle("GET /ui/static/{file}", h.static)
 }

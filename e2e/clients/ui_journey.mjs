@@ -3,8 +3,10 @@
 // starts the gateway and the upstreams and checks, with a real MCP
 // client, what the UI did.
 //
-//   UI_PHASE=journey  sign in; add a Streamable HTTP, a stdio and a hostile
-//                     server; restrict a tool; create a key bound to an
+//   UI_PHASE=journey  sign in; test connections of unsaved HTTP and stdio
+//                     servers; add a Streamable HTTP, a stdio and a hostile
+//                     server; restrict a tool and its allowed_params; Try
+//                     it with the key; create a key bound to an
 //                     access group and read it (shown once) and its client
 //                     configs; its effective access; Connect; the audit
 //                     log; the XSS, CSRF and narrow-window checks;
@@ -137,6 +139,34 @@ if (phase === "journey") {
   check((await page.getByLabel("URL", { exact: true }).getAttribute("aria-invalid")) === "true", "the URL field is marked invalid");
   await shot("server-form-errors");
 
+  // Test connection, before saving: an unsaved HTTP server's tools, then
+  // an unsaved stdio server's; neither is saved.
+  await page.goto(base + "/ui/server?transport=http");
+  await page.getByLabel("Name", { exact: true }).fill("probe");
+  await page.getByLabel("URL", { exact: true }).fill(env("UI_WEATHER_URL"));
+  await page.locator("#auth_type").selectOption("bearer_token");
+  await page.locator("#auth_value").fill("tok-typed-1");
+  await page.getByRole("button", { name: "Test connection" }).click();
+  await page.locator('[data-testid="connection-test"][data-ok="true"]').waitFor();
+  for (const t of ["forecast", "alerts"]) check((await page.locator(`#connection-test tr[data-tool="${t}"]`).count()) === 1, `the test lists ${t}`);
+  check((await page.getByLabel("URL", { exact: true }).inputValue()) === env("UI_WEATHER_URL"), "the form keeps its fields after the test");
+  check((await page.locator("#auth_value").inputValue()) === "tok-typed-1", "the typed secret stays in its field (the page never shows it again)");
+  check(!(await page.content()).includes("tok-typed-1"), "the secret is in no page");
+  await shot("server-test");
+  await page.goto(base + "/ui/server?transport=stdio");
+  await page.getByLabel("Name", { exact: true }).fill("probestdio");
+  await page.getByLabel("Command", { exact: true }).fill(env("UI_STDIO_COMMAND"));
+  await page.getByLabel("Arguments (one per line)", { exact: true }).fill(env("UI_STDIO_ARG"));
+  await page.getByRole("button", { name: "Test connection" }).click();
+  await page.locator('[data-testid="connection-test"][data-ok="true"]').waitFor({ timeout: 40000 });
+  check((await page.locator('#connection-test tr[data-tool="read_graph"]').count()) === 1, "the stdio test lists read_graph");
+  await page.getByLabel("Command", { exact: true }).fill("bash");
+  await page.getByRole("button", { name: "Test connection" }).click();
+  await page.locator("#command-error").waitFor();
+  check((await page.locator("#command-error").textContent()).includes("not allowed"), "a command outside the allowed list is not run");
+  await page.goto(base + "/ui/servers");
+  check((await page.locator('tr[data-server^="probe"]').count()) === 0, "a tested server is not saved");
+
   await addServer("http", { Name: "weather", URL: env("UI_WEATHER_URL"), "Access groups (comma-separated)": "forecasts" });
   await addServer("stdio", { Name: "memory", Command: env("UI_STDIO_COMMAND"), "Arguments (one per line)": env("UI_STDIO_ARG") });
   await addServer("http", { Name: "hostile", URL: env("UI_XSS_URL") });
@@ -149,6 +179,14 @@ if (phase === "journey") {
   await flash("Disallowed: alerts.");
   check((await page.locator('tr[data-tool="alerts"]').textContent()).includes("disallowed"), "alerts shown disallowed");
   check(!(await page.getByLabel("alerts", { exact: true }).isChecked()), "alerts unchecked");
+  // allowed_params: forecast takes only "text" (from its schema).
+  await page.locator('details[data-params="forecast"] summary').click();
+  await page.locator('details[data-params="forecast"] input[name="param"][value="text"]').check();
+  await page.locator('details[data-params="forecast"]').getByRole("button", { name: "Save parameters" }).click();
+  await flash("forecast takes only: text.");
+  check((await page.locator('details[data-params="forecast"] summary').textContent()).includes("only text"), "forecast's allowed parameters are shown");
+  await page.locator('details[data-params="forecast"] summary').click();
+  await shot("tools-params");
   await toolsOf("memory", "read_graph");
 
   // The servers table.
@@ -190,6 +228,38 @@ if (phase === "journey") {
   check((await page.locator("[data-access-server]").count()) === 1, "the key reaches one server");
   await shot("access");
 
+  // Try it: the key typed once (never shown again), a tool it sees run
+  // through the gateway, a tool it does not see refused, a parameter
+  // outside allowed_params refused.
+  await page.goto(base + "/ui/tryit");
+  await page.getByLabel("Gateway key").fill(key);
+  await page.getByRole("button", { name: "Use this key" }).click();
+  await flash("Calls are made with key");
+  check(!(await page.content()).includes(key), "the Try-it page does not show the key");
+  check(!page.url().includes(key), "the key is in no URL");
+  check((await page.locator('tr[data-tool="weather-forecast"]').count()) === 1 && (await page.locator('tr[data-tool="weather-alerts"]').count()) === 0, "Try it lists the key's tools");
+  await page.locator('tr[data-tool="weather-forecast"] a').click();
+  await page.locator('[data-arg="text"] input').fill("sunny <b>day</b>");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByTestId("outcome").waitFor();
+  check((await page.getByTestId("http-status").textContent()).includes("HTTP 200"), "the call answered 200");
+  check((await page.getByTestId("result-text").textContent()) === "weather:forecast:sunny <b>day</b>", "the tool's result is shown as text: " + await page.getByTestId("result-text").textContent());
+  await shot("tryit");
+  await page.getByLabel("Arguments as JSON").fill('{"text": "x", "limit": 1}');
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByTestId("rpc-error").waitFor();
+  const refusedParams = await page.getByTestId("rpc-error").textContent();
+  check(refusedParams.includes("Parameters ['limit'] are not allowed for tool forecast"), "allowed_params refuses limit: " + refusedParams);
+  check((await page.getByTestId("http-status").textContent()).includes("HTTP 403"), "the refusal is a 403");
+  await page.getByLabel("Another tool name").fill("weather-alerts");
+  await page.getByRole("button", { name: "Choose" }).click();
+  check((await page.getByTestId("not-visible").count()) === 1, "Try it says the key does not see weather-alerts");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByTestId("rpc-error").waitFor();
+  out.tryit_denied = await page.getByTestId("rpc-error").textContent();
+  out.tryit_denied_status = await page.getByTestId("http-status").textContent();
+  await shot("tryit-denied");
+
   // Connect, one server's endpoint, with the placeholder.
   await page.goto(base + "/ui/connect");
   await page.getByLabel("One server").check();
@@ -213,7 +283,7 @@ if (phase === "journey") {
   const desc = await page.locator('tr[data-tool="steal"] td.description').textContent();
   check(desc.includes("<img src=x onerror=alert(1)>") && desc.includes("<script>"), "the payload is shown as text: " + desc);
   check((await page.locator('tr[data-tool="steal"] img, tr[data-tool="steal"] script, main img').count()) === 0, "no element made from the payload");
-  await page.locator('tr[data-tool="steal"] summary').click();
+  await page.locator('tr[data-tool="steal"] td:nth-child(4) summary').click();
   check((await page.locator('tr[data-tool="steal"] pre.schema').textContent()).includes("<img src=x"), "the schema is shown as text");
   await page.waitForTimeout(500);
   await shot("tools-hostile");
@@ -300,7 +370,7 @@ if (phase === "journey") {
   // A narrow window: no page-wide horizontal scroll (tables scroll in
   // their own box).
   await page.setViewportSize({ width: 390, height: 844 });
-  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit"]) {
+  for (const p of ["/ui/servers", "/ui/keys", "/ui/server?transport=http", "/ui/connect", "/ui/audit", "/ui/tryit?tool=weather-forecast"]) {
     await page.goto(base + p);
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
     const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]

@@ -15,6 +15,7 @@ import (
 	"github.com/mcpgw/mcpgw/controlplane/ui"
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/upstreams/aggregate"
 	"github.com/mcpgw/mcpgw/upstreams/discovery"
 	"github.com/mcpgw/mcpgw/upstreams/health"
 
@@ -109,7 +110,11 @@ func (inst *Instance) startControlPlane(ctx context.Context, rt *Runtime, log *s
 	}
 	// Writes through the UI are admin API writes: counted alike.
 	api := inst.metrics.AdminAPI(h)
-	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log, KeyTools: toolLister{inst}.ToolsOfKey})
+	// The UI's Try-it calls go through Envoy, as the REST facade's do.
+	gwBase, gwClient := aggregate.GatewayClient(rt.GatewayURL)
+	web, err := ui.New(ui.Options{API: api, Config: file, Logger: log, KeyTools: toolLister{inst}.ToolsOfKey,
+		GatewayURL: gwBase, GatewayClient: gwClient,
+		TestServer: serverTester{inst: inst, log: log}.TestServer, StdioCommands: rt.Config.Store.StdioCommands})
 	if err != nil {
 		return "", err
 	}

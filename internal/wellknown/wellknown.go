@@ -86,6 +86,7 @@ var (
 		"/ui/servers", "/ui/server", "/ui/server/delete", "/ui/tools",
 		"/ui/keys", "/ui/keys/block", "/ui/keys/delete",
 		"/ui/teams", "/ui/teams/delete", "/ui/connect", "/ui/access", "/ui/audit",
+		"/ui/tryit", "/ui/tryit/key", "/ui/server/test", "/ui/tools/params",
 		"/ui/static/ui.css", "/ui/static/ui.js", "/ui/static/favicon.svg",
 		"/ui/key", "/ui/team", "/ui/orgs", "/ui/orgs/delete", "/ui/org",
 	}

@@ -24,3 +24,9 @@ func gatewayClient(gatewayURL string) (base string, client *http.Client) {
 		MaxIdleConnsPerHost: 64,
 	}}
 }
+
+// GatewayClient is gatewayClient for the other clients of the gateway's
+// own listener in this process (the admin UI's Try-it calls).
+func GatewayClient(gatewayURL string) (base string, client *http.Client) {
+	return gatewayClient(gatewayURL)
+}

@@ -30,3 +30,40 @@ function showTransport() {
 }
 document.addEventListener("change", (ev) => { if (ev.target.id === "transport") showTransport(); });
 document.addEventListener("DOMContentLoaded", showTransport);
+// Test connection on the server form: posted in the background, so the
+// typed fields (secrets included, which a page never shows again) stay
+// as they are; the page's answer is parsed inert and its result section
+// (escaped by the server) shown under the form. When the fields are
+// refused, the form is submitted to show the errors on their fields.
+document.addEventListener("click", async (ev) => {
+  const b = ev.target.closest("button[data-test-connection]");
+  if (!b || !b.form || !window.fetch || !window.DOMParser) return;
+  ev.preventDefault();
+  const form = b.form;
+  const label = b.textContent;
+  b.disabled = true;
+  b.textContent = "Testing…";
+  try {
+    const r = await fetch(b.formAction, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" });
+    const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+    const got = doc.getElementById("connection-test");
+    if (!r.ok || !got || got.hasAttribute("data-bad-fields")) {
+      form.action = b.formAction;
+      form.submit();
+      return;
+    }
+    const old = document.getElementById("connection-test");
+    if (old) old.remove();
+    const shown = document.importNode(got, true);
+    form.after(shown);
+    // Focus moves to the result (scrolled to, and read out).
+    shown.tabIndex = -1;
+    shown.focus();
+  } catch (e) {
+    form.action = b.formAction;
+    form.submit();
+  } finally {
+    b.disabled = false;
+    b.textContent = label;
+  }
+});
