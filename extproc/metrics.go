@@ -39,14 +39,20 @@ type requestMetrics struct {
 	recorded bool
 }
 
-// record observes st's request once.
+// record observes st's request once: its metrics and the end of its
+// span, with the same outcome.
 func (s *Server) record(st *requestState, outcome string) {
 	m := &st.metrics
-	if s.metrics == nil || !m.post || m.recorded {
+	if !m.post || m.recorded {
 		return
 	}
 	m.recorded = true
-	s.metrics.Request(m.method, m.server, m.tool, outcome, time.Since(m.start))
+	if s.metrics != nil {
+		s.metrics.Request(m.method, m.server, m.tool, outcome, time.Since(m.start))
+	}
+	if s.tracer != nil {
+		s.endSpan(st, outcome)
+	}
 }
 
 // routedTo notes the upstream and tool of a routed call.
