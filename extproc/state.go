@@ -64,6 +64,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		st.meta.dirty = d.Caller != nil
 		if d.EndSession != "" {
 			s.sessions.EndClient(d.EndSession)
+			s.sessionEvent(metrics.SessionEnded)
 		}
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
@@ -130,6 +131,9 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		st.metrics.outcome = statusOutcome(st.call != nil, hs.Get(":status"))
 		if s.tracer != nil {
 			st.trace.status, _ = strconv.Atoi(hs.Get(":status"))
+		}
+		if st.metrics.method == "initialize" && st.metrics.outcome == metrics.OutcomeOK && hs.Get("mcp-session-id") != "" {
+			s.sessionEvent(metrics.SessionStarted)
 		}
 		if st.call != nil {
 			s.log.Debug("call answered", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))

@@ -268,6 +268,21 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		}
 		return n
 	})
+	inst.metrics.DiscoveryFailures(func() map[string]uint64 {
+		out := map[string]uint64{}
+		if !inst.ops.started.Load() {
+			return out
+		}
+		for _, r := range inst.Replicas {
+			for alias, n := range r.Sidecar.DiscoveryFailures() {
+				out[alias] += n
+			}
+		}
+		return out
+	})
+	inst.metrics.TokenFetches(func() []metrics.TokenFetch {
+		return tokenFetches(inst.Current())
+	})
 	admin := opts.AdminAddress
 	if !admin.IsValid() {
 		admin = rt.Config.Gateway.AdminAddress
