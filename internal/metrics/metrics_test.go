@@ -75,6 +75,15 @@ func TestRequestAllocations(t *testing.T) {
 	}
 }
 
+// BenchmarkRequest is what the metrics cost a request (they cannot be
+// turned off; bench row (g) measures tracing on top of them).
+func BenchmarkRequest(b *testing.B) {
+	m := New(false)
+	for b.Loop() {
+		m.Request("tools/call", "github", "x", OutcomeOK, time.Millisecond)
+	}
+}
+
 func TestCountsReadAtScrape(t *testing.T) {
 	m := New(false)
 	m.ClientSession(SessionStarted)
