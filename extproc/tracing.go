@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -146,10 +147,30 @@ func spanName(method string, p callParams) string {
 	switch {
 	case m == "":
 		return "mcp"
-	case (m == "tools/call" || m == "prompts/get") && p.Params.Name != "":
+	case (m == "tools/call" || m == "prompts/get") && p.Params.Name != "" && len(p.Params.Name) <= maxNameBytes:
 		return m + " " + p.Params.Name
 	}
 	return m
+}
+
+// maxNameBytes is MCP's longest tool or prompt name: a longer one (not a
+// name any server has) does not go into the span's name.
+const maxNameBytes = 128
+
+// maxAttrBytes bounds an attribute taken from the request (names, URIs,
+// ids): a client cannot make the gateway export megabytes per span.
+const maxAttrBytes = 1024
+
+// clip is s cut to maxAttrBytes, on a UTF-8 boundary.
+func clip(s string) string {
+	if len(s) <= maxAttrBytes {
+		return s
+	}
+	s = s[:maxAttrBytes]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // spanAttributes are a request span's attributes from its headers and
@@ -160,42 +181,42 @@ func spanAttributes(h router.Headers, method string, p callParams) []attribute.K
 		attribute.String("network.transport", "tcp"),
 		attribute.String("network.protocol.name", "http"))
 	if method != "" {
-		attrs = append(attrs, attribute.String("mcp.method.name", method))
+		attrs = append(attrs, attribute.String("mcp.method.name", clip(method)))
 	}
 	if id := requestIDString(p.ID); id != "" {
-		attrs = append(attrs, attribute.String("jsonrpc.request.id", id))
+		attrs = append(attrs, attribute.String("jsonrpc.request.id", clip(id)))
 	}
 	switch method {
 	case "tools/call":
 		attrs = append(attrs, attribute.String("gen_ai.operation.name", "execute_tool"))
 		if p.Params.Name != "" {
-			attrs = append(attrs, attribute.String("gen_ai.tool.name", p.Params.Name))
+			attrs = append(attrs, attribute.String("gen_ai.tool.name", clip(p.Params.Name)))
 		}
 	case "prompts/get":
 		if p.Params.Name != "" {
-			attrs = append(attrs, attribute.String("gen_ai.prompt.name", p.Params.Name))
+			attrs = append(attrs, attribute.String("gen_ai.prompt.name", clip(p.Params.Name)))
 		}
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
 		if p.Params.URI != "" {
-			attrs = append(attrs, attribute.String("mcp.resource.uri", p.Params.URI))
+			attrs = append(attrs, attribute.String("mcp.resource.uri", clip(p.Params.URI)))
 		}
 	}
 	if v := h.Get("mcp-protocol-version"); v != "" {
-		attrs = append(attrs, attribute.String("mcp.protocol.version", v))
+		attrs = append(attrs, attribute.String("mcp.protocol.version", clip(v)))
 	}
 	if v := h.Get("mcp-session-id"); v != "" {
 		attrs = append(attrs, attribute.String("mcp.session.id", sessionDigest(v)))
 	}
 	if host, port, err := net.SplitHostPort(h.Get(":authority")); err == nil {
-		attrs = append(attrs, attribute.String("server.address", host))
+		attrs = append(attrs, attribute.String("server.address", clip(host)))
 		if n, err := strconv.Atoi(port); err == nil {
 			attrs = append(attrs, attribute.Int("server.port", n))
 		}
 	} else if a := h.Get(":authority"); a != "" {
-		attrs = append(attrs, attribute.String("server.address", a))
+		attrs = append(attrs, attribute.String("server.address", clip(a)))
 	}
 	if v := h.Get(requestIDHeader); v != "" {
-		attrs = append(attrs, attribute.String("mcpgw.request_id", v))
+		attrs = append(attrs, attribute.String("mcpgw.request_id", clip(v)))
 	}
 	return attrs
 }

@@ -249,6 +249,12 @@ func TestSpanNameAndAttributes(t *testing.T) {
 		{"x/made-up", `{"id":1}`, "other", map[string]string{"mcp.method.name": "x/made-up"}},
 		{"tools/call", `{"id":1,"params":{}}`, "tools/call", map[string]string{"gen_ai.tool.name": ""}},
 		{"", `{`, "mcp", map[string]string{"mcp.method.name": ""}},
+		// A name no server can have stays out of the span's name, and a
+		// long one is cut.
+		{"tools/call", `{"id":1,"params":{"name":"` + strings.Repeat("n", 129) + `"}}`, "tools/call",
+			map[string]string{"gen_ai.tool.name": strings.Repeat("n", 129)}},
+		{"tools/call", `{"id":1,"params":{"name":"` + strings.Repeat("é", 600) + `"}}`, "tools/call",
+			map[string]string{"gen_ai.tool.name": strings.Repeat("é", 512)}},
 	}
 	for _, tt := range tests {
 		var p callParams
