@@ -104,7 +104,8 @@ type seenCall struct {
 // client's traceparent, under Envoy's own spans, which the receiver gets
 // too; the upstream sees the same trace in its traceparent header and in
 // params._meta (beside the client's own _meta). A tool error is typed
-// tool_error.
+// tool_error. A tools/list the sidecar serves has the sidecar's span,
+// under Envoy's request to the sidecar.
 func TestTracesThroughEnvoy(t *testing.T) {
 	rcv := startOTLPReceiver(t)
 
@@ -162,6 +163,14 @@ func TestTracesThroughEnvoy(t *testing.T) {
 	if code, _, body := post(t, inst.Endpoint, []byte(`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"alpha-fail","arguments":{"text":"x"}}}`), hdr); code != http.StatusOK || !strings.Contains(body, `"isError":true`) {
 		t.Fatalf("alpha-fail: %d %s", code, body)
 	}
+	// A list the sidecar serves: its span too, under Envoy's request to
+	// the sidecar.
+	const listTrace = "5bf92f3577b34da6a3ce929d0e0e4737"
+	hdr["traceparent"] = "00-" + listTrace + "-" + clientSpan + "-01"
+	if code, _, body := post(t, inst.Endpoint, []byte(`{"jsonrpc":"2.0","id":43,"method":"tools/list"}`), hdr); code != http.StatusOK || !strings.Contains(body, "alpha-echo") {
+		t.Fatalf("tools/list: %d %s", code, body)
+	}
+	delete(hdr, "traceparent")
 	if err := tr.ForceFlush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -256,6 +265,28 @@ func TestTracesThroughEnvoy(t *testing.T) {
 	if !strings.Contains(calls[1].header, failTrace) || !strings.Contains(calls[1].meta, failTrace) {
 		t.Errorf("upstream saw %+v, want trace %s", calls[1], failTrace)
 	}
+	// The sidecar's span of the list, a child of Envoy's request to the
+	// sidecar; the ext_proc service's span of it beside.
+	inList := func(s receivedSpan) bool { return hex.EncodeToString(s.span.GetTraceId()) == listTrace }
+	waitFor(t, "the sidecar's span of tools/list and Envoy's request to the sidecar", func() bool {
+		side := rcv.find(func(s receivedSpan) bool {
+			return inList(s) && s.service == "mcpgw" && attrString(s.span.GetAttributes(), "mcpgw.component") == "sidecar"
+		})
+		if len(side) != 1 || side[0].span.GetName() != "tools/list" || attrString(side[0].span.GetAttributes(), "jsonrpc.request.id") != "43" {
+			return false
+		}
+		parent := hex.EncodeToString(side[0].span.GetParentSpanId())
+		return len(rcv.find(func(s receivedSpan) bool {
+			return inList(s) && s.service == "mcpgw-envoy" && hex.EncodeToString(s.span.GetSpanId()) == parent &&
+				strings.Contains(s.span.GetName(), "mcpgw_sidecar")
+		})) == 1
+	})
+	if ext := rcv.find(func(s receivedSpan) bool {
+		return inList(s) && s.service == "mcpgw" && attrString(s.span.GetAttributes(), "mcpgw.component") == "extproc"
+	}); len(ext) != 1 || ext[0].span.GetName() != "tools/list" {
+		t.Errorf("the ext_proc service's spans of tools/list: %v", ext)
+	}
+
 	if t.Failed() || testing.Verbose() {
 		for _, s := range rcv.find(func(receivedSpan) bool { return true }) {
 			t.Logf("%s %q trace %x span %x parent %x kind %v", s.service, s.span.GetName(), s.span.GetTraceId(), s.span.GetSpanId(), s.span.GetParentSpanId(), s.span.GetKind())

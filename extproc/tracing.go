@@ -2,14 +2,8 @@ package extproc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"net"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -20,6 +14,7 @@ import (
 	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/metrics"
+	"github.com/mcpgw/mcpgw/internal/telemetry"
 )
 
 // instrumentationName names the tracer of the ext_proc service.
@@ -82,16 +77,6 @@ func (s *Server) traceParent(ctx context.Context, h router.Headers) context.Cont
 	return s.propagator.Extract(base, propagation.MapCarrier(h))
 }
 
-// callParams is what a span reads of a request body.
-type callParams struct {
-	ID     json.RawMessage `json:"id"`
-	Params struct {
-		Name string                     `json:"name"`
-		URI  string                     `json:"uri"`
-		Meta map[string]json.RawMessage `json:"_meta"`
-	} `json:"params"`
-}
-
 // startSpan starts st's span, once: at the body phase (body and method
 // known), else when the request ends.
 func (s *Server) startSpan(st *requestState, method string, body []byte) {
@@ -102,12 +87,13 @@ func (s *Server) startSpan(st *requestState, method string, body []byte) {
 	if parent == nil {
 		parent = context.Background()
 	}
-	var p callParams
-	if body != nil && json.Unmarshal(body, &p) != nil {
-		p = callParams{}
+	var req telemetry.Request
+	if body != nil {
+		req = telemetry.ParseRequest(body)
 	}
+	req.Method = method
 	var links []trace.Link
-	if meta := metaCarrier(p.Params.Meta); len(meta) > 0 {
+	if meta := req.MetaCarrier(); len(meta) > 0 {
 		mctx := s.propagator.Extract(context.Background(), meta)
 		if sc := trace.SpanContextFromContext(mctx); sc.IsValid() {
 			if trace.SpanContextFromContext(parent).IsValid() {
@@ -119,127 +105,9 @@ func (s *Server) startSpan(st *requestState, method string, body []byte) {
 			}
 		}
 	}
-	attrs := spanAttributes(st.headers, method, p)
-	_, st.trace.span = s.tracer.Start(parent, spanName(method, p), trace.WithSpanKind(trace.SpanKindServer),
+	attrs := append(req.Attributes(st.headers.Get), attribute.String("mcpgw.component", "extproc"))
+	_, st.trace.span = s.tracer.Start(parent, req.SpanName(), trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithTimestamp(st.metrics.start), trace.WithAttributes(attrs...), trace.WithLinks(links...))
-}
-
-// metaCarrier is the string members of a request's params._meta.
-func metaCarrier(meta map[string]json.RawMessage) propagation.MapCarrier {
-	if len(meta) == 0 {
-		return nil
-	}
-	c := propagation.MapCarrier{}
-	for _, k := range []string{"traceparent", "tracestate", "baggage"} {
-		var v string
-		if json.Unmarshal(meta[k], &v) == nil && v != "" {
-			c[k] = v
-		}
-	}
-	return c
-}
-
-// spanName is "{mcp.method.name} {target}": the tool's or prompt's name
-// as the client called it, else the method alone; "mcp" for a request
-// whose method is not known (answered before its body, or unparseable).
-func spanName(method string, p callParams) string {
-	m := metrics.MethodLabel(method)
-	switch {
-	case m == "":
-		return "mcp"
-	case (m == "tools/call" || m == "prompts/get") && p.Params.Name != "" && len(p.Params.Name) <= maxNameBytes:
-		return m + " " + p.Params.Name
-	}
-	return m
-}
-
-// maxNameBytes is MCP's longest tool or prompt name: a longer one (not a
-// name any server has) does not go into the span's name.
-const maxNameBytes = 128
-
-// maxAttrBytes bounds an attribute taken from the request (names, URIs,
-// ids): a client cannot make the gateway export megabytes per span.
-const maxAttrBytes = 1024
-
-// clip is s cut to maxAttrBytes, on a UTF-8 boundary.
-func clip(s string) string {
-	if len(s) <= maxAttrBytes {
-		return s
-	}
-	s = s[:maxAttrBytes]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// spanAttributes are a request span's attributes from its headers and
-// body (the conventions' names; mcpgw.* for the gateway's own).
-func spanAttributes(h router.Headers, method string, p callParams) []attribute.KeyValue {
-	attrs := make([]attribute.KeyValue, 0, 12)
-	attrs = append(attrs,
-		attribute.String("network.transport", "tcp"),
-		attribute.String("network.protocol.name", "http"))
-	if method != "" {
-		attrs = append(attrs, attribute.String("mcp.method.name", clip(method)))
-	}
-	if id := requestIDString(p.ID); id != "" {
-		attrs = append(attrs, attribute.String("jsonrpc.request.id", clip(id)))
-	}
-	switch method {
-	case "tools/call":
-		attrs = append(attrs, attribute.String("gen_ai.operation.name", "execute_tool"))
-		if p.Params.Name != "" {
-			attrs = append(attrs, attribute.String("gen_ai.tool.name", clip(p.Params.Name)))
-		}
-	case "prompts/get":
-		if p.Params.Name != "" {
-			attrs = append(attrs, attribute.String("gen_ai.prompt.name", clip(p.Params.Name)))
-		}
-	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		if p.Params.URI != "" {
-			attrs = append(attrs, attribute.String("mcp.resource.uri", clip(p.Params.URI)))
-		}
-	}
-	if v := h.Get("mcp-protocol-version"); v != "" {
-		attrs = append(attrs, attribute.String("mcp.protocol.version", clip(v)))
-	}
-	if v := h.Get("mcp-session-id"); v != "" {
-		attrs = append(attrs, attribute.String("mcp.session.id", sessionDigest(v)))
-	}
-	if host, port, err := net.SplitHostPort(h.Get(":authority")); err == nil {
-		attrs = append(attrs, attribute.String("server.address", clip(host)))
-		if n, err := strconv.Atoi(port); err == nil {
-			attrs = append(attrs, attribute.Int("server.port", n))
-		}
-	} else if a := h.Get(":authority"); a != "" {
-		attrs = append(attrs, attribute.String("server.address", clip(a)))
-	}
-	if v := h.Get(requestIDHeader); v != "" {
-		attrs = append(attrs, attribute.String("mcpgw.request_id", clip(v)))
-	}
-	return attrs
-}
-
-// sessionDigest stands for a client session id in spans: the first 16
-// hex digits of its SHA-256. A session's requests still join, and a trace
-// store never holds an id a client presents.
-func sessionDigest(id string) string {
-	sum := sha256.Sum256([]byte(id))
-	return hex.EncodeToString(sum[:8])
-}
-
-// requestIDString is a JSON-RPC id as the conventions want it: a string's
-// contents, a number's digits; "" for none or null.
-func requestIDString(id json.RawMessage) string {
-	var s string
-	if json.Unmarshal(id, &s) == nil {
-		return s
-	}
-	if v := strings.TrimSpace(string(id)); v != "null" {
-		return v
-	}
-	return ""
 }
 
 // endSpan ends st's span with its outcome (the metrics' outcome).

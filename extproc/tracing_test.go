@@ -19,6 +19,7 @@ import (
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/internal/metrics"
+	"github.com/mcpgw/mcpgw/internal/telemetry"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -105,7 +106,7 @@ func TestRoutedCallSpanAndPropagation(t *testing.T) {
 	got := attrs(sp.Attributes())
 	want := map[string]string{
 		"mcp.method.name": "tools/call", "gen_ai.tool.name": "demo-echo", "gen_ai.operation.name": "execute_tool",
-		"jsonrpc.request.id": "7", "mcp.protocol.version": "2025-06-18", "mcp.session.id": sessionDigest("gw-7"),
+		"jsonrpc.request.id": "7", "mcp.protocol.version": "2025-06-18", "mcp.session.id": telemetry.SessionDigest("gw-7"), "mcpgw.component": "extproc",
 		"server.address": "gw.example", "server.port": "4000", "network.transport": "tcp", "network.protocol.name": "http",
 		"mcpgw.request_id": "req-1", "mcpgw.server": "demo", "mcpgw.tool": "echo", "mcpgw.outcome": "ok",
 		"http.response.status_code": "200",
@@ -228,45 +229,6 @@ func TestSpanError(t *testing.T) {
 		errType, isErr := spanError(tt.outcome, tt.code, tt.hasCode)
 		if errType != tt.errType || isErr != tt.isErr {
 			t.Errorf("spanError(%s, %d, %v) = %q, %v; want %q, %v", tt.outcome, tt.code, tt.hasCode, errType, isErr, tt.errType, tt.isErr)
-		}
-	}
-}
-
-func TestSpanNameAndAttributes(t *testing.T) {
-	tests := []struct {
-		method, body string
-		name         string
-		want         map[string]string // "" means absent
-	}{
-		{"tools/call", `{"id":"x","params":{"name":"a-b"}}`, "tools/call a-b",
-			map[string]string{"gen_ai.tool.name": "a-b", "gen_ai.operation.name": "execute_tool", "jsonrpc.request.id": "x"}},
-		{"prompts/get", `{"id":2,"params":{"name":"greet"}}`, "prompts/get greet",
-			map[string]string{"gen_ai.prompt.name": "greet", "gen_ai.tool.name": "", "jsonrpc.request.id": "2"}},
-		{"resources/read", `{"id":3,"params":{"uri":"mcpgw://a/file:///x"}}`, "resources/read",
-			map[string]string{"mcp.resource.uri": "mcpgw://a/file:///x", "gen_ai.operation.name": ""}},
-		{"initialize", `{"id":null,"params":{}}`, "initialize", map[string]string{"jsonrpc.request.id": ""}},
-		{"notifications/initialized", `{"params":{}}`, "notifications/initialized", map[string]string{"jsonrpc.request.id": ""}},
-		{"x/made-up", `{"id":1}`, "other", map[string]string{"mcp.method.name": "x/made-up"}},
-		{"tools/call", `{"id":1,"params":{}}`, "tools/call", map[string]string{"gen_ai.tool.name": ""}},
-		{"", `{`, "mcp", map[string]string{"mcp.method.name": ""}},
-		// A name no server can have stays out of the span's name, and a
-		// long one is cut.
-		{"tools/call", `{"id":1,"params":{"name":"` + strings.Repeat("n", 129) + `"}}`, "tools/call",
-			map[string]string{"gen_ai.tool.name": strings.Repeat("n", 129)}},
-		{"tools/call", `{"id":1,"params":{"name":"` + strings.Repeat("é", 600) + `"}}`, "tools/call",
-			map[string]string{"gen_ai.tool.name": strings.Repeat("é", 512)}},
-	}
-	for _, tt := range tests {
-		var p callParams
-		json.Unmarshal([]byte(tt.body), &p)
-		if got := spanName(tt.method, p); got != tt.name {
-			t.Errorf("%s %s: name %q, want %q", tt.method, tt.body, got, tt.name)
-		}
-		a := attrs(spanAttributes(router.Headers{}, tt.method, p))
-		for k, v := range tt.want {
-			if got, ok := a[k]; got != v || (v == "" && ok) {
-				t.Errorf("%s %s: %s = %q (set %v), want %q", tt.method, tt.body, k, got, ok, v)
-			}
 		}
 	}
 }

@@ -103,7 +103,13 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return gateway.ServeHTTP(ctx, lis, side.Handler(), "sidecar", log)
+	tracing, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer stopTracing()
+	return gateway.ServeHTTP(ctx, lis, tracing.MCPHandler("sidecar", side.Handler()), "sidecar", log)
 }
 
 func cmdDemo(ctx context.Context, args []string, _, stderr io.Writer) error {

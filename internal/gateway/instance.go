@@ -449,7 +449,7 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	}
 	r.SidecarAddr = sideLis.Addr().String()
 	inst.serve(func() error {
-		return ServeHTTP(ctx, sideLis, countInFlight(&r.sidecarInFlight, r.Sidecar.Handler()), "sidecar", log)
+		return ServeHTTP(ctx, sideLis, countInFlight(&r.sidecarInFlight, inst.tracing.MCPHandler("sidecar", r.Sidecar.Handler())), "sidecar", log)
 	})
 	if err := r.Sidecar.Start(ctx); err != nil {
 		return nil, err
