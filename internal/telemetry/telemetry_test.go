@@ -1,6 +1,11 @@
 package telemetry
 
 import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -91,5 +96,39 @@ func TestOffIsNoop(t *testing.T) {
 	}
 	if err := tr.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHTTPExport: OTLP over HTTP goes to the endpoint's /v1/traces (the
+// generic endpoint's path appended), as protobuf, with the service name.
+func TestHTTPExport(t *testing.T) {
+	got := make(chan string, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type") + " " + strconv.FormatBool(bytes.Contains(body, []byte("gw-test")))
+	}))
+	defer srv.Close()
+	cfg, err := ConfigFromEnv(func(k string) string {
+		return map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL, "OTEL_SERVICE_NAME": "gw-test"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tr.Provider.Tracer("t").Start(t.Context(), "s")
+	span.End()
+	if err := tr.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-got:
+		if req != "POST /v1/traces application/x-protobuf true" {
+			t.Errorf("collector got %q", req)
+		}
+	default:
+		t.Fatal("nothing exported")
 	}
 }
