@@ -3,9 +3,11 @@ package extproc
 import (
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"go.opentelemetry.io/otel/attribute"
@@ -230,5 +232,51 @@ func TestSpanError(t *testing.T) {
 		if errType != tt.errType || isErr != tt.isErr {
 			t.Errorf("spanError(%s, %d, %v) = %q, %v; want %q, %v", tt.outcome, tt.code, tt.hasCode, errType, isErr, tt.errType, tt.isErr)
 		}
+	}
+}
+
+// sessionCounter records what a Recorder that counts sessions is told.
+type sessionCounter struct{ events []string }
+
+func (c *sessionCounter) Request(string, string, string, string, time.Duration) {}
+func (c *sessionCounter) ClientSession(event string)                            { c.events = append(c.events, event) }
+
+func TestClientSessionEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		reqs []*extprocv3.ProcessingRequest
+		want []string
+	}{
+		{"initialize answered with a session", []*extprocv3.ProcessingRequest{
+			reqHeaders(":method", "POST", ":path", "/mcp"),
+			reqBody(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`),
+			respHeaders(":status", "200", "mcp-session-id", "gw-1")}, []string{metrics.SessionStarted}},
+		{"initialize answered without one (2026-07-28, stateless)", []*extprocv3.ProcessingRequest{
+			reqHeaders(":method", "POST", ":path", "/mcp"),
+			reqBody(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`),
+			respHeaders(":status", "200")}, nil},
+		{"initialize refused", []*extprocv3.ProcessingRequest{
+			reqHeaders(":method", "POST", ":path", "/mcp"),
+			reqBody(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}`),
+			respHeaders(":status", "400", "mcp-session-id", "gw-1")}, nil},
+		{"a list on a session", []*extprocv3.ProcessingRequest{
+			reqHeaders(":method", "POST", ":path", "/mcp", "mcp-session-id", "gw-1"),
+			reqBody(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`),
+			respHeaders(":status", "200", "mcp-session-id", "gw-1")}, nil},
+		{"DELETE", []*extprocv3.ProcessingRequest{
+			reqHeaders(":method", "DELETE", ":path", "/mcp", "mcp-session-id", "gw-1")}, []string{metrics.SessionEnded}},
+		{"DELETE without a session", []*extprocv3.ProcessingRequest{
+			reqHeaders(":method", "DELETE", ":path", "/mcp")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &sessionCounter{}
+			s := tracedServer(t, nil)
+			WithMetrics(c)(s)
+			run(t, s, nil, tt.reqs...)
+			if !slices.Equal(c.events, tt.want) {
+				t.Fatalf("events %v, want %v", c.events, tt.want)
+			}
+		})
 	}
 }
