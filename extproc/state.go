@@ -113,6 +113,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		if st.call != nil && s.sessionLost(rctx, st, d) {
 			s.sessions.Evict(st.session)
 			s.log.Info("upstream lost the session; evicted", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
+			st.trace.event("mcpgw.upstream_session_lost")
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
 			if reply := s.replay(rctx, st); reply != nil {

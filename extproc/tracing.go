@@ -46,6 +46,14 @@ type requestTrace struct {
 	status int
 }
 
+// event notes something that happened to the request on its span, if it
+// has one (the upstream lost its session, the call was replayed).
+func (t *requestTrace) event(name string) {
+	if t.span != nil {
+		t.span.AddEvent(name)
+	}
+}
+
 // metadataCarrier reads a gRPC stream's incoming metadata.
 type metadataCarrier metadata.MD
 

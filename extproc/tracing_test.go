@@ -2,6 +2,9 @@ package extproc
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -278,5 +281,46 @@ func TestClientSessionEvents(t *testing.T) {
 				t.Fatalf("events %v, want %v", c.events, tt.want)
 			}
 		})
+	}
+}
+
+// TestReplaySpan: a call whose upstream lost its session is replayed; its
+// span says so, and the replayed request carries the span's context too.
+func TestReplaySpan(t *testing.T) {
+	var replayed struct{ header, body string }
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		replayed.header, replayed.body = r.Header.Get("traceparent"), string(b)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`)
+	}))
+	defer up.Close()
+	rec := tracetest.NewSpanRecorder()
+	u, _ := url.Parse(up.URL + "/mcp")
+	names, _ := namespace.NewRegistry([]string{"demo"}, "-")
+	r, err := router.New(names, []*upstreams.Upstream{{Alias: "demo", Transport: upstreams.TransportHTTP, URL: u, Cluster: "mcp_upstream_demo"}}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(r, &fakeSessions{}, nil, WithReplayer(&Replayer{}),
+		WithTracing(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)), propagation.TraceContext{}))
+	run(t, s, nil,
+		reqHeaders(":method", "POST", ":path", "/mcp", "mcp-session-id", "gw-1"),
+		reqBody(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`),
+		respHeaders(":status", "404"))
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	var events []string
+	for _, e := range spans[0].Events() {
+		events = append(events, e.Name)
+	}
+	if !slices.Equal(events, []string{"mcpgw.upstream_session_lost", "mcpgw.replayed"}) {
+		t.Errorf("events %v", events)
+	}
+	traceID := spans[0].SpanContext().TraceID().String()
+	if !strings.Contains(replayed.header, traceID) || !strings.Contains(replayed.body, `"traceparent":"00-`+traceID) {
+		t.Errorf("replayed call: traceparent %q, body %s; want trace %s", replayed.header, replayed.body, traceID)
 	}
 }
