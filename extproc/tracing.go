@@ -44,6 +44,9 @@ type requestTrace struct {
 	span   trace.Span
 	// status is the HTTP status of the answer, once known.
 	status int
+	// request is set when the body is a JSON-RPC request (not a response
+	// or a notification): only a request's params._meta gets the context.
+	request bool
 }
 
 // event notes something that happened to the request on its span, if it
@@ -100,6 +103,7 @@ func (s *Server) startSpan(st *requestState, method string, body []byte) {
 		req = telemetry.ParseRequest(body)
 	}
 	req.Method = method
+	st.trace.request = req.IsRequest()
 	var links []trace.Link
 	if meta := req.MetaCarrier(); len(meta) > 0 {
 		mctx := s.propagator.Extract(context.Background(), meta)
@@ -180,9 +184,10 @@ func spanError(outcome string, code int, hasCode bool) (errorType string, isErro
 }
 
 // propagate carries st's span context to a routed call's upstream: in the
-// traceparent (and tracestate) header and in the request's
-// params._meta, keeping every other _meta member. A body that cannot
-// take it (params not an object) goes unchanged.
+// traceparent (and tracestate) header and, for a request, in its
+// params._meta, keeping every other _meta member. A response or a
+// notification passed through, or a body that cannot take it (params
+// not an object), goes unchanged.
 func (s *Server) propagate(st *requestState, d *router.Decision, body []byte) {
 	if s.tracer == nil || st.trace.span == nil || !st.trace.span.SpanContext().IsValid() {
 		return
@@ -194,6 +199,9 @@ func (s *Server) propagate(st *requestState, d *router.Decision, body []byte) {
 	}
 	for _, k := range c.Keys() {
 		d.SetHeaders = setHeader(d.SetHeaders, k, c[k])
+	}
+	if !st.trace.request {
+		return
 	}
 	if d.Body != nil {
 		body = d.Body

@@ -324,3 +324,26 @@ func TestReplaySpan(t *testing.T) {
 		t.Errorf("replayed call: traceparent %q, body %s; want trace %s", replayed.header, replayed.body, traceID)
 	}
 }
+
+// TestPassThroughKeepsBody: a client's answer to an upstream's request
+// and a cancellation, passed through on a server's own endpoint, get the
+// trace in their header only: a response has no params to add, a
+// notification carries none.
+func TestPassThroughKeepsBody(t *testing.T) {
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":5,"result":{"action":"accept"}}`,
+		`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":3}}`,
+	} {
+		rec := tracetest.NewSpanRecorder()
+		out := run(t, tracedServer(t, rec), nil,
+			reqHeaders(":method", "POST", ":path", "/demo/mcp", "mcp-session-id", "gw-1"), reqBody(body))
+		c := out[1].GetRequestBody().GetResponse()
+		h := set(c.GetHeaderMutation())
+		if h["x-mcp-cluster"] != "mcp_upstream_demo" {
+			t.Fatalf("%s not routed: %v", body, c)
+		}
+		if m := c.GetBodyMutation(); h["traceparent"] == "" || (m != nil && string(m.GetBody()) != body) {
+			t.Errorf("%s: traceparent %q, body mutation %v", body, h["traceparent"], m)
+		}
+	}
+}

@@ -64,6 +64,11 @@ func ParseRequest(body []byte) Request {
 	return r
 }
 
+// IsRequest reports whether the message is a request (a method and an
+// id), the only kind whose params._meta carries trace context: a response
+// has no params, a notification gets none.
+func (r Request) IsRequest() bool { return r.Method != "" && requestIDString(r.ID) != "" }
+
 // MetaCarrier is the trace context members of the request's
 // params._meta.
 func (r Request) MetaCarrier() propagation.MapCarrier {
