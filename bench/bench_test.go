@@ -92,6 +92,7 @@ func TestParseFlagsRows(t *testing.T) {
 		{[]string{"-envoy", "e"}, ""},
 		{[]string{"-envoy", "e", "-rows", "be"}, ""},
 		{[]string{"-envoy", "e", "-rows", "bx"}, "-rows"},
+		{[]string{"-envoy", "e", "-rows", "cg"}, ""},
 		{[]string{"-envoy", "e", "-rows", "cf"}, "needs -litellm"},
 		{[]string{"-envoy", "e", "-rows", "cf", "-litellm", "/bin/true"}, ""},
 		{[]string{"-envoy", "e", "-sessions", "-1"}, "-sessions"},

@@ -93,8 +93,9 @@ type result struct {
 	errors    int
 	firstErr  error
 
-	initsBefore, initsAfter int64 // upstream initialize counter at window start/end
-	warmupInits             int64 // upstream initializes since the previous window
+	initsBefore, initsAfter int64  // upstream initialize counter at window start/end
+	warmupInits             int64  // upstream initializes since the previous window
+	spans                   string // spans exported by the end of the window (traced scenarios)
 }
 
 func (r result) calls() int { return len(r.latencies) }

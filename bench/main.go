@@ -105,7 +105,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
-	fs.StringVar(&o.rows, "rows", "abcde", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, f LiteLLM proxy (needs -litellm)")
+	fs.StringVar(&o.rows, "rows", "abcdeg", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, f LiteLLM proxy (needs -litellm), g gateway with tracing (OTLP to a sink in this process)")
 	fs.StringVar(&o.litellmBin, "litellm", "", "the LiteLLM proxy's litellm executable, for row f (make bench-litellm installs a pinned one)")
 	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
 	fs.StringVar(&o.mcpgwBin, "mcpgw", "", "the mcpgw binary of the memory scenario (default: ./cmd/mcpgw built into a temporary directory)")
@@ -146,8 +146,8 @@ func parseFlags(args []string) (options, error) {
 	if o.warmup < 0 {
 		return o, fmt.Errorf("-warmup must not be negative")
 	}
-	if strings.Trim(o.rows, "abcdef") != "" {
-		return o, fmt.Errorf("-rows: %q has letters other than a, b, c, d, e, f", o.rows)
+	if strings.Trim(o.rows, "abcdefg") != "" {
+		return o, fmt.Errorf("-rows: %q has letters other than a, b, c, d, e, f, g", o.rows)
 	}
 	if strings.Contains(o.rows, "f") && o.litellmBin == "" {
 		return o, fmt.Errorf("-rows f needs -litellm (make bench-litellm)")
@@ -253,6 +253,9 @@ func run(ctx context.Context, o options) error {
 		}},
 		{key: "e", name: "(e) gateway, key", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startGateway(ctx, o.envoyBin, keyed, l, keyHeader())
+		}},
+		{key: "g", name: "(g) gateway, tracing", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startTracedGateway(ctx, o.envoyBin, rt, l)
 		}},
 		{key: "f", name: "(f) LiteLLM proxy", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startLiteLLM(ctx, o.litellmBin, up.URL, l)
@@ -366,6 +369,9 @@ func runScenario(ctx context.Context, sc scenario, up *upstream, o options, maxC
 		}
 		r.scenario, r.key, r.concurrency = sc.name, sc.key, n
 		r.warmupInits = r.initsBefore - last
+		if tg.spans != nil {
+			r.spans = tg.spans()
+		}
 		last = r.initsAfter
 		out = append(out, r)
 	}

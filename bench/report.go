@@ -31,7 +31,7 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	// tabwriter right-aligns every column; padding keeps scenario left-aligned.
 	fmt.Fprintf(tw, "%-24s\tconc\tcalls\terrors\tp50 ms\tp90 ms\tp99 ms\tcalls/s\tupstream inits/1k calls\t\n", "scenario")
 	for _, n := range o.concurrency {
-		for _, k := range []string{"a", "b", "d", "c", "e", "f"} {
+		for _, k := range []string{"a", "b", "d", "c", "e", "g", "f"} {
 			r, ok := byKey[k][n]
 			if !ok {
 				continue
@@ -69,7 +69,7 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	headed = false
 	for _, n := range o.concurrency {
 		b, okB := byKey["b"][n]
-		for _, k := range []string{"d", "c", "e"} {
+		for _, k := range []string{"d", "c", "e", "g"} {
 			r, ok := byKey[k][n]
 			if !ok || !okB {
 				continue
@@ -83,6 +83,23 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 			fmt.Fprintf(tw, "%s\t%d\t%+.3f\t%+.3f\t%s\t\n", fmt.Sprintf("%-24s", r.scenario), n,
 				(r.pct(50)-b.pct(50)).Seconds()*1000, (r.pct(99)-b.pct(99)).Seconds()*1000, ratio(r.throughput(), b.throughput()))
 		}
+	}
+	tw.Flush()
+
+	headed = false
+	for _, n := range o.concurrency {
+		c, okC := byKey["c"][n]
+		g, okG := byKey["g"][n]
+		if !okC || !okG {
+			continue
+		}
+		if !headed {
+			headed = true
+			fmt.Fprintf(w, "\nTracing (g) against none (c): the gateway with metrics (always on) and every request traced, exported over OTLP/gRPC\n\n")
+			fmt.Fprintf(tw, "conc\tp50 +ms\tp99 +ms\tcalls/s g/c\tspans exported by the window's end\t\n")
+		}
+		fmt.Fprintf(tw, "%d\t%+.3f\t%+.3f\t%s\t%s\t\n", n, (g.pct(50)-c.pct(50)).Seconds()*1000, (g.pct(99)-c.pct(99)).Seconds()*1000,
+			ratio(g.throughput(), c.throughput()), g.spans)
 	}
 	tw.Flush()
 

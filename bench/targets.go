@@ -21,6 +21,7 @@ import (
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
+	"github.com/mcpgw/mcpgw/internal/telemetry"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
@@ -185,6 +186,8 @@ type target struct {
 	tool     string
 	header   http.Header // added to every request
 	close    func()
+	// spans, when set, says how many spans the scenario's OTLP sink got.
+	spans func() string
 }
 
 func directTarget(u *upstream) *target {
@@ -288,6 +291,11 @@ func baselineBootstrap(rt *gateway.Runtime, port int, accessLog string, mcpFilte
 // sidecar, real Envoy) at the config's default log level.
 // header is sent with every request (scenario (e)'s key).
 func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header) (*target, error) {
+	return startGatewayWith(ctx, bin, rt, l, header, nil)
+}
+
+// startGatewayWith is startGateway with tracing (nil: off).
+func startGatewayWith(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header, tracing *telemetry.Tracing) (*target, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
@@ -301,6 +309,7 @@ func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs,
 		Port:        ports[0],
 		EnvoyOutput: l,
 		Logger:      slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: level})),
+		Tracing:     tracing,
 	})
 	if err != nil {
 		return nil, err

@@ -54,6 +54,13 @@ func staticClusters(p Params) ([]*clusterv3.Cluster, error) {
 		}
 		out = append(out, admin)
 	}
+	if p.Tracing != nil {
+		otlp, err := tracingCluster(p.Tracing, p.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, otlp)
+	}
 	if p.XDSAddress != "" {
 		xds, err := localCluster(wellknown.XDSCluster, p.XDSAddress, true)
 		if err != nil {

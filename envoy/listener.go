@@ -176,6 +176,11 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		// The router must be last.
 		HttpFilters: append(filters, &hcmv3.HttpFilter{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}}),
 	}
+	if p.Tracing != nil {
+		if hcm.Tracing, err = connectionTracing(p.Tracing); err != nil {
+			return nil, err
+		}
+	}
 	if p.XDSAddress != "" {
 		// The route table comes over ADS (RDS), so routes change with the
 		// upstream clusters while the listener stays as it is.

@@ -129,6 +129,10 @@ type Params struct {
 	// (the ext_proc and sidecar clusters too, so ExtProcAddress and
 	// SidecarAddress are still required). Never use it for a real gateway.
 	NoExtProc bool
+	// Tracing, when set, makes Envoy trace every request with its
+	// OpenTelemetry tracer and send the spans to Tracing's collector (a
+	// cluster of its own, wellknown.OTLPCluster). nil = no tracing.
+	Tracing *Tracing
 }
 
 // withDefaults returns p with zero values replaced by defaults.
@@ -183,6 +187,9 @@ func (p Params) validate() error {
 		if !filepath.IsAbs(p.InternalSocket) || len(p.InternalSocket) > 107 {
 			return fieldErr("InternalSocket", fmt.Errorf("%q: want an absolute path of at most 107 bytes", p.InternalSocket))
 		}
+	}
+	if err := validateTracing(p.Tracing); err != nil {
+		return err
 	}
 	if _, err := splitAddressList(p.ExtProcAddress); err != nil {
 		return fieldErr("ExtProcAddress", err)

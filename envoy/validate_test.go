@@ -49,6 +49,11 @@ func TestRenderedConfigValidatesWithEnvoy(t *testing.T) {
 		{"admin API", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", AdminAPIAddress: "127.0.0.1:9005", CAFile: caFile}, false},
 		{"admin API over xds", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", AdminAPIAddress: "127.0.0.1:9005", XDSAddress: "127.0.0.1:9004", CAFile: caFile}, false},
 		{"replicas", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002,127.0.0.2:9002", SidecarAddress: "127.0.0.1:9003, 127.0.0.1:9004", CAFile: caFile}, false},
+		{"tracing over gRPC", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", CAFile: caFile,
+			Tracing: &Tracing{Protocol: "grpc", Endpoint: "http://127.0.0.1:4317", HostPort: "127.0.0.1:4317", ServiceName: "mcpgw-envoy", SamplingPercent: 100}}, false},
+		{"tracing over HTTPS by name, internal socket", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", CAFile: caFile,
+			InternalSocket: t.TempDir() + "/gw.sock",
+			Tracing:        &Tracing{Protocol: "http/protobuf", Endpoint: "https://collector.example:4318/v1/traces", HostPort: "collector.example:4318", ServiceName: "gw-envoy", SamplingPercent: 25}}, false},
 		{"missing CA file is rejected", Params{
 			ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003",
 			CAFile:    "/nonexistent/ca.pem",

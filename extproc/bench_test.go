@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 // BenchmarkRoutedToolsCall is the Go side of one routed tools/call: the
@@ -13,6 +15,13 @@ import (
 // Server.Process, with the decision cache warm, as in a steady load.
 // Envoy's and gRPC's part is not in it (make bench measures the whole).
 func BenchmarkRoutedToolsCall(b *testing.B) {
+	b.Run("tracing off", func(b *testing.B) { benchmarkRoutedToolsCall(b, false) })
+	// Every request sampled and recorded, then dropped (no processor): the
+	// span, its attributes and the _meta rewrite, not the export.
+	b.Run("tracing on", func(b *testing.B) { benchmarkRoutedToolsCall(b, true) })
+}
+
+func benchmarkRoutedToolsCall(b *testing.B, traced bool) {
 	data, err := os.ReadFile("testdata/routed-tools-call.txtar")
 	if err != nil {
 		b.Fatal(err)
@@ -29,6 +38,10 @@ func BenchmarkRoutedToolsCall(b *testing.B) {
 		reqs = append(reqs, req)
 	}
 	srv := fixtureServer(b)
+	if traced {
+		WithTracing(sdktrace.NewTracerProvider(),
+			propagation.TraceContext{})(srv)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		stream := &fixtureStream{ctx: b.Context(), in: reqs}

@@ -31,6 +31,7 @@ type requestMeta struct {
 
 // noteReply records the error code of an answer the gateway gives.
 func (st *requestState) noteReply(r *router.Reply) {
+	st.trace.status = r.Status
 	if code, ok := replyCode(r); ok {
 		st.meta.rpcError, st.meta.hasRPCError = code, true
 	}

@@ -18,8 +18,24 @@ type Recorder interface {
 	Request(method, server, tool, outcome string, d time.Duration)
 }
 
-// WithMetrics records every MCP request in r.
+// WithMetrics records every MCP request in r (and client sessions, when
+// r is also a SessionRecorder).
 func WithMetrics(r Recorder) Option { return func(s *Server) { s.metrics = r } }
+
+// SessionRecorder counts client sessions: metrics.SessionStarted when an
+// initialize is answered with a new session id, metrics.SessionEnded when
+// a client DELETEs a session its key holds.
+type SessionRecorder interface {
+	ClientSession(event string)
+}
+
+// sessionEvent counts a client session event, if the recorder counts
+// them.
+func (s *Server) sessionEvent(event string) {
+	if r, ok := s.metrics.(SessionRecorder); ok {
+		r.ClientSession(event)
+	}
+}
 
 // toolErrorMarker is how an isError result starts in the JSON encodings
 // MCP servers send (no space after the colon: go-sdk, the TypeScript and
@@ -39,14 +55,20 @@ type requestMetrics struct {
 	recorded bool
 }
 
-// record observes st's request once.
+// record observes st's request once: its metrics and the end of its
+// span, with the same outcome.
 func (s *Server) record(st *requestState, outcome string) {
 	m := &st.metrics
-	if s.metrics == nil || !m.post || m.recorded {
+	if !m.post || m.recorded {
 		return
 	}
 	m.recorded = true
-	s.metrics.Request(m.method, m.server, m.tool, outcome, time.Since(m.start))
+	if s.metrics != nil {
+		s.metrics.Request(m.method, m.server, m.tool, outcome, time.Since(m.start))
+	}
+	if s.tracer != nil {
+		s.endSpan(st, outcome)
+	}
 }
 
 // routedTo notes the upstream and tool of a routed call.

@@ -113,6 +113,7 @@ func (s *Server) replay(ctx context.Context, st *requestState) *router.Reply {
 		return nil
 	}
 	s.log.Info("call replayed on a new upstream session", "request_id", st.requestID(), "upstream", call.Upstream.Alias, "status", status)
+	st.trace.event("mcpgw.replayed")
 	if status == http.StatusNotFound && id != "" {
 		s.sessions.Evict(sess) // lost at once: never lend it again
 	}

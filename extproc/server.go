@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -47,7 +49,10 @@ type Server struct {
 	sessions Sessions
 	replayer *Replayer
 	metrics  Recorder
-	log      *slog.Logger
+	// tracer makes the requests' spans; nil when tracing is off.
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	log        *slog.Logger
 }
 
 // Option configures a Server in New.

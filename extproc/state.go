@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -43,6 +44,8 @@ type requestState struct {
 	metrics requestMetrics
 	// meta is what the access log learns about the request.
 	meta requestMeta
+	// trace is the request's span (tracing on).
+	trace requestTrace
 }
 
 func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
@@ -53,11 +56,15 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		// Only POSTs are MCP requests; GET streams and DELETEs are not
 		// counted.
 		st.metrics.post = st.headers.Get(":method") == http.MethodPost
+		if s.tracer != nil && st.metrics.post {
+			st.trace.parent = s.traceParent(ctx, st.headers)
+		}
 		d := st.router.DecideHeaders(st.headers)
 		st.caller = d.Caller
 		st.meta.dirty = d.Caller != nil
 		if d.EndSession != "" {
 			s.sessions.EndClient(d.EndSession)
+			s.sessionEvent(metrics.SessionEnded)
 		}
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
@@ -72,6 +79,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 	case *extprocv3.ProcessingRequest_RequestBody:
 		d := st.router.DecideBody(st.headers, st.caller, m.RequestBody.GetBody())
 		st.metrics.method = d.Method
+		s.startSpan(st, d.Method, m.RequestBody.GetBody())
 		st.meta.dirty = true
 		if d.Reply != nil {
 			s.logReply(st, d.Reply)
@@ -86,6 +94,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 				s.record(st, replyOutcome(reply))
 				return immediate(reply)
 			}
+			s.propagate(st, &d, m.RequestBody.GetBody())
 			st.sent = &d
 		}
 		return &extprocv3.ProcessingResponse{Response: &extprocv3.ProcessingResponse_RequestBody{
@@ -104,6 +113,7 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 		if st.call != nil && s.sessionLost(rctx, st, d) {
 			s.sessions.Evict(st.session)
 			s.log.Info("upstream lost the session; evicted", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias, "status", hs.Get(":status"))
+			st.trace.event("mcpgw.upstream_session_lost")
 			// One transparent retry on a new session: the upstream
 			// refused the call before running it.
 			if reply := s.replay(rctx, st); reply != nil {
@@ -120,6 +130,12 @@ func (s *Server) handle(ctx context.Context, st *requestState, req *extprocv3.Pr
 			return immediate(d.Reply)
 		}
 		st.metrics.outcome = statusOutcome(st.call != nil, hs.Get(":status"))
+		if s.tracer != nil {
+			st.trace.status, _ = strconv.Atoi(hs.Get(":status"))
+		}
+		if st.metrics.method == "initialize" && st.metrics.outcome == metrics.OutcomeOK && hs.Get("mcp-session-id") != "" {
+			s.sessionEvent(metrics.SessionStarted)
+		}
 		if st.call != nil {
 			s.log.Debug("call answered", "request_id", st.requestID(), "upstream", st.call.Upstream.Alias, "tool", st.call.Name, "status", hs.Get(":status"))
 		}

@@ -8,10 +8,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/gateway"
+	"github.com/mcpgw/mcpgw/internal/telemetry"
 )
 
 var errUsage = errors.New("usage")
@@ -84,4 +86,27 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// startTracing sets up traces as the OTEL_* variables ask (off unless an
+// OTLP endpoint or OTEL_TRACES_EXPORTER=otlp is set); stop exports what
+// is left, within 5 s.
+func startTracing(ctx context.Context, log *slog.Logger) (t *telemetry.Tracing, stop func(), err error) {
+	cfg, err := telemetry.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t, err = telemetry.Start(ctx, cfg); err != nil {
+		return nil, nil, err
+	}
+	if t.Enabled() {
+		log.Info("tracing", "protocol", cfg.Protocol, "service", cfg.ServiceName, "sampler", cfg.Sampler)
+	}
+	return t, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := t.Shutdown(sctx); err != nil {
+			log.Warn("tracing: spans not exported at exit", "error", err)
+		}
+	}, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/internal/gateway"
+	"github.com/mcpgw/mcpgw/internal/telemetry"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
 )
 
@@ -30,7 +31,12 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	svc, pool := gateway.NewExtProc(rt, log)
+	tracing, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	svc, pool := gateway.NewExtProc(rt, log, gateway.ExtProcTracing(tracing)...)
 	defer pool.Close()
 	go pool.Run(ctx)
 	go gateway.WatchAccess(ctx, rt, log)
@@ -97,7 +103,13 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return gateway.ServeHTTP(ctx, lis, side.Handler(), "sidecar", log)
+	tracing, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer stopTracing()
+	return gateway.ServeHTTP(ctx, lis, tracing.MCPHandler("sidecar", side.Handler()), "sidecar", log)
 }
 
 func cmdDemo(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -136,6 +148,13 @@ func cmdEnvoyConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	p := envoyParams(rt, *port, *adminPort, *ext, *side, "")
 	p.InternalSocket = *internalSocket
+	// Envoy traces to the collector the OTEL_* variables name, as the
+	// ext_proc service started with the same variables does.
+	tcfg, err := telemetry.ConfigFromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	p.Tracing = gateway.EnvoyTracing(tcfg)
 	if *xdsAddr != "" {
 		p.XDSAddress, p.Upstreams = *xdsAddr, nil
 	}

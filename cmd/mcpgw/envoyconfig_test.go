@@ -103,3 +103,50 @@ func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
 	kder, _ := x509.MarshalECPrivateKey(key)
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
 }
+
+// TestEnvoyConfigTracing: the OTEL_* variables give the rendered Envoy
+// its tracer and collector cluster; none give neither; a bad one is an
+// error naming it.
+func TestEnvoyConfigTracing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("mcp_servers:\n  demo:\n    url: http://127.0.0.1:4100/mcp\n"), 0o600)
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    []string
+		notWant []string
+		err     string
+	}{
+		{"off", nil, nil, []string{"envoy.tracers.opentelemetry", "mcpgw_otlp"}, ""},
+		{"grpc", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc", "OTEL_SERVICE_NAME": "gw"},
+			[]string{"envoy.tracers.opentelemetry", "cluster_name: mcpgw_otlp", "service_name: gw-envoy", "address: collector", "port_value: 4317"}, nil, ""},
+		{"bad protocol", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "thrift"}, nil, nil, "OTEL_EXPORTER_OTLP_PROTOCOL"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
+				"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED", "OTEL_TRACES_SAMPLER"} {
+				t.Setenv(k, tc.env[k])
+			}
+			code, out, errOut := runCmd("envoy-config", "-config", path)
+			if tc.err != "" {
+				if code == 0 || !strings.Contains(errOut, tc.err) {
+					t.Fatalf("exit %d, stderr %q: want an error naming %s", code, errOut, tc.err)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("bootstrap lacks %q", w)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("bootstrap has %q", w)
+				}
+			}
+		})
+	}
+}

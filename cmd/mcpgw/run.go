@@ -73,7 +73,13 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		demoDone <- nil
 	}
 
+	tracing, stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	inst, err := gateway.Start(ctx, rt, gateway.Options{
+		Tracing:      tracing,
 		EnvoyBin:     bin,
 		Port:         *port,
 		AdminAddress: admin,

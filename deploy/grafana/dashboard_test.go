@@ -47,7 +47,9 @@ func exported(t *testing.T) map[string]bool {
 	m.UpstreamSessions(func() int { return 1 })
 	m.Request("tools/call", "alpha", "echo", metrics.OutcomeOK, time.Millisecond)
 	m.Decision(true, false, false)
-	m.DiscoveryFailure("alpha")
+	m.DiscoveryFailures(func() map[string]uint64 { return map[string]uint64{"alpha": 1} })
+	m.TokenFetches(func() []metrics.TokenFetch { return []metrics.TokenFetch{{Server: "alpha", Outcome: "ok", N: 1}} })
+	m.ClientSession(metrics.SessionStarted)
 	h := m.AdminAPI(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/key/generate", nil))
 	families, err := m.Registry().Gather()
@@ -169,7 +171,8 @@ func TestDashboard(t *testing.T) {
 	}
 	// Every metric of the gateway's own is on the dashboard.
 	for _, n := range []string{"mcp_server_operation_duration_seconds_count", "mcp_server_operation_duration_seconds_bucket",
-		"mcpgw_policy_decisions_total", "mcpgw_upstream_discovery_failures_total", "mcpgw_admin_api_writes_total", "mcpgw_upstream_sessions_open"} {
+		"mcpgw_policy_decisions_total", "mcpgw_upstream_discovery_failures_total", "mcpgw_admin_api_writes_total", "mcpgw_upstream_sessions_open",
+		"mcpgw_client_sessions_total", "mcpgw_oauth2_token_fetches_total"} {
 		if !have[n] {
 			t.Errorf("%s is not exported any more: update this test and the dashboard", n)
 		}

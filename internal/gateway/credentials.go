@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/mcpgw/mcpgw/internal/config"
+	"github.com/mcpgw/mcpgw/internal/metrics"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/credentials"
 	"github.com/mcpgw/mcpgw/upstreams/credentials/tokens"
@@ -84,4 +85,36 @@ func buildCredentials(cfg *config.Config, ups []*upstreams.Upstream, aliases []s
 		return nil, fmt.Errorf("build credentials: %w", err)
 	}
 	return r, nil
+}
+
+// tokenCounter is a token source that counts its token requests
+// (tokens.Source).
+type tokenCounter interface {
+	Server() string
+	Fetches() map[string]uint64
+}
+
+// tokenFetches are the token requests of rt's OAuth2 token sources, for
+// metrics: the routed calls' and the adapters' (one source per server).
+// Replicas after the first have sources of their own, not counted (more
+// than one replica is for tests).
+func tokenFetches(rt *Runtime) []metrics.TokenFetch {
+	if rt == nil {
+		return nil
+	}
+	var out []metrics.TokenFetch
+	for _, u := range rt.Upstreams {
+		src := u.Credentials.Token
+		if u.Adapter != nil {
+			src = u.Adapter.Token
+		}
+		c, ok := src.(tokenCounter)
+		if !ok {
+			continue
+		}
+		for outcome, n := range c.Fetches() {
+			out = append(out, metrics.TokenFetch{Server: c.Server(), Outcome: outcome, N: n})
+		}
+	}
+	return out
 }

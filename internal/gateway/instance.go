@@ -22,6 +22,7 @@ import (
 	"github.com/mcpgw/mcpgw/envoy/xds"
 	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/internal/metrics"
+	"github.com/mcpgw/mcpgw/internal/telemetry"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/adapter"
@@ -56,6 +57,10 @@ type Options struct {
 	// Envoy, balanced round robin with no stickiness; zero means one. More
 	// than one is for testing that nothing depends on per-replica state.
 	Replicas int
+	// Tracing exports the ext_proc service's spans, and makes Envoy
+	// trace to the same collector; nil or off means no tracing. The
+	// caller shuts it down after Close.
+	Tracing *telemetry.Tracing
 }
 
 // Replica is one ext_proc service and sidecar pair, sharing nothing with
@@ -126,6 +131,8 @@ type Instance struct {
 	ops opsState
 	// metrics are served on the operations listener (/metrics).
 	metrics *metrics.Metrics
+	// tracing is Options.Tracing.
+	tracing *telemetry.Tracing
 	dir     string
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -149,7 +156,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	inst = &Instance{Runtime: rt, cancel: cancel, errc: make(chan error, 4), log: log,
-		metrics: metrics.New(rt.Config.Gateway.MetricsToolLabel)}
+		metrics: metrics.New(rt.Config.Gateway.MetricsToolLabel), tracing: opts.Tracing}
 	if rt.store != nil {
 		inst.store = rt.store.store // closed by Close, also when Start fails
 	}
@@ -261,6 +268,21 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		}
 		return n
 	})
+	inst.metrics.DiscoveryFailures(func() map[string]uint64 {
+		out := map[string]uint64{}
+		if !inst.ops.started.Load() {
+			return out
+		}
+		for _, r := range inst.Replicas {
+			for alias, n := range r.Sidecar.DiscoveryFailures() {
+				out[alias] += n
+			}
+		}
+		return out
+	})
+	inst.metrics.TokenFetches(func() []metrics.TokenFetch {
+		return tokenFetches(inst.Current())
+	})
 	admin := opts.AdminAddress
 	if !admin.IsValid() {
 		admin = rt.Config.Gateway.AdminAddress
@@ -307,6 +329,9 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
 		InternalSocket:      internalSocket,
+	}
+	if opts.Tracing.Enabled() {
+		params.Tracing = EnvoyTracing(opts.Tracing.Config)
 	}
 	if err := listenerTLSParams(&params, rt.Config.Gateway, inst.dir); err != nil {
 		return inst, err
@@ -390,7 +415,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 // replica given its sidecar listener serves the adapter endpoints.
 func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger, sideLis net.Listener) (*Replica, error) {
 	r := &Replica{rt: rt}
-	r.ExtProc, r.Sessions = NewExtProc(rt, log, extproc.WithMetrics(inst.metrics))
+	r.ExtProc, r.Sessions = NewExtProc(rt, log, append(ExtProcTracing(inst.tracing), extproc.WithMetrics(inst.metrics))...)
 	rt.Access.Observe(func(d policy.Decision) { inst.metrics.Decision(d.Allow, d.Hidden, d.Invalid) })
 	inst.Replicas = append(inst.Replicas, r)
 	inst.serve(func() error { r.Sessions.Run(ctx); return nil })
@@ -424,7 +449,7 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	}
 	r.SidecarAddr = sideLis.Addr().String()
 	inst.serve(func() error {
-		return ServeHTTP(ctx, sideLis, countInFlight(&r.sidecarInFlight, r.Sidecar.Handler()), "sidecar", log)
+		return ServeHTTP(ctx, sideLis, countInFlight(&r.sidecarInFlight, inst.tracing.MCPHandler("sidecar", r.Sidecar.Handler())), "sidecar", log)
 	})
 	if err := r.Sidecar.Start(ctx); err != nil {
 		return nil, err

@@ -93,8 +93,8 @@ type Metrics struct {
 
 	operations *prometheus.HistogramVec
 	decisions  *prometheus.CounterVec
-	discovery  *prometheus.CounterVec
 	adminAPI   *prometheus.CounterVec
+	sessions   *prometheus.CounterVec
 }
 
 // DurationBuckets suit MCP requests: sub-millisecond gateway answers up
@@ -118,19 +118,22 @@ func New(toolLabel bool) *Metrics {
 		Name: "mcpgw_policy_decisions_total",
 		Help: "Access decisions on calls (tools/call, prompts/get, resources/read, ...), by decision: allow, deny, hidden (answered as an unknown name), invalid (arguments the policy cannot read).",
 	}, []string{"decision"})
-	m.discovery = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mcpgw_upstream_discovery_failures_total",
-		Help: "Failed connections to, and tools/list of, upstream servers by the sidecar's discovery.",
-	}, []string{"server"})
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcpgw_client_sessions_total",
+		Help: "Client sessions by event: started (an initialize answered with a new gateway session id), ended (a DELETE of a session the caller's key holds). Session ids are sealed, not stored: a session a client abandons ends, unseen, at gateway.session_ttl.",
+	}, []string{"event"})
 	m.adminAPI = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mcpgw_admin_api_writes_total",
 		Help: "Admin API requests that change something (POST, PUT, PATCH, DELETE), by object kind and HTTP status code.",
 	}, []string{"object", "code"})
-	m.reg.MustRegister(m.operations, m.decisions, m.discovery, m.adminAPI,
+	m.reg.MustRegister(m.operations, m.decisions, m.adminAPI, m.sessions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Pre-created series: dashboards see zeros rather than no data.
 	for _, d := range []string{"allow", "deny", "hidden", "invalid"} {
 		m.decisions.WithLabelValues(d)
+	}
+	for _, e := range []string{SessionStarted, SessionEnded} {
+		m.sessions.WithLabelValues(e)
 	}
 	return m
 }
@@ -185,11 +188,77 @@ func (m *Metrics) Decision(allow, hidden, invalid bool) {
 	m.decisions.WithLabelValues(d).Inc()
 }
 
-// DiscoveryFailure records a failed discovery of server.
-func (m *Metrics) DiscoveryFailure(server string) {
+// Client session events (the event label of mcpgw_client_sessions_total).
+const (
+	SessionStarted = "started"
+	SessionEnded   = "ended"
+)
+
+// ClientSession counts a client session event (SessionStarted,
+// SessionEnded).
+func (m *Metrics) ClientSession(event string) {
 	if m != nil {
-		m.discovery.WithLabelValues(server).Inc()
+		m.sessions.WithLabelValues(event).Inc()
 	}
+}
+
+// DiscoveryFailures reports read() at each scrape as
+// mcpgw_upstream_discovery_failures_total{server}: how many times the
+// sidecar's discovery found each upstream unusable (a failed connection
+// or tools/list), summed over what read returns. A server removed and
+// added again starts from zero (a counter reset).
+func (m *Metrics) DiscoveryFailures(read func() map[string]uint64) {
+	m.reg.MustRegister(&counterFunc{
+		desc: prometheus.NewDesc("mcpgw_upstream_discovery_failures_total",
+			"Times the sidecar's discovery found an upstream server unusable: a failed connection, or a failed tools/list.", []string{"server"}, nil),
+		read: func(emit func(n uint64, labels ...string)) {
+			for server, n := range read() {
+				emit(n, server)
+			}
+		},
+	})
+}
+
+// TokenFetch is one server's count of OAuth2 token fetches with one
+// outcome (tokens.Source.Fetches: ok, refused, timeout, unreachable,
+// invalid, error).
+type TokenFetch struct {
+	Server, Outcome string
+	N               uint64
+}
+
+// TokenFetches reports read() at each scrape as
+// mcpgw_oauth2_token_fetches_total{server, outcome}: requests to the
+// token endpoints of oauth2 servers (client credentials), counted by the
+// token sources. Counts of the same server and outcome are summed.
+func (m *Metrics) TokenFetches(read func() []TokenFetch) {
+	m.reg.MustRegister(&counterFunc{
+		desc: prometheus.NewDesc("mcpgw_oauth2_token_fetches_total",
+			"OAuth2 client-credentials token requests to upstream servers' token endpoints, by server and outcome: ok, refused, timeout, unreachable, invalid, error.", []string{"server", "outcome"}, nil),
+		read: func(emit func(n uint64, labels ...string)) {
+			sum := map[[2]string]uint64{}
+			for _, f := range read() {
+				sum[[2]string{f.Server, f.Outcome}] += f.N
+			}
+			for k, n := range sum {
+				emit(n, k[0], k[1])
+			}
+		},
+	})
+}
+
+// counterFunc is counters read at scrape time from counts kept elsewhere.
+type counterFunc struct {
+	desc *prometheus.Desc
+	read func(emit func(n uint64, labels ...string))
+}
+
+func (c *counterFunc) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *counterFunc) Collect(ch chan<- prometheus.Metric) {
+	c.read(func(n uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(n), labels...)
+	})
 }
 
 // AdminAPI counts the admin API's writes (every method but GET and

@@ -74,3 +74,41 @@ func TestRequestAllocations(t *testing.T) {
 		t.Errorf("%v allocations per request", n)
 	}
 }
+
+// BenchmarkRequest is what the metrics cost a request (they cannot be
+// turned off; bench row (g) measures tracing on top of them).
+func BenchmarkRequest(b *testing.B) {
+	m := New(false)
+	for b.Loop() {
+		m.Request("tools/call", "github", "x", OutcomeOK, time.Millisecond)
+	}
+}
+
+func TestCountsReadAtScrape(t *testing.T) {
+	m := New(false)
+	m.ClientSession(SessionStarted)
+	m.ClientSession(SessionStarted)
+	m.ClientSession(SessionEnded)
+	failures := map[string]uint64{"alpha": 3}
+	m.DiscoveryFailures(func() map[string]uint64 { return failures })
+	m.TokenFetches(func() []TokenFetch {
+		// Two sources of one server (two replicas) are summed.
+		return []TokenFetch{{"gh", "ok", 2}, {"gh", "ok", 1}, {"gh", "refused", 1}}
+	})
+	text := scrape(t, m)
+	for _, want := range []string{
+		`mcpgw_client_sessions_total{event="started"} 2`,
+		`mcpgw_client_sessions_total{event="ended"} 1`,
+		`mcpgw_upstream_discovery_failures_total{server="alpha"} 3`,
+		`mcpgw_oauth2_token_fetches_total{outcome="ok",server="gh"} 3`,
+		`mcpgw_oauth2_token_fetches_total{outcome="refused",server="gh"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %s in\n%s", want, text)
+		}
+	}
+	failures["alpha"] = 4
+	if text := scrape(t, m); !strings.Contains(text, `mcpgw_upstream_discovery_failures_total{server="alpha"} 4`) {
+		t.Error("discovery failures not read again at the next scrape")
+	}
+}

@@ -33,6 +33,10 @@ const (
 	// /organization/* paths, routed there without ext_proc.
 	AdminAPICluster = "mcpgw_admin_api"
 
+	// OTLPCluster is the Envoy cluster of the OTLP collector Envoy sends
+	// its spans to, when tracing is on (package internal/telemetry).
+	OTLPCluster = "mcpgw_otlp"
+
 	// ExtProcFilterName is the HTTP filter name of ext_proc in the Envoy
 	// config (per-route overrides are keyed by it).
 	ExtProcFilterName = "envoy.filters.http.ext_proc"

@@ -128,6 +128,10 @@ func withHealth(done <-chan struct{}, next http.Handler) http.Handler {
 // Sessions are stateful: each initialize gets a new Mcp-Session-Id.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// DiscoveryFailures is how many times discovery found each upstream
+// unusable, by alias (discovery.Discovery.Failures), for metrics.
+func (s *Server) DiscoveryFailures() map[string]uint64 { return s.disc.Failures() }
+
 // Health is discovery's view of every upstream (see discovery.Health).
 func (s *Server) Health() map[string]discovery.Health { return s.disc.Health() }
 

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -85,6 +86,42 @@ type Source struct {
 	failed    error     // the last fetch's error, until retryAt
 	retryAt   time.Time
 	flight    *flight // the fetch under way, if any
+	// fetches counts token requests by outcome (fetchOutcomes' order).
+	fetches [len(fetchOutcomes)]atomic.Uint64
+}
+
+// Outcomes of a token request, as Fetches names them.
+const (
+	FetchOK          = "ok"
+	FetchRefused     = "refused"     // the endpoint answered an OAuth2 error (or a non-2xx status)
+	FetchTimeout     = "timeout"     // no answer in time
+	FetchUnreachable = "unreachable" // no connection
+	FetchInvalid     = "invalid"     // an answer that is not a token
+	FetchError       = "error"       // anything else
+)
+
+var fetchOutcomes = [...]string{FetchOK, FetchRefused, FetchTimeout, FetchUnreachable, FetchInvalid, FetchError}
+
+// Fetches returns how many requests the source sent its token endpoint,
+// by outcome (every outcome, zeros included), for metrics.
+func (s *Source) Fetches() map[string]uint64 {
+	out := make(map[string]uint64, len(fetchOutcomes))
+	for i, o := range fetchOutcomes {
+		out[o] = s.fetches[i].Load()
+	}
+	return out
+}
+
+// Server is the name of the server the source fetches tokens for.
+func (s *Source) Server() string { return s.server }
+
+func (s *Source) count(outcome string) {
+	for i, o := range fetchOutcomes {
+		if o == outcome {
+			s.fetches[i].Add(1)
+			return
+		}
+	}
 }
 
 // flight is one fetch that callers wait on.
@@ -213,7 +250,9 @@ func (s *Source) fetch(f *flight) {
 	defer s.mu.Unlock()
 	s.flight = nil
 	if err != nil {
-		f.err = newError(s.server, err)
+		e := newError(s.server, err)
+		s.count(e.outcome)
+		f.err = e
 		s.failed, s.retryAt = f.err, s.opts.Now().Add(s.opts.RetryAfter)
 		close(f.done)
 		return
@@ -225,6 +264,7 @@ func (s *Source) fetch(f *flight) {
 		// clock and count it from our start.
 		lifetime = max(time.Until(t.Expiry), 0)
 	}
+	s.count(FetchOK)
 	s.token, s.failed = t.AccessToken, nil
 	s.expiry = start.Add(lifetime)
 	if lifetime > 2*s.opts.RefreshBefore {
@@ -247,6 +287,8 @@ type Error struct {
 	Server string
 	Reason string
 	cause  error
+	// outcome is the failure's Fetch* outcome.
+	outcome string
 }
 
 func (e *Error) Error() string {
@@ -263,11 +305,12 @@ func (e *Error) Unwrap() error {
 }
 
 func newError(server string, err error) *Error {
-	e := &Error{Server: server, cause: err}
+	e := &Error{Server: server, cause: err, outcome: FetchError}
 	var re *oauth2.RetrieveError
 	var ue *url.Error
 	switch {
 	case errors.As(err, &re):
+		e.outcome = FetchRefused
 		e.Reason = "token endpoint refused"
 		if re.Response != nil {
 			e.Reason = fmt.Sprintf("token endpoint answered HTTP %d", re.Response.StatusCode)
@@ -276,15 +319,20 @@ func newError(server string, err error) *Error {
 			e.Reason += " (" + re.ErrorCode + ")"
 		}
 	case errors.Is(err, context.DeadlineExceeded):
+		e.outcome = FetchTimeout
 		e.Reason = "token endpoint did not answer in time"
 	case errors.Is(err, errNoAccessToken), strings.Contains(err.Error(), "missing access_token"):
+		e.outcome = FetchInvalid
 		e.Reason = "token endpoint answered without an access_token"
 	case errors.As(err, &ue) && ue.Timeout():
+		e.outcome = FetchTimeout
 		e.Reason = "token endpoint did not answer in time"
 	case errors.As(err, &ue), strings.Contains(err.Error(), "cannot fetch token"):
 		// The *url.Error names the token URL; it is not repeated.
+		e.outcome = FetchUnreachable
 		e.Reason = "token endpoint unreachable"
 	case strings.Contains(err.Error(), "cannot parse"):
+		e.outcome = FetchInvalid
 		e.Reason = "token endpoint answered something that is not a token"
 	default:
 		e.Reason = "token request failed"

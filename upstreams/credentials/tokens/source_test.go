@@ -253,22 +253,27 @@ func TestFailureNamesServerNotSecrets(t *testing.T) {
 
 func TestFailureReasons(t *testing.T) {
 	tests := []struct {
-		name   string
-		answer func(w http.ResponseWriter, r *http.Request, n int64)
-		want   string
+		name    string
+		answer  func(w http.ResponseWriter, r *http.Request, n int64)
+		want    string
+		outcome string // what Fetches counts
 	}{
-		{"no access_token", func(w http.ResponseWriter, _ *http.Request, _ int64) { w.Write([]byte(`{"token_type":"Bearer"}`)) }, "without an access_token"},
-		{"not json", func(w http.ResponseWriter, _ *http.Request, _ int64) { w.Write([]byte(`<html>` + secret)) }, "not a token"},
+		{"no access_token", func(w http.ResponseWriter, _ *http.Request, _ int64) { w.Write([]byte(`{"token_type":"Bearer"}`)) }, "without an access_token", FetchInvalid},
+		{"not json", func(w http.ResponseWriter, _ *http.Request, _ int64) { w.Write([]byte(`<html>` + secret)) }, "not a token", FetchInvalid},
 		{"server error with an odd error code", func(w http.ResponseWriter, _ *http.Request, _ int64) {
 			w.WriteHeader(http.StatusInternalServerError)
 			w.Write([]byte(`{"error":"Echo ` + secret + `"}`))
-		}, "HTTP 500"},
+		}, "HTTP 500", FetchRefused},
+		{"invalid client", func(w http.ResponseWriter, _ *http.Request, _ int64) {
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid_client"}`))
+		}, "HTTP 401 (invalid_client)", FetchRefused},
 		{"too slow", func(w http.ResponseWriter, r *http.Request, _ int64) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(5 * time.Second):
 			}
-		}, "did not answer in time"},
+		}, "did not answer in time", FetchTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,6 +284,7 @@ func TestFailureReasons(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), secret) {
 				t.Errorf("error = %v, want one saying %q and not the secret", err, tt.want)
 			}
+			checkFetches(t, s, tt.outcome)
 		})
 	}
 	t.Run("unreachable", func(t *testing.T) {
@@ -288,7 +294,29 @@ func TestFailureReasons(t *testing.T) {
 		if _, err := s.Token(t.Context()); err == nil || !strings.Contains(err.Error(), "unreachable") {
 			t.Errorf("error = %v, want unreachable", err)
 		}
+		checkFetches(t, s, FetchUnreachable)
 	})
+	t.Run("ok", func(t *testing.T) {
+		s := newSource(t, newEndpoint(t), nil)
+		mustToken(t, s, "tok-1")
+		mustToken(t, s, "tok-1") // cached: no second request
+		checkFetches(t, s, FetchOK)
+	})
+}
+
+// checkFetches wants s to have counted one request, with outcome.
+func checkFetches(t *testing.T, s *Source, outcome string) {
+	t.Helper()
+	got := s.Fetches()
+	for _, o := range fetchOutcomes {
+		want := uint64(0)
+		if o == outcome {
+			want = 1
+		}
+		if got[o] != want {
+			t.Errorf("Fetches()[%s] = %d, want %d (all: %v)", o, got[o], want, got)
+		}
+	}
 }
 
 func TestClientSecretBasic(t *testing.T) {
