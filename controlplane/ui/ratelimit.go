@@ -93,11 +93,47 @@ func (s *signinLimiter) wait(client string) (time.Duration, bool) {
 	return 0, false
 }
 
+// begin is wait and, when client may try now, failed in one step: the
+// try is counted as a failure before its key is checked, so sign-ins
+// sent at once cannot all pass wait before the first of them is counted.
+// A try that turns out not to be a failure is handed back with undo.
+func (s *signinLimiter) begin(client string) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if b, ok := s.clients[client]; ok {
+		if w := s.perClient.wait(*b, now); w > 0 {
+			return w, false
+		}
+	}
+	if w := s.all.wait(s.global, now); w > 0 {
+		return w, true
+	}
+	s.takeLocked(client, now)
+	return 0, false
+}
+
+// undo hands back the token begin took for client's try.
+func (s *signinLimiter) undo(client string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.global.tokens, s.global.at = min(s.all.burst, s.all.level(s.global, now)+1), now
+	if b, ok := s.clients[client]; ok {
+		b.tokens, b.at = min(s.perClient.burst, s.perClient.level(*b, now)+1), now
+	}
+}
+
 // failed records a failed sign-in of client.
 func (s *signinLimiter) failed(client string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	s.takeLocked(client, s.now())
+}
+
+// takeLocked spends a token of client's bucket and of the global one;
+// s.mu is held.
+func (s *signinLimiter) takeLocked(client string, now time.Time) {
 	s.all.take(&s.global, now)
 	b, ok := s.clients[client]
 	if !ok {
