@@ -81,7 +81,11 @@ func newSigninLimiter(now func() time.Time) *signinLimiter {
 func (s *signinLimiter) wait(client string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	return s.waitLocked(client, s.now())
+}
+
+// waitLocked is wait at now; s.mu is held.
+func (s *signinLimiter) waitLocked(client string, now time.Time) (time.Duration, bool) {
 	if b, ok := s.clients[client]; ok {
 		if w := s.perClient.wait(*b, now); w > 0 {
 			return w, false
@@ -101,13 +105,8 @@ func (s *signinLimiter) begin(client string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if b, ok := s.clients[client]; ok {
-		if w := s.perClient.wait(*b, now); w > 0 {
-			return w, false
-		}
-	}
-	if w := s.all.wait(s.global, now); w > 0 {
-		return w, true
+	if w, all := s.waitLocked(client, now); w > 0 {
+		return w, all
 	}
 	s.takeLocked(client, now)
 	return 0, false
