@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -176,7 +177,8 @@ func (s *signinLimiter) evict(now time.Time) {
 // clientAddress is who is signing in: the client's TCP peer as Envoy
 // saw it (wellknown.ClientAddressHeader, set by Envoy on the UI's routes)
 // when the request comes from this host (Envoy; the UI's listener is a
-// loopback one), else the request's own peer.
+// loopback one), else the request's own peer; an IPv6 address as its
+// /64.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -186,6 +188,16 @@ func clientAddress(r *http.Request) string {
 		if v := strings.TrimSpace(r.Header.Get(wellknown.ClientAddressHeader)); v != "" {
 			host = v
 		}
+	}
+	// An IPv6 client is counted by its /64: one host usually holds all of
+	// it, and counting each address would let it try 2^64 times as often.
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.WithZone("").Unmap()
+		if a.Is6() {
+			p, _ := a.Prefix(64)
+			return p.String()
+		}
+		return a.String()
 	}
 	if len(host) > maxClientAddress {
 		host = host[:maxClientAddress]

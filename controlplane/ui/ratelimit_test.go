@@ -131,7 +131,13 @@ func TestClientAddress(t *testing.T) {
 		remote, header, want string
 	}{
 		{"127.0.0.1:5000", "203.0.113.7", "203.0.113.7"},
-		{"[::1]:5000", "2001:db8::1", "2001:db8::1"},
+		// IPv6 clients by their /64: a host's other addresses are the same client.
+		{"[::1]:5000", "2001:db8::1", "2001:db8::/64"},
+		{"127.0.0.1:5000", "2001:db8::ffff:1234", "2001:db8::/64"},
+		{"127.0.0.1:5000", "2001:db8:0:1::1", "2001:db8:0:1::/64"},
+		{"[2001:db8::7]:5000", "", "2001:db8::/64"},
+		{"127.0.0.1:5000", "::ffff:203.0.113.7", "203.0.113.7"},
+		{"127.0.0.1:5000", "fe80::1%eth0", "fe80::/64"},
 		{"127.0.0.1:5000", "", "127.0.0.1"},
 		{"198.51.100.2:5000", "203.0.113.7", "198.51.100.2"}, // not from Envoy: the header is not trusted
 		{"127.0.0.1:5000", strings.Repeat("x", 100), strings.Repeat("x", maxClientAddress)},
@@ -259,5 +265,21 @@ func TestSigninRateLimitConcurrent(t *testing.T) {
 	}
 	if checked > burst {
 		t.Errorf("%d wrong keys sent at once reached the key check, want at most %d; statuses %v", checked, burst, got)
+	}
+}
+
+// Wrong keys from five addresses of one IPv6 /64 count as one client's.
+func TestSigninRateLimitIPv6Prefix(t *testing.T) {
+	e := newEnvWith(t, nil)
+	for i := 1; i <= int(signinPerClient.burst); i++ {
+		if resp, _ := e.loginFrom(fmt.Sprintf("2001:db8::%x", i), "sk-wrong"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.loginFrom("2001:db8::beef", "sk-wrong"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("another address of the same /64: %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := e.loginFrom("2001:db8:0:1::1", "sk-wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another /64: %d, want 401", resp.StatusCode)
 	}
 }
