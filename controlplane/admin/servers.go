@@ -136,6 +136,14 @@ func configServerDoc(s config.Server) map[string]any {
 	if len(s.DisallowedTools) > 0 {
 		m["disallowed_tools"] = s.DisallowedTools
 	}
+	if len(s.AllowedParams) > 0 {
+		// An empty list is a tool that takes no arguments: [] (not null).
+		ap := make(map[string][]string, len(s.AllowedParams))
+		for tool, names := range s.AllowedParams {
+			ap[tool] = nonNil(names)
+		}
+		m["allowed_params"] = ap
+	}
 	if s.SpecPath != "" {
 		m["spec_path"] = s.SpecPath
 	}

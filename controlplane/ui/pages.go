@@ -108,7 +108,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	client := clientAddress(r)
-	if wait, all := h.signins.wait(client); wait > 0 {
+	// Counted as failed until the key is found good (begin), so that
+	// sign-ins sent at once are limited too.
+	if wait, all := h.signins.begin(client); wait > 0 {
 		h.tooManySignins(w, p, client, wait, all)
 		return
 	}
@@ -116,20 +118,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	a := h.call(r.Context(), key, http.MethodGet, "/v1/mcp/server", nil)
 	switch {
 	case a.ok():
+		h.signins.undo(client)
 		h.signins.succeeded(client)
 	case a.status == http.StatusUnauthorized:
-		h.signins.failed(client)
 		h.log.Info("ui sign-in refused", "reason", "invalid key", "client", client)
 		p.Error = "That key is not valid. Sign in with the master key (general_settings.master_key)."
 		h.render(w, http.StatusUnauthorized, "login", p)
 		return
 	case a.status == http.StatusForbidden:
-		h.signins.failed(client)
 		h.log.Info("ui sign-in refused", "reason", "not the master key", "client", client)
 		p.Error = "That is a gateway key, not the master key: only the master key may use the admin UI."
 		h.render(w, http.StatusForbidden, "login", p)
 		return
 	default:
+		// Not a wrong key (the API failed): not counted.
+		h.signins.undo(client)
 		p.Error = a.err().Message
 		h.render(w, a.status, "login", p)
 		return

@@ -11,8 +11,9 @@ import (
 // The allowed_params editor of the Tools page: per tool, the only
 // top-level argument names a tools/call may send (the server's
 // allowed_params, see docs/access-control.md), picked from the tool's
-// input schema or typed. No names: the tool takes any arguments (the
-// entry is removed).
+// input schema or typed. "Only" (restrict) with no names: no arguments
+// at all (an empty entry); neither: any arguments (the entry is
+// removed). Names alone restrict, as "only" does.
 
 type paramChoice struct {
 	Name    string
@@ -86,9 +87,12 @@ func (h *Handler) saveParams(w http.ResponseWriter, r *http.Request, s *session)
 		h.apiFailed(w, r, s, apiAnswer{status: http.StatusBadGateway})
 		return
 	}
+	// An entry that allows nothing ("only none" on the page) saved as
+	// shown must stay one: "only" keeps it, not the names alone.
+	restrict := r.PostForm.Get("restrict") != "" || len(names) > 0
 	entry := map[string]any{name: nil}
-	if len(names) > 0 {
-		entry[name] = names
+	if restrict {
+		entry[name] = nonNil(names)
 	}
 	if ap, _ := m["allowed_params"].(map[string]any); ap != nil {
 		if full := h.prefix(aliasOf(m)) + name; full != name {
@@ -103,8 +107,11 @@ func (h *Handler) saveParams(w http.ResponseWriter, r *http.Request, s *session)
 		return
 	}
 	msg := name + " takes any parameters."
-	if len(names) > 0 {
+	switch {
+	case len(names) > 0:
 		msg = name + " takes only: " + strings.Join(names, ", ") + "."
+	case restrict:
+		msg = name + " takes no parameters."
 	}
 	h.back(w, r, s, back, msg)
 }

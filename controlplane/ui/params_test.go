@@ -75,6 +75,12 @@ func TestSaveParams(t *testing.T) {
 	}{
 		{url.Values{"tool": {"search"}, "param": {"q", "limit"}, "extra": {"limit, page"}}, "search takes only: q, limit, page.",
 			map[string]any{"search": []any{"q", "limit", "page"}, "other": []any{"a"}}},
+		// "only" with every name unchecked: no parameters, not any (the
+		// page shows "only none"; saved as shown, it stays so).
+		{url.Values{"tool": {"search"}, "restrict": {"on"}}, "search takes no parameters.",
+			map[string]any{"search": []any{}, "other": []any{"a"}}},
+		{url.Values{"tool": {"search"}, "restrict": {"on"}}, "search takes no parameters.",
+			map[string]any{"search": []any{}, "other": []any{"a"}}},
 		{url.Values{"tool": {"search"}}, "search takes any parameters.",
 			map[string]any{"other": []any{"a"}}},
 	} {
@@ -106,6 +112,7 @@ func TestParamsEditor(t *testing.T) {
 	_, page := e.do("GET", "/ui/tools?server=wiki", nil)
 	for _, want := range []string{
 		`<details data-params="search"><summary>any</summary>`,
+		`<input type="checkbox" form="params-0" name="restrict" value="on"> Only`,
 		`<input type="checkbox" form="params-0" name="param" value="q"> q</label>`,
 		`id="params-extra-0" form="params-0" name="extra" value=""`,
 	} {
@@ -121,5 +128,21 @@ func TestParamsEditor(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(page)
+	}
+}
+
+// A tool that may take no parameters shows "only none" with "only"
+// checked, so that saving the editor as shown keeps it so.
+func TestParamsEditorOnlyNone(t *testing.T) {
+	e := newEnvFrom(t, strings.Replace(fileConfig, "    access_groups: [docs]\n", "    access_groups: [docs]\n    allowed_params: {search: []}\n", 1), nil)
+	e.signedIn()
+	_, page := e.do("GET", "/ui/tools?server=wiki", nil)
+	for _, want := range []string{
+		`<details data-params="search"><summary>only none</summary>`,
+		`<input type="checkbox" form="params-0" name="restrict" value="on" checked> Only`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the tools page lacks %s\n%s", want, page)
+		}
 	}
 }

@@ -55,15 +55,21 @@ type permTool struct {
 	Allowed, Disallowed bool
 }
 
-// entryOf returns the entry of m (a server-keyed map of tool lists) for
-// the server named name or alias.
-func entryOf(m map[string]any, name, alias string) ([]string, bool) {
-	for _, k := range []string{name, alias} {
+// entryOf returns the entries of m (a server-keyed map of tool lists)
+// for the server named name, alias or id (its server_id, which names it
+// too, as in LiteLLM's object_permission), joined as the gateway joins
+// them (configfile's resolveServers). A save sends every stored entry as
+// null and the form's own instead, so an entry missed here would be
+// dropped, and its restriction with it.
+func entryOf(m map[string]any, name, alias, id string) ([]string, bool) {
+	var out []string
+	found := false
+	for _, k := range slices.Compact([]string{name, alias, id}) {
 		if v, ok := m[k]; ok && k != "" {
-			return strList(v), true
+			out, found = append(out, strList(v)...), true
 		}
 	}
-	return nil, false
+	return out, found
 }
 
 // bindingsFor builds the form part for perm (an object_permission
@@ -85,9 +91,10 @@ func (h *Handler) bindingsFor(r *http.Request, s *session, perm map[string]any) 
 	var groups []string
 	known := map[string]bool{}
 	for i, m := range servers {
-		name, alias := str(m["server_name"]), aliasOf(m)
-		known[name], known[alias] = true, true
-		b.Servers = append(b.Servers, permChoice{Name: name, Checked: slices.Contains(bound, name) || slices.Contains(bound, alias)})
+		name, alias, id := str(m["server_name"]), aliasOf(m), str(m["server_id"])
+		known[name], known[alias], known[id] = true, true, true
+		b.Servers = append(b.Servers, permChoice{Name: name,
+			Checked: slices.Contains(bound, name) || slices.Contains(bound, alias) || id != "" && slices.Contains(bound, id)})
 		for _, g := range strs(m["mcp_access_groups"]) {
 			if !slices.Contains(groups, g) {
 				groups = append(groups, g)
@@ -101,8 +108,8 @@ func (h *Handler) bindingsFor(r *http.Request, s *session, perm map[string]any) 
 				names = append(names, strings.TrimPrefix(t.Name, pre))
 			}
 		}
-		allowed, hasOnly := entryOf(only, name, alias)
-		denied, _ := entryOf(never, name, alias)
+		allowed, hasOnly := entryOf(only, name, alias, id)
+		denied, _ := entryOf(never, name, alias, id)
 		ts.Only = hasOnly
 		// Tools the permission names are listed even when the catalog
 		// lacks them (the server is down, or the tool is disallowed on

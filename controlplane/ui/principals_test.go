@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -458,5 +459,61 @@ func TestBindingsEscaped(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "<script>alert") || strings.Contains(out.String(), "<img src=x") || strings.Count(out.String(), "&lt;script&gt;alert(2)") < 6 {
 		t.Errorf("a hostile name is not escaped:\n%s", out.String())
+	}
+}
+
+// A key whose object_permission names a server by its server_id
+// (LiteLLM's form, which the admin API takes) shows that binding and its
+// tool permissions on the edit form, and a save of the form as shown
+// keeps them: the entries were not found, so the save sent them as null
+// and the key could use every tool of the server.
+func TestKeyEditServerID(t *testing.T) {
+	const id = "3f0c5b8e-1d2a-4c6b-9e7f-0a1b2c3d4e5f"
+	var api http.Handler
+	e := newEnvFrom(t, strings.Replace(fileConfig, "  wiki:\n", "  wiki:\n    server_id: "+id+"\n", 1), func(o *Options) { api = o.API })
+	csrf := e.signedIn()
+	adminCall := func(path string, body any) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		method := http.MethodPost
+		if body == nil {
+			method = http.MethodGet
+		}
+		req := httptest.NewRequest(method, path, strings.NewReader(string(b)))
+		req.Header.Set("Authorization", "Bearer sk-ui-master-0123456789")
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		var out map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &out)
+		return out
+	}
+	gen := adminCall("/key/generate", map[string]any{"key_alias": "by-id", "object_permission": map[string]any{
+		"mcp_servers": []string{id}, "mcp_tool_permissions": map[string]any{id: []string{"search"}},
+		"mcp_disallowed_tools": map[string]any{id: []string{"drop"}}}})
+	token := keyToken(gen["key"].(string))
+	_, page := e.do("GET", "/ui/key?key="+token, nil)
+	if !isChecked(page, "servers", "wiki") || !isChecked(page, "only_0", "on") || !isChecked(page, "allow_0", "search") ||
+		!isChecked(page, "deny_0", "drop") || strings.Contains(page, `value="`+id+`"`) {
+		t.Fatalf("the edit page does not show the bindings by server_id:\n%s", page)
+	}
+	// Saved as shown, with only the alias changed.
+	resp, _ := e.do("POST", "/ui/key", url.Values{"csrf": {csrf}, "token": {token}, "key_alias": {"by-id-2"}, "tool_server": {"wiki"},
+		"servers": {"wiki"}, "only_0": {"on"}, "allow_0": {"search"}, "deny_0": {"drop"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	info := adminCall("/key/info?key="+token, nil)["info"].(map[string]any)
+	perm, _ := json.Marshal(info["object_permission"])
+	var p struct {
+		Only  map[string][]string `json:"mcp_tool_permissions"`
+		Never map[string][]string `json:"mcp_disallowed_tools"`
+	}
+	json.Unmarshal(perm, &p)
+	if !slices.Contains(slices.Concat(p.Only["wiki"], p.Only[id]), "search") || len(p.Only) == 0 ||
+		!slices.Contains(slices.Concat(p.Never["wiki"], p.Never[id]), "drop") {
+		t.Errorf("the save dropped the key's tool permissions: %s", perm)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -81,7 +82,11 @@ func newSigninLimiter(now func() time.Time) *signinLimiter {
 func (s *signinLimiter) wait(client string) (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	return s.waitLocked(client, s.now())
+}
+
+// waitLocked is wait at now; s.mu is held.
+func (s *signinLimiter) waitLocked(client string, now time.Time) (time.Duration, bool) {
 	if b, ok := s.clients[client]; ok {
 		if w := s.perClient.wait(*b, now); w > 0 {
 			return w, false
@@ -93,11 +98,42 @@ func (s *signinLimiter) wait(client string) (time.Duration, bool) {
 	return 0, false
 }
 
+// begin is wait and, when client may try now, failed in one step: the
+// try is counted as a failure before its key is checked, so sign-ins
+// sent at once cannot all pass wait before the first of them is counted.
+// A try that turns out not to be a failure is handed back with undo.
+func (s *signinLimiter) begin(client string) (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if w, all := s.waitLocked(client, now); w > 0 {
+		return w, all
+	}
+	s.takeLocked(client, now)
+	return 0, false
+}
+
+// undo hands back the token begin took for client's try.
+func (s *signinLimiter) undo(client string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.global.tokens, s.global.at = min(s.all.burst, s.all.level(s.global, now)+1), now
+	if b, ok := s.clients[client]; ok {
+		b.tokens, b.at = min(s.perClient.burst, s.perClient.level(*b, now)+1), now
+	}
+}
+
 // failed records a failed sign-in of client.
 func (s *signinLimiter) failed(client string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
+	s.takeLocked(client, s.now())
+}
+
+// takeLocked spends a token of client's bucket and of the global one;
+// s.mu is held.
+func (s *signinLimiter) takeLocked(client string, now time.Time) {
 	s.all.take(&s.global, now)
 	b, ok := s.clients[client]
 	if !ok {
@@ -141,7 +177,8 @@ func (s *signinLimiter) evict(now time.Time) {
 // clientAddress is who is signing in: the client's TCP peer as Envoy
 // saw it (wellknown.ClientAddressHeader, set by Envoy on the UI's routes)
 // when the request comes from this host (Envoy; the UI's listener is a
-// loopback one), else the request's own peer.
+// loopback one), else the request's own peer; an IPv6 address as its
+// /64.
 func clientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -151,6 +188,16 @@ func clientAddress(r *http.Request) string {
 		if v := strings.TrimSpace(r.Header.Get(wellknown.ClientAddressHeader)); v != "" {
 			host = v
 		}
+	}
+	// An IPv6 client is counted by its /64: one host usually holds all of
+	// it, and counting each address would let it try 2^64 times as often.
+	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.WithZone("").Unmap()
+		if a.Is6() {
+			p, _ := a.Prefix(64)
+			return p.String()
+		}
+		return a.String()
 	}
 	if len(host) > maxClientAddress {
 		host = host[:maxClientAddress]

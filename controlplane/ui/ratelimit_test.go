@@ -29,7 +29,7 @@ func (c *fakeClock) add(d time.Duration) {
 
 // limStep is one step of a limiter test.
 type limStep struct {
-	op     string // "fail", "ok", "wait", "sleep"
+	op     string // "fail", "ok", "wait", "sleep", "begin", "undo"
 	client string
 	d      time.Duration // sleep: how long; wait: the wait expected
 	all    bool          // wait: the global limit expected
@@ -52,6 +52,9 @@ func TestSigninLimiter(t *testing.T) {
 		{"the bucket refills", append(fail("a", 5), limStep{op: "sleep", d: 30 * time.Second}, limStep{op: "wait", client: "a", d: 30 * time.Second},
 			limStep{op: "sleep", d: 30 * time.Second}, limStep{op: "wait", client: "a"}, limStep{op: "fail", client: "a"}, limStep{op: "wait", client: "a", d: time.Minute})},
 		{"a sign-in forgets the failures", append(fail("a", 5), limStep{op: "ok", client: "a"}, limStep{op: "wait", client: "a"})},
+		{"tries in flight count", append(begin("a", 5), limStep{op: "begin", client: "a", d: time.Minute})},
+		{"undo hands a try back", append(begin("a", 5), limStep{op: "undo", client: "a"}, limStep{op: "begin", client: "a"},
+			limStep{op: "begin", client: "a", d: time.Minute})},
 		{"the global cap", append(manyClients(100), limStep{op: "wait", client: "new", d: 6 * time.Second, all: true},
 			limStep{op: "sleep", d: 6 * time.Second}, limStep{op: "wait", client: "new"})},
 	} {
@@ -64,6 +67,12 @@ func TestSigninLimiter(t *testing.T) {
 					l.failed(s.client)
 				case "ok":
 					l.succeeded(s.client)
+				case "begin":
+					if d, all := l.begin(s.client); d != s.d || all != s.all {
+						t.Errorf("step %d: begin(%s) = %v, %v; want %v, %v", i, s.client, d, all, s.d, s.all)
+					}
+				case "undo":
+					l.undo(s.client)
 				case "sleep":
 					clk.add(s.d)
 				case "wait":
@@ -74,6 +83,14 @@ func TestSigninLimiter(t *testing.T) {
 			}
 		})
 	}
+}
+
+func begin(c string, n int) []limStep {
+	out := make([]limStep, n)
+	for i := range out {
+		out[i] = limStep{op: "begin", client: c}
+	}
+	return out
 }
 
 func manyClients(n int) []limStep {
@@ -114,7 +131,13 @@ func TestClientAddress(t *testing.T) {
 		remote, header, want string
 	}{
 		{"127.0.0.1:5000", "203.0.113.7", "203.0.113.7"},
-		{"[::1]:5000", "2001:db8::1", "2001:db8::1"},
+		// IPv6 clients by their /64: a host's other addresses are the same client.
+		{"[::1]:5000", "2001:db8::1", "2001:db8::/64"},
+		{"127.0.0.1:5000", "2001:db8::ffff:1234", "2001:db8::/64"},
+		{"127.0.0.1:5000", "2001:db8:0:1::1", "2001:db8:0:1::/64"},
+		{"[2001:db8::7]:5000", "", "2001:db8::/64"},
+		{"127.0.0.1:5000", "::ffff:203.0.113.7", "203.0.113.7"},
+		{"127.0.0.1:5000", "fe80::1%eth0", "fe80::/64"},
 		{"127.0.0.1:5000", "", "127.0.0.1"},
 		{"198.51.100.2:5000", "203.0.113.7", "198.51.100.2"}, // not from Envoy: the header is not trusted
 		{"127.0.0.1:5000", strings.Repeat("x", 100), strings.Repeat("x", maxClientAddress)},
@@ -173,5 +196,90 @@ func TestSigninRateLimit(t *testing.T) {
 	clk.add(time.Minute)
 	if resp, _ := e.loginFrom("203.0.113.7", master); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after a minute: %d, want 303", resp.StatusCode)
+	}
+}
+
+// Wrong keys sent at once from one address are limited like wrong keys
+// sent one after another: each try is counted before its key is checked,
+// so no more than the burst reach the check while the others wait.
+func TestSigninRateLimitConcurrent(t *testing.T) {
+	burst := int(signinPerClient.burst)
+	tries := burst + 3
+	var (
+		mu      sync.Mutex
+		checked int
+		release = make(chan struct{})
+	)
+	e := newEnvWith(t, func(o *Options) {
+		api := o.API
+		o.API = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") == "Bearer sk-wrong" {
+				mu.Lock()
+				checked++
+				mu.Unlock()
+				<-release // the key check takes a while
+			}
+			api.ServeHTTP(w, r)
+		})
+	})
+	_, page := e.do("GET", "/ui/login", nil)
+	form := url.Values{"csrf": {csrfOf(t, page)}, "key": {"sk-wrong"}}.Encode()
+	var cookies []string
+	for _, c := range e.c.Jar.(*jar).cookies {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	statuses := make(chan int, tries)
+	for range tries {
+		go func() {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader(form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Cookie", strings.Join(cookies, "; "))
+			req.Header.Set(wellknown.ClientAddressHeader, "203.0.113.9")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	// Wait until every try is either at the key check or refused.
+	var got []int
+	for {
+		mu.Lock()
+		n := checked
+		mu.Unlock()
+		if n+len(got) == tries {
+			break
+		}
+		select {
+		case s := <-statuses:
+			got = append(got, s)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	close(release)
+	for len(got) < tries {
+		got = append(got, <-statuses)
+	}
+	if checked > burst {
+		t.Errorf("%d wrong keys sent at once reached the key check, want at most %d; statuses %v", checked, burst, got)
+	}
+}
+
+// Wrong keys from five addresses of one IPv6 /64 count as one client's.
+func TestSigninRateLimitIPv6Prefix(t *testing.T) {
+	e := newEnvWith(t, nil)
+	for i := 1; i <= int(signinPerClient.burst); i++ {
+		if resp, _ := e.loginFrom(fmt.Sprintf("2001:db8::%x", i), "sk-wrong"); resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, resp.StatusCode)
+		}
+	}
+	if resp, _ := e.loginFrom("2001:db8::beef", "sk-wrong"); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("another address of the same /64: %d, want 429", resp.StatusCode)
+	}
+	if resp, _ := e.loginFrom("2001:db8:0:1::1", "sk-wrong"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("another /64: %d, want 401", resp.StatusCode)
 	}
 }

@@ -100,11 +100,18 @@ func (h *Handler) tryEndpoint() string {
 	return strings.TrimSuffix(h.opts.GatewayURL, "/") + "/mcp"
 }
 
+// gatewayClient is Options.GatewayClient (or a default one) that never
+// follows a redirect: the key travels in the gateway's key header (by
+// default x-litellm-api-key, not Authorization), which Go's client would
+// copy to any host a redirect names, and an upstream's 3xx reaches the
+// page through Envoy. The redirect is shown as the answer instead.
 func (h *Handler) gatewayClient() *http.Client {
+	var c http.Client
 	if h.opts.GatewayClient != nil {
-		return h.opts.GatewayClient
+		c = *h.opts.GatewayClient
 	}
-	return http.DefaultClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // tryData fills what the page shows for the session's key and tool.

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -230,6 +231,37 @@ func TestTryItUnreachable(t *testing.T) {
 	_, page := e.do("POST", "/ui/tryit", url.Values{"csrf": {csrf}, "tool": {"any"}, "raw_args": {`{}`}})
 	if !strings.Contains(page, "the gateway could not be reached: dial: ") || strings.Contains(page, "127.0.0.1:1") {
 		t.Errorf("an unreachable gateway:\n%s", page)
+	}
+}
+
+// An answer that redirects (an upstream's 3xx passed on by Envoy) is
+// shown, not followed: the key header would go to the named host.
+func TestTryItNoRedirect(t *testing.T) {
+	var leaked atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("x-litellm-api-key"), userKey) {
+			leaked.Add(1)
+		}
+	}))
+	defer elsewhere.Close()
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/collect", http.StatusTemporaryRedirect)
+	}))
+	defer gw.Close()
+	for _, c := range []struct {
+		name   string
+		client *http.Client
+	}{{"the default client", nil}, {"the gateway's client", &http.Client{}}} {
+		e := newEnvWith(t, func(o *Options) { o.GatewayURL, o.GatewayClient = gw.URL, c.client })
+		csrf := e.signedIn()
+		e.do("POST", "/ui/tryit/key", url.Values{"csrf": {csrf}, "key": {userKey}})
+		_, page := e.do("POST", "/ui/tryit", url.Values{"csrf": {csrf}, "tool": {"any"}, "raw_args": {`{}`}})
+		if !strings.Contains(page, "HTTP 307") {
+			t.Errorf("%s: the redirect is not shown:\n%s", c.name, page)
+		}
+	}
+	if n := leaked.Load(); n > 0 {
+		t.Errorf("the Try-it key reached the redirect's host %d times", n)
 	}
 }
 
