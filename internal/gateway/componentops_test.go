@@ -45,7 +45,9 @@ const secretish = "postgres://mcpgw:hunter2@10.0.0.7:5432/mcpgw"
 // failing check's error says (an address, a credential).
 func TestComponentReadiness(t *testing.T) {
 	ok := func(context.Context) error { return nil }
-	failing := func(context.Context) error { return errors.New("dial tcp 10.0.0.7:9002: connection refused " + secretish) }
+	failing := func(context.Context) error {
+		return errors.New("dial tcp 10.0.0.7:9002: connection refused " + secretish)
+	}
 	for _, tc := range []struct {
 		name      string
 		sidecar   bool
