@@ -37,8 +37,9 @@ type ComponentOps struct {
 	// serving (the sidecar: its first discovery).
 	started atomic.Bool
 	// serving, once set, asks the component's own listener whether it
-	// serves.
+	// serves; probe makes it from the listener's address.
 	serving atomic.Pointer[func(context.Context) error]
+	probe   func(target string) func(context.Context) error
 	// store, when set, must answer a ping (store_model_in_db; the
 	// separate components refuse it today, see loadRuntime).
 	store pinger
@@ -53,6 +54,9 @@ type ComponentOps struct {
 func NewExtProcOps(rt *Runtime, log *slog.Logger) *ComponentOps {
 	o := newComponentOps("ext_proc", rt, metrics.RequestSeries|metrics.DecisionSeries, log)
 	o.started.Store(true) // nothing to do before serving
+	o.probe = func(target string) func(context.Context) error {
+		return func(ctx context.Context) error { return grpcServing(ctx, target) }
+	}
 	return o
 }
 
@@ -63,7 +67,15 @@ func NewExtProcOps(rt *Runtime, log *slog.Logger) *ComponentOps {
 // (Started), the policy is loaded and the sidecar answers its health
 // path (Serving).
 func NewSidecarOps(rt *Runtime, log *slog.Logger) *ComponentOps {
-	return newComponentOps("sidecar", rt, metrics.DecisionSeries, log)
+	o := newComponentOps("sidecar", rt, metrics.DecisionSeries, log)
+	o.probe = func(target string) func(context.Context) error {
+		// Its own client: no proxy, no connections kept between probes.
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		return func(ctx context.Context) error {
+			return httpServing(ctx, client, "http://"+target+wellknown.SidecarHealthPath)
+		}
+	}
+	return o
 }
 
 func newComponentOps(component string, rt *Runtime, series metrics.Series, log *slog.Logger) *ComponentOps {
@@ -87,17 +99,7 @@ func (o *ComponentOps) Started() { o.started.Store(true) }
 // health check asks), the sidecar's health path. An unspecified host
 // (0.0.0.0, ::) is asked on loopback.
 func (o *ComponentOps) Serving(addr net.Addr) {
-	target := selfAddress(addr)
-	var f func(context.Context) error
-	if o.component == "ext_proc" {
-		f = func(ctx context.Context) error { return grpcServing(ctx, target) }
-	} else {
-		// Its own client: no proxy, no connections kept between probes.
-		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-		f = func(ctx context.Context) error {
-			return httpServing(ctx, client, "http://"+target+wellknown.SidecarHealthPath)
-		}
-	}
+	f := o.probe(selfAddress(addr))
 	o.serving.Store(&f)
 }
 
