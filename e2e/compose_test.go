@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -365,6 +367,78 @@ func TestComposeWiring(t *testing.T) {
 			}
 		})
 	}
+
+	// The components' operations listeners (-ops-listen): each is ready
+	// and exports the metrics its process fills, and only those.
+	for _, tc := range []struct {
+		service   string
+		want, not []string
+	}{
+		{"extproc", []string{
+			// 3 protocol versions x 3 calls, all allowed.
+			`mcp_server_operation_duration_seconds_count{mcp_method_name="tools/call",outcome="ok",server="demo"} 9`,
+			`mcpgw_client_sessions_total{event="started"} 3`,
+			`mcpgw_upstream_sessions_open `,
+			"# TYPE mcpgw_policy_decisions_total counter",
+			"go_goroutines ",
+		}, []string{"mcpgw_upstream_discovery_failures_total", "mcpgw_admin_api_writes_total"}},
+		{"sidecar", []string{
+			`mcpgw_upstream_discovery_failures_total{server="demo"} 0`,
+			"# TYPE mcpgw_policy_decisions_total counter",
+			"go_goroutines ",
+		}, []string{"mcp_server_operation_duration_seconds", "mcpgw_client_sessions_total", "mcpgw_upstream_sessions_open", "mcpgw_admin_api_writes_total"}},
+	} {
+		ops := composeOpsAddress(t, rw.args(compose.Services[tc.service].Command))
+		if code, body := httpGet(t, "http://"+ops+"/readyz"); code != http.StatusOK || body != "ready\n" {
+			t.Errorf("%s /readyz: %d %q", tc.service, code, body)
+		}
+		if code, body := httpGet(t, "http://"+ops+"/healthz"); code != http.StatusOK {
+			t.Errorf("%s /healthz: %d %q", tc.service, code, body)
+		}
+		code, metrics := httpGet(t, "http://"+ops+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("%s /metrics: %d", tc.service, code)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("%s /metrics: no %s", tc.service, want)
+			}
+		}
+		for _, not := range tc.not {
+			if strings.Contains(metrics, not) {
+				t.Errorf("%s /metrics has %s, which another process fills", tc.service, not)
+			}
+		}
+		if t.Failed() {
+			t.Logf("%s /metrics:\n%s", tc.service, metrics)
+		}
+	}
+}
+
+// composeOpsAddress is the -ops-listen address of a (rewritten) command.
+func composeOpsAddress(t *testing.T, args []string) string {
+	t.Helper()
+	for i, a := range args {
+		if a == "-ops-listen" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	t.Fatalf("no -ops-listen in %q", args)
+	return ""
+}
+
+func httpGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
 }
 
 // isOneShot reports whether another service waits for name to complete.

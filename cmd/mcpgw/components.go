@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/internal/gateway"
 	"github.com/mcpgw/mcpgw/internal/telemetry"
 	"github.com/mcpgw/mcpgw/upstreams/demo"
@@ -23,6 +26,7 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:9002", "gRPC listen address")
 	side := fs.String("sidecar", "127.0.0.1:9003", "address of the sidecar serving the adapter endpoints (stdio, sse, OpenAPI servers)")
 	xdsListen := fs.String("xds-listen", "", "also serve Envoy's upstream clusters and routes over ADS (delta xDS) on this address, for a bootstrap rendered with envoy-config -xds (default: off)")
+	opsListen := opsListenFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,14 +40,22 @@ func cmdExtProc(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer stopTracing()
-	svc, pool := gateway.NewExtProc(rt, log, gateway.ExtProcTracing(tracing)...)
+	ops := gateway.NewExtProcOps(rt, log)
+	svc, pool := gateway.NewExtProc(rt, log, append(gateway.ExtProcTracing(tracing), extproc.WithMetrics(ops.Metrics))...)
 	defer pool.Close()
+	ops.Metrics.UpstreamSessions(pool.Len)
+	stopOps, err := startOps(ctx, *opsListen, ops, log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	go pool.Run(ctx)
 	go gateway.WatchAccess(ctx, rt, log)
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
+	ops.Serving(lis.Addr())
 	// The xDS server, when asked for, lives and dies with the ext_proc
 	// service: one process.
 	g, gctx := errgroup.WithContext(ctx)
@@ -65,6 +77,7 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fs := newFlags("sidecar", stderr)
 	cfgPath := fs.String("config", defaultConfig, "gateway config file")
 	listen := fs.String("listen", "127.0.0.1:9003", "HTTP listen address")
+	opsListen := opsListenFlag(fs)
 	gatewayURL := fs.String("gateway", "", "the gateway's listener (Envoy) as this sidecar reaches it, for legacy HTTP+SSE clients and the REST facade: a URL, or unix:<path> for Envoy's internal socket (envoy-config -internal-socket; needed when the listener speaks TLS) (default http://127.0.0.1:<gateway.port>)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -79,6 +92,14 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if *gatewayURL != "" {
 		rt.GatewayURL = *gatewayURL
 	}
+	// The operations listener serves from the start: probes get "first
+	// discovery not done" rather than a refused connection meanwhile.
+	ops := gateway.NewSidecarOps(rt, log)
+	stopOps, err := startOps(ctx, *opsListen, ops, log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 	warnPreflight(ctx, rt, log)
 	adapters, err := gateway.NewAdapters(rt, log)
 	if err != nil {
@@ -92,6 +113,7 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer side.Close()
+	ops.Metrics.DiscoveryFailures(side.DiscoveryFailures)
 	go gateway.WatchAccess(ctx, rt, log)
 	// Closing the sidecar ends client GET streams, which would otherwise
 	// hold the HTTP server's shutdown.
@@ -99,10 +121,12 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := side.Start(ctx); err != nil {
 		return err
 	}
+	ops.Started()
 	lis, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err
 	}
+	ops.Serving(lis.Addr())
 	tracing, stopTracing, err := startTracing(ctx, log)
 	if err != nil {
 		lis.Close()
@@ -110,6 +134,37 @@ func cmdSidecar(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer stopTracing()
 	return gateway.ServeHTTP(ctx, lis, tracing.MCPHandler("sidecar", side.Handler()), "sidecar", log)
+}
+
+// opsListenFlag is the operations listener's flag of the separate
+// components (gateway.ops_address of mcpgw run). Off by default: a fixed
+// default port could collide with another component on the same host, a
+// free port cannot be scraped, and probes from outside (kubelet, a
+// container healthcheck on another address) need a non-loopback address
+// anyway, so every deployment names one.
+func opsListenFlag(fs *flag.FlagSet) *string {
+	return fs.String(strings.TrimPrefix(gateway.OpsListenFlag, "-"), "", "serve the operations listener (/healthz, /readyz, /metrics; unauthenticated, no secrets) on this address, e.g. 0.0.0.0:9090 in a container (default: off)")
+}
+
+// startOps serves ops on addr until the returned stop is called (or ctx
+// ends); addr "" serves nothing.
+func startOps(ctx context.Context, addr string, ops *gateway.ComponentOps, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	lis, err := gateway.ListenComponentOps(addr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := ops.Serve(ctx, lis); err != nil {
+			log.Error("operations listener", "error", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }
 
 func cmdDemo(ctx context.Context, args []string, _, stderr io.Writer) error {

@@ -55,16 +55,23 @@ func listenOps(addr netip.AddrPort) (net.Listener, error) {
 	return l, nil
 }
 
-// opsHandler serves the operations paths.
-func (inst *Instance) opsHandler() http.Handler {
+// OpsHandler serves what every operations listener has: /healthz,
+// /readyz and /metrics (from metricsHandler). ready lists what keeps the
+// process from being ready, none meaning ready; its context ends after
+// opsCheckTimeout, so a hung dependency gives a 503, never a hanging
+// probe. Each line must name a component, never an address or a secret.
+// Callers add their own paths to the mux.
+func OpsHandler(ready func(context.Context) []string, metricsHandler http.Handler) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+HealthzPath, func(w http.ResponseWriter, r *http.Request) {
 		// Alive: this process serves HTTP. Nothing else is asked, so a
-		// slow dependency never gets a live gateway restarted.
+		// slow dependency never gets a live process restarted.
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET "+ReadyzPath, func(w http.ResponseWriter, r *http.Request) {
-		problems := inst.readiness(r.Context())
+		ctx, cancel := context.WithTimeout(r.Context(), opsCheckTimeout)
+		defer cancel()
+		problems := ready(ctx)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if len(problems) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -73,8 +80,15 @@ func (inst *Instance) opsHandler() http.Handler {
 		}
 		io.WriteString(w, "ready\n")
 	})
+	mux.Handle("GET "+MetricsPath, metricsHandler)
+	return mux
+}
+
+// opsHandler serves the operations paths of mcpgw run: OpsHandler's and
+// Envoy's statistics.
+func (inst *Instance) opsHandler() http.Handler {
+	mux := OpsHandler(inst.readiness, inst.metrics.Handler())
 	mux.HandleFunc("GET "+EnvoyMetricsPath, inst.envoyMetrics)
-	mux.Handle("GET "+MetricsPath, inst.metrics.Handler())
 	return mux
 }
 
@@ -90,8 +104,8 @@ func (inst *Instance) readiness(ctx context.Context) []string {
 	ctx, cancel := context.WithTimeout(ctx, opsCheckTimeout)
 	defer cancel()
 	var problems []string
-	if rt := inst.Current(); rt.Access == nil || rt.Access.Current() == nil {
-		problems = append(problems, "policy: not loaded")
+	if p := policyLoaded(inst.Current()); p != "" {
+		problems = append(problems, p)
 	}
 	if body, err := inst.envoy.admin(ctx, http.MethodGet, "/ready"); err != nil || strings.TrimSpace(body) != "LIVE" {
 		problems = append(problems, "envoy: not LIVE")
@@ -105,12 +119,32 @@ func (inst *Instance) readiness(ctx context.Context) []string {
 		}
 	}
 	if inst.store != nil {
-		if err := inst.store.Ping(ctx); err != nil {
-			inst.log.Warn("readiness: the store does not answer", "error", err)
-			problems = append(problems, "store: does not answer")
+		if p := storeAnswers(ctx, inst.store, inst.log); p != "" {
+			problems = append(problems, p)
 		}
 	}
 	return problems
+}
+
+// policyLoaded is the policy's readiness reason, "" when it is loaded.
+func policyLoaded(rt *Runtime) string {
+	if rt == nil || rt.Access == nil || rt.Access.Current() == nil {
+		return "policy: not loaded"
+	}
+	return ""
+}
+
+// pinger is the store as readiness asks it.
+type pinger interface{ Ping(context.Context) error }
+
+// storeAnswers is the store's readiness reason, "" when it answers a
+// ping. Its error, which may name the database, goes to the log only.
+func storeAnswers(ctx context.Context, st pinger, log *slog.Logger) string {
+	if err := st.Ping(ctx); err != nil {
+		log.Warn("readiness: the store does not answer", "error", err)
+		return "store: does not answer"
+	}
+	return ""
 }
 
 // anyHealthyHost reads Envoy's /clusters text (lines such as

@@ -101,9 +101,34 @@ type Metrics struct {
 // to tool calls of a minute (the default server timeout).
 var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
+// Series are the metrics a process fills, for NewFor: a process exports
+// only what it counts, so a sum over processes counts each event once.
+type Series uint8
+
+const (
+	// RequestSeries are the ext_proc service's: every MCP request
+	// (mcp_server_operation_duration_seconds) and client sessions.
+	RequestSeries Series = 1 << iota
+	// DecisionSeries are policy decisions, made by the ext_proc service
+	// and by the sidecar for the servers it serves itself.
+	DecisionSeries
+	// AdminAPISeries are the admin API's writes (mcpgw run only).
+	AdminAPISeries
+
+	// AllSeries is everything: the one process of mcpgw run.
+	AllSeries = RequestSeries | DecisionSeries | AdminAPISeries
+)
+
 // New registers the gateway's metrics (and Go's and the process's own);
 // toolLabel adds gen_ai_tool_name to the request metrics.
-func New(toolLabel bool) *Metrics {
+func New(toolLabel bool) *Metrics { return NewFor(AllSeries, toolLabel) }
+
+// NewFor registers series and Go's and the process's own metrics: those
+// of a component run as its own process. Recording what is not
+// registered (Request on a sidecar's) is counted but never exported.
+// The gauges and counters read at scrape time (UpstreamSessions,
+// DiscoveryFailures, TokenFetches) are registered by their own calls.
+func NewFor(series Series, toolLabel bool) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry(), toolLabel: toolLabel}
 	labels := []string{"mcp_method_name", "server", "outcome"}
 	if toolLabel {
@@ -126,8 +151,16 @@ func New(toolLabel bool) *Metrics {
 		Name: "mcpgw_admin_api_writes_total",
 		Help: "Admin API requests that change something (POST, PUT, PATCH, DELETE), by object kind and HTTP status code.",
 	}, []string{"object", "code"})
-	m.reg.MustRegister(m.operations, m.decisions, m.adminAPI, m.sessions,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if series&RequestSeries != 0 {
+		m.reg.MustRegister(m.operations, m.sessions)
+	}
+	if series&DecisionSeries != 0 {
+		m.reg.MustRegister(m.decisions)
+	}
+	if series&AdminAPISeries != 0 {
+		m.reg.MustRegister(m.adminAPI)
+	}
 	// Pre-created series: dashboards see zeros rather than no data.
 	for _, d := range []string{"allow", "deny", "hidden", "invalid"} {
 		m.decisions.WithLabelValues(d)

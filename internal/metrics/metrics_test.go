@@ -112,3 +112,46 @@ func TestCountsReadAtScrape(t *testing.T) {
 		t.Error("discovery failures not read again at the next scrape")
 	}
 }
+
+// TestNewForSeries: a component's process exports only the series it
+// fills, so a sum over the processes of a split deployment counts each
+// event once (the sidecar has no request histogram, the ext_proc service
+// no admin API writes).
+func TestNewForSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		series    Series
+		want, not []string
+	}{
+		{"extproc", RequestSeries | DecisionSeries,
+			[]string{"mcp_server_operation_duration_seconds", "mcpgw_client_sessions_total", "mcpgw_policy_decisions_total", "go_goroutines"},
+			[]string{"mcpgw_admin_api_writes_total"}},
+		{"sidecar", DecisionSeries,
+			[]string{"mcpgw_policy_decisions_total", "go_goroutines"},
+			[]string{"mcp_server_operation_duration_seconds", "mcpgw_client_sessions_total", "mcpgw_admin_api_writes_total"}},
+		{"run", AllSeries,
+			[]string{"mcp_server_operation_duration_seconds", "mcpgw_client_sessions_total", "mcpgw_policy_decisions_total", "mcpgw_admin_api_writes_total"},
+			nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewFor(tc.series, false)
+			// Recording what is not registered must not fail.
+			m.Request("tools/call", "demo", "", OutcomeOK, time.Millisecond)
+			m.Decision(true, false, false)
+			m.ClientSession(SessionStarted)
+			h := m.AdminAPI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/key/generate", nil))
+			text := scrape(t, m)
+			for _, name := range tc.want {
+				if !strings.Contains(text, "\n"+name) && !strings.HasPrefix(text, name) {
+					t.Errorf("no %s", name)
+				}
+			}
+			for _, name := range tc.not {
+				if strings.Contains(text, name) {
+					t.Errorf("%s exported by a process that does not fill it", name)
+				}
+			}
+		})
+	}
+}
