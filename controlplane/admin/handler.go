@@ -184,7 +184,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // auth authenticates the caller: the master key from Authorization
 // ("Bearer <key>") or the gateway key header; other keys through
 // Options.Keys. Missing or invalid: 401; a valid key on a master-key
-// route: 403.
+// route: 403; a client address with too many invalid keys: 429.
 func (h *handler) auth(f route, adminOnly bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cfg := h.opts.Config()
