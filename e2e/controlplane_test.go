@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -287,6 +288,64 @@ func controlPlaneJourney(t *testing.T, dbURL string) {
 			t.Errorf("GET %s without a key reached the admin API: %d %v", p, status, out)
 		}
 	}
+	adminAuthLimit(t, inst)
+}
+
+// adminAuthLimit: wrong keys through Envoy, each claiming another client
+// address (x-mcpgw-client-address, x-forwarded-for), limit the address
+// Envoy saw: its next try is a 429 even with the master key, while the
+// master key from another peer address (127.0.0.2) still works. Last in
+// a journey: this peer stays limited for a while.
+func adminAuthLimit(t *testing.T, inst *gateway.Instance) {
+	base := strings.TrimSuffix(inst.Endpoint, "/mcp")
+	from := func(peer, key, claim string) (*http.Response, map[string]any) {
+		t.Helper()
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(peer)}}
+		c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+		defer c.CloseIdleConnections()
+		req, _ := http.NewRequest("GET", base+"/key/list", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("X-Mcpgw-Client-Address", claim)
+		req.Header.Set("X-Forwarded-For", claim)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp, out
+	}
+	// At most 10 failures at once (admin.authLimit); one from before.
+	for i := range 10 {
+		resp, out := from("127.0.0.1", "sk-wrong-key", fmt.Sprintf("203.0.113.%d", i))
+		if resp.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d: %d %v", i, resp.StatusCode, out)
+		}
+	}
+	resp, out := from("127.0.0.1", cpMaster, "198.51.100.1")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" ||
+		field(out, "error", "type") != "rate_limit_error" || strings.Contains(fmt.Sprint(out), cpMaster) {
+		t.Errorf("the master key after wrong keys, claiming another address: %d (Retry-After %q) %v, want 429", resp.StatusCode, resp.Header.Get("Retry-After"), out)
+	}
+	if resp, out := from("127.0.0.2", cpMaster, "203.0.113.1"); resp.StatusCode != http.StatusOK {
+		t.Errorf("the master key from another peer: %d %v, want 200", resp.StatusCode, out)
+	}
+}
+
+// field is v's value at path (nested objects).
+func field(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
 }
 
 // adminToolNames are the sorted names of GET /v1/mcp/tools's answer.

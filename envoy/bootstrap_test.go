@@ -365,11 +365,11 @@ func TestAdminAPIRoutes(t *testing.T) {
 		if strings.HasPrefix(r.Match.GetPath(), "/mcp") || strings.HasSuffix(r.Match.GetPath(), "/mcp") || r.Match.GetPrefix() == "/" {
 			t.Errorf("route %q would take MCP traffic past ext_proc", r.Name)
 		}
-		// The UI's routes tell it the client's TCP peer, whatever the
+		// The UI's and the admin API's routes tell them the client's TCP
+		// peer (they limit failed authentications by it), whatever the
 		// client sent in that header.
-		ui := strings.HasPrefix(r.Name, "ui:")
-		if add := r.RequestHeadersToAdd; ui != (len(add) == 1 && add[0].Header.Key == wellknown.ClientAddressHeader &&
-			add[0].Header.Value == "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%" && add[0].AppendAction == corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD) {
+		if add := r.RequestHeadersToAdd; len(add) != 1 || add[0].Header.Key != wellknown.ClientAddressHeader ||
+			add[0].Header.Value != "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%" || add[0].AppendAction != corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD {
 			t.Errorf("route %q adds %v", r.Name, add)
 		}
 		var per extprocv3.ExtProcPerRoute

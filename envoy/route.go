@@ -150,6 +150,14 @@ func adminAPIRoutes() []*routev3.Route {
 			}},
 			TypedPerFilterConfig:   map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc},
 			RequestHeadersToRemove: []string{wellknown.RouteHeader},
+			// The admin API and the UI limit failed authentications per
+			// client: Envoy tells them the TCP peer (not x-forwarded-for,
+			// which this listener does not trust), overwriting whatever
+			// the client sent.
+			RequestHeadersToAdd: []*corev3.HeaderValueOption{{
+				Header:       &corev3.HeaderValue{Key: wellknown.ClientAddressHeader, Value: "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%"},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			}},
 		}
 	}
 	var routes []*routev3.Route
@@ -161,15 +169,7 @@ func adminAPIRoutes() []*routev3.Route {
 	}
 	// The web UI is served on the same listener (internal/gateway).
 	for _, path := range wellknown.UIPaths {
-		r := route("ui:"+path, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: path}})
-		// The UI limits failed sign-ins per client: Envoy tells it the
-		// TCP peer (not x-forwarded-for, which this listener does not
-		// trust), overwriting whatever the client sent.
-		r.RequestHeadersToAdd = []*corev3.HeaderValueOption{{
-			Header:       &corev3.HeaderValue{Key: wellknown.ClientAddressHeader, Value: "%DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT%"},
-			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-		}}
-		routes = append(routes, r)
+		routes = append(routes, route("ui:"+path, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Path{Path: path}}))
 	}
 	return routes
 }

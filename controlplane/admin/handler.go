@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/controlplane"
+	"github.com/mcpgw/mcpgw/controlplane/authlimit"
 	"github.com/mcpgw/mcpgw/internal/config"
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/policy/identity"
@@ -26,6 +28,16 @@ import (
 
 // DefaultMaxBodyBytes bounds a request body unless Options say otherwise.
 const DefaultMaxBodyBytes = 1 << 20
+
+// Failed authentications (an unknown, blocked or expired key: a 401) are
+// limited per client address: authLimit.Burst at once, then one more
+// every authLimit.Every, at most maxAuthClients addresses remembered.
+// There is no global cap: it would let any client lock every address's
+// automation out with wrong keys (the UI's sign-in has one: a signed-in
+// session does not sign in again).
+var authLimit = authlimit.Limit{Burst: 10, Every: 6 * time.Second}
+
+const maxAuthClients = 10000
 
 // MasterAlias names the master key as an actor (created_by, updated_by,
 // audit entries), as the policy names it.
@@ -93,6 +105,8 @@ type handler struct {
 	opts Options
 	mux  *http.ServeMux
 	log  *slog.Logger
+	// failures limits failed authentications per client address.
+	failures *authlimit.Limiter
 }
 
 // New returns the admin API as an http.Handler.
@@ -109,7 +123,8 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	h := &handler{opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	h := &handler{opts: opts, mux: http.NewServeMux(), log: opts.Logger,
+		failures: authlimit.New(opts.Now, authLimit, authlimit.Limit{}, maxAuthClients)}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -169,7 +184,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // auth authenticates the caller: the master key from Authorization
 // ("Bearer <key>") or the gateway key header; other keys through
 // Options.Keys. Missing or invalid: 401; a valid key on a master-key
-// route: 403.
+// route: 403; a client address with too many invalid keys: 429.
 func (h *handler) auth(f route, adminOnly bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cfg := h.opts.Config()
@@ -181,15 +196,42 @@ func (h *handler) auth(f route, adminOnly bool) http.Handler {
 		}
 		sum := sha256.Sum256([]byte(key))
 		digest := hex.EncodeToString(sum[:])
+		master := cfg.General.MasterKeyHash
+		isMaster := func() bool {
+			return master != "" && subtle.ConstantTimeCompare([]byte(digest), []byte(master)) == 1
+		}
+		// Limited per client address; a limited client is refused before
+		// its key is looked at. The master key is checked under the
+		// limiter's lock (in memory), so it is never counted nor held
+		// back by other tries; another key counts as a failure until
+		// Options.Keys finds it good. The UI's in-process calls are
+		// limited by the UI.
+		limited := !authlimit.IsLimitedByCaller(r.Context())
+		var client string
+		var isAdmin bool
+		if limited {
+			client = authlimit.ClientAddress(r)
+			res := h.failures.Try(client, isMaster)
+			if res.Wait > 0 {
+				h.tooManyFailures(w, client, res)
+				return
+			}
+			isAdmin = res.Good
+		} else {
+			isAdmin = isMaster()
+		}
 		var c Caller
-		switch master := cfg.General.MasterKeyHash; {
-		case master != "" && subtle.ConstantTimeCompare([]byte(digest), []byte(master)) == 1:
+		switch {
+		case isAdmin:
 			c = Caller{Alias: MasterAlias, Token: digest, Admin: true}
 		case h.opts.Keys != nil:
 			var ok bool
 			if c, ok = h.opts.Keys.CheckKey(r.Context(), key); !ok {
 				writeError(w, &apiError{status: http.StatusUnauthorized, typ: typeAuth, msg: "Authentication failed: invalid key"})
 				return
+			}
+			if limited {
+				h.failures.Undo(client)
 			}
 			c.Admin = false
 			c.Token = digest
@@ -205,6 +247,19 @@ func (h *handler) auth(f route, adminOnly bool) http.Handler {
 		}
 		f(w, r, c)
 	})
+}
+
+// tooManyFailures is the 429 of a client limited for failed
+// authentications, with Retry-After in whole seconds. Logged once a
+// while per client (authlimit.Result.Log), never with the key.
+func (h *handler) tooManyFailures(w http.ResponseWriter, client string, res authlimit.Result) {
+	secs := int(math.Ceil(res.Wait.Seconds()))
+	if res.Log {
+		h.log.Warn("admin API authentication rate limited", "client", client, "retry_after_s", secs)
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	writeError(w, &apiError{status: http.StatusTooManyRequests, typ: typeRateLimit,
+		msg: fmt.Sprintf("Too many failed authentications (invalid keys) from your address: try again in %d seconds", secs)})
 }
 
 func keyHeader(cfg *config.Config) string {
@@ -238,6 +293,7 @@ const (
 	typeNotFound    = "not_found_error"
 	typeConflict    = "conflict_error"
 	typeUnavailable = "service_unavailable_error"
+	typeRateLimit   = "rate_limit_error"
 	typeInternal    = "internal_server_error"
 )
 

@@ -110,7 +110,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	client := clientAddress(r)
 	// Counted as failed until the key is found good (begin), so that
 	// sign-ins sent at once are limited too.
-	if wait, all := h.signins.begin(client); wait > 0 {
+	if wait, all := h.signins.Begin(client); wait > 0 {
 		h.tooManySignins(w, p, client, wait, all)
 		return
 	}
@@ -118,8 +118,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	a := h.call(r.Context(), key, http.MethodGet, "/v1/mcp/server", nil)
 	switch {
 	case a.ok():
-		h.signins.undo(client)
-		h.signins.succeeded(client)
+		h.signins.Undo(client)
+		h.signins.Succeeded(client)
 	case a.status == http.StatusUnauthorized:
 		h.log.Info("ui sign-in refused", "reason", "invalid key", "client", client)
 		p.Error = "That key is not valid. Sign in with the master key (general_settings.master_key)."
@@ -132,7 +132,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		// Not a wrong key (the API failed): not counted.
-		h.signins.undo(client)
+		h.signins.Undo(client)
 		p.Error = a.err().Message
 		h.render(w, a.status, "login", p)
 		return

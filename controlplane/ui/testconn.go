@@ -3,6 +3,8 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -24,6 +26,22 @@ import (
 
 // testConnectionWithin bounds a test (LiteLLM's MCP_TOOL_LISTING_TIMEOUT).
 const testConnectionWithin = 30 * time.Second
+
+// FieldErrors is an error of Options.TestServer about the form's fields,
+// by field name (as the form names them): shown on those fields, the
+// server not tested. The messages hold no secret.
+type FieldErrors map[string]string
+
+func (e *FieldErrors) Error() string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(*e)) {
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(k + ": " + (*e)[k])
+	}
+	return b.String()
+}
 
 type connTest struct {
 	OK    bool
@@ -90,6 +108,14 @@ func (h *Handler) testServer(w http.ResponseWriter, r *http.Request, s *session)
 	ctx, cancel := context.WithTimeout(r.Context(), testConnectionWithin)
 	defer cancel()
 	raw, err := h.opts.TestServer(ctx, id, srv)
+	var fe *FieldErrors
+	if errors.As(err, &fe) {
+		h.log.Info("ui connection test refused", "server_id", id, "fields", slices.Sorted(maps.Keys(*fe)))
+		maps.Copy(f.Errors, *fe)
+		p.Error = "Not tested: fix the fields marked below."
+		fail("Not tested: the saved secrets are not sent to a new destination; type them again.")
+		return
+	}
 	h.log.Info("ui connection test", "server_id", id, "transport", f.Transport, "ok", err == nil)
 	t := &connTest{OK: err == nil}
 	if err != nil {

@@ -127,6 +127,35 @@ func TestConnectionTestError(t *testing.T) {
 	}
 }
 
+// A tester's field errors (saved secrets the form would send to another
+// destination) are shown on their fields, the test not run.
+func TestConnectionTestFieldErrors(t *testing.T) {
+	ft := &fakeTester{err: &FieldErrors{
+		"auth_value": "the saved auth value is sent only to the saved server's URL (scheme, host and port), and the URL now names another: type it again to test with it",
+		"env":        "the saved env values are given only to the saved command with its arguments, and the form now runs another: type them again to test with them",
+	}}
+	e := newEnvWith(t, func(o *Options) { o.TestServer = ft.test })
+	csrf := e.signedIn()
+	resp, page := e.do("POST", "/ui/server/test", url.Values{"csrf": {csrf}, "server_id": {"srv-1"}, "transport": {"http"}, "server_name": {"x"},
+		"url": {"https://typo.example/mcp"}, "auth_type": {"bearer_token"}, "auth_value": {mask}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d", resp.StatusCode)
+	}
+	for _, w := range []string{
+		`id="auth_value-error">the saved auth value is sent only to the saved server&#39;s URL (scheme, host and port), and the URL now names another: type it again to test with it`,
+		`id="env-error">the saved env values are given only`,
+		"Not tested: the saved secrets are not sent to a new destination; type them again.",
+		`data-ok="false"`,
+	} {
+		if !strings.Contains(page, w) {
+			t.Errorf("the page lacks %s\n%s", w, page)
+		}
+	}
+	if strings.Contains(page, "The connection failed") {
+		t.Errorf("shown as a failed connection:\n%s", page)
+	}
+}
+
 // TestCSRFToolPages: the Try-it, connection-test and allowed_params POSTs
 // are refused without the session's token, and do nothing.
 func TestCSRFToolPages(t *testing.T) {

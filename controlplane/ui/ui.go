@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpgw/mcpgw/controlplane/authlimit"
 	"github.com/mcpgw/mcpgw/internal/config"
 )
 
@@ -95,7 +96,7 @@ type Handler struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	// signins limits failed sign-ins.
-	signins *signinLimiter
+	signins *authlimit.Limiter
 }
 
 // New returns the UI handler.
@@ -330,7 +331,10 @@ func (h *Handler) callWith(ctx context.Context, key, method, path string, body a
 	} else {
 		rd = bytes.NewReader(nil)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	// The sign-in's key is limited by h.signins, a session's was found
+	// good at sign-in: the admin API does not count them again (in
+	// process, every call would be the same client).
+	req, err := http.NewRequestWithContext(authlimit.LimitedByCaller(ctx), method, path, rd)
 	if err != nil {
 		return apiAnswer{status: http.StatusInternalServerError}
 	}

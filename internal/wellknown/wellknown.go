@@ -9,10 +9,10 @@ const (
 	// ext_proc service overwrites it on every request.
 	RouteHeader = "x-mcp-cluster"
 
-	// ClientAddressHeader carries, on the admin web UI's routes only,
-	// the address of the client's TCP connection to Envoy (its direct
-	// peer, not x-forwarded-for): the UI limits failed sign-ins by it.
-	// Envoy overwrites whatever the client sent.
+	// ClientAddressHeader carries, on the admin web UI's and the admin
+	// API's routes only, the address of the client's TCP connection to
+	// Envoy (its direct peer, not x-forwarded-for): they limit failed
+	// authentications by it. Envoy overwrites whatever the client sent.
 	ClientAddressHeader = "x-mcpgw-client-address"
 
 	// ExtProcCluster is the Envoy cluster of the ext_proc gRPC service.
