@@ -11,21 +11,9 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/controlplane/authlimit"
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
-
-// fakeClock is a test clock, moved by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // from sends GET /v1/mcp/server with key as the client Envoy names
 // (through its loopback peer), or, from "in process", as the UI does.
@@ -107,10 +95,10 @@ func TestAuthRateLimit(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clk := &fakeClock{t: time.Unix(1000, 0)}
-			e := newEnv(t, func(o *Options) { o.Now = clk.now })
+			clk := testutil.NewClock(time.Unix(1000, 0))
+			e := newEnv(t, func(o *Options) { o.Now = clk.Now })
 			for i, tr := range c.tries {
-				clk.add(tr.sleep)
+				clk.Add(tr.sleep)
 				ctx := context.Background()
 				if tr.inProcess {
 					ctx = authlimit.LimitedByCaller(ctx)
@@ -153,8 +141,8 @@ func checkTooMany(t *testing.T, body string, hdr http.Header) {
 
 // Refused tries are logged once a while per address, not once each.
 func TestAuthRateLimitLogsOnce(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1000, 0)}
-	e := newEnv(t, func(o *Options) { o.Now = clk.now })
+	clk := testutil.NewClock(time.Unix(1000, 0))
+	e := newEnv(t, func(o *Options) { o.Now = clk.Now })
 	for range int(authLimit.Burst) + 20 {
 		e.from(context.Background(), "203.0.113.7", "sk-wrong")
 	}

@@ -8,21 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
-
-// fakeClock is a test clock, moved by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // The UI's sign-in limits, as a test case's default.
 var (
@@ -112,12 +100,12 @@ func TestLimiter(t *testing.T) {
 			step{op: "try", client: "x", d: 6 * time.Second, all: true, log: true}, step{op: "try", client: "y", d: 6 * time.Second, all: true})},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			clk := &fakeClock{t: time.Unix(1000, 0)}
+			clk := testutil.NewClock(time.Unix(1000, 0))
 			a := all
 			if c.noAll {
 				a = Limit{}
 			}
-			l := New(clk.now, perClient, a, 10000)
+			l := New(clk.Now, perClient, a, 10000)
 			for i, s := range c.steps {
 				switch s.op {
 				case "fail":
@@ -131,7 +119,7 @@ func TestLimiter(t *testing.T) {
 				case "undo":
 					l.Undo(s.client)
 				case "sleep":
-					clk.add(s.d)
+					clk.Add(s.d)
 				case "wait":
 					if d, all := l.Wait(s.client); d != s.d || all != s.all {
 						t.Errorf("step %d: Wait(%s) = %v, %v; want %v, %v", i, s.client, d, all, s.d, s.all)
@@ -156,8 +144,8 @@ func TestLimiter(t *testing.T) {
 // The table of clients is bounded; a full table evicts refilled buckets,
 // then the least limited client, never a limited one.
 func TestLimiterBounded(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1000, 0)}
-	l := New(clk.now, perClient, all, 3)
+	clk := testutil.NewClock(time.Unix(1000, 0))
+	l := New(clk.Now, perClient, all, 3)
 	for range 5 {
 		l.Failed("attacker")
 	}
@@ -170,7 +158,7 @@ func TestLimiterBounded(t *testing.T) {
 	if d, _ := l.Wait("attacker"); d != time.Minute {
 		t.Errorf("the limited client was evicted: wait %v", d)
 	}
-	clk.add(5 * time.Minute) // everyone refills
+	clk.Add(5 * time.Minute) // everyone refills
 	l.Failed("late")
 	if n := l.Clients(); n != 1 {
 		t.Errorf("refilled buckets kept: %d", n)
@@ -179,8 +167,8 @@ func TestLimiterBounded(t *testing.T) {
 
 // Tries sent at once: no more than the burst are counted as allowed.
 func TestLimiterConcurrent(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1000, 0)}
-	l := New(clk.now, perClient, Limit{}, 100)
+	clk := testutil.NewClock(time.Unix(1000, 0))
+	l := New(clk.Now, perClient, Limit{}, 100)
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex

@@ -10,21 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
-
-// fakeClock is a test clock, moved by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // loginFrom signs in with key as the client Envoy names from.
 func (e *env) loginFrom(from, key string) (*http.Response, string) {
@@ -44,8 +32,8 @@ func (e *env) loginFrom(from, key string) (*http.Response, string) {
 }
 
 func TestSigninRateLimit(t *testing.T) {
-	clk := &fakeClock{t: time.Unix(1000, 0)}
-	e := newEnvWith(t, func(o *Options) { o.Now = clk.now })
+	clk := testutil.NewClock(time.Unix(1000, 0))
+	e := newEnvWith(t, func(o *Options) { o.Now = clk.Now })
 	for i := range 5 {
 		key := "sk-wrong"
 		if i%2 == 1 {
@@ -66,7 +54,7 @@ func TestSigninRateLimit(t *testing.T) {
 		t.Errorf("another client: %d, want 303", resp.StatusCode)
 	}
 	e.c.Jar.(*jar).cookies = map[string]*http.Cookie{} // a new browser
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	if resp, _ := e.loginFrom("203.0.113.7", master); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("after a minute: %d, want 303", resp.StatusCode)
 	}
