@@ -112,14 +112,7 @@ func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, s *session) 
 	if v := strings.TrimSpace(f.Get("organization_alias")); v != "" {
 		body["organization_alias"] = v
 	}
-	perm := map[string]any{}
-	if l := list(f.Get("servers")); len(l) > 0 {
-		perm["mcp_servers"] = l
-	}
-	if l := list(f.Get("groups")); len(l) > 0 {
-		perm["mcp_access_groups"] = l
-	}
-	if len(perm) > 0 {
+	if perm := pickedServers(f); len(perm) > 0 {
 		body["object_permission"] = perm
 	}
 	a := h.call(r.Context(), s.key, http.MethodPost, "/organization/new", body)

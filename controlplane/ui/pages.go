@@ -892,7 +892,12 @@ func (h *Handler) teamsPage(w http.ResponseWriter, r *http.Request, s *session) 
 
 func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, s *session) {
 	f := r.PostForm
-	body := map[string]any{"object_permission": map[string]any{"mcp_servers": list(f.Get("servers")), "mcp_access_groups": list(f.Get("groups"))}}
+	body := map[string]any{}
+	// Nothing picked sends no list, as for organizations: an empty list
+	// would be a list, and limit the team's keys to no server at all.
+	if perm := pickedServers(f); len(perm) > 0 {
+		body["object_permission"] = perm
+	}
 	if v := strings.TrimSpace(f.Get("team_alias")); v != "" {
 		body["team_alias"] = v
 	}
@@ -964,4 +969,17 @@ func indentJSON(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return strings.TrimSpace(buf.String())
+}
+
+// pickedServers is the object_permission of a create form's server and
+// access-group choices: only the lists something was picked in.
+func pickedServers(f url.Values) map[string]any {
+	perm := map[string]any{}
+	if l := list(f.Get("servers")); len(l) > 0 {
+		perm["mcp_servers"] = l
+	}
+	if l := list(f.Get("groups")); len(l) > 0 {
+		perm["mcp_access_groups"] = l
+	}
+	return perm
 }

@@ -517,3 +517,23 @@ func TestKeyEditServerID(t *testing.T) {
 		t.Errorf("the save dropped the key's tool permissions: %s", perm)
 	}
 }
+
+// A create form with nothing picked sends no list: an empty one would
+// limit the team's (or organization's) keys to no server at all.
+func TestPickedServers(t *testing.T) {
+	for _, tc := range []struct {
+		servers, groups string
+		want            string
+	}{
+		{"", "", `{}`},
+		{" , ", "", `{}`},
+		{"wiki", "", `{"mcp_servers":["wiki"]}`},
+		{"", "dev", `{"mcp_access_groups":["dev"]}`},
+		{"wiki, jira", "dev", `{"mcp_access_groups":["dev"],"mcp_servers":["wiki","jira"]}`},
+	} {
+		got, _ := json.Marshal(pickedServers(url.Values{"servers": {tc.servers}, "groups": {tc.groups}}))
+		if string(got) != tc.want {
+			t.Errorf("servers %q groups %q: %s, want %s", tc.servers, tc.groups, got, tc.want)
+		}
+	}
+}
