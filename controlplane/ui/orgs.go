@@ -43,6 +43,10 @@ type groupRow struct {
 	ID, Alias, Org, Source string
 	Version                string
 	Servers, Groups        []string
+	// NoServers: the level sets its server list and access groups, and
+	// both are empty: its keys may use no server. Lists left out do not
+	// restrict.
+	NoServers bool
 	// Tools sums up the per-tool permissions.
 	Tools             string
 	ReadOnly, Blocked bool
@@ -63,7 +67,8 @@ func (h *Handler) groupRows(r *http.Request, s *session, k groupKind) ([]groupRo
 		perm := permOf(t)
 		out = append(out, groupRow{ID: str(t[k.IDField]), Alias: str(t[k.AliasField]), Org: str(t["organization_id"]), Version: str(t["version"]),
 			Source: str(t["source"]), ReadOnly: str(t["source"]) == "config", Blocked: t["blocked"] == true,
-			Servers: strs(perm["mcp_servers"]), Groups: strs(perm["mcp_access_groups"]), Tools: permSummary(perm), perm: perm})
+			Servers: strs(perm["mcp_servers"]), Groups: strs(perm["mcp_access_groups"]), Tools: permSummary(perm), perm: perm,
+			NoServers: noServers(perm)})
 	}
 	return out, a
 }
@@ -280,4 +285,12 @@ func (h *Handler) saveGroup(k groupKind) handlerFunc {
 		}
 		h.render(w, a.status, "group", p)
 	}
+}
+
+// noServers reports whether a team's or organization's lists are set
+// and both empty: a ceiling of no server.
+func noServers(perm map[string]any) bool {
+	_, servers := perm["mcp_servers"].([]any)
+	_, groups := perm["mcp_access_groups"].([]any)
+	return (servers || groups) && len(strs(perm["mcp_servers"])) == 0 && len(strs(perm["mcp_access_groups"])) == 0
 }

@@ -669,6 +669,9 @@ type keyRow struct {
 	Token, Alias, Name, Team, Expires, Source string
 	Blocked, ReadOnly                         bool
 	Servers, Groups                           []string
+	// NoServers: the key's server list is set and empty (its access
+	// groups may still add servers), not absent.
+	NoServers bool
 }
 
 type keysData struct {
@@ -693,6 +696,13 @@ type keysData struct {
 
 // maxKeyPages bounds the key list pages read (100 keys each).
 const maxKeyPages = 100
+
+// emptyList reports whether perm sets field to an empty list, which
+// restricts (to nothing), unlike a field left out, which does not.
+func emptyList(perm map[string]any, field string) bool {
+	l, ok := perm[field].([]any)
+	return ok && len(l) == 0
+}
 
 func permOf(m map[string]any) map[string]any {
 	p, _ := m["object_permission"].(map[string]any)
@@ -727,6 +737,7 @@ func (h *Handler) keysData(r *http.Request, s *session) (*keysData, apiAnswer) {
 			Token: str(k["token"]), Alias: str(k["key_alias"]), Name: str(k["key_name"]), Team: str(k["team_id"]),
 			Expires: str(k["expires"]), Source: str(k["source"]), Blocked: k["blocked"] == true, ReadOnly: str(k["source"]) == "config",
 			Servers: strs(perm["mcp_servers"]), Groups: strs(perm["mcp_access_groups"]),
+			NoServers: emptyList(perm, "mcp_servers"),
 		})
 	}
 	servers, a := h.listServers(r, s)

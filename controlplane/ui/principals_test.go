@@ -537,3 +537,62 @@ func TestPickedServers(t *testing.T) {
 		}
 	}
 }
+
+// A list set and empty restricts (to no server); a list left out does
+// not. The lists show which.
+func TestNoServersShown(t *testing.T) {
+	perm := func(doc string) map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(doc), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		doc             string
+		group, keyEmpty bool
+	}{
+		{`{}`, false, false},
+		{`{"mcp_servers":null}`, false, false},
+		{`{"mcp_servers":[]}`, true, true},
+		{`{"mcp_access_groups":[]}`, true, false},
+		{`{"mcp_servers":[],"mcp_access_groups":["dev"]}`, false, true},
+		{`{"mcp_servers":["wiki"],"mcp_access_groups":[]}`, false, false},
+	} {
+		p := perm(tc.doc)
+		if got := noServers(p); got != tc.group {
+			t.Errorf("noServers(%s) = %v, want %v", tc.doc, got, tc.group)
+		}
+		if got := emptyList(p, "mcp_servers"); got != tc.keyEmpty {
+			t.Errorf("emptyList(%s) = %v, want %v", tc.doc, got, tc.keyEmpty)
+		}
+	}
+
+	e := newEnv(t)
+	csrf := e.signedIn()
+	e.do("POST", "/ui/teams", url.Values{"csrf": {csrf}, "team_alias": {"open"}})
+	_, page := e.do("GET", "/ui/teams", nil)
+	if strings.Contains(page, "no server") {
+		t.Errorf("a team without lists is shown as restricted to no server:\n%s", page)
+	}
+	// A team whose only server is unticked on its edit page.
+	e.do("POST", "/ui/teams", url.Values{"csrf": {csrf}, "team_alias": {"narrowed"}, "servers": {"wiki"}})
+	_, page = e.do("GET", "/ui/teams?q=narrowed", nil)
+	tid := regexp.MustCompile(`href="/ui/team\?id=([^"]+)">Edit<`).FindStringSubmatch(page)
+	if tid == nil {
+		t.Fatalf("no team edit link:\n%s", page)
+	}
+	_, form := e.do("GET", "/ui/team?id="+tid[1], nil)
+	ver := regexp.MustCompile(`name="version" value="(\d+)"`).FindStringSubmatch(form)
+	if ver == nil {
+		t.Fatalf("no version on the team form:\n%s", form)
+	}
+	resp, _ := e.do("POST", "/ui/team", url.Values{"csrf": {csrf}, "id": {tid[1]}, "alias": {"narrowed"}, "version": {ver[1]}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save team: %d", resp.StatusCode)
+	}
+	_, page = e.do("GET", "/ui/teams?q=narrowed", nil)
+	if !strings.Contains(page, "<em>no server</em>") {
+		t.Errorf("a team whose lists are set and empty is not shown as restricted to no server:\n%s", page)
+	}
+}
