@@ -13,9 +13,9 @@ func (h *Handler) principalRoutes() {
 	h.mux.Handle("GET /ui/team", h.signedIn(h.groupEditPage(teamKind)))
 	h.mux.Handle("POST /ui/team", h.signedIn(h.saveGroup(teamKind)))
 
-	h.mux.Handle("GET /ui/orgs", h.signedIn(h.orgsPage))
-	h.mux.Handle("POST /ui/orgs", h.signedIn(h.createOrg))
-	h.mux.Handle("POST /ui/orgs/delete", h.signedIn(h.deleteOrg))
+	h.mux.Handle("GET /ui/orgs", h.signedIn(h.groupsPage(orgKind)))
+	h.mux.Handle("POST /ui/orgs", h.signedIn(h.createGroup(orgKind)))
+	h.mux.Handle("POST /ui/orgs/delete", h.signedIn(h.deleteGroup(orgKind)))
 	h.mux.Handle("GET /ui/org", h.signedIn(h.groupEditPage(orgKind)))
 	h.mux.Handle("POST /ui/org", h.signedIn(h.saveGroup(orgKind)))
 }
@@ -24,17 +24,19 @@ func (h *Handler) principalRoutes() {
 // so the UI) treats alike.
 type groupKind struct {
 	What                          string // "team", "organization"
+	Title                         string // "Teams", "Organizations"
 	IDField, AliasField, IDsField string
+	NewPath                       string // the admin API's
 	ListPath, UpdatePath, DelPath string // the admin API's
 	ListPage, EditPage, Active    string // the UI's
 	HasOrg, HasBlocked            bool   // a team's own fields
 }
 
-var teamKind = groupKind{What: "team", IDField: "team_id", AliasField: "team_alias", IDsField: "team_ids",
+var teamKind = groupKind{What: "team", Title: "Teams", NewPath: "/team/new", IDField: "team_id", AliasField: "team_alias", IDsField: "team_ids",
 	ListPath: "/team/list", UpdatePath: "/team/update", DelPath: "/team/delete",
 	ListPage: Base + "/teams", EditPage: Base + "/team", Active: "teams", HasOrg: true, HasBlocked: true}
 
-var orgKind = groupKind{What: "organization", IDField: "organization_id", AliasField: "organization_alias", IDsField: "organization_ids",
+var orgKind = groupKind{What: "organization", Title: "Organizations", NewPath: "/organization/new", IDField: "organization_id", AliasField: "organization_alias", IDsField: "organization_ids",
 	ListPath: "/organization/list", UpdatePath: "/organization/update", DelPath: "/organization/delete",
 	ListPage: Base + "/orgs", EditPage: Base + "/org", Active: "orgs"}
 
@@ -100,59 +102,77 @@ func searchGroups(r *http.Request, rows []groupRow) ([]groupRow, pager) {
 
 // ---- organizations ----
 
-func (h *Handler) orgsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	d, a := h.groupList(r, s, orgKind)
-	if !a.ok() {
-		h.apiFailed(w, r, s, a)
-		return
-	}
-	p := h.newPage(s, "Organizations", "orgs")
-	p.Data = d
-	h.render(w, http.StatusOK, "orgs", p)
-}
-
-func (h *Handler) createOrg(w http.ResponseWriter, r *http.Request, s *session) {
-	f := r.PostForm
-	body := map[string]any{}
-	if v := strings.TrimSpace(f.Get("organization_alias")); v != "" {
-		body["organization_alias"] = v
-	}
-	if perm := pickedServers(f); len(perm) > 0 {
-		body["object_permission"] = perm
-	}
-	a := h.call(r.Context(), s.key, http.MethodPost, "/organization/new", body)
-	if !a.ok() {
-		if a.status == http.StatusUnauthorized {
+// groupsPage lists teams or organizations; its template is named as
+// the nav entry (k.Active).
+func (h *Handler) groupsPage(k groupKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		d, a := h.groupList(r, s, k)
+		if !a.ok() {
 			h.apiFailed(w, r, s, a)
 			return
 		}
-		d, da := h.groupList(r, s, orgKind)
-		if !da.ok() {
-			h.apiFailed(w, r, s, da)
-			return
-		}
-		p := h.newPage(s, "Organizations", "orgs")
-		e := a.err()
-		p.Error, p.Problems, p.Data = e.Message, e.Problems, d
-		h.render(w, a.status, "orgs", p)
-		return
+		p := h.newPage(s, k.Title, k.Active)
+		p.Data = d
+		h.render(w, http.StatusOK, k.Active, p)
 	}
-	var out map[string]any
-	_ = a.decode(&out)
-	name := str(out["organization_alias"])
-	if name == "" {
-		name = str(out["organization_id"])
-	}
-	h.back(w, r, s, Base+"/orgs", "Organization "+name+" created.")
 }
 
-func (h *Handler) deleteOrg(w http.ResponseWriter, r *http.Request, s *session) {
-	a := h.call(r.Context(), s.key, http.MethodPost, orgKind.DelPath, map[string]any{orgKind.IDsField: []string{r.PostForm.Get(orgKind.IDField)}})
-	if !a.ok() {
-		h.apiFailed(w, r, s, a)
-		return
+// createGroup creates a team or an organization from the list page's
+// form. Nothing picked sends no list: an empty list would be a list,
+// and limit the level's keys to no server at all.
+func (h *Handler) createGroup(k groupKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		f := r.PostForm
+		body := map[string]any{}
+		if v := strings.TrimSpace(f.Get(k.AliasField)); v != "" {
+			body[k.AliasField] = v
+		}
+		if perm := pickedServers(f); len(perm) > 0 {
+			body["object_permission"] = perm
+		}
+		a := h.call(r.Context(), s.key, http.MethodPost, k.NewPath, body)
+		if !a.ok() {
+			if a.status == http.StatusUnauthorized {
+				h.apiFailed(w, r, s, a)
+				return
+			}
+			d, da := h.groupList(r, s, k)
+			if !da.ok() {
+				h.apiFailed(w, r, s, da)
+				return
+			}
+			p := h.newPage(s, k.Title, k.Active)
+			e := a.err()
+			p.Error, p.Problems, p.Data = e.Message, e.Problems, d
+			h.render(w, a.status, k.Active, p)
+			return
+		}
+		var out map[string]any
+		_ = a.decode(&out)
+		name := str(out[k.AliasField])
+		if name == "" {
+			name = str(out[k.IDField])
+		}
+		h.back(w, r, s, k.ListPage, capitalize(k.What)+" "+name+" created.")
 	}
-	h.back(w, r, s, Base+"/orgs", "Organization deleted.")
+}
+
+func (h *Handler) deleteGroup(k groupKind) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		a := h.call(r.Context(), s.key, http.MethodPost, k.DelPath, map[string]any{k.IDsField: []string{r.PostForm.Get(k.IDField)}})
+		if !a.ok() {
+			h.apiFailed(w, r, s, a)
+			return
+		}
+		h.back(w, r, s, k.ListPage, capitalize(k.What)+" deleted.")
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // ---- editing a team or an organization ----

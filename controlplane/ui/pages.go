@@ -890,57 +890,6 @@ func (h *Handler) teams(r *http.Request, s *session) ([]teamRow, apiAnswer) {
 	return out, a
 }
 
-func (h *Handler) teamsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	teams, a := h.groupList(r, s, teamKind)
-	if !a.ok() {
-		h.apiFailed(w, r, s, a)
-		return
-	}
-	p := h.newPage(s, "Teams", "teams")
-	p.Data = teams
-	h.render(w, http.StatusOK, "teams", p)
-}
-
-func (h *Handler) createTeam(w http.ResponseWriter, r *http.Request, s *session) {
-	f := r.PostForm
-	body := map[string]any{}
-	// Nothing picked sends no list, as for organizations: an empty list
-	// would be a list, and limit the team's keys to no server at all.
-	if perm := pickedServers(f); len(perm) > 0 {
-		body["object_permission"] = perm
-	}
-	if v := strings.TrimSpace(f.Get("team_alias")); v != "" {
-		body["team_alias"] = v
-	}
-	a := h.call(r.Context(), s.key, http.MethodPost, "/team/new", body)
-	if !a.ok() {
-		if a.status == http.StatusUnauthorized {
-			h.apiFailed(w, r, s, a)
-			return
-		}
-		teams, ta := h.groupList(r, s, teamKind)
-		if !ta.ok() {
-			h.apiFailed(w, r, s, ta)
-			return
-		}
-		p := h.newPage(s, "Teams", "teams")
-		e := a.err()
-		p.Error, p.Problems, p.Data = e.Message, e.Problems, teams
-		h.render(w, a.status, "teams", p)
-		return
-	}
-	h.back(w, r, s, Base+"/teams", "Team created.")
-}
-
-func (h *Handler) deleteTeam(w http.ResponseWriter, r *http.Request, s *session) {
-	a := h.call(r.Context(), s.key, http.MethodPost, "/team/delete", map[string]any{"team_ids": []string{r.PostForm.Get("team_id")}})
-	if !a.ok() {
-		h.apiFailed(w, r, s, a)
-		return
-	}
-	h.back(w, r, s, Base+"/teams", "Team deleted.")
-}
-
 func str(v any) string {
 	switch x := v.(type) {
 	case string:

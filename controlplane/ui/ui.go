@@ -151,9 +151,9 @@ func (h *Handler) routes() {
 	h.mux.Handle("POST /ui/keys/block", h.signedIn(h.blockKey))
 	h.mux.Handle("POST /ui/keys/delete", h.signedIn(h.deleteKey))
 
-	h.mux.Handle("GET /ui/teams", h.signedIn(h.teamsPage))
-	h.mux.Handle("POST /ui/teams", h.signedIn(h.createTeam))
-	h.mux.Handle("POST /ui/teams/delete", h.signedIn(h.deleteTeam))
+	h.mux.Handle("GET /ui/teams", h.signedIn(h.groupsPage(teamKind)))
+	h.mux.Handle("POST /ui/teams", h.signedIn(h.createGroup(teamKind)))
+	h.mux.Handle("POST /ui/teams/delete", h.signedIn(h.deleteGroup(teamKind)))
 
 	h.principalRoutes()
 

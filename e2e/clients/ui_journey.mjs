@@ -301,7 +301,7 @@ if (phase === "journey") {
   await page.goto(base + "/ui/teams");
   await page.getByLabel("Alias").fill("platform");
   await page.getByRole("button", { name: "Create team" }).click();
-  await flash("Team created.");
+  await flash("Team platform created.");
   await shot("teams");
 
   // Edit a key: an access group, a server with only one of its tools;
