@@ -284,14 +284,8 @@ func (h *Handler) serverForm(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	title := "Add an MCP server"
 	if id != "" {
-		a := h.call(r.Context(), s.key, http.MethodGet, "/v1/mcp/server/"+url.PathEscape(id), nil)
-		if !a.ok() {
-			h.apiFailed(w, r, s, a)
-			return
-		}
-		var m map[string]any
-		if err := a.decode(&m); err != nil {
-			h.apiFailed(w, r, s, apiAnswer{status: http.StatusBadGateway})
+		m, ok := h.server(w, r, s, id)
+		if !ok {
 			return
 		}
 		f = formOf(m)
@@ -600,14 +594,8 @@ type toolsData struct {
 
 func (h *Handler) toolsPage(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.URL.Query().Get("server")
-	a := h.call(r.Context(), s.key, http.MethodGet, "/v1/mcp/server/"+url.PathEscape(id), nil)
-	if !a.ok() {
-		h.apiFailed(w, r, s, a)
-		return
-	}
-	var m map[string]any
-	if err := a.decode(&m); err != nil {
-		h.apiFailed(w, r, s, apiAnswer{status: http.StatusBadGateway})
+	m, ok := h.server(w, r, s, id)
+	if !ok {
 		return
 	}
 	tools, ta := h.listTools(r, s)
@@ -942,4 +930,20 @@ func pickedServers(f url.Values) map[string]any {
 		perm["mcp_access_groups"] = l
 	}
 	return perm
+}
+
+// server reads one server through the admin API; false when that failed
+// (the answer is written).
+func (h *Handler) server(w http.ResponseWriter, r *http.Request, s *session, id string) (map[string]any, bool) {
+	a := h.call(r.Context(), s.key, http.MethodGet, "/v1/mcp/server/"+url.PathEscape(id), nil)
+	if !a.ok() {
+		h.apiFailed(w, r, s, a)
+		return nil, false
+	}
+	var m map[string]any
+	if err := a.decode(&m); err != nil {
+		h.apiFailed(w, r, s, apiAnswer{status: http.StatusBadGateway})
+		return nil, false
+	}
+	return m, true
 }

@@ -77,14 +77,8 @@ func (h *Handler) saveParams(w http.ResponseWriter, r *http.Request, s *session)
 			names = append(names, n)
 		}
 	}
-	a := h.call(r.Context(), s.key, http.MethodGet, "/v1/mcp/server/"+url.PathEscape(id), nil)
-	if !a.ok() {
-		h.apiFailed(w, r, s, a)
-		return
-	}
-	var m map[string]any
-	if err := a.decode(&m); err != nil {
-		h.apiFailed(w, r, s, apiAnswer{status: http.StatusBadGateway})
+	m, ok := h.server(w, r, s, id)
+	if !ok {
 		return
 	}
 	// An entry that allows nothing ("only none" on the page) saved as
@@ -101,7 +95,7 @@ func (h *Handler) saveParams(w http.ResponseWriter, r *http.Request, s *session)
 			}
 		}
 	}
-	a = h.call(r.Context(), s.key, http.MethodPut, "/v1/mcp/server", map[string]any{"server_id": id, "allowed_params": entry})
+	a := h.call(r.Context(), s.key, http.MethodPut, "/v1/mcp/server", map[string]any{"server_id": id, "allowed_params": entry})
 	if !a.ok() {
 		h.apiFailed(w, r, s, a)
 		return
