@@ -132,6 +132,15 @@ func listener(p Params) (*listenerv3.Listener, error) {
 
 func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	var filters []*hcmv3.HttpFilter
+	if p.FastPath != nil {
+		// Ahead of ext_proc: on the routes where they are on, they
+		// decide whether ext_proc runs at all.
+		fast, err := fastPathFilters(p)
+		if err != nil {
+			return nil, err
+		}
+		filters = append(filters, fast...)
+	}
 	if !p.NoExtProc {
 		extProc, err := extProcFilter(p)
 		if err != nil {
@@ -160,10 +169,14 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if err != nil {
 		return nil, err
 	}
+	rc, err := routeConfig(p)
+	if err != nil {
+		return nil, err
+	}
 	hcm := &hcmv3.HttpConnectionManager{
 		CodecType:             hcmv3.HttpConnectionManager_AUTO,
 		StatPrefix:            StatPrefix,
-		RouteSpecifier:        &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: routeConfig(p)},
+		RouteSpecifier:        &hcmv3.HttpConnectionManager_RouteConfig{RouteConfig: rc},
 		StreamIdleTimeout:     durationpb.New(SSEIdleTimeout),
 		RequestHeadersTimeout: durationpb.New(requestHeadersTimeout),
 		// A request (a body shorter than its content-length, say) that

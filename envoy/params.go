@@ -129,6 +129,9 @@ type Params struct {
 	// (the ext_proc and sidecar clusters too, so ExtProcAddress and
 	// SidecarAddress are still required). Never use it for a real gateway.
 	NoExtProc bool
+	// FastPath, when set, lets Envoy decide some tools/call itself
+	// (fastpath.go). nil = ext_proc decides every request.
+	FastPath *FastPath
 	// Tracing, when set, makes Envoy trace every request with its
 	// OpenTelemetry tracer and send the spans to Tracing's collector (a
 	// cluster of its own, wellknown.OTLPCluster). nil = no tracing.

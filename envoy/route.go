@@ -33,7 +33,10 @@ func RouteConfig(p Params) (*routev3.RouteConfiguration, error) {
 	if err := p.validateRouting(); err != nil {
 		return nil, err
 	}
-	rc := routeConfig(p)
+	rc, err := routeConfig(p)
+	if err != nil {
+		return nil, err
+	}
 	if err := rc.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("envoy: invalid route configuration: %w", err)
 	}
@@ -72,17 +75,38 @@ func RouteConfig(p Params) (*routev3.RouteConfiguration, error) {
 //     has already read it. A client's forged copy may pick a route before
 //     ext_proc runs; ext_proc overwrites it and clears the route cache, so
 //     it never decides where a request goes.
-func routeConfig(p Params) *routev3.RouteConfiguration {
+func routeConfig(p Params) (*routev3.RouteConfiguration, error) {
 	routes := []*routev3.Route{readyRoute()}
 	if p.AdminAPIAddress != "" {
 		routes = append(routes, adminAPIRoutes()...)
 	}
+	// The fast path's routes go ahead of the upstream routes: a client's
+	// forged x-mcp-cluster keeps a request off its candidate routes.
+	fast, err := fastPathRoutes(p)
+	if err != nil {
+		return nil, err
+	}
+	routes = append(routes, fast...)
 	for _, u := range p.Upstreams {
 		if !skipCluster(u) {
 			routes = append(routes, upstreamRoute(u, p))
 		}
 	}
-	routes = append(routes, &routev3.Route{
+	routes = append(routes, catchAllRoute(p))
+	return &routev3.RouteConfiguration{
+		Name: RouteConfigName,
+		VirtualHosts: []*routev3.VirtualHost{{
+			Name:    "mcpgw",
+			Domains: []string{"*"},
+			Routes:  routes,
+		}},
+	}, nil
+}
+
+// catchAllRoute sends a request to the cluster its x-mcp-cluster names:
+// the sidecar's, or (when ext_proc did not route it) none.
+func catchAllRoute(p Params) *routev3.Route {
+	return &routev3.Route{
 		Name:  "by_cluster_header",
 		Match: &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
 		Action: &routev3.Route_Route{Route: &routev3.RouteAction{
@@ -94,14 +118,6 @@ func routeConfig(p Params) *routev3.RouteConfiguration {
 		}},
 		RequestBodyBufferLimit: wrapperspb.UInt64(uint64(p.MaxRequestBodyBytes)),
 		RequestHeadersToRemove: []string{wellknown.RouteHeader},
-	})
-	return &routev3.RouteConfiguration{
-		Name: RouteConfigName,
-		VirtualHosts: []*routev3.VirtualHost{{
-			Name:    "mcpgw",
-			Domains: []string{"*"},
-			Routes:  routes,
-		}},
 	}
 }
 

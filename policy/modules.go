@@ -20,6 +20,10 @@ import (
 //go:embed authz.rego decision.rego params.rego
 var shipped embed.FS
 
+// shippedModules is how many modules the shipped policy has (modules
+// returns them first).
+const shippedModules = 3
+
 // maxPolicyFile bounds one policy file.
 const maxPolicyFile = 4 << 20
 

@@ -42,6 +42,7 @@ type Prepared struct {
 	servers   int
 	argValues bool
 	policyDir string
+	custom    int            // modules from policyDir (custom rules)
 	cfg       *config.Config // what this version was built from
 	print     [32]byte       // Fingerprint of its policy files
 
@@ -106,6 +107,7 @@ func Prepare(ctx context.Context, cfg *config.Config) (*Prepared, error) {
 		servers:   len(cfg.Servers),
 		argValues: cfg.Access.DecisionLog.ArgumentValues,
 		policyDir: cfg.Access.PolicyDir,
+		custom:    len(mods) - shippedModules,
 		cfg:       cfg,
 		print:     files,
 	}, nil

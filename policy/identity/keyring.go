@@ -161,3 +161,21 @@ func (d Digest) Short() string { return d.String()[:12] }
 
 // Equal compares two digests in constant time.
 func (d Digest) Equal(o Digest) bool { return subtle.ConstantTimeCompare(d[:], o[:]) == 1 }
+
+// Lasting returns the principal of the key with digest d when it
+// authenticates at now and only a new keyring can change that: a key
+// with an expiry does not qualify (something outside the gateway, Envoy's
+// fast path, may keep the answer until the next keyring).
+func (kr *Keyring) Lasting(d Digest, now time.Time) (*Principal, bool) {
+	if !kr.Required() {
+		return nil, false
+	}
+	if k, ok := kr.keys[d]; ok && !k.Expires.IsZero() {
+		return nil, false
+	}
+	p, err := kr.lookup(d, now, kr.header)
+	if err != nil {
+		return nil, false
+	}
+	return p, true
+}

@@ -2,6 +2,8 @@ package credentials
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -96,6 +98,11 @@ var passthrough = map[string]bool{
 	"x-request-id":         true,
 	"x-forwarded-proto":    true,
 }
+
+// PassThrough lists the client request headers that reach an upstream on
+// a routed call unchanged (and every mcp-param-* header), sorted: Envoy's
+// fast path removes every other header as the full path does.
+func PassThrough() []string { return slices.Sorted(maps.Keys(passthrough)) }
 
 // passesThrough reports whether a client header may reach an upstream
 // unchanged.

@@ -1,0 +1,293 @@
+package envoy
+
+import (
+	_ "embed"
+	"fmt"
+	"sort"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
+	mcpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/mcp/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
+)
+
+// The fast path (docs/architecture.md, "The fast path"): Envoy decides a
+// 2026-07-28 tools/call on a server's own endpoint itself, from grants the
+// gateway computed with its policy, and sends it straight to the upstream
+// with ext_proc off. Everything it does not recognise goes on to ext_proc
+// untouched. Two routes per server carry it:
+//
+//   - the candidate route (fastPathCandidateRoute) matches what the fast
+//     path may take by its headers alone and turns on, for it only,
+//     Envoy's MCP filter (parses the body into dynamic metadata) and the
+//     fast path's Lua filter (fastpath.lua, which decides). Its action is
+//     the catch-all's, so a call the Lua filter leaves alone goes through
+//     ext_proc exactly as it would without the fast path;
+//   - the fast route (fastPathRoute) is the server's upstream route,
+//     matched on the decision the Lua filter wrote in dynamic metadata,
+//     with ext_proc off and the endpoint's path rewritten to the
+//     upstream's.
+
+//go:embed fastpath.lua
+var fastPathLua string
+
+// HTTP filter names of the fast path's filters. Both are in every
+// listener built with a FastPath, turned off but on candidate routes.
+const (
+	mcpFilterName      = "envoy.filters.http.mcp"
+	fastPathFilterName = "mcpgw.fast_path"
+	// fastPathScript names fastpath.lua among the Lua filter's sources.
+	fastPathScript = "fast_path"
+)
+
+// FastPathDecidedBy is the value of the dynamic metadata key
+// wellknown.MetadataNamespace:decided_by on calls Envoy decided itself
+// (the access log's decided_by field); ext_proc sets none.
+const FastPathDecidedBy = "envoy"
+
+// FastPathProtocolVersion is the only MCP protocol version the fast path
+// takes: the first without sessions, so a call needs no upstream session.
+const FastPathProtocolVersion = "2026-07-28"
+
+// FastPath is what Envoy's fast path decides with. Params.FastPath set
+// puts its filters into the listener; its Servers change with the route
+// table (over xDS, without touching the listener).
+type FastPath struct {
+	// KeyHeader is the lower-case header the gateway key comes in
+	// (identity.KeySource.Header).
+	KeyHeader string
+	// Separator is the tool-prefix separator (a name on a server's own
+	// endpoint written with "<alias><separator>" is the full path's).
+	Separator string
+	// Servers are the servers Envoy may decide calls to, each with the
+	// grants of the keys it knows. A server must have an upstream route
+	// (Params.Upstreams) and no credentials of its own.
+	Servers []FastPathServer
+}
+
+// FastPathServer is one server's grants, by the lower-case hex SHA-256 of
+// each key.
+type FastPathServer struct {
+	Alias  string
+	Grants map[string]FastPathGrant
+}
+
+// FastPathGrant is a key's grant on a server (policy.ToolGrant).
+type FastPathGrant struct {
+	AnyTool bool
+	Tools   []string
+	Deny    []string
+	Params  map[string][]string
+}
+
+// fastPathFilters are the fast path's HTTP filters, off by default, to go
+// ahead of ext_proc.
+func fastPathFilters(p Params) ([]*hcmv3.HttpFilter, error) {
+	mcp, err := typed("mcp filter", mcpFilterConfig(p))
+	if err != nil {
+		return nil, err
+	}
+	lua, err := typed("fast path lua filter", &luav3.Lua{
+		SourceCodes: map[string]*corev3.DataSource{fastPathScript: {Specifier: &corev3.DataSource_InlineString{InlineString: fastPathLua}}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []*hcmv3.HttpFilter{
+		{Name: mcpFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mcp}},
+		{Name: fastPathFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: lua}},
+	}, nil
+}
+
+// mcpFilterConfig: pass everything on (a body the filter cannot read is
+// ext_proc's to answer) and extract the arguments too (the Lua filter
+// reads their names). Duplicate keys need no marking: fastpath.lua lets
+// no member the decision reads appear twice, and an argument name twice
+// is the same name to the policy.
+func mcpFilterConfig(p Params) *mcpv3.Mcp {
+	return &mcpv3.Mcp{
+		TrafficMode:        mcpv3.Mcp_PASS_THROUGH,
+		MaxRequestBodySize: wrapperspb.UInt32(uint32(p.MaxRequestBodyBytes)),
+		ParserConfig: &mcpv3.ParserConfig{Methods: []*mcpv3.ParserConfig_MethodConfig{{
+			Method:          "tools/call",
+			ExtractionRules: []*mcpv3.ParserConfig_AttributeExtractionRule{{Path: "params.name"}, {Path: "params.arguments"}},
+		}}},
+	}
+}
+
+// fastPathRoutes are the fast and candidate routes of every FastPath
+// server that has an upstream route, fast routes first (they match on
+// what the candidate routes' Lua filter decided).
+func fastPathRoutes(p Params) ([]*routev3.Route, error) {
+	if p.FastPath == nil {
+		return nil, nil
+	}
+	byAlias := make(map[string]*upstreams.Upstream, len(p.Upstreams))
+	for _, u := range p.Upstreams {
+		if !skipCluster(u) {
+			byAlias[u.Alias] = u
+		}
+	}
+	var fast, candidates []*routev3.Route
+	for _, s := range p.FastPath.Servers {
+		u := byAlias[s.Alias]
+		if u == nil || len(s.Grants) == 0 {
+			continue
+		}
+		meta, err := fastPathMetadata(p.FastPath, s)
+		if err != nil {
+			return nil, err
+		}
+		c, err := fastPathCandidateRoute(u, p, meta)
+		if err != nil {
+			return nil, err
+		}
+		fast = append(fast, fastPathRoute(u, p))
+		candidates = append(candidates, c)
+	}
+	return append(fast, candidates...), nil
+}
+
+// fastPathEndpoint is a server's own MCP endpoint (namespace: names there
+// are the upstream's own).
+func fastPathEndpoint(alias string) string { return "/" + alias + "/mcp" }
+
+func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
+	r := upstreamRoute(u, p)
+	r.Name = "fast_path:" + u.Alias
+	r.Match = &routev3.RouteMatch{
+		PathSpecifier: &routev3.RouteMatch_Path{Path: fastPathEndpoint(u.Alias)},
+		DynamicMetadata: []*matcherv3.MetadataMatcher{{
+			Filter: wellknown.MetadataNamespace,
+			Path:   []*matcherv3.MetadataMatcher_PathSegment{{Segment: &matcherv3.MetadataMatcher_PathSegment_Key{Key: "decided_by"}}},
+			Value:  &matcherv3.ValueMatcher{MatchPattern: &matcherv3.ValueMatcher_StringMatch{StringMatch: exact(FastPathDecidedBy)}},
+		}},
+	}
+	r.GetRoute().PrefixRewrite = u.Path()
+	// The Lua filter stays on for the answer (fastpath.lua's
+	// envoy_on_response); Envoy runs a filter's response side only where
+	// the route that ends up chosen turns it on.
+	r.TypedPerFilterConfig = map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc(), fastPathFilterName: luaOn()}
+	// The client's session id is the gateway's to give (none, for a
+	// client that keeps no session); an upstream's never reaches it.
+	r.ResponseHeadersToRemove = []string{"mcp-session-id"}
+	r.StatPrefix = "fast_path_" + u.Alias
+	return r
+}
+
+// fastPathCandidateRoute matches a call the fast path may take, by its
+// headers: POST on the server's own endpoint, 2026-07-28, tools/call,
+// no session, no x-mcp-cluster (ext_proc sets one on every request it
+// routes, so a request it has seen never matches again).
+func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Struct) (*routev3.Route, error) {
+	mc := mcpFilterConfig(p)
+	mcpOn, err := anypb.New(&routev3.FilterConfig{Config: mustAny(&mcpv3.McpOverride{
+		TrafficMode:        mc.TrafficMode,
+		MaxRequestBodySize: mc.MaxRequestBodySize,
+		ParserConfig:       mc.ParserConfig,
+	})})
+	if err != nil {
+		return nil, err
+	}
+
+	header := func(name, value string) *routev3.HeaderMatcher {
+		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exact(value)}}
+	}
+	absent := func(name string) *routev3.HeaderMatcher {
+		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}, InvertMatch: true}
+	}
+	catchAll := catchAllRoute(p)
+	return &routev3.Route{
+		Name: "fast_path_candidate:" + u.Alias,
+		Match: &routev3.RouteMatch{
+			PathSpecifier: &routev3.RouteMatch_Path{Path: fastPathEndpoint(u.Alias)},
+			Headers: []*routev3.HeaderMatcher{
+				header(":method", "POST"),
+				header("mcp-protocol-version", FastPathProtocolVersion),
+				header("mcp-method", "tools/call"),
+				absent("mcp-session-id"),
+				absent(wellknown.RouteHeader),
+			},
+		},
+		Action:                 catchAll.Action,
+		RequestBodyBufferLimit: catchAll.RequestBodyBufferLimit,
+		RequestHeadersToRemove: catchAll.RequestHeadersToRemove,
+		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{fastPathFilterName: meta}},
+		TypedPerFilterConfig:   map[string]*anypb.Any{mcpFilterName: mcpOn, fastPathFilterName: luaOn()},
+	}, nil
+}
+
+// luaOn turns the fast path's Lua filter on for a route.
+func luaOn() *anypb.Any {
+	return mustAny(&routev3.FilterConfig{Config: mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Name{Name: fastPathScript}})})
+}
+
+// fastPathMetadata is what fastpath.lua reads from its route.
+func fastPathMetadata(fp *FastPath, s FastPathServer) (*structpb.Struct, error) {
+	pass := map[string]any{}
+	for _, h := range credentials.PassThrough() {
+		pass[h] = true
+	}
+	m := map[string]any{
+		"server":     s.Alias,
+		"prefix":     s.Alias + fp.Separator,
+		"key_header": fp.KeyHeader,
+		"mcp":        mcpFilterName,
+		"pass":       pass,
+	}
+	digests := make([]string, 0, len(s.Grants))
+	for d := range s.Grants {
+		digests = append(digests, d)
+	}
+	sort.Strings(digests)
+	st, err := structpb.NewStruct(m)
+	if err != nil {
+		return nil, fmt.Errorf("envoy: fast path grants of %s: %w", s.Alias, err)
+	}
+	for _, d := range digests {
+		g := s.Grants[d]
+		params := map[string]any{}
+		for tool, names := range g.Params {
+			params[tool] = setOf(names)
+		}
+		v, err := structpb.NewValue(map[string]any{"any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
+		if err != nil {
+			// A name that is not UTF-8 cannot be sent to Envoy: that
+			// key's calls take the full path.
+			continue
+		}
+		st.Fields["k:"+d] = v
+	}
+	return st, nil
+}
+
+func setOf(names []string) map[string]any {
+	m := make(map[string]any, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+func exact(s string) *matcherv3.StringMatcher {
+	return &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: s}}
+}
+
+// mustAny packs a constant message: cannot fail.
+func mustAny(m proto.Message) *anypb.Any {
+	a, err := anypb.New(m)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}

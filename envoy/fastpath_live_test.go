@@ -1,0 +1,257 @@
+package envoy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpgw/mcpgw/internal/testutil"
+	"github.com/mcpgw/mcpgw/upstreams"
+)
+
+// fastUpstream records what reached it and answers like an MCP server;
+// a call of the tool "html" gets an HTML error page.
+type fastUpstream struct {
+	mu   sync.Mutex
+	seen []*seenRequest
+}
+
+func (u *fastUpstream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	u.mu.Lock()
+	u.seen = append(u.seen, &seenRequest{req.Method, req.URL.RequestURI(), req.Host, req.Header.Clone(), string(body)})
+	u.mu.Unlock()
+	w.Header().Set("mcp-session-id", "upstream-session")
+	if strings.Contains(string(body), `"name":"html"`) {
+		w.Header().Set("content-type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, "<html>oops</html>")
+		return
+	}
+	w.Header().Set("content-type", "application/json")
+	fmt.Fprint(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`)
+}
+
+func (u *fastUpstream) take() []*seenRequest {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	s := u.seen
+	u.seen = nil
+	return s
+}
+
+func digestOf(key string) string {
+	d := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(d[:])
+}
+
+// TestFastPathLive runs Envoy 1.40 with the fast path's filters and
+// routes and a test ext_proc service (which only routes, to the same
+// upstream, leaving the path alone): each request must take the fast path
+// exactly when everything it carries is plain and the key's grant allows
+// the call. A request the fast path took reaches the upstream on the
+// upstream's own path with ext_proc never consulted; any other reaches it
+// on the endpoint's path, through ext_proc.
+func TestFastPathLive(t *testing.T) {
+	testutil.EnvoyBin(t)
+	up := &fastUpstream{}
+	upSrv := httptest.NewServer(up)
+	t.Cleanup(upSrv.Close)
+	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
+	t.Cleanup(sidecarSrv.Close)
+
+	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
+	proc := &testProcessor{defaultCluster: srv.Cluster}
+	procAddr, _ := proc.serve(t)
+
+	// Keys of lengths around SHA-256's block edges: 55 and 56 bytes (one
+	// or two blocks of padding), 64, and 100.
+	long := map[string]string{}
+	for _, n := range []int{55, 56, 64, 100} {
+		long[fmt.Sprint(n)] = strings.Repeat("k", n)
+	}
+	grants := map[string]FastPathGrant{
+		digestOf("sk-a"):    {Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
+		digestOf("sk-open"): {AnyTool: true, Deny: []string{"bad"}},
+	}
+	for _, k := range long {
+		grants[digestOf(k)] = FastPathGrant{AnyTool: true}
+	}
+	p := Params{
+		ListenAddress:       "127.0.0.1",
+		ListenPort:          testutil.FreePort(t),
+		AdminAddress:        "127.0.0.1",
+		AdminPort:           testutil.FreePort(t),
+		ExtProcAddress:      procAddr,
+		SidecarAddress:      sidecarSrv.Listener.Addr().String(),
+		Upstreams:           []*upstreams.Upstream{srv},
+		MaxRequestBodyBytes: 64 << 10,
+		FastPath: &FastPath{
+			KeyHeader: "x-litellm-api-key",
+			Separator: "-",
+			Servers:   []FastPathServer{{Alias: "fast", Grants: grants}},
+		},
+	}
+	startEnvoy(t, p)
+	base := fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort)
+	client := &http.Client{Timeout: 5 * time.Second}
+
+	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":1}}}`
+	std := map[string]string{
+		"content-type":         "application/json",
+		"accept":               "application/json, text/event-stream",
+		"mcp-protocol-version": "2026-07-28",
+		"mcp-method":           "tools/call",
+		"mcp-name":             "echo",
+		"x-litellm-api-key":    "sk-a",
+	}
+	with := func(changes ...string) map[string]string {
+		h := map[string]string{}
+		for k, v := range std {
+			h[k] = v
+		}
+		for i := 0; i+1 < len(changes); i += 2 {
+			if changes[i+1] == "" {
+				delete(h, changes[i])
+			} else {
+				h[changes[i]] = changes[i+1]
+			}
+		}
+		return h
+	}
+
+	tests := []struct {
+		name    string
+		path    string // "" = /fast/mcp
+		headers map[string]string
+		body    string
+		fast    bool
+	}{
+		{"allowed", "", std, call, true},
+		{"string id", "", std, strings.Replace(call, `"id":7`, `"id":"a-1"`, 1), true},
+		{"no arguments", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}`, true},
+		{"open grant", "", with("x-litellm-api-key", "sk-open", "mcp-name", "other"), strings.Replace(call, `"echo"`, `"other"`, 1), true},
+		{"key 55 bytes", "", with("x-litellm-api-key", long["55"]), call, true},
+		{"key 56 bytes", "", with("x-litellm-api-key", long["56"]), call, true},
+		{"key 64 bytes", "", with("x-litellm-api-key", long["64"]), call, true},
+		{"key 100 bytes", "", with("x-litellm-api-key", long["100"]), call, true},
+
+		{"unknown key", "", with("x-litellm-api-key", "sk-b"), call, false},
+		{"no key", "", with("x-litellm-api-key", ""), call, false},
+		{"bearer key", "", with("x-litellm-api-key", "Bearer sk-a"), call, false},
+		{"tool not granted", "", with("mcp-name", "other"), strings.Replace(call, `"echo"`, `"other"`, 1), false},
+		{"tool denied", "", with("x-litellm-api-key", "sk-open", "mcp-name", "bad"), strings.Replace(call, `"echo"`, `"bad"`, 1), false},
+		{"argument not allowed", "", std, strings.Replace(call, `"n":1`, `"x":1`, 1), false},
+		{"argument case variant", "", std, strings.Replace(call, `"n":1`, `"N":1`, 1), false},
+		{"arguments an array", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":[]}}`, false},
+		{"duplicate name", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"other"}}`, false},
+		// The same name twice is the same name to the policy: allowed
+		// both ways, and the upstream gets the body as sent either way.
+		{"duplicate argument", "", std, strings.Replace(call, `"n":1`, `"n":1,"n":2`, 1), true},
+		{"duplicate argument, one not allowed", "", std, strings.Replace(call, `"n":1`, `"n":1,"x":2,"n":2`, 1), false},
+		{"name case variant", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"Name":"echo"}}`, false},
+		{"escaped member", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"echo"}}`, false},
+		{"long s folds to s", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","argumentſ":{}}}`, false},
+		{"mcp-name disagrees", "", with("mcp-name", "other"), call, false},
+		{"mcp-method disagrees", "", std, strings.Replace(call, "tools/call", "prompts/get", 1), false},
+		{"older protocol", "", with("mcp-protocol-version", "2025-11-25"), call, false},
+		{"session id", "", with("mcp-session-id", "abc"), call, false},
+		{"scope header", "", with("x-mcp-servers", "fast"), call, false},
+		{"per-server credential", "", with("x-mcp-fast-authorization", "Bearer t"), call, false},
+		{"forged route header", "", with("x-mcp-cluster", srv.Cluster), call, false},
+		{"authorization", "", with("authorization", "Bearer t"), call, false},
+		{"origin", "", with("origin", "http://evil.example"), call, false},
+		{"param header", "", with("mcp-param-text", "hi"), call, false},
+		{"prefixed name", "", with("mcp-name", "fast-echo"), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
+		{"bad json", "", std, `{"jsonrpc":"2.0","id":1,`, false},
+		{"batch", "", std, "[" + call + "]", false},
+		{"float id", "", std, strings.Replace(call, `"id":7`, `"id":7.5`, 1), false},
+		{"jsonrpc 1.0", "", std, strings.Replace(call, `"2.0"`, `"1.0"`, 1), false},
+		{"result member", "", std, strings.Replace(call, `"params"`, `"result":1,"params"`, 1), false},
+		{"text/plain", "", with("content-type", "text/plain"), call, false},
+		{"query string", "/fast/mcp?x=1", std, call, false},
+		{"other endpoint", "/mcp", std, call, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path
+			if path == "" {
+				path = "/fast/mcp"
+			}
+			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			req.Header.Set("x-other", "dropped")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			seen := up.take()
+			if len(seen) != 1 {
+				t.Fatalf("upstream saw %d requests, want 1 (status %d)", len(seen), resp.StatusCode)
+			}
+			s := seen[0]
+			viaExtProc := resp.Header.Get("x-test-ext-proc") != ""
+			if tc.fast {
+				if viaExtProc || s.Path != "/upstream/mcp" {
+					t.Fatalf("took the full path (ext_proc saw the answer: %v, upstream path %q), want the fast path", viaExtProc, s.Path)
+				}
+				if s.Body != tc.body {
+					t.Errorf("upstream body %q, want %q unchanged", s.Body, tc.body)
+				}
+				for _, h := range []string{"x-litellm-api-key", "x-other"} {
+					if v := s.Header.Get(h); v != "" {
+						t.Errorf("upstream got %s: %q; the full path removes it", h, v)
+					}
+				}
+				if s.Header.Get("mcp-name") != tc.headers["mcp-name"] || s.Header.Get("mcp-protocol-version") != "2026-07-28" {
+					t.Errorf("upstream lost MCP headers: %v", s.Header)
+				}
+				if v := resp.Header.Get("mcp-session-id"); v != "" {
+					t.Errorf("client got the upstream's mcp-session-id %q", v)
+				}
+				return
+			}
+			if !viaExtProc || s.Path != path {
+				t.Fatalf("took the fast path (upstream path %q), want ext_proc", s.Path)
+			}
+			if s.Header.Get("x-other") != "dropped" {
+				t.Errorf("a request left to ext_proc lost a header before ext_proc saw it")
+			}
+		})
+	}
+
+	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
+		body := `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`
+		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
+		for k, v := range with("mcp-name", "html") {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
+			t.Fatal("the call did not take the fast path")
+		}
+		want := `{"jsonrpc":"2.0","id":"q","error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP 500 with text/html, not JSON-RPC"}}`
+		if resp.StatusCode != http.StatusBadGateway || string(b) != want || resp.Header.Get("content-type") != "application/json" {
+			t.Fatalf("got %d %s %q, want 502 application/json %s", resp.StatusCode, resp.Header.Get("content-type"), b, want)
+		}
+	})
+}
