@@ -84,10 +84,12 @@ type FastPathServer struct {
 
 // FastPathGrant is a key's grant on a server (policy.ToolGrant).
 type FastPathGrant struct {
-	AnyTool bool
-	Tools   []string
-	Deny    []string
-	Params  map[string][]string
+	// KeyAlias is the key's id, for the access log.
+	KeyAlias string
+	AnyTool  bool
+	Tools    []string
+	Deny     []string
+	Params   map[string][]string
 }
 
 // fastPathFilters are the fast path's HTTP filters, off by default, to go
@@ -260,7 +262,7 @@ func fastPathMetadata(fp *FastPath, s FastPathServer) (*structpb.Struct, error) 
 		for tool, names := range g.Params {
 			params[tool] = setOf(names)
 		}
-		v, err := structpb.NewValue(map[string]any{"any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
+		v, err := structpb.NewValue(map[string]any{"key": g.KeyAlias, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
 		if err != nil {
 			// A name that is not UTF-8 cannot be sent to Envoy: that
 			// key's calls take the full path.

@@ -18,7 +18,8 @@
 --   mcp          the MCP filter's metadata namespace
 --   pass         the client headers that reach an upstream ({name: true})
 --   k:<digest>   a key's grant on the server, by the SHA-256 of the key:
---                {any, tools, deny, params} (policy.ToolGrant)
+--                {key, any, tools, deny, params} (policy.ToolGrant; key is
+--                the key's id, for the access log)
 
 local bit = require("bit")
 local band, bnot, bxor, ror, rshift, tobit, tohex =
@@ -75,57 +76,119 @@ local function sha256(s)
   return tohex(h0) .. tohex(h1) .. tohex(h2) .. tohex(h3) .. tohex(h4) .. tohex(h5) .. tohex(h6) .. tohex(h7)
 end
 
--- count is the number of times the plain text pat occurs in s.
-local function count(s, pat)
-  local n, i = 0, 1
+-- stringEnd returns the index of the quote closing the JSON string that
+-- opens at i, and whether the string holds an escape.
+local function stringEnd(body, i)
+  local j, escaped = i + 1, false
   while true do
-    local at = find(s, pat, i, true)
-    if at == nil then return n end
-    n, i = n + 1, at + 1
+    local k = find(body, '["\\]', j)
+    if k == nil then return nil end
+    if byte(body, k) == 34 then return k, escaped end
+    escaped, j = true, k + 2
   end
 end
 
--- Members the full path reads by exact name (extproc/rpc: a message's,
--- its params' and params.ref's). In the body each must appear, as a
--- quoted string anywhere, at most once and only in lower case: then no
--- member repeats or differs from another only in case, whichever parser
--- reads the body (Envoy's, ours, the upstream's). One that must not
--- appear at all has no place in a tools/call.
-local once = { "jsonrpc", "id", "method", "params", "name", "arguments", "_meta" }
-local never = { "result", "error", "uri", "ref", "type" }
+-- scan reads the structure the decision depends on, as written: the
+-- member names of the top-level object (level 1) and of its params object
+-- (level 2), in order, the raw values of their scalar members, the kind
+-- of their object and array members, and how many member names
+-- params.arguments (level 3) has. It returns nil for a body that is not
+-- one object, or whose level 1 or 2 member names hold an escape or a
+-- non-ASCII byte (ASCII names fold the same everywhere). Envoy's MCP
+-- filter has checked that the body is JSON.
+local function scan(body)
+  local i = find(body, "[^ \t\r\n]")
+  if i == nil or byte(body, i) ~= 123 then return nil end
+  local out = { names = { {}, {} }, raw = { {}, {} }, kind = { {}, {} }, args = 0 }
+  local stack = {}
+  while true do
+    i = find(body, "[^ \t\r\n]", i)
+    if i == nil then return nil end
+    local c, f = byte(body, i), stack[#stack]
+    if c == 123 or c == 91 then -- { [
+      local level = 0
+      if f == nil then
+        level = 1
+      elseif c == 123 and f.object and f.level == 1 and f.key == "params" then
+        level = 2
+      elseif c == 123 and f.object and f.level == 2 and f.key == "arguments" then
+        level = 3
+      end
+      if f ~= nil and f.object and (f.level == 1 or f.level == 2) then
+        out.kind[f.level][f.key] = char(c)
+      end
+      stack[#stack + 1] = { object = c == 123, level = level, expectKey = c == 123 }
+      i = i + 1
+    elseif c == 125 or c == 93 then -- } ]
+      stack[#stack] = nil
+      if #stack == 0 then
+        if find(body, "[^ \t\r\n]", i + 1) then return nil end
+        return out
+      end
+      i = i + 1
+    elseif f == nil then
+      return nil
+    elseif c == 34 then -- a string: a member name or a value
+      local e, escaped = stringEnd(body, i)
+      if e == nil then return nil end
+      if f.object and f.expectKey then
+        local name = sub(body, i + 1, e - 1)
+        if f.level == 1 or f.level == 2 then
+          if escaped or find(name, "[\128-\255]") then return nil end
+          local names = out.names[f.level]
+          names[#names + 1] = name
+        elseif f.level == 3 then
+          out.args = out.args + 1
+        end
+        f.key, f.expectKey = name, false
+      elseif f.object and (f.level == 1 or f.level == 2) then
+        out.raw[f.level][f.key] = sub(body, i, e)
+      end
+      i = e + 1
+    elseif c == 44 then -- ,
+      if f.object then f.expectKey = true end
+      i = i + 1
+    elseif c == 58 then -- :
+      i = i + 1
+    else -- a number or a literal
+      local _, e = find(body, "^[^,:%]}%s]+", i)
+      if e == nil then return nil end
+      if f.object and (f.level == 1 or f.level == 2) then
+        out.raw[f.level][f.key] = sub(body, i, e)
+      end
+      i = e + 1
+    end
+  end
+end
 
--- plain reports whether body reads the same to every JSON parser as far
--- as the decision goes. No \u escape (the only one that writes a letter)
--- and no character that Unicode case folding takes to an ASCII letter
--- (U+017F, U+212A): a member name is then written as it reads.
-local function plain(body)
-  if find(body, "\\u", 1, true) or find(body, "\197\191", 1, true) or find(body, "\226\132\170", 1, true) then
-    return false
+-- The members the full path reads by their exact names (extproc/rpc): of
+-- a message and of its params. A name that repeats another or differs
+-- from another or from one of these only in case is refused there, so it
+-- is the full path's to refuse.
+local messageMembers = { jsonrpc = true, id = true, method = true, params = true, result = true, error = true }
+local paramMembers = { name = true, arguments = true, uri = true, ref = true, _meta = true }
+
+local function ambiguous(names, known)
+  local seen = {}
+  for _, n in ipairs(names) do
+    local l = lower(n)
+    if seen[l] or (known[l] and l ~= n) then return true end
+    seen[l] = true
   end
-  local low = lower(body)
-  for _, m in ipairs(once) do
-    local q = '"' .. m .. '"'
-    local n = count(low, q)
-    if n > 1 or n ~= count(body, q) then return false end
-  end
-  for _, m in ipairs(never) do
-    if find(low, '"' .. m .. '"', 1, true) then return false end
-  end
-  return true
+  return false
 end
 
 -- The full path's limits on arguments (policy/request.go): at most 256
--- names, each at most 256 bytes. Duplicate names collapse in Envoy's
--- metadata, so the names are bounded by the body's quotes instead.
+-- names, each at most 256 bytes.
 local maxArgs, maxArgName = 256, 256
 
--- requestID is the raw JSON id of the call when it is an integer or a
--- string without escapes (anything else: the full path).
-local function requestID(body)
-  local id = match(body, '"id"%s*:%s*(%-?%d+)%s*[,}]')
-  if id ~= nil and #id <= 16 then return id end
-  id = match(body, '"id"%s*:%s*("[^"\\]*")')
-  return id
+-- requestID is the call's raw JSON id when it is an integer or a string
+-- without escapes (anything else: the full path).
+local function requestID(raw)
+  if raw == nil then return nil end
+  if match(raw, "^%-?%d+$") and #raw <= 16 then return raw end
+  if match(raw, '^"[^"\\]*"$') then return raw end
+  return nil
 end
 
 local function set(t) return type(t) == "table" and t or {} end
@@ -162,42 +225,50 @@ local function decide(handle, route, headers)
 
   local body = handle:body()
   if body == nil then return nil end
-  local raw = body:getBytes(0, body:length())
-  if not plain(raw) or count(raw, '"') > 2 * maxArgs then return nil end
-  if not find(raw, '"jsonrpc"%s*:%s*"2%.0"') then return nil end
-  local id = requestID(raw)
+  local doc = scan(body:getBytes(0, body:length()))
+  if doc == nil or ambiguous(doc.names[1], messageMembers) or ambiguous(doc.names[2], paramMembers) then return nil end
+  local top, params = doc.raw[1], doc.raw[2]
+  if top.jsonrpc ~= '"2.0"' or top.method ~= '"tools/call"' or doc.kind[1].params ~= "{" then return nil end
+  if top.result or top.error or doc.kind[1].result or doc.kind[1].error then return nil end
+  if params.uri or params.ref or doc.kind[2].uri or doc.kind[2].ref then return nil end
+  local id = requestID(top.id)
   if id == nil then return nil end
+  local raw = params.name
+  if raw == nil or find(raw, "\\") or #raw < 3 or sub(raw, 1, 1) ~= '"' then return nil end
+  local tool = sub(raw, 2, -2)
+  if tool ~= name or sub(tool, 1, #prefix) == prefix then return nil end
+  if params.arguments ~= nil or (doc.kind[2].arguments ~= nil and doc.kind[2].arguments ~= "{") then return nil end
+  if doc.args > maxArgs then return nil end
 
+  -- Envoy's MCP filter read the same body: valid JSON, and the same call.
   local mcp = handle:streamInfo():dynamicMetadata():get(mcpNamespace)
-  if type(mcp) ~= "table" or mcp.method ~= "tools/call" or type(mcp.params) ~= "table" then return nil end
-  local tool = mcp.params.name
-  if type(tool) ~= "string" or tool ~= name or tool == "" then return nil end
-  if sub(tool, 1, #prefix) == prefix then return nil end
+  if type(mcp) ~= "table" or mcp.is_mcp_request ~= true or mcp.passthrough_reason ~= nil or mcp.is_exceeding_limit
+    or mcp.method ~= "tools/call" or type(mcp.params) ~= "table" or mcp.params.name ~= tool then
+    return nil
+  end
+  local args = {}
+  if doc.kind[2].arguments == "{" then
+    if type(mcp.params.arguments) ~= "table" then return nil end
+    args = mcp.params.arguments
+  end
 
   -- The policy's allow for a tool (authz.rego tool_granted and
   -- params_violated), on the grant the policy computed for this key.
   if set(grant.deny)[tool] then return nil end
   if not grant.any and not set(grant.tools)[tool] then return nil end
-  local args = {}
-  if find(raw, '"arguments"', 1, true) then
-    if not find(raw, '"arguments"%s*:%s*{') or type(mcp.params.arguments) ~= "table" then return nil end
-    args = mcp.params.arguments
-  end
   local rule = set(grant.params)[tool]
-  local n = 0
   for k, _ in pairs(args) do
-    n = n + 1
-    if type(k) ~= "string" or #k > maxArgName or n > maxArgs then return nil end
+    if type(k) ~= "string" or #k > maxArgName then return nil end
     if rule ~= nil and not rule[k] then return nil end
   end
-  return tool, id
+  return tool, id, grant.key
 end
 
 function envoy_on_request(handle)
   local route = handle:metadata()
   local server, pass = route:get("server"), route:get("pass")
   if server == nil then return end
-  local tool, id = decide(handle, route, handle:headers())
+  local tool, id, keyAlias = decide(handle, route, handle:headers())
   if tool == nil then return end
   -- What the full path sends upstream: the client's headers but for the
   -- MCP protocol's own and a few others (upstreams/credentials).
@@ -210,6 +281,7 @@ function envoy_on_request(handle)
   -- access log reads server, tool and mcp_method there); the fast route
   -- matches decided_by.
   local meta = handle:streamInfo():dynamicMetadata()
+  meta:set("mcpgw", "key_alias", keyAlias or "")
   meta:set("mcpgw", "server", server)
   meta:set("mcpgw", "tool", tool)
   meta:set("mcpgw", "mcp_method", "tools/call")

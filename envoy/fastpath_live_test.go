@@ -138,6 +138,10 @@ func TestFastPathLive(t *testing.T) {
 		{"string id", "", std, strings.Replace(call, `"id":7`, `"id":"a-1"`, 1), true},
 		{"no arguments", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}`, true},
 		{"open grant", "", with("x-litellm-api-key", "sk-open", "mcp-name", "other"), strings.Replace(call, `"echo"`, `"other"`, 1), true},
+		// What go-sdk sends at 2026-07-28: names repeat inside _meta and
+		// inside argument values, which the decision does not read.
+		{"client _meta", "", std, `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/clientInfo":{"name":"e2e","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"echo","arguments":{"text":"{\"name\":\"x\",\"id\":1}","n":{"name":"nested","Name":2}}}}`, true},
+		{"spaces and newlines", "", std, "{\n  \"jsonrpc\": \"2.0\",\n  \"id\": 7,\n  \"method\": \"tools/call\",\n  \"params\": { \"name\": \"echo\", \"arguments\": { \"text\": \"hi\" } }\n}\n", true},
 		{"key 55 bytes", "", with("x-litellm-api-key", long["55"]), call, true},
 		{"key 56 bytes", "", with("x-litellm-api-key", long["56"]), call, true},
 		{"key 64 bytes", "", with("x-litellm-api-key", long["64"]), call, true},
@@ -171,6 +175,12 @@ func TestFastPathLive(t *testing.T) {
 		{"param header", "", with("mcp-param-text", "hi"), call, false},
 		{"prefixed name", "", with("mcp-name", "fast-echo"), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
 		{"bad json", "", std, `{"jsonrpc":"2.0","id":1,`, false},
+		{"trailing garbage", "", std, call + ` x`, false},
+		{"bad literal in arguments", "", std, strings.Replace(call, `"n":1`, `"n":tru`, 1), false},
+		{"id case variant", "", std, strings.Replace(call, `"id":7`, `"ID":7`, 1), false},
+		{"duplicate id", "", std, strings.Replace(call, `"id":7`, `"id":7,"id":8`, 1), false},
+		{"duplicate params", "", std, strings.Replace(call, `"params"`, `"params":{},"params"`, 1), false},
+		{"escaped tool name", "", std, strings.Replace(call, `"name":"echo"`, `"name":"ech\u006f"`, 1), false},
 		{"batch", "", std, "[" + call + "]", false},
 		{"float id", "", std, strings.Replace(call, `"id":7`, `"id":7.5`, 1), false},
 		{"jsonrpc 1.0", "", std, strings.Replace(call, `"2.0"`, `"1.0"`, 1), false},

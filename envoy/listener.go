@@ -70,6 +70,9 @@ var accessLogFormat = map[string]any{
 	"mcp_method":    metadataField("mcp_method"),
 	"jsonrpc_error": metadataField("jsonrpc_error"),
 	"is_error":      metadataField("is_error"),
+	// "envoy" on the calls Envoy's fast path decided (envoy/fastpath.lua);
+	// null on those ext_proc decided.
+	"decided_by": metadataField("decided_by"),
 }
 
 // metadataField reads key of the ext_proc service's dynamic metadata.

@@ -88,7 +88,9 @@ type Params struct {
 	// AccessLog is the access log file. "" = /dev/stdout. Each request is
 	// one JSON object per line with the keys start_time, method, path,
 	// status, details, flags, upstream_cluster, upstream_host, duration_ms,
-	// bytes_received, bytes_sent, mcp_name, request_id, user_agent, e.g.
+	// bytes_received, bytes_sent, mcp_name, request_id, user_agent (and
+	// key_alias, server, tool, mcp_method, jsonrpc_error, is_error and
+	// decided_by from the gateway's dynamic metadata), e.g.
 	// {"method":"POST","path":"/mcp","status":200,
 	// "upstream_cluster":"mcp_upstream_github",...}. status, duration_ms
 	// and the byte counts are numbers; missing values are null. path is the

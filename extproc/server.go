@@ -53,6 +53,18 @@ type Server struct {
 	tracer     trace.Tracer
 	propagator propagation.TextMapPropagator
 	log        *slog.Logger
+	// learnFast, when set, hears of every call Envoy's fast path could
+	// have taken (see WithFastPathLearner).
+	learnFast func(owner, alias string)
+}
+
+// WithFastPathLearner makes the server tell learn of each tools/call it
+// routed that Envoy's fast path could take next time: a 2026-07-28 call
+// the upstream took without a session and at the client's version, with
+// no client credentials for the upstream. owner is the caller's key
+// (identity.Principal.Owner), alias the server. learn must not block.
+func WithFastPathLearner(learn func(owner, alias string)) Option {
+	return func(s *Server) { s.learnFast = learn }
 }
 
 // Option configures a Server in New.

@@ -262,6 +262,9 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 		}
 	case sess.ProtocolVersion != "" && sess.ProtocolVersion != d.Call.ProtocolVersion:
 		d.SetHeaders = append(d.SetHeaders, router.Header{Name: "mcp-protocol-version", Value: sess.ProtocolVersion})
+	case s.learnFast != nil && d.Call.Modern() && sess.ID == "" && d.Call.Method == "tools/call" &&
+		d.Call.Owner != "" && d.Call.Credentials.ClientKey == "":
+		s.learnFast(d.Call.Owner, d.Call.Upstream.Alias)
 	}
 	return nil
 }

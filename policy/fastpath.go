@@ -23,6 +23,9 @@ import (
 
 // ToolGrant is a principal's grant on one server as plain data.
 type ToolGrant struct {
+	// KeyID is the key's id (input.principal.id; the access log's
+	// key_alias).
+	KeyID string
 	// AnyTool: every tool not in Deny (the grant's tools_open).
 	AnyTool bool
 	// Tools are the tools usable (but for Deny) when AnyTool is false.
@@ -63,7 +66,9 @@ func (p *Prepared) ToolGrant(ctx context.Context, d identity.Digest, server stri
 	if !isObj {
 		return g, false, nil // false: no grant
 	}
-	return toolGrant(obj)
+	g, ok, err = toolGrant(obj)
+	g.KeyID = pr.ID
+	return g, ok, err
 }
 
 // toolGrant reads a grant object ({tools_open, tools, deny, params}, see

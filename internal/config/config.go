@@ -123,6 +123,10 @@ type GatewaySettings struct {
 	// gateway waits for calls in flight once Envoy has stopped
 	// accepting connections. Default 15s; 0 to 3600.
 	DrainTimeout time.Duration
+	// DisableFastPath (fast_path: false) has ext_proc decide every
+	// request: Envoy decides no call itself (docs/architecture.md, "The
+	// fast path").
+	DisableFastPath bool
 	// MetricsToolLabel (metrics_tool_label) adds the tool name as a label
 	// of the request metrics. Off by default: every tool of every server
 	// is a time series.

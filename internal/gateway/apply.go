@@ -69,7 +69,13 @@ func (inst *Instance) Apply(ctx context.Context, cfg *config.Config) error {
 		}
 	}
 	if inst.updateEnvoy != nil {
-		if err := inst.updateEnvoy(ctx, union); err != nil {
+		// The new policy's grants: a key it removes leaves Envoy's fast
+		// path before the routers stop accepting it.
+		access := next[0].pending
+		if access == nil {
+			access = next[0].Access.Current()
+		}
+		if err := inst.updateEnvoy(ctx, union, access); err != nil {
 			if adapters != nil {
 				adapters.Update(context.WithoutCancel(ctx), old)
 			}
@@ -89,7 +95,7 @@ func (inst *Instance) Apply(ctx context.Context, cfg *config.Config) error {
 		}
 	}
 	if inst.updateEnvoy != nil {
-		if err := inst.updateEnvoy(ctx, ups); err != nil {
+		if err := inst.updateEnvoy(ctx, ups, next[0].Access.Current()); err != nil {
 			// Envoy keeps clusters no router routes to; the next update
 			// removes them.
 			inst.log.Warn("apply config: removing envoy clusters failed", "error", err)

@@ -126,7 +126,9 @@ type Instance struct {
 	// to the sidecar) and returns once Envoy has applied them, so a
 	// change is routed when the caller answers; an error when Envoy
 	// rejects them or has not applied them within EnvoyUpdateTimeout.
-	updateEnvoy func(ctx context.Context, ups []*upstreams.Upstream) error
+	updateEnvoy func(ctx context.Context, ups []*upstreams.Upstream, access *policy.Prepared) error
+	// fast holds what Envoy's fast path learned; nil when it is off.
+	fast *fastPathPairs
 	// ops is what the operations listener reports.
 	ops opsState
 	// metrics are served on the operations listener (/metrics).
@@ -231,6 +233,11 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		inst.Runtime = rt
 	}
 	inst.current.Store(rt)
+	// Envoy's fast path: off when asked, and when tracing is on (every
+	// call then gets the gateway's span and its trace context in _meta).
+	if !rt.Config.Gateway.DisableFastPath && !opts.Tracing.Enabled() {
+		inst.fast = newFastPathPairs()
+	}
 	for i := range max(opts.Replicas, 1) {
 		rlog := log
 		if opts.Replicas > 1 {
@@ -307,12 +314,15 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	inst.xds = xds.New(log.With("component", "xds"))
 	inst.serve(func() error { return inst.xds.Serve(xdsLis) })
-	updateEnvoy := func(ctx context.Context, ups []*upstreams.Upstream) (string, error) {
+	updateEnvoy := func(ctx context.Context, ups []*upstreams.Upstream, access *policy.Prepared) (string, error) {
 		p := routingParams(rt, ups)
 		p.AdminAPIAddress = adminAPI
+		if inst.fast != nil {
+			p.FastPath = inst.fast.table(ctx, access, ups, log.With("component", "fast_path"))
+		}
 		return inst.xds.Update(ctx, p)
 	}
-	first, err := updateEnvoy(ctx, rt.Upstreams)
+	first, err := updateEnvoy(ctx, rt.Upstreams, rt.Access.Current())
 	if err != nil {
 		return inst, err
 	}
@@ -329,6 +339,11 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 		RequestTimeout:      rt.Config.Gateway.RequestTimeout,
 		AccessLog:           inst.AccessLogPath,
 		InternalSocket:      internalSocket,
+	}
+	if inst.fast != nil {
+		// The listener gets the fast path's filters; the grants come
+		// with the routes.
+		params.FastPath = &envoy.FastPath{}
 	}
 	if opts.Tracing.Enabled() {
 		params.Tracing = EnvoyTracing(opts.Tracing.Config)
@@ -377,8 +392,8 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	// ran since the first snapshot routed to servers Envoy was not told
 	// of: it is told now.
 	inst.applyMu.Lock()
-	inst.updateEnvoy = func(ctx context.Context, ups []*upstreams.Upstream) error {
-		v, err := updateEnvoy(ctx, ups)
+	inst.updateEnvoy = func(ctx context.Context, ups []*upstreams.Upstream, access *policy.Prepared) error {
+		v, err := updateEnvoy(ctx, ups, access)
 		if err != nil {
 			return err
 		}
@@ -388,9 +403,12 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	}
 	var resync error
 	if cur := inst.Current(); cur != rt {
-		resync = inst.updateEnvoy(readyCtx, cur.Upstreams)
+		resync = inst.updateEnvoy(readyCtx, cur.Upstreams, cur.Access.Current())
 	}
 	inst.applyMu.Unlock()
+	if inst.fast != nil {
+		inst.serve(func() error { inst.pushFastPath(runCtx, log); return nil })
+	}
 	if resync != nil {
 		return inst, resync
 	}
@@ -415,7 +433,11 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 // replica given its sidecar listener serves the adapter endpoints.
 func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.Logger, sideLis net.Listener) (*Replica, error) {
 	r := &Replica{rt: rt}
-	r.ExtProc, r.Sessions = NewExtProc(rt, log, append(ExtProcTracing(inst.tracing), extproc.WithMetrics(inst.metrics))...)
+	epOpts := append(ExtProcTracing(inst.tracing), extproc.WithMetrics(inst.metrics))
+	if inst.fast != nil {
+		epOpts = append(epOpts, extproc.WithFastPathLearner(inst.fast.learn))
+	}
+	r.ExtProc, r.Sessions = NewExtProc(rt, log, epOpts...)
 	rt.Access.Observe(func(d policy.Decision) { inst.metrics.Decision(d.Allow, d.Hidden, d.Invalid) })
 	inst.Replicas = append(inst.Replicas, r)
 	inst.serve(func() error { r.Sessions.Run(ctx); return nil })

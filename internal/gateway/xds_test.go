@@ -57,20 +57,20 @@ func TestUpdateEnvoy(t *testing.T) {
 	bURL, _ := url.Parse(b.URL + "/mcp")
 	added := append(slices.Clone(inst.Runtime.Upstreams),
 		&upstreams.Upstream{Alias: "b", Transport: upstreams.TransportHTTP, URL: bURL, Cluster: upstreams.ClusterName("b")})
-	if err := inst.updateEnvoy(ctx, added); err != nil {
+	if err := inst.updateEnvoy(ctx, added, inst.Runtime.Access.Current()); err != nil {
 		t.Fatal(err)
 	}
 	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_a", "mcp_upstream_b"}) {
 		t.Errorf("clusters after adding b %v", got)
 	}
-	if err := inst.updateEnvoy(ctx, added[1:]); err != nil {
+	if err := inst.updateEnvoy(ctx, added[1:], inst.Runtime.Access.Current()); err != nil {
 		t.Fatal(err)
 	}
 	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_b"}) {
 		t.Errorf("clusters after removing a %v", got)
 	}
 	bad := &upstreams.Upstream{Alias: "c", Transport: upstreams.TransportHTTP, URL: &url.URL{Scheme: "ftp", Host: "c"}, Cluster: upstreams.ClusterName("c")}
-	if err := inst.updateEnvoy(ctx, []*upstreams.Upstream{bad}); err == nil || !strings.Contains(err.Error(), "scheme") {
+	if err := inst.updateEnvoy(ctx, []*upstreams.Upstream{bad}, inst.Runtime.Access.Current()); err == nil || !strings.Contains(err.Error(), "scheme") {
 		t.Errorf("a bad upstream: %v", err)
 	}
 	if got := dynamicClusters(t, inst.AdminAddr); !slices.Equal(got, []string{"mcp_upstream_b"}) {

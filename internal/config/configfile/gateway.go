@@ -11,7 +11,7 @@ import (
 	"github.com/mcpgw/mcpgw/internal/config"
 )
 
-var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "drain_timeout", "encryption_key", "log_level", "max_request_body_bytes", "max_response_body_bytes", "metrics_tool_label", "ops_address", "port", "request_timeout", "session_secrets", "session_ttl", "tls_cert_file", "tls_client_ca_file", "tls_key_file", "upstream_session_idle"}
+var gatewayKeys = []string{"admin_address", "allowed_origins", "bind_address", "data_dir", "discovery_ttl", "drain_timeout", "encryption_key", "fast_path", "log_level", "max_request_body_bytes", "max_response_body_bytes", "metrics_tool_label", "ops_address", "port", "request_timeout", "session_secrets", "session_ttl", "tls_cert_file", "tls_client_ca_file", "tls_key_file", "upstream_session_idle"}
 
 // minSessionSecretLen is the shortest session secret accepted (bytes).
 const minSessionSecretLen = 32
@@ -162,6 +162,10 @@ func (p *parser) gateway(n *yaml.Node, g *config.GatewaySettings, st *config.Sto
 					continue
 				}
 				g.DrainTimeout = time.Duration(v) * time.Second
+			}
+		case "fast_path":
+			if v, ok := p.boolean(f.v, fp); ok {
+				g.DisableFastPath = !v
 			}
 		case "metrics_tool_label":
 			if v, ok := p.boolean(f.v, fp); ok {

@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/policy"
+	"github.com/mcpgw/mcpgw/policy/identity"
+	"github.com/mcpgw/mcpgw/upstreams"
+	"github.com/mcpgw/mcpgw/upstreams/credentials"
+)
+
+// Envoy's fast path (docs/architecture.md, "The fast path") gets the
+// grants of the keys that call a server, as the policy computes them. It
+// learns which: a key's first 2026-07-28 tools/call to a server goes
+// through ext_proc, which tells fastPathPairs the upstream took it without
+// a session; the grants of the pairs learned so far are then sent to Envoy
+// with the routes, and computed again with every new policy version (a
+// key deleted, blocked or changed is gone from Envoy, or changed there,
+// with the route table that follows the store write).
+
+// MaxFastPathPairs bounds the (key, server) pairs Envoy gets grants for;
+// past it, new pairs keep taking the full path.
+const MaxFastPathPairs = 4096
+
+// fastPathDebounce gathers the pairs learned together into one update.
+const fastPathDebounce = 20 * time.Millisecond
+
+type fastPathPair struct{ owner, alias string }
+
+// fastPathPairs are the pairs learned, safe for concurrent use.
+type fastPathPairs struct {
+	mu    sync.Mutex
+	pairs map[fastPathPair]bool
+	// learned is signalled (without blocking) when a pair is new.
+	learned chan struct{}
+}
+
+func newFastPathPairs() *fastPathPairs {
+	return &fastPathPairs{pairs: map[fastPathPair]bool{}, learned: make(chan struct{}, 1)}
+}
+
+// learn records that owner's calls to alias may take the fast path.
+func (f *fastPathPairs) learn(owner, alias string) {
+	k := fastPathPair{owner, alias}
+	f.mu.Lock()
+	known := f.pairs[k]
+	full := len(f.pairs) >= MaxFastPathPairs
+	if !known && !full {
+		f.pairs[k] = true
+	}
+	f.mu.Unlock()
+	if !known && !full {
+		select {
+		case f.learned <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// table is the envoy.FastPath of the pairs learned, with their grants as
+// access computes them, for the servers of ups that the fast path can
+// call (fastPathServer). Pairs whose key no longer authenticates are
+// forgotten.
+func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups []*upstreams.Upstream, log *slog.Logger) *envoy.FastPath {
+	cfg := access.Config()
+	fp := &envoy.FastPath{KeyHeader: access.Keys().Header(), Separator: cfg.General.MCPToolPrefixSeparator}
+	if ok, why := access.FastPathable(); !ok {
+		log.Debug("fast path off", "reason", why)
+		return fp
+	}
+	eligible := map[string]bool{}
+	for _, u := range ups {
+		eligible[u.Alias] = fastPathServer(u)
+	}
+	f.mu.Lock()
+	pairs := make([]fastPathPair, 0, len(f.pairs))
+	for p := range f.pairs {
+		pairs = append(pairs, p)
+	}
+	f.mu.Unlock()
+
+	now := time.Now()
+	byAlias := map[string]map[string]envoy.FastPathGrant{}
+	var gone []fastPathPair
+	for _, p := range pairs {
+		if !eligible[p.alias] {
+			continue
+		}
+		d, err := identity.ParseDigest(p.owner)
+		if err != nil {
+			gone = append(gone, p)
+			continue
+		}
+		g, ok, err := access.ToolGrant(ctx, d, p.alias, now)
+		if err != nil {
+			log.Warn("fast path: grant not computed; the key's calls take the full path", "server", p.alias, "error", err)
+			continue
+		}
+		if !ok {
+			gone = append(gone, p)
+			continue
+		}
+		if byAlias[p.alias] == nil {
+			byAlias[p.alias] = map[string]envoy.FastPathGrant{}
+		}
+		byAlias[p.alias][p.owner] = envoy.FastPathGrant{KeyAlias: g.KeyID, AnyTool: g.AnyTool, Tools: g.Tools, Deny: g.Deny, Params: g.Params}
+	}
+	if len(gone) > 0 {
+		f.mu.Lock()
+		for _, p := range gone {
+			delete(f.pairs, p)
+		}
+		f.mu.Unlock()
+	}
+	aliases := make([]string, 0, len(byAlias))
+	for a := range byAlias {
+		aliases = append(aliases, a)
+	}
+	sort.Strings(aliases)
+	for _, a := range aliases {
+		fp.Servers = append(fp.Servers, envoy.FastPathServer{Alias: a, Grants: byAlias[a]})
+	}
+	return fp
+}
+
+// fastPathServer reports whether Envoy can send a call to u as the full
+// path would without ext_proc: u has no credentials of its own (the full
+// path would add them), so the call goes with the client's MCP headers
+// only.
+func fastPathServer(u *upstreams.Upstream) bool {
+	c := u.Credentials
+	return u.Routable() && c.Scheme == credentials.SchemeNone && len(c.Auth) == 0 && len(c.Static) == 0 && len(c.Extra) == 0 && c.Token == nil
+}
+
+// pushFastPath sends Envoy the grants of newly learned pairs, until ctx
+// ends: each batch learned together goes in one route table update.
+func (inst *Instance) pushFastPath(ctx context.Context, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-inst.fast.learned:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(fastPathDebounce):
+		}
+		inst.applyMu.Lock()
+		cur := inst.Current()
+		err := inst.updateEnvoy(ctx, cur.Upstreams, cur.Access.Current())
+		inst.applyMu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			log.Warn("fast path: envoy update failed; calls take the full path", "error", err)
+		}
+	}
+}
