@@ -112,18 +112,14 @@ func fastPathFilters(p Params) ([]*hcmv3.HttpFilter, error) {
 }
 
 // mcpFilterConfig: pass everything on (a body the filter cannot read is
-// ext_proc's to answer) and extract the arguments too (the Lua filter
-// reads their names). Duplicate keys need no marking: fastpath.lua lets
-// no member the decision reads appear twice, and an argument name twice
-// is the same name to the policy.
+// ext_proc's to answer). The Lua filter takes from it that the body is a
+// valid JSON-RPC request and the method and name it read; the names it
+// decides on it reads from the body itself (the filter's metadata leaves
+// out arguments whose values are arrays or null).
 func mcpFilterConfig(p Params) *mcpv3.Mcp {
 	return &mcpv3.Mcp{
 		TrafficMode:        mcpv3.Mcp_PASS_THROUGH,
 		MaxRequestBodySize: wrapperspb.UInt32(uint32(p.MaxRequestBodyBytes)),
-		ParserConfig: &mcpv3.ParserConfig{Methods: []*mcpv3.ParserConfig_MethodConfig{{
-			Method:          "tools/call",
-			ExtractionRules: []*mcpv3.ParserConfig_AttributeExtractionRule{{Path: "params.name"}, {Path: "params.arguments"}},
-		}}},
 	}
 }
 

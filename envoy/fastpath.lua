@@ -90,16 +90,17 @@ end
 
 -- scan reads the structure the decision depends on, as written: the
 -- member names of the top-level object (level 1) and of its params object
--- (level 2), in order, the raw values of their scalar members, the kind
--- of their object and array members, and how many member names
--- params.arguments (level 3) has. It returns nil for a body that is not
--- one object, or whose level 1 or 2 member names hold an escape or a
--- non-ASCII byte (ASCII names fold the same everywhere). Envoy's MCP
--- filter has checked that the body is JSON.
+-- (level 2) and of params.arguments (level 3), in order, the raw values
+-- of the scalar members of levels 1 and 2, and the kind of their object
+-- and array members. It returns nil for a body that is not one object,
+-- or whose member names at those levels hold an escape or a non-ASCII
+-- byte (ASCII names fold the same everywhere). Envoy's MCP filter has
+-- checked that the body is JSON; its metadata is not used for the names:
+-- it leaves out arguments whose values are arrays or null.
 local function scan(body)
   local i = find(body, "[^ \t\r\n]")
   if i == nil or byte(body, i) ~= 123 then return nil end
-  local out = { names = { {}, {} }, raw = { {}, {} }, kind = { {}, {} }, args = 0 }
+  local out = { names = { {}, {} }, raw = { {}, {} }, kind = { {}, {} }, args = {} }
   local stack = {}
   while true do
     i = find(body, "[^ \t\r\n]", i)
@@ -138,7 +139,10 @@ local function scan(body)
           local names = out.names[f.level]
           names[#names + 1] = name
         elseif f.level == 3 then
-          out.args = out.args + 1
+          -- As written; an escaped or non-ASCII one is the full path's
+          -- (Go decodes escapes and replaces bad UTF-8).
+          if escaped or find(name, "[\128-\255]") then return nil end
+          out.args[#out.args + 1] = name
         end
         f.key, f.expectKey = name, false
       elseif f.object and (f.level == 1 or f.level == 2) then
@@ -238,7 +242,7 @@ local function decide(handle, route, headers)
   local tool = sub(raw, 2, -2)
   if tool ~= name or sub(tool, 1, #prefix) == prefix then return nil end
   if params.arguments ~= nil or (doc.kind[2].arguments ~= nil and doc.kind[2].arguments ~= "{") then return nil end
-  if doc.args > maxArgs then return nil end
+  if #doc.args > maxArgs then return nil end
 
   -- Envoy's MCP filter read the same body: valid JSON, and the same call.
   local mcp = handle:streamInfo():dynamicMetadata():get(mcpNamespace)
@@ -246,19 +250,14 @@ local function decide(handle, route, headers)
     or mcp.method ~= "tools/call" or type(mcp.params) ~= "table" or mcp.params.name ~= tool then
     return nil
   end
-  local args = {}
-  if doc.kind[2].arguments == "{" then
-    if type(mcp.params.arguments) ~= "table" then return nil end
-    args = mcp.params.arguments
-  end
 
   -- The policy's allow for a tool (authz.rego tool_granted and
   -- params_violated), on the grant the policy computed for this key.
   if set(grant.deny)[tool] then return nil end
   if not grant.any and not set(grant.tools)[tool] then return nil end
   local rule = set(grant.params)[tool]
-  for k, _ in pairs(args) do
-    if type(k) ~= "string" or #k > maxArgName then return nil end
+  for _, k in ipairs(doc.args) do
+    if #k > maxArgName then return nil end
     if rule ~= nil and not rule[k] then return nil end
   end
   return tool, id, grant.key

@@ -154,6 +154,12 @@ func TestFastPathLive(t *testing.T) {
 		{"tool denied", "", with("x-litellm-api-key", "sk-open", "mcp-name", "bad"), strings.Replace(call, `"echo"`, `"bad"`, 1), false},
 		{"argument not allowed", "", std, strings.Replace(call, `"n":1`, `"x":1`, 1), false},
 		{"argument case variant", "", std, strings.Replace(call, `"n":1`, `"N":1`, 1), false},
+		// Envoy's MCP filter leaves arrays (and more) out of its metadata:
+		// argument names are read from the body itself.
+		{"argument not allowed, an array", "", std, strings.Replace(call, `"n":1`, `"x":[1,2]`, 1), false},
+		{"argument not allowed, an empty object", "", std, strings.Replace(call, `"n":1`, `"x":{}`, 1), false},
+		{"argument not allowed, null", "", std, strings.Replace(call, `"n":1`, `"x":null`, 1), false},
+		{"argument not allowed, escaped", "", std, strings.Replace(call, `"n":1`, `"\u0078":1`, 1), false},
 		{"arguments an array", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":[]}}`, false},
 		{"duplicate name", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"other"}}`, false},
 		// The same name twice is the same name to the policy: allowed
