@@ -195,16 +195,28 @@ local function requestID(raw)
   return nil
 end
 
+-- keyFromHeader reads a key as identity.KeyFromHeader does: the value,
+-- or "Bearer <key>" (scheme in any case), spaces and tabs around ignored.
+-- A key with a byte outside visible ASCII is the full path's.
+local function keyFromHeader(v)
+  v = match(v, "^[ \t]*(.-)[ \t]*$")
+  local scheme, rest = match(v, "^([^ ]*) (.*)$")
+  if scheme ~= nil and lower(scheme) == "bearer" then
+    v = match(rest, "^[ \t]*(.*)$")
+  end
+  if #v == 0 or #v > 1024 or find(v, "[^!-~]") then return nil end
+  return v
+end
+
 local function set(t) return type(t) == "table" and t or {} end
 
 -- decide returns the call's tool and id when the key's grant on the
 -- server allows it, else nil.
 local function decide(handle, route, headers)
-  local key = headers:get(route:get("key_header"))
-  if key == nil or headers:getNumValues(route:get("key_header")) ~= 1 then return nil end
-  -- A key as sent, nothing around it (a "Bearer " form, spaces, control
-  -- characters, over 1024 bytes: the full path reads those).
-  if #key == 0 or #key > 1024 or find(key, "[^!-~]") then return nil end
+  local value = headers:get(route:get("key_header"))
+  if value == nil or headers:getNumValues(route:get("key_header")) ~= 1 then return nil end
+  local key = keyFromHeader(value)
+  if key == nil then return nil end
   local name = headers:get("mcp-name")
   if name == nil or headers:getNumValues("mcp-name") ~= 1 or headers:getNumValues("mcp-method") ~= 1 then return nil end
   -- Headers only the full path reads: scope lists and per-server

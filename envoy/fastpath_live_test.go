@@ -149,7 +149,11 @@ func TestFastPathLive(t *testing.T) {
 
 		{"unknown key", "", with("x-litellm-api-key", "sk-b"), call, false},
 		{"no key", "", with("x-litellm-api-key", ""), call, false},
-		{"bearer key", "", with("x-litellm-api-key", "Bearer sk-a"), call, false},
+		{"bearer key", "", with("x-litellm-api-key", "Bearer sk-a"), call, true},
+		{"bearer key, any case", "", with("x-litellm-api-key", "bEARER \t sk-a"), call, true},
+		{"bearer, no key", "", with("x-litellm-api-key", "Bearer"), call, false},
+		{"key with a space", "", with("x-litellm-api-key", "sk-a x"), call, false},
+		{"basic key", "", with("x-litellm-api-key", "Basic sk-a"), call, false},
 		{"tool not granted", "", with("mcp-name", "other"), strings.Replace(call, `"echo"`, `"other"`, 1), false},
 		{"tool denied", "", with("x-litellm-api-key", "sk-open", "mcp-name", "bad"), strings.Replace(call, `"echo"`, `"bad"`, 1), false},
 		{"argument not allowed", "", std, strings.Replace(call, `"n":1`, `"x":1`, 1), false},
@@ -249,6 +253,24 @@ func TestFastPathLive(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("route stats count fast calls", func(t *testing.T) {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/stats?filter=fast_path", p.AdminPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		fast := 0
+		for _, tc := range tests {
+			if tc.fast {
+				fast++
+			}
+		}
+		if want := fmt.Sprintf("vhost.mcpgw.route.fast_path_fast.upstream_rq_total: %d\n", fast); !strings.Contains(string(b), want) {
+			t.Errorf("stats %s\nwant %q", b, want)
+		}
+	})
 
 	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
 		body := `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`
