@@ -105,7 +105,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
-	fs.StringVar(&o.rows, "rows", "abcdeg", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, f LiteLLM proxy (needs -litellm), g gateway with tracing (OTLP to a sink in this process)")
+	fs.StringVar(&o.rows, "rows", "abcdehig", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, h the same on the server's own endpoint (Envoy's fast path at 2026-07-28), i h with fast_path: false, f LiteLLM proxy (needs -litellm), g gateway with tracing (OTLP to a sink in this process)")
 	fs.StringVar(&o.litellmBin, "litellm", "", "the LiteLLM proxy's litellm executable, for row f (make bench-litellm installs a pinned one)")
 	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
 	fs.StringVar(&o.mcpgwBin, "mcpgw", "", "the mcpgw binary of the memory scenario (default: ./cmd/mcpgw built into a temporary directory)")
@@ -146,8 +146,8 @@ func parseFlags(args []string) (options, error) {
 	if o.warmup < 0 {
 		return o, fmt.Errorf("-warmup must not be negative")
 	}
-	if strings.Trim(o.rows, "abcdefg") != "" {
-		return o, fmt.Errorf("-rows: %q has letters other than a, b, c, d, e, f, g", o.rows)
+	if strings.Trim(o.rows, "abcdefghi") != "" {
+		return o, fmt.Errorf("-rows: %q has letters other than a to i", o.rows)
 	}
 	if strings.Contains(o.rows, "f") && o.litellmBin == "" {
 		return o, fmt.Errorf("-rows f needs -litellm (make bench-litellm)")
@@ -237,6 +237,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	keyedFull, err := runtimeOf(up.URL, true, false)
+	if err != nil {
+		return err
+	}
 
 	scenarios := []scenario{
 		{key: "a", name: "(a) upstream direct", start: func(ctx context.Context, l *logs) (*target, error) {
@@ -253,6 +257,12 @@ func run(ctx context.Context, o options) error {
 		}},
 		{key: "e", name: "(e) gateway, key", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startGateway(ctx, o.envoyBin, keyed, l, keyHeader())
+		}},
+		{key: "h", name: "(h) gateway, key, server endpoint", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startServerEndpointGateway(ctx, o.envoyBin, keyed, l, keyHeader(), o.protocol, true)
+		}},
+		{key: "i", name: "(i) same, fast_path: false", start: func(ctx context.Context, l *logs) (*target, error) {
+			return startServerEndpointGateway(ctx, o.envoyBin, keyedFull, l, keyHeader(), o.protocol, false)
 		}},
 		{key: "g", name: "(g) gateway, tracing", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startTracedGateway(ctx, o.envoyBin, rt, l)

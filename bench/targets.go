@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,8 +53,10 @@ func startUpstream() (*upstream, error) {
 			return next(ctx, method, req)
 		}
 	})
+	// Stateless: go-sdk speaks MCP 2026-07-28 only so (older clients
+	// still initialize; they get no session id).
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
-		&mcp.StreamableHTTPOptions{DisableLocalhostProtection: true})
+		&mcp.StreamableHTTPOptions{Stateless: true, DisableLocalhostProtection: true})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -85,6 +89,12 @@ const (
 // (mcp_tool_permissions), on a server with allowed_tools and
 // allowed_params set, so every call is checked against all of them.
 func runtimeFor(upstreamURL string, withKey bool) (*gateway.Runtime, error) {
+	return runtimeOf(upstreamURL, withKey, true)
+}
+
+// runtimeOf is runtimeFor with Envoy's fast path on or off
+// (gateway.fast_path).
+func runtimeOf(upstreamURL string, withKey, fastPath bool) (*gateway.Runtime, error) {
 	// The decision log is on, as by default, but written to /dev/null:
 	// its cost is measured, its lines do not flood the report.
 	text := fmt.Sprintf(`mcp_servers:
@@ -98,6 +108,9 @@ access:
 `, alias, upstreamURL)
 	if withKey {
 		text = keyedConfig(upstreamURL)
+	}
+	if !fastPath {
+		text += "gateway:\n  fast_path: false\n"
 	}
 	cfg, err := configfile.Parse([]byte(text), "bench.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -188,6 +201,8 @@ type target struct {
 	close    func()
 	// spans, when set, says how many spans the scenario's OTLP sink got.
 	spans func() string
+	// admin is Envoy's admin address, for a gateway target.
+	admin string
 }
 
 func directTarget(u *upstream) *target {
@@ -325,7 +340,77 @@ func startGatewayWith(ctx context.Context, bin string, rt *gateway.Runtime, l *l
 		tool:     rt.Names.Prefix(alias, "echo"),
 		header:   header,
 		close:    func() { _ = inst.Close() },
+		admin:    inst.AdminAddr,
 	}, nil
+}
+
+// startServerEndpointGateway runs the gateway of rt (scenario (e)'s
+// config) for clients of the server's own endpoint, /demo/mcp, where tool
+// names are the upstream's: scenarios (h) and (i). At MCP 2026-07-28 (h)
+// must be served by Envoy's fast path: after one call through ext_proc
+// (which teaches Envoy the key's grant), calls must be counted on the
+// fast route, or the scenario fails.
+func startServerEndpointGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header, protocol string, wantFast bool) (*target, error) {
+	tg, err := startGateway(ctx, bin, rt, l, header)
+	if err != nil {
+		return nil, err
+	}
+	tg.endpoint = strings.TrimSuffix(tg.endpoint, "/mcp") + "/" + alias + "/mcp"
+	tg.tool = "echo"
+	if wantFast && protocol >= envoy.FastPathProtocolVersion {
+		if err := checkFastPath(ctx, tg, protocol); err != nil {
+			tg.close()
+			return nil, err
+		}
+	}
+	return tg, nil
+}
+
+// checkFastPath calls tg until Envoy's stats count calls on the fast
+// route of the demo server (at most 10 s).
+func checkFastPath(ctx context.Context, tg *target, protocol string) error {
+	cl, err := openClients(ctx, tg, 1, protocol)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := cl.sessions[0].CallTool(ctx, &mcp.CallToolParams{Name: tg.tool, Arguments: map[string]any{"text": echoText}}); err != nil {
+			return fmt.Errorf("fast path check: tools/call: %w", err)
+		}
+		if n, err := fastRouteCalls(ctx, tg.admin); err != nil {
+			return err
+		} else if n > 0 {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("fast path check: no call was served by Envoy's fast path (vhost.mcpgw.route.fast_path_%s.upstream_rq_total stayed 0)", alias)
+}
+
+// fastRouteCalls reads Envoy's count of calls on the demo server's fast
+// route.
+func fastRouteCalls(ctx context.Context, admin string) (int, error) {
+	name := "vhost.mcpgw.route.fast_path_" + alias + ".upstream_rq_total"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/stats?filter=^"+name+"$", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(b)), name+": %d", &n); err != nil {
+		return 0, nil // not there yet: no fast route
+	}
+	return n, nil
 }
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
