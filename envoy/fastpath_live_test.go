@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mcpgw/mcpgw/internal/testutil"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
 )
 
@@ -292,4 +295,72 @@ func TestFastPathLive(t *testing.T) {
 			t.Fatalf("got %d %s %q, want 502 application/json %s", resp.StatusCode, resp.Header.Get("content-type"), b, want)
 		}
 	})
+}
+
+// TestFastPathCost (MCPGW_FAST_PATH_COST=1) logs the p50 latency of
+// sequential calls through Envoy three ways: the fast path, the same
+// request with a key the fast path does not know (ext_proc, a test
+// processor that only routes), and straight to the upstream route by its
+// x-mcp-cluster with ext_proc (no fast-path filters). A probe, not a
+// benchmark: make bench measures.
+func TestFastPathCost(t *testing.T) {
+	if os.Getenv("MCPGW_FAST_PATH_COST") == "" {
+		t.Skip("set MCPGW_FAST_PATH_COST=1")
+	}
+	testutil.EnvoyBin(t)
+	up := &fastUpstream{}
+	upSrv := httptest.NewServer(up)
+	t.Cleanup(upSrv.Close)
+	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
+	t.Cleanup(sidecarSrv.Close)
+	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
+	proc := &testProcessor{defaultCluster: srv.Cluster}
+	procAddr, _ := proc.serve(t)
+	p := Params{
+		ListenAddress: "127.0.0.1", ListenPort: testutil.FreePort(t), AdminAddress: "127.0.0.1", AdminPort: testutil.FreePort(t),
+		ExtProcAddress: procAddr, SidecarAddress: sidecarSrv.Listener.Addr().String(),
+		Upstreams: []*upstreams.Upstream{srv}, MaxRequestBodyBytes: 64 << 10,
+		FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", Servers: []FastPathServer{{Alias: "fast",
+			Grants: map[string]FastPathGrant{digestOf("sk-a"): {Tools: []string{"echo"}, Params: map[string][]string{"echo": {"text"}}}}}}},
+	}
+	startEnvoy(t, p)
+	plain := p
+	plain.ListenPort, plain.AdminPort, plain.FastPath, plain.NoExtProc = testutil.FreePort(t), testutil.FreePort(t), nil, true
+	startEnvoy(t, plain)
+	base := fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort)
+	client := &http.Client{Timeout: 5 * time.Second}
+	const body = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/clientInfo":{"name":"b","version":"1"},"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"echo","arguments":{"text":"hello"}}}`
+	run := func(name, key string) {
+		var ds []time.Duration
+		for i := range 3000 {
+			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
+			if key == "" {
+				// Envoy alone: the upstream route, picked by the client.
+				req, _ = http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/upstream/mcp", plain.ListenPort), strings.NewReader(body))
+				req.Header.Set(wellknown.RouteHeader, srv.Cluster)
+			}
+			for k, v := range map[string]string{"content-type": "application/json", "accept": "application/json, text/event-stream",
+				"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo", "x-litellm-api-key": key} {
+				req.Header.Set(k, v)
+			}
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if i >= 500 {
+				ds = append(ds, time.Since(t0))
+			}
+		}
+		slices.Sort(ds)
+		t.Logf("%-40s p50 %v p90 %v", name, ds[len(ds)/2], ds[len(ds)*9/10])
+		up.take()
+	}
+	for range 2 {
+		run("Envoy alone", "")
+		run("fast path", "sk-a")
+		run("full path (candidate route, ext_proc)", "sk-unknown")
+	}
 }
