@@ -129,3 +129,29 @@ func TestGatewayTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestGatewayFastPath: gateway.fast_path is on unless set false.
+func TestGatewayFastPath(t *testing.T) {
+	tests := []struct {
+		name      string
+		src       string
+		disabled  bool
+		wantError string
+	}{
+		{name: "default on", src: "gateway:\n  port: 4000\n"},
+		{name: "on", src: "gateway:\n  fast_path: true\n"},
+		{name: "off", src: "gateway:\n  fast_path: false\n", disabled: true},
+		{name: "not a boolean", src: "gateway:\n  fast_path: sometimes\n", wantError: "gateway.fast_path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.wantError != "" {
+				findLine(t, problemsOf(t, tt.src, nil), tt.wantError)
+				return
+			}
+			if g := mustParse(t, tt.src, nil).Gateway; g.DisableFastPath != tt.disabled {
+				t.Errorf("DisableFastPath %v, want %v", g.DisableFastPath, tt.disabled)
+			}
+		})
+	}
+}
