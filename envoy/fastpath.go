@@ -8,13 +8,11 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
-	mcpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/mcp/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
-	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -28,9 +26,11 @@ import (
 // untouched. Two routes per server carry it:
 //
 //   - the candidate route (fastPathCandidateRoute) matches what the fast
-//     path may take by its headers alone and turns on, for it only,
-//     Envoy's MCP filter (parses the body into dynamic metadata) and the
-//     fast path's Lua filter (fastpath.lua, which decides). Its action is
+//     path may take by its headers alone and turns on, for it only, the
+//     fast path's Lua filter (fastpath.lua, which reads the body and
+//     decides). Envoy's own MCP filter is not used: its parser is more
+//     lenient than the gateway's (it passed an invalid escape) and its
+//     metadata leaves out arguments whose values are arrays or null. Its action is
 //     the catch-all's, so a call the Lua filter leaves alone goes through
 //     ext_proc exactly as it would without the fast path;
 //   - the fast route (fastPathRoute) is the server's upstream route,
@@ -41,10 +41,9 @@ import (
 //go:embed fastpath.lua
 var fastPathLua string
 
-// HTTP filter names of the fast path's filters. Both are in every
-// listener built with a FastPath, turned off but on candidate routes.
+// fastPathFilterName names the fast path's Lua filter, in every listener
+// built with a FastPath, turned off but on the fast path's routes.
 const (
-	mcpFilterName      = "envoy.filters.http.mcp"
 	fastPathFilterName = "mcpgw.fast_path"
 	// fastPathScript names fastpath.lua among the Lua filter's sources.
 	fastPathScript = "fast_path"
@@ -92,35 +91,16 @@ type FastPathGrant struct {
 	Params   map[string][]string
 }
 
-// fastPathFilters are the fast path's HTTP filters, off by default, to go
-// ahead of ext_proc.
-func fastPathFilters(p Params) ([]*hcmv3.HttpFilter, error) {
-	mcp, err := typed("mcp filter", mcpFilterConfig(p))
-	if err != nil {
-		return nil, err
-	}
+// fastPathFilters is the fast path's Lua filter, off but on candidate
+// and fast routes, to go ahead of ext_proc.
+func fastPathFilters() ([]*hcmv3.HttpFilter, error) {
 	lua, err := typed("fast path lua filter", &luav3.Lua{
 		SourceCodes: map[string]*corev3.DataSource{fastPathScript: {Specifier: &corev3.DataSource_InlineString{InlineString: fastPathLua}}},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return []*hcmv3.HttpFilter{
-		{Name: mcpFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: mcp}},
-		{Name: fastPathFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: lua}},
-	}, nil
-}
-
-// mcpFilterConfig: pass everything on (a body the filter cannot read is
-// ext_proc's to answer). The Lua filter takes from it that the body is a
-// valid JSON-RPC request and the method and name it read; the names it
-// decides on it reads from the body itself (the filter's metadata leaves
-// out arguments whose values are arrays or null).
-func mcpFilterConfig(p Params) *mcpv3.Mcp {
-	return &mcpv3.Mcp{
-		TrafficMode:        mcpv3.Mcp_PASS_THROUGH,
-		MaxRequestBodySize: wrapperspb.UInt32(uint32(p.MaxRequestBodyBytes)),
-	}
+	return []*hcmv3.HttpFilter{{Name: fastPathFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: lua}}}, nil
 }
 
 // fastPathRoutes are the fast and candidate routes of every FastPath
@@ -188,16 +168,6 @@ func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 // no session, no x-mcp-cluster (ext_proc sets one on every request it
 // routes, so a request it has seen never matches again).
 func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Struct) (*routev3.Route, error) {
-	mc := mcpFilterConfig(p)
-	mcpOn, err := anypb.New(&routev3.FilterConfig{Config: mustAny(&mcpv3.McpOverride{
-		TrafficMode:        mc.TrafficMode,
-		MaxRequestBodySize: mc.MaxRequestBodySize,
-		ParserConfig:       mc.ParserConfig,
-	})})
-	if err != nil {
-		return nil, err
-	}
-
 	header := func(name, value string) *routev3.HeaderMatcher {
 		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exact(value)}}
 	}
@@ -221,7 +191,7 @@ func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Stru
 		RequestBodyBufferLimit: catchAll.RequestBodyBufferLimit,
 		RequestHeadersToRemove: catchAll.RequestHeadersToRemove,
 		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{fastPathFilterName: meta}},
-		TypedPerFilterConfig:   map[string]*anypb.Any{mcpFilterName: mcpOn, fastPathFilterName: luaOn()},
+		TypedPerFilterConfig:   map[string]*anypb.Any{fastPathFilterName: luaOn()},
 	}, nil
 }
 
@@ -240,7 +210,6 @@ func fastPathMetadata(fp *FastPath, s FastPathServer) (*structpb.Struct, error) 
 		"server":     s.Alias,
 		"prefix":     s.Alias + fp.Separator,
 		"key_header": fp.KeyHeader,
-		"mcp":        mcpFilterName,
 		"pass":       pass,
 	}
 	digests := make([]string, 0, len(s.Grants))

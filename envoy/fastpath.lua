@@ -7,15 +7,14 @@
 --
 -- Runs on the fast-path candidate routes only (envoy/fastpath.go): POST
 -- /<alias>/mcp, MCP-Protocol-Version 2026-07-28, Mcp-Method tools/call,
--- no Mcp-Session-Id. Envoy's MCP filter runs before it and has parsed the
--- body into dynamic metadata.
+-- no Mcp-Session-Id. It reads the body itself (parseBody), with a parser
+-- as strict as the full path's.
 --
 -- Route metadata (under this filter's name):
 --   server       the server's alias
 --   prefix       "<alias><separator>": a name written with it is the
 --                full path's to strip
 --   key_header   the lower-case header the gateway key comes in
---   mcp          the MCP filter's metadata namespace
 --   pass         the client headers that reach an upstream ({name: true})
 --   k:<digest>   a key's grant on the server, by the SHA-256 of the key:
 --                {key, any, tools, deny, params} (policy.ToolGrant; key is
@@ -76,93 +75,165 @@ local function sha256(s)
   return tohex(h0) .. tohex(h1) .. tohex(h2) .. tohex(h3) .. tohex(h4) .. tohex(h5) .. tohex(h6) .. tohex(h7)
 end
 
--- stringEnd returns the index of the quote closing the JSON string that
--- opens at i, and whether the string holds an escape.
-local function stringEnd(body, i)
+-- The body is read here, by a JSON parser that accepts exactly what
+-- Go's encoding/json accepts as valid (json.Valid: the gateway's full
+-- path refuses anything else), no more deeply nested than maxDepth, and
+-- keeps what the decision reads, as written (see parseBody).
+local maxDepth = 64
+
+local parseValue -- a value at i: the index after it, or nil
+
+local function skipSpace(s, i)
+  return find(s, "[^ \t\r\n]", i)
+end
+
+-- parseString reads the string opening at i: the index after it, its
+-- raw text, and whether it holds an escape. Control characters and
+-- unknown escapes are invalid.
+local function parseString(s, i)
   local j, escaped = i + 1, false
   while true do
-    local k = find(body, '["\\]', j)
+    local k = find(s, '[%z\1-\31"\\]', j)
     if k == nil then return nil end
-    if byte(body, k) == 34 then return k, escaped end
-    escaped, j = true, k + 2
+    local c = byte(s, k)
+    if c == 34 then return k + 1, sub(s, i + 1, k - 1), escaped end
+    if c ~= 92 then return nil end
+    local e = byte(s, k + 1)
+    if e == 117 then
+      if not find(s, "^%x%x%x%x", k + 2) then return nil end
+      j = k + 6
+    elseif e == 34 or e == 92 or e == 47 or e == 98 or e == 102 or e == 110 or e == 114 or e == 116 then
+      j = k + 2
+    else
+      return nil
+    end
+    escaped = true
   end
 end
 
--- scan reads the structure the decision depends on, as written: the
--- member names of the top-level object (level 1) and of its params object
--- (level 2) and of params.arguments (level 3), in order, the raw values
--- of the scalar members of levels 1 and 2, and the kind of their object
--- and array members. It returns nil for a body that is not one object,
--- or whose member names at those levels hold an escape or a non-ASCII
--- byte (ASCII names fold the same everywhere). Envoy's MCP filter has
--- checked that the body is JSON; its metadata is not used for the names:
--- it leaves out arguments whose values are arrays or null.
-local function scan(body)
-  local i = find(body, "[^ \t\r\n]")
-  if i == nil or byte(body, i) ~= 123 then return nil end
-  local out = { names = { {}, {} }, raw = { {}, {} }, kind = { {}, {} }, args = {} }
-  local stack = {}
-  while true do
-    i = find(body, "[^ \t\r\n]", i)
-    if i == nil then return nil end
-    local c, f = byte(body, i), stack[#stack]
-    if c == 123 or c == 91 then -- { [
-      local level = 0
-      if f == nil then
-        level = 1
-      elseif c == 123 and f.object and f.level == 1 and f.key == "params" then
-        level = 2
-      elseif c == 123 and f.object and f.level == 2 and f.key == "arguments" then
-        level = 3
-      end
-      if f ~= nil and f.object and (f.level == 1 or f.level == 2) then
-        out.kind[f.level][f.key] = char(c)
-      end
-      stack[#stack + 1] = { object = c == 123, level = level, expectKey = c == 123 }
-      i = i + 1
-    elseif c == 125 or c == 93 then -- } ]
-      stack[#stack] = nil
-      if #stack == 0 then
-        if find(body, "[^ \t\r\n]", i + 1) then return nil end
-        return out
-      end
-      i = i + 1
-    elseif f == nil then
-      return nil
-    elseif c == 34 then -- a string: a member name or a value
-      local e, escaped = stringEnd(body, i)
-      if e == nil then return nil end
-      if f.object and f.expectKey then
-        local name = sub(body, i + 1, e - 1)
-        if f.level == 1 or f.level == 2 then
-          if escaped or find(name, "[\128-\255]") then return nil end
-          local names = out.names[f.level]
-          names[#names + 1] = name
-        elseif f.level == 3 then
-          -- As written; an escaped or non-ASCII one is the full path's
-          -- (Go decodes escapes and replaces bad UTF-8).
-          if escaped or find(name, "[\128-\255]") then return nil end
-          out.args[#out.args + 1] = name
-        end
-        f.key, f.expectKey = name, false
-      elseif f.object and (f.level == 1 or f.level == 2) then
-        out.raw[f.level][f.key] = sub(body, i, e)
-      end
-      i = e + 1
-    elseif c == 44 then -- ,
-      if f.object then f.expectKey = true end
-      i = i + 1
-    elseif c == 58 then -- :
-      i = i + 1
-    else -- a number or a literal
-      local _, e = find(body, "^[^,:%]}%s]+", i)
-      if e == nil then return nil end
-      if f.object and (f.level == 1 or f.level == 2) then
-        out.raw[f.level][f.key] = sub(body, i, e)
-      end
-      i = e + 1
-    end
+local function parseNumber(s, i)
+  local j = i
+  if byte(s, j) == 45 then j = j + 1 end
+  local c = byte(s, j)
+  if c == 48 then
+    j = j + 1
+  elseif c ~= nil and c >= 49 and c <= 57 then
+    local _, e = find(s, "^%d*", j + 1)
+    j = e + 1
+  else
+    return nil
   end
+  if byte(s, j) == 46 then
+    local _, e = find(s, "^%d+", j + 1)
+    if e == nil then return nil end
+    j = e + 1
+  end
+  c = byte(s, j)
+  if c == 101 or c == 69 then
+    j = j + 1
+    c = byte(s, j)
+    if c == 43 or c == 45 then j = j + 1 end
+    local _, e = find(s, "^%d+", j)
+    if e == nil then return nil end
+    j = e + 1
+  end
+  return j
+end
+
+-- parseObject reads the object opening at i. level says what it is: 1
+-- the message, 2 its params, 3 params.arguments, 0 anything else. For
+-- levels 1 to 3 it keeps the member names in doc.names[level], in order;
+-- they must be plain ASCII without escapes (else the body is the full
+-- path's: Go folds case over Unicode and decodes escapes). For levels 1
+-- and 2 it keeps each member's raw scalar value (doc.raw) or "{" / "["
+-- for an object or array (doc.kind).
+local function parseObject(s, i, depth, level, doc)
+  if depth > maxDepth then return nil end
+  i = skipSpace(s, i + 1)
+  if i == nil then return nil end
+  if byte(s, i) == 125 then return i + 1 end
+  while true do
+    if byte(s, i) ~= 34 then return nil end
+    local e, name, escaped = parseString(s, i)
+    if e == nil then return nil end
+    if level > 0 then
+      if escaped or find(name, "[\128-\255]") then return nil end
+      local names = doc.names[level]
+      names[#names + 1] = name
+    end
+    i = skipSpace(s, e)
+    if i == nil or byte(s, i) ~= 58 then return nil end
+    i = skipSpace(s, i + 1)
+    if i == nil then return nil end
+    local c, child = byte(s, i), 0
+    if c == 123 and ((level == 1 and name == "params") or (level == 2 and name == "arguments")) then
+      child = level + 1
+    end
+    if level == 1 or level == 2 then
+      if c == 123 or c == 91 then
+        doc.kind[level][name] = char(c)
+      end
+    end
+    if c == 123 then
+      e = parseObject(s, i, depth + 1, child, doc)
+    else
+      e = parseValue(s, i, depth + 1, doc)
+    end
+    if e == nil then return nil end
+    if (level == 1 or level == 2) and c ~= 123 and c ~= 91 then
+      doc.raw[level][name] = sub(s, i, e - 1)
+    end
+    i = skipSpace(s, e)
+    if i == nil then return nil end
+    c = byte(s, i)
+    if c == 125 then return i + 1 end
+    if c ~= 44 then return nil end
+    i = skipSpace(s, i + 1)
+    if i == nil then return nil end
+  end
+end
+
+local function parseArray(s, i, depth, doc)
+  if depth > maxDepth then return nil end
+  i = skipSpace(s, i + 1)
+  if i == nil then return nil end
+  if byte(s, i) == 93 then return i + 1 end
+  while true do
+    local e = parseValue(s, i, depth + 1, doc)
+    if e == nil then return nil end
+    i = skipSpace(s, e)
+    if i == nil then return nil end
+    local c = byte(s, i)
+    if c == 93 then return i + 1 end
+    if c ~= 44 then return nil end
+    i = skipSpace(s, i + 1)
+    if i == nil then return nil end
+  end
+end
+
+parseValue = function(s, i, depth, doc)
+  local c = byte(s, i)
+  if c == 123 then return parseObject(s, i, depth, 0, doc) end
+  if c == 91 then return parseArray(s, i, depth, doc) end
+  if c == 34 then return (parseString(s, i)) end
+  if c == 116 then return sub(s, i, i + 3) == "true" and i + 4 or nil end
+  if c == 102 then return sub(s, i, i + 4) == "false" and i + 5 or nil end
+  if c == 110 then return sub(s, i, i + 3) == "null" and i + 4 or nil end
+  return parseNumber(s, i)
+end
+
+-- parseBody reads a body that must be one JSON object and nothing else:
+-- the member names of the message (doc.names[1]), of its params
+-- (doc.names[2]) and of params.arguments (doc.names[3]), with the
+-- message's and params' raw scalar values and container kinds. nil for
+-- anything else.
+local function parseBody(body)
+  local i = skipSpace(body, 1)
+  if i == nil or byte(body, i) ~= 123 then return nil end
+  local doc = { names = { {}, {}, {} }, raw = { {}, {} }, kind = { {}, {} } }
+  local e = parseObject(body, i, 1, 1, doc)
+  if e == nil or skipSpace(body, e) ~= nil then return nil end
+  return doc
 end
 
 -- The members the full path reads by their exact names (extproc/rpc): of
@@ -237,11 +308,11 @@ local function decide(handle, route, headers)
   local grant = route:get("k:" .. sha256(key))
   if grant == nil then return nil end
   -- Read before body(): a wrapper Envoy handed out is gone after a yield.
-  local mcpNamespace, prefix = route:get("mcp"), route:get("prefix")
+  local prefix = route:get("prefix")
 
   local body = handle:body()
   if body == nil then return nil end
-  local doc = scan(body:getBytes(0, body:length()))
+  local doc = parseBody(body:getBytes(0, body:length()))
   if doc == nil or ambiguous(doc.names[1], messageMembers) or ambiguous(doc.names[2], paramMembers) then return nil end
   local top, params = doc.raw[1], doc.raw[2]
   if top.jsonrpc ~= '"2.0"' or top.method ~= '"tools/call"' or doc.kind[1].params ~= "{" then return nil end
@@ -249,26 +320,22 @@ local function decide(handle, route, headers)
   if params.uri or params.ref or doc.kind[2].uri or doc.kind[2].ref then return nil end
   local id = requestID(top.id)
   if id == nil then return nil end
+  -- The tool: a plain ASCII string, as Mcp-Name says, not written with
+  -- the server's prefix (the full path strips that).
   local raw = params.name
-  if raw == nil or find(raw, "\\") or #raw < 3 or sub(raw, 1, 1) ~= '"' then return nil end
+  if raw == nil or find(raw, '[\\\128-\255]') or #raw < 3 or sub(raw, 1, 1) ~= '"' then return nil end
   local tool = sub(raw, 2, -2)
   if tool ~= name or sub(tool, 1, #prefix) == prefix then return nil end
   if params.arguments ~= nil or (doc.kind[2].arguments ~= nil and doc.kind[2].arguments ~= "{") then return nil end
-  if #doc.args > maxArgs then return nil end
-
-  -- Envoy's MCP filter read the same body: valid JSON, and the same call.
-  local mcp = handle:streamInfo():dynamicMetadata():get(mcpNamespace)
-  if type(mcp) ~= "table" or mcp.is_mcp_request ~= true or mcp.passthrough_reason ~= nil or mcp.is_exceeding_limit
-    or mcp.method ~= "tools/call" or type(mcp.params) ~= "table" or mcp.params.name ~= tool then
-    return nil
-  end
+  local args = doc.names[3]
+  if #args > maxArgs then return nil end
 
   -- The policy's allow for a tool (authz.rego tool_granted and
   -- params_violated), on the grant the policy computed for this key.
   if set(grant.deny)[tool] then return nil end
   if not grant.any and not set(grant.tools)[tool] then return nil end
   local rule = set(grant.params)[tool]
-  for _, k in ipairs(doc.args) do
+  for _, k in ipairs(args) do
     if #k > maxArgName then return nil end
     if rule ~= nil and not rule[k] then return nil end
   end

@@ -295,6 +295,26 @@ func TestFastPathLive(t *testing.T) {
 			t.Fatalf("got %d %s %q, want 502 application/json %s", resp.StatusCode, resp.Header.Get("content-type"), b, want)
 		}
 	})
+
+	t.Run("never allows what the full path refuses", func(t *testing.T) {
+		fastPathProperty(t, func(body, mcpName string) (fast bool, upstreamBody string) {
+			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
+			for k, v := range with("mcp-name", mcpName) {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			seen := up.take()
+			if len(seen) != 1 {
+				return false, ""
+			}
+			return resp.Header.Get("x-test-ext-proc") == "", seen[0].Body
+		})
+	})
 }
 
 // TestFastPathCost (MCPGW_FAST_PATH_COST=1) logs the p50 latency of

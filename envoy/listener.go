@@ -138,7 +138,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if p.FastPath != nil {
 		// Ahead of ext_proc: on the routes where they are on, they
 		// decide whether ext_proc runs at all.
-		fast, err := fastPathFilters(p)
+		fast, err := fastPathFilters()
 		if err != nil {
 			return nil, err
 		}
