@@ -96,6 +96,7 @@ type result struct {
 	initsBefore, initsAfter int64  // upstream initialize counter at window start/end
 	warmupInits             int64  // upstream initializes since the previous window
 	spans                   string // spans exported by the end of the window (traced scenarios)
+	fastCalls               int    // calls Envoy's fast path served in warm-up and window (gateway scenarios)
 }
 
 func (r result) calls() int { return len(r.latencies) }

@@ -373,9 +373,18 @@ func runScenario(ctx context.Context, sc scenario, up *upstream, o options, maxC
 			return nil, err
 		}
 		progress("%s: concurrency %d", sc.name, n)
+		fastBefore := -1
+		if tg.admin != "" {
+			fastBefore, _ = fastRouteCalls(ctx, tg.admin)
+		}
 		r, err := measure(ctx, tg, cl.sessions[:n], up, o.warmup, o.duration)
 		if err != nil {
 			return nil, err
+		}
+		if fastBefore >= 0 {
+			// Warm-up calls included: a share, not a count of the window.
+			after, _ := fastRouteCalls(ctx, tg.admin)
+			r.fastCalls = after - fastBefore
 		}
 		r.scenario, r.key, r.concurrency = sc.name, sc.key, n
 		r.warmupInits = r.initsBefore - last

@@ -120,6 +120,18 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	}
 	tw.Flush()
 
+	for _, k := range []string{"e", "h", "i"} {
+		var line strings.Builder
+		for _, n := range o.concurrency {
+			if r, ok := byKey[k][n]; ok {
+				fmt.Fprintf(&line, "  conc %d: %d (%d calls measured)", n, r.fastCalls, r.calls())
+			}
+		}
+		if line.Len() > 0 {
+			fmt.Fprintf(w, "\n(%s) calls decided by Envoy's fast path, warm-up included:%s", k, line.String())
+		}
+	}
+	fmt.Fprintln(w)
 	for _, k := range []string{"c", "e"} {
 		var line strings.Builder
 		for _, n := range o.concurrency {
