@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
@@ -72,6 +73,11 @@ type FastPath struct {
 	// grants of the keys it knows. A server must have an upstream route
 	// (Params.Upstreams) and no credentials of its own.
 	Servers []FastPathServer
+	// ValidUntil is when Envoy stops using these grants unless it has
+	// newer ones: a gateway that stopped (and so can no longer tell Envoy
+	// of a deleted key) leaves its Envoy deciding nothing after it. The
+	// zero time: grants are not used at all.
+	ValidUntil time.Time
 }
 
 // FastPathServer is one server's grants, by the lower-case hex SHA-256 of
@@ -210,7 +216,9 @@ func fastPathMetadata(fp *FastPath, s FastPathServer) (*structpb.Struct, error) 
 		"server":     s.Alias,
 		"prefix":     s.Alias + fp.Separator,
 		"key_header": fp.KeyHeader,
-		"pass":       pass,
+		// Seconds since the epoch, as Lua's os.time() counts.
+		"valid_until": float64(fp.ValidUntil.Unix()),
+		"pass":        pass,
 	}
 	digests := make([]string, 0, len(s.Grants))
 	for d := range s.Grants {

@@ -15,6 +15,8 @@
 --   prefix       "<alias><separator>": a name written with it is the
 --                full path's to strip
 --   key_header   the lower-case header the gateway key comes in
+--   valid_until  seconds since the epoch: after it the grants are stale
+--                (the gateway refreshes them while it runs)
 --   pass         the client headers that reach an upstream ({name: true})
 --   k:<digest>   a key's grant on the server, by the SHA-256 of the key:
 --                {key, any, tools, deny, params} (policy.ToolGrant; key is
@@ -305,6 +307,8 @@ local function decide(handle, route, headers)
   local ct = headers:get("content-type")
   if ct == nil or lower(ct) ~= "application/json" then return nil end
 
+  local validUntil = route:get("valid_until")
+  if type(validUntil) ~= "number" or os.time() >= validUntil then return nil end
   local grant = route:get("k:" .. sha256(key))
   if grant == nil then return nil end
   -- Read before body(): a wrapper Envoy handed out is gone after a yield.

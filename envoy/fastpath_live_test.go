@@ -100,6 +100,7 @@ func TestFastPathLive(t *testing.T) {
 			KeyHeader: "x-litellm-api-key",
 			Separator: "-",
 			Servers:   []FastPathServer{{Alias: "fast", Grants: grants}},
+			ValidUntil: time.Now().Add(time.Hour),
 		},
 	}
 	startEnvoy(t, p)
@@ -340,7 +341,7 @@ func TestFastPathCost(t *testing.T) {
 		ListenAddress: "127.0.0.1", ListenPort: testutil.FreePort(t), AdminAddress: "127.0.0.1", AdminPort: testutil.FreePort(t),
 		ExtProcAddress: procAddr, SidecarAddress: sidecarSrv.Listener.Addr().String(),
 		Upstreams: []*upstreams.Upstream{srv}, MaxRequestBodyBytes: 64 << 10,
-		FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", Servers: []FastPathServer{{Alias: "fast",
+		FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", ValidUntil: time.Now().Add(time.Hour), Servers: []FastPathServer{{Alias: "fast",
 			Grants: map[string]FastPathGrant{digestOf("sk-a"): {Tools: []string{"echo"}, Params: map[string][]string{"echo": {"text"}}}}}}},
 	}
 	startEnvoy(t, p)
@@ -382,5 +383,42 @@ func TestFastPathCost(t *testing.T) {
 		run("Envoy alone", "")
 		run("fast path", "sk-a")
 		run("full path (candidate route, ext_proc)", "sk-unknown")
+	}
+}
+
+// TestFastPathStaleGrants: grants past their ValidUntil (a gateway that
+// stopped refreshing them) decide nothing: the call goes to ext_proc.
+func TestFastPathStaleGrants(t *testing.T) {
+	testutil.EnvoyBin(t)
+	up := &fastUpstream{}
+	upSrv := httptest.NewServer(up)
+	t.Cleanup(upSrv.Close)
+	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
+	t.Cleanup(sidecarSrv.Close)
+	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
+	proc := &testProcessor{defaultCluster: srv.Cluster}
+	procAddr, _ := proc.serve(t)
+	p := Params{
+		ListenAddress: "127.0.0.1", ListenPort: testutil.FreePort(t), AdminAddress: "127.0.0.1", AdminPort: testutil.FreePort(t),
+		ExtProcAddress: procAddr, SidecarAddress: sidecarSrv.Listener.Addr().String(),
+		Upstreams: []*upstreams.Upstream{srv}, MaxRequestBodyBytes: 64 << 10,
+		FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", ValidUntil: time.Now().Add(-time.Second),
+			Servers: []FastPathServer{{Alias: "fast", Grants: map[string]FastPathGrant{digestOf("sk-a"): {AnyTool: true}}}}},
+	}
+	startEnvoy(t, p)
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/fast/mcp", p.ListenPort),
+		strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo"}}`))
+	for k, v := range map[string]string{"content-type": "application/json", "accept": "application/json, text/event-stream",
+		"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo", "x-litellm-api-key": "sk-a"} {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if seen := up.take(); len(seen) != 1 || seen[0].Path != "/fast/mcp" || resp.Header.Get("x-test-ext-proc") == "" {
+		t.Fatalf("a call with stale grants did not go through ext_proc (upstream saw %d requests)", len(seen))
 	}
 }

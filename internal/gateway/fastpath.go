@@ -30,6 +30,13 @@ const MaxFastPathPairs = 4096
 // fastPathDebounce gathers the pairs learned together into one update.
 const fastPathDebounce = 20 * time.Millisecond
 
+// FastPathTTL is how long Envoy uses the grants it has without a newer
+// set (envoy.FastPath.ValidUntil): the gateway sends them again every
+// third of it while it runs, so a gateway that stopped leaves Envoy
+// deciding nothing itself within FastPathTTL (its calls then fail closed
+// with ext_proc).
+const FastPathTTL = 30 * time.Second
+
 type fastPathPair struct{ owner, alias string }
 
 // fastPathPairs are the pairs learned, safe for concurrent use.
@@ -62,13 +69,21 @@ func (f *fastPathPairs) learn(owner, alias string) {
 	}
 }
 
+// any reports whether a pair was learned (Envoy has grants to refresh).
+func (f *fastPathPairs) any() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.pairs) > 0
+}
+
 // table is the envoy.FastPath of the pairs learned, with their grants as
 // access computes them, for the servers of ups that the fast path can
 // call (fastPathServer). Pairs whose key no longer authenticates are
 // forgotten.
 func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups []*upstreams.Upstream, log *slog.Logger) *envoy.FastPath {
 	cfg := access.Config()
-	fp := &envoy.FastPath{KeyHeader: access.Keys().Header(), Separator: cfg.General.MCPToolPrefixSeparator}
+	fp := &envoy.FastPath{KeyHeader: access.Keys().Header(), Separator: cfg.General.MCPToolPrefixSeparator,
+		ValidUntil: time.Now().Add(FastPathTTL)}
 	if ok, why := access.FastPathable(); !ok {
 		log.Debug("fast path off", "reason", why)
 		return fp
@@ -137,19 +152,26 @@ func fastPathServer(u *upstreams.Upstream) bool {
 	return u.Routable() && c.Scheme == credentials.SchemeNone && len(c.Auth) == 0 && len(c.Static) == 0 && len(c.Extra) == 0 && c.Token == nil
 }
 
-// pushFastPath sends Envoy the grants of newly learned pairs, until ctx
+// pushFastPath sends Envoy the grants of newly learned pairs, and all of
+// them again every FastPathTTL/3 (their ValidUntil moves on), until ctx
 // ends: each batch learned together goes in one route table update.
 func (inst *Instance) pushFastPath(ctx context.Context, log *slog.Logger) {
+	refresh := time.NewTicker(FastPathTTL / 3)
+	defer refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-refresh.C:
+			if !inst.fast.any() {
+				continue
+			}
 		case <-inst.fast.learned:
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(fastPathDebounce):
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(fastPathDebounce):
+			}
 		}
 		inst.applyMu.Lock()
 		cur := inst.Current()
