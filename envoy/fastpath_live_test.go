@@ -97,9 +97,9 @@ func TestFastPathLive(t *testing.T) {
 		Upstreams:           []*upstreams.Upstream{srv},
 		MaxRequestBodyBytes: 64 << 10,
 		FastPath: &FastPath{
-			KeyHeader: "x-litellm-api-key",
-			Separator: "-",
-			Servers:   []FastPathServer{{Alias: "fast", Grants: grants}},
+			KeyHeader:  "x-litellm-api-key",
+			Separator:  "-",
+			Servers:    []FastPathServer{{Alias: "fast", Grants: grants}},
 			ValidUntil: time.Now().Add(time.Hour),
 		},
 	}
