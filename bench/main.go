@@ -219,7 +219,9 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	up, err := startUpstream()
+	// Stateless: go-sdk speaks MCP 2026-07-28 only so (older clients
+	// still initialize; they get no session id).
+	up, err := startUpstream(true)
 	if err != nil {
 		return err
 	}
@@ -322,7 +324,13 @@ func run(ctx context.Context, o options) error {
 	}
 	var sess *sessionReport
 	if o.sessions > 0 {
-		if sess, err = runSessionScenario(ctx, o, up, progress); err != nil {
+		// Stateful: every client session's call holds an upstream session.
+		stateful, err := startUpstream(false)
+		if err != nil {
+			return err
+		}
+		defer stateful.Close()
+		if sess, err = runSessionScenario(ctx, o, stateful, progress); err != nil {
 			return fmt.Errorf("open sessions: %w", err)
 		}
 	}

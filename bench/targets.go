@@ -42,7 +42,8 @@ type upstream struct {
 	done  chan struct{}
 }
 
-func startUpstream() (*upstream, error) {
+// startUpstream serves the demo server, stateless or not.
+func startUpstream(stateless bool) (*upstream, error) {
 	s := demo.NewServer()
 	u := &upstream{done: make(chan struct{})}
 	s.AddReceivingMiddleware(func(next mcp.MethodHandler) mcp.MethodHandler {
@@ -53,10 +54,8 @@ func startUpstream() (*upstream, error) {
 			return next(ctx, method, req)
 		}
 	})
-	// Stateless: go-sdk speaks MCP 2026-07-28 only so (older clients
-	// still initialize; they get no session id).
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
-		&mcp.StreamableHTTPOptions{Stateless: true, DisableLocalhostProtection: true})
+		&mcp.StreamableHTTPOptions{Stateless: stateless, DisableLocalhostProtection: true})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
