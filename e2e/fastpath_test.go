@@ -23,6 +23,7 @@ mcp_servers:
     allowed_params:
       echo: [text]
 access:
+  decision_log: {output: %s}
   keys:
     - {key_alias: tools, key: sk-tools-0123456789, object_permission: {mcp_servers: [alpha], mcp_tool_permissions: {alpha: [echo]}}}
 gateway:
@@ -51,12 +52,16 @@ func accessLogLines(t *testing.T, file, path string) []map[string]any {
 // first call goes through ext_proc, which teaches Envoy the key's grant;
 // the next allowed calls are decided by Envoy (decided_by "envoy", with
 // the key and tool, in the access log) with the same answers, and refused
-// calls still get the full path's answers.
+// calls still get the full path's answers. Each call Envoy decided gets
+// its decision line (decided_by "envoy") and is counted in
+// mcpgw_policy_decisions_total, after the fact, from Envoy's gRPC access
+// log.
 func TestFastPath(t *testing.T) {
 	// Stateless: go-sdk speaks 2026-07-28 only so.
 	up := startUpstream(t, "alpha", true, "echo", "shout")
-	logFile := filepath.Join(t.TempDir(), "access.log")
-	inst, _ := startGateway(t, fmt.Sprintf(fastPathConfig, up.URL, true), gateway.Options{Port: mustFreePort(t), AccessLog: logFile})
+	dir := t.TempDir()
+	logFile, decisionFile := filepath.Join(dir, "access.log"), filepath.Join(dir, "decisions.log")
+	inst, _ := startGateway(t, fmt.Sprintf(fastPathConfig, up.URL, decisionFile, true), gateway.Options{Port: mustFreePort(t), AccessLog: logFile})
 	base := strings.TrimSuffix(inst.Endpoint, "/mcp")
 	cs := connectWithKey(t, base+"/alpha/mcp", "sk-tools-0123456789")
 	ctx := t.Context()
@@ -95,4 +100,51 @@ func TestFastPath(t *testing.T) {
 			t.Errorf("%s %v: %q %v, want an error %q", tc.tool, tc.args, got, err, tc.want)
 		}
 	}
+
+	for i := range 3 {
+		if _, err := call("echo", map[string]any{"text": fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Every call the access log says Envoy decided has a decision line,
+	// by request id; Envoy sends them about once a second.
+	var fast, envoyLines, allows int
+	waitFor(t, "the decision lines of the calls Envoy decided", func() bool {
+		time.Sleep(250 * time.Millisecond)
+		ids := map[string]bool{}
+		for _, l := range accessLogLines(t, logFile, "/alpha/mcp") {
+			if l["decided_by"] == "envoy" {
+				ids[l["request_id"].(string)] = true
+			}
+		}
+		fast, envoyLines, allows = len(ids), 0, 0
+		data, _ := os.ReadFile(decisionFile)
+		for _, l := range jsonLines(t, data) {
+			if l["decision"] == "allow" {
+				allows++
+			}
+			if l["decided_by"] != "envoy" {
+				continue
+			}
+			envoyLines++
+			if ids[l["request_id"].(string)] {
+				delete(ids, l["request_id"].(string))
+			}
+			for k, v := range map[string]any{"principal": "tools", "method": "tools/call", "server": "alpha", "tool": "echo", "decision": "allow", "reason": "allowed"} {
+				if l[k] != v {
+					t.Fatalf("decision line of a fast call: %s = %v, want %v: %v", k, l[k], v, l)
+				}
+			}
+		}
+		return fast >= 4 && len(ids) == 0
+	})
+	if envoyLines != fast {
+		t.Errorf("%d decision lines decided by Envoy, %d calls in the access log", envoyLines, fast)
+	}
+	// Each decision line is counted, Envoy's with the others.
+	waitFor(t, "the decision metrics", func() bool {
+		_, text := opsGet(inst.OpsAddr, "/metrics")
+		return metricValue(text, "mcpgw_policy_decisions_total", map[string]string{"decision": "allow"}) == float64(allows)
+	})
 }

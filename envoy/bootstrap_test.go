@@ -12,6 +12,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	filev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
+	grpcalsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/grpc/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
@@ -387,5 +388,54 @@ func TestAdminAPIRoutes(t *testing.T) {
 	}
 	if !found {
 		t.Error("no admin API cluster in the bootstrap")
+	}
+}
+
+// With the fast path, a second access logger sends the calls Envoy
+// decided, and only those, to the ext_proc cluster's access log service;
+// without it there is only the file log.
+func TestFastPathAccessLog(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fast *FastPath
+		logs int
+	}{
+		{"fast path off", nil, 1},
+		{"fast path on", &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := baseParams(t)
+			p.FastPath = tc.fast
+			b, err := Bootstrap(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs := hcmOf(t, b).GetAccessLog()
+			if len(logs) != tc.logs || logs[0].GetName() != fileLoggerName {
+				t.Fatalf("access logs = %v", logs)
+			}
+			if tc.logs == 1 {
+				return
+			}
+			al := logs[1]
+			if al.GetName() != grpcLoggerName {
+				t.Errorf("logger %q", al.GetName())
+			}
+			cfg := unpack(t, al.GetTypedConfig(), &grpcalsv3.HttpGrpcAccessLogConfig{}).GetCommonConfig()
+			if cfg.GetLogName() != wellknown.FastPathLogName || cfg.GetGrpcService().GetEnvoyGrpc().GetClusterName() != wellknown.ExtProcCluster ||
+				cfg.GetTransportApiVersion() != corev3.ApiVersion_V3 {
+				t.Errorf("common config = %v", cfg)
+			}
+			// Envoy's defaults: buffered, sent in batches.
+			if cfg.GetBufferFlushInterval() != nil || cfg.GetBufferSizeBytes() != nil {
+				t.Errorf("buffering = %v, %v", cfg.GetBufferFlushInterval(), cfg.GetBufferSizeBytes())
+			}
+			mf := al.GetFilter().GetMetadataFilter()
+			m := mf.GetMatcher()
+			if m.GetFilter() != wellknown.MetadataNamespace || len(m.GetPath()) != 1 || m.GetPath()[0].GetKey() != "decided_by" ||
+				m.GetValue().GetStringMatch().GetExact() != wellknown.FastPathDecidedBy || mf.GetMatchIfKeyNotFound().GetValue() {
+				t.Errorf("filter = %v", al.GetFilter())
+			}
+		})
 	}
 }

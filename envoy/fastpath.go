@@ -53,7 +53,7 @@ const (
 // FastPathDecidedBy is the value of the dynamic metadata key
 // wellknown.MetadataNamespace:decided_by on calls Envoy decided itself
 // (the access log's decided_by field); ext_proc sets none.
-const FastPathDecidedBy = "envoy"
+const FastPathDecidedBy = wellknown.FastPathDecidedBy
 
 // FastPathProtocolVersion is the only MCP protocol version the fast path
 // takes: the first without sessions, so a call needs no upstream session.

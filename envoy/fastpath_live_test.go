@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
+
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -71,7 +73,8 @@ func TestFastPathLive(t *testing.T) {
 	t.Cleanup(sidecarSrv.Close)
 
 	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
-	proc := &testProcessor{defaultCluster: srv.Cluster}
+	als := &testAccessLog{}
+	proc := &testProcessor{defaultCluster: srv.Cluster, accessLog: als}
 	procAddr, _ := proc.serve(t)
 
 	// Keys of lengths around SHA-256's block edges: 55 and 56 bytes (one
@@ -81,7 +84,7 @@ func TestFastPathLive(t *testing.T) {
 		long[fmt.Sprint(n)] = strings.Repeat("k", n)
 	}
 	grants := map[string]FastPathGrant{
-		digestOf("sk-a"):    {Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
+		digestOf("sk-a"):    {KeyAlias: "alice", Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
 		digestOf("sk-open"): {AnyTool: true, Deny: []string{"bad"}},
 	}
 	for _, k := range long {
@@ -276,6 +279,57 @@ func TestFastPathLive(t *testing.T) {
 		}
 	})
 
+	// Envoy sends the access log entries of the calls it decided, and of
+	// no other, to the ext_proc cluster's access log service, in batches
+	// (about a second apart): polled, not timed.
+	t.Run("access log service gets the fast calls", func(t *testing.T) {
+		fast := 0
+		for _, tc := range tests {
+			if tc.fast {
+				fast++
+			}
+		}
+		// A last fast call on the same connection: once its entry is in,
+		// so is every earlier one (Envoy's gRPC logger sends a worker's
+		// entries in order, and a connection stays on one worker).
+		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(call))
+		for k, v := range std {
+			req.Header.Set(k, v)
+		}
+		req.Header.Set("x-request-id", "last-call")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
+			t.Fatal("the last call did not take the fast path")
+		}
+		var got []alsEntry
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if got = als.entries(); slices.ContainsFunc(got, func(e alsEntry) bool { return e.requestID == "last-call" }) {
+				break
+			}
+		}
+		if len(got) != fast+1 {
+			t.Fatalf("access log service got %d entries, want %d (the fast calls): %+v", len(got), fast+1, got)
+		}
+		alice := 0
+		for _, e := range got {
+			if e.logName != wellknown.FastPathLogName || e.meta["decided_by"] != "envoy" || e.meta["server"] != "fast" ||
+				e.meta["mcp_method"] != "tools/call" || (e.meta["tool"] != "echo" && e.meta["tool"] != "other") || e.requestID == "" {
+				t.Errorf("entry %+v", e)
+			}
+			if e.meta["key_alias"] == "alice" {
+				alice++
+			}
+		}
+		if alice == 0 {
+			t.Errorf("no entry with key_alias alice: %+v", got)
+		}
+	})
+
 	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
 		body := `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`
 		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
@@ -335,7 +389,8 @@ func TestFastPathCost(t *testing.T) {
 	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
 	t.Cleanup(sidecarSrv.Close)
 	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
-	proc := &testProcessor{defaultCluster: srv.Cluster}
+	// The fast calls' access log entries go where the gateway's would.
+	proc := &testProcessor{defaultCluster: srv.Cluster, accessLog: &testAccessLog{}}
 	procAddr, _ := proc.serve(t)
 	p := Params{
 		ListenAddress: "127.0.0.1", ListenPort: testutil.FreePort(t), AdminAddress: "127.0.0.1", AdminPort: testutil.FreePort(t),
@@ -421,4 +476,42 @@ func TestFastPathStaleGrants(t *testing.T) {
 	if seen := up.take(); len(seen) != 1 || seen[0].Path != "/fast/mcp" || resp.Header.Get("x-test-ext-proc") == "" {
 		t.Fatalf("a call with stale grants did not go through ext_proc (upstream saw %d requests)", len(seen))
 	}
+}
+
+// testAccessLog is an access log service recording the HTTP entries it
+// gets: the logger's name, the request id and the gateway's metadata.
+type testAccessLog struct {
+	accesslogv3.UnimplementedAccessLogServiceServer
+	mu  sync.Mutex
+	got []alsEntry
+}
+
+type alsEntry struct {
+	logName, requestID string
+	meta               map[string]any
+}
+
+func (a *testAccessLog) StreamAccessLogs(stream accesslogv3.AccessLogService_StreamAccessLogsServer) error {
+	var name string
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			return nil
+		}
+		if id := msg.GetIdentifier(); id != nil {
+			name = id.GetLogName()
+		}
+		for _, e := range msg.GetHttpLogs().GetLogEntry() {
+			meta := e.GetCommonProperties().GetMetadata().GetFilterMetadata()[wellknown.MetadataNamespace].AsMap()
+			a.mu.Lock()
+			a.got = append(a.got, alsEntry{name, e.GetRequest().GetRequestId(), meta})
+			a.mu.Unlock()
+		}
+	}
+}
+
+func (a *testAccessLog) entries() []alsEntry {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.got)
 }

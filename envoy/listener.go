@@ -8,9 +8,11 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	filev3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/file/v3"
+	grpcalsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/grpc/v3"
 	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	reqwithoutqueryv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/formatter/req_without_query/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -29,6 +31,7 @@ const (
 	hcmFilterName       = "envoy.filters.network.http_connection_manager"
 	routerFilterName    = "envoy.filters.http.router"
 	fileLoggerName      = "envoy.access_loggers.file"
+	grpcLoggerName      = "envoy.access_loggers.http_grpc"
 	reqWithoutQueryName = "envoy.formatter.req_without_query"
 )
 
@@ -176,6 +179,14 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if err != nil {
 		return nil, err
 	}
+	accessLogs := []*accesslogv3.AccessLog{accessLog}
+	if p.FastPath != nil {
+		fast, err := fastPathAccessLog()
+		if err != nil {
+			return nil, err
+		}
+		accessLogs = append(accessLogs, fast)
+	}
 	hcm := &hcmv3.HttpConnectionManager{
 		CodecType:             hcmv3.HttpConnectionManager_AUTO,
 		StatPrefix:            StatPrefix,
@@ -187,7 +198,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		// once the request has gone upstream, so it does not limit
 		// answers or event streams.
 		RequestTimeout:   durationpb.New(p.RequestTimeout),
-		AccessLog:        []*accesslogv3.AccessLog{accessLog},
+		AccessLog:        accessLogs,
 		LocalReplyConfig: localReply,
 		// The router must be last.
 		HttpFilters: append(filters, &hcmv3.HttpFilter{Name: routerFilterName, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: router}}),
@@ -230,6 +241,45 @@ func accessLog(path string) (*accesslogv3.AccessLog, error) {
 	}
 	return &accesslogv3.AccessLog{
 		Name:       fileLoggerName,
+		ConfigType: &accesslogv3.AccessLog_TypedConfig{TypedConfig: cfg},
+	}, nil
+}
+
+// fastPathAccessLog sends the calls Envoy's fast path decided (and only
+// those: a metadata filter on decided_by) to the ext_proc server's access
+// log service, which writes their decision lines and counts them
+// (extproc.AccessLogServer): ext_proc never sees these calls. Envoy
+// buffers the entries and sends them in batches off the request path
+// (about once a second by default), so a call does not wait for it.
+func fastPathAccessLog() (*accesslogv3.AccessLog, error) {
+	cfg, err := typed("fast path access log", &grpcalsv3.HttpGrpcAccessLogConfig{
+		CommonConfig: &grpcalsv3.CommonGrpcAccessLogConfig{
+			LogName: wellknown.FastPathLogName,
+			GrpcService: &corev3.GrpcService{
+				TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{
+					ClusterName: wellknown.ExtProcCluster,
+				}},
+			},
+			TransportApiVersion: corev3.ApiVersion_V3,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &accesslogv3.AccessLog{
+		Name: grpcLoggerName,
+		Filter: &accesslogv3.AccessLogFilter{FilterSpecifier: &accesslogv3.AccessLogFilter_MetadataFilter{
+			MetadataFilter: &accesslogv3.MetadataFilter{
+				Matcher: &matcherv3.MetadataMatcher{
+					Filter: wellknown.MetadataNamespace,
+					Path:   []*matcherv3.MetadataMatcher_PathSegment{{Segment: &matcherv3.MetadataMatcher_PathSegment_Key{Key: "decided_by"}}},
+					Value:  &matcherv3.ValueMatcher{MatchPattern: &matcherv3.ValueMatcher_StringMatch{StringMatch: exact(FastPathDecidedBy)}},
+				},
+				// An entry without decided_by (ext_proc decided it) is
+				// not sent.
+				MatchIfKeyNotFound: wrapperspb.Bool(false),
+			},
+		}},
 		ConfigType: &accesslogv3.AccessLog_TypedConfig{TypedConfig: cfg},
 	}, nil
 }

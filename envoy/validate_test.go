@@ -54,6 +54,10 @@ func TestRenderedConfigValidatesWithEnvoy(t *testing.T) {
 		{"tracing over HTTPS by name, internal socket", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", CAFile: caFile,
 			InternalSocket: t.TempDir() + "/gw.sock",
 			Tracing:        &Tracing{Protocol: "http/protobuf", Endpoint: "https://collector.example:4318/v1/traces", HostPort: "collector.example:4318", ServiceName: "gw-envoy", SamplingPercent: 25}}, false},
+		{"fast path (its access log to the ext_proc cluster)", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", CAFile: caFile,
+			Upstreams: []*upstreams.Upstream{upstream(t, "wiki", "http://10.0.0.5:8080/mcp")},
+			FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", Servers: []FastPathServer{{Alias: "wiki",
+				Grants: map[string]FastPathGrant{"ab": {KeyAlias: "k", AnyTool: true}}}}}}, false},
 		{"missing CA file is rejected", Params{
 			ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003",
 			CAFile:    "/nonexistent/ca.pem",

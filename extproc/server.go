@@ -56,6 +56,9 @@ type Server struct {
 	// learnFast, when set, hears of every call Envoy's fast path could
 	// have taken (see WithFastPathLearner).
 	learnFast func(owner, alias string)
+	// accessLog, when set, is served beside the ext_proc service (see
+	// WithEnvoyDecisions).
+	accessLog *AccessLogServer
 }
 
 // WithFastPathLearner makes the server tell learn of each tools/call it
@@ -96,8 +99,12 @@ func (s *Server) SetRouter(r *router.Router) { s.router.Store(r) }
 // Router is the router new requests are decided by.
 func (s *Server) Router() *router.Router { return s.router.Load() }
 
-// Register adds the service to a gRPC server.
-func (s *Server) Register(g grpc.ServiceRegistrar) { extprocv3.RegisterExternalProcessorServer(g, s) }
+// Register adds the service, and the access log service when the server
+// has one (WithEnvoyDecisions), to a gRPC server.
+func (s *Server) Register(g grpc.ServiceRegistrar) {
+	extprocv3.RegisterExternalProcessorServer(g, s)
+	s.accessLog.register(g)
+}
 
 // Process handles the message stream of one HTTP request.
 func (s *Server) Process(stream extprocv3.ExternalProcessor_ProcessServer) error {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
 // maxLoggedNames is how many argument names a decision line lists; a
@@ -51,6 +53,50 @@ func (e *Engine) logDecision(p *Prepared, req Request, d Decision, elapsed time.
 		}
 	}
 	e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision", attrs...)
+}
+
+// DecidedByEnvoy is the decided_by of a decision line for a call Envoy's
+// fast path decided (wellknown.FastPathDecidedBy); lines the engine
+// decided have no decided_by.
+const DecidedByEnvoy = wellknown.FastPathDecidedBy
+
+// LogDecidedByEnvoy writes the line of, and counts (Observe), a tools/call
+// Envoy's fast path allowed from a grant this policy computed: the line a
+// routed call's allow gets, with decided_by "envoy". req has the
+// principal's ID (the grant's key_alias), Method, Server, Name and the
+// request id in Header; what Envoy sends is logged as it came, decides
+// nothing. The line has no latency_us (Envoy does not time its
+// decision), no argument_names (Envoy does not send the body), and team
+// and org only when req's principal has them.
+func (e *Engine) LogDecidedByEnvoy(req Request) {
+	d := Decision{Allow: true, Reason: "allowed"}
+	if e.dlog.Enabled(context.Background(), slog.LevelInfo) {
+		attrs := make([]slog.Attr, 0, 10)
+		attrs = append(attrs, requestIDAttr(req.Header))
+		if p := req.Principal; p != nil {
+			attrs = append(attrs, slog.String("principal", p.ID))
+			if p.Team != "" {
+				attrs = append(attrs, slog.String("team", p.Team))
+			}
+			if p.Org != "" {
+				attrs = append(attrs, slog.String("org", p.Org))
+			}
+		} else {
+			attrs = append(attrs, slog.String("principal", ""))
+		}
+		attrs = append(attrs,
+			slog.String("method", req.Method),
+			slog.String("server", req.Server),
+			slog.String("tool", req.Name),
+			slog.String("decision", verdict(d)),
+			slog.String("reason", d.Reason),
+			slog.String("decided_by", DecidedByEnvoy),
+		)
+		e.dlog.LogAttrs(context.Background(), slog.LevelInfo, "decision", attrs...)
+	}
+	if f := e.observe.Load(); f != nil {
+		(*f)(d)
+	}
 }
 
 // LogList writes one line for a listing: how many items the principal was

@@ -576,3 +576,33 @@ func TestListKey(t *testing.T) {
 		t.Error("a list key for a policy reading the clock")
 	}
 }
+
+// A call Envoy's fast path decided gets the line of a routed call's allow,
+// with decided_by "envoy" and no latency, and is counted as an allow.
+func TestLogDecidedByEnvoy(t *testing.T) {
+	var buf bytes.Buffer
+	e := newEngine(t, testConfig, Options{DecisionLog: &buf})
+	var seen []Decision
+	e.Observe(func(d Decision) { seen = append(seen, d) })
+	e.LogDecidedByEnvoy(Request{Principal: &identity.Principal{ID: "full"}, Method: "tools/call", Server: "wiki", Name: "read_wiki_contents",
+		Header: func(name string) string { return map[string]string{RequestIDHeader: "req-1"}[name] }})
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	want := map[string]any{"log": "mcpgw.decision", "msg": "decision", "request_id": "req-1", "principal": "full", "method": "tools/call",
+		"server": "wiki", "tool": "read_wiki_contents", "decision": "allow", "reason": "allowed", "decided_by": "envoy"}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("%s = %v, want %v", k, line[k], v)
+		}
+	}
+	for k := range line {
+		if _, ok := want[k]; !ok && k != "time" && k != "level" {
+			t.Errorf("unexpected field %s in %s", k, buf.String())
+		}
+	}
+	if len(seen) != 1 || !seen[0].Allow || seen[0].Hidden || seen[0].Invalid {
+		t.Errorf("observed %+v", seen)
+	}
+}

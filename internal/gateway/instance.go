@@ -435,7 +435,10 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	r := &Replica{rt: rt}
 	epOpts := append(ExtProcTracing(inst.tracing), extproc.WithMetrics(inst.metrics))
 	if inst.fast != nil {
-		epOpts = append(epOpts, extproc.WithFastPathLearner(inst.fast.learn))
+		// The calls Envoy then decides reach the decision log and metrics
+		// over Envoy's gRPC access log, served beside ext_proc; only with
+		// the fast path on, so nothing else can write allow lines.
+		epOpts = append(epOpts, extproc.WithFastPathLearner(inst.fast.learn), extproc.WithEnvoyDecisions(rt.Access))
 	}
 	r.ExtProc, r.Sessions = NewExtProc(rt, log, epOpts...)
 	rt.Access.Observe(func(d policy.Decision) { inst.metrics.Decision(d.Allow, d.Hidden, d.Invalid) })

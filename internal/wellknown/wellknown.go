@@ -63,6 +63,13 @@ const (
 	// the sidecar healthy and is not draining, else 503. For load
 	// balancers and probes in front of Envoy.
 	ListenerReadyPath = "/readyz"
+	// FastPathDecidedBy is the value of MetadataNamespace:decided_by on
+	// the calls Envoy's fast path decided itself (ext_proc sets none).
+	FastPathDecidedBy = "envoy"
+	// FastPathLogName is the log_name of Envoy's gRPC access logger that
+	// sends the fast path's calls to the ext_proc server's access log
+	// service, which writes their decision lines.
+	FastPathLogName = "mcpgw_fast_path"
 )
 
 // AdminAPIPaths are the exact paths of the admin API, and
