@@ -57,39 +57,31 @@ func digestOf(key string) string {
 	return hex.EncodeToString(d[:])
 }
 
-// TestFastPathLive runs Envoy 1.40 with the fast path's filters and
-// routes and a test ext_proc service (which only routes, to the same
-// upstream, leaving the path alone): each request must take the fast path
-// exactly when everything it carries is plain and the key's grant allows
-// the call. A request the fast path took reaches the upstream on the
-// upstream's own path with ext_proc never consulted; any other reaches it
-// on the endpoint's path, through ext_proc.
-func TestFastPathLive(t *testing.T) {
+// fastPathEnvoy is an Envoy 1.40 with the fast path's filters and routes
+// for one server, "fast", whose upstream is a fastUpstream, and a test
+// ext_proc service that only routes (to the same upstream, leaving the
+// path alone).
+type fastPathEnvoy struct {
+	p    Params
+	base string
+	up   *fastUpstream
+	srv  *upstreams.Upstream
+}
+
+func startFastPathEnvoy(t *testing.T, grants map[string]FastPathGrant, validUntil time.Time, als *testAccessLog) *fastPathEnvoy {
+	t.Helper()
 	testutil.EnvoyBin(t)
 	up := &fastUpstream{}
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
 	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
 	t.Cleanup(sidecarSrv.Close)
-
 	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
-	als := &testAccessLog{}
-	proc := &testProcessor{defaultCluster: srv.Cluster, accessLog: als}
+	proc := &testProcessor{defaultCluster: srv.Cluster}
+	if als != nil {
+		proc.accessLog = als
+	}
 	procAddr, _ := proc.serve(t)
-
-	// Keys of lengths around SHA-256's block edges: 55 and 56 bytes (one
-	// or two blocks of padding), 64, and 100.
-	long := map[string]string{}
-	for _, n := range []int{55, 56, 64, 100} {
-		long[fmt.Sprint(n)] = strings.Repeat("k", n)
-	}
-	grants := map[string]FastPathGrant{
-		digestOf("sk-a"):    {KeyAlias: "alice", Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
-		digestOf("sk-open"): {AnyTool: true, Deny: []string{"bad"}},
-	}
-	for _, k := range long {
-		grants[digestOf(k)] = FastPathGrant{AnyTool: true}
-	}
 	p := Params{
 		ListenAddress:       "127.0.0.1",
 		ListenPort:          testutil.FreePort(t),
@@ -103,15 +95,17 @@ func TestFastPathLive(t *testing.T) {
 			KeyHeader:  "x-litellm-api-key",
 			Separator:  "-",
 			Servers:    []FastPathServer{{Alias: "fast", Grants: grants}},
-			ValidUntil: time.Now().Add(time.Hour),
+			ValidUntil: validUntil,
 		},
 	}
 	startEnvoy(t, p)
-	base := fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort)
-	client := &http.Client{Timeout: 5 * time.Second}
+	return &fastPathEnvoy{p: p, base: fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort), up: up, srv: srv}
+}
 
-	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":1}}}`
-	std := map[string]string{
+// fastPathHeaders are what a 2026-07-28 client sends with a tools/call
+// of echo, key sk-a.
+func fastPathHeaders() map[string]string {
+	return map[string]string{
 		"content-type":         "application/json",
 		"accept":               "application/json, text/event-stream",
 		"mcp-protocol-version": "2026-07-28",
@@ -119,6 +113,36 @@ func TestFastPathLive(t *testing.T) {
 		"mcp-name":             "echo",
 		"x-litellm-api-key":    "sk-a",
 	}
+}
+
+// TestFastPathLive runs Envoy 1.40 with the fast path's filters and
+// routes and a test ext_proc service (which only routes, to the same
+// upstream, leaving the path alone): each request must take the fast path
+// exactly when everything it carries is plain and the key's grant allows
+// the call. A request the fast path took reaches the upstream on the
+// upstream's own path with ext_proc never consulted; any other reaches it
+// on the endpoint's path, through ext_proc.
+func TestFastPathLive(t *testing.T) {
+	// Keys of lengths around SHA-256's block edges: 55 and 56 bytes (one
+	// or two blocks of padding), 64, and 100.
+	long := map[string]string{}
+	for _, n := range []int{55, 56, 64, 100} {
+		long[fmt.Sprint(n)] = strings.Repeat("k", n)
+	}
+	grants := map[string]FastPathGrant{
+		digestOf("sk-a"):    {KeyAlias: "alice", Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
+		digestOf("sk-open"): {AnyTool: true, Deny: []string{"bad"}},
+	}
+	for _, k := range long {
+		grants[digestOf(k)] = FastPathGrant{AnyTool: true}
+	}
+	als := &testAccessLog{}
+	env := startFastPathEnvoy(t, grants, time.Now().Add(time.Hour), als)
+	p, base, up, srv := env.p, env.base, env.up, env.srv
+	client := &http.Client{Timeout: 5 * time.Second}
+
+	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":1}}}`
+	std := fastPathHeaders()
 	with := func(changes ...string) map[string]string {
 		h := map[string]string{}
 		for k, v := range std {
@@ -382,24 +406,10 @@ func TestFastPathCost(t *testing.T) {
 	if os.Getenv("MCPGW_FAST_PATH_COST") == "" {
 		t.Skip("set MCPGW_FAST_PATH_COST=1")
 	}
-	testutil.EnvoyBin(t)
-	up := &fastUpstream{}
-	upSrv := httptest.NewServer(up)
-	t.Cleanup(upSrv.Close)
-	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
-	t.Cleanup(sidecarSrv.Close)
-	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
 	// The fast calls' access log entries go where the gateway's would.
-	proc := &testProcessor{defaultCluster: srv.Cluster, accessLog: &testAccessLog{}}
-	procAddr, _ := proc.serve(t)
-	p := Params{
-		ListenAddress: "127.0.0.1", ListenPort: testutil.FreePort(t), AdminAddress: "127.0.0.1", AdminPort: testutil.FreePort(t),
-		ExtProcAddress: procAddr, SidecarAddress: sidecarSrv.Listener.Addr().String(),
-		Upstreams: []*upstreams.Upstream{srv}, MaxRequestBodyBytes: 64 << 10,
-		FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", ValidUntil: time.Now().Add(time.Hour), Servers: []FastPathServer{{Alias: "fast",
-			Grants: map[string]FastPathGrant{digestOf("sk-a"): {Tools: []string{"echo"}, Params: map[string][]string{"echo": {"text"}}}}}}},
-	}
-	startEnvoy(t, p)
+	env := startFastPathEnvoy(t, map[string]FastPathGrant{digestOf("sk-a"): {Tools: []string{"echo"}, Params: map[string][]string{"echo": {"text"}}}},
+		time.Now().Add(time.Hour), &testAccessLog{})
+	p, up, srv := env.p, env.up, env.srv
 	plain := p
 	plain.ListenPort, plain.AdminPort, plain.FastPath, plain.NoExtProc = testutil.FreePort(t), testutil.FreePort(t), nil, true
 	startEnvoy(t, plain)
@@ -415,10 +425,10 @@ func TestFastPathCost(t *testing.T) {
 				req, _ = http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/upstream/mcp", plain.ListenPort), strings.NewReader(body))
 				req.Header.Set(wellknown.RouteHeader, srv.Cluster)
 			}
-			for k, v := range map[string]string{"content-type": "application/json", "accept": "application/json, text/event-stream",
-				"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo", "x-litellm-api-key": key} {
+			for k, v := range fastPathHeaders() {
 				req.Header.Set(k, v)
 			}
+			req.Header.Set("x-litellm-api-key", key)
 			t0 := time.Now()
 			resp, err := client.Do(req)
 			if err != nil {
@@ -444,27 +454,11 @@ func TestFastPathCost(t *testing.T) {
 // TestFastPathStaleGrants: grants past their ValidUntil (a gateway that
 // stopped refreshing them) decide nothing: the call goes to ext_proc.
 func TestFastPathStaleGrants(t *testing.T) {
-	testutil.EnvoyBin(t)
-	up := &fastUpstream{}
-	upSrv := httptest.NewServer(up)
-	t.Cleanup(upSrv.Close)
-	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
-	t.Cleanup(sidecarSrv.Close)
-	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
-	proc := &testProcessor{defaultCluster: srv.Cluster}
-	procAddr, _ := proc.serve(t)
-	p := Params{
-		ListenAddress: "127.0.0.1", ListenPort: testutil.FreePort(t), AdminAddress: "127.0.0.1", AdminPort: testutil.FreePort(t),
-		ExtProcAddress: procAddr, SidecarAddress: sidecarSrv.Listener.Addr().String(),
-		Upstreams: []*upstreams.Upstream{srv}, MaxRequestBodyBytes: 64 << 10,
-		FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", ValidUntil: time.Now().Add(-time.Second),
-			Servers: []FastPathServer{{Alias: "fast", Grants: map[string]FastPathGrant{digestOf("sk-a"): {AnyTool: true}}}}},
-	}
-	startEnvoy(t, p)
+	env := startFastPathEnvoy(t, map[string]FastPathGrant{digestOf("sk-a"): {AnyTool: true}}, time.Now().Add(-time.Second), nil)
+	p, up := env.p, env.up
 	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/fast/mcp", p.ListenPort),
 		strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo"}}`))
-	for k, v := range map[string]string{"content-type": "application/json", "accept": "application/json, text/event-stream",
-		"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "echo", "x-litellm-api-key": "sk-a"} {
+	for k, v := range fastPathHeaders() {
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
