@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -113,6 +114,40 @@ func fastPathHeaders() map[string]string {
 		"mcp-name":             "echo",
 		"x-litellm-api-key":    "sk-a",
 	}
+}
+
+// fastCall is what one request through a fastPathEnvoy came to.
+type fastCall struct {
+	status int
+	header http.Header
+	body   string
+	// fast: Envoy decided it (ext_proc never saw the answer).
+	fast bool
+	// seen is what the upstream received (nil: nothing, or more than once).
+	seen *seenRequest
+}
+
+// send POSTs body to path with headers and reports what happened.
+func (e *fastPathEnvoy) send(t *testing.T, path, body string, headers map[string]string) fastCall {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	c := fastCall{status: resp.StatusCode, header: resp.Header, body: string(b), fast: resp.Header.Get("x-test-ext-proc") == ""}
+	if seen := e.up.take(); len(seen) == 1 {
+		c.seen = seen[0]
+	}
+	return c
 }
 
 // TestFastPathLive runs Envoy 1.40 with the fast path's filters and
@@ -236,26 +271,14 @@ func TestFastPathLive(t *testing.T) {
 			if path == "" {
 				path = "/fast/mcp"
 			}
-			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(tc.body))
-			if err != nil {
-				t.Fatal(err)
+			headers := maps.Clone(tc.headers)
+			headers["x-other"] = "dropped"
+			c := env.send(t, path, tc.body, headers)
+			if c.seen == nil {
+				t.Fatalf("the upstream did not get the request once (status %d)", c.status)
 			}
-			for k, v := range tc.headers {
-				req.Header.Set(k, v)
-			}
-			req.Header.Set("x-other", "dropped")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			seen := up.take()
-			if len(seen) != 1 {
-				t.Fatalf("upstream saw %d requests, want 1 (status %d)", len(seen), resp.StatusCode)
-			}
-			s := seen[0]
-			viaExtProc := resp.Header.Get("x-test-ext-proc") != ""
+			s := c.seen
+			viaExtProc := !c.fast
 			if tc.fast {
 				if viaExtProc || s.Path != "/upstream/mcp" {
 					t.Fatalf("took the full path (ext_proc saw the answer: %v, upstream path %q), want the fast path", viaExtProc, s.Path)
@@ -271,7 +294,7 @@ func TestFastPathLive(t *testing.T) {
 				if s.Header.Get("mcp-name") != tc.headers["mcp-name"] || s.Header.Get("mcp-protocol-version") != "2026-07-28" {
 					t.Errorf("upstream lost MCP headers: %v", s.Header)
 				}
-				if v := resp.Header.Get("mcp-session-id"); v != "" {
+				if v := c.header.Get("mcp-session-id"); v != "" {
 					t.Errorf("client got the upstream's mcp-session-id %q", v)
 				}
 				return
@@ -355,43 +378,23 @@ func TestFastPathLive(t *testing.T) {
 	})
 
 	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
-		body := `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`
-		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
-		for k, v := range with("mcp-name", "html") {
-			req.Header.Set(k, v)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
+		c := env.send(t, "/fast/mcp", `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`, with("mcp-name", "html"))
+		if c.seen == nil || !c.fast {
 			t.Fatal("the call did not take the fast path")
 		}
 		want := `{"jsonrpc":"2.0","id":"q","error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP 500 with text/html, not JSON-RPC"}}`
-		if resp.StatusCode != http.StatusBadGateway || string(b) != want || resp.Header.Get("content-type") != "application/json" {
-			t.Fatalf("got %d %s %q, want 502 application/json %s", resp.StatusCode, resp.Header.Get("content-type"), b, want)
+		if c.status != http.StatusBadGateway || c.body != want || c.header.Get("content-type") != "application/json" {
+			t.Fatalf("got %d %s %q, want 502 application/json %s", c.status, c.header.Get("content-type"), c.body, want)
 		}
 	})
 
 	t.Run("never allows what the full path refuses", func(t *testing.T) {
 		fastPathProperty(t, func(body, mcpName string) (fast bool, upstreamBody string) {
-			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
-			for k, v := range with("mcp-name", mcpName) {
-				req.Header.Set(k, v)
-			}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			seen := up.take()
-			if len(seen) != 1 {
+			c := env.send(t, "/fast/mcp", body, with("mcp-name", mcpName))
+			if c.seen == nil {
 				return false, ""
 			}
-			return resp.Header.Get("x-test-ext-proc") == "", seen[0].Body
+			return c.fast, c.seen.Body
 		})
 	})
 }
@@ -455,20 +458,9 @@ func TestFastPathCost(t *testing.T) {
 // stopped refreshing them) decide nothing: the call goes to ext_proc.
 func TestFastPathStaleGrants(t *testing.T) {
 	env := startFastPathEnvoy(t, map[string]FastPathGrant{digestOf("sk-a"): {AnyTool: true}}, time.Now().Add(-time.Second), nil)
-	p, up := env.p, env.up
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/fast/mcp", p.ListenPort),
-		strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo"}}`))
-	for k, v := range fastPathHeaders() {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if seen := up.take(); len(seen) != 1 || seen[0].Path != "/fast/mcp" || resp.Header.Get("x-test-ext-proc") == "" {
-		t.Fatalf("a call with stale grants did not go through ext_proc (upstream saw %d requests)", len(seen))
+	c := env.send(t, "/fast/mcp", `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo"}}`, fastPathHeaders())
+	if c.seen == nil || c.seen.Path != "/fast/mcp" || c.fast {
+		t.Fatalf("a call with stale grants did not go through ext_proc (upstream saw %+v)", c.seen)
 	}
 }
 
