@@ -1,8 +1,6 @@
 package extproc
 
 import (
-	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -10,11 +8,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	accesslogdatav3 "github.com/envoyproxy/go-control-plane/envoy/data/accesslog/v3"
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/mcpgw/mcpgw/internal/wellknown"
@@ -37,19 +32,7 @@ func (d *envoyDecisions) LogDecidedByEnvoy(req policy.Request) {
 // its access log service.
 func dialAccessLog(t *testing.T, opts ...Option) accesslogv3.AccessLogServiceClient {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer()
-	New(nil, nil, nil, opts...).Register(g)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return accesslogv3.NewAccessLogServiceClient(conn)
+	return accesslogv3.NewAccessLogServiceClient(serveInMemory(t, New(nil, nil, nil, opts...)))
 }
 
 // entry is an HTTP access log entry with meta in the gateway's namespace.

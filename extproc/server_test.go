@@ -77,24 +77,11 @@ func dialUpstream(t *testing.T, fs *fakeSessions, upstreamURL string, rp *Replay
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer()
 	var opts []Option
 	if rp != nil {
 		opts = append(opts, WithReplayer(rp))
 	}
-	svc := New(r, fs, nil, opts...)
-	svc.Register(g)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return extprocv3.NewExternalProcessorClient(conn)
+	return extprocv3.NewExternalProcessorClient(serveInMemory(t, New(r, fs, nil, opts...)))
 }
 
 // exchange returns a function that sends one message on stream and
@@ -269,4 +256,23 @@ func TestUnknownMessageFailsClosed(t *testing.T) {
 	if ir.GetStatus().GetCode() != 500 || string(ir.GetBody()) != want || set(ir.GetHeaders())["content-type"] != "application/json" {
 		t.Fatalf("got %v", ir)
 	}
+}
+
+// serveInMemory serves svc over an in-memory gRPC listener for the test
+// and returns a connection to it.
+func serveInMemory(t *testing.T, svc *Server) *grpc.ClientConn {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	g := grpc.NewServer()
+	svc.Register(g)
+	go g.Serve(lis)
+	t.Cleanup(g.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

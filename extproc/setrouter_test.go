@@ -2,15 +2,11 @@ package extproc
 
 import (
 	"context"
-	"net"
 	"net/url"
 	"strings"
 	"testing"
 
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
 	"github.com/mcpgw/mcpgw/extproc/router"
@@ -40,19 +36,7 @@ func routerFor(t *testing.T, aliases ...string) *router.Router {
 // request in flight finishes with the one it started with.
 func TestSetRouter(t *testing.T) {
 	svc := New(routerFor(t, "demo"), &fakeSessions{}, nil)
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer()
-	svc.Register(g)
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	client := extprocv3.NewExternalProcessorClient(conn)
+	client := extprocv3.NewExternalProcessorClient(serveInMemory(t, svc))
 
 	start := func() func(*extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
 		stream, err := client.Process(context.Background())
