@@ -12,6 +12,8 @@
 --
 -- Route metadata (under this filter's name):
 --   server       the server's alias
+--   path         the upstream's path (with its query), which the call
+--                goes to
 --   prefix       "<alias><separator>": a name written with it is the
 --                full path's to strip
 --   key_header   the lower-case header the gateway key comes in
@@ -266,8 +268,8 @@ end
 
 function envoy_on_request(handle)
   local route = handle:metadata()
-  local server, pass = route:get("server"), route:get("pass")
-  if server == nil then return end
+  local server, pass, upstreamPath = route:get("server"), route:get("pass"), route:get("path")
+  if server == nil or upstreamPath == nil then return end
   local tool, id, keyAlias = decide(handle, route, handle:headers())
   if tool == nil then return end
   -- What the full path sends upstream: the client's headers but for the
@@ -277,9 +279,12 @@ function envoy_on_request(handle)
     if sub(k, 1, 1) ~= ":" and k ~= "host" and not pass[k] then drop[#drop + 1] = k end
   end
   for _, k in ipairs(drop) do headers:remove(k) end
+  -- The upstream's path, set here as ext_proc sets it on the full path
+  -- (a route rewrite would send x-envoy-original-path upstream).
+  headers:replace(":path", upstreamPath)
   -- The decision, in the namespace ext_proc writes its own in (the
   -- access log reads server, tool and mcp_method there); the fast route
-  -- matches decided_by.
+  -- matches decided_by and server.
   local meta = handle:streamInfo():dynamicMetadata()
   meta:set("mcpgw", "key_alias", keyAlias or "")
   meta:set("mcpgw", "server", server)

@@ -68,6 +68,12 @@ func TestFastPathLive(t *testing.T) {
 	t.Cleanup(sidecarSrv.Close)
 
 	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
+	// A second server on another upstream with the same path: the fast
+	// route must pick the server decided for, not the path.
+	up2 := &fastUpstream{}
+	up2Srv := httptest.NewServer(up2)
+	t.Cleanup(up2Srv.Close)
+	srv2 := upstream(t, "fast2", up2Srv.URL+"/upstream/mcp")
 	proc := &testProcessor{defaultCluster: srv.Cluster}
 	procAddr, _ := proc.serve(t)
 
@@ -91,12 +97,12 @@ func TestFastPathLive(t *testing.T) {
 		AdminPort:           testutil.FreePort(t),
 		ExtProcAddress:      procAddr,
 		SidecarAddress:      sidecarSrv.Listener.Addr().String(),
-		Upstreams:           []*upstreams.Upstream{srv},
+		Upstreams:           []*upstreams.Upstream{srv, srv2},
 		MaxRequestBodyBytes: 64 << 10,
 		FastPath: &FastPath{
 			KeyHeader: "x-litellm-api-key",
 			Separator: "-",
-			Servers:   []FastPathServer{{Alias: "fast", Grants: grants}},
+			Servers:   []FastPathServer{{Alias: "fast", Grants: grants}, {Alias: "fast2", Grants: grants}},
 		},
 	}
 	startEnvoy(t, p)
@@ -222,9 +228,11 @@ func TestFastPathLive(t *testing.T) {
 				if s.Body != tc.body {
 					t.Errorf("upstream body %q, want %q unchanged", s.Body, tc.body)
 				}
-				for _, h := range []string{"x-litellm-api-key", "x-other"} {
+				// x-envoy-original-path: the full path rewrites the path
+				// in ext_proc, which adds no header naming the endpoint.
+				for _, h := range []string{"x-litellm-api-key", "x-other", "x-envoy-original-path"} {
 					if v := s.Header.Get(h); v != "" {
-						t.Errorf("upstream got %s: %q; the full path removes it", h, v)
+						t.Errorf("upstream got %s: %q; the full path sends none", h, v)
 					}
 				}
 				if s.Header.Get("mcp-name") != tc.headers["mcp-name"] || s.Header.Get("mcp-protocol-version") != "2026-07-28" {
@@ -243,6 +251,29 @@ func TestFastPathLive(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("each server's calls reach its own upstream", func(t *testing.T) {
+		for _, tc := range []struct {
+			path     string
+			up, idle *fastUpstream
+		}{{"/fast2/mcp", up2, up}, {"/fast/mcp", up, up2}} {
+			req, _ := http.NewRequest(http.MethodPost, base+tc.path, strings.NewReader(call))
+			for k, v := range std {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			seen, other := tc.up.take(), tc.idle.take()
+			if len(seen) != 1 || len(other) != 0 || resp.Header.Get("x-test-ext-proc") != "" || seen[0].Path != "/upstream/mcp" {
+				t.Errorf("%s: its upstream saw %d requests, the other %d (ext_proc: %v), want 1 and 0 on the fast path",
+					tc.path, len(seen), len(other), resp.Header.Get("x-test-ext-proc") != "")
+			}
+		}
+	})
 
 	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
 		body := `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`
