@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,17 +132,6 @@ func (u *diffUpstream) since(n int) []diffSeen {
 	return slices.Clone(u.seen[n:])
 }
 
-// diffIgnoredHeaders differ between any two requests through Envoy (a
-// fresh id, a timeout budget, the client's port) or between two
-// gateways (their own listener port in Host/forwarded headers).
-var diffIgnoredHeaders = map[string]bool{
-	"X-Request-Id":                   true,
-	"X-Envoy-Expected-Rq-Timeout-Ms": true,
-	"Traceparent":                    true,
-	"Tracestate":                     true,
-	"X-Forwarded-Port":               true,
-}
-
 // diffCase is one raw request of the corpus.
 type diffCase struct {
 	name    string
@@ -155,8 +145,16 @@ type diffCase struct {
 	fast    bool              // the fast gateway decides it in Envoy
 }
 
+// requestMeta is the per-request _meta of a 2026-07-28 request.
+const requestMeta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
+
 func callBody(tool, args string) string {
 	return fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":%q,"arguments":%s}}`, tool, args)
+}
+
+// metaCallBody is callBody with requestMeta.
+func metaCallBody(tool, args string) string {
+	return strings.Replace(callBody(tool, args), `"params":{`, `"params":{`+requestMeta+`,`, 1)
 }
 
 // diffCorpus is the requests both gateways take; fast marks those the
@@ -181,12 +179,16 @@ func diffCorpus() []diffCase {
 		{"grouped: shout on beta (disallowed_tools)", diffGrouped, "beta", "shout"},
 		{"master: shout on beta (disallowed_tools)", diffMaster, "beta", "shout"},
 		{"tools: a tool no server has", diffTools, "alpha", "nosuch"},
-		{"master: a tool no server has", diffMaster, "gamma", "nosuch"},
 	} {
 		add(diffCase{name: c.name, alias: c.alias, key: c.key, body: callBody(c.tool, ok), mcpName: c.tool})
 	}
 	// Allowed calls the fast path also takes.
 	add(diffCase{name: "master: shout on alpha", alias: "alpha", key: diffMaster, body: callBody("shout", ok), mcpName: "shout", fast: true})
+	// An open grant: the upstream answers for a tool it lacks, both ways.
+	add(diffCase{name: "master: a tool no server has", alias: "gamma", key: diffMaster, body: callBody("nosuch", ok), mcpName: "nosuch", fast: true})
+	// Another server's prefix is no prefix on alpha's endpoint: a tool
+	// name like any other, the upstream's to answer.
+	add(diffCase{name: "master: prefixed gamma-echo on alpha", key: diffMaster, mcpName: "gamma-echo", body: callBody("gamma-echo", ok), fast: true})
 	add(diffCase{name: "master: ping on gamma", alias: "gamma", key: diffMaster, body: callBody("ping", ok), mcpName: "ping", fast: true})
 	add(diffCase{name: "string id", key: diffTools, mcpName: "echo", fast: true,
 		body: `{"jsonrpc":"2.0","id":"abc-1","method":"tools/call","params":{"name":"echo","arguments":{"text":"s"}}}`})
@@ -194,23 +196,27 @@ func diffCorpus() []diffCase {
 		body: `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo"}}`})
 	add(diffCase{name: "empty arguments", key: diffTools, mcpName: "echo", fast: true, body: callBody("echo", `{}`)})
 	add(diffCase{name: "_meta with clientInfo", key: diffTools, mcpName: "echo", fast: true,
-		body: `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"m"},"_meta":{"clientInfo":{"name":"x","version":"1"},"progressToken":7}}}`})
+		body: `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"m"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"x","version":"1"},"clientInfo":{"name":"x","version":"1"},"progressToken":7}}}`})
 	add(diffCase{name: "x-other header", key: diffTools, mcpName: "echo", fast: true, body: callBody("echo", ok),
 		headers: map[string]string{"x-other": "other-value"}})
 	add(diffCase{name: "whitespace around the body", key: diffTools, mcpName: "echo", fast: true,
-		body: "\n { \"jsonrpc\" : \"2.0\" , \"id\" : 4 , \"method\" : \"tools/call\" , \"params\" : { \"name\" : \"echo\" , \"arguments\" : { \"text\" : \"w\" } } } \n"})
+		body: "\n { \"jsonrpc\" : \"2.0\" , \"id\" : 4 , \"method\" : \"tools/call\" , \"params\" : { " + requestMeta + " , \"name\" : \"echo\" , \"arguments\" : { \"text\" : \"w\" } } } \n"})
 	add(diffCase{name: "nested argument values", alias: "gamma", key: diffTeamed, mcpName: "echo", fast: true,
 		body: callBody("echo", `{"text":"n","deep":{"text":[1,{"x":"y"}],"Text":null}}`)})
 	// allowed_params.
+	// The same name twice is one name to the policy (allowed), and the
+	// upstream reads the body as sent either way.
+	add(diffCase{name: "allowed_params: duplicate text", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"x","text":"y"}`), fast: true})
+	// An escape in an argument name: Envoy's MCP filter decodes it as the
+	// full path does.
+	add(diffCase{name: "allowed_params: escaped allowed param", key: diffTools, mcpName: "echo", body: callBody("echo", `{"t\u0065xt":"x"}`), fast: true})
 	for _, c := range []struct{ name, args string }{
 		{"extra param", `{"text":"x","loud":true}`},
 		{"case variant Text", `{"Text":"x"}`},
 		{"case variant Text beside text", `{"text":"x","Text":"y"}`},
-		{"duplicate text", `{"text":"x","text":"y"}`},
 		{"duplicate names, one disallowed", `{"text":"x","loud":1,"loud":2}`},
 		{"duplicate names, disallowed then allowed", `{"loud":"x","text":"y","loud":"z"}`},
 		{"escaped disallowed param", `{"text":"x","l\u006fud":1}`},
-		{"escaped allowed param", `{"t\u0065xt":"x"}`},
 	} {
 		add(diffCase{name: "allowed_params: " + c.name, key: diffTools, mcpName: "echo", body: callBody("echo", c.args)})
 	}
@@ -287,12 +293,18 @@ func diffCorpus() []diffCase {
 	// Prefixed names on the per-server endpoint.
 	add(diffCase{name: "prefixed alpha-echo", key: diffTools, mcpName: "alpha-echo", body: callBody("alpha-echo", ok)})
 	add(diffCase{name: "prefixed alpha-shout", key: diffTools, mcpName: "alpha-shout", body: callBody("alpha-shout", ok)})
-	add(diffCase{name: "prefixed gamma-echo on alpha", key: diffMaster, mcpName: "gamma-echo", body: callBody("gamma-echo", ok)})
 	// Content types and the query string.
 	add(diffCase{name: "content-type with charset", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
 	add(diffCase{name: "content-type text/plain", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		headers: map[string]string{"Content-Type": "text/plain"}})
+	// 2026-07-28 requests carry the protocol version and the client's
+	// capabilities in params._meta (SEP-2575; go-sdk servers require it).
+	for i := range cs {
+		if !strings.Contains(cs[i].body, "_meta") {
+			cs[i].body = strings.ReplaceAll(cs[i].body, `"params":{`, `"params":{`+requestMeta+`,`)
+		}
+	}
 	// The same calls at 2025-11-25: never the fast path.
 	old := []diffCase{}
 	for _, c := range cs {
@@ -381,30 +393,61 @@ func readMessages(mediaType string, body []byte) []string {
 	return summarize(body)
 }
 
-// headerView is the headers an upstream saw but for diffIgnoredHeaders.
-func headerView(h http.Header) string {
+// headerView is the headers an upstream saw, all of them, with two
+// values made alike: X-Request-Id (Envoy makes a fresh one for every
+// request; that there is one is compared) and X-Envoy-Original-Host's
+// port (each gateway's own listener); a Content-Length that is the
+// body's length is shown as such (bodyView: the full path re-encodes).
+func headerView(h http.Header, bodyLen int) string {
 	var names []string
 	for k := range h {
-		if !diffIgnoredHeaders[k] {
-			names = append(names, k)
-		}
+		names = append(names, k)
 	}
 	sort.Strings(names)
 	var b strings.Builder
 	for _, k := range names {
-		fmt.Fprintf(&b, "%s=%q ", k, h.Values(k))
+		v := h.Values(k)
+		if k == "X-Request-Id" {
+			v = []string{fmt.Sprintf("<%d fresh>", len(v))}
+		}
+		if k == "Content-Length" && len(v) == 1 && v[0] == strconv.Itoa(bodyLen) {
+			v = []string{"<the body's>"}
+		}
+		if k == "X-Envoy-Original-Host" {
+			// The gateway's own address: each of the two has its port.
+			v = slices.Clone(v)
+			for i := range v {
+				if host, _, ok := strings.Cut(v[i], ":"); ok {
+					v[i] = host + ":<gateway port>"
+				}
+			}
+		}
+		fmt.Fprintf(&b, "%s=%q ", k, v)
 	}
 	return b.String()
 }
 
-// bodyView is an upstream request's body as a JSON value (the bytes may
-// be rewritten by the full path), or as text when it is not JSON.
+// bodyView is an upstream request's body with the members of the
+// message and of its params in name order and without spaces between
+// tokens: the full path re-encodes those two levels (and compacts what is
+// in them), the fast path sends the client's bytes. Duplicate names and
+// the order of members below params are kept: there the two must agree
+// byte for byte (but for spaces).
 func bodyView(b []byte) string {
-	var v any
-	if json.Unmarshal(b, &v) != nil {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil {
 		return "raw: " + string(b)
 	}
-	out, _ := json.Marshal(v)
+	if p, ok := top["params"]; ok {
+		var params map[string]json.RawMessage
+		if json.Unmarshal(p, &params) == nil {
+			top["params"], _ = json.Marshal(params)
+		}
+	}
+	out, err := json.Marshal(top) // sorted names; RawMessage values compacted
+	if err != nil {
+		return "raw: " + string(b)
+	}
 	return string(out)
 }
 
@@ -467,7 +510,7 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 		calls, _ := u.snapshot()
 		line := fmt.Sprintf("%s: %d runs", u.name, calls-before[i].calls)
 		for _, s := range u.since(before[i].seen) {
-			line += fmt.Sprintf("; request headers %s body %s", headerView(s.header), bodyView(s.body))
+			line += fmt.Sprintf("; request headers %s body %s", headerView(s.header, len(s.body)), bodyView(s.body))
 		}
 		o.Upstream = append(o.Upstream, line)
 	}
@@ -496,6 +539,29 @@ func (g diffGateway) accessLine(t *testing.T, ua string) map[string]any {
 		}
 	}
 	return found
+}
+
+// accessView is what the access log says of a request but for what
+// differs between any two requests (times, the request id) and
+// decided_by; the sidecar's address is each gateway's own.
+func accessView(m map[string]any) string {
+	var names []string
+	for k := range m {
+		switch k {
+		case "start_time", "duration_ms", "request_id", "decided_by":
+			continue
+		}
+		names = append(names, k)
+	}
+	if m["upstream_cluster"] == "mcpgw_sidecar" {
+		m["upstream_host"] = "<each gateway's own sidecar>"
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, "%s=%v ", k, m[k])
+	}
+	return b.String()
 }
 
 // fastLines counts the entries Envoy decided in g's access log.
@@ -535,7 +601,7 @@ func startDiffPair(t *testing.T, ups []*diffUpstream, policyDir string) (fast, f
 func warmUp(t *testing.T, fast, full diffGateway, ups []*diffUpstream, wantFast bool) {
 	t.Helper()
 	for i, p := range diffPairs {
-		c := diffCase{name: "warm-up", alias: p.server, key: p.key, body: callBody("echo", `{"text":"warm"}`), mcpName: "echo"}
+		c := diffCase{name: "warm-up", alias: p.server, key: p.key, body: metaCallBody("echo", `{"text":"warm"}`), mcpName: "echo"}
 		for _, g := range []diffGateway{fast, full} {
 			ua := fmt.Sprintf("fpdiff-warm-%d-%s", i, g.name)
 			if o := g.send(t, c, ua, ups); o.Status != http.StatusOK || len(o.Messages) != 1 || !strings.Contains(o.Messages[0], ":echo:warm") {
@@ -575,7 +641,11 @@ func runDiffCorpus(t *testing.T, fast, full diffGateway, ups []*diffUpstream, co
 	}
 	for i, c := range corpus {
 		ua := fmt.Sprintf("fpdiff-%d", i)
-		got := fast.accessLine(t, ua)["decided_by"] == "envoy"
+		lf, lo := fast.accessLine(t, ua), full.accessLine(t, ua)
+		if a, b := accessView(lf), accessView(lo); a != b {
+			t.Errorf("%s: the access logs differ\nfast path on:  %s\nfast path off: %s", c.name, a, b)
+		}
+		got := lf["decided_by"] == "envoy"
 		if got != (c.fast && fastOn) {
 			t.Errorf("%s: decided by Envoy = %v, want %v", c.name, got, c.fast && fastOn)
 		}
@@ -614,7 +684,7 @@ func TestFastPathDiff(t *testing.T) {
 		// been handed over.
 		time.Sleep(500 * time.Millisecond)
 		for _, p := range diffPairs {
-			c := diffCase{name: "after warm-up", alias: p.server, key: p.key, body: callBody("echo", `{"text":"again"}`), mcpName: "echo"}
+			c := diffCase{name: "after warm-up", alias: p.server, key: p.key, body: metaCallBody("echo", `{"text":"again"}`), mcpName: "echo"}
 			fast.send(t, c, "fpdiff-custom-again", ups)
 		}
 		runDiffCorpus(t, fast, full, ups, corpus, false)
@@ -654,7 +724,7 @@ func fastPathKeyRevoked(t *testing.T, up *diffUpstream, how string) {
 	if key == "" {
 		t.Fatalf("no key in %v", gen)
 	}
-	c := diffCase{name: how, key: key, body: callBody("echo", `{"text":"k"}`), mcpName: "echo"}
+	c := diffCase{name: how, key: key, body: metaCallBody("echo", `{"text":"k"}`), mcpName: "echo"}
 	ups := []*diffUpstream{up}
 	n := 0
 	waitFor(t, "the fast path to take the stored key's call", func() bool {
