@@ -96,6 +96,18 @@ func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream
 	u := &diffUpstream{name: name}
 	srv := mcp.NewServer(&mcp.Implementation{Name: name, Version: "1.0.0"}, nil)
 	for _, tool := range tools {
+		if tool == "any" {
+			// Takes any arguments (no schema to refuse them) and
+			// answers how many it got.
+			srv.AddTool(&mcp.Tool{Name: tool, InputSchema: json.RawMessage(`{"type":"object"}`)},
+				func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+					u.Calls.Add(1)
+					var args map[string]any
+					json.Unmarshal(req.Params.Arguments, &args)
+					return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("%s:any:%d", name, len(args))}}}, nil
+				})
+			continue
+		}
 		mcp.AddTool(srv, &mcp.Tool{Name: tool, Description: "echoes its input"},
 			func(ctx context.Context, req *mcp.CallToolRequest, in echoArgs) (*mcp.CallToolResult, any, error) {
 				u.Calls.Add(1)
@@ -142,6 +154,8 @@ type diffCase struct {
 	mcpName string            // Mcp-Name; "" = none
 	method  string            // Mcp-Method; "" = tools/call on 2026-07-28, none else
 	headers map[string]string // more headers
+	repeat  [][2]string       // headers added once more (a second value)
+	query   string            // the endpoint's query string, "" = none
 	fast    bool              // the fast gateway decides it in Envoy
 }
 
@@ -298,6 +312,39 @@ func diffCorpus() []diffCase {
 		headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
 	add(diffCase{name: "content-type text/plain", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		headers: map[string]string{"Content-Type": "text/plain"}})
+	// Limits on arguments (policy/request.go): 256 names of 256 bytes.
+	manyArgs := func(n, size int) string {
+		var b strings.Builder
+		b.WriteString(`{"text":"many"`)
+		for i := 1; i < n; i++ {
+			name := fmt.Sprintf("a%d", i)
+			name += strings.Repeat("x", max(0, size-len(name)))
+			fmt.Fprintf(&b, `,%q:1`, name)
+		}
+		b.WriteString("}")
+		return b.String()
+	}
+	add(diffCase{name: "256 arguments", alias: "gamma", key: diffMaster, mcpName: "any", body: callBody("any", manyArgs(256, 0)), fast: true})
+	add(diffCase{name: "257 arguments", alias: "gamma", key: diffMaster, mcpName: "any", body: callBody("any", manyArgs(257, 0))})
+	add(diffCase{name: "an argument name of 256 bytes", alias: "gamma", key: diffMaster, mcpName: "any", body: callBody("any", manyArgs(2, 256)), fast: true})
+	add(diffCase{name: "an argument name of 257 bytes", alias: "gamma", key: diffMaster, mcpName: "any", body: callBody("any", manyArgs(2, 257))})
+	// Ids and header forms the fast path leaves to the full path, or takes.
+	add(diffCase{name: "negative id", key: diffTools, mcpName: "echo", fast: true,
+		body: strings.Replace(callBody("echo", ok), `"id":1`, `"id":-5`, 1)})
+	add(diffCase{name: "id of 17 digits", key: diffTools, mcpName: "echo",
+		body: strings.Replace(callBody("echo", ok), `"id":1`, `"id":12345678901234567`, 1)})
+	add(diffCase{name: "Mcp-Method in capitals", key: diffTools, mcpName: "echo", method: "TOOLS/CALL", body: callBody("echo", ok)})
+	// Envoy's MCP filter parses only an exact application/json (so the
+	// Lua filter has no metadata to agree with): the full path's.
+	add(diffCase{name: "content-type in capitals", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
+		headers: map[string]string{"Content-Type": "Application/JSON"}})
+	add(diffCase{name: "query string", key: diffTools, mcpName: "echo", body: callBody("echo", ok), query: "x=1"})
+	add(diffCase{name: "the key twice", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
+		repeat: [][2]string{{"x-litellm-api-key", diffTools}}})
+	add(diffCase{name: "the key twice, the second unknown", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
+		repeat: [][2]string{{"x-litellm-api-key", "sk-unknown-0123456789"}}})
+	add(diffCase{name: "Mcp-Name twice", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
+		repeat: [][2]string{{"Mcp-Name", "shout"}}})
 	// 2026-07-28 requests carry the protocol version and the client's
 	// capabilities in params._meta (SEP-2575; go-sdk servers require it).
 	for i := range cs {
@@ -313,6 +360,7 @@ func diffCorpus() []diffCase {
 		}
 		o := c
 		o.name, o.version, o.fast = "2025-11-25 "+c.name, "2025-11-25", false
+		o.body = strings.ReplaceAll(o.body, requestMeta+",", "")
 		old = append(old, o)
 		if c.fast {
 			// And without the 2026-07-28 headers.
@@ -464,7 +512,11 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 	if alias == "" {
 		alias = "alpha"
 	}
-	req, _ := http.NewRequest(http.MethodPost, g.base+"/"+alias+"/mcp", strings.NewReader(c.body))
+	url := g.base + "/" + alias + "/mcp"
+	if c.query != "" {
+		url += "?" + c.query
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(c.body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("User-Agent", ua)
@@ -488,6 +540,9 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 	}
 	for k, v := range c.headers {
 		req.Header.Set(k, v)
+	}
+	for _, kv := range c.repeat {
+		req.Header.Add(kv[0], kv[1])
 	}
 	type mark struct {
 		calls int64
@@ -660,7 +715,7 @@ func TestFastPathDiff(t *testing.T) {
 	ups := []*diffUpstream{
 		startDiffUpstream(t, "alpha", "echo", "shout"),
 		startDiffUpstream(t, "beta", "echo", "shout"),
-		startDiffUpstream(t, "gamma", "echo", "ping"),
+		startDiffUpstream(t, "gamma", "echo", "ping", "any"),
 	}
 	corpus := diffCorpus()
 
