@@ -743,6 +743,11 @@ func TestFastPathDiff(t *testing.T) {
 			fast.send(t, c, "fpdiff-custom-again", ups)
 		}
 		runDiffCorpus(t, fast, full, ups, corpus, false)
+		// The rule is in force (on both: the corpus matched).
+		shout := diffCase{name: "shout", key: diffMaster, body: metaCallBody("shout", `{"text":"x"}`), mcpName: "shout"}
+		if o := fast.send(t, shout, "fpdiff-custom-shout", ups); o.Status != http.StatusForbidden || len(o.Messages) != 1 || !strings.Contains(o.Messages[0], "denied by policy") {
+			t.Errorf("shout with the custom rule: %s, want 403 denied by policy", o)
+		}
 		fast.accessLine(t, "fpdiff-custom-again")
 		if n := fast.fastLines(); n != 0 {
 			t.Errorf("with a custom rule, the fast gateway decided %d calls in Envoy, want none", n)
