@@ -305,6 +305,15 @@ local function jsonText(s)
   return (gsub(s, '[\\"<>&]', { ["\\"] = "\\\\", ['"'] = '\\"', ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" }))
 end
 
+-- idText is a request id as the full path writes it back (Go's
+-- encoding/json: <, >, &, U+2028 and U+2029 escaped); requestID has let
+-- through no other escape.
+local function idText(s)
+  s = gsub(s, "[<>&]", { ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" })
+  s = gsub(s, "\226\128\168", "\\u2028")
+  return (gsub(s, "\226\128\169", "\\u2029"))
+end
+
 function envoy_on_response(handle)
   local fp = handle:streamInfo():dynamicMetadata():get("mcpgw")
   if fp == nil or fp.decided_by ~= "envoy" then return end
@@ -314,8 +323,16 @@ function envoy_on_response(handle)
   if code == 202 or code == 204 or not ((code >= 200 and code < 300) or code >= 500) then return end
   if mt == "application/json" or mt == "text/event-stream" or sub(mt, -5) == "+json" then return end
   local msg = string.format('upstream MCP server "%s" answered HTTP %d with %s, not JSON-RPC', fp.server, code, printable(mt))
-  local body = '{"jsonrpc":"2.0","id":' .. fp.jsonrpc_id .. ',"error":{"code":-32603,"message":"' .. jsonText(msg) .. '"}}'
+  local body = '{"jsonrpc":"2.0","id":' .. idText(fp.jsonrpc_id) .. ',"error":{"code":-32603,"message":"' .. jsonText(msg) .. '"}}'
+  -- The full path's reply carries none of the upstream's headers.
+  local drop = {}
+  for k, _ in pairs(headers) do
+    if k ~= ":status" then drop[#drop + 1] = k end
+  end
+  for _, k in ipairs(drop) do headers:remove(k) end
   headers:replace(":status", "502")
   headers:replace("content-type", "application/json")
   handle:body():setBytes(body)
+  -- As the full path logs its reply (the access log's jsonrpc_error).
+  handle:streamInfo():dynamicMetadata():set("mcpgw", "jsonrpc_error", -32603)
 end

@@ -29,6 +29,7 @@ func (u *fastUpstream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	u.seen = append(u.seen, &seenRequest{req.Method, req.URL.RequestURI(), req.Host, req.Header.Clone(), string(body)})
 	u.mu.Unlock()
 	w.Header().Set("mcp-session-id", "upstream-session")
+	w.Header().Set("x-upstream-own", "up")
 	if strings.Contains(string(body), `"name":"html"`) {
 		w.Header().Set("content-type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -275,24 +276,33 @@ func TestFastPathLive(t *testing.T) {
 		}
 	})
 
+	// As the full path answers (TestFastPathDiff): its own reply, with
+	// none of the upstream's headers, the id written as Go writes it.
 	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
-		body := `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`
-		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
-		for k, v := range with("mcp-name", "html") {
-			req.Header.Set(k, v)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
-			t.Fatal("the call did not take the fast path")
-		}
-		want := `{"jsonrpc":"2.0","id":"q","error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP 500 with text/html, not JSON-RPC"}}`
-		if resp.StatusCode != http.StatusBadGateway || string(b) != want || resp.Header.Get("content-type") != "application/json" {
-			t.Fatalf("got %d %s %q, want 502 application/json %s", resp.StatusCode, resp.Header.Get("content-type"), b, want)
+		for _, tc := range []struct{ id, want string }{{`"q"`, `"q"`}, {`"q<&>"`, `"q\u003c\u0026\u003e"`}, {`-3`, `-3`}} {
+			body := `{"jsonrpc":"2.0","id":` + tc.id + `,"method":"tools/call","params":{"name":"html"}}`
+			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
+			for k, v := range with("mcp-name", "html") {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
+				t.Fatal("the call did not take the fast path")
+			}
+			want := `{"jsonrpc":"2.0","id":` + tc.want + `,"error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP 500 with text/html, not JSON-RPC"}}`
+			if resp.StatusCode != http.StatusBadGateway || string(b) != want || resp.Header.Get("content-type") != "application/json" {
+				t.Errorf("id %s: got %d %s %q, want 502 application/json %s", tc.id, resp.StatusCode, resp.Header.Get("content-type"), b, want)
+			}
+			for _, h := range []string{"x-upstream-own", "mcp-session-id"} {
+				if v := resp.Header.Get(h); v != "" {
+					t.Errorf("id %s: the reply has the upstream's %s: %q", tc.id, h, v)
+				}
+			}
 		}
 	})
 }
