@@ -124,6 +124,23 @@ func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream
 				u.mu.Lock()
 				u.seen = append(u.seen, diffSeen{r.Header.Clone(), body})
 				u.mu.Unlock()
+				// Headers of the upstream's own that the client may or
+				// may not get: the two paths must agree.
+				w.Header().Set("X-Upstream-Own", "up")
+				w.Header().Set("Mcp-Session-Id", "upstream-session")
+				if bytes.Contains(body, []byte(`"text":"html"`)) {
+					// An answer no MCP client can read.
+					w.Header().Set("Content-Type", "text/html; charset=utf-8")
+					w.WriteHeader(http.StatusInternalServerError)
+					io.WriteString(w, "<html>oops</html>")
+					return
+				}
+				if bytes.Contains(body, []byte(`"text":"teapot"`)) {
+					w.Header().Set("Content-Type", "text/plain")
+					w.WriteHeader(http.StatusTeapot)
+					io.WriteString(w, "short and stout")
+					return
+				}
 			}
 		}
 		h.ServeHTTP(w, r)
@@ -312,6 +329,11 @@ func diffCorpus() []diffCase {
 		headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
 	add(diffCase{name: "content-type text/plain", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		headers: map[string]string{"Content-Type": "text/plain"}})
+	// Upstream answers that are not JSON-RPC.
+	add(diffCase{name: "upstream answers HTML 500", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"html"}`), fast: true})
+	add(diffCase{name: "upstream answers 418 text", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"teapot"}`), fast: true})
+	add(diffCase{name: "upstream answers HTML 500, string id", key: diffTools, mcpName: "echo", fast: true,
+		body: `{"jsonrpc":"2.0","id":"q<&>","method":"tools/call","params":{"name":"echo","arguments":{"text":"html"}}}`})
 	// Limits on arguments (policy/request.go): 256 names of 256 bytes.
 	manyArgs := func(n, size int) string {
 		var b strings.Builder
@@ -374,6 +396,7 @@ func diffCorpus() []diffCase {
 // outcome is what a client and the upstreams see of one request.
 type outcome struct {
 	Status   int
+	Header   string   // the response's headers but for Date and timings
 	Type     string   // the response's media type
 	Messages []string // each JSON-RPC message answered, or the raw body
 	Upstream []string // per upstream: handler runs, tools/call requests seen, their headers and bodies
@@ -559,7 +582,11 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	mt, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";")
-	o := outcome{Status: resp.StatusCode, Type: strings.TrimSpace(mt)}
+	rh := resp.Header.Clone()
+	// The time, and how long the upstream took.
+	rh.Del("Date")
+	rh.Del("X-Envoy-Upstream-Service-Time")
+	o := outcome{Status: resp.StatusCode, Header: headerView(rh, len(body)), Type: strings.TrimSpace(mt)}
 	o.Messages = readMessages(o.Type, body)
 	for i, u := range ups {
 		calls, _ := u.snapshot()
@@ -598,7 +625,8 @@ func (g diffGateway) accessLine(t *testing.T, ua string) map[string]any {
 
 // accessView is what the access log says of a request but for what
 // differs between any two requests (times, the request id) and
-// decided_by; the sidecar's address is each gateway's own.
+// decided_by; the sidecar's address is each gateway's own, and the
+// details of the fast path's 502 reply are the full path's.
 func accessView(m map[string]any) string {
 	var names []string
 	for k := range m {
@@ -607,6 +635,12 @@ func accessView(m map[string]any) string {
 			continue
 		}
 		names = append(names, k)
+	}
+	// A reply the Lua filter made of an upstream answer no client can
+	// read (fastpath.lua's envoy_on_response) keeps Envoy's details: a
+	// Lua filter cannot set them. The full path's says mcpgw_reply.
+	if m["decided_by"] == "envoy" && fmt.Sprint(m["status"]) == "502" && m["details"] == "via_upstream" {
+		m["details"] = "mcpgw_reply"
 	}
 	if m["upstream_cluster"] == "mcpgw_sidecar" {
 		m["upstream_host"] = "<each gateway's own sidecar>"
