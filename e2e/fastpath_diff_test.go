@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,6 +45,8 @@ mcp_servers:
     disallowed_tools: [shout]
   gamma:
     url: "%s"
+  delta:
+    url: "%s"
 access:
 %s  keys:
     - {key_alias: tools, key: sk-tools-0123456789, object_permission: {mcp_servers: [alpha, beta], mcp_tool_permissions: {alpha: [echo], beta: [echo, shout]}}}
@@ -70,7 +73,7 @@ var diffPairs = []struct{ key, server string }{
 	{diffTools, "alpha"}, {diffTools, "beta"},
 	{diffTeamed, "alpha"}, {diffTeamed, "gamma"},
 	{diffGrouped, "beta"},
-	{diffMaster, "alpha"}, {diffMaster, "beta"}, {diffMaster, "gamma"},
+	{diffMaster, "alpha"}, {diffMaster, "beta"}, {diffMaster, "gamma"}, {diffMaster, "delta"},
 }
 
 // diffSeen is one tools/call request an upstream received.
@@ -89,6 +92,7 @@ type diffUpstream struct {
 	Calls atomic.Int64 // tool handler runs
 	mu    sync.Mutex
 	seen  []diffSeen
+	stop  func() // closes its listener: the upstream is down
 }
 
 func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream {
@@ -116,7 +120,11 @@ func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream
 	}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
 		&mcp.StreamableHTTPOptions{Stateless: true, DisableLocalhostProtection: true})
-	u.URL = serveHandler(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			body, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -135,6 +143,21 @@ func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream
 					io.WriteString(w, "<html>oops</html>")
 					return
 				}
+				if bytes.Contains(body, []byte(`"text":"plain200"`)) {
+					w.Header().Set("Content-Type", "text/plain")
+					io.WriteString(w, "fine")
+					return
+				}
+				if bytes.Contains(body, []byte(`"text":"json500"`)) {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusInternalServerError)
+					io.WriteString(w, `{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"upstream broke"}}`)
+					return
+				}
+				if bytes.Contains(body, []byte(`"text":"empty202"`)) {
+					w.WriteHeader(http.StatusAccepted)
+					return
+				}
 				if bytes.Contains(body, []byte(`"text":"teapot"`)) {
 					w.Header().Set("Content-Type", "text/plain")
 					w.WriteHeader(http.StatusTeapot)
@@ -144,7 +167,11 @@ func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream
 			}
 		}
 		h.ServeHTTP(w, r)
-	}))
+	})}
+	go hs.Serve(lis)
+	u.stop = func() { hs.Close() }
+	t.Cleanup(u.stop)
+	u.URL = "http://" + lis.Addr().String() + "/mcp"
 	return u
 }
 
@@ -334,6 +361,9 @@ func diffCorpus() []diffCase {
 	add(diffCase{name: "upstream answers 418 text", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"teapot"}`), fast: true})
 	add(diffCase{name: "upstream answers HTML 500, string id", key: diffTools, mcpName: "echo", fast: true,
 		body: `{"jsonrpc":"2.0","id":"q<&>","method":"tools/call","params":{"name":"echo","arguments":{"text":"html"}}}`})
+	add(diffCase{name: "upstream answers 200 text/plain", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"plain200"}`), fast: true})
+	add(diffCase{name: "upstream answers 500 JSON-RPC", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"json500"}`), fast: true})
+	add(diffCase{name: "upstream answers 202 empty", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"empty202"}`), fast: true})
 	// Limits on arguments (policy/request.go): 256 names of 256 bytes.
 	manyArgs := func(n, size int) string {
 		var b strings.Builder
@@ -677,7 +707,7 @@ func startDiffPair(t *testing.T, ups []*diffUpstream, policyDir string) (fast, f
 	dir := t.TempDir()
 	start := func(name string, on bool) diffGateway {
 		log := filepath.Join(dir, name+".log")
-		cfg := fmt.Sprintf(fastPathDiffConfig, ups[0].URL, ups[1].URL, ups[2].URL, extra, on)
+		cfg := fmt.Sprintf(fastPathDiffConfig, ups[0].URL, ups[1].URL, ups[2].URL, ups[3].URL, extra, on)
 		inst, _ := startGateway(t, cfg, gateway.Options{Port: mustFreePort(t), AccessLog: log})
 		return diffGateway{name: name, base: strings.TrimSuffix(inst.Endpoint, "/mcp"), log: log}
 	}
@@ -750,14 +780,9 @@ func TestFastPathDiff(t *testing.T) {
 		startDiffUpstream(t, "alpha", "echo", "shout"),
 		startDiffUpstream(t, "beta", "echo", "shout"),
 		startDiffUpstream(t, "gamma", "echo", "ping", "any"),
+		startDiffUpstream(t, "delta", "echo"), // stopped at the end
 	}
 	corpus := diffCorpus()
-
-	t.Run("shipped policy", func(t *testing.T) {
-		fast, full := startDiffPair(t, ups, "")
-		warmUp(t, fast, full, ups, true)
-		runDiffCorpus(t, fast, full, ups, corpus, true)
-	})
 
 	// A custom rule can read anything: the fast gateway hands Envoy no
 	// grant and decides nothing itself, with the same answers.
@@ -786,6 +811,20 @@ func TestFastPathDiff(t *testing.T) {
 		if n := fast.fastLines(); n != 0 {
 			t.Errorf("with a custom rule, the fast gateway decided %d calls in Envoy, want none", n)
 		}
+	})
+
+	t.Run("shipped policy", func(t *testing.T) {
+		fast, full := startDiffPair(t, ups, "")
+		warmUp(t, fast, full, ups, true)
+		runDiffCorpus(t, fast, full, ups, corpus, true)
+		// Last, the upstream of a learned pair goes down.
+		ups[3].stop()
+		down := []diffCase{
+			{name: "upstream down", alias: "delta", key: diffMaster, body: metaCallBody("echo", `{"text":"down"}`), mcpName: "echo", fast: true},
+			{name: "upstream down, string id", alias: "delta", key: diffMaster, mcpName: "echo", fast: true,
+				body: strings.Replace(metaCallBody("echo", `{"text":"down"}`), `"id":1`, `"id":"d-1"`, 1)},
+		}
+		runDiffCorpus(t, fast, full, ups, down, true)
 	})
 
 	t.Run("key deleted or blocked", func(t *testing.T) {
