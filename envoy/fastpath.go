@@ -11,6 +11,7 @@ import (
 	mcpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/mcp/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -225,6 +226,13 @@ func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Stru
 				header("mcp-method", "tools/call"),
 				absent("mcp-session-id"),
 				absent(wellknown.RouteHeader),
+				// A body that fits the limit, by its Content-Length: on a
+				// larger one (or one without a length) the MCP filter
+				// holds the request, where the full path answers 413 at
+				// once, until the request timeout answers 408.
+				{Name: "content-length", HeaderMatchSpecifier: &routev3.HeaderMatcher_RangeMatch{
+					RangeMatch: &typev3.Int64Range{Start: 0, End: int64(p.MaxRequestBodyBytes) + 1},
+				}},
 			},
 		},
 		Action:                 catchAll.Action,

@@ -276,6 +276,27 @@ func TestFastPathLive(t *testing.T) {
 		}
 	})
 
+	// A body over the limit is the full path's, at once (on a candidate
+	// route Envoy's MCP filter held it until the request timeout).
+	t.Run("body over the limit", func(t *testing.T) {
+		for _, size := range []int{int(p.MaxRequestBodyBytes) + 10, 4 * int(p.MaxRequestBodyBytes)} {
+			body := strings.Replace(call, `"hi"`, `"`+strings.Repeat("y", size)+`"`, 1)
+			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
+			for k, v := range std {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%d bytes: %v", len(body), err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || len(up.take()) != 0 {
+				t.Errorf("%d bytes: %d, want 413 with nothing upstream", len(body), resp.StatusCode)
+			}
+		}
+	})
+
 	// As the full path answers (TestFastPathDiff): its own reply, with
 	// none of the upstream's headers, the id written as Go writes it.
 	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
