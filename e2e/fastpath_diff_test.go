@@ -807,7 +807,16 @@ func runDiffCorpus(t *testing.T, tag string, fast, full diffGateway, ups []*diff
 	}
 }
 
-// TestFastPathDiff: the differential test of the fast path.
+// TestFastPathDiff: the differential test of the fast path. Compared,
+// request by request: the status, the response's headers (but Date and
+// X-Envoy-Upstream-Service-Time) and media type, each JSON-RPC message
+// (id, error code and message, or result content text), the tool runs
+// and the tools/call requests each upstream got (all their headers, but
+// X-Request-Id's value and the gateway's port in X-Envoy-Original-Host;
+// the body but for the order of and spaces between the members of the
+// message and of params, which the full path re-encodes), and the access
+// log entry (but times, the request id and what bodyView and accessView
+// say). Then: the allowed calls were decided by Envoy, nothing else was.
 func TestFastPathDiff(t *testing.T) {
 	ups := []*diffUpstream{
 		startDiffUpstream(t, "alpha", "echo", "shout"),
