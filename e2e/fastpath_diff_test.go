@@ -204,6 +204,7 @@ type diffCase struct {
 	headers map[string]string // more headers
 	repeat  [][2]string       // headers added once more (a second value)
 	query   string            // the endpoint's query string, "" = none
+	chunked bool              // the body without a Content-Length
 	fast    bool              // the fast gateway decides it in Envoy
 }
 
@@ -408,6 +409,9 @@ func diffCorpus() []diffCase {
 	// Lua filter has no metadata to agree with): the full path's.
 	add(diffCase{name: "content-type in capitals", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		headers: map[string]string{"Content-Type": "Application/JSON"}})
+	// Without a Content-Length the body may be over the limit: the full
+	// path's.
+	add(diffCase{name: "chunked body", key: diffTools, mcpName: "echo", body: callBody("echo", ok), chunked: true})
 	add(diffCase{name: "query string", key: diffTools, mcpName: "echo", body: callBody("echo", ok), query: "x=1"})
 	add(diffCase{name: "the key twice", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		repeat: [][2]string{{"x-litellm-api-key", diffTools}}})
@@ -587,7 +591,11 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 	if c.query != "" {
 		url += "?" + c.query
 	}
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(c.body))
+	var reqBody io.Reader = strings.NewReader(c.body)
+	if c.chunked {
+		reqBody = io.MultiReader(reqBody) // a length the client cannot know
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, reqBody)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")
 	req.Header.Set("User-Agent", ua)
@@ -869,8 +877,8 @@ func TestFastPathDiff(t *testing.T) {
 		runDiffCorpus(t, "down", fast, full, ups, down, true)
 	})
 
-	t.Run("key deleted or blocked", func(t *testing.T) {
-		for _, how := range []string{"delete", "block"} {
+	t.Run("key deleted, blocked or narrowed", func(t *testing.T) {
+		for _, how := range []string{"delete", "block", "narrow"} {
 			t.Run(how, func(t *testing.T) { fastPathKeyRevoked(t, ups[0], how) })
 		}
 	})
@@ -886,7 +894,8 @@ gateway:
 `
 
 // fastPathKeyRevoked: a key from the admin API whose calls Envoy
-// decides is refused (401) soon after it is deleted or blocked.
+// decides is refused soon after it is deleted or blocked (401), or its
+// tool permissions no longer name the tool (403).
 func fastPathKeyRevoked(t *testing.T, up *diffUpstream, how string) {
 	log := filepath.Join(t.TempDir(), "access.log")
 	inst, _ := cpGateway(t, fmt.Sprintf(fastPathStoreConfig, up.URL), "sqlite:"+filepath.Join(t.TempDir(), "mcpgw.db"),
@@ -910,17 +919,24 @@ func fastPathKeyRevoked(t *testing.T, up *diffUpstream, how string) {
 		}
 		return g.accessLine(t, ua)["decided_by"] == "envoy"
 	})
-	if how == "delete" {
+	want := http.StatusUnauthorized
+	switch how {
+	case "delete":
 		mustAdmin(t, inst, "POST", "/key/delete", map[string]any{"keys": []string{key}}, http.StatusOK)
-	} else {
+	case "block":
 		mustAdmin(t, inst, "POST", "/key/update", map[string]any{"key": key, "blocked": true}, http.StatusOK)
+	case "narrow":
+		// Its tool permissions no longer name echo: refused (403).
+		mustAdmin(t, inst, "POST", "/key/update", map[string]any{"key": key, "object_permission": map[string]any{
+			"mcp_servers": []string{"alpha"}, "mcp_tool_permissions": map[string]any{"alpha": []string{"shout"}}}}, http.StatusOK)
+		want = http.StatusForbidden
 	}
 	// The route table without the key's grant follows the store write;
 	// a generous bound, not a timing assertion.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		o := g.send(t, c, "fpdiff-key-after", ups)
-		if o.Status == http.StatusUnauthorized {
+		if o.Status == want {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -931,7 +947,7 @@ func fastPathKeyRevoked(t *testing.T, up *diffUpstream, how string) {
 	// And stays refused, by the full path.
 	for i := range 5 {
 		ua := fmt.Sprintf("fpdiff-key-after-%d", i)
-		if o := g.send(t, c, ua, ups); o.Status != http.StatusUnauthorized {
+		if o := g.send(t, c, ua, ups); o.Status != want {
 			t.Fatalf("a key got %s after a 401 (%s)", o, how)
 		}
 		if g.accessLine(t, ua)["decided_by"] != nil {
