@@ -11,6 +11,7 @@ import (
 	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -35,9 +36,9 @@ import (
 //     the catch-all's, so a call the Lua filter leaves alone goes through
 //     ext_proc exactly as it would without the fast path;
 //   - the fast route (fastPathRoute) is the server's upstream route,
-//     matched on the decision the Lua filter wrote in dynamic metadata,
-//     with ext_proc off and the endpoint's path rewritten to the
-//     upstream's.
+//     matched on the decision the Lua filter wrote in dynamic metadata
+//     (which also set the upstream's path, as ext_proc does), with
+//     ext_proc off.
 
 //go:embed fastpath.lua
 var fastPathLua string
@@ -128,7 +129,7 @@ func fastPathRoutes(p Params) ([]*routev3.Route, error) {
 		if u == nil || len(s.Grants) == 0 {
 			continue
 		}
-		meta, err := fastPathMetadata(p.FastPath, s)
+		meta, err := fastPathMetadata(p.FastPath, s, u.Path())
 		if err != nil {
 			return nil, err
 		}
@@ -149,15 +150,21 @@ func fastPathEndpoint(alias string) string { return "/" + alias + "/mcp" }
 func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 	r := upstreamRoute(u, p)
 	r.Name = "fast_path:" + u.Alias
-	r.Match = &routev3.RouteMatch{
-		PathSpecifier: &routev3.RouteMatch_Path{Path: fastPathEndpoint(u.Alias)},
-		DynamicMetadata: []*matcherv3.MetadataMatcher{{
+	// The Lua filter has set the upstream's path itself, as ext_proc does
+	// on the full path: a route rewrite would add x-envoy-original-path,
+	// which the full path never sends upstream. So the route matches on
+	// the decision alone (decided_by, and the server decided for).
+	decided := func(key, value string) *matcherv3.MetadataMatcher {
+		return &matcherv3.MetadataMatcher{
 			Filter: wellknown.MetadataNamespace,
-			Path:   []*matcherv3.MetadataMatcher_PathSegment{{Segment: &matcherv3.MetadataMatcher_PathSegment_Key{Key: "decided_by"}}},
-			Value:  &matcherv3.ValueMatcher{MatchPattern: &matcherv3.ValueMatcher_StringMatch{StringMatch: exact(FastPathDecidedBy)}},
-		}},
+			Path:   []*matcherv3.MetadataMatcher_PathSegment{{Segment: &matcherv3.MetadataMatcher_PathSegment_Key{Key: key}}},
+			Value:  &matcherv3.ValueMatcher{MatchPattern: &matcherv3.ValueMatcher_StringMatch{StringMatch: exact(value)}},
+		}
 	}
-	r.GetRoute().PrefixRewrite = u.Path()
+	r.Match = &routev3.RouteMatch{
+		PathSpecifier:   &routev3.RouteMatch_Prefix{Prefix: "/"},
+		DynamicMetadata: []*matcherv3.MetadataMatcher{decided("decided_by", FastPathDecidedBy), decided("server", u.Alias)},
+	}
 	// The Lua filter stays on for the answer (fastpath.lua's
 	// envoy_on_response); Envoy runs a filter's response side only where
 	// the route that ends up chosen turns it on.
@@ -191,6 +198,14 @@ func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Stru
 				header("mcp-method", "tools/call"),
 				absent("mcp-session-id"),
 				absent(wellknown.RouteHeader),
+				// A body that fits the limit, by its Content-Length: a
+				// larger one, or one without a length (chunked), is the
+				// full path's to refuse with its own 413 (held for the
+				// fast path's buffering, one was answered differently:
+				// TestFastPathDiff).
+				{Name: "content-length", HeaderMatchSpecifier: &routev3.HeaderMatcher_RangeMatch{
+					RangeMatch: &typev3.Int64Range{Start: 0, End: int64(p.MaxRequestBodyBytes) + 1},
+				}},
 			},
 		},
 		Action:                 catchAll.Action,
@@ -207,13 +222,14 @@ func luaOn() *anypb.Any {
 }
 
 // fastPathMetadata is what fastpath.lua reads from its route.
-func fastPathMetadata(fp *FastPath, s FastPathServer) (*structpb.Struct, error) {
+func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*structpb.Struct, error) {
 	pass := map[string]any{}
 	for _, h := range credentials.PassThrough() {
 		pass[h] = true
 	}
 	m := map[string]any{
 		"server":     s.Alias,
+		"path":       upstreamPath,
 		"prefix":     s.Alias + fp.Separator,
 		"key_header": fp.KeyHeader,
 		// Seconds since the epoch, as Lua's os.time() counts.

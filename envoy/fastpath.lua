@@ -12,6 +12,8 @@
 --
 -- Route metadata (under this filter's name):
 --   server       the server's alias
+--   path         the upstream's path (with its query), which the call
+--                goes to
 --   prefix       "<alias><separator>": a name written with it is the
 --                full path's to strip
 --   key_header   the lower-case header the gateway key comes in
@@ -348,8 +350,8 @@ end
 
 function envoy_on_request(handle)
   local route = handle:metadata()
-  local server, pass = route:get("server"), route:get("pass")
-  if server == nil then return end
+  local server, pass, upstreamPath = route:get("server"), route:get("pass"), route:get("path")
+  if server == nil or upstreamPath == nil then return end
   local tool, id, keyAlias = decide(handle, route, handle:headers())
   if tool == nil then return end
   -- What the full path sends upstream: the client's headers but for the
@@ -359,9 +361,12 @@ function envoy_on_request(handle)
     if sub(k, 1, 1) ~= ":" and k ~= "host" and not pass[k] then drop[#drop + 1] = k end
   end
   for _, k in ipairs(drop) do headers:remove(k) end
+  -- The upstream's path, set here as ext_proc sets it on the full path
+  -- (a route rewrite would send x-envoy-original-path upstream).
+  headers:replace(":path", upstreamPath)
   -- The decision, in the namespace ext_proc writes its own in (the
   -- access log reads server, tool and mcp_method there); the fast route
-  -- matches decided_by.
+  -- matches decided_by and server.
   local meta = handle:streamInfo():dynamicMetadata()
   meta:set("mcpgw", "key_alias", keyAlias or "")
   meta:set("mcpgw", "server", server)
@@ -382,6 +387,15 @@ local function jsonText(s)
   return (gsub(s, '[\\"<>&]', { ["\\"] = "\\\\", ['"'] = '\\"', ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" }))
 end
 
+-- idText is a request id as the full path writes it back (Go's
+-- encoding/json: <, >, &, U+2028 and U+2029 escaped); requestID has let
+-- through no other escape.
+local function idText(s)
+  s = gsub(s, "[<>&]", { ["<"] = "\\u003c", [">"] = "\\u003e", ["&"] = "\\u0026" })
+  s = gsub(s, "\226\128\168", "\\u2028")
+  return (gsub(s, "\226\128\169", "\\u2029"))
+end
+
 function envoy_on_response(handle)
   local fp = handle:streamInfo():dynamicMetadata():get("mcpgw")
   if fp == nil or fp.decided_by ~= "envoy" then return end
@@ -391,8 +405,16 @@ function envoy_on_response(handle)
   if code == 202 or code == 204 or not ((code >= 200 and code < 300) or code >= 500) then return end
   if mt == "application/json" or mt == "text/event-stream" or sub(mt, -5) == "+json" then return end
   local msg = string.format('upstream MCP server "%s" answered HTTP %d with %s, not JSON-RPC', fp.server, code, printable(mt))
-  local body = '{"jsonrpc":"2.0","id":' .. fp.jsonrpc_id .. ',"error":{"code":-32603,"message":"' .. jsonText(msg) .. '"}}'
+  local body = '{"jsonrpc":"2.0","id":' .. idText(fp.jsonrpc_id) .. ',"error":{"code":-32603,"message":"' .. jsonText(msg) .. '"}}'
+  -- The full path's reply carries none of the upstream's headers.
+  local drop = {}
+  for k, _ in pairs(headers) do
+    if k ~= ":status" then drop[#drop + 1] = k end
+  end
+  for _, k in ipairs(drop) do headers:remove(k) end
   headers:replace(":status", "502")
   headers:replace("content-type", "application/json")
   handle:body():setBytes(body)
+  -- As the full path logs its reply (the access log's jsonrpc_error).
+  handle:streamInfo():dynamicMetadata():set("mcpgw", "jsonrpc_error", -32603)
 end

@@ -35,6 +35,7 @@ func (u *fastUpstream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	u.seen = append(u.seen, &seenRequest{req.Method, req.URL.RequestURI(), req.Host, req.Header.Clone(), string(body)})
 	u.mu.Unlock()
 	w.Header().Set("mcp-session-id", "upstream-session")
+	w.Header().Set("x-upstream-own", "up")
 	if strings.Contains(string(body), `"name":"html"`) {
 		w.Header().Set("content-type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -59,7 +60,7 @@ func digestOf(key string) string {
 }
 
 // fastPathEnvoy is an Envoy 1.40 with the fast path's filters and routes
-// for one server, "fast", whose upstream is a fastUpstream, and a test
+// for two servers, "fast" and "fast2" (upstreams up and up2), and a test
 // ext_proc service that only routes (to the same upstream, leaving the
 // path alone).
 type fastPathEnvoy struct {
@@ -67,6 +68,9 @@ type fastPathEnvoy struct {
 	base string
 	up   *fastUpstream
 	srv  *upstreams.Upstream
+	// up2 is the upstream of a second server, "fast2", on the same
+	// upstream path as "fast".
+	up2 *fastUpstream
 }
 
 func startFastPathEnvoy(t *testing.T, grants map[string]FastPathGrant, validUntil time.Time, als *testAccessLog) *fastPathEnvoy {
@@ -78,6 +82,12 @@ func startFastPathEnvoy(t *testing.T, grants map[string]FastPathGrant, validUnti
 	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
 	t.Cleanup(sidecarSrv.Close)
 	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
+	// A second server on another upstream with the same path: the fast
+	// route must pick the server decided for, not the path.
+	up2 := &fastUpstream{}
+	up2Srv := httptest.NewServer(up2)
+	t.Cleanup(up2Srv.Close)
+	srv2 := upstream(t, "fast2", up2Srv.URL+"/upstream/mcp")
 	proc := &testProcessor{defaultCluster: srv.Cluster}
 	if als != nil {
 		proc.accessLog = als
@@ -90,17 +100,17 @@ func startFastPathEnvoy(t *testing.T, grants map[string]FastPathGrant, validUnti
 		AdminPort:           testutil.FreePort(t),
 		ExtProcAddress:      procAddr,
 		SidecarAddress:      sidecarSrv.Listener.Addr().String(),
-		Upstreams:           []*upstreams.Upstream{srv},
+		Upstreams:           []*upstreams.Upstream{srv, srv2},
 		MaxRequestBodyBytes: 64 << 10,
 		FastPath: &FastPath{
 			KeyHeader:  "x-litellm-api-key",
 			Separator:  "-",
-			Servers:    []FastPathServer{{Alias: "fast", Grants: grants}},
+			Servers:    []FastPathServer{{Alias: "fast", Grants: grants}, {Alias: "fast2", Grants: grants}},
 			ValidUntil: validUntil,
 		},
 	}
 	startEnvoy(t, p)
-	return &fastPathEnvoy{p: p, base: fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort), up: up, srv: srv}
+	return &fastPathEnvoy{p: p, base: fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort), up: up, srv: srv, up2: up2}
 }
 
 // fastPathHeaders are what a 2026-07-28 client sends with a tools/call
@@ -173,7 +183,7 @@ func TestFastPathLive(t *testing.T) {
 	}
 	als := &testAccessLog{}
 	env := startFastPathEnvoy(t, grants, time.Now().Add(time.Hour), als)
-	p, base, up, srv := env.p, env.base, env.up, env.srv
+	p, base, up, up2, srv := env.p, env.base, env.up, env.up2, env.srv
 	client := &http.Client{Timeout: 5 * time.Second}
 
 	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":1}}}`
@@ -286,9 +296,11 @@ func TestFastPathLive(t *testing.T) {
 				if s.Body != tc.body {
 					t.Errorf("upstream body %q, want %q unchanged", s.Body, tc.body)
 				}
-				for _, h := range []string{"x-litellm-api-key", "x-other"} {
+				// x-envoy-original-path: the full path rewrites the path
+				// in ext_proc, which adds no header naming the endpoint.
+				for _, h := range []string{"x-litellm-api-key", "x-other", "x-envoy-original-path"} {
 					if v := s.Header.Get(h); v != "" {
-						t.Errorf("upstream got %s: %q; the full path removes it", h, v)
+						t.Errorf("upstream got %s: %q; the full path sends none", h, v)
 					}
 				}
 				if s.Header.Get("mcp-name") != tc.headers["mcp-name"] || s.Header.Get("mcp-protocol-version") != "2026-07-28" {
@@ -377,14 +389,67 @@ func TestFastPathLive(t *testing.T) {
 		}
 	})
 
-	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
-		c := env.send(t, "/fast/mcp", `{"jsonrpc":"2.0","id":"q","method":"tools/call","params":{"name":"html"}}`, with("mcp-name", "html"))
-		if c.seen == nil || !c.fast {
-			t.Fatal("the call did not take the fast path")
+	t.Run("each server's calls reach its own upstream", func(t *testing.T) {
+		for _, tc := range []struct {
+			path     string
+			up, idle *fastUpstream
+		}{{"/fast2/mcp", up2, up}, {"/fast/mcp", up, up2}} {
+			req, _ := http.NewRequest(http.MethodPost, base+tc.path, strings.NewReader(call))
+			for k, v := range std {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			seen, other := tc.up.take(), tc.idle.take()
+			if len(seen) != 1 || len(other) != 0 || resp.Header.Get("x-test-ext-proc") != "" || seen[0].Path != "/upstream/mcp" {
+				t.Errorf("%s: its upstream saw %d requests, the other %d (ext_proc: %v), want 1 and 0 on the fast path",
+					tc.path, len(seen), len(other), resp.Header.Get("x-test-ext-proc") != "")
+			}
 		}
-		want := `{"jsonrpc":"2.0","id":"q","error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP 500 with text/html, not JSON-RPC"}}`
-		if c.status != http.StatusBadGateway || c.body != want || c.header.Get("content-type") != "application/json" {
-			t.Fatalf("got %d %s %q, want 502 application/json %s", c.status, c.header.Get("content-type"), c.body, want)
+	})
+
+	// A body over the limit is the full path's, at once (on a candidate
+	// route Envoy's MCP filter held it until the request timeout).
+	t.Run("body over the limit", func(t *testing.T) {
+		for _, size := range []int{int(p.MaxRequestBodyBytes) + 10, 4 * int(p.MaxRequestBodyBytes)} {
+			body := strings.Replace(call, `"hi"`, `"`+strings.Repeat("y", size)+`"`, 1)
+			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(body))
+			for k, v := range std {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%d bytes: %v", len(body), err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge || len(up.take()) != 0 {
+				t.Errorf("%d bytes: %d, want 413 with nothing upstream", len(body), resp.StatusCode)
+			}
+		}
+	})
+
+	// As the full path answers (TestFastPathDiff): its own reply, with
+	// none of the upstream's headers, the id written as Go writes it.
+	t.Run("garbage answer becomes the full path's 502", func(t *testing.T) {
+		for _, tc := range []struct{ id, want string }{{`"q"`, `"q"`}, {`"q<&>"`, `"q\u003c\u0026\u003e"`}, {`-3`, `-3`}} {
+			c := env.send(t, "/fast/mcp", `{"jsonrpc":"2.0","id":`+tc.id+`,"method":"tools/call","params":{"name":"html"}}`, with("mcp-name", "html"))
+			if c.seen == nil || !c.fast {
+				t.Fatal("the call did not take the fast path")
+			}
+			want := `{"jsonrpc":"2.0","id":` + tc.want + `,"error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP 500 with text/html, not JSON-RPC"}}`
+			if c.status != http.StatusBadGateway || c.body != want || c.header.Get("content-type") != "application/json" {
+				t.Errorf("id %s: got %d %s %q, want 502 application/json %s", tc.id, c.status, c.header.Get("content-type"), c.body, want)
+			}
+			for _, h := range []string{"x-upstream-own", "mcp-session-id"} {
+				if v := c.header.Get(h); v != "" {
+					t.Errorf("id %s: the reply has the upstream's %s: %q", tc.id, h, v)
+				}
+			}
 		}
 	})
 
