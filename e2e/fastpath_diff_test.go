@@ -270,9 +270,9 @@ func diffCorpus() []diffCase {
 	// The same name twice is one name to the policy (allowed), and the
 	// upstream reads the body as sent either way.
 	add(diffCase{name: "allowed_params: duplicate text", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"x","text":"y"}`), fast: true})
-	// An escape in an argument name: Envoy's MCP filter decodes it as the
-	// full path does.
-	add(diffCase{name: "allowed_params: escaped allowed param", key: diffTools, mcpName: "echo", body: callBody("echo", `{"t\u0065xt":"x"}`), fast: true})
+	// An escape in an argument name: the fast path leaves it to the full
+	// path (which decodes it: allowed).
+	add(diffCase{name: "allowed_params: escaped allowed param", key: diffTools, mcpName: "echo", body: callBody("echo", `{"t\u0065xt":"x"}`)})
 	for _, c := range []struct{ name, args string }{
 		{"extra param", `{"text":"x","loud":true}`},
 		{"case variant Text", `{"Text":"x"}`},
@@ -290,7 +290,8 @@ func diffCorpus() []diffCase {
 	add(diffCase{name: "blocked key", key: diffBlocked, mcpName: "echo", body: callBody("echo", ok)})
 	add(diffCase{name: "unknown key", key: "sk-unknown-0123456789", mcpName: "echo", body: callBody("echo", ok)})
 	add(diffCase{name: "no key", mcpName: "echo", body: callBody("echo", ok)})
-	add(diffCase{name: "Bearer key in x-litellm-api-key", key: "Bearer " + diffTools, mcpName: "echo", body: callBody("echo", ok)})
+	// The Bearer form, read as the full path reads it.
+	add(diffCase{name: "Bearer key in x-litellm-api-key", key: "Bearer " + diffTools, mcpName: "echo", body: callBody("echo", ok), fast: true})
 	add(diffCase{name: "key in authorization only", mcpName: "echo", body: callBody("echo", ok),
 		headers: map[string]string{"authorization": "Bearer " + diffTools}})
 	add(diffCase{name: "authorization beside the key", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
@@ -405,9 +406,8 @@ func diffCorpus() []diffCase {
 	add(diffCase{name: "id of 17 digits", key: diffTools, mcpName: "echo",
 		body: strings.Replace(callBody("echo", ok), `"id":1`, `"id":12345678901234567`, 1)})
 	add(diffCase{name: "Mcp-Method in capitals", key: diffTools, mcpName: "echo", method: "TOOLS/CALL", body: callBody("echo", ok)})
-	// Envoy's MCP filter parses only an exact application/json (so the
-	// Lua filter has no metadata to agree with): the full path's.
-	add(diffCase{name: "content-type in capitals", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
+	// Media types are case-insensitive, on both paths.
+	add(diffCase{name: "content-type in capitals", key: diffTools, mcpName: "echo", body: callBody("echo", ok), fast: true,
 		headers: map[string]string{"Content-Type": "Application/JSON"}})
 	// Without a Content-Length the body may be over the limit: the full
 	// path's.
