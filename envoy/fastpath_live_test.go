@@ -413,7 +413,7 @@ func TestFastPathLive(t *testing.T) {
 	})
 
 	// A body over the limit is the full path's, at once (on a candidate
-	// route Envoy's MCP filter held it until the request timeout).
+	// route the fast path's buffering held one, or passed it on whole).
 	t.Run("body over the limit", func(t *testing.T) {
 		for _, size := range []int{int(p.MaxRequestBodyBytes) + 10, 4 * int(p.MaxRequestBodyBytes)} {
 			body := strings.Replace(call, `"hi"`, `"`+strings.Repeat("y", size)+`"`, 1)
