@@ -90,12 +90,13 @@ type FastPathServer struct {
 
 // FastPathGrant is a key's grant on a server (policy.ToolGrant).
 type FastPathGrant struct {
-	// KeyAlias is the key's id, for the access log.
-	KeyAlias string
-	AnyTool  bool
-	Tools    []string
-	Deny     []string
-	Params   map[string][]string
+	// KeyAlias, Team and Org are the key's id, team and organization,
+	// for the access and decision logs.
+	KeyAlias, Team, Org string
+	AnyTool             bool
+	Tools               []string
+	Deny                []string
+	Params              map[string][]string
 }
 
 // fastPathFilters is the fast path's Lua filter, off but on candidate
@@ -251,7 +252,7 @@ func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*str
 		for tool, names := range g.Params {
 			params[tool] = setOf(names)
 		}
-		v, err := structpb.NewValue(map[string]any{"key": g.KeyAlias, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
+		v, err := structpb.NewValue(map[string]any{"key": g.KeyAlias, "team": g.Team, "org": g.Org, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
 		if err != nil {
 			// A name that is not UTF-8 cannot be sent to Envoy: that
 			// key's calls take the full path.

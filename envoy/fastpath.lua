@@ -21,8 +21,9 @@
 --                (the gateway refreshes them while it runs)
 --   pass         the client headers that reach an upstream ({name: true})
 --   k:<digest>   a key's grant on the server, by the SHA-256 of the key:
---                {key, any, tools, deny, params} (policy.ToolGrant; key is
---                the key's id, for the access log)
+--                {key, team, org, any, tools, deny, params}
+--                (policy.ToolGrant; key, team and org are the key's id,
+--                team and organization, for the logs)
 
 local bit = require("bit")
 local band, bnot, bxor, ror, rshift, tobit, tohex =
@@ -285,7 +286,7 @@ end
 
 local function set(t) return type(t) == "table" and t or {} end
 
--- decide returns the call's tool and id when the key's grant on the
+-- decide returns the call's tool, id and the key's grant when that grant on the
 -- server allows it, else nil.
 local function decide(handle, route, headers)
   local value = headers:get(route:get("key_header"))
@@ -345,14 +346,14 @@ local function decide(handle, route, headers)
     if #k > maxArgName then return nil end
     if rule ~= nil and not rule[k] then return nil end
   end
-  return tool, id, grant.key
+  return tool, id, grant
 end
 
 function envoy_on_request(handle)
   local route = handle:metadata()
   local server, pass, upstreamPath = route:get("server"), route:get("pass"), route:get("path")
   if server == nil or upstreamPath == nil then return end
-  local tool, id, keyAlias = decide(handle, route, handle:headers())
+  local tool, id, grant = decide(handle, route, handle:headers())
   if tool == nil then return end
   -- What the full path sends upstream: the client's headers but for the
   -- MCP protocol's own and a few others (upstreams/credentials).
@@ -368,7 +369,9 @@ function envoy_on_request(handle)
   -- access log reads server, tool and mcp_method there); the fast route
   -- matches decided_by and server.
   local meta = handle:streamInfo():dynamicMetadata()
-  meta:set("mcpgw", "key_alias", keyAlias or "")
+  meta:set("mcpgw", "key_alias", grant.key or "")
+  meta:set("mcpgw", "key_team", grant.team or "")
+  meta:set("mcpgw", "key_org", grant.org or "")
   meta:set("mcpgw", "server", server)
   meta:set("mcpgw", "tool", tool)
   meta:set("mcpgw", "mcp_method", "tools/call")

@@ -175,7 +175,7 @@ func TestFastPathLive(t *testing.T) {
 		long[fmt.Sprint(n)] = strings.Repeat("k", n)
 	}
 	grants := map[string]FastPathGrant{
-		digestOf("sk-a"):    {KeyAlias: "alice", Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
+		digestOf("sk-a"):    {KeyAlias: "alice", Team: "docs", Org: "acme", Tools: []string{"echo", "html"}, Params: map[string][]string{"echo": {"text", "n"}}},
 		digestOf("sk-open"): {AnyTool: true, Deny: []string{"bad"}},
 	}
 	for _, k := range long {
@@ -382,6 +382,9 @@ func TestFastPathLive(t *testing.T) {
 			}
 			if e.meta["key_alias"] == "alice" {
 				alice++
+				if e.meta["key_team"] != "docs" || e.meta["key_org"] != "acme" {
+					t.Errorf("alice's entry without her team and organization: %+v", e)
+				}
 			}
 		}
 		if alice == 0 {

@@ -106,7 +106,7 @@ func decidedByEnvoy(e *accesslogdatav3.HTTPAccessLogEntry) (policy.Request, bool
 	}
 	id := clip(e.GetRequest().GetRequestId())
 	return policy.Request{
-		Principal: &identity.Principal{ID: str("key_alias")},
+		Principal: &identity.Principal{ID: str("key_alias"), Team: str("key_team"), Org: str("key_org")},
 		Method:    "tools/call",
 		Server:    str("server"),
 		Kind:      policy.KindTool,

@@ -25,7 +25,7 @@ type envoyDecisions struct {
 func (d *envoyDecisions) LogDecidedByEnvoy(req policy.Request) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.seen = append(d.seen, strings.Join([]string{req.Principal.ID, req.Method, req.Server, req.Name, req.Header(policy.RequestIDHeader)}, " "))
+	d.seen = append(d.seen, strings.Join([]string{req.Principal.ID, req.Principal.Team, req.Principal.Org, req.Method, req.Server, req.Name, req.Header(policy.RequestIDHeader)}, " "))
 }
 
 // dialAccessLog serves a Server built with opts and returns a client of
@@ -49,7 +49,7 @@ func entry(t *testing.T, requestID string, meta map[string]any) *accesslogdatav3
 }
 
 func fastEntry(t *testing.T, id string) *accesslogdatav3.HTTPAccessLogEntry {
-	return entry(t, id, map[string]any{"decided_by": "envoy", "mcp_method": "tools/call", "key_alias": "alice", "server": "wiki", "tool": "search", "jsonrpc_id": "1"})
+	return entry(t, id, map[string]any{"decided_by": "envoy", "mcp_method": "tools/call", "key_alias": "alice", "key_team": "docs", "key_org": "acme", "server": "wiki", "tool": "search", "jsonrpc_id": "1"})
 }
 
 func TestAccessLogService(t *testing.T) {
@@ -61,7 +61,7 @@ func TestAccessLogService(t *testing.T) {
 	}{
 		{"fast path calls", wellknown.FastPathLogName,
 			[]*accesslogdatav3.HTTPAccessLogEntry{fastEntry(t, "r1"), fastEntry(t, "r2")},
-			[]string{"alice tools/call wiki search r1", "alice tools/call wiki search r2"}},
+			[]string{"alice docs acme tools/call wiki search r1", "alice docs acme tools/call wiki search r2"}},
 		{"entries ext_proc decided are not Envoy's decisions", wellknown.FastPathLogName,
 			[]*accesslogdatav3.HTTPAccessLogEntry{
 				entry(t, "r1", map[string]any{"mcp_method": "tools/call", "key_alias": "alice", "server": "wiki", "tool": "search"}),
@@ -73,7 +73,7 @@ func TestAccessLogService(t *testing.T) {
 		{"another logger's entries", "other", []*accesslogdatav3.HTTPAccessLogEntry{fastEntry(t, "r1")}, nil},
 		{"long names are clipped", wellknown.FastPathLogName,
 			[]*accesslogdatav3.HTTPAccessLogEntry{entry(t, "r1", map[string]any{"decided_by": "envoy", "mcp_method": "tools/call", "key_alias": strings.Repeat("a", 5000), "server": "wiki", "tool": "t"})},
-			[]string{strings.Repeat("a", maxLoggedField) + " tools/call wiki t r1"}},
+			[]string{strings.Repeat("a", maxLoggedField) + "   tools/call wiki t r1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

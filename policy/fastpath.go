@@ -23,9 +23,10 @@ import (
 
 // ToolGrant is a principal's grant on one server as plain data.
 type ToolGrant struct {
-	// KeyID is the key's id (input.principal.id; the access log's
-	// key_alias).
-	KeyID string
+	// KeyID, Team and Org are the key's id (input.principal.id; the
+	// access log's key_alias), team and organization, for the decision
+	// log.
+	KeyID, Team, Org string
 	// AnyTool: every tool not in Deny (the grant's tools_open).
 	AnyTool bool
 	// Tools are the tools usable (but for Deny) when AnyTool is false.
@@ -67,7 +68,7 @@ func (p *Prepared) ToolGrant(ctx context.Context, d identity.Digest, server stri
 		return g, false, nil // false: no grant
 	}
 	g, ok, err = toolGrant(obj)
-	g.KeyID = pr.ID
+	g.KeyID, g.Team, g.Org = pr.ID, pr.Team, pr.Org
 	return g, ok, err
 }
 

@@ -86,6 +86,9 @@ func TestToolGrantDecidesLikeThePolicy(t *testing.T) {
 	if !ok || g.KeyID != "tools" || g.AnyTool || !slices.Equal(g.Tools, []string{"list_issues"}) {
 		t.Errorf("sk-tools on github: %v %+v", ok, g)
 	}
+	if g, ok, _ := p.ToolGrant(ctx, identity.Hash("sk-orged"), "github", now); !ok || g.KeyID != "orged" || g.Team != "acme-devs" || g.Org != "acme" {
+		t.Errorf("sk-orged on github: %v %+v, want its team and organization", ok, g)
+	}
 }
 
 // TestToolGrantNeedsTheShippedPolicy: with custom rules no grant is

@@ -123,7 +123,7 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 		if byAlias[p.alias] == nil {
 			byAlias[p.alias] = map[string]envoy.FastPathGrant{}
 		}
-		byAlias[p.alias][p.owner] = envoy.FastPathGrant{KeyAlias: g.KeyID, AnyTool: g.AnyTool, Tools: g.Tools, Deny: g.Deny, Params: g.Params}
+		byAlias[p.alias][p.owner] = envoy.FastPathGrant{KeyAlias: g.KeyID, Team: g.Team, Org: g.Org, AnyTool: g.AnyTool, Tools: g.Tools, Deny: g.Deny, Params: g.Params}
 	}
 	if len(gone) > 0 {
 		f.mu.Lock()
