@@ -30,11 +30,11 @@ import (
 //   - the candidate route (fastPathCandidateRoute) matches what the fast
 //     path may take by its headers alone and turns on, for it only, the
 //     fast path's Lua filter (fastpath.lua, which reads the body and
-//     decides). Envoy's own MCP filter is not used: its parser is more
-//     lenient than the gateway's (it passed an invalid escape) and its
-//     metadata leaves out arguments whose values are arrays or null. Its action is
-//     the catch-all's, so a call the Lua filter leaves alone goes through
-//     ext_proc exactly as it would without the fast path;
+//     decides). Its action is the catch-all's, so a call the Lua filter
+//     leaves alone goes through ext_proc exactly as it would without the
+//     fast path. (Envoy's own MCP filter is not used: its parser is more
+//     lenient than the gateway's, it passed an invalid escape, and its
+//     metadata leaves out arguments whose values are arrays or null.)
 //   - the fast route (fastPathRoute) is the server's upstream route,
 //     matched on the decision the Lua filter wrote in dynamic metadata
 //     (which also set the upstream's path, as ext_proc does), with
