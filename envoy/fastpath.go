@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -103,12 +104,26 @@ type FastPathGrant struct {
 // and fast routes, to go ahead of ext_proc.
 func fastPathFilters() ([]*hcmv3.HttpFilter, error) {
 	lua, err := typed("fast path lua filter", &luav3.Lua{
-		SourceCodes: map[string]*corev3.DataSource{fastPathScript: {Specifier: &corev3.DataSource_InlineString{InlineString: fastPathLua}}},
+		SourceCodes: map[string]*corev3.DataSource{fastPathScript: {Specifier: &corev3.DataSource_InlineString{InlineString: fastPathSource()}}},
 	})
 	if err != nil {
 		return nil, err
 	}
 	return []*hcmv3.HttpFilter{{Name: fastPathFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: lua}}}, nil
+}
+
+// fastPathSource is fastpath.lua with the headers that reach an upstream
+// defined ahead of it (the same for every request: read once, when Envoy
+// loads the script, not from route metadata per request). Header names
+// are tokens, so %q quotes them for Lua as for Go.
+func fastPathSource() string {
+	var b strings.Builder
+	b.WriteString("local passThrough = {")
+	for _, h := range credentials.PassThrough() {
+		fmt.Fprintf(&b, "[%q] = true, ", h)
+	}
+	b.WriteString("}\n")
+	return b.String() + fastPathLua
 }
 
 // fastPathRoutes are the fast and candidate routes of every FastPath
@@ -224,10 +239,6 @@ func luaOn() *anypb.Any {
 
 // fastPathMetadata is what fastpath.lua reads from its route.
 func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*structpb.Struct, error) {
-	pass := map[string]any{}
-	for _, h := range credentials.PassThrough() {
-		pass[h] = true
-	}
 	m := map[string]any{
 		"server":     s.Alias,
 		"path":       upstreamPath,
@@ -235,7 +246,6 @@ func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*str
 		"key_header": fp.KeyHeader,
 		// Seconds since the epoch, as Lua's os.time() counts.
 		"valid_until": float64(fp.ValidUntil.Unix()),
-		"pass":        pass,
 	}
 	digests := make([]string, 0, len(s.Grants))
 	for d := range s.Grants {

@@ -19,11 +19,14 @@
 --   key_header   the lower-case header the gateway key comes in
 --   valid_until  seconds since the epoch: after it the grants are stale
 --                (the gateway refreshes them while it runs)
---   pass         the client headers that reach an upstream ({name: true})
 --   k:<digest>   a key's grant on the server, by the SHA-256 of the key:
 --                {key, team, org, any, tools, deny, params}
 --                (policy.ToolGrant; key, team and org are the key's id,
 --                team and organization, for the logs)
+
+-- passThrough, the client headers that reach an upstream ({name = true}),
+-- is defined ahead of this script when the gateway renders it
+-- (envoy/fastpath.go, from upstreams/credentials).
 
 local bit = require("bit")
 local band, bnot, bxor, ror, rshift, tobit, tohex =
@@ -351,7 +354,7 @@ end
 
 function envoy_on_request(handle)
   local route = handle:metadata()
-  local server, pass, upstreamPath = route:get("server"), route:get("pass"), route:get("path")
+  local server, upstreamPath = route:get("server"), route:get("path")
   if server == nil or upstreamPath == nil then return end
   local tool, id, grant = decide(handle, route, handle:headers())
   if tool == nil then return end
@@ -359,7 +362,7 @@ function envoy_on_request(handle)
   -- MCP protocol's own and a few others (upstreams/credentials).
   local headers, drop = handle:headers(), {}
   for k, _ in pairs(headers) do
-    if sub(k, 1, 1) ~= ":" and k ~= "host" and not pass[k] then drop[#drop + 1] = k end
+    if sub(k, 1, 1) ~= ":" and k ~= "host" and not passThrough[k] then drop[#drop + 1] = k end
   end
   for _, k in ipairs(drop) do headers:remove(k) end
   -- The upstream's path, set here as ext_proc sets it on the full path
