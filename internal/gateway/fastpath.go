@@ -41,7 +41,7 @@ type fastPathPair struct{ owner, alias string }
 
 // fastPathPairs are the pairs learned, safe for concurrent use.
 type fastPathPairs struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	pairs map[fastPathPair]bool
 	// learned is signalled (without blocking) when a pair is new.
 	learned chan struct{}
@@ -54,8 +54,15 @@ func newFastPathPairs() *fastPathPairs {
 // learn records that owner's calls to alias may take the fast path.
 func (f *fastPathPairs) learn(owner, alias string) {
 	k := fastPathPair{owner, alias}
-	f.mu.Lock()
+	// Every routed 2026-07-28 call asks; almost always the pair is known.
+	f.mu.RLock()
 	known := f.pairs[k]
+	f.mu.RUnlock()
+	if known {
+		return
+	}
+	f.mu.Lock()
+	known = f.pairs[k]
 	full := len(f.pairs) >= MaxFastPathPairs
 	if !known && !full {
 		f.pairs[k] = true
@@ -69,10 +76,11 @@ func (f *fastPathPairs) learn(owner, alias string) {
 	}
 }
 
-// any reports whether a pair was learned (Envoy has grants to refresh).
-func (f *fastPathPairs) any() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// hasPairs reports whether a pair was learned (Envoy has grants to
+// refresh).
+func (f *fastPathPairs) hasPairs() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	return len(f.pairs) > 0
 }
 
@@ -92,12 +100,12 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 	for _, u := range ups {
 		eligible[u.Alias] = fastPathServer(u)
 	}
-	f.mu.Lock()
+	f.mu.RLock()
 	pairs := make([]fastPathPair, 0, len(f.pairs))
 	for p := range f.pairs {
 		pairs = append(pairs, p)
 	}
-	f.mu.Unlock()
+	f.mu.RUnlock()
 
 	now := time.Now()
 	byAlias := map[string]map[string]envoy.FastPathGrant{}
@@ -163,7 +171,7 @@ func (inst *Instance) pushFastPath(ctx context.Context, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-refresh.C:
-			if !inst.fast.any() {
+			if !inst.fast.hasPairs() {
 				continue
 			}
 		case <-inst.fast.learned:

@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
+	"github.com/mcpgw/mcpgw/policy/identity"
+)
+
+const fastPathTestConfig = `
+general_settings:
+  master_key: sk-master-0123456789
+mcp_servers:
+  alpha:
+    url: http://127.0.0.1:1/mcp
+    allowed_params:
+      echo: [text]
+  beta:
+    url: http://127.0.0.1:2/mcp
+    static_headers: {X-Team: platform}
+access:
+  keys:
+    - {key_alias: tools, key: sk-tools-0123456789, team_id: t, object_permission: {mcp_servers: [alpha, beta], mcp_tool_permissions: {alpha: [echo]}}}
+  teams:
+    - {team_id: t}
+`
+
+// fastPathPairs learns each (key, server) pair once, signals each new
+// one, stops at MaxFastPathPairs, and hands Envoy the grants of the pairs
+// whose server it can call without ext_proc (no credentials of its own)
+// and whose key still authenticates; the others are forgotten.
+func TestFastPathPairs(t *testing.T) {
+	cfg, err := configfile.Parse([]byte(fastPathTestConfig), "test.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := Build(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := identity.Hash("sk-tools-0123456789").String()
+	gone := identity.Hash("sk-deleted-0123456789").String()
+
+	f := newFastPathPairs()
+	f.learn(tools, "alpha")
+	f.learn(tools, "alpha")
+	f.learn(tools, "beta")
+	f.learn(gone, "alpha")
+	signals := 0
+	for len(f.learned) > 0 {
+		<-f.learned
+		signals++
+	}
+	if signals != 1 || !f.hasPairs() {
+		t.Fatalf("signals %d (want 1: the channel holds one), hasPairs %v", signals, f.hasPairs())
+	}
+
+	fp := f.table(context.Background(), rt.Access.Current(), rt.Upstreams, slog.New(slog.DiscardHandler))
+	if fp.KeyHeader != "x-litellm-api-key" || fp.Separator != "-" || fp.ValidUntil.IsZero() {
+		t.Errorf("table settings: %+v", fp)
+	}
+	if len(fp.Servers) != 1 || fp.Servers[0].Alias != "alpha" {
+		t.Fatalf("servers %+v, want alpha only (beta has static_headers)", fp.Servers)
+	}
+	g, ok := fp.Servers[0].Grants[tools]
+	if !ok || len(fp.Servers[0].Grants) != 1 {
+		t.Fatalf("alpha's grants %+v, want the tools key's only", fp.Servers[0].Grants)
+	}
+	if g.KeyAlias != "tools" || g.Team != "t" || g.AnyTool || len(g.Tools) != 1 || g.Tools[0] != "echo" || len(g.Params["echo"]) != 1 {
+		t.Errorf("grant %+v", g)
+	}
+	if f.pairs[fastPathPair{gone, "alpha"}] {
+		t.Error("the pair of a key that no longer authenticates is kept")
+	}
+	if !f.pairs[fastPathPair{tools, "beta"}] {
+		t.Error("a pair of a server the fast path cannot call now is forgotten (the server may change)")
+	}
+
+	for i := len(f.pairs); i < MaxFastPathPairs+10; i++ {
+		f.learn(fmt.Sprint(i), "alpha")
+	}
+	if len(f.pairs) != MaxFastPathPairs {
+		t.Errorf("%d pairs kept, want at most %d", len(f.pairs), MaxFastPathPairs)
+	}
+}
