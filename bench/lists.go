@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -22,11 +23,38 @@ import (
 )
 
 // The tools/list scenario: many upstreams, listed from the sidecar's
-// discovery cache through the whole gateway.
+// discovery cache through the whole gateway, by a key whose tool
+// permissions hide half the tools of half the servers: the pages are
+// filtered for the caller, as issue 14's goal asks.
 const (
 	listUpstreams = 50
 	listTools     = 40
+	// listVisible is what the caller key sees: every tool of the second
+	// half of the servers, the first listTools/2 tools of the first half.
+	listVisible = listUpstreams/2*listTools + listUpstreams/2*listTools/2
+	listKey     = "sk-bench-lister-0123456789abcdef0"
 )
+
+// listConfig is the scenario's config for the fleet's URLs: a master key
+// and the caller key (see listVisible), no decision log (one line per
+// list on stderr would drown the report).
+func listConfig(urls []string) string {
+	var b strings.Builder
+	b.WriteString("general_settings:\n  master_key: " + benchMasterKey + "\naccess:\n  decision_log: {output: \"off\"}\n")
+	b.WriteString("  keys:\n    - key_alias: bench-lister\n      key: " + listKey + "\n      object_permission:\n        mcp_access_groups: [fleet]\n        mcp_tool_permissions:\n")
+	half := make([]string, listTools/2)
+	for j := range half {
+		half[j] = fmt.Sprintf("tool_%02d", j)
+	}
+	for i := range listUpstreams / 2 {
+		fmt.Fprintf(&b, "          up%02d: [%s]\n", i, strings.Join(half, ", "))
+	}
+	b.WriteString("mcp_servers:\n")
+	for i, u := range urls {
+		fmt.Fprintf(&b, "  up%02d:\n    url: %q\n    access_groups: [fleet]\n", i, u)
+	}
+	return b.String()
+}
 
 // fleet is listUpstreams go-sdk servers (stateless, so discovery polls
 // them) with listTools tools each, on loopback.
@@ -72,7 +100,8 @@ type listResult struct {
 	window      time.Duration
 	pages       []time.Duration // one tools/list request each, sorted
 	fulls       []time.Duration // a whole listing (every page), sorted
-	tools       int             // tools in one whole listing
+	tools       int             // tools of all servers
+	visible     int             // tools in one whole listing: those the caller may see
 	errors      int
 	firstErr    error
 }
@@ -87,13 +116,7 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 		return nil, err
 	}
 	defer f.Close()
-	var b strings.Builder
-	// No decision log: one line per list on stderr would drown the report.
-	b.WriteString("access:\n  decision_log: {output: \"off\"}\nmcp_servers:\n")
-	for i, u := range f.urls {
-		fmt.Fprintf(&b, "  up%02d:\n    url: %q\n", i, u)
-	}
-	cfg, err := configfile.Parse([]byte(b.String()), "bench-lists.yaml", func(string) (string, bool) { return "", false })
+	cfg, err := configfile.Parse([]byte(listConfig(f.urls)), "bench-lists.yaml", func(string) (string, bool) { return "", false })
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
@@ -116,7 +139,8 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	// Sessions come from go-sdk clients; the lists themselves are raw
 	// HTTP (see lister).
 	maxConc := slices.Max(o.concurrency)
-	cl, err := openClients(ctx, &target{endpoint: inst.Endpoint}, maxConc, o.protocol)
+	key := http.Header{"X-Litellm-Api-Key": {"Bearer " + listKey}}
+	cl, err := openClients(ctx, &target{endpoint: inst.Endpoint, header: key}, maxConc, o.protocol)
 	if err != nil {
 		return nil, err
 	}
@@ -124,19 +148,29 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	listers := make([]*lister, maxConc)
 	for i, cs := range cl.sessions {
 		listers[i] = &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, session: cs.ID(),
-			protocol: cs.InitializeResult().ProtocolVersion}
+			protocol: cs.InitializeResult().ProtocolVersion, header: key}
+	}
+	// The master key sees every tool: discovery is complete when it
+	// does; the caller must then see exactly its share.
+	master := &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, protocol: o.protocol,
+		header: http.Header{"X-Litellm-Api-Key": {"Bearer " + benchMasterKey}}}
+	if master.session, err = openSession(ctx, master); err != nil {
+		return nil, err
 	}
 	want := listUpstreams * listTools
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		n, _, err := listers[0].all(ctx)
+		n, _, err := master.all(ctx)
 		if err == nil && n == want {
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("gateway lists %d tools (error %v), want %d", n, err, want)
+			return nil, fmt.Errorf("gateway lists %d tools to the master key (error %v), want %d", n, err, want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if n, _, err := listers[0].all(ctx); err != nil || n != listVisible {
+		return nil, fmt.Errorf("gateway lists %d tools to the caller key (error %v), want %d", n, err, listVisible)
 	}
 	var out []listResult
 	for _, n := range o.concurrency {
@@ -145,7 +179,7 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 		if err != nil {
 			return nil, err
 		}
-		r.concurrency, r.tools = n, want
+		r.concurrency, r.tools, r.visible = n, want, listVisible
 		out = append(out, r)
 	}
 	return out, nil
@@ -159,7 +193,31 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 type lister struct {
 	hc                          *http.Client
 	endpoint, session, protocol string
+	header                      http.Header // the caller's key
 	id                          int
+}
+
+// openSession initializes a session for l (plain HTTP, as l lists) and
+// returns its id.
+func openSession(ctx context.Context, l *lister) (string, error) {
+	body := `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"` + l.protocol +
+		`","capabilities":{},"clientInfo":{"name":"mcpgw-bench","version":"1"}}}`
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.endpoint, strings.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	setMCPHeaders(req.Header, l.protocol, "")
+	maps.Copy(req.Header, l.header)
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("initialize: HTTP %d: %.200s", resp.StatusCode, data)
+	}
+	return resp.Header.Get("Mcp-Session-Id"), nil
 }
 
 // all lists every page; it returns the tools and each page's latency.
@@ -169,9 +227,8 @@ func (l *lister) all(ctx context.Context) (int, []time.Duration, error) {
 	var lat []time.Duration
 	n, cursor := 0, ""
 	for {
-		t0 := time.Now()
-		got, next, err := l.page(ctx, cursor)
-		lat = append(lat, time.Since(t0))
+		got, next, took, err := l.page(ctx, cursor)
+		lat = append(lat, took)
 		n += got
 		if err != nil || next == "" {
 			return n, lat, err
@@ -180,7 +237,10 @@ func (l *lister) all(ctx context.Context) (int, []time.Duration, error) {
 	}
 }
 
-func (l *lister) page(ctx context.Context, cursor string) (int, string, error) {
+// page lists one page. Its latency is from sending the request to the
+// answer's last byte: decoding it (the check of what came back) happens
+// after the clock stops, as it is the client's work, not the gateway's.
+func (l *lister) page(ctx context.Context, cursor string) (int, string, time.Duration, error) {
 	l.id++
 	params := map[string]any{}
 	if cursor != "" {
@@ -189,26 +249,29 @@ func (l *lister) page(ctx context.Context, cursor string) (int, string, error) {
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": l.id, "method": "tools/list", "params": params})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return 0, "", 0, err
 	}
 	setMCPHeaders(req.Header, l.protocol, l.session)
+	maps.Copy(req.Header, l.header)
+	t0 := time.Now()
 	resp, err := l.hc.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, "", time.Since(t0), err
 	}
-	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
+	took := time.Since(t0)
+	resp.Body.Close()
 	if err != nil {
-		return 0, "", err
+		return 0, "", took, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, "", fmt.Errorf("tools/list: HTTP %d: %.200s", resp.StatusCode, data)
+		return 0, "", took, fmt.Errorf("tools/list: HTTP %d: %.200s", resp.StatusCode, data)
 	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		// One message event: its data line is the JSON-RPC response.
 		i := bytes.Index(data, []byte("data: "))
 		if i < 0 {
-			return 0, "", fmt.Errorf("tools/list: no data in event stream %.200q", data)
+			return 0, "", took, fmt.Errorf("tools/list: no data in event stream %.200q", data)
 		}
 		data = data[i+len("data: "):]
 		if j := bytes.IndexByte(data, '\n'); j >= 0 {
@@ -223,12 +286,12 @@ func (l *lister) page(ctx context.Context, cursor string) (int, string, error) {
 		Error *struct{ Message string } `json:"error"`
 	}
 	if err := json.Unmarshal(data, &msg); err != nil {
-		return 0, "", fmt.Errorf("tools/list: %w", err)
+		return 0, "", took, fmt.Errorf("tools/list: %w", err)
 	}
 	if msg.Result == nil {
-		return 0, "", fmt.Errorf("tools/list: error %+v", msg.Error)
+		return 0, "", took, fmt.Errorf("tools/list: error %+v", msg.Error)
 	}
-	return len(msg.Result.Tools), msg.Result.NextCursor, nil
+	return len(msg.Result.Tools), msg.Result.NextCursor, took, nil
 }
 
 func measureLists(ctx context.Context, listers []*lister, warmup, window time.Duration) (listResult, error) {
@@ -244,10 +307,13 @@ func measureLists(ctx context.Context, listers []*lister, warmup, window time.Du
 				if !t0.Before(winEnd) {
 					return
 				}
-				_, pages, err := l.all(ctx)
+				n, pages, err := l.all(ctx)
 				t1 := time.Now()
 				if t0.Before(winStart) || t1.After(winEnd) {
 					continue
+				}
+				if err == nil && n != listVisible {
+					err = fmt.Errorf("listed %d tools, want %d", n, listVisible)
 				}
 				mu.Lock()
 				if err != nil {
@@ -256,8 +322,14 @@ func measureLists(ctx context.Context, listers []*lister, warmup, window time.Du
 						r.firstErr = err
 					}
 				} else {
+					// A whole listing's latency is its pages' (the
+					// decoding between them is the client's).
+					var full time.Duration
+					for _, p := range pages {
+						full += p
+					}
 					r.pages = append(r.pages, pages...)
-					r.fulls = append(r.fulls, t1.Sub(t0))
+					r.fulls = append(r.fulls, full)
 				}
 				mu.Unlock()
 			}
@@ -284,8 +356,9 @@ func printListReport(w io.Writer, rs []listResult) {
 	if len(rs) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\nMCP tools/list from the discovery cache: %d upstreams x %d tools = %d tools through the gateway (/mcp, page size 500)\n\n",
-		listUpstreams, listTools, rs[0].tools)
+	fmt.Fprintf(w, "\nMCP tools/list from the discovery cache: %d upstreams x %d tools = %d tools through the gateway (/mcp, page size 500),\n"+
+		"listed by a key whose tool permissions leave it %d of them\n\n",
+		listUpstreams, listTools, rs[0].tools, rs[0].visible)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "conc\tlistings\terrors\tpage p50 ms\tpage p99 ms\tfull list p50 ms\tfull list p99 ms\tlistings/s\t")
 	for _, r := range rs {
@@ -294,8 +367,9 @@ func printListReport(w io.Writer, rs []listResult) {
 			float64(len(r.fulls))/r.window.Seconds())
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "(a page is one tools/list POST of up to 500 tools, read and decoded; a full list follows the gateway's cursor\n"+
-		" through every page; one session per worker, opened by go-sdk, the lists sent as plain HTTP)\n")
+	fmt.Fprintf(w, "(a page is one tools/list POST of up to 500 tools, timed from sending it to its last byte, then decoded and\n"+
+		" counted off the clock; a full list follows the gateway's cursor through every page, its pages' time summed;\n"+
+		" one session per worker, opened by go-sdk, the lists sent as plain HTTP)\n")
 }
 
 // setMCPHeaders sets what a Streamable HTTP client sends with a POST:

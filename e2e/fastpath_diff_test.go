@@ -59,6 +59,7 @@ access:
 gateway:
   fast_path: %v
   discovery_ttl: 3600
+  session_secrets: ["diff-test-session-secret-0123456789abcdef"]
 `
 
 const (
@@ -196,6 +197,7 @@ func (u *diffUpstream) since(n int) []diffSeen {
 type diffCase struct {
 	name    string
 	alias   string // the server endpoint; "" = alpha
+	path    string // the endpoint's path instead ("/mcp", ...)
 	key     string // x-litellm-api-key; "" = none
 	body    string
 	version string            // MCP-Protocol-Version; "" = 2026-07-28
@@ -206,6 +208,7 @@ type diffCase struct {
 	query   string            // the endpoint's query string, "" = none
 	chunked bool              // the body without a Content-Length
 	fast    bool              // the fast gateway decides it in Envoy
+	direct  bool              // the fast gateway sends it to the sidecar directly (a list)
 }
 
 // requestMeta is the per-request _meta of a 2026-07-28 request.
@@ -482,6 +485,11 @@ func summarize(raw json.RawMessage) []string {
 			Content []struct {
 				Text string `json:"text"`
 			} `json:"content"`
+			// A list's items (named by name, or by uriTemplate).
+			Tools, Prompts, Resources, ResourceTemplates []struct {
+				Name string `json:"name"`
+			}
+			NextCursor string `json:"nextCursor"`
 		} `json:"result"`
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -495,6 +503,18 @@ func summarize(raw json.RawMessage) []string {
 		for _, c := range m.Result.Content {
 			texts = append(texts, c.Text)
 		}
+		r := m.Result
+		for kind, items := range map[string][]struct {
+			Name string `json:"name"`
+		}{"tools": r.Tools, "prompts": r.Prompts, "resources": r.Resources, "templates": r.ResourceTemplates} {
+			for _, it := range items {
+				texts = append(texts, kind+":"+it.Name)
+			}
+		}
+		if r.NextCursor != "" {
+			texts = append(texts, "nextCursor:"+r.NextCursor)
+		}
+		sort.Strings(texts)
 		return []string{fmt.Sprintf("id=%s result isError=%v %q", m.ID, m.Result.IsError, texts)}
 	}
 	return []string{"other: " + string(raw)}
@@ -530,6 +550,9 @@ func headerView(h http.Header, bodyLen int) string {
 	var b strings.Builder
 	for _, k := range names {
 		v := h.Values(k)
+		if k == "Mcp-Session-Id" && len(v) == 1 && strings.HasPrefix(v[0], "mcpgw1_") {
+			v = []string{"<issued>"} // a new session's id: each is its own
+		}
 		if k == "X-Request-Id" {
 			v = []string{fmt.Sprintf("<%d fresh>", len(v))}
 		}
@@ -588,6 +611,9 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 		alias = "alpha"
 	}
 	url := g.base + "/" + alias + "/mcp"
+	if c.path != "" {
+		url = g.base + c.path
+	}
 	if c.query != "" {
 		url += "?" + c.query
 	}
@@ -618,6 +644,10 @@ func (g diffGateway) send(t *testing.T, c diffCase, ua string, ups []*diffUpstre
 		req.Header.Set("x-litellm-api-key", c.key)
 	}
 	for k, v := range c.headers {
+		if v == "<none>" {
+			req.Header.Del(k)
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	for _, kv := range c.repeat {
@@ -697,6 +727,16 @@ func accessView(m map[string]any) string {
 	// Lua filter cannot set them. The full path's says mcpgw_reply.
 	if m["decided_by"] == "envoy" && fmt.Sprint(m["status"]) == "502" && m["details"] == "via_upstream" {
 		m["details"] = "mcpgw_reply"
+	}
+	// A direct list's refusal is the sidecar's answer, written as the
+	// full path's reply: Envoy's details and upstream differ.
+	if m["decided_by"] == "sidecar" && m["jsonrpc_error"] != nil && m["details"] == "via_upstream" {
+		m["details"] = "mcpgw_reply"
+	}
+	// Whether a reply's entry names the sidecar depends on when it was
+	// given (after the headers phase Envoy has picked a route).
+	if m["details"] == "mcpgw_reply" {
+		m["upstream_cluster"], m["upstream_host"] = "<a reply's>", "<a reply's>"
 	}
 	// Envoy's 413 for a body over the limit: how much of the body it read
 	// first, and whether it had picked a cluster, vary from run to run
@@ -805,9 +845,17 @@ func runDiffCorpus(t *testing.T, tag string, fast, full diffGateway, ups []*diff
 		if a, b := accessView(lf), accessView(lo); a != b {
 			t.Errorf("%s: the access logs differ\nfast path on:  %s\nfast path off: %s", c.name, a, b)
 		}
-		got := lf["decided_by"] == "envoy"
-		if got != (c.fast && fastOn) {
-			t.Errorf("%s: decided by Envoy = %v, want %v", c.name, got, c.fast && fastOn)
+		// Direct lists do not depend on the grants: the sidecar runs
+		// the full decision whatever the policy.
+		want := ""
+		switch {
+		case c.fast && fastOn:
+			want = "envoy"
+		case c.direct:
+			want = "sidecar"
+		}
+		if got, _ := lf["decided_by"].(string); got != want {
+			t.Errorf("%s: decided_by %q, want %q", c.name, got, want)
 		}
 		if full.accessLine(t, ua)["decided_by"] != nil {
 			t.Errorf("%s: the gateway with fast_path: false has an entry decided by Envoy", c.name)

@@ -108,7 +108,7 @@ func TestFilterChain(t *testing.T) {
 		ra.GetClusterNotFoundResponseCode() != routev3.RouteAction_SERVICE_UNAVAILABLE {
 		t.Errorf("route action = %v", ra)
 	}
-	if r.GetMatch().GetPrefix() != "/" || len(r.GetRequestHeadersToRemove()) != 1 || r.GetRequestHeadersToRemove()[0] != wellknown.RouteHeader {
+	if r.GetMatch().GetPrefix() != "/" || !slices.Equal(r.GetRequestHeadersToRemove(), []string{wellknown.RouteHeader, wellknown.DirectListHeader}) {
 		t.Errorf("route = %v", r)
 	}
 	if n := len(hcm.GetLocalReplyConfig().GetMappers()); n != 7 {
@@ -151,7 +151,7 @@ func TestUpstreamRoutes(t *testing.T) {
 		if meta["server"].GetStringValue() != want.alias || meta["timeout"].GetStringValue() != want.timeout {
 			t.Errorf("%s: metadata %v", want.alias, meta)
 		}
-		if len(r.GetRequestHeadersToRemove()) != 1 || r.GetRequestBodyBufferLimit().GetValue() != DefaultMaxRequestBodyBytes {
+		if !slices.Equal(r.GetRequestHeadersToRemove(), []string{wellknown.RouteHeader, wellknown.DirectListHeader}) || r.GetRequestBodyBufferLimit().GetValue() != DefaultMaxRequestBodyBytes {
 			t.Errorf("%s: route %v", want.alias, r)
 		}
 	}

@@ -75,6 +75,10 @@ type FastPath struct {
 	// grants of the keys it knows. A server must have an upstream route
 	// (Params.Upstreams) and no credentials of its own.
 	Servers []FastPathServer
+	// ListToken, when set, turns on direct lists (directlist.go): Envoy
+	// sends list requests straight to the sidecar with this token in
+	// DirectListHeader, and the sidecar decides them itself.
+	ListToken string
 	// ValidUntil is when Envoy stops using these grants unless it has
 	// newer ones: a gateway that stopped (and so can no longer tell Envoy
 	// of a deleted key) leaves its Envoy deciding nothing after it. The

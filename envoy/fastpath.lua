@@ -352,8 +352,43 @@ local function decide(handle, route, headers)
   return tool, id, grant
 end
 
+-- The list methods the sidecar answers from its discovery cache: a
+-- request for one of them may go to the sidecar directly (list mode).
+local listMethods = {
+  ['"tools/list"'] = true, ['"prompts/list"'] = true,
+  ['"resources/list"'] = true, ['"resources/templates/list"'] = true,
+}
+
+-- isList reports whether the body is one plain JSON-RPC request for a
+-- list method. It decides nothing: the sidecar then runs the full path's
+-- decision itself (extproc.Server.DecideDirect), and only ever serves a
+-- request that decision sends it.
+local function isList(handle)
+  local body = handle:body()
+  if body == nil then return false end
+  local bytes = body:getBytes(0, body:length())
+  -- Most bodies (calls, initialize) are not lists: skip parsing them.
+  if not find(bytes, "/list", 1, true) then return false end
+  local doc = parseBody(bytes)
+  if doc == nil or ambiguous(doc.names[1], messageMembers) then return false end
+  local top = doc.raw[1]
+  if top.jsonrpc ~= '"2.0"' or not listMethods[top.method] then return false end
+  if top.result or top.error or doc.kind[1].result or doc.kind[1].error then return false end
+  if top.params ~= nil or (doc.kind[1].params ~= nil and doc.kind[1].params ~= "{") then return false end
+  return requestID(top.id) ~= nil
+end
+
+-- onListRequest (list mode): a list request goes to the sidecar's direct
+-- route (envoy/directlist.go), which matches decided_by "sidecar".
+local function onListRequest(handle)
+  if not isList(handle) then return end
+  handle:streamInfo():dynamicMetadata():set("mcpgw", "decided_by", "sidecar")
+  handle:clearRouteCache()
+end
+
 function envoy_on_request(handle)
   local route = handle:metadata()
+  if route:get("mode") == "list" then return onListRequest(handle) end
   local server, upstreamPath = route:get("server"), route:get("path")
   if server == nil or upstreamPath == nil then return end
   local tool, id, grant = decide(handle, route, handle:headers())
@@ -402,9 +437,32 @@ local function idText(s)
   return (gsub(s, "\226\128\169", "\\u2029"))
 end
 
+-- The sidecar tells the access log what ext_proc would have (its key
+-- alias, JSON-RPC method and error) in these response headers, on the
+-- direct route only; they never reach the client.
+local logHeaders = {
+  ["x-mcpgw-log-key-alias"] = "key_alias",
+  ["x-mcpgw-log-mcp-method"] = "mcp_method",
+  ["x-mcpgw-log-jsonrpc-error"] = "jsonrpc_error",
+}
+
+local function onDirectResponse(handle)
+  local headers, meta = handle:headers(), handle:streamInfo():dynamicMetadata()
+  for name, key in pairs(logHeaders) do
+    local v = headers:get(name)
+    if v ~= nil then
+      if key == "jsonrpc_error" then v = tonumber(v) end
+      if v ~= nil then meta:set("mcpgw", key, v) end
+      headers:remove(name)
+    end
+  end
+end
+
 function envoy_on_response(handle)
   local fp = handle:streamInfo():dynamicMetadata():get("mcpgw")
-  if fp == nil or fp.decided_by ~= "envoy" then return end
+  if fp == nil then return end
+  if fp.decided_by == "sidecar" then return onDirectResponse(handle) end
+  if fp.decided_by ~= "envoy" then return end
   local headers = handle:headers()
   local code = tonumber(headers:get(":status")) or 0
   local mt = lower(match(headers:get("content-type") or "", "^%s*([^;%s]*)"))

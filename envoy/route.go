@@ -87,6 +87,7 @@ func routeConfig(p Params) (*routev3.RouteConfiguration, error) {
 		return nil, err
 	}
 	routes = append(routes, fast...)
+	routes = append(routes, directListRoutes(p)...)
 	for _, u := range p.Upstreams {
 		if !skipCluster(u) {
 			routes = append(routes, upstreamRoute(u, p))
@@ -117,7 +118,7 @@ func catchAllRoute(p Params) *routev3.Route {
 			HostRewriteSpecifier:        &routev3.RouteAction_AutoHostRewrite{AutoHostRewrite: wrapperspb.Bool(true)},
 		}},
 		RequestBodyBufferLimit: wrapperspb.UInt64(uint64(p.MaxRequestBodyBytes)),
-		RequestHeadersToRemove: []string{wellknown.RouteHeader},
+		RequestHeadersToRemove: []string{wellknown.RouteHeader, wellknown.DirectListHeader},
 	}
 }
 
@@ -143,7 +144,7 @@ func readyRoute() *routev3.Route {
 			Body:   &corev3.DataSource{Specifier: &corev3.DataSource_InlineString{InlineString: "GET only\n"}},
 		}},
 		TypedPerFilterConfig:   map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc()},
-		RequestHeadersToRemove: []string{wellknown.RouteHeader},
+		RequestHeadersToRemove: []string{wellknown.RouteHeader, wellknown.DirectListHeader},
 	}
 }
 
@@ -165,7 +166,7 @@ func adminAPIRoutes() []*routev3.Route {
 				ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: wellknown.AdminAPICluster},
 			}},
 			TypedPerFilterConfig:   map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc},
-			RequestHeadersToRemove: []string{wellknown.RouteHeader},
+			RequestHeadersToRemove: []string{wellknown.RouteHeader, wellknown.DirectListHeader},
 			// The admin API and the UI limit failed authentications per
 			// client: Envoy tells them the TCP peer (not x-forwarded-for,
 			// which this listener does not trust), overwriting whatever
@@ -217,6 +218,6 @@ func upstreamRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 		}},
 		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{routeMetadataNamespace: meta}},
 		RequestBodyBufferLimit: wrapperspb.UInt64(uint64(p.MaxRequestBodyBytes)),
-		RequestHeadersToRemove: []string{wellknown.RouteHeader},
+		RequestHeadersToRemove: []string{wellknown.RouteHeader, wellknown.DirectListHeader},
 	}
 }

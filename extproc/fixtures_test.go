@@ -140,7 +140,7 @@ const (
 // Build), from fixtureConfig, with everything that would be random made
 // fixed: the session secret, hence the relay keys, and the upstream
 // session ids (fixturePool).
-func fixtureServer(t testing.TB) *Server {
+func fixtureServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	cfg, err := configfile.Parse([]byte(fixtureConfig), "fixture.yaml", nil)
 	if err != nil {
@@ -170,7 +170,7 @@ func fixtureServer(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(r, &fixturePool{newest: map[string]string{"demo": "2025-11-25"}}, nil)
+	return New(r, &fixturePool{newest: map[string]string{"demo": "2025-11-25"}}, nil, opts...)
 }
 
 // fixturePool stands for sessions.Pool: session ids are "<alias>-session-<n>",

@@ -41,11 +41,19 @@ func NewExtProc(rt *Runtime, log *slog.Logger, opts ...extproc.Option) (*extproc
 // NewAdapters; nil for none) beside the aggregated endpoint. The caller
 // starts and closes it; it closes the adapters.
 func NewSidecar(rt *Runtime, log *slog.Logger, adapters *adapter.Set) (*aggregate.Server, error) {
+	return newSidecar(rt, log, adapters, nil, "")
+}
+
+// newSidecar is NewSidecar that decides the requests Envoy sends it with
+// token (direct lists) with direct, its replica's ext_proc service.
+func newSidecar(rt *Runtime, log *slog.Logger, adapters *adapter.Set, direct aggregate.DirectDecider, token string) (*aggregate.Server, error) {
 	return aggregate.New(aggregate.Options{
-		Adapters:  adapters,
-		Upstreams: rt.Upstreams,
-		Registry:  rt.Names,
-		Sessions:  rt.Sessions,
+		Direct:      direct,
+		DirectToken: token,
+		Adapters:    adapters,
+		Upstreams:   rt.Upstreams,
+		Registry:    rt.Names,
+		Sessions:    rt.Sessions,
 		// Legacy HTTP+SSE clients are bridged onto the gateway's own
 		// Streamable HTTP endpoint.
 		GatewayURL: rt.GatewayURL,

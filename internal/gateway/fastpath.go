@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"sort"
 	"sync"
@@ -45,10 +46,13 @@ type fastPathPairs struct {
 	pairs map[fastPathPair]bool
 	// learned is signalled (without blocking) when a pair is new.
 	learned chan struct{}
+	// listToken is the direct-list token (envoy.FastPath.ListToken):
+	// Envoy's direct route sets it, the sidecars check it.
+	listToken string
 }
 
 func newFastPathPairs() *fastPathPairs {
-	return &fastPathPairs{pairs: map[fastPathPair]bool{}, learned: make(chan struct{}, 1)}
+	return &fastPathPairs{pairs: map[fastPathPair]bool{}, learned: make(chan struct{}, 1), listToken: rand.Text()}
 }
 
 // learn records that owner's calls to alias may take the fast path.
@@ -91,7 +95,7 @@ func (f *fastPathPairs) hasPairs() bool {
 func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups []*upstreams.Upstream, log *slog.Logger) *envoy.FastPath {
 	cfg := access.Config()
 	fp := &envoy.FastPath{KeyHeader: access.Keys().Header(), Separator: cfg.General.MCPToolPrefixSeparator,
-		ValidUntil: time.Now().Add(FastPathTTL)}
+		ValidUntil: time.Now().Add(FastPathTTL), ListToken: f.listToken}
 	if ok, why := access.FastPathable(); !ok {
 		log.Debug("fast path off", "reason", why)
 		return fp

@@ -465,7 +465,14 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	} else if sideLis, err = listenLoopback(inst.Port); err != nil {
 		return nil, err
 	}
-	if r.Sidecar, err = NewSidecar(rt, log, adapters); err != nil {
+	var direct aggregate.DirectDecider
+	token := ""
+	if inst.fast != nil {
+		// Direct lists: the lists Envoy sends this sidecar without
+		// ext_proc are decided by this replica's ext_proc service.
+		direct, token = r.ExtProc, inst.fast.listToken
+	}
+	if r.Sidecar, err = newSidecar(rt, log, adapters, direct, token); err != nil {
 		sideLis.Close()
 		if adapters != nil {
 			adapters.Close()

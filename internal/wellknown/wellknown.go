@@ -70,6 +70,14 @@ const (
 	// sends the fast path's calls to the ext_proc server's access log
 	// service, which writes their decision lines.
 	FastPathLogName = "mcpgw_fast_path"
+	// DirectListDecidedBy is MetadataNamespace:decided_by on the list
+	// requests Envoy sent the sidecar directly, which the sidecar decided
+	// itself with the router (docs/architecture.md, "Direct lists").
+	DirectListDecidedBy = "sidecar"
+	// DirectListHeader carries the gateway's direct-list token from
+	// Envoy's direct route to the sidecar; every other route removes a
+	// client's copy.
+	DirectListHeader = "x-mcpgw-direct-list"
 )
 
 // AdminAPIPaths are the exact paths of the admin API, and

@@ -55,6 +55,12 @@ type Options struct {
 	// before discovery, which reaches them at their bound URLs, and closes
 	// them after it.
 	Adapters *adapter.Set
+	// Direct decides the requests Envoy sends straight to the sidecar,
+	// those carrying DirectToken in wellknown.DirectListHeader (direct
+	// lists). Nil or an empty token: every request has been decided by
+	// the ext_proc service.
+	Direct      DirectDecider
+	DirectToken string
 }
 
 func (o *Options) applyDefaults() {

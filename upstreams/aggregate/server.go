@@ -100,8 +100,8 @@ func New(opts Options) (*Server, error) {
 	})
 	s.adapters = opts.Adapters
 	s.sse = newSSEBridge(opts.GatewayURL, s.done)
-	s.handler = withHealth(s.done, withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, toolsPage: s.serveToolsPage, notify: s.notify,
-		done: s.done, revoked: map[string]time.Time{}})))))
+	s.handler = withHealth(s.done, withDirect(opts.Direct, opts.DirectToken, withREST(newRESTFacade(s, opts.GatewayURL), withAdapters(s.adapters, withLegacySSE(s.sse, withPath(&sessionLayer{sealer: opts.Sessions, owner: s.ownerOf, next: stateless, toolsPage: s.serveToolsPage, notify: s.notify,
+		done: s.done, revoked: map[string]time.Time{}}))))))
 	return s, nil
 }
 

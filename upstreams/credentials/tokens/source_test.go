@@ -146,11 +146,19 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 		t.Fatalf("refetched %v before the refresh window", n)
 	}
 
-	// In the refresh window: the old token at once, one background fetch.
+	// In the refresh window: the old token at once, one background fetch
+	// (held until the 20 calls are answered: a refresh done sooner would
+	// rightly hand out tok-2).
+	release := make(chan struct{})
+	e.setAnswer(func(w http.ResponseWriter, _ *http.Request, n int64) {
+		<-release
+		json.NewEncoder(w).Encode(map[string]any{"access_token": fmt.Sprintf("tok-%d", n), "token_type": "Bearer", "expires_in": 3600})
+	})
 	c.Add(2 * time.Second)
 	for range 20 {
 		mustToken(t, s, "tok-1")
 	}
+	close(release)
 	waitFor(t, func() bool { tok, _ := s.Token(t.Context()); return tok == "tok-2" })
 	if n := e.requests.Load(); n != 2 {
 		t.Errorf("token endpoint saw %d requests, want 2 (one refresh)", n)

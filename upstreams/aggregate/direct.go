@@ -1,0 +1,86 @@
+package aggregate
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"io"
+	"net/http"
+
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+)
+
+// DirectDecider decides the requests Envoy sends the sidecar without
+// asking the ext_proc service (direct lists, docs/architecture.md):
+// extproc.Server.DecideDirect, the same router ext_proc asks.
+type DirectDecider interface {
+	// DecideDirect writes the reply that ends r and returns false, or
+	// returns true and done, to be called with the status of the
+	// sidecar's answer once it has served r.
+	DecideDirect(w http.ResponseWriter, r *http.Request, body []byte) (serve bool, done func(status int))
+}
+
+// withDirect has d decide every request that carries token in
+// wellknown.DirectListHeader (which only Envoy's direct route sets)
+// before next serves it. A request without it, or with another value
+// (a client's own, had a route let one through), has been decided by
+// the ext_proc service already.
+func withDirect(d DirectDecider, token string, next http.Handler) http.Handler {
+	if d == nil || token == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.Header.Get(wellknown.DirectListHeader)
+		if got == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Header.Del(wellknown.DirectListHeader)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxPeekBodySize+1))
+		if err != nil || len(body) > maxPeekBodySize {
+			http.Error(w, "bad request body", http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		serve, done := d.DecideDirect(w, r, body)
+		if !serve {
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		done(sw.status)
+	})
+}
+
+// statusWriter notes the status of an answer, and flushes (event
+// streams) as the writer it wraps does.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	w.wrote = true
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
