@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/extproc"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/policy/identity"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -193,4 +196,24 @@ func (inst *Instance) pushFastPath(ctx context.Context, log *slog.Logger) {
 			log.Warn("fast path: envoy update failed; calls take the full path", "error", err)
 		}
 	}
+}
+
+// liveDecider is a replica's ext_proc service deciding direct lists for
+// its sidecar while the service runs (ctx: its serving context). Once the
+// service has stopped, direct lists fail closed as every request through
+// Envoy then does, though the decision could still be made in process:
+// a gateway reports one state, not two.
+type liveDecider struct {
+	svc *extproc.Server
+	ctx context.Context
+}
+
+func (d liveDecider) DecideDirect(w http.ResponseWriter, r *http.Request, body []byte) (bool, func(int)) {
+	if d.ctx.Err() != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write((&rpc.Error{Code: rpc.CodeInternalError, Message: "the gateway's ext_proc service is not running"}).Response(nil))
+		return false, nil
+	}
+	return d.svc.DecideDirect(w, r, body)
 }

@@ -470,7 +470,7 @@ func (inst *Instance) startReplica(ctx context.Context, rt *Runtime, log *slog.L
 	if inst.fast != nil {
 		// Direct lists: the lists Envoy sends this sidecar without
 		// ext_proc are decided by this replica's ext_proc service.
-		direct, token = r.ExtProc, inst.fast.listToken
+		direct, token = liveDecider{r.ExtProc, extCtx}, inst.fast.listToken
 	}
 	if r.Sidecar, err = newSidecar(rt, log, adapters, direct, token); err != nil {
 		sideLis.Close()

@@ -134,6 +134,18 @@ func TestReadinessFollowsExtProc(t *testing.T) {
 	if resp.StatusCode < 500 {
 		t.Errorf("an MCP request with ext_proc down: %d, want it failed closed (5xx)", resp.StatusCode)
 	}
+	// A list too, though the sidecar decides lists Envoy sends it
+	// directly (direct lists): it follows its ext_proc service.
+	req, _ := http.NewRequest(http.MethodPost, listener+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 500 {
+		t.Errorf("a tools/list with ext_proc down: %d, want it failed closed (5xx)", resp.StatusCode)
+	}
 }
 
 // TestDrainStopsAccepting: a drain with nothing in flight returns at
