@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 
 	"github.com/mcpgw/mcpgw/envoy"
+	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 )
 
@@ -132,5 +134,46 @@ func TestForEach(t *testing.T) {
 	})
 	if !errors.Is(err, boom) {
 		t.Errorf("forEach error %v, want %v", err, boom)
+	}
+}
+
+// TestListConfig: the tools/list scenario lists by a key, not the master
+// key, whose tool permissions hide half the tools of half the servers.
+func TestListConfig(t *testing.T) {
+	urls := make([]string, listUpstreams)
+	for i := range urls {
+		urls[i] = fmt.Sprintf("http://127.0.0.1:%d/mcp", 4100+i)
+	}
+	cfg, err := configfile.Parse([]byte(listConfig(urls)), "lists.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.General.MasterKeyHash == "" || len(cfg.Access.Keys) != 1 || len(cfg.Servers) != listUpstreams {
+		t.Fatalf("master key %v, %d keys, %d servers", cfg.General.MasterKeyHash != "", len(cfg.Access.Keys), len(cfg.Servers))
+	}
+	if listVisible != 1500 {
+		t.Errorf("listVisible = %d: the report says 3 pages of 500", listVisible)
+	}
+}
+
+// TestDecodePage: a page is counted from either answer form, and an
+// error answer is an error.
+func TestDecodePage(t *testing.T) {
+	page := `{"jsonrpc":"2.0","id":1,"result":{"nextCursor":"c2","tools":[{"name":"a","inputSchema":{"type":"object"}},{"name":"b"}]}}`
+	for _, c := range []struct {
+		name, ctype, data string
+		n                 int
+		next              string
+		err               bool
+	}{
+		{"json", "application/json", page, 2, "c2", false},
+		{"event stream", "text/event-stream", "event: message\ndata: " + page + "\n\n", 2, "c2", false},
+		{"error", "application/json", `{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"invalid cursor"}}`, 0, "", true},
+		{"not JSON", "application/json", `{"jsonrpc"`, 0, "", true},
+	} {
+		n, next, err := decodePage([]byte(c.data), c.ctype)
+		if n != c.n || next != c.next || (err != nil) != c.err {
+			t.Errorf("%s: %d %q %v, want %d %q error %v", c.name, n, next, err, c.n, c.next, c.err)
+		}
 	}
 }

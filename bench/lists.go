@@ -96,12 +96,16 @@ func (f *fleet) Close() {
 
 // listResult is the tools/list scenario at one concurrency level.
 type listResult struct {
+	target      string // "gateway", or "Envoy alone" (the reference)
+	protocol    string // the MCP protocol version of the lists
 	concurrency int
 	window      time.Duration
 	pages       []time.Duration // one tools/list request each, sorted
 	fulls       []time.Duration // a whole listing (every page), sorted
 	tools       int             // tools of all servers
 	visible     int             // tools in one whole listing: those the caller may see
+	direct      int             // pages Envoy sent the sidecar directly (direct lists), warm-up included
+	sent        int             // pages sent, warm-up included
 	errors      int
 	firstErr    error
 }
@@ -154,8 +158,10 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	// does; the caller must then see exactly its share.
 	master := &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, protocol: o.protocol,
 		header: http.Header{"X-Litellm-Api-Key": {"Bearer " + benchMasterKey}}}
-	if master.session, err = openSession(ctx, master); err != nil {
-		return nil, err
+	if o.protocol < "2026-07-28" { // later versions have no sessions
+		if master.session, err = openSession(ctx, master); err != nil {
+			return nil, err
+		}
 	}
 	want := listUpstreams * listTools
 	deadline := time.Now().Add(30 * time.Second)
@@ -175,11 +181,48 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 	var out []listResult
 	for _, n := range o.concurrency {
 		progress("tools/list: concurrency %d", n)
+		before, _ := routeRequests(ctx, inst.AdminAddr, "direct_list")
 		r, err := measureLists(ctx, listers[:n], o.listWarmup, o.listDuration)
 		if err != nil {
 			return nil, err
 		}
-		r.concurrency, r.tools, r.visible = n, want, listVisible
+		after, _ := routeRequests(ctx, inst.AdminAddr, "direct_list")
+		r.concurrency, r.tools, r.visible, r.direct = n, want, listVisible, after-before
+		r.target, r.protocol = "gateway", o.protocol
+		out = append(out, r)
+	}
+
+	// The reference: the same pages, from a plain HTTP server behind
+	// Envoy alone (scenario (b)'s Envoy: no ext_proc, no sidecar).
+	progress("tools/list: the same pages through Envoy alone")
+	sp, err := capturePages(ctx, listers[0])
+	if err != nil {
+		return nil, err
+	}
+	if err := sp.start(); err != nil {
+		return nil, err
+	}
+	defer sp.srv.Close()
+	brt, err := runtimeFor(sp.url, false)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := startBaselineEnvoy(ctx, o.envoyBin, brt, l, false)
+	if err != nil {
+		return nil, err
+	}
+	defer tg.close()
+	base := make([]*lister, maxConc)
+	for i := range base {
+		base[i] = &lister{hc: &http.Client{Transport: cl.tr}, endpoint: tg.endpoint, protocol: o.protocol, header: tg.header}
+	}
+	for _, n := range o.concurrency {
+		progress("tools/list: Envoy alone, concurrency %d", n)
+		r, err := measureLists(ctx, base[:n], o.listWarmup, o.listDuration)
+		if err != nil {
+			return nil, err
+		}
+		r.concurrency, r.tools, r.visible, r.target, r.protocol = n, want, listVisible, "Envoy alone", o.protocol
 		out = append(out, r)
 	}
 	return out, nil
@@ -195,6 +238,7 @@ type lister struct {
 	endpoint, session, protocol string
 	header                      http.Header // the caller's key
 	id                          int
+	buf                         bytes.Buffer // the last answer
 }
 
 // openSession initializes a session for l (plain HTTP, as l lists) and
@@ -241,57 +285,146 @@ func (l *lister) all(ctx context.Context) (int, []time.Duration, error) {
 // answer's last byte: decoding it (the check of what came back) happens
 // after the clock stops, as it is the client's work, not the gateway's.
 func (l *lister) page(ctx context.Context, cursor string) (int, string, time.Duration, error) {
+	data, ctype, took, err := l.fetch(ctx, cursor)
+	if err != nil {
+		return 0, "", took, err
+	}
+	n, next, err := decodePage(data, ctype)
+	return n, next, took, err
+}
+
+// fetch sends one tools/list and reads the whole answer.
+func (l *lister) fetch(ctx context.Context, cursor string) (data []byte, contentType string, took time.Duration, err error) {
 	l.id++
 	params := map[string]any{}
 	if cursor != "" {
 		params["cursor"] = cursor
 	}
+	modern := l.protocol >= "2026-07-28"
+	if modern {
+		// A 2026-07-28 request carries its version and the client's
+		// capabilities in _meta, and its method in Mcp-Method.
+		params["_meta"] = map[string]any{"io.modelcontextprotocol/protocolVersion": l.protocol,
+			"io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+	}
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": l.id, "method": "tools/list", "params": params})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", 0, err
+		return nil, "", 0, err
 	}
 	setMCPHeaders(req.Header, l.protocol, l.session)
+	if modern {
+		req.Header.Set("Mcp-Method", "tools/list")
+	}
 	maps.Copy(req.Header, l.header)
 	t0 := time.Now()
 	resp, err := l.hc.Do(req)
 	if err != nil {
-		return 0, "", time.Since(t0), err
+		return nil, "", time.Since(t0), err
 	}
-	data, err := io.ReadAll(resp.Body)
-	took := time.Since(t0)
+	// Read into the lister's own buffer: a load generator that makes
+	// garbage slows the gateway it shares a process with (its GC).
+	l.buf.Reset()
+	_, err = l.buf.ReadFrom(resp.Body)
+	data = l.buf.Bytes()
+	took = time.Since(t0)
 	resp.Body.Close()
 	if err != nil {
-		return 0, "", took, err
+		return nil, "", took, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return 0, "", took, fmt.Errorf("tools/list: HTTP %d: %.200s", resp.StatusCode, data)
+		return nil, "", took, fmt.Errorf("tools/list: HTTP %d: %.200s", resp.StatusCode, data)
 	}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+	return data, resp.Header.Get("Content-Type"), took, nil
+}
+
+// decodePage reads a tools/list answer: its tool count and nextCursor.
+func decodePage(data []byte, contentType string) (int, string, error) {
+	if strings.HasPrefix(contentType, "text/event-stream") {
 		// One message event: its data line is the JSON-RPC response.
 		i := bytes.Index(data, []byte("data: "))
 		if i < 0 {
-			return 0, "", took, fmt.Errorf("tools/list: no data in event stream %.200q", data)
+			return 0, "", fmt.Errorf("tools/list: no data in event stream %.200q", data)
 		}
 		data = data[i+len("data: "):]
 		if j := bytes.IndexByte(data, '\n'); j >= 0 {
 			data = data[:j]
 		}
 	}
+	// Each tool decodes into nothing (struct{}): the whole answer is
+	// checked, and counted, without keeping it.
 	var msg struct {
 		Result *struct {
-			Tools      []json.RawMessage `json:"tools"`
-			NextCursor string            `json:"nextCursor"`
+			Tools      []struct{} `json:"tools"`
+			NextCursor string     `json:"nextCursor"`
 		} `json:"result"`
 		Error *struct{ Message string } `json:"error"`
 	}
 	if err := json.Unmarshal(data, &msg); err != nil {
-		return 0, "", took, fmt.Errorf("tools/list: %w", err)
+		return 0, "", fmt.Errorf("tools/list: %w", err)
 	}
 	if msg.Result == nil {
-		return 0, "", took, fmt.Errorf("tools/list: error %+v", msg.Error)
+		return 0, "", fmt.Errorf("tools/list: error %+v", msg.Error)
 	}
-	return len(msg.Result.Tools), msg.Result.NextCursor, took, nil
+	return len(msg.Result.Tools), msg.Result.NextCursor, nil
+}
+
+// staticPages is the reference for the tools/list rows: a plain HTTP
+// server answering each page with the bytes the gateway answered it
+// with, by cursor, so that Envoy alone in front of it shows what moving
+// those bytes costs without the gateway.
+type staticPages struct {
+	pages map[string][]byte // by cursor ("" the first)
+	ctype string
+	srv   *http.Server
+	url   string
+}
+
+// capturePages lists every page through l and keeps the answers.
+func capturePages(ctx context.Context, l *lister) (*staticPages, error) {
+	sp := &staticPages{pages: map[string][]byte{}}
+	cursor := ""
+	for {
+		data, ctype, _, err := l.fetch(ctx, cursor)
+		if err != nil {
+			return nil, err
+		}
+		_, next, err := decodePage(data, ctype)
+		if err != nil {
+			return nil, err
+		}
+		sp.pages[cursor], sp.ctype = bytes.Clone(data), ctype
+		if next == "" {
+			return sp, nil
+		}
+		cursor = next
+	}
+}
+
+func (sp *staticPages) start() error {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sp.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Params struct {
+				Cursor string `json:"cursor"`
+			} `json:"params"`
+		}
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &req)
+		page, ok := sp.pages[req.Params.Cursor]
+		if !ok {
+			http.Error(w, "no such page", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", sp.ctype)
+		w.Write(page)
+	})}
+	go func() { _ = sp.srv.Serve(lis) }()
+	sp.url = "http://" + lis.Addr().String() + "/mcp"
+	return nil
 }
 
 func measureLists(ctx context.Context, listers []*lister, warmup, window time.Duration) (listResult, error) {
@@ -309,6 +442,9 @@ func measureLists(ctx context.Context, listers []*lister, warmup, window time.Du
 				}
 				n, pages, err := l.all(ctx)
 				t1 := time.Now()
+				mu.Lock()
+				r.sent += len(pages)
+				mu.Unlock()
 				if t0.Before(winStart) || t1.After(winEnd) {
 					continue
 				}
@@ -360,16 +496,23 @@ func printListReport(w io.Writer, rs []listResult) {
 		"listed by a key whose tool permissions leave it %d of them\n\n",
 		listUpstreams, listTools, rs[0].tools, rs[0].visible)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "conc\tlistings\terrors\tpage p50 ms\tpage p99 ms\tfull list p50 ms\tfull list p99 ms\tlistings/s\t")
+	fmt.Fprintln(tw, "protocol\tthrough\tconc\tlistings\terrors\tpage p50 ms\tpage p99 ms\tfull list p50 ms\tfull list p99 ms\tlistings/s\tdirect\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t\n", r.concurrency, len(r.fulls), r.errors,
+		direct := "-"
+		if r.target == "gateway" {
+			direct = fmt.Sprintf("%d/%d", r.direct, r.sent)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t%s\t\n", r.protocol, r.target, r.concurrency, len(r.fulls), r.errors,
 			ms(pctOf(r.pages, 50)), ms(pctOf(r.pages, 99)), ms(pctOf(r.fulls, 50)), ms(pctOf(r.fulls, 99)),
-			float64(len(r.fulls))/r.window.Seconds())
+			float64(len(r.fulls))/r.window.Seconds(), direct)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "(a page is one tools/list POST of up to 500 tools, timed from sending it to its last byte, then decoded and\n"+
 		" counted off the clock; a full list follows the gateway's cursor through every page, its pages' time summed;\n"+
-		" one session per worker, opened by go-sdk, the lists sent as plain HTTP)\n")
+		" one session per worker, opened by go-sdk, the lists sent as plain HTTP; direct: pages Envoy sent the sidecar\n"+
+		" without ext_proc (direct lists, Envoy's route stats) of all sent, warm-up included; Envoy alone: the same\n"+
+		" pages, as the gateway answered them, from a plain HTTP server behind Envoy without ext_proc;\n"+
+		" issue 14's goal: a 500-tool page, filtered for the caller, in <= 1 ms p50 at concurrency 1)\n")
 }
 
 // setMCPHeaders sets what a Streamable HTTP client sends with a POST:

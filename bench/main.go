@@ -316,12 +316,17 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	var lists []listResult
-	o.protocol = o.protocols[0]
 	if o.listDuration > 0 {
-		if lists, err = runListScenario(ctx, o, progress); err != nil {
-			return fmt.Errorf("tools/list: %w", err)
+		for _, version := range o.protocols {
+			o.protocol = version
+			rs, err := runListScenario(ctx, o, progress)
+			if err != nil {
+				return fmt.Errorf("tools/list at %s: %w", version, err)
+			}
+			lists = append(lists, rs...)
 		}
 	}
+	o.protocol = o.protocols[0]
 	var sess *sessionReport
 	if o.sessions > 0 {
 		// Stateful: every client session's call holds an upstream session.

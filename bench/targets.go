@@ -391,7 +391,13 @@ func checkFastPath(ctx context.Context, tg *target, protocol string) error {
 // fastRouteCalls reads Envoy's count of calls on the demo server's fast
 // route.
 func fastRouteCalls(ctx context.Context, admin string) (int, error) {
-	name := "vhost.mcpgw.route.fast_path_" + alias + ".upstream_rq_total"
+	return routeRequests(ctx, admin, "fast_path_"+alias)
+}
+
+// routeRequests reads Envoy's count of requests sent upstream on the
+// route with stat prefix route (0 while it has none).
+func routeRequests(ctx context.Context, admin, route string) (int, error) {
+	name := "vhost.mcpgw.route." + route + ".upstream_rq_total"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+admin+"/stats?filter=^"+name+"$", nil)
 	if err != nil {
 		return 0, err

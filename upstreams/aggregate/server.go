@@ -35,6 +35,9 @@ type Server struct {
 	// serveToolsPage's answers with go-sdk's).
 	goSDKLists bool
 	toolsPages atomic.Int64 // tools/list pages serveToolsPage answered
+	// serverInfo is the sidecar's Implementation as go-sdk writes it
+	// into the _meta of a 2026-07-28 result.
+	serverInfo []byte
 	lists      *listCache
 	disc       *discovery.Discovery
 	handler    http.Handler
@@ -65,7 +68,8 @@ func New(opts Options) (*Server, error) {
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}},
 	})
 	s := &Server{log: log, mcp: srv, pageSize: opts.PageSize,
-		notify: newNotifier(), done: make(chan struct{}), authz: opts.Authorizer}
+		notify: newNotifier(), done: make(chan struct{}), authz: opts.Authorizer,
+		serverInfo: encodeServerInfo(&mcp.Implementation{Name: Name, Version: opts.Version})}
 	s.set.Store(newServers(opts.Registry, opts.Upstreams))
 	srv.AddReceivingMiddleware(s.scopeMiddleware, s.listsMiddleware)
 	s.lists = newListCache(s.reg, log)

@@ -37,11 +37,15 @@ func (s *Server) serveToolsPage(w http.ResponseWriter, r *http.Request, body []b
 	if !acceptsJSONAndStream(h.Values("Accept")) {
 		return false
 	}
-	// Versions before 2026-07-28: a 2026-07-28 request carries its
-	// version, client and capabilities in params._meta, which go-sdk
-	// reads.
 	version := h.Get("Mcp-Protocol-Version")
-	if version == "" || version >= "2026-07-28" || !rpc.KnownProtocolVersion(version) {
+	if version == "" || !rpc.KnownProtocolVersion(version) {
+		return false
+	}
+	// A 2026-07-28 request carries its version, client and capabilities
+	// in params._meta, which go-sdk checks, and its result names the
+	// server and says it is complete (modernCursor).
+	modern := version >= modernVersion
+	if modern && (version != modernVersion || len(h.Values("Mcp-Method")) != 1 || h.Get("Mcp-Method") != "tools/list") {
 		return false
 	}
 	msg, batch, perr := rpc.Parse(body)
@@ -52,7 +56,12 @@ func (s *Server) serveToolsPage(w http.ResponseWriter, r *http.Request, body []b
 	if !ok {
 		return false
 	}
-	cursor, ok := onlyCursor(msg.Params)
+	var cursor string
+	if modern {
+		cursor, ok = modernCursor(msg.Params, version)
+	} else {
+		cursor, ok = onlyCursor(msg.Params)
+	}
 	if !ok {
 		return false
 	}
@@ -83,6 +92,15 @@ func (s *Server) serveToolsPage(w http.ResponseWriter, r *http.Request, body []b
 	out = append(out, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":"...)
 	out = append(out, id...)
 	out = append(out, ",\"result\":"...)
+	if modern {
+		// As go-sdk completes a 2026-07-28 result: resultType and the
+		// server's identity in _meta ahead of the page's own members
+		// (ListToolsResult's field order; the page has no _meta).
+		out = append(out, `{"resultType":"complete","_meta":{"io.modelcontextprotocol/serverInfo":`...)
+		out = append(out, s.serverInfo...)
+		out = append(out, "},"...)
+		page = page[1:]
+	}
 	out = append(out, page...)
 	out = append(out, "}\n\n"...)
 	w.Write(out)
@@ -195,4 +213,82 @@ func onlyCursor(params json.RawMessage) (string, bool) {
 		}
 	}
 	return cursor, true
+}
+
+// modernVersion is the first protocol version whose requests carry their
+// version and the client's in params._meta (SEP-2575).
+const modernVersion = "2026-07-28"
+
+// Members of a 2026-07-28 request's _meta (SEP-2575).
+const (
+	metaProtocolVersion    = "io.modelcontextprotocol/protocolVersion"
+	metaClientCapabilities = "io.modelcontextprotocol/clientCapabilities"
+	metaClientInfo         = "io.modelcontextprotocol/clientInfo"
+)
+
+// clientCapabilities is the shape go-sdk reads a 2026-07-28 client's
+// capabilities into (its clientCapabilitiesV2): what it cannot read
+// there, it refuses, and so is left to it.
+type clientCapabilities struct {
+	mcp.ClientCapabilities
+	//lint:ignore SA1019 roots: a 2026-07-28 client may still declare it, and go-sdk still reads it
+	Roots *mcp.RootCapabilities `json:"roots,omitempty"`
+}
+
+// modernCursor reads 2026-07-28 tools/list params that hold a string
+// cursor or none and a _meta of exactly the protocol version (version),
+// the client's capabilities and, optionally, its identity, each of which
+// go-sdk accepts. Anything else (another _meta member, a log level) is
+// left to go-sdk.
+func modernCursor(params json.RawMessage, version string) (string, bool) {
+	var p map[string]json.RawMessage
+	if json.Unmarshal(params, &p) != nil || p == nil {
+		return "", false
+	}
+	var cursor string
+	var meta map[string]json.RawMessage
+	for k, v := range p {
+		switch k {
+		case "cursor":
+			if json.Unmarshal(v, &cursor) != nil {
+				return "", false
+			}
+		case "_meta":
+			if json.Unmarshal(v, &meta) != nil {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	var got string
+	if json.Unmarshal(meta[metaProtocolVersion], &got) != nil || got != version {
+		return "", false
+	}
+	var caps *clientCapabilities
+	if json.Unmarshal(meta[metaClientCapabilities], &caps) != nil || caps == nil {
+		return "", false
+	}
+	for k, v := range meta {
+		switch k {
+		case metaProtocolVersion, metaClientCapabilities:
+		case metaClientInfo:
+			var info *mcp.Implementation
+			if json.Unmarshal(v, &info) != nil || info == nil {
+				return "", false
+			}
+		default:
+			return "", false
+		}
+	}
+	return cursor, true
+}
+
+// encodeServerInfo encodes impl as go-sdk does (no HTML escaping).
+func encodeServerInfo(impl *mcp.Implementation) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(impl) // a struct of strings: cannot fail
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }

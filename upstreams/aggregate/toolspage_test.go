@@ -21,8 +21,9 @@ func TestToolsPageIsWhatGoSDKWrites(t *testing.T) {
 	last := encodeCursor(1500)
 	type request struct {
 		name, path, version, key, accept, body string
-		session                                bool // in a gateway session of key
-		fast                                   bool // the fast path answers it
+		method                                 string // Mcp-Method
+		session                                bool   // in a gateway session of key
+		fast                                   bool   // the fast path answers it
 	}
 	list := func(id, params string) string {
 		if params == "" {
@@ -49,7 +50,7 @@ func TestToolsPageIsWhatGoSDKWrites(t *testing.T) {
 		request{name: "negative id", path: "/mcp", version: "2025-11-25", key: "sk-all", body: list("-12", `{}`), fast: true},
 		request{name: "empty cursor", path: "/mcp", version: "2025-11-25", key: "sk-all", body: list("10", `{"cursor":""}`), fast: true},
 
-		request{name: "2026-07-28", path: "/mcp", version: "2026-07-28", key: "sk-all",
+		request{name: "2026-07-28 without Mcp-Method", path: "/mcp", version: "2026-07-28", key: "sk-all",
 			body: list("11", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}}`)},
 		request{name: "no version header", path: "/mcp", key: "sk-all", body: list("12", `{}`)},
 		request{name: "_meta", path: "/mcp", version: "2025-11-25", key: "sk-all", body: list("13", `{"_meta":{"progressToken":"x"}}`)},
@@ -67,6 +68,45 @@ func TestToolsPageIsWhatGoSDKWrites(t *testing.T) {
 		request{name: "a batch", path: "/mcp", version: "2025-03-26", key: "sk-all", body: "[" + list("20", `{}`) + "]"},
 		request{name: "unknown server", path: "/nope/mcp", version: "2025-11-25", key: "sk-all", body: list("21", `{}`)},
 	)
+	// 2026-07-28: the version, capabilities and client in _meta.
+	meta := func(extra string) string {
+		return `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}` + extra + `}`
+	}
+	modern := func(name, path, key, id, params string, fast bool) request {
+		return request{name: "2026-07-28 " + name, path: path, version: "2026-07-28", method: "tools/list", key: key, body: list(id, params), fast: fast}
+	}
+	cases = append(cases,
+		modern("first page", "/mcp", "sk-all", "31", `{`+meta("")+`}`, true),
+		modern("page 2", "/mcp", "sk-all", `"m2"`, `{"cursor":"`+page2+`",`+meta("")+`}`, true),
+		modern("last page", "/mcp", "sk-all", "32", `{`+meta("")+`,"cursor":"`+last+`"}`, true),
+		modern("with clientInfo", "/mcp", "sk-all", "33", `{`+meta(`,"io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"}`)+`}`, true),
+		modern("with capabilities", "/mcp", "sk-all", "34",
+			`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"roots":{"listChanged":true},"elicitation":{},"sampling":{}}}}`, true),
+		modern("restricted key", "/mcp", "sk-some", "35", `{`+meta("")+`}`, true),
+		modern("one server's endpoint", "/up03/mcp", "sk-all", "36", `{`+meta("")+`}`, true),
+		modern("no _meta", "/mcp", "sk-all", "37", `{}`, false),
+		modern("no params", "/mcp", "sk-all", "38", ``, false),
+		modern("an older version in _meta", "/mcp", "sk-all", "39",
+			`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25","io.modelcontextprotocol/clientCapabilities":{}}}`, false),
+		modern("no capabilities", "/mcp", "sk-all", "40", `{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`, false),
+		modern("capabilities null", "/mcp", "sk-all", "41",
+			`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":null}}`, false),
+		modern("capabilities a string", "/mcp", "sk-all", "42",
+			`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":"x"}}`, false),
+		modern("roots a number", "/mcp", "sk-all", "43",
+			`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"roots":5}}}`, false),
+		modern("clientInfo null", "/mcp", "sk-all", "44", `{`+meta(`,"io.modelcontextprotocol/clientInfo":null`)+`}`, false),
+		modern("clientInfo a string", "/mcp", "sk-all", "45", `{`+meta(`,"io.modelcontextprotocol/clientInfo":"t"`)+`}`, false),
+		modern("a log level", "/mcp", "sk-all", "46", `{`+meta(`,"io.modelcontextprotocol/logLevel":"debug"`)+`}`, false),
+		modern("a progress token", "/mcp", "sk-all", "47", `{`+meta(`,"progressToken":"p"`)+`}`, false),
+		modern("a bad cursor", "/mcp", "sk-all", "48", `{"cursor":"nope",`+meta("")+`}`, false),
+		modern("another params member", "/mcp", "sk-all", "49", `{"other":1,`+meta("")+`}`, false),
+		modern("_META", "/mcp", "sk-all", "50", `{"_META":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}`, false),
+		modern("no key", "/mcp", "", "51", `{`+meta("")+`}`, false),
+		request{name: "2026-07-28 Mcp-Method prompts/list", path: "/mcp", version: "2026-07-28", method: "prompts/list", key: "sk-all",
+			body: list("52", `{`+meta("")+`}`)},
+		request{name: "2026-07-28 body, 2025-11-25 header", path: "/mcp", version: "2025-11-25", key: "sk-all", body: list("53", `{`+meta("")+`}`)},
+	)
 	var session string
 	send := func(t *testing.T, c request) (int, http.Header, string) {
 		t.Helper()
@@ -82,6 +122,9 @@ func TestToolsPageIsWhatGoSDKWrites(t *testing.T) {
 		req.Header.Set("Accept", accept)
 		if c.version != "" {
 			req.Header.Set("Mcp-Protocol-Version", c.version)
+		}
+		if c.method != "" {
+			req.Header.Set("Mcp-Method", c.method)
 		}
 		if c.key != "" {
 			req.Header.Set("X-Litellm-Api-Key", c.key)
