@@ -36,6 +36,7 @@ import (
 
 type options struct {
 	duration    time.Duration
+	rounds      int // the measured time of each row is split into this many slices, interleaved with the other rows'
 	warmup      time.Duration
 	concurrency []int
 	envoyBin    string
@@ -98,6 +99,7 @@ func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var o options
 	fs.DurationVar(&o.duration, "duration", 7*time.Second, "measured time per scenario and concurrency level")
+	fs.IntVar(&o.rounds, "rounds", 5, "tools/call: measure each row in this many slices, taken in turn with the other rows' (all set-ups run at once), so that a machine's slow drifts hit every row alike")
 	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "warm-up before each measurement (calls not counted)")
 	conc := fs.String("concurrency", "1,16", "comma-separated concurrency levels (one client session per worker)")
 	fs.StringVar(&o.envoyBin, "envoy", os.Getenv("ENVOY_BIN"), "Envoy binary (default $ENVOY_BIN)")
@@ -139,6 +141,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.listDuration < 0 || o.listWarmup < 0 {
 		return o, fmt.Errorf("-list-duration and -list-warmup must not be negative")
+	}
+	if o.rounds < 1 {
+		return o, fmt.Errorf("-rounds must be at least 1")
 	}
 	if o.duration <= 0 {
 		return o, fmt.Errorf("-duration must be positive")
@@ -307,13 +312,14 @@ func run(ctx context.Context, o options) error {
 	results := map[string][]result{}
 	for _, version := range o.protocols {
 		o.protocol = version
-		for _, sc := range scenarios {
-			rs, err := runScenario(ctx, sc, up, o, maxConc, progress)
-			if err != nil {
-				return fmt.Errorf("%s at %s: %w", sc.name, version, err)
-			}
-			results[version] = append(results[version], rs...)
+		if len(scenarios) == 0 {
+			continue
 		}
+		rs, err := runScenarios(ctx, scenarios, up, o, maxConc, progress)
+		if err != nil {
+			return fmt.Errorf("at %s: %w", version, err)
+		}
+		results[version] = rs
 	}
 	var lists []listResult
 	if o.listDuration > 0 {
@@ -357,55 +363,102 @@ func run(ctx context.Context, o options) error {
 	return nil
 }
 
-// runScenario starts one set-up, opens maxConc sessions once, then warms up
-// and measures each concurrency level on the first n of them.
-func runScenario(ctx context.Context, sc scenario, up *upstream, o options, maxConc int, progress func(string, ...any)) (out []result, err error) {
-	l := &logs{}
+// sliceWarmup warms up each slice after the first of a row: the row's
+// sessions were idle while the other rows were measured.
+const sliceWarmup = 250 * time.Millisecond
+
+// running is one scenario's set-up, started once per protocol version.
+type running struct {
+	sc         scenario
+	l          *logs
+	tg         *target
+	cl         *clients
+	setupInits int64 // upstream initializes while its sessions opened
+}
+
+// runScenarios starts every scenario's set-up at once and opens maxConc
+// sessions on each, then measures each concurrency level in o.rounds
+// rounds: a round measures every scenario for o.duration/o.rounds in
+// turn (the first after o.warmup, the others after sliceWarmup), so a
+// shared machine's slow drifts (another tenant, CPU frequency) hit
+// every row alike instead of whichever row ran at the time. A row's
+// result is its slices together.
+func runScenarios(ctx context.Context, scs []scenario, up *upstream, o options, maxConc int, progress func(string, ...any)) (out []result, err error) {
+	var rs []*running
 	defer func() {
-		if err != nil && ctx.Err() == nil && o.verbose && l.String() != "" {
-			fmt.Fprintf(os.Stderr, "--- Envoy and gateway logs of %s ---\n%s\n", sc.name, l.String())
+		for _, r := range rs {
+			if err != nil && ctx.Err() == nil && o.verbose && r.l.String() != "" {
+				fmt.Fprintf(os.Stderr, "--- Envoy and gateway logs of %s ---\n%s\n", r.sc.name, r.l.String())
+			}
+			if r.cl != nil {
+				r.cl.Close()
+			}
+			r.tg.close()
 		}
 	}()
-	progress("%s: starting", sc.name)
-	tg, err := sc.start(ctx, l)
-	if err != nil {
-		return nil, err
+	for _, sc := range scs {
+		progress("%s: starting", sc.name)
+		r := &running{sc: sc, l: &logs{}}
+		if r.tg, err = sc.start(ctx, r.l); err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		rs = append(rs, r)
+		before := up.Inits.Load()
+		if r.cl, err = openClients(ctx, r.tg, maxConc, o.protocol); err != nil {
+			return nil, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		r.setupInits = up.Inits.Load() - before
 	}
-	defer tg.close()
-	// Upstream initializes not in a measured window: session set-up and
-	// warm-ups (where the gateway opens its upstream sessions). The
-	// gateway's own start-up discovery is before this and not counted.
-	last := up.Inits.Load()
-	cl, err := openClients(ctx, tg, maxConc, o.protocol)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	for _, n := range o.concurrency {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	slice := o.duration / time.Duration(o.rounds)
+	for i, n := range o.concurrency {
+		agg := make([]result, len(rs))
+		fastBefore := make([]int, len(rs))
+		for j, r := range rs {
+			agg[j] = result{scenario: r.sc.name, key: r.sc.key, concurrency: n}
+			if i == 0 {
+				agg[j].warmupInits = r.setupInits
+			}
+			fastBefore[j] = -1
+			if r.tg.admin != "" {
+				fastBefore[j], _ = fastRouteCalls(ctx, r.tg.admin)
+			}
 		}
-		progress("%s: concurrency %d", sc.name, n)
-		fastBefore := -1
-		if tg.admin != "" {
-			fastBefore, _ = fastRouteCalls(ctx, tg.admin)
+		for round := range o.rounds {
+			progress("tools/call: concurrency %d, round %d of %d", n, round+1, o.rounds)
+			warm := sliceWarmup
+			if round == 0 {
+				warm = o.warmup
+			}
+			for j, r := range rs {
+				start := up.Inits.Load()
+				m, err := measure(ctx, r.tg, r.cl.sessions[:n], up, warm, slice)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", r.sc.name, err)
+				}
+				a := &agg[j]
+				a.window += m.window
+				a.latencies = append(a.latencies, m.latencies...)
+				a.errors += m.errors
+				if a.firstErr == nil {
+					a.firstErr = m.firstErr
+				}
+				a.warmupInits += m.initsBefore - start
+				a.initsAfter += m.initsAfter - m.initsBefore
+			}
 		}
-		r, err := measure(ctx, tg, cl.sessions[:n], up, o.warmup, o.duration)
-		if err != nil {
-			return nil, err
+		for j, r := range rs {
+			a := &agg[j]
+			slices.Sort(a.latencies)
+			if fastBefore[j] >= 0 {
+				// Warm-up calls included: a share, not a count of the window.
+				after, _ := fastRouteCalls(ctx, r.tg.admin)
+				a.fastCalls = after - fastBefore[j]
+			}
+			if r.tg.spans != nil {
+				a.spans = r.tg.spans()
+			}
+			out = append(out, *a)
 		}
-		if fastBefore >= 0 {
-			// Warm-up calls included: a share, not a count of the window.
-			after, _ := fastRouteCalls(ctx, tg.admin)
-			r.fastCalls = after - fastBefore
-		}
-		r.scenario, r.key, r.concurrency = sc.name, sc.key, n
-		r.warmupInits = r.initsBefore - last
-		if tg.spans != nil {
-			r.spans = tg.spans()
-		}
-		last = r.initsAfter
-		out = append(out, r)
 	}
 	return out, nil
 }

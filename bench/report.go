@@ -14,8 +14,9 @@ func printReport(w io.Writer, o options, envoyVersion string, results []result) 
 	fmt.Fprintf(w, "\nMCP tools/call benchmark at MCP %s: demo echo tool, go-sdk client sessions, all on loopback\n\n", o.protocol)
 	fmt.Fprintf(w, "machine:  %s/%s, NumCPU %d, GOMAXPROCS %d, %s, Envoy %s (one worker thread per CPU, Envoy's default)\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), envoyVersion)
-	fmt.Fprintf(w, "run:      per row %v measured after %v warm-up; one client session per worker (MCP %s), opened once per scenario\n",
-		o.duration, o.warmup, o.protocol)
+	fmt.Fprintf(w, "run:      per row %v measured in %d slices of %v, taken in turn with the other rows' (every set-up running at once),\n"+
+		"          after %v warm-up (%v before each later slice); one client session per worker (MCP %s), opened once per scenario\n",
+		o.duration, o.rounds, o.duration/time.Duration(o.rounds), o.warmup, sliceWarmup, o.protocol)
 	fmt.Fprintf(w, "note:     one run on one machine; the client, upstream, ext_proc, sidecar and Envoy share its CPUs.\n")
 	fmt.Fprintf(w, "          Compare scenarios and ratios within a run, not absolute numbers across machines.\n\n")
 
