@@ -422,6 +422,43 @@ func diffCorpus() []diffCase {
 		repeat: [][2]string{{"x-litellm-api-key", "sk-unknown-0123456789"}}})
 	add(diffCase{name: "Mcp-Name twice", key: diffTools, mcpName: "echo", body: callBody("echo", ok),
 		repeat: [][2]string{{"Mcp-Name", "shout"}}})
+	// The aggregated endpoint /mcp: prefixed names.
+	for _, p := range diffPairs {
+		name := p.server + "-echo"
+		add(diffCase{name: "/mcp: allowed " + p.key + " " + name, path: "/mcp", key: p.key, mcpName: name, body: callBody(name, ok), fast: true})
+	}
+	for _, c := range []struct {
+		name, key, mcpName, tool string
+		fast                     bool
+		headers                  map[string]string
+	}{
+		{"/mcp: alpha-shout (not in its tool permissions)", diffTools, "alpha-shout", "alpha-shout", false, nil},
+		{"/mcp: gamma-echo (not its server)", diffTools, "gamma-echo", "gamma-echo", false, nil},
+		{"/mcp: beta-shout (disallowed_tools)", diffMaster, "beta-shout", "beta-shout", false, nil},
+		{"/mcp: gamma-x-echo (server gamma, tool x-echo)", diffTeamed, "gamma-x-echo", "gamma-x-echo", true, nil},
+		{"/mcp: alpha-echo-x (tool echo-x, not permitted)", diffTools, "alpha-echo-x", "alpha-echo-x", false, nil},
+		{"/mcp: gamma-ping", diffMaster, "gamma-ping", "gamma-ping", true, nil},
+		{"/mcp: an unknown prefix", diffMaster, "nosuch-echo", "nosuch-echo", false, nil},
+		{"/mcp: no prefix", diffMaster, "echo", "echo", false, nil},
+		{"/mcp: the prefix alone", diffMaster, "alpha-", "alpha-", false, nil},
+		{"/mcp: the separator first", diffMaster, "-echo", "-echo", false, nil},
+		{"/mcp: Mcp-Name another server's", diffMaster, "beta-echo", "alpha-echo", false, nil},
+		{"/mcp: Mcp-Name without the prefix", diffMaster, "echo", "alpha-echo", false, nil},
+		{"/mcp: x-mcp-servers", diffMaster, "alpha-echo", "alpha-echo", false, map[string]string{"x-mcp-servers": "alpha"}},
+		{"/mcp: a tool no server has", diffMaster, "gamma-nosuch", "gamma-nosuch", true, nil},
+	} {
+		add(diffCase{name: c.name, path: "/mcp", key: c.key, mcpName: c.mcpName, body: callBody(c.tool, ok), fast: c.fast, headers: c.headers})
+	}
+	add(diffCase{name: "/mcp: allowed_params extra param", path: "/mcp", key: diffTools, mcpName: "alpha-echo", body: callBody("alpha-echo", `{"text":"x","loud":true}`)})
+	add(diffCase{name: "/mcp: name after arguments, spaces", path: "/mcp", key: diffTools, mcpName: "alpha-echo", fast: true,
+		body: `{ "jsonrpc" : "2.0", "id" : 9, "method" : "tools/call", "params" : { "arguments" : { "text" : "late <&>" } , ` + requestMeta + ` , "name" : "alpha-echo" } }`})
+	add(diffCase{name: "/mcp: clientInfo named like a tool", path: "/mcp", key: diffTools, mcpName: "alpha-echo", fast: true,
+		body: `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"beta-echo","version":"1"}},"name":"alpha-echo","arguments":{"text":"ci"}}}`})
+	add(diffCase{name: "/mcp: the server's upstream answers HTML", path: "/mcp", key: diffTools, mcpName: "alpha-echo", body: callBody("alpha-echo", `{"text":"html"}`), fast: true})
+	add(diffCase{name: "/mcp: name twice", path: "/mcp", key: diffMaster, mcpName: "alpha-echo",
+		body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha-echo","name":"beta-echo","arguments":{"text":"x"}}}`})
+	add(diffCase{name: "/mcp: escaped name", path: "/mcp", key: diffMaster, mcpName: "alpha-echo",
+		body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"alpha-\u0065cho","arguments":{"text":"x"}}}`})
 	// 2026-07-28 requests carry the protocol version and the client's
 	// capabilities in params._meta (SEP-2575; go-sdk servers require it).
 	for i := range cs {
@@ -919,6 +956,7 @@ func TestFastPathDiff(t *testing.T) {
 		ups[3].stop()
 		down := []diffCase{
 			{name: "upstream down", alias: "delta", key: diffMaster, body: metaCallBody("echo", `{"text":"down"}`), mcpName: "echo", fast: true},
+			{name: "/mcp: upstream down", path: "/mcp", key: diffMaster, body: metaCallBody("delta-echo", `{"text":"down"}`), mcpName: "delta-echo", fast: true},
 			{name: "upstream down, string id", alias: "delta", key: diffMaster, mcpName: "echo", fast: true,
 				body: strings.Replace(metaCallBody("echo", `{"text":"down"}`), `"id":1`, `"id":"d-1"`, 1)},
 		}

@@ -2,8 +2,11 @@ package envoy
 
 import (
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_proc/v3"
 
 	"github.com/mcpgw/mcpgw/internal/wellknown"
@@ -92,6 +95,56 @@ func TestDirectListRoutes(t *testing.T) {
 		"resources/templates/list": true, "tools/call": false, "initialize": false, "TOOLS/LIST": false, "tools/listx": false} {
 		if method.MatchString(v) != want {
 			t.Errorf("Mcp-Method %q matches %v, want %v", v, !want, want)
+		}
+	}
+}
+
+// TestAggregateCandidateRoute: with grants, /mcp gets a candidate route
+// whose metadata names every server (to split names as the registry
+// does), and the paths and grants of the servers Envoy decides for only.
+func TestAggregateCandidateRoute(t *testing.T) {
+	p := baseParams(t)
+	d := strings.Repeat("ab", 32)
+	p.FastPath = &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", ValidUntil: time.Unix(2_000_000_000, 0),
+		Servers: []FastPathServer{{Alias: "wiki", Grants: map[string]FastPathGrant{d: {KeyAlias: "k", Tools: []string{"read"}}}}}}
+	rc, err := RouteConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agg *routev3.Route
+	for _, r := range rc.GetVirtualHosts()[0].GetRoutes() {
+		if r.GetName() == "fast_path_candidate:"+AggregateEndpoint {
+			agg = r
+		}
+	}
+	if agg == nil || agg.GetMatch().GetPath() != AggregateEndpoint {
+		t.Fatalf("no /mcp candidate route: %v", agg)
+	}
+	f := agg.GetMetadata().GetFilterMetadata()[fastPathFilterName].GetFields()
+	if f["mode"].GetStringValue() != "aggregate" || f["separator"].GetStringValue() != "-" {
+		t.Errorf("mode %v separator %v", f["mode"], f["separator"])
+	}
+	for _, k := range []string{"a:github", "a:wiki", "p:wiki", "d:" + d, "k:" + d + ":wiki"} {
+		if f[k] == nil {
+			t.Errorf("no %s in the /mcp metadata", k)
+		}
+	}
+	for _, k := range []string{"p:github", "k:" + d + ":github", "k:" + d} {
+		if f[k] != nil {
+			t.Errorf("%s in the /mcp metadata: github has no grants", k)
+		}
+	}
+	if got := f["k:"+d+":wiki"].GetStructValue().GetFields()["tools"].GetStructValue().GetFields()["read"]; !got.GetBoolValue() {
+		t.Errorf("the grant's tools: %v", f["k:"+d+":wiki"])
+	}
+	// No grants, no /mcp candidate.
+	p.FastPath.Servers = nil
+	if rc, err = RouteConfig(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rc.GetVirtualHosts()[0].GetRoutes() {
+		if strings.HasPrefix(r.GetName(), "fast_path_candidate:") {
+			t.Errorf("route %s without grants", r.GetName())
 		}
 	}
 }

@@ -144,6 +144,8 @@ func fastPathRoutes(p Params) ([]*routev3.Route, error) {
 		}
 	}
 	var fast, candidates []*routev3.Route
+	var decided []FastPathServer // with their grants, for /mcp
+	paths := map[string]string{}
 	for _, s := range p.FastPath.Servers {
 		u := byAlias[s.Alias]
 		if u == nil || len(s.Grants) == 0 {
@@ -153,14 +155,65 @@ func fastPathRoutes(p Params) ([]*routev3.Route, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := fastPathCandidateRoute(u, p, meta)
+		c, err := fastPathCandidateRoute(p, fastPathEndpoint(u.Alias), "fast_path_candidate:"+u.Alias, meta)
 		if err != nil {
 			return nil, err
 		}
 		fast = append(fast, fastPathRoute(u, p))
 		candidates = append(candidates, c)
+		decided = append(decided, s)
+		paths[s.Alias] = u.Path()
+	}
+	if len(decided) > 0 {
+		// The aggregated endpoint: a prefixed name, any of those servers.
+		meta, err := aggregateMetadata(p, decided, paths)
+		if err != nil {
+			return nil, err
+		}
+		c, err := fastPathCandidateRoute(p, AggregateEndpoint, "fast_path_candidate:"+AggregateEndpoint, meta)
+		if err != nil {
+			return nil, err
+		}
+		candidates = append(candidates, c)
 	}
 	return append(fast, candidates...), nil
+}
+
+// AggregateEndpoint is the path of the aggregated endpoint, the one
+// path outside a server's own endpoint the fast path takes: /mcp/<names>
+// and the x-mcp-servers headers narrow the scope, which only the full
+// path reads.
+const AggregateEndpoint = "/mcp"
+
+// aggregateMetadata is what fastpath.lua reads on the /mcp candidate
+// route (its mode "aggregate"): every server's alias, to split names
+// exactly as namespace.Registry.Split does, and the paths and grants of
+// the servers Envoy decides for.
+func aggregateMetadata(p Params, servers []FastPathServer, paths map[string]string) (*structpb.Struct, error) {
+	st, err := structpb.NewStruct(map[string]any{
+		"mode":        "aggregate",
+		"separator":   p.FastPath.Separator,
+		"key_header":  p.FastPath.KeyHeader,
+		"valid_until": float64(p.FastPath.ValidUntil.Unix()),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("envoy: fast path on %s: %w", AggregateEndpoint, err)
+	}
+	for _, u := range p.Upstreams {
+		st.Fields["a:"+u.Alias] = structpb.NewBoolValue(true)
+	}
+	for _, s := range servers {
+		st.Fields["p:"+s.Alias] = structpb.NewStringValue(paths[s.Alias])
+		for d, g := range s.Grants {
+			v, err := grantValue(g)
+			if err != nil {
+				continue // as fastPathMetadata: that key's calls take the full path
+			}
+			st.Fields["k:"+d+":"+s.Alias] = v
+			st.Fields["d:"+d] = structpb.NewBoolValue(true)
+		}
+	}
+	return st, nil
 }
 
 // fastPathEndpoint is a server's own MCP endpoint (namespace: names there
@@ -196,11 +249,12 @@ func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 	return r
 }
 
-// fastPathCandidateRoute matches a call the fast path may take, by its
-// headers: POST on the server's own endpoint, 2026-07-28, tools/call,
-// no session, no x-mcp-cluster (ext_proc sets one on every request it
-// routes, so a request it has seen never matches again).
-func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Struct) (*routev3.Route, error) {
+// fastPathCandidateRoute, named name, matches a call the fast path may
+// take, by its headers: POST on path (a server's own endpoint, or
+// AggregateEndpoint), 2026-07-28, tools/call, no session, no
+// x-mcp-cluster (ext_proc sets one on every request it routes, so a
+// request it has seen never matches again).
+func fastPathCandidateRoute(p Params, path, name string, meta *structpb.Struct) (*routev3.Route, error) {
 	header := func(name, value string) *routev3.HeaderMatcher {
 		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exact(value)}}
 	}
@@ -209,9 +263,9 @@ func fastPathCandidateRoute(u *upstreams.Upstream, p Params, meta *structpb.Stru
 	}
 	catchAll := catchAllRoute(p)
 	return &routev3.Route{
-		Name: "fast_path_candidate:" + u.Alias,
+		Name: name,
 		Match: &routev3.RouteMatch{
-			PathSpecifier: &routev3.RouteMatch_Path{Path: fastPathEndpoint(u.Alias)},
+			PathSpecifier: &routev3.RouteMatch_Path{Path: path},
 			Headers: []*routev3.HeaderMatcher{
 				header(":method", "POST"),
 				header("mcp-protocol-version", FastPathProtocolVersion),
@@ -261,12 +315,7 @@ func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*str
 		return nil, fmt.Errorf("envoy: fast path grants of %s: %w", s.Alias, err)
 	}
 	for _, d := range digests {
-		g := s.Grants[d]
-		params := map[string]any{}
-		for tool, names := range g.Params {
-			params[tool] = setOf(names)
-		}
-		v, err := structpb.NewValue(map[string]any{"key": g.KeyAlias, "team": g.Team, "org": g.Org, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
+		v, err := grantValue(s.Grants[d])
 		if err != nil {
 			// A name that is not UTF-8 cannot be sent to Envoy: that
 			// key's calls take the full path.
@@ -275,6 +324,15 @@ func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*str
 		st.Fields["k:"+d] = v
 	}
 	return st, nil
+}
+
+// grantValue is a grant as fastpath.lua reads it.
+func grantValue(g FastPathGrant) (*structpb.Value, error) {
+	params := map[string]any{}
+	for tool, names := range g.Params {
+		params[tool] = setOf(names)
+	}
+	return structpb.NewValue(map[string]any{"key": g.KeyAlias, "team": g.Team, "org": g.Org, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
 }
 
 func setOf(names []string) map[string]any {

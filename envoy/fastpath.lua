@@ -6,11 +6,23 @@
 -- on to ext_proc, which decides it as it decides every other request.
 --
 -- Runs on the fast-path candidate routes only (envoy/fastpath.go): POST
--- /<alias>/mcp, MCP-Protocol-Version 2026-07-28, Mcp-Method tools/call,
--- no Mcp-Session-Id. It reads the body itself (parseBody), with a parser
--- as strict as the full path's.
+-- /<alias>/mcp or /mcp, MCP-Protocol-Version 2026-07-28, Mcp-Method
+-- tools/call, no Mcp-Session-Id. It reads the body itself (parseBody),
+-- with a parser as strict as the full path's. On the list candidate
+-- route (mode "list", envoy/directlist.go) it only recognises list
+-- requests for the sidecar (isList).
 --
--- Route metadata (under this filter's name):
+-- On /mcp (mode "aggregate") the name is "<alias><separator><tool>"
+-- and the route metadata holds every server's grants instead:
+--   separator            the tool-prefix separator
+--   a:<alias>            true for every server (the name's alias is the
+--                        longest of them, as namespace.Registry.Split)
+--   p:<alias>            the upstream path of a server Envoy decides for
+--   d:<digest>           true for a key with a grant on any server
+--   k:<digest>:<alias>   its grant on that server
+-- with key_header and valid_until as below.
+--
+-- Route metadata of a server's own endpoint (under this filter's name):
 --   server       the server's alias
 --   path         the upstream's path (with its query), which the call
 --                goes to
@@ -190,6 +202,8 @@ local function parseObject(s, i, depth, level, doc)
     if e == nil then return nil end
     if (level == 1 or level == 2) and c ~= 123 and c ~= 91 then
       doc.raw[level][name] = sub(s, i, e - 1)
+      -- Where params.name is, to rewrite it on /mcp (aggregate mode).
+      if level == 2 and name == "name" then doc.namePos = { i, e - 1 } end
     end
     i = skipSpace(s, e)
     if i == nil then return nil end
@@ -289,6 +303,29 @@ end
 
 local function set(t) return type(t) == "table" and t or {} end
 
+-- split reads a prefixed name as namespace.Registry.Split does: the
+-- longest server alias (route metadata "a:<alias>", every server's)
+-- followed by the separator, with something after it. It returns the
+-- alias and the server's own name, or nil.
+local function split(name, sep, route)
+  local e = #name
+  while e > 0 do
+    -- The last separator that ends at or before e.
+    local last, from = nil, 1
+    while true do
+      local i = find(name, sep, from, true)
+      if i == nil or i + #sep - 1 > e then break end
+      last, from = i, i + 1
+    end
+    if last == nil then return nil end
+    if last > 1 and last + #sep <= #name and route:get("a:" .. sub(name, 1, last - 1)) then
+      return sub(name, 1, last - 1), sub(name, last + #sep)
+    end
+    e = last - 1
+  end
+  return nil
+end
+
 -- decide returns the call's tool, id and the key's grant when that grant on the
 -- server allows it, else nil.
 local function decide(handle, route, headers)
@@ -315,10 +352,20 @@ local function decide(handle, route, headers)
 
   local validUntil = route:get("valid_until")
   if type(validUntil) ~= "number" or os.time() >= validUntil then return nil end
-  local grant = route:get("k:" .. sha256(key))
-  if grant == nil then return nil end
+  local digest = sha256(key)
   -- Read before body(): a wrapper Envoy handed out is gone after a yield.
-  local prefix = route:get("prefix")
+  local aggregate = route:get("mode") == "aggregate"
+  local grant, prefix, sep
+  if aggregate then
+    -- /mcp: the server is known once the name is read; a key with no
+    -- grant on any server is the full path's at once.
+    if route:get("d:" .. digest) == nil then return nil end
+    sep = route:get("separator")
+  else
+    grant = route:get("k:" .. digest)
+    if grant == nil then return nil end
+    prefix = route:get("prefix")
+  end
 
   local body = handle:body()
   if body == nil then return nil end
@@ -335,7 +382,20 @@ local function decide(handle, route, headers)
   local raw = params.name
   if raw == nil or find(raw, '[\\\128-\255]') or #raw < 3 or sub(raw, 1, 1) ~= '"' then return nil end
   local tool = sub(raw, 2, -2)
-  if tool ~= name or sub(tool, 1, #prefix) == prefix then return nil end
+  if tool ~= name then return nil end
+  local server, path
+  if aggregate then
+    -- "<alias><separator><tool>", the alias one Envoy has grants on.
+    route = handle:metadata()
+    local alias, own = split(tool, sep, route)
+    if alias == nil then return nil end
+    path, grant = route:get("p:" .. alias), route:get("k:" .. digest .. ":" .. alias)
+    if path == nil or grant == nil or doc.namePos == nil then return nil end
+    server, tool = alias, own
+  elseif sub(tool, 1, #prefix) == prefix then
+    -- A name written with the server's prefix: the full path strips it.
+    return nil
+  end
   if params.arguments ~= nil or (doc.kind[2].arguments ~= nil and doc.kind[2].arguments ~= "{") then return nil end
   local args = doc.names[3]
   if #args > maxArgs then return nil end
@@ -349,7 +409,7 @@ local function decide(handle, route, headers)
     if #k > maxArgName then return nil end
     if rule ~= nil and not rule[k] then return nil end
   end
-  return tool, id, grant
+  return tool, id, grant, server, path, aggregate and doc.namePos or nil
 end
 
 -- The list methods the sidecar answers from its discovery cache: a
@@ -390,9 +450,18 @@ function envoy_on_request(handle)
   local route = handle:metadata()
   if route:get("mode") == "list" then return onListRequest(handle) end
   local server, upstreamPath = route:get("server"), route:get("path")
-  if server == nil or upstreamPath == nil then return end
-  local tool, id, grant = decide(handle, route, handle:headers())
+  if route:get("mode") ~= "aggregate" and (server == nil or upstreamPath == nil) then return end
+  local tool, id, grant, aggServer, aggPath, namePos = decide(handle, route, handle:headers())
   if tool == nil then return end
+  if namePos ~= nil then
+    -- /mcp: the name goes upstream without its prefix, in the body (its
+    -- Content-Length follows) and in Mcp-Name, as the full path sends it.
+    server, upstreamPath = aggServer, aggPath
+    local body = handle:body()
+    local bytes = body:getBytes(0, body:length())
+    body:setBytes(sub(bytes, 1, namePos[1] - 1) .. '"' .. tool .. '"' .. sub(bytes, namePos[2] + 1))
+    handle:headers():replace("mcp-name", tool)
+  end
   -- What the full path sends upstream: the client's headers but for the
   -- MCP protocol's own and a few others (upstreams/credentials).
   local headers, drop = handle:headers(), {}

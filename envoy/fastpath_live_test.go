@@ -457,10 +457,32 @@ func TestFastPathLive(t *testing.T) {
 	})
 
 	t.Run("never allows what the full path refuses", func(t *testing.T) {
-		fastPathProperty(t, func(body, mcpName string) (fast bool, upstreamBody string) {
+		fastPathProperty(t, "", func(body, mcpName string) (fast bool, upstreamBody string) {
 			c := env.send(t, "/fast/mcp", body, with("mcp-name", mcpName))
 			if c.seen == nil {
 				return false, ""
+			}
+			return c.fast, c.seen.Body
+		})
+	})
+	t.Run("never allows what the full path refuses, on /mcp", func(t *testing.T) {
+		fastPathProperty(t, "fast-", func(body, mcpName string) (fast bool, upstreamBody string) {
+			c := env.send(t, "/mcp", body, with("mcp-name", mcpName))
+			if c.seen == nil {
+				// The other server ("fast2-echo"): checked here, as the
+				// property checks the first.
+				if seen := env.up2.take(); len(seen) == 1 {
+					if !c.fast || !fullPathAllows(body, mcpName, "fast2-") {
+						t.Errorf("fast2 got %s (fast %v), which the full path refuses", body, c.fast)
+					}
+					if want := strings.Replace(body, `"`+mcpName+`"`, `"`+strings.TrimPrefix(mcpName, "fast2-")+`"`, 1); seen[0].Body != want {
+						t.Errorf("fast2 got %s, want %s", seen[0].Body, want)
+					}
+				}
+				return false, ""
+			}
+			if c.fast && (c.seen.Path != "/upstream/mcp" || c.seen.Header.Get("mcp-name") != strings.TrimPrefix(mcpName, "fast-")) {
+				t.Errorf("a fast call on /mcp reached %s with Mcp-Name %q", c.seen.Path, c.seen.Header.Get("mcp-name"))
 			}
 			return c.fast, c.seen.Body
 		})

@@ -16,13 +16,20 @@ import (
 // takes only text and n): the message must parse as the gateway parses
 // it (extproc/rpc: one request, no ambiguous member), name a granted
 // tool, and send only allowed argument names (at most 256).
-func fullPathAllows(body, mcpName string) bool {
+//
+// prefix is "" on the server's own endpoint; on /mcp it is the server's
+// "<alias><separator>", which the name must start with.
+func fullPathAllows(body, mcpName, prefix string) bool {
 	msg, batch, err := rpc.Parse([]byte(body))
 	if err != nil || batch || msg.Kind != rpc.KindRequest || msg.Method != "tools/call" {
 		return false
 	}
 	name, ok := msg.ParamString("name")
-	if !ok || name != mcpName || (name != "echo" && name != "html") {
+	if !ok || name != mcpName || !strings.HasPrefix(name, prefix) {
+		return false
+	}
+	name = name[len(prefix):]
+	if name != "echo" && name != "html" {
 		return false
 	}
 	raw := bytes.TrimSpace(msg.ParamRaw("arguments"))
@@ -60,12 +67,21 @@ func fullPathAllows(body, mcpName string) bool {
 // path would refuse, or changes the body. The mutations are the ones
 // parsers disagree on: members repeated, in other cases, escaped or
 // folded, values of other types, bytes cut or changed.
-func fastPathProperty(t *testing.T, send func(body, mcpName string) (fast bool, upstreamBody string)) {
+//
+// With a prefix (the aggregated endpoint /mcp), the names are written
+// with it, and the upstream must get the body with the name's prefix
+// stripped and nothing else changed.
+func fastPathProperty(t *testing.T, prefix string, send func(body, mcpName string) (fast bool, upstreamBody string)) {
 	seeds := []string{
 		`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":1}}}`,
 		`{"jsonrpc":"2.0","id":"r-1","method":"tools/call","params":{"_meta":{"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"}},"name":"echo","arguments":{"text":"{\"name\":\"shout\"}"}}}`,
 		"{ \"method\" : \"tools/call\" ,\n \"params\" : { \"arguments\" : { \"n\" : [1,{\"x\":null}] } , \"name\" : \"echo\" } , \"id\" : 1 , \"jsonrpc\" : \"2.0\" }",
 		`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"html"}}`,
+	}
+	for i := range seeds {
+		seeds[i] = strings.Replace(seeds[i], `"name" : "echo"`, `"name" : "`+prefix+`echo"`, 1)
+		seeds[i] = strings.Replace(seeds[i], `"name":"echo"`, `"name":"`+prefix+`echo"`, 1)
+		seeds[i] = strings.Replace(seeds[i], `"name":"html"`, `"name":"`+prefix+`html"`, 1)
 	}
 	keys := []string{`"name"`, `"Name"`, `"NAME"`, `"n\u0061me"`, `"arguments"`, `"Arguments"`, `"argumentſ"`, `"id"`, `"ID"`, `"method"`,
 		`"params"`, `"jsonrpc"`, `"_meta"`, `"result"`, `"x"`, `"text"`, `"n"`, `"N"`, `"te\u0078t"`, `"Text"`, `"teKt"`, `"\u006e"`}
@@ -114,12 +130,17 @@ func fastPathProperty(t *testing.T, send func(body, mcpName string) (fast bool, 
 					body = body[:j] + string(junk[rng.IntN(len(junk))]) + body[j+1:]
 				}
 			case 5:
-				body = strings.Replace(body, `"echo"`, []string{`"shout"`, `"Echo"`, `"ech\u006f"`, `"fast-echo"`, `"echo "`}[rng.IntN(5)], 1)
+				variants := []string{`"shout"`, `"Echo"`, `"ech\u006f"`, `"fast-echo"`, `"echo "`, `"fast2-echo"`, `"fast-"`, `"fast-fast-echo"`}
+				v := variants[rng.IntN(len(variants))]
+				if prefix != "" && v[1] != 'f' {
+					v = `"` + prefix + v[1:]
+				}
+				body = strings.Replace(body, `"`+prefix+`echo"`, v, 1)
 			case 6:
 				body = "[" + body + "]"
 			}
 		}
-		mcpName := "echo"
+		mcpName := prefix + "echo"
 		if msg, batch, err := rpc.Parse([]byte(body)); err == nil && !batch {
 			if n, ok := msg.ParamString("name"); ok && n != "" && !strings.ContainsAny(n, "\r\n\x00") {
 				mcpName = n
@@ -127,7 +148,7 @@ func fastPathProperty(t *testing.T, send func(body, mcpName string) (fast bool, 
 		}
 		took, got := send(body, mcpName)
 		total++
-		want := fullPathAllows(body, mcpName)
+		want := fullPathAllows(body, mcpName, prefix)
 		if want {
 			allowed++
 		}
@@ -138,8 +159,15 @@ func fastPathProperty(t *testing.T, send func(body, mcpName string) (fast bool, 
 		if !want {
 			t.Errorf("the fast path took a call the full path refuses: Mcp-Name %q body %s", mcpName, body)
 		}
-		if got != body {
-			t.Errorf("the fast path changed the body: sent %s, upstream got %s", body, got)
+		wantBody := body
+		if prefix != "" {
+			// The name's raw value is plain (the fast path took it):
+			// its first appearance is params.name (no mutation writes
+			// a prefixed name anywhere else).
+			wantBody = strings.Replace(body, `"`+mcpName+`"`, `"`+strings.TrimPrefix(mcpName, prefix)+`"`, 1)
+		}
+		if got != wantBody {
+			t.Errorf("the fast path sent the upstream another body: sent %s, upstream got %s, want %s", body, got, wantBody)
 		}
 	}
 	if fast == 0 || slices.Contains([]int{0, total}, allowed) {
