@@ -21,22 +21,25 @@ type DirectDecider interface {
 
 // withDirect has d decide every request that carries token in
 // wellknown.DirectListHeader (which only Envoy's direct route sets)
-// before next serves it. A request without it, or with another value
-// (a client's own, had a route let one through), has been decided by
-// the ext_proc service already.
+// before next serves it. A request without the header has been decided
+// by the ext_proc service already. One with another value is refused:
+// every other route removes a client's copy, so it can only come from an
+// Envoy configured for another gateway, and nobody decided it.
 func withDirect(d DirectDecider, token string, next http.Handler) http.Handler {
 	if d == nil || token == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := r.Header.Get(wellknown.DirectListHeader)
-		if got == "" {
+		values := r.Header.Values(wellknown.DirectListHeader)
+		if len(values) == 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
 		r.Header.Del(wellknown.DirectListHeader)
-		if subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			next.ServeHTTP(w, r)
+		if len(values) != 1 || subtle.ConstantTimeCompare([]byte(values[0]), []byte(token)) != 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error: the gateway could not decide this request"}}`)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPeekBodySize+1))

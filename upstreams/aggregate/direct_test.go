@@ -36,7 +36,7 @@ func (f *fakeDecider) DecideDirect(w http.ResponseWriter, r *http.Request, body 
 func TestWithDirect(t *testing.T) {
 	for _, c := range []struct {
 		name        string
-		header      string // "" = none
+		header      string // "" = none; "a\x00b" = two values
 		serve       bool
 		answer      int // the handler's WriteHeader; 0 = none (200)
 		wantDecided bool
@@ -44,7 +44,8 @@ func TestWithDirect(t *testing.T) {
 		wantStatus  int // the client's
 	}{
 		{name: "no header: decided by ext_proc already", wantServed: true, wantStatus: 200},
-		{name: "another token: a client's copy", header: "guess", wantServed: true, wantStatus: 200},
+		{name: "another token: nobody decided it", header: "guess", wantStatus: 500},
+		{name: "the token twice", header: "tok\x00tok", wantStatus: 500},
 		{name: "the token, refused", header: "tok", wantDecided: true, wantStatus: 401},
 		{name: "the token, served", header: "tok", serve: true, wantDecided: true, wantServed: true, wantStatus: 200},
 		{name: "the token, served with 404", header: "tok", serve: true, answer: 404, wantDecided: true, wantServed: true, wantStatus: 404},
@@ -64,8 +65,15 @@ func TestWithDirect(t *testing.T) {
 				io.WriteString(w, "answer")
 			})
 			r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(`{"list":1}`))
-			if c.header != "" {
-				r.Header.Set(wellknown.DirectListHeader, c.header)
+			for i, v := range strings.Split(c.header, "\x00") {
+				if v == "" {
+					continue
+				}
+				if i == 0 {
+					r.Header.Set(wellknown.DirectListHeader, v)
+				} else {
+					r.Header.Add(wellknown.DirectListHeader, v)
+				}
 			}
 			w := httptest.NewRecorder()
 			withDirect(d, "tok", next).ServeHTTP(w, r)
