@@ -287,10 +287,11 @@ func run(ctx context.Context, o options) error {
 	if !o.calls {
 		scenarios = nil
 	}
-	perRow := o.warmup + o.duration
+	perRow := o.warmup + o.duration + time.Duration(o.rounds-1)*sliceWarmup
 	total := time.Duration(len(o.protocols)*len(scenarios)*len(o.concurrency))*perRow + 5*time.Second
 	if o.listDuration > 0 {
-		total += time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 5*time.Second
+		// Each version: the gateway's rows, then Envoy alone's.
+		total += time.Duration(len(o.protocols))*(2*time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 10*time.Second)
 	}
 	// Rough: each write of the visible scenario takes about a poll
 	// interval on SQLite and far less on PostgreSQL; the scale scenario
@@ -306,8 +307,8 @@ func run(ctx context.Context, o options) error {
 	if o.sessions > 0 {
 		total += time.Duration(o.sessions)*7*time.Millisecond + 5*time.Second
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured), then tools/list, open sessions, the control plane; about %v in all\n",
-		len(o.protocols), len(scenarios), len(o.concurrency), o.warmup, o.duration, total.Round(time.Second))
+	fmt.Fprintf(os.Stderr, "bench: %d protocol versions x %d tools/call scenarios x %d concurrency levels x (%v warm-up + %v measured in %d rounds), then tools/list, open sessions, the control plane; about %v in all\n",
+		len(o.protocols), len(scenarios), len(o.concurrency), o.warmup, o.duration, o.rounds, total.Round(time.Second))
 
 	results := map[string][]result{}
 	for _, version := range o.protocols {
