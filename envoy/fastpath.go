@@ -23,10 +23,12 @@ import (
 )
 
 // The fast path (docs/architecture.md, "The fast path"): Envoy decides a
-// 2026-07-28 tools/call on a server's own endpoint itself, from grants the
-// gateway computed with its policy, and sends it straight to the upstream
-// with ext_proc off. Everything it does not recognise goes on to ext_proc
-// untouched. Two routes per server carry it:
+// 2026-07-28 tools/call on a server's own endpoint, or on /mcp with a
+// prefixed name, itself, from grants the gateway computed with its
+// policy, and sends it straight to the upstream with ext_proc off.
+// Everything it does not recognise goes on to ext_proc untouched. Two
+// routes per server carry it, and one more candidate route for /mcp
+// (AggregateEndpoint) with every server's grants:
 //
 //   - the candidate route (fastPathCandidateRoute) matches what the fast
 //     path may take by its headers alone and turns on, for it only, the

@@ -306,22 +306,26 @@ local function set(t) return type(t) == "table" and t or {} end
 -- split reads a prefixed name as namespace.Registry.Split does: the
 -- longest server alias (route metadata "a:<alias>", every server's)
 -- followed by the separator, with something after it. It returns the
--- alias and the server's own name, or nil.
+-- alias and the server's own name, or nil. Names longer than
+-- maxSplitName are the full path's (MCP names have at most 128
+-- characters; a long name of separators would cost a lookup each).
+local maxSplitName = 256
+
 local function split(name, sep, route)
-  local e = #name
-  while e > 0 do
-    -- The last separator that ends at or before e.
-    local last, from = nil, 1
-    while true do
-      local i = find(name, sep, from, true)
-      if i == nil or i + #sep - 1 > e then break end
-      last, from = i, i + 1
+  if #name > maxSplitName or #sep == 0 then return nil end
+  -- Every position the separator starts at, overlapping ones included.
+  local starts, from = {}, 1
+  while true do
+    local i = find(name, sep, from, true)
+    if i == nil then break end
+    starts[#starts + 1], from = i, i + 1
+  end
+  -- From the right: the first alias found is the longest.
+  for n = #starts, 1, -1 do
+    local i = starts[n]
+    if i > 1 and i + #sep <= #name and route:get("a:" .. sub(name, 1, i - 1)) then
+      return sub(name, 1, i - 1), sub(name, i + #sep)
     end
-    if last == nil then return nil end
-    if last > 1 and last + #sep <= #name and route:get("a:" .. sub(name, 1, last - 1)) then
-      return sub(name, 1, last - 1), sub(name, last + #sep)
-    end
-    e = last - 1
   end
   return nil
 end
@@ -517,6 +521,7 @@ local logHeaders = {
 
 local function onDirectResponse(handle)
   local headers, meta = handle:headers(), handle:streamInfo():dynamicMetadata()
+  local refused = headers:get("x-mcpgw-log-jsonrpc-error") ~= nil
   for name, key in pairs(logHeaders) do
     local v = headers:get(name)
     if v ~= nil then
@@ -525,6 +530,9 @@ local function onDirectResponse(handle)
       headers:remove(name)
     end
   end
+  -- A refusal is the full path's reply, which Envoy answers itself:
+  -- no upstream timing.
+  if refused then headers:remove("x-envoy-upstream-service-time") end
 end
 
 function envoy_on_response(handle)

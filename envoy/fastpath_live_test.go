@@ -211,6 +211,17 @@ func TestFastPathLive(t *testing.T) {
 		fast    bool
 	}{
 		{"allowed", "", std, call, true},
+		{"allowed on /mcp", "/mcp", with("mcp-name", "fast-echo"), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
+		{"/mcp, no prefix", "/mcp", std, call, false},
+		{"/mcp, a name of 256 bytes", "/mcp", with("x-litellm-api-key", "sk-open", "mcp-name", "fast-"+strings.Repeat("t", 251)),
+			strings.Replace(call, `"echo"`, `"fast-`+strings.Repeat("t", 251)+`"`, 1), true},
+		// Longer names are the full path's: a name of separators would
+		// cost the split one lookup each.
+		{"/mcp, a name of 257 bytes", "/mcp", with("x-litellm-api-key", "sk-open", "mcp-name", "fast-"+strings.Repeat("t", 252)),
+			strings.Replace(call, `"echo"`, `"fast-`+strings.Repeat("t", 252)+`"`, 1), false},
+		{"/mcp, a name of 30,000 separators", "/mcp", with("x-litellm-api-key", "sk-open", "mcp-name", "fast"+strings.Repeat("-", 30000)+"x"),
+			strings.Replace(call, `"echo"`, `"fast`+strings.Repeat("-", 30000)+`x"`, 1), false},
+		{"/mcp/fast (a narrowed scope)", "/mcp/fast", with("mcp-name", "fast-echo"), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
 		{"string id", "", std, strings.Replace(call, `"id":7`, `"id":"a-1"`, 1), true},
 		{"no arguments", "", std, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo"}}`, true},
 		{"open grant", "", with("x-litellm-api-key", "sk-open", "mcp-name", "other"), strings.Replace(call, `"echo"`, `"other"`, 1), true},
@@ -293,8 +304,14 @@ func TestFastPathLive(t *testing.T) {
 				if viaExtProc || s.Path != "/upstream/mcp" {
 					t.Fatalf("took the full path (ext_proc saw the answer: %v, upstream path %q), want the fast path", viaExtProc, s.Path)
 				}
-				if s.Body != tc.body {
-					t.Errorf("upstream body %q, want %q unchanged", s.Body, tc.body)
+				wantBody, wantName := tc.body, tc.headers["mcp-name"]
+				if path == AggregateEndpoint {
+					// The name without its prefix, in the body and Mcp-Name.
+					wantName = strings.TrimPrefix(wantName, "fast-")
+					wantBody = strings.Replace(tc.body, `"fast-`, `"`, 1)
+				}
+				if s.Body != wantBody {
+					t.Errorf("upstream body %q, want %q", s.Body, wantBody)
 				}
 				// x-envoy-original-path: the full path rewrites the path
 				// in ext_proc, which adds no header naming the endpoint.
@@ -303,7 +320,7 @@ func TestFastPathLive(t *testing.T) {
 						t.Errorf("upstream got %s: %q; the full path sends none", h, v)
 					}
 				}
-				if s.Header.Get("mcp-name") != tc.headers["mcp-name"] || s.Header.Get("mcp-protocol-version") != "2026-07-28" {
+				if s.Header.Get("mcp-name") != wantName || s.Header.Get("mcp-protocol-version") != "2026-07-28" {
 					t.Errorf("upstream lost MCP headers: %v", s.Header)
 				}
 				if v := c.header.Get("mcp-session-id"); v != "" {
@@ -377,7 +394,7 @@ func TestFastPathLive(t *testing.T) {
 		alice := 0
 		for _, e := range got {
 			if e.logName != wellknown.FastPathLogName || e.meta["decided_by"] != "envoy" || e.meta["server"] != "fast" ||
-				e.meta["mcp_method"] != "tools/call" || (e.meta["tool"] != "echo" && e.meta["tool"] != "other") || e.requestID == "" {
+				e.meta["mcp_method"] != "tools/call" || (e.meta["tool"] != "echo" && e.meta["tool"] != "other" && e.meta["tool"] != strings.Repeat("t", 251)) || e.requestID == "" {
 				t.Errorf("entry %+v", e)
 			}
 			if e.meta["key_alias"] == "alice" {

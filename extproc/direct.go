@@ -72,15 +72,26 @@ func sidecarOnly(d router.Decision) bool {
 		len(d.RemoveHeaders) == 0 && d.Body == nil && d.Call == nil
 }
 
+// routerAdded are the request headers Envoy's router adds on the way to
+// the sidecar, after ext_proc would have seen the request: not the
+// client's, so not the router's to read.
+var routerAdded = map[string]bool{
+	wellknown.DirectListHeader:            true,
+	"x-envoy-original-host":               true, // auto_host_rewrite; :authority below
+	"x-envoy-expected-rq-timeout-ms":      true,
+	"x-envoy-attempt-count":               true,
+	"x-envoy-upstream-stream-duration-ms": true,
+}
+
 // directHeaders are r's headers as Envoy hands them to ext_proc: lower-
 // case names, repeated ones joined with ", " (headerMap), and the pseudo
-// headers the router reads. The direct-list header is Envoy's, not the
-// client's.
+// headers the router reads, the client's :authority among them (the
+// route rewrote Host to the sidecar's).
 func directHeaders(r *http.Request) router.Headers {
 	h := make(router.Headers, len(r.Header)+4)
 	for k, vs := range r.Header {
 		k = strings.ToLower(k)
-		if k == wellknown.DirectListHeader {
+		if routerAdded[k] {
 			continue
 		}
 		h[k] = strings.Join(vs, ", ")
@@ -88,6 +99,9 @@ func directHeaders(r *http.Request) router.Headers {
 	h[":method"] = r.Method
 	h[":path"] = r.RequestURI
 	h[":authority"] = r.Host
+	if host := r.Header.Get("X-Envoy-Original-Host"); host != "" {
+		h[":authority"] = host
+	}
 	h[":scheme"] = "http"
 	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
 		h[":scheme"] = p
@@ -115,8 +129,9 @@ func (s *Server) writeDirectReply(w http.ResponseWriter, st *requestState, reply
 // unchanged. Envoy's list mode sends only list requests, which it always
 // does: so this is a gateway bug, and the request is refused, not served.
 func (s *Server) refuseDirect(w http.ResponseWriter, st *requestState, phase string) {
+	path, _, _ := strings.Cut(st.headers.Get(":path"), "?")
 	s.log.Error("a direct list request was not the sidecar's to serve; refused", "request_id", st.requestID(),
-		"path", st.headers.Get(":path"), "phase", phase)
+		"path", path, "phase", phase)
 	s.writeDirectReply(w, st, router.ErrorReply(&rpc.Error{Status: http.StatusInternalServerError, Code: rpc.CodeInternalError,
 		Message: "internal error: the gateway could not decide this request"}, nil))
 }

@@ -210,9 +210,11 @@ type liveDecider struct {
 
 func (d liveDecider) DecideDirect(w http.ResponseWriter, r *http.Request, body []byte) (bool, func(int)) {
 	if d.ctx.Err() != nil {
+		// As Envoy answers a request its ext_proc service cannot take
+		// (its local reply for a 5xx, envoy/localreply.go).
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		w.Write((&rpc.Error{Code: rpc.CodeInternalError, Message: "the gateway's ext_proc service is not running"}).Response(nil))
+		w.WriteHeader(http.StatusInternalServerError)
+		w.Write((&rpc.Error{Code: rpc.CodeInternalError, Message: "gateway error: ext_proc service not running"}).Response(nil))
 		return false, nil
 	}
 	return d.svc.DecideDirect(w, r, body)
