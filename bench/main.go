@@ -291,7 +291,7 @@ func run(ctx context.Context, o options) error {
 	total := time.Duration(len(o.protocols)*len(scenarios)*len(o.concurrency))*perRow + 5*time.Second
 	if o.listDuration > 0 {
 		// Each version: the gateway's rows, then Envoy alone's.
-		total += time.Duration(len(o.protocols))*(2*time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 10*time.Second)
+		total += time.Duration(len(o.protocols)) * (2*time.Duration(len(o.concurrency))*(o.listWarmup+o.listDuration) + 10*time.Second)
 	}
 	// Rough: each write of the visible scenario takes about a poll
 	// interval on SQLite and far less on PostgreSQL; the scale scenario

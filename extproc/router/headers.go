@@ -14,6 +14,7 @@ const (
 	headerSessionID       = "mcp-session-id"
 	headerProtocolVersion = "mcp-protocol-version"
 	headerMCPName         = "mcp-name"
+	headerMCPMethod       = "mcp-method"
 	headerContentLength   = "content-length"
 	headerContentType     = "content-type"
 	headerPath            = ":path"

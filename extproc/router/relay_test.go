@@ -172,7 +172,8 @@ func TestWhichCallsAreRelayed(t *testing.T) {
 		{"2026-07-28 client", "/mcp", "asks", "2026-07-28", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := r.decideBody(Headers{":method": "POST", ":path": tc.path, "mcp-session-id": tc.session, "mcp-protocol-version": tc.version}, call)
+			d := r.decideBody(Headers{":method": "POST", ":path": tc.path, "mcp-session-id": tc.session, "mcp-protocol-version": tc.version,
+				"mcp-method": "tools/call", "mcp-name": "demo-ask"}, call)
 			if d.Call == nil || d.Call.RelayRequests != tc.want {
 				t.Fatalf("got %+v reply %+v", d.Call, d.Reply)
 			}

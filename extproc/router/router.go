@@ -281,6 +281,9 @@ func (r *Router) decideMessage(h Headers, c *Caller, msg *rpc.Message, body []by
 	if len(scope.Servers) == 0 && msg.Kind == rpc.KindRequest {
 		return Decision{Reply: errorReply(protocolError(h, rpc.CodeInvalidParams, emptyScopeMessage), msg)}
 	}
+	if reply := checkMCPHeaders(h, msg); reply != nil {
+		return Decision{Reply: reply}
+	}
 	var d Decision
 	switch {
 	case msg.Kind == rpc.KindResponse && scope.Single == "":
@@ -302,6 +305,47 @@ func (r *Router) decideMessage(h Headers, c *Caller, msg *rpc.Message, body []by
 		d.Call.relayIDs = r.relayIDs
 	}
 	return d
+}
+
+// checkMCPHeaders refuses a routed 2026-07-28 request whose Mcp-Method,
+// or for tools/call, prompts/get and resources/read whose Mcp-Name, is
+// missing or says other than its body, as an MCP server of that version
+// must (and go-sdk does, in the same words). The gateway decides on the
+// body and rewrites Mcp-Name for the upstream, so a mismatch would
+// otherwise pass unseen: an intermediary that reads the headers (what
+// they are for) would see one request and the upstream run another.
+func checkMCPHeaders(h Headers, msg *rpc.Message) *Reply {
+	if msg.Kind != rpc.KindRequest || !IsModern(h.ProtocolVersion()) {
+		return nil
+	}
+	mismatch := func(format string, args ...any) *Reply {
+		return errorReply(&rpc.Error{Status: http.StatusBadRequest, Code: rpc.CodeHeaderMismatch, Message: fmt.Sprintf(format, args...)}, msg)
+	}
+	method := h.Get(headerMCPMethod)
+	if method == "" {
+		return mismatch("missing required Mcp-Method header")
+	}
+	if method != msg.Method {
+		return mismatch("header mismatch: Mcp-Method header value '%s' does not match body value '%s'", method, msg.Method)
+	}
+	param := ""
+	switch msg.Method {
+	case "tools/call", "prompts/get":
+		param = "name"
+	case "resources/read":
+		param = "uri"
+	default:
+		return nil
+	}
+	name := h.Get(headerMCPName)
+	if name == "" {
+		return mismatch("missing required Mcp-Name header for method %q", msg.Method)
+	}
+	// A name that is no string is the router's to refuse (routeNamed).
+	if inBody, ok := msg.ParamString(param); ok && inBody != name {
+		return mismatch("header mismatch: Mcp-Name header value '%s' does not match body value '%s'", name, inBody)
+	}
+	return nil
 }
 
 // checkBatch returns the reply refusing a batch that carries a routed

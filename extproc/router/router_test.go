@@ -193,7 +193,25 @@ func TestDecideBodyErrors(t *testing.T) {
 		{"unknown prefix", `{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"nope-echo"}}`, nil, 200, -32602, "Unknown tool: nope-echo", "9"},
 		{"unprefixed", `{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"echo"}}`, nil, 200, -32602, "Unknown tool: echo", `"a"`},
 		{"no name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}`, nil, 200, -32602, `"name"`, "1"},
-		{"2026 status", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x-y"}}`, Headers{"mcp-protocol-version": "2026-07-28"}, 400, -32602, "Unknown tool", "1"},
+		{"2026 status", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x-y"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "x-y"}, 400, -32602, "Unknown tool", "1"},
+		// 2026-07-28's Mcp-Method and Mcp-Name must say what the body
+		// does (go-sdk's words): the gateway rewrites Mcp-Name upstream,
+		// so a mismatch would pass unseen.
+		{"2026 no Mcp-Method", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-name": "demo-echo"}, 400, -32020, "missing required Mcp-Method header", "1"},
+		{"2026 Mcp-Method another", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/list", "mcp-name": "demo-echo"}, 400, -32020,
+			"header mismatch: Mcp-Method header value 'tools/list' does not match body value 'tools/call'", "1"},
+		{"2026 no Mcp-Name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"demo-echo"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call"}, 400, -32020, `missing required Mcp-Name header for method "tools/call"`, "1"},
+		{"2026 Mcp-Name another tool", `{"jsonrpc":"2.0","id":"s","method":"tools/call","params":{"name":"demo-echo"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": "demo-add"}, 400, -32020,
+			"header mismatch: Mcp-Name header value 'demo-add' does not match body value 'demo-echo'", `"s"`},
+		{"2026 Mcp-Name unprefixed", `{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"demo-greet"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-method": "prompts/get", "mcp-name": "greet"}, 400, -32020, "Mcp-Name header value 'greet'", "1"},
+		{"2026 Mcp-Name another URI", `{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"mcpgw://demo/a"}}`,
+			Headers{"mcp-protocol-version": "2026-07-28", "mcp-method": "resources/read", "mcp-name": "mcpgw://demo/b"}, 400, -32020, "Mcp-Name header value 'mcpgw://demo/b'", "1"},
 		{"too large", `{"jsonrpc":"2.0","id":1,"method":"ping","pad":"` + strings.Repeat("x", 1100) + `"}`, nil, 413, -32600, "too large", "null"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,10 @@ const (
 	// not do what it asked.
 	CodeUnauthorized = -32041
 	CodeForbidden    = -32043
+	// CodeHeaderMismatch is MCP 2026-07-28's answer (with HTTP 400) to a
+	// request whose Mcp-Method or Mcp-Name header is missing or says
+	// other than its body.
+	CodeHeaderMismatch = -32020
 )
 
 // Error is a JSON-RPC error object with the HTTP status it is sent with.
