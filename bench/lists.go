@@ -120,77 +120,34 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 		return nil, err
 	}
 	defer f.Close()
-	cfg, err := configfile.Parse([]byte(listConfig(f.urls)), "bench-lists.yaml", func(string) (string, bool) { return "", false })
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	rt, err := gateway.Build(cfg)
+	g, err := startListGateway(ctx, o, f, true)
 	if err != nil {
 		return nil, err
 	}
-	l := &logs{}
-	ports, err := freePorts(1)
-	if err != nil {
-		return nil, err
-	}
-	inst, err := gateway.Start(ctx, rt, gateway.Options{EnvoyBin: o.envoyBin, Port: ports[0], EnvoyOutput: l,
-		Logger: slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return nil, err
-	}
-	defer inst.Close()
-
-	// Sessions come from go-sdk clients; the lists themselves are raw
-	// HTTP (see lister).
-	maxConc := slices.Max(o.concurrency)
-	key := http.Header{"X-Litellm-Api-Key": {"Bearer " + listKey}}
-	cl, err := openClients(ctx, &target{endpoint: inst.Endpoint, header: key}, maxConc, o.protocol)
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	listers := make([]*lister, maxConc)
-	for i, cs := range cl.sessions {
-		listers[i] = &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, session: cs.ID(),
-			protocol: cs.InitializeResult().ProtocolVersion, header: key}
-	}
-	// The master key sees every tool: discovery is complete when it
-	// does; the caller must then see exactly its share.
-	master := &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, protocol: o.protocol,
-		header: http.Header{"X-Litellm-Api-Key": {"Bearer " + benchMasterKey}}}
-	if o.protocol < "2026-07-28" { // later versions have no sessions
-		if master.session, err = openSession(ctx, master); err != nil {
-			return nil, err
-		}
-	}
+	defer g.close()
 	want := listUpstreams * listTools
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		n, _, err := master.all(ctx)
-		if err == nil && n == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("gateway lists %d tools to the master key (error %v), want %d", n, err, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if n, _, err := listers[0].all(ctx); err != nil || n != listVisible {
-		return nil, fmt.Errorf("gateway lists %d tools to the caller key (error %v), want %d", n, err, listVisible)
-	}
 	var out []listResult
-	for _, n := range o.concurrency {
-		progress("tools/list: concurrency %d", n)
-		before, _ := routeRequests(ctx, inst.AdminAddr, "direct_list")
-		r, err := measureLists(ctx, listers[:n], o.listWarmup, o.listDuration)
-		if err != nil {
-			return nil, err
+	measureGateway := func(g *listGateway, target string) error {
+		for _, n := range o.concurrency {
+			progress("tools/list: %s, concurrency %d", target, n)
+			before, _ := routeRequests(ctx, g.inst.AdminAddr, "direct_list")
+			r, err := measureLists(ctx, g.listers[:n], o.listWarmup, o.listDuration)
+			if err != nil {
+				return err
+			}
+			after, _ := routeRequests(ctx, g.inst.AdminAddr, "direct_list")
+			r.concurrency, r.tools, r.visible, r.direct = n, want, listVisible, after-before
+			r.target, r.protocol = target, o.protocol
+			out = append(out, r)
 		}
-		after, _ := routeRequests(ctx, inst.AdminAddr, "direct_list")
-		r.concurrency, r.tools, r.visible, r.direct = n, want, listVisible, after-before
-		r.target, r.protocol = "gateway", o.protocol
-		out = append(out, r)
+		return nil
 	}
+	if err := measureGateway(g, "gateway"); err != nil {
+		return nil, err
+	}
+	listers, cl := g.listers, g.cl
+	maxConc := len(listers)
+	l := g.logs
 
 	// The reference: the same pages, from a plain HTTP server behind
 	// Envoy alone (scenario (b)'s Envoy: no ext_proc, no sidecar).
@@ -225,7 +182,106 @@ func runListScenario(ctx context.Context, o options, progress func(string, ...an
 		r.concurrency, r.tools, r.visible, r.target, r.protocol = n, want, listVisible, "Envoy alone", o.protocol
 		out = append(out, r)
 	}
+
+	// And the gateway without direct lists (fast_path: false): every
+	// page through ext_proc, as before them.
+	g.close()
+	full, err := startListGateway(ctx, o, f, false)
+	if err != nil {
+		return nil, err
+	}
+	defer full.close()
+	if err := measureGateway(full, "fast_path: false"); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// listGateway is a gateway over the fleet with listers of the caller
+// key, ready: discovery has listed every tool.
+type listGateway struct {
+	inst    *gateway.Instance
+	cl      *clients
+	listers []*lister
+	logs    *logs
+	once    sync.Once
+}
+
+func (g *listGateway) close() {
+	g.once.Do(func() {
+		g.cl.Close()
+		g.inst.Close()
+	})
+}
+
+// startListGateway starts a gateway over f (direct lists on, or
+// gateway.fast_path: false), opens a session per worker and waits until
+// the master key lists every tool and the caller key its share.
+func startListGateway(ctx context.Context, o options, f *fleet, direct bool) (*listGateway, error) {
+	text := listConfig(f.urls)
+	if !direct {
+		text += "gateway:\n  fast_path: false\n"
+	}
+	cfg, err := configfile.Parse([]byte(text), "bench-lists.yaml", func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	rt, err := gateway.Build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	l := &logs{}
+	ports, err := freePorts(1)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := gateway.Start(ctx, rt, gateway.Options{EnvoyBin: o.envoyBin, Port: ports[0], EnvoyOutput: l,
+		Logger: slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return nil, err
+	}
+	// Sessions come from go-sdk clients; the lists themselves are raw
+	// HTTP (see lister).
+	maxConc := slices.Max(o.concurrency)
+	key := http.Header{"X-Litellm-Api-Key": {"Bearer " + listKey}}
+	cl, err := openClients(ctx, &target{endpoint: inst.Endpoint, header: key}, maxConc, o.protocol)
+	if err != nil {
+		inst.Close()
+		return nil, err
+	}
+	g := &listGateway{inst: inst, cl: cl, logs: l}
+	for _, cs := range cl.sessions {
+		g.listers = append(g.listers, &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, session: cs.ID(),
+			protocol: cs.InitializeResult().ProtocolVersion, header: key})
+	}
+	// The master key sees every tool: discovery is complete when it
+	// does; the caller must then see exactly its share.
+	master := &lister{hc: &http.Client{Transport: cl.tr}, endpoint: inst.Endpoint, protocol: o.protocol,
+		header: http.Header{"X-Litellm-Api-Key": {"Bearer " + benchMasterKey}}}
+	if o.protocol < "2026-07-28" { // later versions have no sessions
+		if master.session, err = openSession(ctx, master); err != nil {
+			g.close()
+			return nil, err
+		}
+	}
+	want := listUpstreams * listTools
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, _, err := master.all(ctx)
+		if err == nil && n == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			g.close()
+			return nil, fmt.Errorf("gateway lists %d tools to the master key (error %v), want %d", n, err, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n, _, err := g.listers[0].all(ctx); err != nil || n != listVisible {
+		g.close()
+		return nil, fmt.Errorf("gateway lists %d tools to the caller key (error %v), want %d", n, err, listVisible)
+	}
+	return g, nil
 }
 
 // lister lists tools over plain HTTP on a session go-sdk opened: one
@@ -499,7 +555,7 @@ func printListReport(w io.Writer, rs []listResult) {
 	fmt.Fprintln(tw, "protocol\tthrough\tconc\tlistings\terrors\tpage p50 ms\tpage p99 ms\tfull list p50 ms\tfull list p99 ms\tlistings/s\tdirect\t")
 	for _, r := range rs {
 		direct := "-"
-		if r.target == "gateway" {
+		if r.target != "Envoy alone" {
 			direct = fmt.Sprintf("%d/%d", r.direct, r.sent)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.0f\t%s\t\n", r.protocol, r.target, r.concurrency, len(r.fulls), r.errors,
@@ -511,7 +567,8 @@ func printListReport(w io.Writer, rs []listResult) {
 		" counted off the clock; a full list follows the gateway's cursor through every page, its pages' time summed;\n"+
 		" one session per worker, opened by go-sdk, the lists sent as plain HTTP; direct: pages Envoy sent the sidecar\n"+
 		" without ext_proc (direct lists, Envoy's route stats) of all sent, warm-up included; Envoy alone: the same\n"+
-		" pages, as the gateway answered them, from a plain HTTP server behind Envoy without ext_proc;\n"+
+		" pages, as the gateway answered them, from a plain HTTP server behind Envoy without ext_proc; fast_path: false:\n"+
+		" the gateway without direct lists, every page through ext_proc;\n"+
 		" issue 14's goal: a 500-tool page, filtered for the caller, in <= 1 ms p50 at concurrency 1)\n")
 }
 
