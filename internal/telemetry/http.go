@@ -10,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/mcpgw/mcpgw/internal/httpstatus"
 )
 
 // maxSpanBody is how much of a request body a span reads; a larger body
@@ -50,13 +52,14 @@ func (t *Tracing) MCPHandler(component string, next http.Handler) http.Handler {
 		attrs := append(req.Attributes(header), attribute.String("mcpgw.component", component))
 		ctx, span := tracer.Start(ctx, req.SpanName(), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 		defer span.End()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := httpstatus.Wrap(w)
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		span.SetAttributes(attribute.Int("http.response.status_code", sw.status))
-		if sw.status >= 400 {
-			span.SetAttributes(attribute.String("error.type", strconv.Itoa(sw.status)))
-			if sw.status >= 500 {
-				span.SetStatus(codes.Error, strconv.Itoa(sw.status))
+		status := sw.Status()
+		span.SetAttributes(attribute.Int("http.response.status_code", status))
+		if status >= 400 {
+			span.SetAttributes(attribute.String("error.type", strconv.Itoa(status)))
+			if status >= 500 {
+				span.SetStatus(codes.Error, strconv.Itoa(status))
 			}
 		}
 	})
@@ -66,32 +69,3 @@ type readCloser struct {
 	io.Reader
 	io.Closer
 }
-
-// statusWriter remembers the status an answer was given.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush passes on, for event streams.
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

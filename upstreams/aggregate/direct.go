@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/mcpgw/mcpgw/internal/httpstatus"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
@@ -52,38 +53,8 @@ func withDirect(d DirectDecider, token string, next http.Handler) http.Handler {
 		if !serve {
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := httpstatus.Wrap(w)
 		next.ServeHTTP(sw, r)
-		done(sw.status)
+		done(sw.Status())
 	})
 }
-
-// statusWriter notes the status of an answer, and flushes (event
-// streams) as the writer it wraps does.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	w.wrote = true
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap lets http.ResponseController reach the writer underneath.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
