@@ -162,19 +162,11 @@ func TestDirectListDiff(t *testing.T) {
 // initSession opens a 2025-11-25 session on endpoint with key.
 func initSession(t *testing.T, endpoint, key string) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(
-		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"dl","version":"1"}}}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("x-litellm-api-key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	id := resp.Header.Get("Mcp-Session-Id")
-	if resp.StatusCode != http.StatusOK || id == "" {
-		t.Fatalf("initialize: HTTP %d, session %q", resp.StatusCode, id)
+	status, h, body := post(t, endpoint, []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"dl","version":"1"}}}`),
+		map[string]string{"x-litellm-api-key": key})
+	id := h.Get("Mcp-Session-Id")
+	if status != http.StatusOK || id == "" {
+		t.Fatalf("initialize: HTTP %d, session %q: %.200s", status, id, body)
 	}
 	return id
 }
