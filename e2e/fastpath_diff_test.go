@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -466,7 +467,10 @@ func diffCorpus() []diffCase {
 			cs[i].body = strings.ReplaceAll(cs[i].body, `"params":{`, `"params":{`+requestMeta+`,`)
 		}
 	}
-	// The same calls at 2025-11-25: never the fast path.
+	// The same calls at 2025-11-25, as most clients today send them: with
+	// the 2026-07-28 headers (which the full path would rewrite) they are
+	// the full path's; without them the fast path's where the 2026-07-28
+	// call is (sessionCases adds them with session ids).
 	old := []diffCase{}
 	for _, c := range cs {
 		if c.version != "" || strings.HasPrefix(c.name, "Mcp-") || c.name == "no Mcp-Name" {
@@ -477,12 +481,76 @@ func diffCorpus() []diffCase {
 		o.body = strings.ReplaceAll(o.body, requestMeta+",", "")
 		old = append(old, o)
 		if c.fast {
-			// And without the 2026-07-28 headers.
-			o.name, o.mcpName, o.method = o.name+" without Mcp- headers", "", "-"
+			o.name, o.mcpName, o.method, o.fast = o.name+" without Mcp- headers", "", "-", true
 			old = append(old, o)
 		}
 	}
 	return append(cs, old...)
+}
+
+// diffSessions are 2025-11-25 client sessions opened on one of the two
+// gateways, which seal with the same secret: by key, and by "caps:" and
+// the key for a session whose client declared capabilities.
+type diffSessions map[string]string
+
+// openDiffSessions opens a session of every key with a grant, one with
+// capabilities (elicitation) too, through g.
+func openDiffSessions(t *testing.T, g diffGateway) diffSessions {
+	t.Helper()
+	s := diffSessions{}
+	for _, k := range []string{diffTools, diffTeamed, diffGrouped, diffMaster} {
+		s[k] = initSession(t, g.base+"/mcp", k)
+		status, h, body := post(t, g.base+"/mcp", []byte(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{}},"clientInfo":{"name":"caps","version":"1"}}}`),
+			map[string]string{"x-litellm-api-key": k})
+		if status != http.StatusOK || h.Get("Mcp-Session-Id") == "" {
+			t.Fatalf("initialize with capabilities: %d %s", status, body)
+		}
+		s["caps:"+k] = h.Get("Mcp-Session-Id")
+	}
+	return s
+}
+
+// sessionCases are the corpus's 2025-11-25 calls without Mcp- headers
+// that the fast path takes, again with the key's own session id (the
+// fast path opens it as the full path does), and calls with ids that do
+// not open for their key, or whose upstream's requests only the full
+// path relays.
+func sessionCases(corpus []diffCase, s diffSessions) []diffCase {
+	var out []diffCase
+	for _, c := range corpus {
+		if c.version != "2025-11-25" || !c.fast {
+			continue
+		}
+		id, ok := s[strings.TrimPrefix(c.key, "Bearer ")]
+		if !ok {
+			continue
+		}
+		o := c
+		o.name += ", its session"
+		o.headers = maps.Clone(c.headers)
+		if o.headers == nil {
+			o.headers = map[string]string{}
+		}
+		o.headers["Mcp-Session-Id"] = id
+		out = append(out, o)
+	}
+	old := func(name, path, key, session, tool string, fast bool) diffCase {
+		return diffCase{name: "2025-11-25 session: " + name, path: path, key: key, version: "2025-11-25", method: "-", fast: fast,
+			body: callBody(tool, `{"text":"s"}`), headers: map[string]string{"Mcp-Session-Id": session}}
+	}
+	garbled := []byte(s[diffTools])
+	garbled[len(garbled)-5] ^= 1
+	return append(out,
+		old("another key's", "", diffTools, s[diffMaster], "echo", false),
+		old("another key's, on /mcp", "/mcp", diffTools, s[diffMaster], "alpha-echo", false),
+		old("a bit changed", "", diffTools, string(garbled), "echo", false),
+		old("not the gateway's", "", diffTools, "session-1", "echo", false),
+		old("capabilities, on the server's endpoint", "", diffTools, s["caps:"+diffTools], "echo", true),
+		// The upstream may ask the client (elicitation) on /mcp: the
+		// full path relays those requests.
+		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", false),
+		old("refused tool", "", diffTools, s[diffTools], "shout", false),
+	)
 }
 
 // outcome is what a client and the upstreams see of one request.
@@ -831,6 +899,14 @@ func startDiffPair(t *testing.T, ups []*diffUpstream, policyDir string) (fast, f
 func warmUp(t *testing.T, fast, full diffGateway, ups []*diffUpstream, wantFast bool) {
 	t.Helper()
 	for i, p := range diffPairs {
+		// Each version the fast path takes is learned on its own.
+		old := diffCase{name: "warm-up", alias: p.server, key: p.key, body: callBody("echo", `{"text":"warm"}`), version: "2025-11-25", method: "-"}
+		for _, g := range []diffGateway{fast, full} {
+			ua := fmt.Sprintf("fpdiff-warm-old-%d-%s", i, g.name)
+			if o := g.send(t, old, ua, ups); o.Status != http.StatusOK || len(o.Messages) != 1 || !strings.Contains(o.Messages[0], ":echo:warm") {
+				t.Fatalf("2025-11-25 warm-up %s on %s through %s: %s", p.key, p.server, g.name, o)
+			}
+		}
 		c := diffCase{name: "warm-up", alias: p.server, key: p.key, body: metaCallBody("echo", `{"text":"warm"}`), mcpName: "echo"}
 		for _, g := range []diffGateway{fast, full} {
 			ua := fmt.Sprintf("fpdiff-warm-%d-%s", i, g.name)
@@ -851,14 +927,16 @@ func warmUp(t *testing.T, fast, full diffGateway, ups []*diffUpstream, wantFast 
 			}
 		}
 		n := 0
-		waitFor(t, fmt.Sprintf("the fast path to take %s on %s", p.key, p.server), func() bool {
-			n++
-			ua := fmt.Sprintf("fpdiff-warm-%d-poll-%d", i, n)
-			if o := fast.send(t, c, ua, ups); o.Status != http.StatusOK {
-				t.Fatalf("warm-up poll: %s", o)
-			}
-			return fast.accessLine(t, ua)["decided_by"] == "envoy"
-		})
+		for _, c := range []diffCase{c, old} {
+			waitFor(t, fmt.Sprintf("the fast path to take %s on %s at %s", p.key, p.server, c.version), func() bool {
+				n++
+				ua := fmt.Sprintf("fpdiff-warm-%d-poll-%d", i, n)
+				if o := fast.send(t, c, ua, ups); o.Status != http.StatusOK {
+					t.Fatalf("warm-up poll: %s", o)
+				}
+				return fast.accessLine(t, ua)["decided_by"] == "envoy"
+			})
+		}
 	}
 }
 
@@ -931,6 +1009,7 @@ func TestFastPathDiff(t *testing.T) {
 		}
 		fast, full := startDiffPair(t, ups, dir)
 		warmUp(t, fast, full, ups, false)
+		corpus := append(slices.Clone(corpus), sessionCases(corpus, openDiffSessions(t, full))...)
 		// Long enough for a learned pair's grant to reach Envoy, had one
 		// been handed over.
 		time.Sleep(500 * time.Millisecond)
@@ -953,7 +1032,8 @@ func TestFastPathDiff(t *testing.T) {
 	t.Run("shipped policy", func(t *testing.T) {
 		fast, full := startDiffPair(t, ups, "")
 		warmUp(t, fast, full, ups, true)
-		runDiffCorpus(t, "shipped", fast, full, ups, corpus, true)
+		sessions := openDiffSessions(t, full)
+		runDiffCorpus(t, "shipped", fast, full, ups, append(slices.Clone(corpus), sessionCases(corpus, sessions)...), true)
 		// Last, the upstream of a learned pair goes down.
 		ups[3].stop()
 		down := []diffCase{
@@ -961,6 +1041,13 @@ func TestFastPathDiff(t *testing.T) {
 			{name: "/mcp: upstream down", path: "/mcp", key: diffMaster, body: metaCallBody("delta-echo", `{"text":"down"}`), mcpName: "delta-echo", fast: true},
 			{name: "upstream down, string id", alias: "delta", key: diffMaster, mcpName: "echo", fast: true,
 				body: strings.Replace(metaCallBody("echo", `{"text":"down"}`), `"id":1`, `"id":"d-1"`, 1)},
+			{name: "upstream down, 2025-11-25", alias: "delta", key: diffMaster, version: "2025-11-25", method: "-", fast: true,
+				body: callBody("echo", `{"text":"down"}`)},
+			// A session that has called the upstream before (a new one
+			// would first be opened upstream by the full path: see the
+			// fast path's documented differences).
+			{name: "upstream down, 2025-11-25, a session", alias: "delta", key: diffMaster, version: "2025-11-25", method: "-", fast: true,
+				body: callBody("echo", `{"text":"down"}`), headers: map[string]string{"Mcp-Session-Id": sessions[diffMaster]}},
 		}
 		runDiffCorpus(t, "down", fast, full, ups, down, true)
 	})

@@ -47,14 +47,17 @@ const DirectListDecidedBy = wellknown.DirectListDecidedBy
 // the full path.
 const maxListBody = 4096
 
-// directListRoutes are the direct and list candidate routes, or none
-// without a list token.
-func directListRoutes(p Params) []*routev3.Route {
+// directListRoutes are the direct and list candidate routes, or nil
+// without a list token. The direct route must come ahead of every
+// candidate route: a list marked on the fast path's candidate route (an
+// older client's, with no Mcp-Method to keep it off) would match that
+// route again.
+func directListRoutes(p Params) (direct, candidate *routev3.Route) {
 	if p.FastPath == nil || p.FastPath.ListToken == "" {
-		return nil
+		return nil, nil
 	}
 	catchAll := catchAllRoute(p)
-	direct := &routev3.Route{
+	direct = &routev3.Route{
 		Name: "direct_list",
 		Match: &routev3.RouteMatch{
 			PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
@@ -84,7 +87,7 @@ func directListRoutes(p Params) []*routev3.Route {
 		StatPrefix:           "direct_list",
 	}
 	meta, _ := structpb.NewStruct(map[string]any{"mode": "list"})
-	candidate := &routev3.Route{
+	candidate = &routev3.Route{
 		Name: "direct_list_candidate",
 		Match: &routev3.RouteMatch{
 			PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
@@ -109,5 +112,5 @@ func directListRoutes(p Params) []*routev3.Route {
 		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{fastPathFilterName: meta}},
 		TypedPerFilterConfig:   map[string]*anypb.Any{fastPathFilterName: luaOn()},
 	}
-	return []*routev3.Route{direct, candidate}
+	return direct, candidate
 }

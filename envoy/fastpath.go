@@ -2,6 +2,7 @@ package envoy
 
 import (
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"sort"
 	"strings"
@@ -81,6 +82,12 @@ type FastPath struct {
 	// sends list requests straight to the sidecar with this token in
 	// DirectListHeader, and the sidecar decides them itself.
 	ListToken string
+	// SessionKeys open the session ids of 2025-era clients
+	// (clientsession.Sealer.MACKeys): Envoy checks a call's id itself, as
+	// the full path does. None: calls with a session id take the full
+	// path. SessionTTL is how long an id is valid after it was issued.
+	SessionKeys [][]byte
+	SessionTTL  time.Duration
 	// ValidUntil is when Envoy stops using these grants unless it has
 	// newer ones: a gateway that stopped (and so can no longer tell Envoy
 	// of a deleted key) leaves its Envoy deciding nothing after it. The
@@ -104,6 +111,10 @@ type FastPathGrant struct {
 	Tools               []string
 	Deny                []string
 	Params              map[string][]string
+	// Versions are the MCP protocol versions at which the key's calls to
+	// the server go without an upstream session, as the gateway saw them
+	// go (nil: FastPathProtocolVersion only).
+	Versions []string
 }
 
 // fastPathFilters is the fast path's Lua filter, off but on candidate
@@ -192,12 +203,16 @@ const AggregateEndpoint = "/mcp"
 // exactly as namespace.Registry.Split does, and the paths and grants of
 // the servers Envoy decides for.
 func aggregateMetadata(p Params, servers []FastPathServer, paths map[string]string) (*structpb.Struct, error) {
-	st, err := structpb.NewStruct(map[string]any{
+	m := map[string]any{
 		"mode":        "aggregate",
 		"separator":   p.FastPath.Separator,
 		"key_header":  p.FastPath.KeyHeader,
 		"valid_until": float64(p.FastPath.ValidUntil.Unix()),
-	})
+	}
+	for k, v := range sharedMetadata(p.FastPath) {
+		m[k] = v
+	}
+	st, err := structpb.NewStruct(m)
 	if err != nil {
 		return nil, fmt.Errorf("envoy: fast path on %s: %w", AggregateEndpoint, err)
 	}
@@ -253,12 +268,17 @@ func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 
 // fastPathCandidateRoute, named name, matches a call the fast path may
 // take, by its headers: POST on path (a server's own endpoint, or
-// AggregateEndpoint), 2026-07-28, tools/call, no session, no
-// x-mcp-cluster (ext_proc sets one on every request it routes, so a
+// AggregateEndpoint), a protocol version, Mcp-Method tools/call or none,
+// no x-mcp-cluster (ext_proc sets one on every request it routes, so a
 // request it has seen never matches again).
 func fastPathCandidateRoute(p Params, path, name string, meta *structpb.Struct) (*routev3.Route, error) {
 	header := func(name, value string) *routev3.HeaderMatcher {
 		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exact(value)}}
+	}
+	regex := func(name, re string, missingIsEmpty bool) *routev3.HeaderMatcher {
+		return &routev3.HeaderMatcher{Name: name, TreatMissingHeaderAsEmpty: missingIsEmpty, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{
+			StringMatch: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_SafeRegex{SafeRegex: &matcherv3.RegexMatcher{Regex: re}}},
+		}}
 	}
 	absent := func(name string) *routev3.HeaderMatcher {
 		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}, InvertMatch: true}
@@ -270,9 +290,12 @@ func fastPathCandidateRoute(p Params, path, name string, meta *structpb.Struct) 
 			PathSpecifier: &routev3.RouteMatch_Path{Path: path},
 			Headers: []*routev3.HeaderMatcher{
 				header(":method", "POST"),
-				header("mcp-protocol-version", FastPathProtocolVersion),
-				header("mcp-method", "tools/call"),
-				absent("mcp-session-id"),
+				// A protocol version (the Lua filter takes those the
+				// key's grant names), and a tools/call's Mcp-Method or
+				// none (clients before 2026-07-28 send none; their lists
+				// come here too, for the sidecar's direct route).
+				regex("mcp-protocol-version", `\d{4}-\d{2}-\d{2}`, false),
+				regex("mcp-method", `(tools/call)?`, true),
 				absent(wellknown.RouteHeader),
 				// A body that fits the limit, by its Content-Length: a
 				// larger one, or one without a length (chunked), is the
@@ -307,6 +330,9 @@ func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*str
 		// Seconds since the epoch, as Lua's os.time() counts.
 		"valid_until": float64(fp.ValidUntil.Unix()),
 	}
+	for k, v := range sharedMetadata(fp) {
+		m[k] = v
+	}
 	digests := make([]string, 0, len(s.Grants))
 	for d := range s.Grants {
 		digests = append(digests, d)
@@ -328,13 +354,35 @@ func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*str
 	return st, nil
 }
 
+// sharedMetadata is what every fast-path candidate route carries beside
+// its grants: whether lists go to the sidecar directly (an older client's
+// list comes to this route, ahead of the list candidate route), and the
+// keys and lifetime of client session ids.
+func sharedMetadata(fp *FastPath) map[string]any {
+	m := map[string]any{"lists": fp.ListToken != ""}
+	if len(fp.SessionKeys) > 0 && fp.SessionTTL > 0 {
+		keys := make([]any, len(fp.SessionKeys))
+		for i, k := range fp.SessionKeys {
+			keys[i] = hex.EncodeToString(k)
+		}
+		m["session_keys"] = keys
+		m["session_ttl"] = fp.SessionTTL.Seconds()
+	}
+	return m
+}
+
 // grantValue is a grant as fastpath.lua reads it.
 func grantValue(g FastPathGrant) (*structpb.Value, error) {
 	params := map[string]any{}
 	for tool, names := range g.Params {
 		params[tool] = setOf(names)
 	}
-	return structpb.NewValue(map[string]any{"key": g.KeyAlias, "team": g.Team, "org": g.Org, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params})
+	versions := g.Versions
+	if versions == nil {
+		versions = []string{FastPathProtocolVersion}
+	}
+	return structpb.NewValue(map[string]any{"key": g.KeyAlias, "team": g.Team, "org": g.Org, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params,
+		"versions": setOf(versions)})
 }
 
 func setOf(names []string) map[string]any {

@@ -6,11 +6,15 @@
 -- on to ext_proc, which decides it as it decides every other request.
 --
 -- Runs on the fast-path candidate routes only (envoy/fastpath.go): POST
--- /<alias>/mcp or /mcp, MCP-Protocol-Version 2026-07-28, Mcp-Method
--- tools/call, no Mcp-Session-Id. It reads the body itself (parseBody),
--- with a parser as strict as the full path's. On the list candidate
--- route (mode "list", envoy/directlist.go) it only recognises list
--- requests for the sidecar (isList).
+-- /<alias>/mcp or /mcp, an MCP-Protocol-Version, Mcp-Method tools/call
+-- or none. It takes a 2026-07-28 call (Mcp-Method, Mcp-Name, no session)
+-- or an older client's (neither header; its session id, if any, opened
+-- here as the gateway opens it) at a version the key's grant names. It
+-- reads the body itself (parseBody), with a parser as strict as the full
+-- path's. On the list candidate route (mode "list", envoy/directlist.go)
+-- it only recognises list requests for the sidecar (isList); so it does
+-- here for an older client's request, which has no Mcp-Method to keep it
+-- off this route.
 --
 -- On /mcp (mode "aggregate") the name is "<alias><separator><tool>"
 -- and the route metadata holds every server's grants instead:
@@ -20,7 +24,7 @@
 --   p:<alias>            the upstream path of a server Envoy decides for
 --   d:<digest>           true for a key with a grant on any server
 --   k:<digest>:<alias>   its grant on that server
--- with key_header and valid_until as below.
+-- with key_header, valid_until, lists and the session keys as below.
 --
 -- Route metadata of a server's own endpoint (under this filter's name):
 --   server       the server's alias
@@ -31,14 +35,26 @@
 --   key_header   the lower-case header the gateway key comes in
 --   valid_until  seconds since the epoch: after it the grants are stale
 --                (the gateway refreshes them while it runs)
+--   lists        true when lists go to the sidecar directly
+--   session_keys the keys that open session ids (hex), if any
+--   session_ttl  an id's lifetime in seconds
 --   k:<digest>   a key's grant on the server, by the SHA-256 of the key:
---                {key, team, org, any, tools, deny, params}
+--                {key, team, org, any, tools, deny, params, versions}
 --                (policy.ToolGrant; key, team and org are the key's id,
---                team and organization, for the logs)
+--                team and organization, for the logs; versions the
+--                protocol versions its calls go at without an upstream
+--                session)
 
 -- passThrough, the client headers that reach an upstream ({name = true}),
 -- is defined ahead of this script when the gateway renders it
 -- (envoy/fastpath.go, from upstreams/credentials).
+
+-- The protocol version without sessions (envoy.FastPathProtocolVersion).
+local modernVersion = "2026-07-28"
+
+-- privateNamespace holds what only this filter reads (a client's session
+-- id, for its answer): the access log reads "mcpgw".
+local privateNamespace = "mcpgw.fast_path"
 
 local bit = require("bit")
 local band, bnot, bxor, ror, rshift, tobit, tohex =
@@ -57,9 +73,9 @@ local K = {
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 }
 
--- sha256 returns the lower-case hex SHA-256 of s (FIPS 180-4). Keys are
--- stored only as this digest; the gateway checks it the same way.
-local function sha256(s)
+-- sha256words returns the SHA-256 of s (FIPS 180-4) as eight 32-bit
+-- words.
+local function sha256words(s)
   local n = #s
   -- Padding: 0x80, zeros, the length in bits as 64 bits big-endian (keys
   -- are short: the high word is 0 below 512 MiB).
@@ -92,8 +108,117 @@ local function sha256(s)
     h0, h1, h2, h3 = tobit(h0 + a), tobit(h1 + b), tobit(h2 + c), tobit(h3 + d)
     h4, h5, h6, h7 = tobit(h4 + e), tobit(h5 + f), tobit(h6 + g), tobit(h7 + h)
   end
+  return h0, h1, h2, h3, h4, h5, h6, h7
+end
+
+-- sha256 returns the lower-case hex SHA-256 of s. Keys are stored only as
+-- this digest; the gateway checks it the same way.
+local function sha256(s)
+  local h0, h1, h2, h3, h4, h5, h6, h7 = sha256words(s)
   return tohex(h0) .. tohex(h1) .. tohex(h2) .. tohex(h3) .. tohex(h4) .. tohex(h5) .. tohex(h6) .. tohex(h7)
 end
+
+local function be32(x)
+  return char(band(rshift(x, 24), 255), band(rshift(x, 16), 255), band(rshift(x, 8), 255), band(x, 255))
+end
+
+-- sha256raw returns the SHA-256 of s, 32 bytes.
+local function sha256raw(s)
+  local h0, h1, h2, h3, h4, h5, h6, h7 = sha256words(s)
+  return be32(h0) .. be32(h1) .. be32(h2) .. be32(h3) .. be32(h4) .. be32(h5) .. be32(h6) .. be32(h7)
+end
+
+-- A 2025-era client's session id is opened here as the gateway opens it
+-- (internal/clientsession): "mcpgw1_" + base64url(issued-at (8 bytes) |
+-- capabilities (1) | random (15) | mac (16)), mac the first 16 bytes of
+-- HMAC-SHA256 over the first 24 and the key's digest, with one of the
+-- route's session_keys (hex). Anything else is the full path's.
+
+-- hmacPads holds each key's inner and outer padded key, per worker (the
+-- keys change only with a gateway's restart).
+local hmacPads, hmacPadCount = {}, 0
+
+local function padsOf(hexKey)
+  local p = hmacPads[hexKey]
+  if p ~= nil then return p end
+  if type(hexKey) ~= "string" or #hexKey ~= 64 or find(hexKey, "[^0-9a-f]") then return nil end
+  local k = gsub(hexKey, "..", function(h) return char(tonumber(h, 16)) end) .. rep("\0", 32)
+  local inner, outer = {}, {}
+  for i = 1, 64 do
+    local c = byte(k, i)
+    inner[i], outer[i] = char(bxor(c, 0x36)), char(bxor(c, 0x5c))
+  end
+  p = { table.concat(inner), table.concat(outer) }
+  if hmacPadCount >= 16 then hmacPads, hmacPadCount = {}, 0 end
+  hmacPads[hexKey], hmacPadCount = p, hmacPadCount + 1
+  return p
+end
+
+local base64Value = {}
+do
+  local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+  for i = 1, 64 do base64Value[byte(alphabet, i)] = i - 1 end
+end
+
+-- base64url decodes unpadded base64url with no bits left over in its last
+-- character (Go accepts some there; such ids are the full path's), or
+-- returns nil.
+local function base64url(s)
+  if #s % 4 == 1 then return nil end
+  local out = {}
+  for i = 1, #s, 4 do
+    local a, b, c, d = byte(s, i, i + 3)
+    a, b = base64Value[a], base64Value[b]
+    if a == nil or b == nil then return nil end
+    local v = a * 262144 + b * 4096
+    if c ~= nil then
+      c = base64Value[c]
+      if c == nil then return nil end
+      v = v + c * 64
+    end
+    if d ~= nil then
+      d = base64Value[d]
+      if d == nil then return nil end
+      out[#out + 1] = char(rshift(v + d, 16), band(rshift(v + d, 8), 255), band(v + d, 255))
+    elseif c ~= nil then
+      if band(v, 255) ~= 0 then return nil end
+      out[#out + 1] = char(rshift(v, 16), band(rshift(v, 8), 255))
+    else
+      if band(v, 65535) ~= 0 then return nil end
+      out[#out + 1] = char(rshift(v, 16))
+    end
+  end
+  return table.concat(out)
+end
+
+-- sessionMargin keeps the fast path off ids about to expire (the full
+-- path, checking a moment later, must find them valid too).
+local sessionMargin = 60
+
+-- openSession returns the client capabilities sealed in id when id was
+-- issued to the key of digest owner with one of keys and is valid for
+-- ttl seconds more than sessionMargin; else nil.
+local function openSession(id, owner, keys, ttl)
+  if #id ~= 61 or sub(id, 1, 7) ~= "mcpgw1_" or type(keys) ~= "table" or type(ttl) ~= "number" then return nil end
+  local b = base64url(sub(id, 8))
+  if b == nil or #b ~= 40 then return nil end
+  local signed, mac, valid = sub(b, 1, 24) .. owner, sub(b, 25, 40), false
+  for _, k in ipairs(keys) do
+    local p = padsOf(k)
+    if p ~= nil and sub(sha256raw(p[2] .. sha256raw(p[1] .. signed)), 1, 16) == mac then
+      valid = true
+      break
+    end
+  end
+  if not valid then return nil end
+  local b1, b2, b3, b4, b5, b6, b7, b8, caps = byte(b, 1, 9)
+  if b1 ~= 0 or b2 ~= 0 or b3 ~= 0 or b4 ~= 0 then return nil end
+  local age = os.time() - (b5 * 16777216 + b6 * 65536 + b7 * 256 + b8)
+  if age < 0 or age > ttl - sessionMargin then return nil end
+  return caps
+end
+
+
 
 -- The body is read here, by a JSON parser that accepts exactly what
 -- Go's encoding/json accepts as valid (json.Valid: the gateway's full
@@ -337,8 +462,21 @@ local function decide(handle, route, headers)
   if value == nil or headers:getNumValues(route:get("key_header")) ~= 1 then return nil end
   local key = keyFromHeader(value)
   if key == nil then return nil end
-  local name = headers:get("mcp-name")
-  if name == nil or headers:getNumValues("mcp-name") ~= 1 or headers:getNumValues("mcp-method") ~= 1 then return nil end
+  -- The protocol version: 2026-07-28 names the call in Mcp-Method and
+  -- Mcp-Name and has no session; an older client sends neither header
+  -- (the full path would rewrite an Mcp-Name) and may send its session.
+  local version = headers:get("mcp-protocol-version")
+  if version == nil or headers:getNumValues("mcp-protocol-version") ~= 1 then return nil end
+  local name, session
+  if version == modernVersion then
+    name = headers:get("mcp-name")
+    if name == nil or headers:getNumValues("mcp-name") ~= 1 or headers:getNumValues("mcp-method") ~= 1 then return nil end
+    if headers:get("mcp-session-id") ~= nil then return nil end
+  else
+    if headers:get("mcp-name") ~= nil or headers:get("mcp-method") ~= nil then return nil end
+    session = headers:get("mcp-session-id")
+    if session ~= nil and headers:getNumValues("mcp-session-id") ~= 1 then return nil end
+  end
   -- Headers only the full path reads: scope lists and per-server
   -- credentials (x-mcp-*), the client's own Authorization, an Origin to
   -- check, 2026-07-28 parameter headers to compare with the body.
@@ -359,6 +497,7 @@ local function decide(handle, route, headers)
   local digest = sha256(key)
   -- Read before body(): a wrapper Envoy handed out is gone after a yield.
   local aggregate = route:get("mode") == "aggregate"
+  local sessionKeys, sessionTTL = route:get("session_keys"), route:get("session_ttl")
   local grant, prefix, sep
   if aggregate then
     -- /mcp: the server is known once the name is read; a key with no
@@ -386,7 +525,7 @@ local function decide(handle, route, headers)
   local raw = params.name
   if raw == nil or find(raw, '[\\\128-\255]') or #raw < 3 or sub(raw, 1, 1) ~= '"' then return nil end
   local tool = sub(raw, 2, -2)
-  if tool ~= name then return nil end
+  if name ~= nil and tool ~= name then return nil end
   local server, path
   if aggregate then
     -- "<alias><separator><tool>", the alias one Envoy has grants on.
@@ -401,6 +540,18 @@ local function decide(handle, route, headers)
     return nil
   end
   if params.arguments ~= nil or (doc.kind[2].arguments ~= nil and doc.kind[2].arguments ~= "{") then return nil end
+  -- The key's calls to the server at this version were seen to go
+  -- without an upstream session (the gateway learned it).
+  local versions = grant.versions
+  if versions == nil then versions = { [modernVersion] = true } end
+  if type(versions) ~= "table" or not versions[version] then return nil end
+  if session ~= nil then
+    -- The id must open for this key, as on the full path; a client that
+    -- declared capabilities (elicitation, sampling, roots) gets its
+    -- upstream's requests relayed on /mcp, which only the full path does.
+    local caps = openSession(session, digest, sessionKeys, sessionTTL)
+    if caps == nil or (caps ~= 0 and aggregate) then return nil end
+  end
   local args = doc.names[3]
   if #args > maxArgs then return nil end
 
@@ -413,8 +564,13 @@ local function decide(handle, route, headers)
     if #k > maxArgName then return nil end
     if rule ~= nil and not rule[k] then return nil end
   end
-  return tool, id, grant, server, path, aggregate and doc.namePos or nil
+  return tool, id, grant, server, path, aggregate and doc.namePos or nil, session
 end
+
+-- maxListBody is the largest list request sent to the sidecar directly
+-- (envoy/directlist.go maxListBody; the list candidate route checks the
+-- Content-Length too).
+local maxListBody = 4096
 
 -- The list methods the sidecar answers from its discovery cache: a
 -- request for one of them may go to the sidecar directly (list mode).
@@ -430,6 +586,7 @@ local listMethods = {
 local function isList(handle)
   local body = handle:body()
   if body == nil then return false end
+  if body:length() > maxListBody then return false end
   local bytes = body:getBytes(0, body:length())
   -- Most bodies (calls, initialize) are not lists: skip parsing them.
   if not find(bytes, "/list", 1, true) then return false end
@@ -444,10 +601,13 @@ end
 
 -- onListRequest (list mode): a list request goes to the sidecar's direct
 -- route (envoy/directlist.go), which matches decided_by "sidecar".
-local function onListRequest(handle)
-  if not isList(handle) then return end
+local function markList(handle)
   handle:streamInfo():dynamicMetadata():set("mcpgw", "decided_by", "sidecar")
   handle:clearRouteCache()
+end
+
+local function onListRequest(handle)
+  if isList(handle) then markList(handle) end
 end
 
 function envoy_on_request(handle)
@@ -455,7 +615,15 @@ function envoy_on_request(handle)
   if route:get("mode") == "list" then return onListRequest(handle) end
   local server, upstreamPath = route:get("server"), route:get("path")
   if route:get("mode") ~= "aggregate" and (server == nil or upstreamPath == nil) then return end
-  local tool, id, grant, aggServer, aggPath, namePos = decide(handle, route, handle:headers())
+  local headers = handle:headers()
+  -- An older client's list, where the sidecar answers lists directly:
+  -- this route comes ahead of the list candidate route.
+  if route:get("lists") == true and headers:get("mcp-method") == nil then
+    if isList(handle) then return markList(handle) end
+    -- Wrappers Envoy handed out are gone after body()'s yield.
+    route, headers = handle:metadata(), handle:headers()
+  end
+  local tool, id, grant, aggServer, aggPath, namePos, session = decide(handle, route, headers)
   if tool == nil then return end
   if namePos ~= nil then
     -- /mcp: the name goes upstream without its prefix, in the body (its
@@ -464,13 +632,16 @@ function envoy_on_request(handle)
     local body = handle:body()
     local bytes = body:getBytes(0, body:length())
     body:setBytes(sub(bytes, 1, namePos[1] - 1) .. '"' .. tool .. '"' .. sub(bytes, namePos[2] + 1))
-    handle:headers():replace("mcp-name", tool)
+    -- (Older clients send no Mcp-Name; the full path adds none.)
+    if handle:headers():get("mcp-name") ~= nil then handle:headers():replace("mcp-name", tool) end
   end
   -- What the full path sends upstream: the client's headers but for the
   -- MCP protocol's own and a few others (upstreams/credentials).
-  local headers, drop = handle:headers(), {}
+  -- The client's session id is the gateway's, never the upstream's.
+  local drop = {}
+  headers = handle:headers()
   for k, _ in pairs(headers) do
-    if sub(k, 1, 1) ~= ":" and k ~= "host" and not passThrough[k] then drop[#drop + 1] = k end
+    if (sub(k, 1, 1) ~= ":" and k ~= "host" and not passThrough[k]) or k == "mcp-session-id" then drop[#drop + 1] = k end
   end
   for _, k in ipairs(drop) do headers:remove(k) end
   -- The upstream's path, set here as ext_proc sets it on the full path
@@ -488,6 +659,8 @@ function envoy_on_request(handle)
   meta:set("mcpgw", "mcp_method", "tools/call")
   meta:set("mcpgw", "jsonrpc_id", id)
   meta:set("mcpgw", "decided_by", "envoy")
+  -- The answer gives the client its own session id back.
+  if session ~= nil then meta:set(privateNamespace, "session", session) end
   handle:clearRouteCache()
 end
 
@@ -542,6 +715,11 @@ function envoy_on_response(handle)
   if fp.decided_by ~= "envoy" then return end
   local headers = handle:headers()
   local code = tonumber(headers:get(":status")) or 0
+  local own = handle:streamInfo():dynamicMetadata():get(privateNamespace)
+  if own ~= nil and own.session ~= nil then
+    -- (The route has removed the upstream's.)
+    headers:replace("mcp-session-id", own.session)
+  end
   local mt = lower(match(headers:get("content-type") or "", "^%s*([^;%s]*)"))
   if code == 202 or code == 204 or not ((code >= 200 and code < 300) or code >= 500) then return end
   if mt == "application/json" or mt == "text/event-stream" or sub(mt, -5) == "+json" then return end

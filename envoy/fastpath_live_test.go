@@ -71,15 +71,25 @@ type fastPathEnvoy struct {
 	// up2 is the upstream of a second server, "fast2", on the same
 	// upstream path as "fast".
 	up2 *fastUpstream
+	// sidecar records the last request the sidecar got.
+	sidecar *recorder
 }
 
 func startFastPathEnvoy(t *testing.T, grants map[string]FastPathGrant, validUntil time.Time, als *testAccessLog) *fastPathEnvoy {
+	t.Helper()
+	return startFastPathEnvoyWith(t, grants, validUntil, als, nil)
+}
+
+// startFastPathEnvoyWith is startFastPathEnvoy with its FastPath changed
+// by change first (when not nil).
+func startFastPathEnvoyWith(t *testing.T, grants map[string]FastPathGrant, validUntil time.Time, als *testAccessLog, change func(*FastPath)) *fastPathEnvoy {
 	t.Helper()
 	testutil.EnvoyBin(t)
 	up := &fastUpstream{}
 	upSrv := httptest.NewServer(up)
 	t.Cleanup(upSrv.Close)
-	sidecarSrv := httptest.NewServer(&recorder{name: "sidecar"})
+	sidecar := &recorder{name: "sidecar"}
+	sidecarSrv := httptest.NewServer(sidecar)
 	t.Cleanup(sidecarSrv.Close)
 	srv := upstream(t, "fast", upSrv.URL+"/upstream/mcp")
 	// A second server on another upstream with the same path: the fast
@@ -109,8 +119,11 @@ func startFastPathEnvoy(t *testing.T, grants map[string]FastPathGrant, validUnti
 			ValidUntil: validUntil,
 		},
 	}
+	if change != nil {
+		change(p.FastPath)
+	}
 	startEnvoy(t, p)
-	return &fastPathEnvoy{p: p, base: fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort), up: up, srv: srv, up2: up2}
+	return &fastPathEnvoy{p: p, base: fmt.Sprintf("http://127.0.0.1:%d", p.ListenPort), up: up, srv: srv, up2: up2, sidecar: sidecar}
 }
 
 // fastPathHeaders are what a 2026-07-28 client sends with a tools/call

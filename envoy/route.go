@@ -81,13 +81,22 @@ func routeConfig(p Params) (*routev3.RouteConfiguration, error) {
 		routes = append(routes, adminAPIRoutes()...)
 	}
 	// The fast path's routes go ahead of the upstream routes: a client's
-	// forged x-mcp-cluster keeps a request off its candidate routes.
+	// forged x-mcp-cluster keeps a request off its candidate routes. The
+	// routes that match on a decision (the direct-list route, the fast
+	// routes) go ahead of the candidate routes, which match the request
+	// again after the decision.
 	fast, err := fastPathRoutes(p)
 	if err != nil {
 		return nil, err
 	}
+	direct, listCandidate := directListRoutes(p)
+	if direct != nil {
+		routes = append(routes, direct)
+	}
 	routes = append(routes, fast...)
-	routes = append(routes, directListRoutes(p)...)
+	if listCandidate != nil {
+		routes = append(routes, listCandidate)
+	}
 	for _, u := range p.Upstreams {
 		if !skipCluster(u) {
 			routes = append(routes, upstreamRoute(u, p))

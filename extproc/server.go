@@ -55,18 +55,20 @@ type Server struct {
 	log        *slog.Logger
 	// learnFast, when set, hears of every call Envoy's fast path could
 	// have taken (see WithFastPathLearner).
-	learnFast func(owner, alias string)
+	learnFast func(owner, alias, version string)
 	// accessLog, when set, is served beside the ext_proc service (see
 	// WithEnvoyDecisions).
 	accessLog *AccessLogServer
 }
 
 // WithFastPathLearner makes the server tell learn of each tools/call it
-// routed that Envoy's fast path could take next time: a 2026-07-28 call
-// the upstream took without a session and at the client's version, with
-// no client credentials for the upstream. owner is the caller's key
-// (identity.Principal.Owner), alias the server. learn must not block.
-func WithFastPathLearner(learn func(owner, alias string)) Option {
+// routed that Envoy's fast path could take next time: a call the upstream
+// took without a session and at the client's version (a 2026-07-28 call
+// to an upstream that speaks it, or an older client's call to an upstream
+// that keeps no sessions), with no client credentials for the upstream.
+// owner is the caller's key (identity.Principal.Owner), alias the server,
+// version the client's protocol version. learn must not block.
+func WithFastPathLearner(learn func(owner, alias, version string)) Option {
 	return func(s *Server) { s.learnFast = learn }
 }
 

@@ -262,9 +262,10 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 		}
 	case sess.ProtocolVersion != "" && sess.ProtocolVersion != d.Call.ProtocolVersion:
 		d.SetHeaders = append(d.SetHeaders, router.Header{Name: "mcp-protocol-version", Value: sess.ProtocolVersion})
-	case s.learnFast != nil && d.Call.Modern() && sess.ID == "" && d.Call.Method == "tools/call" &&
+	case s.learnFast != nil && sess.ID == "" && d.Call.Method == "tools/call" &&
 		d.Call.Owner != "" && d.Call.Credentials.ClientKey == "":
-		s.learnFast(d.Call.Owner, d.Call.Upstream.Alias)
+		// Sent at the client's version, with no session: as Envoy would.
+		s.learnFast(d.Call.Owner, d.Call.Upstream.Alias, d.Call.ProtocolVersion)
 	}
 	return nil
 }

@@ -81,6 +81,17 @@ func NewSealer(secrets []string, ttl time.Duration) (*Sealer, error) {
 // clients (router.WithRelayKeys).
 func (s *Sealer) RelayKeys() [][]byte { return s.relayKeys }
 
+// MACKeys are the keys that open session ids (the first also seals), for
+// a checker outside this process: Envoy's fast path opens a 2025-era
+// client's id itself (docs/architecture.md, "The fast path"). They are
+// derived for session ids alone: knowing them lets one forge an id, which
+// gives a key holder nothing initialize would not, and tells nothing of
+// the secrets or of the relay keys.
+func (s *Sealer) MACKeys() [][]byte { return s.keys }
+
+// TTL is how long an id stays valid after it was issued.
+func (s *Sealer) TTL() time.Duration { return s.ttl }
+
 // New issues a session id for a client with capabilities caps, bound to
 // owner.
 func (s *Sealer) New(caps Capabilities, owner string) string {

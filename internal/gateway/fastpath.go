@@ -12,6 +12,7 @@ import (
 	"github.com/mcpgw/mcpgw/envoy"
 	"github.com/mcpgw/mcpgw/extproc"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
+	"github.com/mcpgw/mcpgw/internal/clientsession"
 	"github.com/mcpgw/mcpgw/policy"
 	"github.com/mcpgw/mcpgw/policy/identity"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -20,9 +21,10 @@ import (
 
 // Envoy's fast path (docs/architecture.md, "The fast path") gets the
 // grants of the keys that call a server, as the policy computes them. It
-// learns which: a key's first 2026-07-28 tools/call to a server goes
-// through ext_proc, which tells fastPathPairs the upstream took it without
-// a session; the grants of the pairs learned so far are then sent to Envoy
+// learns which: a key's first tools/call to a server at a protocol version
+// goes through ext_proc, which tells fastPathPairs when the upstream took
+// it without a session (every 2026-07-28 call to an upstream that speaks
+// it; a 2025-era call to one that keeps no sessions); the grants of the pairs learned so far are then sent to Envoy
 // with the routes, and computed again with every new policy version (a
 // key deleted, blocked or changed is gone from Envoy, or changed there,
 // with the route table that follows the store write).
@@ -45,37 +47,50 @@ type fastPathPair struct{ owner, alias string }
 
 // fastPathPairs are the pairs learned, safe for concurrent use.
 type fastPathPairs struct {
-	mu    sync.RWMutex
-	pairs map[fastPathPair]bool
+	mu sync.RWMutex
+	// pairs holds, for each pair, the protocol versions its calls were
+	// seen to go without an upstream session.
+	pairs map[fastPathPair]map[string]bool
 	// learned is signalled (without blocking) when a pair is new.
 	learned chan struct{}
 	// listToken is the direct-list token (envoy.FastPath.ListToken):
 	// Envoy's direct route sets it, the sidecars check it.
 	listToken string
+	// sessions opens 2025-era clients' session ids: Envoy gets its keys
+	// to open them itself (envoy.FastPath.SessionKeys).
+	sessions *clientsession.Sealer
 }
 
-func newFastPathPairs() *fastPathPairs {
-	return &fastPathPairs{pairs: map[fastPathPair]bool{}, learned: make(chan struct{}, 1), listToken: rand.Text()}
+func newFastPathPairs(sessions *clientsession.Sealer) *fastPathPairs {
+	return &fastPathPairs{pairs: map[fastPathPair]map[string]bool{}, learned: make(chan struct{}, 1), listToken: rand.Text(), sessions: sessions}
 }
 
-// learn records that owner's calls to alias may take the fast path.
-func (f *fastPathPairs) learn(owner, alias string) {
+// learn records that owner's calls to alias at protocol version may
+// take the fast path: the upstream took one without a session, at that
+// version.
+func (f *fastPathPairs) learn(owner, alias, version string) {
 	k := fastPathPair{owner, alias}
-	// Every routed 2026-07-28 call asks; almost always the pair is known.
+	// Every routed call that needs no upstream session asks; almost
+	// always the pair is known.
 	f.mu.RLock()
-	known := f.pairs[k]
+	known := f.pairs[k][version]
 	f.mu.RUnlock()
 	if known {
 		return
 	}
 	f.mu.Lock()
-	known = f.pairs[k]
-	full := len(f.pairs) >= MaxFastPathPairs
-	if !known && !full {
-		f.pairs[k] = true
+	versions, seen := f.pairs[k]
+	full := !seen && len(f.pairs) >= MaxFastPathPairs
+	learned := !versions[version] && !full
+	if learned {
+		if versions == nil {
+			versions = map[string]bool{}
+			f.pairs[k] = versions
+		}
+		versions[version] = true
 	}
 	f.mu.Unlock()
-	if !known && !full {
+	if learned {
 		select {
 		case f.learned <- struct{}{}:
 		default:
@@ -99,6 +114,9 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 	cfg := access.Config()
 	fp := &envoy.FastPath{KeyHeader: access.Keys().Header(), Separator: cfg.General.MCPToolPrefixSeparator,
 		ValidUntil: time.Now().Add(FastPathTTL), ListToken: f.listToken}
+	if f.sessions != nil {
+		fp.SessionKeys, fp.SessionTTL = f.sessions.MACKeys(), f.sessions.TTL()
+	}
 	if ok, why := access.FastPathable(); !ok {
 		log.Debug("fast path off", "reason", why)
 		return fp
@@ -109,8 +127,13 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 	}
 	f.mu.RLock()
 	pairs := make([]fastPathPair, 0, len(f.pairs))
-	for p := range f.pairs {
+	versions := make(map[fastPathPair][]string, len(f.pairs))
+	for p, vs := range f.pairs {
 		pairs = append(pairs, p)
+		for v := range vs {
+			versions[p] = append(versions[p], v)
+		}
+		sort.Strings(versions[p])
 	}
 	f.mu.RUnlock()
 
@@ -138,7 +161,8 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 		if byAlias[p.alias] == nil {
 			byAlias[p.alias] = map[string]envoy.FastPathGrant{}
 		}
-		byAlias[p.alias][p.owner] = envoy.FastPathGrant{KeyAlias: g.KeyID, Team: g.Team, Org: g.Org, AnyTool: g.AnyTool, Tools: g.Tools, Deny: g.Deny, Params: g.Params}
+		byAlias[p.alias][p.owner] = envoy.FastPathGrant{KeyAlias: g.KeyID, Team: g.Team, Org: g.Org, AnyTool: g.AnyTool, Tools: g.Tools, Deny: g.Deny, Params: g.Params,
+			Versions: versions[p]}
 	}
 	if len(gone) > 0 {
 		f.mu.Lock()

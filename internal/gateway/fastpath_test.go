@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
@@ -44,11 +45,11 @@ func TestFastPathPairs(t *testing.T) {
 	tools := identity.Hash("sk-tools-0123456789").String()
 	gone := identity.Hash("sk-deleted-0123456789").String()
 
-	f := newFastPathPairs()
-	f.learn(tools, "alpha")
-	f.learn(tools, "alpha")
-	f.learn(tools, "beta")
-	f.learn(gone, "alpha")
+	f := newFastPathPairs(rt.Sessions)
+	f.learn(tools, "alpha", "2026-07-28")
+	f.learn(tools, "alpha", "2026-07-28")
+	f.learn(tools, "beta", "2026-07-28")
+	f.learn(gone, "alpha", "2026-07-28")
 	signals := 0
 	for len(f.learned) > 0 {
 		<-f.learned
@@ -72,17 +73,40 @@ func TestFastPathPairs(t *testing.T) {
 	if g.KeyAlias != "tools" || g.Team != "t" || g.AnyTool || len(g.Tools) != 1 || g.Tools[0] != "echo" || len(g.Params["echo"]) != 1 {
 		t.Errorf("grant %+v", g)
 	}
-	if f.pairs[fastPathPair{gone, "alpha"}] {
+	if !slices.Equal(g.Versions, []string{"2026-07-28"}) {
+		t.Errorf("grant versions %q, want the one learned", g.Versions)
+	}
+	if len(fp.SessionKeys) != 1 || fp.SessionTTL != rt.Config.Gateway.SessionTTL {
+		t.Errorf("session keys %d, ttl %v: want the sealer's", len(fp.SessionKeys), fp.SessionTTL)
+	}
+	if f.pairs[fastPathPair{gone, "alpha"}] != nil {
 		t.Error("the pair of a key that no longer authenticates is kept")
 	}
-	if !f.pairs[fastPathPair{tools, "beta"}] {
+	if f.pairs[fastPathPair{tools, "beta"}] == nil {
 		t.Error("a pair of a server the fast path cannot call now is forgotten (the server may change)")
 	}
 
+	// A version learned later joins the pair's: an older client's
+	// calls to an upstream that keeps no sessions.
+	f.learn(tools, "alpha", "2025-11-25")
+	if len(f.learned) != 1 {
+		t.Error("a new version of a known pair is not signalled")
+	}
+	<-f.learned
+	fp = f.table(context.Background(), rt.Access.Current(), rt.Upstreams, slog.New(slog.DiscardHandler))
+	if v := fp.Servers[0].Grants[tools].Versions; !slices.Equal(v, []string{"2025-11-25", "2026-07-28"}) {
+		t.Errorf("grant versions %q, want both learned, sorted", v)
+	}
+
 	for i := len(f.pairs); i < MaxFastPathPairs+10; i++ {
-		f.learn(fmt.Sprint(i), "alpha")
+		f.learn(fmt.Sprint(i), "alpha", "2026-07-28")
 	}
 	if len(f.pairs) != MaxFastPathPairs {
 		t.Errorf("%d pairs kept, want at most %d", len(f.pairs), MaxFastPathPairs)
+	}
+	// A full table still learns versions of the pairs it has.
+	f.learn(tools, "beta", "2025-06-18")
+	if !f.pairs[fastPathPair{tools, "beta"}]["2025-06-18"] {
+		t.Error("a full table refused a version of a pair it holds")
 	}
 }

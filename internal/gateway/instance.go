@@ -236,7 +236,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	// Envoy's fast path: off when asked, and when tracing is on (every
 	// call then gets the gateway's span and its trace context in _meta).
 	if !rt.Config.Gateway.DisableFastPath && !opts.Tracing.Enabled() {
-		inst.fast = newFastPathPairs()
+		inst.fast = newFastPathPairs(rt.Sessions)
 	}
 	for i := range max(opts.Replicas, 1) {
 		rlog := log

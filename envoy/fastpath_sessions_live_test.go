@@ -1,0 +1,170 @@
+package envoy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpgw/mcpgw/internal/clientsession"
+)
+
+// sealedID writes a client session id as internal/clientsession does
+// (its format, written out again here so that the Lua filter is checked
+// against the format and not only against the Sealer): "mcpgw1_" +
+// base64url(issued-at | capabilities | random | mac).
+func sealedID(key []byte, issued time.Time, caps byte, owner string) string {
+	var b [40]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(issued.Unix()))
+	b[8] = caps
+	copy(b[9:24], "fifteen-random!")
+	h := hmac.New(sha256.New, key)
+	h.Write(b[:24])
+	h.Write([]byte(owner))
+	copy(b[24:], h.Sum(nil)[:16])
+	return "mcpgw1_" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// TestFastPathLiveSessions: an older client's call (MCP before
+// 2026-07-28: no Mcp-Method or Mcp-Name, maybe a session id) takes the
+// fast path exactly when the key's grant names its protocol version and
+// its session id, if any, opens for that key as the gateway opens it;
+// the upstream then gets no session id and the client gets its own back.
+// Its lists go to the sidecar's direct route.
+func TestFastPathLiveSessions(t *testing.T) {
+	sealer, err := clientsession.NewSealer([]string{"live-test-session-secret"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := clientsession.NewSealer([]string{"another-secret"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, ttl := sealer.MACKeys()[0], sealer.TTL()
+	grants := map[string]FastPathGrant{
+		digestOf("sk-a"): {KeyAlias: "alice", Tools: []string{"echo", "html"}, Versions: []string{"2025-11-25", "2026-07-28"}},
+		digestOf("sk-b"): {AnyTool: true}, // 2026-07-28 only
+	}
+	env := startFastPathEnvoyWith(t, grants, time.Now().Add(time.Hour), nil, func(fp *FastPath) {
+		// A retired key first: every key opens ids, as in the gateway.
+		fp.SessionKeys = [][]byte{other.MACKeys()[0], key}
+		fp.SessionTTL = ttl
+		fp.ListToken = "list-token"
+	})
+
+	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`
+	alice, bob := digestOf("sk-a"), digestOf("sk-b")
+	now := time.Now()
+	own := sealer.New(0, alice)
+	good := sealedID(key, now, 0, alice)
+	// The last character of an id carries 2 bits: others there decode
+	// to the same bytes in Go, not here (the full path's, then).
+	loose := good[:len(good)-1] + string(good[len(good)-1]+1)
+	std := map[string]string{
+		"content-type":         "application/json",
+		"accept":               "application/json, text/event-stream",
+		"mcp-protocol-version": "2025-11-25",
+		"x-litellm-api-key":    "sk-a",
+	}
+	with := func(changes ...string) map[string]string {
+		h := maps.Clone(std)
+		for i := 0; i+1 < len(changes); i += 2 {
+			if changes[i+1] == "" {
+				delete(h, changes[i])
+			} else {
+				h[changes[i]] = changes[i+1]
+			}
+		}
+		return h
+	}
+	tests := []struct {
+		name    string
+		path    string // "" = /fast/mcp
+		headers map[string]string
+		body    string
+		fast    bool
+	}{
+		{"no session", "", std, call, true},
+		{"the sealer's id", "", with("mcp-session-id", own), call, true},
+		{"an id of the format", "", with("mcp-session-id", good), call, true},
+		{"on /mcp", "/mcp", with("mcp-session-id", good), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
+		{"an id sealed with the retired key", "", with("mcp-session-id", sealedID(other.MACKeys()[0], now, 0, alice)), call, true},
+		{"capabilities, on the server's endpoint", "", with("mcp-session-id", sealedID(key, now, 3, alice)), call, true},
+		// Its upstream's requests are relayed on /mcp: the full path's.
+		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
+		{"old but valid", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+3*time.Minute), 0, alice)), call, true},
+		{"about to expire", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+30*time.Second), 0, alice)), call, false},
+		{"expired", "", with("mcp-session-id", sealedID(key, now.Add(-ttl-time.Minute), 0, alice)), call, false},
+		{"issued in the future", "", with("mcp-session-id", sealedID(key, now.Add(time.Minute), 0, alice)), call, false},
+		{"another key's id", "", with("mcp-session-id", sealedID(key, now, 0, bob)), call, false},
+		{"an id of another secret", "", with("mcp-session-id", sealedID([]byte("not the key, 32 bytes long......"), now, 0, alice)), call, false},
+		{"a bit changed", "", with("mcp-session-id", good[:20]+string(good[20]^1)+good[21:]), call, false},
+		{"loose last character", "", with("mcp-session-id", loose), call, false},
+		{"no prefix", "", with("mcp-session-id", strings.TrimPrefix(good, "mcpgw1_")), call, false},
+		{"padded", "", with("mcp-session-id", good+"=="), call, false},
+		{"standard base64", "", with("mcp-session-id", strings.NewReplacer("-", "+", "_", "/").Replace(good)), call, strings.NewReplacer("-", "+", "_", "/").Replace(good) == good},
+		{"garbage", "", with("mcp-session-id", "mcpgw1_"+strings.Repeat("!", 54)), call, false},
+		{"a version not learned", "", with("mcp-protocol-version", "2025-06-18"), call, false},
+		{"a key learned at 2026-07-28 only", "", with("x-litellm-api-key", "sk-b"), call, false},
+		{"no version", "", with("mcp-protocol-version", ""), call, false},
+		{"Mcp-Name from an older client", "", with("mcp-name", "echo"), call, false},
+		{"Mcp-Method from an older client", "", with("mcp-method", "tools/call"), call, false},
+		{"2026-07-28 with a session id", "", with("mcp-protocol-version", "2026-07-28", "mcp-method", "tools/call", "mcp-name", "echo", "mcp-session-id", good), call, false},
+		{"tool not granted", "", with("mcp-session-id", good), strings.Replace(call, `"echo"`, `"other"`, 1), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := tc.path
+			if path == "" {
+				path = "/fast/mcp"
+			}
+			c := env.send(t, path, tc.body, tc.headers)
+			if c.seen == nil {
+				t.Fatalf("the upstream did not get the request once (status %d)", c.status)
+			}
+			if !tc.fast {
+				if c.fast || c.seen.Path != path {
+					t.Fatalf("took the fast path (upstream path %q), want ext_proc", c.seen.Path)
+				}
+				return
+			}
+			if !c.fast || c.seen.Path != "/upstream/mcp" {
+				t.Fatalf("took the full path (upstream path %q), want the fast path", c.seen.Path)
+			}
+			if v := c.seen.Header.Get("mcp-session-id"); v != "" {
+				t.Errorf("upstream got the client's session id %q", v)
+			}
+			if c.seen.Header.Get("mcp-protocol-version") != tc.headers["mcp-protocol-version"] {
+				t.Errorf("upstream got MCP-Protocol-Version %q", c.seen.Header.Get("mcp-protocol-version"))
+			}
+			// The client gets its own session id, never the upstream's.
+			if got, want := c.header.Get("mcp-session-id"), tc.headers["mcp-session-id"]; got != want || len(c.header.Values("mcp-session-id")) > 1 {
+				t.Errorf("client got mcp-session-id %q, want %q", c.header.Values("mcp-session-id"), want)
+			}
+		})
+	}
+
+	t.Run("an HTML answer is the full path's 502, without the session id", func(t *testing.T) {
+		c := env.send(t, "/fast/mcp", strings.Replace(call, `"echo"`, `"html"`, 1), with("mcp-session-id", good))
+		if !c.fast || c.status != 502 || c.header.Get("mcp-session-id") != "" || !strings.Contains(c.body, `"code":-32603`) {
+			t.Errorf("fast %v, status %d, headers %v, body %s", c.fast, c.status, c.header, c.body)
+		}
+	})
+
+	t.Run("an older client's list goes to the sidecar directly", func(t *testing.T) {
+		for _, path := range []string{"/fast/mcp", "/mcp"} {
+			c := env.send(t, path, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, with("mcp-session-id", good))
+			env.sidecar.mu.Lock()
+			last := env.sidecar.last
+			env.sidecar.last = nil
+			env.sidecar.mu.Unlock()
+			if c.seen != nil || last == nil || last.Header.Get(DirectListHeader) != "list-token" || !c.fast {
+				t.Errorf("%s: upstream got %v; sidecar got %v (want it, with the list token, without ext_proc)", path, c.seen, last)
+			}
+		}
+	})
+}
