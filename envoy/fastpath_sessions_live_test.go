@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"maps"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,51 @@ func TestFastPathLiveSessions(t *testing.T) {
 			}
 		})
 	}
+
+	// Mutated ids: the fast path may take one only if the gateway's own
+	// opener opens it for the key (it may leave any to the full path).
+	t.Run("property: mutated ids", func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 11))
+		const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/=!. "
+		taken := 0
+		for i := range 300 {
+			id := []byte(own)
+			switch i % 4 {
+			case 0: // a character changed
+				id[rng.IntN(len(id))] = chars[rng.IntN(len(chars))]
+			case 1: // cut
+				id = id[:rng.IntN(len(id))]
+			case 2: // a character added
+				at := rng.IntN(len(id) + 1)
+				id = slices.Insert(id, at, chars[rng.IntN(len(chars))])
+			case 3: // two characters swapped
+				a, b := rng.IntN(len(id)), rng.IntN(len(id))
+				id[a], id[b] = id[b], id[a]
+			}
+			v := strings.TrimSpace(string(id))
+			if v == "" {
+				continue
+			}
+			c := env.send(t, "/fast/mcp", call, with("mcp-session-id", v))
+			if !c.fast {
+				continue
+			}
+			if _, err := sealer.Open(v, alice); err != nil {
+				t.Errorf("took the fast path with id %q, which the gateway refuses: %v", v, err)
+			}
+			if got := c.header.Get("mcp-session-id"); got != v {
+				t.Errorf("id %q: the client got %q back", v, got)
+			}
+			if v != own {
+				taken++
+			}
+		}
+		// Swaps of equal characters and the like leave the id whole;
+		// a changed id that still opens is a 2^-128 event.
+		if taken > 0 {
+			t.Errorf("%d changed ids took the fast path", taken)
+		}
+	})
 
 	t.Run("an HTML answer is the full path's 502, without the session id", func(t *testing.T) {
 		c := env.send(t, "/fast/mcp", strings.Replace(call, `"echo"`, `"html"`, 1), with("mcp-session-id", good))
