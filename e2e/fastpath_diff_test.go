@@ -513,8 +513,7 @@ func openDiffSessions(t *testing.T, g diffGateway) diffSessions {
 // sessionCases are the corpus's 2025-11-25 calls without Mcp- headers
 // that the fast path takes, again with the key's own session id (the
 // fast path opens it as the full path does), and calls with ids that do
-// not open for their key, or whose upstream's requests only the full
-// path relays.
+// not open for their key, or of clients that declared capabilities.
 func sessionCases(corpus []diffCase, s diffSessions) []diffCase {
 	var out []diffCase
 	for _, c := range corpus {
@@ -545,10 +544,10 @@ func sessionCases(corpus []diffCase, s diffSessions) []diffCase {
 		old("another key's, on /mcp", "/mcp", diffTools, s[diffMaster], "alpha-echo", false),
 		old("a bit changed", "", diffTools, string(garbled), "echo", false),
 		old("not the gateway's", "", diffTools, "session-1", "echo", false),
+		// (The full path would relay an upstream's requests to such a
+		// client on /mcp; one that keeps no sessions sends none.)
 		old("capabilities, on the server's endpoint", "", diffTools, s["caps:"+diffTools], "echo", true),
-		// The upstream may ask the client (elicitation) on /mcp: the
-		// full path relays those requests.
-		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", false),
+		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", true),
 		old("refused tool", "", diffTools, s[diffTools], "shout", false),
 	)
 }

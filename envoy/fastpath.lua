@@ -545,13 +545,11 @@ local function decide(handle, route, headers)
   local versions = grant.versions
   if versions == nil then versions = { [modernVersion] = true } end
   if type(versions) ~= "table" or not versions[version] then return nil end
-  if session ~= nil then
-    -- The id must open for this key, as on the full path; a client that
-    -- declared capabilities (elicitation, sampling, roots) gets its
-    -- upstream's requests relayed on /mcp, which only the full path does.
-    local caps = openSession(session, digest, sessionKeys, sessionTTL)
-    if caps == nil or (caps ~= 0 and aggregate) then return nil end
-  end
+  -- The id must open for this key, as on the full path. (Whatever
+  -- capabilities it carries: an upstream that keeps no sessions cannot
+  -- get a client's answer to a request of its own, so the full path has
+  -- nothing to relay for it either; docs/architecture.md.)
+  if session ~= nil and openSession(session, digest, sessionKeys, sessionTTL) == nil then return nil end
   local args = doc.names[3]
   if #args > maxArgs then return nil end
 

@@ -96,8 +96,7 @@ func TestFastPathLiveSessions(t *testing.T) {
 		{"on /mcp", "/mcp", with("mcp-session-id", good), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
 		{"an id sealed with the retired key", "", with("mcp-session-id", sealedID(other.MACKeys()[0], now, 0, alice)), call, true},
 		{"capabilities, on the server's endpoint", "", with("mcp-session-id", sealedID(key, now, 3, alice)), call, true},
-		// Its upstream's requests are relayed on /mcp: the full path's.
-		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
+		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
 		{"old but valid", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+3*time.Minute), 0, alice)), call, true},
 		{"about to expire", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+30*time.Second), 0, alice)), call, false},
 		{"expired", "", with("mcp-session-id", sealedID(key, now.Add(-ttl-time.Minute), 0, alice)), call, false},
