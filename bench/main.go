@@ -107,7 +107,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.listDuration, "list-duration", 5*time.Second, "measured time per concurrency level of the tools/list scenario (0 skips it)")
 	fs.DurationVar(&o.listWarmup, "list-warmup", time.Second, "warm-up before each tools/list measurement")
 	fs.BoolVar(&o.calls, "calls", true, "run the tools/call scenarios (-calls=false: only tools/list)")
-	fs.StringVar(&o.rows, "rows", "abcdehig", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, h the same on the server's own endpoint (Envoy's fast path at 2026-07-28), i h with fast_path: false, f LiteLLM proxy (needs -litellm), g gateway with tracing (OTLP to a sink in this process)")
+	fs.StringVar(&o.rows, "rows", "abcdehig", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, h the same on the server's own endpoint (Envoy's fast path), i h with fast_path: false, f LiteLLM proxy (needs -litellm), g gateway with tracing (OTLP to a sink in this process)")
 	fs.StringVar(&o.litellmBin, "litellm", "", "the LiteLLM proxy's litellm executable, for row f (make bench-litellm installs a pinned one)")
 	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
 	fs.StringVar(&o.mcpgwBin, "mcpgw", "", "the mcpgw binary of the memory scenario (default: ./cmd/mcpgw built into a temporary directory)")

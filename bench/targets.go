@@ -345,9 +345,10 @@ func startGatewayWith(ctx context.Context, bin string, rt *gateway.Runtime, l *l
 
 // startServerEndpointGateway runs the gateway of rt (scenario (e)'s
 // config) for clients of the server's own endpoint, /demo/mcp, where tool
-// names are the upstream's: scenarios (h) and (i). At MCP 2026-07-28 (h)
-// must be served by Envoy's fast path: after one call through ext_proc
-// (which teaches Envoy the key's grant), calls must be counted on the
+// names are the upstream's: scenarios (h) and (i). (h) must be served by
+// Envoy's fast path at every version (the bench's upstream keeps no
+// sessions): after one call through ext_proc (which teaches Envoy the
+// key's grant at the client's version), calls must be counted on the
 // fast route, or the scenario fails.
 func startServerEndpointGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header, protocol string, wantFast bool) (*target, error) {
 	tg, err := startGateway(ctx, bin, rt, l, header)
@@ -356,7 +357,7 @@ func startServerEndpointGateway(ctx context.Context, bin string, rt *gateway.Run
 	}
 	tg.endpoint = strings.TrimSuffix(tg.endpoint, "/mcp") + "/" + alias + "/mcp"
 	tg.tool = "echo"
-	if wantFast && protocol >= envoy.FastPathProtocolVersion {
+	if wantFast {
 		if err := checkFastPath(ctx, tg, protocol); err != nil {
 			tg.close()
 			return nil, err
