@@ -30,8 +30,10 @@ gateway:
   fast_path: %v
 `
 
-// accessLogLines are the access log's entries for path.
-func accessLogLines(t *testing.T, file, path string) []map[string]any {
+// accessLogLines are the access log's entries of tools/call requests
+// (mcp_method, which both paths set; path is the upstream's on the fast
+// path, and only 2026-07-28 clients send Mcp-Name).
+func accessLogLines(t *testing.T, file string) []map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -40,16 +42,18 @@ func accessLogLines(t *testing.T, file, path string) []map[string]any {
 	var out []map[string]any
 	for _, line := range strings.Split(string(data), "\n") {
 		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["mcp_name"] != nil {
+		if json.Unmarshal([]byte(line), &m) == nil && m["mcp_method"] == "tools/call" {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// TestFastPath: a go-sdk client (2026-07-28) calls a server's own
-// endpoint with a key that has tool permissions and allowed_params. Its
-// first call goes through ext_proc, which teaches Envoy the key's grant;
+// TestFastPath: a go-sdk client calls with a key that has tool
+// permissions and allowed_params: at 2026-07-28 on a server's own
+// endpoint, at 2025-11-25 (a session, which Envoy opens itself, and the
+// roots capability go-sdk declares) on /mcp. Its first call goes through
+// ext_proc, which teaches Envoy the key's grant at that version;
 // the next allowed calls are decided by Envoy (decided_by "envoy", with
 // the key and tool, in the access log) with the same answers, and refused
 // calls still get the full path's answers. Each call Envoy decided gets
@@ -57,16 +61,34 @@ func accessLogLines(t *testing.T, file, path string) []map[string]any {
 // mcpgw_policy_decisions_total, after the fact, from Envoy's gRPC access
 // log.
 func TestFastPath(t *testing.T) {
-	// Stateless: go-sdk speaks 2026-07-28 only so.
+	for _, tc := range []struct{ version, path, prefix string }{
+		{"2026-07-28", "/alpha/mcp", ""},
+		{"2025-11-25", "/mcp", "alpha-"},
+	} {
+		t.Run(tc.version, func(t *testing.T) { testFastPath(t, tc.version, tc.path, tc.prefix) })
+	}
+}
+
+// testFastPath is TestFastPath for a go-sdk client at version on path,
+// where the upstream's tools are named with prefix.
+func testFastPath(t *testing.T, version, path, prefix string) {
+	// Stateless: go-sdk speaks 2026-07-28 so, and keeps no sessions for
+	// older clients.
 	up := startUpstream(t, "alpha", true, "echo", "shout")
 	dir := t.TempDir()
 	logFile, decisionFile := filepath.Join(dir, "access.log"), filepath.Join(dir, "decisions.log")
 	inst, _ := startGateway(t, fmt.Sprintf(fastPathConfig, up.URL, decisionFile, true), gateway.Options{Port: mustFreePort(t), AccessLog: logFile})
 	base := strings.TrimSuffix(inst.Endpoint, "/mcp")
-	cs := connectWithKey(t, base+"/alpha/mcp", "sk-tools-0123456789")
+	cs := keyedClient(t, base+path, "sk-tools-0123456789", version)
+	if got := cs.InitializeResult().ProtocolVersion; got != version {
+		t.Fatalf("negotiated %s, want %s", got, version)
+	}
+	if version < "2026-07-28" && cs.ID() == "" {
+		t.Fatal("no gateway session")
+	}
 	ctx := t.Context()
 	call := func(tool string, args map[string]any) (string, error) {
-		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: prefix + tool, Arguments: args})
 		if err != nil {
 			return "", err
 		}
@@ -80,10 +102,10 @@ func TestFastPath(t *testing.T) {
 			t.Fatalf("call: %q %v", got, err)
 		}
 		time.Sleep(250 * time.Millisecond) // the access log is written every 200 ms
-		lines := accessLogLines(t, logFile, "/alpha/mcp")
+		lines := accessLogLines(t, logFile)
 		return len(lines) > 0 && lines[len(lines)-1]["decided_by"] == "envoy"
 	})
-	lines := accessLogLines(t, logFile, "/alpha/mcp")
+	lines := accessLogLines(t, logFile)
 	last := lines[len(lines)-1]
 	if last["key_alias"] != "tools" || last["server"] != "alpha" || last["tool"] != "echo" || last["mcp_method"] != "tools/call" {
 		t.Errorf("access log of a fast call: %v", last)
@@ -113,7 +135,7 @@ func TestFastPath(t *testing.T) {
 	waitFor(t, "the decision lines of the calls Envoy decided", func() bool {
 		time.Sleep(250 * time.Millisecond)
 		ids := map[string]bool{}
-		for _, l := range accessLogLines(t, logFile, "/alpha/mcp") {
+		for _, l := range accessLogLines(t, logFile) {
 			if l["decided_by"] == "envoy" {
 				ids[l["request_id"].(string)] = true
 			}
