@@ -544,10 +544,12 @@ func sessionCases(corpus []diffCase, s diffSessions) []diffCase {
 		old("another key's, on /mcp", "/mcp", diffTools, s[diffMaster], "alpha-echo", false),
 		old("a bit changed", "", diffTools, string(garbled), "echo", false),
 		old("not the gateway's", "", diffTools, "session-1", "echo", false),
-		// (The full path would relay an upstream's requests to such a
-		// client on /mcp; one that keeps no sessions sends none.)
 		old("capabilities, on the server's endpoint", "", diffTools, s["caps:"+diffTools], "echo", true),
-		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", true),
+		// On /mcp the full path relays the call's event stream to such
+		// a client (upstream requests' ids signed, the answer read for
+		// the logs): it takes the call.
+		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", false),
+		old("capabilities, on /mcp, a tool error", "/mcp", diffTools, s["caps:"+diffTools], "alpha-nosuch", false),
 		old("refused tool", "", diffTools, s[diffTools], "shout", false),
 	)
 }
@@ -1126,6 +1128,59 @@ func fastPathKeyRevoked(t *testing.T, up *diffUpstream, how string) {
 		}
 		if g.accessLine(t, ua)["decided_by"] != nil {
 			t.Fatalf("a key's call was decided by Envoy after %s", how)
+		}
+	}
+}
+
+const fastPathMovedConfig = `general_settings:
+  master_key: ` + cpMaster + `
+gateway:
+  fast_path: true
+`
+
+// TestFastPathServerMoved: what Envoy's fast path learned of a server is
+// forgotten when the server's connection changes. A 2025-11-25 key's calls
+// to a server whose upstream keeps no sessions are decided by Envoy; the
+// server is then pointed (admin API) at an upstream that keeps sessions,
+// which a session-less call would not reach: the calls go on through
+// ext_proc, which opens a session there, and none is decided by Envoy.
+func TestFastPathServerMoved(t *testing.T) {
+	stateless := startUpstream(t, "before", true, "echo")
+	stateful := startUpstream(t, "after", false, "echo")
+	log := filepath.Join(t.TempDir(), "access.log")
+	inst, _ := cpGateway(t, fastPathMovedConfig, "sqlite:"+filepath.Join(t.TempDir(), "mcpgw.db"), gateway.Options{AccessLog: log})
+	g := diffGateway{name: "moved", base: strings.TrimSuffix(inst.Endpoint, "/mcp"), log: log}
+	created := mustAdmin(t, inst, "POST", "/v1/mcp/server", map[string]any{"server_name": "moving", "url": stateless.URL, "transport": "http"}, http.StatusCreated)
+	serverID, _ := created["server_id"].(string)
+	gen := mustAdmin(t, inst, "POST", "/key/generate", map[string]any{"key_alias": "mover",
+		"object_permission": map[string]any{"mcp_servers": []string{"moving"}}}, http.StatusOK)
+	key, _ := gen["key"].(string)
+	if serverID == "" || key == "" {
+		t.Fatalf("server %v, key %v", created, gen)
+	}
+	c := diffCase{name: "moved", alias: "moving", key: key, version: "2025-11-25", method: "-", body: callBody("echo", `{"text":"m"}`)}
+	n := 0
+	send := func(want string) map[string]any {
+		n++
+		ua := fmt.Sprintf("fpmoved-%d", n)
+		o := g.send(t, c, ua, nil)
+		if o.Status != http.StatusOK || len(o.Messages) != 1 || !strings.Contains(o.Messages[0], want+":echo:m") {
+			t.Fatalf("call %d: %s, want %s's echo", n, o, want)
+		}
+		return g.accessLine(t, ua)
+	}
+	waitFor(t, "the fast path to take the key's calls", func() bool { return send("before")["decided_by"] == "envoy" })
+
+	mustAdmin(t, inst, "PUT", "/v1/mcp/server", map[string]any{"server_id": serverID, "url": stateful.URL}, http.StatusAccepted)
+	waitFor(t, "the server to move", func() bool {
+		n++
+		ua := fmt.Sprintf("fpmoved-%d", n)
+		o := g.send(t, c, ua, nil)
+		return o.Status == http.StatusOK && len(o.Messages) == 1 && strings.Contains(o.Messages[0], "after:echo:m")
+	})
+	for range 20 {
+		if l := send("after"); l["decided_by"] != nil {
+			t.Fatalf("a call to the moved server was decided by %v", l["decided_by"])
 		}
 	}
 }

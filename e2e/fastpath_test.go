@@ -49,10 +49,10 @@ func accessLogLines(t *testing.T, file string) []map[string]any {
 	return out
 }
 
-// TestFastPath: a go-sdk client calls with a key that has tool
-// permissions and allowed_params: at 2026-07-28 on a server's own
-// endpoint, at 2025-11-25 (a session, which Envoy opens itself, and the
-// roots capability go-sdk declares) on /mcp. Its first call goes through
+// TestFastPath: a go-sdk client calls a server's own endpoint with a key
+// that has tool permissions and allowed_params, at 2026-07-28 and at
+// 2025-11-25 (with a gateway session, which Envoy opens itself). Its
+// first call goes through
 // ext_proc, which teaches Envoy the key's grant at that version;
 // the next allowed calls are decided by Envoy (decided_by "envoy", with
 // the key and tool, in the access log) with the same answers, and refused
@@ -63,7 +63,7 @@ func accessLogLines(t *testing.T, file string) []map[string]any {
 func TestFastPath(t *testing.T) {
 	for _, tc := range []struct{ version, path, prefix string }{
 		{"2026-07-28", "/alpha/mcp", ""},
-		{"2025-11-25", "/mcp", "alpha-"},
+		{"2025-11-25", "/alpha/mcp", ""},
 	} {
 		t.Run(tc.version, func(t *testing.T) { testFastPath(t, tc.version, tc.path, tc.prefix) })
 	}

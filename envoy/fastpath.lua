@@ -545,11 +545,14 @@ local function decide(handle, route, headers)
   local versions = grant.versions
   if versions == nil then versions = { [modernVersion] = true } end
   if type(versions) ~= "table" or not versions[version] then return nil end
-  -- The id must open for this key, as on the full path. (Whatever
-  -- capabilities it carries: an upstream that keeps no sessions cannot
-  -- get a client's answer to a request of its own, so the full path has
-  -- nothing to relay for it either; docs/architecture.md.)
-  if session ~= nil and openSession(session, digest, sessionKeys, sessionTTL) == nil then return nil end
+  if session ~= nil then
+    -- The id must open for this key, as on the full path. A client that
+    -- declared capabilities (elicitation, sampling, roots) gets, on /mcp,
+    -- its call's event stream relayed by ext_proc (upstream requests'
+    -- ids signed, the answer read for the logs): the full path's.
+    local caps = openSession(session, digest, sessionKeys, sessionTTL)
+    if caps == nil or (caps ~= 0 and aggregate) then return nil end
+  end
   local args = doc.names[3]
   if #args > maxArgs then return nil end
 
@@ -657,7 +660,9 @@ function envoy_on_request(handle)
   meta:set("mcpgw", "mcp_method", "tools/call")
   meta:set("mcpgw", "jsonrpc_id", id)
   meta:set("mcpgw", "decided_by", "envoy")
-  -- The answer gives the client its own session id back.
+  -- The answer gives the client its own session id back. (Envoy's gRPC
+  -- access log sends every namespace to the gateway's access log
+  -- service, which reads only "mcpgw": the id is never logged.)
   if session ~= nil then meta:set(privateNamespace, "session", session) end
   handle:clearRouteCache()
 end

@@ -96,7 +96,10 @@ func TestFastPathLiveSessions(t *testing.T) {
 		{"on /mcp", "/mcp", with("mcp-session-id", good), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
 		{"an id sealed with the retired key", "", with("mcp-session-id", sealedID(other.MACKeys()[0], now, 0, alice)), call, true},
 		{"capabilities, on the server's endpoint", "", with("mcp-session-id", sealedID(key, now, 3, alice)), call, true},
-		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
+		// Its call's event stream is relayed on /mcp: the full path's.
+		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
+		{"the session id twice", "", with("mcp-session-id", good+", "+good), call, false},
+		{"2026-07-28 without Mcp-Method", "", with("mcp-protocol-version", "2026-07-28", "mcp-name", "echo"), call, false},
 		{"old but valid", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+3*time.Minute), 0, alice)), call, true},
 		{"about to expire", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+30*time.Second), 0, alice)), call, false},
 		{"expired", "", with("mcp-session-id", sealedID(key, now.Add(-ttl-time.Minute), 0, alice)), call, false},

@@ -142,6 +142,12 @@ const (
 // session ids (fixturePool).
 func fixtureServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	return fixtureServerWith(t, &fixturePool{newest: map[string]string{"demo": "2025-11-25"}}, opts...)
+}
+
+// fixtureServerWith is fixtureServer with the upstream sessions of pool.
+func fixtureServerWith(t testing.TB, pool Sessions, opts ...Option) *Server {
+	t.Helper()
 	cfg, err := configfile.Parse([]byte(fixtureConfig), "fixture.yaml", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -170,7 +176,7 @@ func fixtureServer(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(r, &fixturePool{newest: map[string]string{"demo": "2025-11-25"}}, nil, opts...)
+	return New(r, pool, nil, opts...)
 }
 
 // fixturePool stands for sessions.Pool: session ids are "<alias>-session-<n>",

@@ -87,7 +87,13 @@ func (s *Sealer) RelayKeys() [][]byte { return s.relayKeys }
 // derived for session ids alone: knowing them lets one forge an id, which
 // gives a key holder nothing initialize would not, and tells nothing of
 // the secrets or of the relay keys.
-func (s *Sealer) MACKeys() [][]byte { return s.keys }
+func (s *Sealer) MACKeys() [][]byte {
+	out := make([][]byte, len(s.keys))
+	for i, k := range s.keys {
+		out[i] = append([]byte(nil), k...)
+	}
+	return out
+}
 
 // TTL is how long an id stays valid after it was issued.
 func (s *Sealer) TTL() time.Duration { return s.ttl }

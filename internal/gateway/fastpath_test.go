@@ -98,6 +98,14 @@ func TestFastPathPairs(t *testing.T) {
 		t.Errorf("grant versions %q, want both learned, sorted", v)
 	}
 
+	// A server whose connection changed is learned again.
+	f.forget("alpha")
+	if f.pairs[fastPathPair{tools, "alpha"}] != nil || f.pairs[fastPathPair{tools, "beta"}] == nil {
+		t.Errorf("forget(alpha) left %v", f.pairs)
+	}
+	f.learn(tools, "alpha", "2026-07-28")
+	<-f.learned
+
 	for i := len(f.pairs); i < MaxFastPathPairs+10; i++ {
 		f.learn(fmt.Sprint(i), "alpha", "2026-07-28")
 	}
