@@ -141,6 +141,20 @@ func fastPathHeaders() map[string]string {
 	}
 }
 
+// changed is a copy of headers with changes, name-value pairs, made (an
+// empty value removes the header).
+func changed(headers map[string]string, changes ...string) map[string]string {
+	h := maps.Clone(headers)
+	for i := 0; i+1 < len(changes); i += 2 {
+		if changes[i+1] == "" {
+			delete(h, changes[i])
+		} else {
+			h[changes[i]] = changes[i+1]
+		}
+	}
+	return h
+}
+
 // fastCall is what one request through a fastPathEnvoy came to.
 type fastCall struct {
 	status int
@@ -203,20 +217,7 @@ func TestFastPathLive(t *testing.T) {
 
 	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi","n":1}}}`
 	std := fastPathHeaders()
-	with := func(changes ...string) map[string]string {
-		h := map[string]string{}
-		for k, v := range std {
-			h[k] = v
-		}
-		for i := 0; i+1 < len(changes); i += 2 {
-			if changes[i+1] == "" {
-				delete(h, changes[i])
-			} else {
-				h[changes[i]] = changes[i+1]
-			}
-		}
-		return h
-	}
+	with := func(changes ...string) map[string]string { return changed(std, changes...) }
 
 	tests := []struct {
 		name    string

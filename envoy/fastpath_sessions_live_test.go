@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -72,17 +71,7 @@ func TestFastPathLiveSessions(t *testing.T) {
 		"mcp-protocol-version": "2025-11-25",
 		"x-litellm-api-key":    "sk-a",
 	}
-	with := func(changes ...string) map[string]string {
-		h := maps.Clone(std)
-		for i := 0; i+1 < len(changes); i += 2 {
-			if changes[i+1] == "" {
-				delete(h, changes[i])
-			} else {
-				h[changes[i]] = changes[i+1]
-			}
-		}
-		return h
-	}
+	with := func(changes ...string) map[string]string { return changed(std, changes...) }
 	tests := []struct {
 		name    string
 		path    string // "" = /fast/mcp
