@@ -73,9 +73,9 @@ func TestFastPathLearner(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
 			var got []string
-			learn := func(owner, alias, version string) {
+			learn := func(owner string, up *upstreams.Upstream, version string) {
 				mu.Lock()
-				got = append(got, owner+" "+alias+" "+version)
+				got = append(got, owner+" "+up.Alias+" "+version)
 				mu.Unlock()
 			}
 			reqs := fixtureRequests(t, tc.fixture)

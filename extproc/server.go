@@ -55,7 +55,7 @@ type Server struct {
 	log        *slog.Logger
 	// learnFast, when set, hears of every call Envoy's fast path could
 	// have taken (see WithFastPathLearner).
-	learnFast func(owner, alias, version string)
+	learnFast func(owner string, up *upstreams.Upstream, version string)
 	// accessLog, when set, is served beside the ext_proc service (see
 	// WithEnvoyDecisions).
 	accessLog *AccessLogServer
@@ -66,9 +66,10 @@ type Server struct {
 // took without a session and at the client's version (a 2026-07-28 call
 // to an upstream that speaks it, or an older client's call to an upstream
 // that keeps no sessions), with no client credentials for the upstream.
-// owner is the caller's key (identity.Principal.Owner), alias the server,
-// version the client's protocol version. learn must not block.
-func WithFastPathLearner(learn func(owner, alias, version string)) Option {
+// owner is the caller's key (identity.Principal.Owner), up the server the
+// call went to, version the client's protocol version. learn must not
+// block.
+func WithFastPathLearner(learn func(owner string, up *upstreams.Upstream, version string)) Option {
 	return func(s *Server) { s.learnFast = learn }
 }
 

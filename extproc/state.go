@@ -265,7 +265,7 @@ func (s *Server) attachSession(ctx context.Context, st *requestState, d *router.
 	case s.learnFast != nil && sess.ID == "" && d.Call.Method == "tools/call" &&
 		d.Call.Owner != "" && d.Call.Credentials.ClientKey == "":
 		// Sent at the client's version, with no session: as Envoy would.
-		s.learnFast(d.Call.Owner, d.Call.Upstream.Alias, d.Call.ProtocolVersion)
+		s.learnFast(d.Call.Owner, d.Call.Upstream, d.Call.ProtocolVersion)
 	}
 	return nil
 }

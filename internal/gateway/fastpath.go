@@ -45,12 +45,18 @@ const FastPathTTL = 30 * time.Second
 
 type fastPathPair struct{ owner, alias string }
 
+// learnedPair is what was learned of a pair: the protocol versions its
+// calls were seen to go at without an upstream session, and the upstream
+// they went to (what was learned holds for that connection only).
+type learnedPair struct {
+	up       *upstreams.Upstream
+	versions map[string]bool
+}
+
 // fastPathPairs are the pairs learned, safe for concurrent use.
 type fastPathPairs struct {
-	mu sync.RWMutex
-	// pairs holds, for each pair, the protocol versions its calls were
-	// seen to go without an upstream session.
-	pairs map[fastPathPair]map[string]bool
+	mu    sync.RWMutex
+	pairs map[fastPathPair]*learnedPair
 	// learned is signalled (without blocking) when a pair is new.
 	learned chan struct{}
 	// listToken is the direct-list token (envoy.FastPath.ListToken):
@@ -62,33 +68,37 @@ type fastPathPairs struct {
 }
 
 func newFastPathPairs(sessions *clientsession.Sealer) *fastPathPairs {
-	return &fastPathPairs{pairs: map[fastPathPair]map[string]bool{}, learned: make(chan struct{}, 1), listToken: rand.Text(), sessions: sessions}
+	return &fastPathPairs{pairs: map[fastPathPair]*learnedPair{}, learned: make(chan struct{}, 1), listToken: rand.Text(), sessions: sessions}
 }
 
-// learn records that owner's calls to alias at protocol version may
-// take the fast path: the upstream took one without a session, at that
-// version.
-func (f *fastPathPairs) learn(owner, alias, version string) {
-	k := fastPathPair{owner, alias}
+// learn records that owner's calls to up at protocol version may take
+// the fast path: up took one without a session, at that version. What was
+// learned of another connection under up's alias (the server changed
+// since) is dropped.
+func (f *fastPathPairs) learn(owner string, up *upstreams.Upstream, version string) {
+	k := fastPathPair{owner, up.Alias}
 	// Every routed call that needs no upstream session asks; almost
 	// always the pair is known.
 	f.mu.RLock()
-	known := f.pairs[k][version]
+	lp := f.pairs[k]
+	known := lp != nil && lp.up == up && lp.versions[version]
 	f.mu.RUnlock()
 	if known {
 		return
 	}
 	f.mu.Lock()
-	versions, seen := f.pairs[k]
-	full := !seen && len(f.pairs) >= MaxFastPathPairs
-	learned := !versions[version] && !full
-	if learned {
-		if versions == nil {
-			versions = map[string]bool{}
-			f.pairs[k] = versions
-		}
-		versions[version] = true
+	lp = f.pairs[k]
+	switch {
+	case lp == nil && len(f.pairs) >= MaxFastPathPairs:
+		f.mu.Unlock()
+		return
+	case lp == nil || !upstreams.SameConnection(lp.up, up):
+		lp = &learnedPair{versions: map[string]bool{}}
+		f.pairs[k] = lp
 	}
+	lp.up = up // the same connection, maybe of a newer config
+	learned := !lp.versions[version]
+	lp.versions[version] = true
 	f.mu.Unlock()
 	if learned {
 		select {
@@ -145,12 +155,23 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 	for _, u := range ups {
 		eligible[u.Alias] = fastPathServer(u)
 	}
+	current := make(map[string]*upstreams.Upstream, len(ups))
+	for _, u := range ups {
+		current[u.Alias] = u
+	}
 	f.mu.RLock()
 	pairs := make([]fastPathPair, 0, len(f.pairs))
 	versions := make(map[fastPathPair][]string, len(f.pairs))
-	for p, vs := range f.pairs {
+	var moved []fastPathPair
+	for p, lp := range f.pairs {
+		if !upstreams.SameConnection(lp.up, current[p.alias]) {
+			// Learned of another connection (a late call to a
+			// server that has changed since): learned again.
+			moved = append(moved, p)
+			continue
+		}
 		pairs = append(pairs, p)
-		for v := range vs {
+		for v := range lp.versions {
 			versions[p] = append(versions[p], v)
 		}
 		sort.Strings(versions[p])
@@ -159,7 +180,7 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 
 	now := time.Now()
 	byAlias := map[string]map[string]envoy.FastPathGrant{}
-	var gone []fastPathPair
+	gone := moved
 	for _, p := range pairs {
 		if !eligible[p.alias] {
 			continue

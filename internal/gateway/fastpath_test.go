@@ -9,6 +9,7 @@ import (
 
 	"github.com/mcpgw/mcpgw/internal/config/configfile"
 	"github.com/mcpgw/mcpgw/policy/identity"
+	"github.com/mcpgw/mcpgw/upstreams"
 )
 
 const fastPathTestConfig = `
@@ -45,11 +46,16 @@ func TestFastPathPairs(t *testing.T) {
 	tools := identity.Hash("sk-tools-0123456789").String()
 	gone := identity.Hash("sk-deleted-0123456789").String()
 
+	up := map[string]*upstreams.Upstream{}
+	for _, u := range rt.Upstreams {
+		up[u.Alias] = u
+	}
+	alpha, beta := up["alpha"], up["beta"]
 	f := newFastPathPairs(rt.Sessions)
-	f.learn(tools, "alpha", "2026-07-28")
-	f.learn(tools, "alpha", "2026-07-28")
-	f.learn(tools, "beta", "2026-07-28")
-	f.learn(gone, "alpha", "2026-07-28")
+	f.learn(tools, alpha, "2026-07-28")
+	f.learn(tools, alpha, "2026-07-28")
+	f.learn(tools, beta, "2026-07-28")
+	f.learn(gone, alpha, "2026-07-28")
 	signals := 0
 	for len(f.learned) > 0 {
 		<-f.learned
@@ -88,7 +94,7 @@ func TestFastPathPairs(t *testing.T) {
 
 	// A version learned later joins the pair's: an older client's
 	// calls to an upstream that keeps no sessions.
-	f.learn(tools, "alpha", "2025-11-25")
+	f.learn(tools, alpha, "2025-11-25")
 	if len(f.learned) != 1 {
 		t.Error("a new version of a known pair is not signalled")
 	}
@@ -103,18 +109,51 @@ func TestFastPathPairs(t *testing.T) {
 	if f.pairs[fastPathPair{tools, "alpha"}] != nil || f.pairs[fastPathPair{tools, "beta"}] == nil {
 		t.Errorf("forget(alpha) left %v", f.pairs)
 	}
-	f.learn(tools, "alpha", "2026-07-28")
+	f.learn(tools, alpha, "2026-07-28")
 	<-f.learned
 
+	// What was learned of a connection holds for it only: a call that
+	// went to alpha's old upstream, learned after alpha moved, gives Envoy
+	// no grant for the new one (and is dropped).
+	movedURL := *alpha.URL
+	movedURL.Host = "127.0.0.1:3"
+	moved := *alpha
+	moved.URL = &movedURL
+	now := []*upstreams.Upstream{&moved, beta}
+	if fp := f.table(context.Background(), rt.Access.Current(), now, slog.New(slog.DiscardHandler)); len(fp.Servers) != 0 {
+		t.Errorf("grants of a moved server's old upstream: %+v", fp.Servers)
+	}
+	if f.pairs[fastPathPair{tools, "alpha"}] != nil {
+		t.Error("a pair learned of a server's old upstream is kept")
+	}
+	// Learned of the new one: granted. A late call to the old one
+	// replaces it (and is dropped again by table).
+	f.learn(tools, &moved, "2026-07-28")
+	<-f.learned
+	if fp := f.table(context.Background(), rt.Access.Current(), now, slog.New(slog.DiscardHandler)); len(fp.Servers) != 1 {
+		t.Errorf("grants after learning the moved server: %+v", fp.Servers)
+	}
+	// The same connection in a newer config keeps what was learned.
+	again := moved
+	f.learn(tools, &again, "2026-07-28")
+	if len(f.learned) != 0 || !f.pairs[fastPathPair{tools, "alpha"}].versions["2026-07-28"] {
+		t.Error("the same connection of a newer config was learned anew")
+	}
+	f.learn(tools, alpha, "2026-07-28")
+	<-f.learned
+	if fp := f.table(context.Background(), rt.Access.Current(), now, slog.New(slog.DiscardHandler)); len(fp.Servers) != 0 {
+		t.Errorf("a late call to the old upstream gave grants: %+v", fp.Servers)
+	}
+
 	for i := len(f.pairs); i < MaxFastPathPairs+10; i++ {
-		f.learn(fmt.Sprint(i), "alpha", "2026-07-28")
+		f.learn(fmt.Sprint(i), alpha, "2026-07-28")
 	}
 	if len(f.pairs) != MaxFastPathPairs {
 		t.Errorf("%d pairs kept, want at most %d", len(f.pairs), MaxFastPathPairs)
 	}
 	// A full table still learns versions of the pairs it has.
-	f.learn(tools, "beta", "2025-06-18")
-	if !f.pairs[fastPathPair{tools, "beta"}]["2025-06-18"] {
+	f.learn(tools, beta, "2025-06-18")
+	if !f.pairs[fastPathPair{tools, "beta"}].versions["2025-06-18"] {
 		t.Error("a full table refused a version of a pair it holds")
 	}
 }
