@@ -497,7 +497,8 @@ local function decide(handle, route, headers)
   local digest = sha256(key)
   -- Read before body(): a wrapper Envoy handed out is gone after a yield.
   local aggregate = route:get("mode") == "aggregate"
-  local sessionKeys, sessionTTL = route:get("session_keys"), route:get("session_ttl")
+  local sessionKeys, sessionTTL
+  if session ~= nil then sessionKeys, sessionTTL = route:get("session_keys"), route:get("session_ttl") end
   local grant, prefix, sep
   if aggregate then
     -- /mcp: the server is known once the name is read; a key with no

@@ -68,15 +68,11 @@ func (inst *Instance) Apply(ctx context.Context, cfg *config.Config) error {
 			inst.log.Warn("apply config: adapter failed to start", "error", err)
 		}
 	}
-	if inst.fast != nil {
-		// A server whose connection changes may now keep sessions (or no
-		// longer speak 2026-07-28): Envoy stops deciding its calls with
-		// the update below, before the routers switch.
-		inst.fast.forget(changedServers(old, ups)...)
-	}
 	if inst.updateEnvoy != nil {
 		// The new policy's grants: a key it removes leaves Envoy's fast
-		// path before the routers stop accepting it.
+		// path before the routers stop accepting it. So does what was
+		// learned of a server whose connection changes (fastPathPairs.table
+		// grants a pair only for the connection it was learned of).
 		access := next[0].pending
 		if access == nil {
 			access = next[0].Access.Current()
@@ -90,11 +86,6 @@ func (inst *Instance) Apply(ctx context.Context, cfg *config.Config) error {
 	}
 	for i, rep := range inst.Replicas {
 		inst.applyReplica(ctx, rep, next[i])
-	}
-	if inst.fast != nil {
-		// Again: a call the old routers sent the old upstream may have
-		// taught a pair meanwhile (the update below takes it out).
-		inst.fast.forget(changedServers(old, ups)...)
 	}
 	inst.current.Store(next[0])
 	if inst.checker != nil {
@@ -132,24 +123,18 @@ func (inst *Instance) applyReplica(ctx context.Context, rep *Replica, rt *Runtim
 		// router already serves the new set.
 		inst.log.Error("apply config: sidecar update failed", "error", err)
 	}
-	rep.Sessions.EndUpstreams(changedServers(prev.Upstreams, rt.Upstreams)...)
-	rep.rt = rt
-}
-
-// changedServers are the aliases of prev's servers that next lacks or
-// reaches another way (upstreams.SameConnection).
-func changedServers(prev, next []*upstreams.Upstream) []string {
-	byAlias := make(map[string]*upstreams.Upstream, len(next))
-	for _, u := range next {
+	byAlias := make(map[string]*upstreams.Upstream, len(rt.Upstreams))
+	for _, u := range rt.Upstreams {
 		byAlias[u.Alias] = u
 	}
-	var out []string
-	for _, u := range prev {
+	var ended []string
+	for _, u := range prev.Upstreams {
 		if !upstreams.SameConnection(u, byAlias[u.Alias]) {
-			out = append(out, u.Alias)
+			ended = append(ended, u.Alias)
 		}
 	}
-	return out
+	rep.Sessions.EndUpstreams(ended...)
+	rep.rt = rt
 }
 
 // unionOf is next and, after it, the servers of prev that next lacks:

@@ -108,26 +108,6 @@ func (f *fastPathPairs) learn(owner string, up *upstreams.Upstream, version stri
 	}
 }
 
-// forget drops what was learned of the servers named: their connection
-// changed (another URL, transport or client credentials), so whether their
-// upstream keeps sessions, or speaks 2026-07-28, must be learned again.
-func (f *fastPathPairs) forget(aliases ...string) {
-	if len(aliases) == 0 {
-		return
-	}
-	gone := make(map[string]bool, len(aliases))
-	for _, a := range aliases {
-		gone[a] = true
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for p := range f.pairs {
-		if gone[p.alias] {
-			delete(f.pairs, p)
-		}
-	}
-}
-
 // hasPairs reports whether a pair was learned (Envoy has grants to
 // refresh).
 func (f *fastPathPairs) hasPairs() bool {

@@ -104,14 +104,6 @@ func TestFastPathPairs(t *testing.T) {
 		t.Errorf("grant versions %q, want both learned, sorted", v)
 	}
 
-	// A server whose connection changed is learned again.
-	f.forget("alpha")
-	if f.pairs[fastPathPair{tools, "alpha"}] != nil || f.pairs[fastPathPair{tools, "beta"}] == nil {
-		t.Errorf("forget(alpha) left %v", f.pairs)
-	}
-	f.learn(tools, alpha, "2026-07-28")
-	<-f.learned
-
 	// What was learned of a connection holds for it only: a call that
 	// went to alpha's old upstream, learned after alpha moved, gives Envoy
 	// no grant for the new one (and is dropped).
