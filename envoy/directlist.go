@@ -7,8 +7,8 @@ import (
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/mcpgw/mcpgw/envoy/fastpath"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
@@ -81,12 +81,12 @@ func directListRoutes(p Params) (direct, candidate *routev3.Route) {
 			Header:       &corev3.HeaderValue{Key: DirectListHeader, Value: p.FastPath.ListToken},
 			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 		}},
-		// The Lua filter stays on for the answer: it moves what the
-		// sidecar says for the access log into dynamic metadata.
-		TypedPerFilterConfig: map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc(), fastPathFilterName: luaOn()},
+		TypedPerFilterConfig: map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc()},
 		StatPrefix:           "direct_list",
 	}
-	meta, _ := structpb.NewStruct(map[string]any{"mode": "list"})
+	// The fast path's filter stays on for the answer: it moves what the
+	// sidecar says for the access log into dynamic metadata.
+	answerOn(p.FastPath, direct)
 	candidate = &routev3.Route{
 		Name: "direct_list_candidate",
 		Match: &routev3.RouteMatch{
@@ -109,8 +109,8 @@ func directListRoutes(p Params) (direct, candidate *routev3.Route) {
 		Action:                 catchAll.Action,
 		RequestBodyBufferLimit: catchAll.RequestBodyBufferLimit,
 		RequestHeadersToRemove: catchAll.RequestHeadersToRemove,
-		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{fastPathFilterName: meta}},
-		TypedPerFilterConfig:   map[string]*anypb.Any{fastPathFilterName: luaOn()},
 	}
+	// (A list configuration cannot fail to render.)
+	_ = fastPathOn(p.FastPath, candidate, fastpath.RouteConfig{Mode: fastpath.ModeList})
 	return direct, candidate
 }

@@ -3,13 +3,16 @@ package envoy
 import (
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	dmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/dynamic_modules/v3"
+	dynmodv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/dynamic_modules/v3"
 	luav3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
@@ -17,7 +20,9 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/mcpgw/mcpgw/envoy/fastpath"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/credentials"
@@ -62,7 +67,7 @@ const FastPathDecidedBy = wellknown.FastPathDecidedBy
 
 // FastPathProtocolVersion is the only MCP protocol version the fast path
 // takes: the first without sessions, so a call needs no upstream session.
-const FastPathProtocolVersion = "2026-07-28"
+const FastPathProtocolVersion = fastpath.ProtocolVersion
 
 // FastPath is what Envoy's fast path decides with. Params.FastPath set
 // puts its filters into the listener; its Servers change with the route
@@ -88,6 +93,11 @@ type FastPath struct {
 	// path. SessionTTL is how long an id is valid after it was issued.
 	SessionKeys [][]byte
 	SessionTTL  time.Duration
+	// Module is the gateway's Envoy dynamic module (envoy/module, a shared
+	// library): Envoy runs the fast path's decision there, in Go. Empty:
+	// it runs fastpath.lua in Envoy's Lua filter instead (the same
+	// decision, at several times the cost; docs/architecture.md).
+	Module string
 	// ValidUntil is when Envoy stops using these grants unless it has
 	// newer ones: a gateway that stopped (and so can no longer tell Envoy
 	// of a deleted key) leaves its Envoy deciding nothing after it. The
@@ -117,16 +127,84 @@ type FastPathGrant struct {
 	Versions []string
 }
 
-// fastPathFilters is the fast path's Lua filter, off but on candidate
-// and fast routes, to go ahead of ext_proc.
-func fastPathFilters() ([]*hcmv3.HttpFilter, error) {
-	lua, err := typed("fast path lua filter", &luav3.Lua{
-		SourceCodes: map[string]*corev3.DataSource{fastPathScript: {Specifier: &corev3.DataSource_InlineString{InlineString: fastPathSource()}}},
-	})
+// fastPathFilters is the fast path's filter (the module's, or Lua's),
+// off but on candidate routes, to go ahead of ext_proc.
+func fastPathFilters(fp *FastPath) ([]*hcmv3.HttpFilter, error) {
+	var config *anypb.Any
+	var err error
+	if fp.Module != "" {
+		fc, jerr := json.Marshal(fastpath.FilterConfig{PassThrough: credentials.PassThrough()})
+		if jerr != nil {
+			return nil, jerr
+		}
+		config, err = typed("fast path module filter", &dynmodv3.DynamicModuleFilter{
+			DynamicModuleConfig: moduleConfig(fp),
+			FilterName:          fastPathModuleFilter,
+			FilterConfig:        mustAny(wrapperspb.String(string(fc))),
+		})
+	} else {
+		config, err = typed("fast path lua filter", &luav3.Lua{
+			SourceCodes: map[string]*corev3.DataSource{fastPathScript: {Specifier: &corev3.DataSource_InlineString{InlineString: fastPathSource()}}},
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
-	return []*hcmv3.HttpFilter{{Name: fastPathFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: lua}}}, nil
+	return []*hcmv3.HttpFilter{{Name: fastPathFilterName, Disabled: true, ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: config}}}, nil
+}
+
+// fastPathModuleFilter is the module's name for its fast path filter (its
+// only one).
+const fastPathModuleFilter = "fast_path"
+
+// moduleConfig loads the module from its file. Envoy never unloads it: a
+// Go runtime cannot be.
+func moduleConfig(fp *FastPath) *dmv3.DynamicModuleConfig {
+	return &dmv3.DynamicModuleConfig{
+		Module: &corev3.AsyncDataSource{Specifier: &corev3.AsyncDataSource_Local{
+			Local: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: fp.Module}},
+		}},
+		DoNotClose: true,
+	}
+}
+
+// fastPathOn turns the fast path's filter on for route r with what it
+// decides with there: the module's per-route configuration, or
+// fastpath.lua's route metadata.
+func fastPathOn(fp *FastPath, r *routev3.Route, rc fastpath.RouteConfig) error {
+	if r.TypedPerFilterConfig == nil {
+		r.TypedPerFilterConfig = map[string]*anypb.Any{}
+	}
+	if fp.Module != "" {
+		b, err := json.Marshal(rc)
+		if err != nil {
+			return fmt.Errorf("envoy: fast path route %s: %w", r.Name, err)
+		}
+		r.TypedPerFilterConfig[fastPathFilterName] = mustAny(&dynmodv3.DynamicModuleFilterPerRoute{
+			DynamicModuleConfig: moduleConfig(fp),
+			PerRouteConfigName:  fastPathModuleFilter,
+			FilterConfig:        mustAny(wrapperspb.String(string(b))),
+		})
+		return nil
+	}
+	meta, err := luaMetadata(rc)
+	if err != nil {
+		return fmt.Errorf("envoy: fast path route %s: %w", r.Name, err)
+	}
+	r.Metadata = &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{fastPathFilterName: meta}}
+	r.TypedPerFilterConfig[fastPathFilterName] = luaOn()
+	return nil
+}
+
+// answerOn keeps the fast path's filter on for the answers of route r,
+// which Envoy chose after the filter's decision. The module's filter
+// stays on for the stream whatever its route; the Lua filter runs its
+// response side only where the route that ends up chosen names its
+// script.
+func answerOn(fp *FastPath, r *routev3.Route) {
+	if fp.Module == "" {
+		r.TypedPerFilterConfig[fastPathFilterName] = luaOn()
+	}
 }
 
 // fastPathSource is fastpath.lua with the headers that reach an upstream
@@ -157,33 +235,30 @@ func fastPathRoutes(p Params) ([]*routev3.Route, error) {
 		}
 	}
 	var fast, candidates []*routev3.Route
-	var decided []FastPathServer // with their grants, for /mcp
-	paths := map[string]string{}
+	agg := fastpath.RouteConfig{Mode: fastpath.ModeAggregate, Separator: p.FastPath.Separator, Servers: map[string]fastpath.AggregateServer{}}
 	for _, s := range p.FastPath.Servers {
 		u := byAlias[s.Alias]
 		if u == nil || len(s.Grants) == 0 {
 			continue
 		}
-		meta, err := fastPathMetadata(p.FastPath, s, u.Path())
-		if err != nil {
-			return nil, err
-		}
-		c, err := fastPathCandidateRoute(p, fastPathEndpoint(u.Alias), "fast_path_candidate:"+u.Alias, meta)
+		grants := grantConfigs(s.Grants)
+		rc := fastpath.RouteConfig{Mode: fastpath.ModeServer, Server: s.Alias, Path: u.Path(), Prefix: s.Alias + p.FastPath.Separator, Grants: grants}
+		c, err := fastPathCandidateRoute(p, fastPathEndpoint(u.Alias), "fast_path_candidate:"+u.Alias, rc)
 		if err != nil {
 			return nil, err
 		}
 		fast = append(fast, fastPathRoute(u, p))
 		candidates = append(candidates, c)
-		decided = append(decided, s)
-		paths[s.Alias] = u.Path()
+		agg.Servers[s.Alias] = fastpath.AggregateServer{Path: u.Path(), Grants: grants}
 	}
-	if len(decided) > 0 {
-		// The aggregated endpoint: a prefixed name, any of those servers.
-		meta, err := aggregateMetadata(p, decided, paths)
-		if err != nil {
-			return nil, err
+	if len(agg.Servers) > 0 {
+		// The aggregated endpoint: a prefixed name, any of those
+		// servers; every server's alias, to split names exactly as
+		// namespace.Registry.Split does.
+		for _, u := range p.Upstreams {
+			agg.Aliases = append(agg.Aliases, u.Alias)
 		}
-		c, err := fastPathCandidateRoute(p, AggregateEndpoint, "fast_path_candidate:"+AggregateEndpoint, meta)
+		c, err := fastPathCandidateRoute(p, AggregateEndpoint, "fast_path_candidate:"+AggregateEndpoint, agg)
 		if err != nil {
 			return nil, err
 		}
@@ -197,41 +272,6 @@ func fastPathRoutes(p Params) ([]*routev3.Route, error) {
 // and the x-mcp-servers headers narrow the scope, which only the full
 // path reads.
 const AggregateEndpoint = "/mcp"
-
-// aggregateMetadata is what fastpath.lua reads on the /mcp candidate
-// route (its mode "aggregate"): every server's alias, to split names
-// exactly as namespace.Registry.Split does, and the paths and grants of
-// the servers Envoy decides for.
-func aggregateMetadata(p Params, servers []FastPathServer, paths map[string]string) (*structpb.Struct, error) {
-	m := map[string]any{
-		"mode":        "aggregate",
-		"separator":   p.FastPath.Separator,
-		"key_header":  p.FastPath.KeyHeader,
-		"valid_until": float64(p.FastPath.ValidUntil.Unix()),
-	}
-	for k, v := range sharedMetadata(p.FastPath) {
-		m[k] = v
-	}
-	st, err := structpb.NewStruct(m)
-	if err != nil {
-		return nil, fmt.Errorf("envoy: fast path on %s: %w", AggregateEndpoint, err)
-	}
-	for _, u := range p.Upstreams {
-		st.Fields["a:"+u.Alias] = structpb.NewBoolValue(true)
-	}
-	for _, s := range servers {
-		st.Fields["p:"+s.Alias] = structpb.NewStringValue(paths[s.Alias])
-		for d, g := range s.Grants {
-			v, err := grantValue(g)
-			if err != nil {
-				continue // as fastPathMetadata: that key's calls take the full path
-			}
-			st.Fields["k:"+d+":"+s.Alias] = v
-			st.Fields["d:"+d] = structpb.NewBoolValue(true)
-		}
-	}
-	return st, nil
-}
 
 // fastPathEndpoint is a server's own MCP endpoint (namespace: names there
 // are the upstream's own).
@@ -255,10 +295,9 @@ func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 		PathSpecifier:   &routev3.RouteMatch_Prefix{Prefix: "/"},
 		DynamicMetadata: []*matcherv3.MetadataMatcher{decided("decided_by", FastPathDecidedBy), decided("server", u.Alias)},
 	}
-	// The Lua filter stays on for the answer (fastpath.lua's
-	// envoy_on_response); Envoy runs a filter's response side only where
-	// the route that ends up chosen turns it on.
-	r.TypedPerFilterConfig = map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc(), fastPathFilterName: luaOn()}
+	// The fast path's filter stays on for the answer.
+	r.TypedPerFilterConfig = map[string]*anypb.Any{wellknown.ExtProcFilterName: noExtProc()}
+	answerOn(p.FastPath, r)
 	// The client's session id is the gateway's to give (none, for a
 	// client that keeps no session); an upstream's never reaches it.
 	r.ResponseHeadersToRemove = []string{"mcp-session-id"}
@@ -271,7 +310,7 @@ func fastPathRoute(u *upstreams.Upstream, p Params) *routev3.Route {
 // AggregateEndpoint), a protocol version, Mcp-Method tools/call or none,
 // no x-mcp-cluster (ext_proc sets one on every request it routes, so a
 // request it has seen never matches again).
-func fastPathCandidateRoute(p Params, path, name string, meta *structpb.Struct) (*routev3.Route, error) {
+func fastPathCandidateRoute(p Params, path, name string, rc fastpath.RouteConfig) (*routev3.Route, error) {
 	header := func(name, value string) *routev3.HeaderMatcher {
 		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_StringMatch{StringMatch: exact(value)}}
 	}
@@ -284,7 +323,7 @@ func fastPathCandidateRoute(p Params, path, name string, meta *structpb.Struct) 
 		return &routev3.HeaderMatcher{Name: name, HeaderMatchSpecifier: &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}, InvertMatch: true}
 	}
 	catchAll := catchAllRoute(p)
-	return &routev3.Route{
+	r := &routev3.Route{
 		Name: name,
 		Match: &routev3.RouteMatch{
 			PathSpecifier: &routev3.RouteMatch_Path{Path: path},
@@ -310,9 +349,12 @@ func fastPathCandidateRoute(p Params, path, name string, meta *structpb.Struct) 
 		Action:                 catchAll.Action,
 		RequestBodyBufferLimit: catchAll.RequestBodyBufferLimit,
 		RequestHeadersToRemove: catchAll.RequestHeadersToRemove,
-		Metadata:               &corev3.Metadata{FilterMetadata: map[string]*structpb.Struct{fastPathFilterName: meta}},
-		TypedPerFilterConfig:   map[string]*anypb.Any{fastPathFilterName: luaOn()},
-	}, nil
+	}
+	sharedConfig(p.FastPath, &rc)
+	if err := fastPathOn(p.FastPath, r, rc); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // luaOn turns the fast path's Lua filter on for a route.
@@ -320,68 +362,111 @@ func luaOn() *anypb.Any {
 	return mustAny(&routev3.FilterConfig{Config: mustAny(&luav3.LuaPerRoute{Override: &luav3.LuaPerRoute_Name{Name: fastPathScript}})})
 }
 
-// fastPathMetadata is what fastpath.lua reads from its route.
-func fastPathMetadata(fp *FastPath, s FastPathServer, upstreamPath string) (*structpb.Struct, error) {
-	m := map[string]any{
-		"server":     s.Alias,
-		"path":       upstreamPath,
-		"prefix":     s.Alias + fp.Separator,
-		"key_header": fp.KeyHeader,
-		// Seconds since the epoch, as Lua's os.time() counts.
-		"valid_until": float64(fp.ValidUntil.Unix()),
+// sharedConfig is what every fast-path candidate route carries beside
+// its grants: the key header, how long the grants hold, whether lists go
+// to the sidecar directly (an older client's list comes to this route,
+// ahead of the list candidate route), and the keys and lifetime of
+// client session ids.
+func sharedConfig(fp *FastPath, rc *fastpath.RouteConfig) {
+	rc.KeyHeader = fp.KeyHeader
+	rc.ValidUntil = fp.ValidUntil.Unix()
+	rc.Lists = fp.ListToken != ""
+	if len(fp.SessionKeys) > 0 && fp.SessionTTL > 0 {
+		for _, k := range fp.SessionKeys {
+			rc.SessionKeys = append(rc.SessionKeys, hex.EncodeToString(k))
+		}
+		rc.SessionTTL = int64(fp.SessionTTL / time.Second)
 	}
-	for k, v := range sharedMetadata(fp) {
-		m[k] = v
-	}
-	digests := make([]string, 0, len(s.Grants))
-	for d := range s.Grants {
-		digests = append(digests, d)
-	}
-	sort.Strings(digests)
-	st, err := structpb.NewStruct(m)
-	if err != nil {
-		return nil, fmt.Errorf("envoy: fast path grants of %s: %w", s.Alias, err)
-	}
-	for _, d := range digests {
-		v, err := grantValue(s.Grants[d])
-		if err != nil {
-			// A name that is not UTF-8 cannot be sent to Envoy: that
-			// key's calls take the full path.
+}
+
+// grantConfigs are grants as Envoy gets them. A grant naming something
+// that is not UTF-8 cannot be sent to Envoy as it is: that key's calls
+// take the full path.
+func grantConfigs(grants map[string]FastPathGrant) map[string]fastpath.Grant {
+	out := make(map[string]fastpath.Grant, len(grants))
+	for d, g := range grants {
+		if !g.utf8() {
 			continue
 		}
-		st.Fields["k:"+d] = v
+		out[d] = fastpath.Grant{Key: g.KeyAlias, Team: g.Team, Org: g.Org, Any: g.AnyTool, Tools: g.Tools, Deny: g.Deny, Params: g.Params, Versions: g.Versions}
+	}
+	return out
+}
+
+func (g FastPathGrant) utf8() bool {
+	strs := append([]string{g.KeyAlias, g.Team, g.Org}, g.Tools...)
+	strs = append(strs, g.Deny...)
+	strs = append(strs, g.Versions...)
+	for tool, names := range g.Params {
+		strs = append(append(strs, tool), names...)
+	}
+	for _, s := range strs {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// luaMetadata is rc as fastpath.lua reads it from its route's metadata.
+func luaMetadata(rc fastpath.RouteConfig) (*structpb.Struct, error) {
+	if rc.Mode == fastpath.ModeList {
+		return structpb.NewStruct(map[string]any{"mode": "list"})
+	}
+	m := map[string]any{
+		"key_header": rc.KeyHeader,
+		// Seconds since the epoch, as Lua's os.time() counts.
+		"valid_until": float64(rc.ValidUntil),
+		"lists":       rc.Lists,
+	}
+	if len(rc.SessionKeys) > 0 {
+		keys := make([]any, len(rc.SessionKeys))
+		for i, k := range rc.SessionKeys {
+			keys[i] = k
+		}
+		m["session_keys"] = keys
+		m["session_ttl"] = float64(rc.SessionTTL)
+	}
+	if rc.Mode == fastpath.ModeAggregate {
+		m["mode"], m["separator"] = "aggregate", rc.Separator
+	} else {
+		m["server"], m["path"], m["prefix"] = rc.Server, rc.Path, rc.Prefix
+	}
+	st, err := structpb.NewStruct(m)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range rc.Aliases {
+		st.Fields["a:"+a] = structpb.NewBoolValue(true)
+	}
+	for alias, s := range rc.Servers {
+		st.Fields["p:"+alias] = structpb.NewStringValue(s.Path)
+		for d, g := range s.Grants {
+			if st.Fields["k:"+d+":"+alias], err = grantValue(g); err != nil {
+				return nil, err
+			}
+			st.Fields["d:"+d] = structpb.NewBoolValue(true)
+		}
+	}
+	for d, g := range rc.Grants {
+		if st.Fields["k:"+d], err = grantValue(g); err != nil {
+			return nil, err
+		}
 	}
 	return st, nil
 }
 
-// sharedMetadata is what every fast-path candidate route carries beside
-// its grants: whether lists go to the sidecar directly (an older client's
-// list comes to this route, ahead of the list candidate route), and the
-// keys and lifetime of client session ids.
-func sharedMetadata(fp *FastPath) map[string]any {
-	m := map[string]any{"lists": fp.ListToken != ""}
-	if len(fp.SessionKeys) > 0 && fp.SessionTTL > 0 {
-		keys := make([]any, len(fp.SessionKeys))
-		for i, k := range fp.SessionKeys {
-			keys[i] = hex.EncodeToString(k)
-		}
-		m["session_keys"] = keys
-		m["session_ttl"] = fp.SessionTTL.Seconds()
-	}
-	return m
-}
-
 // grantValue is a grant as fastpath.lua reads it.
-func grantValue(g FastPathGrant) (*structpb.Value, error) {
+func grantValue(g fastpath.Grant) (*structpb.Value, error) {
 	params := map[string]any{}
 	for tool, names := range g.Params {
 		params[tool] = setOf(names)
 	}
 	versions := g.Versions
-	if versions == nil {
+	if len(versions) == 0 {
 		versions = []string{FastPathProtocolVersion}
 	}
-	return structpb.NewValue(map[string]any{"key": g.KeyAlias, "team": g.Team, "org": g.Org, "any": g.AnyTool, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params,
+	return structpb.NewValue(map[string]any{"key": g.Key, "team": g.Team, "org": g.Org, "any": g.Any, "tools": setOf(g.Tools), "deny": setOf(g.Deny), "params": params,
 		"versions": setOf(versions)})
 }
 

@@ -121,6 +121,9 @@ func startFastPathEnvoyWith(t *testing.T, grants map[string]FastPathGrant, valid
 			ValidUntil: validUntil,
 		},
 	}
+	if engineOf(t) == engineModule {
+		p.FastPath.Module = testutil.FastPathModule(t)
+	}
 	if change != nil {
 		change(p.FastPath)
 	}
@@ -196,7 +199,9 @@ func (e *fastPathEnvoy) send(t *testing.T, path, body string, headers map[string
 // the call. A request the fast path took reaches the upstream on the
 // upstream's own path with ext_proc never consulted; any other reaches it
 // on the endpoint's path, through ext_proc.
-func TestFastPathLive(t *testing.T) {
+func TestFastPathLive(t *testing.T) { forEachEngine(t, testFastPathLive) }
+
+func testFastPathLive(t *testing.T) {
 	// Keys of lengths around SHA-256's block edges: 55 and 56 bytes (one
 	// or two blocks of padding), 64, and 100.
 	long := map[string]string{}
@@ -658,7 +663,9 @@ func cpuTicks(pids []int) []int {
 
 // TestFastPathStaleGrants: grants past their ValidUntil (a gateway that
 // stopped refreshing them) decide nothing: the call goes to ext_proc.
-func TestFastPathStaleGrants(t *testing.T) {
+func TestFastPathStaleGrants(t *testing.T) { forEachEngine(t, testFastPathStaleGrants) }
+
+func testFastPathStaleGrants(t *testing.T) {
 	env := startFastPathEnvoy(t, map[string]FastPathGrant{digestOf("sk-a"): {AnyTool: true}}, time.Now().Add(-time.Second), nil)
 	c := env.send(t, "/fast/mcp", `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo"}}`, fastPathHeaders())
 	if c.seen == nil || c.seen.Path != "/fast/mcp" || c.fast {
@@ -702,4 +709,25 @@ func (a *testAccessLog) entries() []alsEntry {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return slices.Clone(a.got)
+}
+
+// The fast path's two engines (FastPath.Module): the gateway's dynamic
+// module, and fastpath.lua where there is none. Every live test of the
+// fast path runs on both, as subtests named by engine.
+const (
+	engineModule = "module"
+	engineLua    = "lua"
+)
+
+func forEachEngine(t *testing.T, test func(*testing.T)) {
+	for _, engine := range []string{engineModule, engineLua} {
+		t.Run(engine, test)
+	}
+}
+
+// engineOf is the engine of the forEachEngine subtest t runs in.
+func engineOf(t *testing.T) string {
+	_, rest, _ := strings.Cut(t.Name(), "/")
+	engine, _, _ := strings.Cut(rest, "/")
+	return engine
 }

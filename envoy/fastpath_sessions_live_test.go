@@ -36,7 +36,9 @@ func sealedID(key []byte, issued time.Time, caps byte, owner string) string {
 // its session id, if any, opens for that key as the gateway opens it;
 // the upstream then gets no session id and the client gets its own back.
 // Its lists go to the sidecar's direct route.
-func TestFastPathLiveSessions(t *testing.T) {
+func TestFastPathLiveSessions(t *testing.T) { forEachEngine(t, testFastPathLiveSessions) }
+
+func testFastPathLiveSessions(t *testing.T) {
 	sealer, err := clientsession.NewSealer([]string{"live-test-session-secret"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -141,7 +141,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if p.FastPath != nil {
 		// Ahead of ext_proc: on the routes where they are on, they
 		// decide whether ext_proc runs at all.
-		fast, err := fastPathFilters()
+		fast, err := fastPathFilters(p.FastPath)
 		if err != nil {
 			return nil, err
 		}

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
-	"unicode/utf8"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/policy/identity"
 	"github.com/open-policy-agent/opa/v1/ast"
 )
@@ -192,25 +190,19 @@ func (p *Prepared) namespace(req Request) *ast.Term {
 }
 
 // errArguments is returned for tool arguments that are not a JSON object.
-var errArguments = errors.New("tool arguments are not a JSON object")
-
-// Limits on the tool arguments the policy reads, checked while the names
-// are read and before anything is evaluated: the work a call costs the
-// policy (and the size of its decision, cache key and log line) is
-// bounded, whatever a client sends. Calls over them are refused as
-// invalid (Decision.Invalid). No MCP tool takes more than a few dozen
-// top-level arguments with short names.
-const (
-	// MaxArgumentNames bounds the members of a tools/call's arguments
-	// object (a repeated name counts each time).
-	MaxArgumentNames = 256
-	// MaxArgumentNameBytes bounds one argument name, as sent (JSON
-	// escapes included).
-	MaxArgumentNameBytes = 256
+// errArguments and errArgumentLimit are the full path's refusals of
+// tool arguments (rpc.ArgumentNames reads them for the policy and for
+// Envoy's fast path alike).
+var (
+	errArguments     = rpc.ErrArguments
+	errArgumentLimit = rpc.ErrArgumentLimit
 )
 
-// errArgumentLimit is returned for tool arguments over a limit above.
-var errArgumentLimit = errors.New("tool arguments over the gateway's limits")
+// Limits on the tool arguments the policy reads (rpc.MaxArgumentNames).
+const (
+	MaxArgumentNames     = rpc.MaxArgumentNames
+	MaxArgumentNameBytes = rpc.MaxArgumentNameBytes
+)
 
 // arguments converts a tools/call's arguments to an AST value and lists
 // their top-level names in the order sent (a repeated name counts once, at
@@ -231,122 +223,9 @@ func arguments(raw json.RawMessage) (ast.Value, []string, error) {
 	return v, names, nil
 }
 
-// argumentNames lists the top-level names of a JSON object in order (a
-// repeated name once, at its first place). It runs on every tools/call,
-// so it checks the document with json.Valid and then walks the top level
-// itself instead of decoding tokens (FuzzArgumentNames holds it to
-// encoding/json's reading).
-func argumentNames(raw []byte) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, errArguments
-	}
-	if !json.Valid(raw) {
-		var v any
-		return nil, fmt.Errorf("%w: %v", errArguments, json.Unmarshal(raw, &v))
-	}
-	var names []string
-	var seen map[string]bool // for many names; a few are scanned
-	members := 0
-	i := 1
-	for {
-		i = skipSpace(raw, i)
-		if raw[i] == '}' {
-			return names, nil
-		}
-		if raw[i] == ',' {
-			i = skipSpace(raw, i+1)
-		}
-		end := stringEnd(raw, i)
-		if members++; members > MaxArgumentNames {
-			return nil, fmt.Errorf("%w: more than %d argument names", errArgumentLimit, MaxArgumentNames)
-		}
-		if n := end - i - 2; n > MaxArgumentNameBytes {
-			return nil, fmt.Errorf("%w: an argument name of %d bytes (at most %d)", errArgumentLimit, n, MaxArgumentNameBytes)
-		}
-		name, err := jsonString(raw[i:end])
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", errArguments, err)
-		}
-		i = skipSpace(raw, end)
-		i = valueEnd(raw, skipSpace(raw, i+1)) // past ':' and the value
-		if len(names) == 16 && seen == nil {
-			seen = make(map[string]bool, 64)
-			for _, n := range names {
-				seen[n] = true
-			}
-		}
-		if seen != nil {
-			if seen[name] {
-				continue
-			}
-			seen[name] = true
-		} else if slices.Contains(names, name) {
-			continue
-		}
-		names = append(names, name)
-	}
-}
-
-// The helpers below walk a document json.Valid accepted.
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string starting at b[i].
-func stringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(b)
-}
-
-// valueEnd returns the index just past the value starting at b[i].
-func valueEnd(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			i = stringEnd(b, i) - 1
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		case ',':
-			if depth == 0 {
-				return i
-			}
-		}
-		if depth == 0 && (b[i] == '}' || b[i] == ']' || b[i] == '"') {
-			return i + 1
-		}
-	}
-	return i
-}
-
-// jsonString decodes a JSON string literal; one without escapes in valid
-// UTF-8 is taken as it is.
-func jsonString(lit []byte) (string, error) {
-	inner := lit[1 : len(lit)-1]
-	if bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-		return string(inner), nil
-	}
-	var s string
-	err := json.Unmarshal(lit, &s)
-	return s, err
-}
+// argumentNames lists the top-level names of tool arguments in order
+// (rpc.ArgumentNames).
+func argumentNames(raw []byte) ([]string, error) { return rpc.ArgumentNames(raw) }
 
 // Terms for the input's field names and frequent values, built once: the
 // input is built on every question, and a term per name adds up. They are

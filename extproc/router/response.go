@@ -65,13 +65,12 @@ func DecideResponse(call *Call, status, contentType string) ResponseDecision {
 	case code == 400:
 		d.CheckUpstreamSession = true
 	}
-	mt, _, _ := mime.ParseMediaType(contentType)
-	if garbage(code, mt) {
+	if rpc.UnreadableAnswer(code, contentType) {
 		// An HTML error page, plain text: nothing an MCP client can read.
-		d.Reply = ErrorReply(&rpc.Error{Status: http.StatusBadGateway, Code: rpc.CodeInternalError,
-			Message: fmt.Sprintf("upstream MCP server %q answered HTTP %d with %s, not JSON-RPC", call.Upstream.Alias, code, printable(mt))}, call.RequestID)
+		d.Reply = ErrorReply(rpc.UnreadableAnswerError(call.Upstream.Alias, code, contentType), call.RequestID)
 		return d
 	}
+	mt := rpc.MediaType(contentType)
 	if r := NewRelay(call); r != nil {
 		switch {
 		case code == 200 && mt == "text/event-stream":
@@ -116,42 +115,6 @@ func DecideResponseBody(call *Call, body []byte, contentType string, contentLeng
 		set = []Header{{headerContentLength, strconv.Itoa(len(newBody))}}
 	}
 	return newBody, set
-}
-
-// garbage reports whether an upstream's answer of status code and media
-// type mt (none: "") is no answer an MCP client can read: a success or a
-// server error that is not JSON-RPC. 4xx answers pass as they are, with
-// their WWW-Authenticate or Retry-After (a client sending its own upstream
-// credentials must tell a refused token from an outage); 202 and 204 carry
-// nothing.
-func garbage(code int, mt string) bool {
-	switch {
-	case code == http.StatusAccepted || code == http.StatusNoContent:
-		return false
-	case code >= 200 && code < 300, code >= 500:
-		return !jsonRPCMediaType(mt)
-	}
-	return false
-}
-
-// jsonRPCMediaType reports whether an answer of media type mt can carry
-// JSON-RPC: JSON, or an event stream of JSON messages.
-func jsonRPCMediaType(mt string) bool {
-	return mt == "application/json" || mt == "text/event-stream" || strings.HasSuffix(mt, "+json")
-}
-
-// printable is an upstream-chosen value fit for an error message: short,
-// visible ASCII.
-func printable(s string) string {
-	if len(s) > 64 {
-		s = s[:64]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 0x21 || r > 0x7e {
-			return '?'
-		}
-		return r
-	}, s)
 }
 
 // Answered reports whether body, a successful answer of media type

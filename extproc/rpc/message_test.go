@@ -217,3 +217,53 @@ func TestAmbiguousMembersAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// MemberSpan finds a member's value by its decoded name, the first of
+// two, whatever the value holds.
+func TestMemberSpan(t *testing.T) {
+	for _, tc := range []struct {
+		obj, name, want string
+		ok              bool
+	}{
+		{`{"name":"a-b","arguments":{"name":"x"}}`, "name", `"a-b"`, true},
+		{` { "arguments" : {"name":"x"} , "name" : "a-b" } `, "name", `"a-b"`, true},
+		{`{"n\u0061me":"esc","name":"b"}`, "name", `"esc"`, true},
+		{`{"x":[1,{"name":2}],"name":null}`, "name", `null`, true},
+		{`{"x":"}\"name"}`, "name", ``, false},
+		{`{}`, "name", ``, false},
+		{`[1]`, "name", ``, false},
+		{`{"a":1,"b":-2.5e3}`, "b", `-2.5e3`, true},
+	} {
+		s, e, ok := MemberSpan([]byte(tc.obj), tc.name)
+		if ok != tc.ok || (ok && tc.obj[s:e] != tc.want) {
+			t.Errorf("MemberSpan(%s, %q) = %d, %d, %v; want %s, %v", tc.obj, tc.name, s, e, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzMemberSpan(f *testing.F) {
+	f.Add([]byte(`{"name":"a","b":{"name":1}}`), "name")
+	f.Fuzz(func(t *testing.T, obj []byte, name string) {
+		if !json.Valid(obj) {
+			return
+		}
+		s, e, ok := MemberSpan(obj, name)
+		if !ok {
+			return
+		}
+		// The span is one JSON value.
+		if s < 0 || e > len(obj) || s > e || !json.Valid(obj[s:e]) {
+			t.Fatalf("MemberSpan(%q, %q) = %d, %d", obj, name, s, e)
+		}
+	})
+}
+
+func TestRawMemberNames(t *testing.T) {
+	got := RawMemberNames([]byte(` {"a":1, "n\u0061me" : {"x":[1,"}"]},"c":"\"}"} `))
+	if want := []string{"a", `n\u0061me`, "c"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("RawMemberNames = %q, want %q", got, want)
+	}
+	if got := RawMemberNames([]byte(`{}`)); len(got) != 0 {
+		t.Errorf("RawMemberNames({}) = %q", got)
+	}
+}

@@ -1,0 +1,139 @@
+//go:build cgo
+
+package main
+
+/*
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+typedef struct { const char* ptr; size_t length; } mcpgw_buffer;
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+
+	"github.com/mcpgw/mcpgw/envoy/fastpath"
+	"unsafe"
+)
+
+// The event hooks of an HTTP filter Envoy calls (abi.h, "HTTP Filter").
+// Configurations and streams are Go values Envoy holds by cgo.Handle. A
+// panic in a hook would take Envoy down: each recovers, and a request
+// then goes on untouched, to ext_proc (the full path).
+
+//export envoy_dynamic_module_on_program_init
+func envoy_dynamic_module_on_program_init() *C.char { return abiVersion }
+
+//export envoy_dynamic_module_on_http_filter_config_new
+func envoy_dynamic_module_on_http_filter_config_new(envoyConfig unsafe.Pointer, name, config C.mcpgw_buffer) (h uintptr) {
+	defer recoverTo(&h, 0)
+	cfg, err := newFilterConfig(C.GoBytes(unsafe.Pointer(config.ptr), C.int(config.length)))
+	if err != nil {
+		return 0 // Envoy refuses the configuration
+	}
+	return uintptr(cgo.NewHandle(cfg))
+}
+
+//export envoy_dynamic_module_on_http_filter_config_destroy
+func envoy_dynamic_module_on_http_filter_config_destroy(h uintptr) { cgo.Handle(h).Delete() }
+
+//export envoy_dynamic_module_on_http_filter_per_route_config_new
+func envoy_dynamic_module_on_http_filter_per_route_config_new(name, config C.mcpgw_buffer) (h uintptr) {
+	defer recoverTo(&h, 0)
+	r, err := newRouteConfig(C.GoBytes(unsafe.Pointer(config.ptr), C.int(config.length)))
+	if err != nil {
+		return 0 // Envoy refuses the route table
+	}
+	return uintptr(cgo.NewHandle(r))
+}
+
+//export envoy_dynamic_module_on_http_filter_per_route_config_destroy
+func envoy_dynamic_module_on_http_filter_per_route_config_destroy(h uintptr) { cgo.Handle(h).Delete() }
+
+//export envoy_dynamic_module_on_http_filter_new
+func envoy_dynamic_module_on_http_filter_new(config uintptr, envoyFilter unsafe.Pointer) uintptr {
+	return uintptr(cgo.NewHandle(&stream{config: cgo.Handle(config).Value().(*filterConfig)}))
+}
+
+//export envoy_dynamic_module_on_http_filter_destroy
+func envoy_dynamic_module_on_http_filter_destroy(h uintptr) { cgo.Handle(h).Delete() }
+
+func streamOf(h uintptr) *stream { return cgo.Handle(h).Value().(*stream) }
+
+//export envoy_dynamic_module_on_http_filter_request_headers
+func envoy_dynamic_module_on_http_filter_request_headers(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
+	defer recoverTo(&status, statusContinue)
+	return C.int(streamOf(h).requestHeaders(envoyFilter{f}, bool(endOfStream)))
+}
+
+//export envoy_dynamic_module_on_http_filter_request_body
+func envoy_dynamic_module_on_http_filter_request_body(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
+	defer recoverTo(&status, statusContinue)
+	return C.int(streamOf(h).requestBody(envoyFilter{f}, bool(endOfStream)))
+}
+
+//export envoy_dynamic_module_on_http_filter_response_headers
+func envoy_dynamic_module_on_http_filter_response_headers(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
+	defer recoverTo(&status, statusContinue)
+	return C.int(streamOf(h).responseHeaders(envoyFilter{f}, bool(endOfStream)))
+}
+
+//export envoy_dynamic_module_on_http_filter_response_body
+func envoy_dynamic_module_on_http_filter_response_body(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
+	defer recoverTo(&status, statusContinue)
+	return C.int(streamOf(h).responseBody(envoyFilter{f}, bool(endOfStream)))
+}
+
+//export envoy_dynamic_module_on_http_filter_request_trailers
+func envoy_dynamic_module_on_http_filter_request_trailers(unsafe.Pointer, uintptr) C.int {
+	return statusContinue
+}
+
+//export envoy_dynamic_module_on_http_filter_response_trailers
+func envoy_dynamic_module_on_http_filter_response_trailers(unsafe.Pointer, uintptr) C.int {
+	return statusContinue
+}
+
+//export envoy_dynamic_module_on_http_filter_stream_complete
+func envoy_dynamic_module_on_http_filter_stream_complete(unsafe.Pointer, uintptr) {}
+
+// Hooks Envoy requires of every HTTP filter module, for features this
+// one never uses (HTTP callouts and streams it starts, timers, flow
+// control): never called with anything to do.
+
+//export envoy_dynamic_module_on_http_filter_http_callout_done
+func envoy_dynamic_module_on_http_filter_http_callout_done() {}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_headers
+func envoy_dynamic_module_on_http_filter_http_stream_headers() {}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_data
+func envoy_dynamic_module_on_http_filter_http_stream_data() {}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_trailers
+func envoy_dynamic_module_on_http_filter_http_stream_trailers() {}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_complete
+func envoy_dynamic_module_on_http_filter_http_stream_complete() {}
+
+//export envoy_dynamic_module_on_http_filter_http_stream_reset
+func envoy_dynamic_module_on_http_filter_http_stream_reset() {}
+
+//export envoy_dynamic_module_on_http_filter_scheduled
+func envoy_dynamic_module_on_http_filter_scheduled() {}
+
+//export envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark
+func envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_watermark() {}
+
+//export envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark
+func envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark() {}
+
+// recoverTo sets *out to v if the hook panicked.
+func recoverTo[T any](out *T, v T) {
+	if recover() != nil {
+		*out = v
+	}
+}
+
+func routeOf(h uintptr) *fastpath.Route { return cgo.Handle(h).Value().(*fastpath.Route) }

@@ -1,0 +1,190 @@
+//go:build cgo
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/mcpgw/mcpgw/envoy/fastpath"
+	"github.com/mcpgw/mcpgw/internal/wellknown"
+)
+
+// filterConfig is the listener's configuration (fastpath.FilterConfig).
+type filterConfig struct {
+	passThrough map[string]bool
+}
+
+func newFilterConfig(data []byte) (*filterConfig, error) {
+	var c fastpath.FilterConfig
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("fast path filter config: %w", err)
+	}
+	fc := &filterConfig{passThrough: make(map[string]bool, len(c.PassThrough))}
+	for _, h := range c.PassThrough {
+		fc.passThrough[h] = true
+	}
+	return fc, nil
+}
+
+func newRouteConfig(data []byte) (*fastpath.Route, error) { return fastpath.ParseRoute(data) }
+
+// stream is one request's filter.
+type stream struct {
+	config *filterConfig
+	route  *fastpath.Route
+	// What the request's headers allowed: a call to decide, a list to
+	// look for, once the body is in.
+	pending *fastpath.Pending
+	mayList bool
+	headers fastpath.Headers
+	// What was decided: a call (decided) or a list for the sidecar
+	// (direct); replace is the body replacing an unreadable answer.
+	decided *fastpath.Decision
+	direct  bool
+	replace []byte
+}
+
+func (s *stream) requestHeaders(f envoyFilter, endOfStream bool) int {
+	h := f.routeConfig()
+	if h == 0 || endOfStream {
+		return statusContinue
+	}
+	s.route = routeOf(h)
+	s.headers = f.headers(requestHeaders)
+	s.pending = s.route.Headers(s.headers, time.Now())
+	s.mayList = s.route.MayList(s.headers)
+	if s.pending == nil && !s.mayList {
+		return statusContinue
+	}
+	// Hold the headers until the body is in.
+	return statusStop
+}
+
+func (s *stream) requestBody(f envoyFilter, endOfStream bool) int {
+	if s.pending == nil && !s.mayList {
+		return statusContinue
+	}
+	if !endOfStream {
+		return statusStop // buffer
+	}
+	body := f.body(bufferedRequestBody, receivedRequestBody)
+	if s.mayList && fastpath.IsList(body) {
+		// To the sidecar's direct route (envoy/directlist.go), which
+		// matches decided_by "sidecar".
+		s.direct = true
+		f.setMetadata(wellknown.MetadataNamespace, "decided_by", wellknown.DirectListDecidedBy)
+		f.clearRouteCache()
+		return statusContinue
+	}
+	if s.pending == nil {
+		return statusContinue
+	}
+	d := s.pending.Body(body)
+	if d == nil {
+		return statusContinue
+	}
+	s.decided = d
+	if d.Body != nil {
+		f.replaceBody(bufferedRequestBody, receivedRequestBody, d.Body)
+		f.setHeader(requestHeaders, "content-length", strconv.Itoa(len(d.Body)))
+		if d.SetMCPName {
+			f.setHeader(requestHeaders, "mcp-name", d.Tool)
+		}
+	}
+	// What the full path sends upstream: the client's headers but for
+	// the MCP protocol's own and a few others (upstreams/credentials).
+	for _, name := range fastpath.DropHeaders(s.headers, s.config.passThrough) {
+		f.removeHeader(requestHeaders, name)
+	}
+	// The upstream's path, set here as ext_proc sets it on the full path
+	// (a route rewrite would send x-envoy-original-path upstream).
+	f.setHeader(requestHeaders, ":path", d.Path)
+	// The decision, in the namespace ext_proc writes its own in (the
+	// access log reads it there); the fast route matches decided_by and
+	// server.
+	ns := wellknown.MetadataNamespace
+	f.setMetadata(ns, "key_alias", d.KeyAlias)
+	f.setMetadata(ns, "key_team", d.Team)
+	f.setMetadata(ns, "key_org", d.Org)
+	f.setMetadata(ns, "server", d.Server)
+	f.setMetadata(ns, "tool", d.Tool)
+	f.setMetadata(ns, "mcp_method", "tools/call")
+	f.setMetadata(ns, "jsonrpc_id", d.ID)
+	f.setMetadata(ns, "decided_by", wellknown.FastPathDecidedBy)
+	f.clearRouteCache()
+	return statusContinue
+}
+
+func (s *stream) responseHeaders(f envoyFilter, endOfStream bool) int {
+	switch {
+	case s.direct:
+		s.directAnswer(f)
+	case s.decided != nil:
+		if s.decided.Session != "" {
+			// The client's own id back (the fast route removed the
+			// upstream's).
+			f.setHeader(responseHeaders, "mcp-session-id", s.decided.Session)
+		}
+		status, _ := f.header(responseHeaders, ":status")
+		code, _ := strconv.Atoi(status)
+		ct, _ := f.header(responseHeaders, "content-type")
+		body := s.decided.UnreadableAnswer(code, ct)
+		if body == nil || endOfStream {
+			return statusContinue
+		}
+		// The full path's reply carries none of the upstream's headers.
+		for _, x := range f.headers(responseHeaders) {
+			if x.Name != ":status" {
+				f.removeHeader(responseHeaders, x.Name)
+			}
+		}
+		f.setHeader(responseHeaders, ":status", strconv.Itoa(http.StatusBadGateway))
+		f.setHeader(responseHeaders, "content-type", "application/json")
+		f.setHeader(responseHeaders, "content-length", strconv.Itoa(len(body)))
+		f.setMetadataNumber(wellknown.MetadataNamespace, "jsonrpc_error", -32603)
+		s.replace = body
+		return statusStop // until the upstream's body is in, to replace it
+	}
+	return statusContinue
+}
+
+func (s *stream) responseBody(f envoyFilter, endOfStream bool) int {
+	if s.replace == nil {
+		return statusContinue
+	}
+	if !endOfStream {
+		return statusStop
+	}
+	f.replaceBody(bufferedResponseBody, receivedResponseBody, s.replace)
+	return statusContinue
+}
+
+// directAnswer moves what the sidecar tells the access log out of its
+// answer's headers into dynamic metadata.
+func (s *stream) directAnswer(f envoyFilter) {
+	refused := false
+	for name, key := range fastpath.DirectLogHeaders {
+		v, ok := f.header(responseHeaders, name)
+		if !ok {
+			continue
+		}
+		f.removeHeader(responseHeaders, name)
+		if key == "jsonrpc_error" {
+			refused = true
+			if n, ok := fastpath.JSONRPCError(v); ok {
+				f.setMetadataNumber(wellknown.MetadataNamespace, key, n)
+			}
+			continue
+		}
+		f.setMetadata(wellknown.MetadataNamespace, key, v)
+	}
+	// A refusal is the full path's reply, which Envoy answers itself:
+	// no upstream timing.
+	if refused {
+		f.removeHeader(responseHeaders, "x-envoy-upstream-service-time")
+	}
+}
