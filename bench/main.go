@@ -50,6 +50,7 @@ type options struct {
 	rows           string // which tools/call scenarios, by key ("abcde")
 	sessions       int    // open client sessions of the memory scenario (0: skip it)
 	mcpgwBin       string // the mcpgw binary the memory scenario runs
+	module         string // the gateway's Envoy dynamic module ("": Lua)
 	litellmBin     string // the LiteLLM proxy's executable, for scenario f
 	litellmVersion string // " 1.2.3", for the report ("" unknown)
 	cpuProfile     string // write a CPU profile of the whole run here
@@ -110,6 +111,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.rows, "rows", "abcdehig", "tools/call scenarios to run, by letter: a upstream, b Envoy, c gateway, d Envoy + MCP filter, e gateway with a key, h the same on the server's own endpoint (Envoy's fast path), i h with fast_path: false, f LiteLLM proxy (needs -litellm), g gateway with tracing (OTLP to a sink in this process)")
 	fs.StringVar(&o.litellmBin, "litellm", "", "the LiteLLM proxy's litellm executable, for row f (make bench-litellm installs a pinned one)")
 	fs.IntVar(&o.sessions, "sessions", 10000, "client sessions the memory scenario opens through a separate `mcpgw run` (0 skips it)")
+	fs.StringVar(&o.module, "fast-path-module", "", `the gateway's Envoy dynamic module, in which the fast path decides (make bench passes bin/libmcpgw_fast_path.so; "": Envoy's Lua filter)`)
 	fs.StringVar(&o.mcpgwBin, "mcpgw", "", "the mcpgw binary of the memory scenario (default: ./cmd/mcpgw built into a temporary directory)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator, demo upstream and the gateway's Go side) to this file")
 	cpScenarios := fs.String("controlplane", "visible,scale", "control-plane scenarios to run: visible (write to visible on two replicas), scale (10,000 keys, 1,000 servers); \"\" runs none")
@@ -257,22 +259,22 @@ func run(ctx context.Context, o options) error {
 			return startBaselineEnvoy(ctx, o.envoyBin, rt, l, false)
 		}},
 		{key: "c", name: "(c) gateway", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startGateway(ctx, o.envoyBin, rt, l, nil)
+			return startGateway(ctx, o.gatewayBins(), rt, l, nil)
 		}},
 		{key: "d", name: "(d) Envoy + MCP filter", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startBaselineEnvoy(ctx, o.envoyBin, rt, l, true)
 		}},
 		{key: "e", name: "(e) gateway, key", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startGateway(ctx, o.envoyBin, keyed, l, keyHeader())
+			return startGateway(ctx, o.gatewayBins(), keyed, l, keyHeader())
 		}},
 		{key: "h", name: "(h) gateway, key, server endpoint", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startServerEndpointGateway(ctx, o.envoyBin, keyed, l, keyHeader(), o.protocol, true)
+			return startServerEndpointGateway(ctx, o.gatewayBins(), keyed, l, keyHeader(), o.protocol, true)
 		}},
 		{key: "i", name: "(i) same, fast_path: false", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startServerEndpointGateway(ctx, o.envoyBin, keyedFull, l, keyHeader(), o.protocol, false)
+			return startServerEndpointGateway(ctx, o.gatewayBins(), keyedFull, l, keyHeader(), o.protocol, false)
 		}},
 		{key: "g", name: "(g) gateway, tracing", start: func(ctx context.Context, l *logs) (*target, error) {
-			return startTracedGateway(ctx, o.envoyBin, rt, l)
+			return startTracedGateway(ctx, o.gatewayBins(), rt, l)
 		}},
 		{key: "f", name: "(f) LiteLLM proxy", start: func(ctx context.Context, l *logs) (*target, error) {
 			return startLiteLLM(ctx, o.litellmBin, up.URL, l)

@@ -301,15 +301,21 @@ func baselineBootstrap(rt *gateway.Runtime, port int, accessLog string, mcpFilte
 	return b, nil
 }
 
+// gatewayBins are what the gateway runs: Envoy, and its dynamic module
+// for the fast path ("": the Lua filter).
+type gatewayBins struct{ envoy, module string }
+
+func (o options) gatewayBins() gatewayBins { return gatewayBins{envoy: o.envoyBin, module: o.module} }
+
 // startGateway runs the whole gateway (gateway.Start: ext_proc service,
 // sidecar, real Envoy) at the config's default log level.
 // header is sent with every request (scenario (e)'s key).
-func startGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header) (*target, error) {
+func startGateway(ctx context.Context, bin gatewayBins, rt *gateway.Runtime, l *logs, header http.Header) (*target, error) {
 	return startGatewayWith(ctx, bin, rt, l, header, nil)
 }
 
 // startGatewayWith is startGateway with tracing (nil: off).
-func startGatewayWith(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header, tracing *telemetry.Tracing) (*target, error) {
+func startGatewayWith(ctx context.Context, bin gatewayBins, rt *gateway.Runtime, l *logs, header http.Header, tracing *telemetry.Tracing) (*target, error) {
 	ports, err := freePorts(1)
 	if err != nil {
 		return nil, err
@@ -319,11 +325,12 @@ func startGatewayWith(ctx context.Context, bin string, rt *gateway.Runtime, l *l
 		level = slog.LevelInfo
 	}
 	inst, err := gateway.Start(ctx, rt, gateway.Options{
-		EnvoyBin:    bin,
-		Port:        ports[0],
-		EnvoyOutput: l,
-		Logger:      slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: level})),
-		Tracing:     tracing,
+		EnvoyBin:       bin.envoy,
+		FastPathModule: bin.module,
+		Port:           ports[0],
+		EnvoyOutput:    l,
+		Logger:         slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: level})),
+		Tracing:        tracing,
 	})
 	if err != nil {
 		return nil, err
@@ -350,7 +357,7 @@ func startGatewayWith(ctx context.Context, bin string, rt *gateway.Runtime, l *l
 // sessions): after one call through ext_proc (which teaches Envoy the
 // key's grant at the client's version), calls must be counted on the
 // fast route, or the scenario fails.
-func startServerEndpointGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs, header http.Header, protocol string, wantFast bool) (*target, error) {
+func startServerEndpointGateway(ctx context.Context, bin gatewayBins, rt *gateway.Runtime, l *logs, header http.Header, protocol string, wantFast bool) (*target, error) {
 	tg, err := startGateway(ctx, bin, rt, l, header)
 	if err != nil {
 		return nil, err

@@ -57,7 +57,7 @@ const tracedServiceName = "mcpgw-bench"
 // gateway's spans and Envoy's exported over OTLP/gRPC to a sink in this
 // process, as OTEL_EXPORTER_OTLP_ENDPOINT with OTEL_EXPORTER_OTLP_PROTOCOL=grpc
 // would set it up.
-func startTracedGateway(ctx context.Context, bin string, rt *gateway.Runtime, l *logs) (*target, error) {
+func startTracedGateway(ctx context.Context, bin gatewayBins, rt *gateway.Runtime, l *logs) (*target, error) {
 	sink, err := startSink()
 	if err != nil {
 		return nil, err

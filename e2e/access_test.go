@@ -56,7 +56,7 @@ func gatewayFromFile(t *testing.T, path string) (*gateway.Instance, *testutil.Sy
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	inst, err := gateway.Start(ctx, rt, gateway.Options{
-		EnvoyBin: bin, Port: port, EnvoyOutput: &logs,
+		EnvoyBin: bin, FastPathModule: testutil.FastPathModule(t), Port: port, EnvoyOutput: &logs,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -274,9 +274,10 @@ func diffCorpus() []diffCase {
 	// The same name twice is one name to the policy (allowed), and the
 	// upstream reads the body as sent either way.
 	add(diffCase{name: "allowed_params: duplicate text", key: diffTools, mcpName: "echo", body: callBody("echo", `{"text":"x","text":"y"}`), fast: true})
-	// An escape in an argument name: the fast path leaves it to the full
-	// path (which decodes it: allowed).
-	add(diffCase{name: "allowed_params: escaped allowed param", key: diffTools, mcpName: "echo", body: callBody("echo", `{"t\u0065xt":"x"}`)})
+	// An escape in an argument name: the fast path reads argument names
+	// with the full path's reader (rpc.ArgumentNames), which decodes it:
+	// allowed on both.
+	add(diffCase{name: "allowed_params: escaped allowed param", key: diffTools, mcpName: "echo", body: callBody("echo", `{"t\u0065xt":"x"}`), fast: true})
 	for _, c := range []struct{ name, args string }{
 		{"extra param", `{"text":"x","loud":true}`},
 		{"case variant Text", `{"Text":"x"}`},
@@ -326,7 +327,6 @@ func diffCorpus() []diffCase {
 		{"escaped member name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"n\u0061me":"echo","arguments":{"text":"x"}}}`},
 		{"escaped member name beside name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","n\u0061me":"shout","arguments":{"text":"x"}}}`},
 		{"escaped tool name", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\u0065cho","arguments":{"text":"x"}}}`},
-		{"escaped method", `{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"echo","arguments":{"text":"x"}}}`},
 		{"result member", `{"jsonrpc":"2.0","id":1,"method":"tools/call","result":{},"params":{"name":"echo","arguments":{"text":"x"}}}`},
 		{"uri in params", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","uri":"file:///x","arguments":{"text":"x"}}}`},
 		{"jsonrpc 1.0", `{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}`},
@@ -348,6 +348,10 @@ func diffCorpus() []diffCase {
 	} {
 		add(diffCase{name: "body: " + c.name, key: diffTools, mcpName: "echo", body: c.body})
 	}
+	// An escape in a value the full path decodes (the method): the fast
+	// path reads the message with the full path's parser (rpc.Parse).
+	add(diffCase{name: "body: escaped method", key: diffTools, mcpName: "echo", fast: true,
+		body: `{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"echo","arguments":{"text":"x"}}}`})
 	// Headers that disagree with the body.
 	add(diffCase{name: "Mcp-Name shout, body echo", key: diffTools, mcpName: "shout", body: callBody("echo", ok)})
 	add(diffCase{name: "Mcp-Name echo, body shout", key: diffTools, mcpName: "echo", body: callBody("shout", ok)})

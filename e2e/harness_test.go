@@ -192,6 +192,9 @@ func startGatewayEnv(t *testing.T, yamlText string, env map[string]string, opts 
 		t.Fatalf("open: %v", err)
 	}
 	opts.EnvoyBin = requireEnv(t, "ENVOY_BIN")
+	// As mcpgw run beside make build's module: Envoy's fast path decides
+	// in the gateway's dynamic module.
+	opts.FastPathModule = testutil.FastPathModule(t)
 	opts.EnvoyOutput = logs
 	opts.Logger = log
 	inst, err := gateway.Start(ctx, rt, opts)

@@ -182,7 +182,7 @@ func fastPathOn(fp *FastPath, r *routev3.Route, rc fastpath.RouteConfig) error {
 		}
 		r.TypedPerFilterConfig[fastPathFilterName] = mustAny(&dynmodv3.DynamicModuleFilterPerRoute{
 			DynamicModuleConfig: moduleConfig(fp),
-			PerRouteConfigName:  fastPathModuleFilter,
+			FilterName:          fastPathModuleFilter,
 			FilterConfig:        mustAny(wrapperspb.String(string(b))),
 		})
 		return nil

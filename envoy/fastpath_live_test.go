@@ -534,12 +534,16 @@ func testFastPathLive(t *testing.T) {
 // the fast path at 2025-11-25 with a session id, and the same request
 // with a key the fast path does not know (ext_proc, a test processor that
 // only routes). The ways take turns, round after round, so that the
-// machine's drift falls on all of them. A probe, not a benchmark: make
-// bench measures.
+// machine's drift falls on all of them; once per engine. A probe, not a
+// benchmark: make bench measures.
 func TestFastPathCost(t *testing.T) {
 	if os.Getenv("MCPGW_FAST_PATH_COST") == "" {
 		t.Skip("set MCPGW_FAST_PATH_COST=1")
 	}
+	forEachEngine(t, testFastPathCost)
+}
+
+func testFastPathCost(t *testing.T) {
 	sealer, err := clientsession.NewSealer([]string{"cost-probe-secret"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)

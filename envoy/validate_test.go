@@ -58,6 +58,12 @@ func TestRenderedConfigValidatesWithEnvoy(t *testing.T) {
 			Upstreams: []*upstreams.Upstream{upstream(t, "wiki", "http://10.0.0.5:8080/mcp")},
 			FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", Servers: []FastPathServer{{Alias: "wiki",
 				Grants: map[string]FastPathGrant{"ab": {KeyAlias: "k", AnyTool: true}}}}}}, false},
+		{"fast path in the module", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", CAFile: caFile,
+			Upstreams: []*upstreams.Upstream{upstream(t, "wiki", "http://10.0.0.5:8080/mcp")},
+			FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", Module: testutil.FastPathModule(t), ListToken: "t",
+				Servers: []FastPathServer{{Alias: "wiki", Grants: map[string]FastPathGrant{"ab": {KeyAlias: "k", AnyTool: true}}}}}}, false},
+		{"a module that is not there is rejected", Params{ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003", CAFile: caFile,
+			FastPath: &FastPath{KeyHeader: "x-litellm-api-key", Separator: "-", Module: "/nonexistent/libmcpgw_fast_path.so"}}, true},
 		{"missing CA file is rejected", Params{
 			ListenPort: 4000, ExtProcAddress: "127.0.0.1:9002", SidecarAddress: "127.0.0.1:9003",
 			CAFile:    "/nonexistent/ca.pem",

@@ -287,3 +287,41 @@ func envoyBinary(flagValue string) (string, error) {
 	}
 	return "", fmt.Errorf("no Envoy binary: pass -envoy or set ENVOY_BIN (make run does this)")
 }
+
+// moduleFile is the file name of the gateway's Envoy dynamic module
+// (envoy/module), as make build names it beside bin/mcpgw.
+const moduleFile = "libmcpgw_fast_path.so"
+
+// fastPathModule is the Envoy dynamic module the fast path decides in:
+// the flag's file ("none": no module, Envoy's Lua filter decides), else
+// $MCPGW_FAST_PATH_MODULE, else moduleFile beside this program when it is
+// there. A file named that does not exist is an error, not a quiet
+// fallback to the slower engine.
+func fastPathModule(flagValue string) (string, error) {
+	v := flagValue
+	if v == "" {
+		v = os.Getenv("MCPGW_FAST_PATH_MODULE")
+	}
+	switch v {
+	case "none":
+		return "", nil
+	case "":
+		exe, err := os.Executable()
+		if err != nil {
+			return "", nil
+		}
+		p := filepath.Join(filepath.Dir(exe), moduleFile)
+		if _, err := os.Stat(p); err != nil {
+			return "", nil
+		}
+		return p, nil
+	}
+	abs, err := filepath.Abs(v)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return "", fmt.Errorf("fast path module: %w (build it with make build, or pass -fast-path-module none)", err)
+	}
+	return abs, nil
+}

@@ -120,3 +120,28 @@ func TestExtProcOpsListener(t *testing.T) {
 		t.Errorf("bad -ops-listen: exit %d, %q", code, stderr)
 	}
 }
+
+// The fast path's module: a named file must be there; "none" and no
+// module beside the binary mean Envoy's Lua filter.
+func TestFastPathModule(t *testing.T) {
+	so := filepath.Join(t.TempDir(), moduleFile)
+	if err := os.WriteFile(so, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flag, env, want string
+		err             bool
+	}{
+		{flag: so, want: so},
+		{env: so, want: so},
+		{flag: "none", env: so, want: ""},
+		{flag: filepath.Join(t.TempDir(), "missing.so"), err: true},
+		{want: ""}, // no module beside the test binary
+	} {
+		t.Setenv("MCPGW_FAST_PATH_MODULE", tc.env)
+		got, err := fastPathModule(tc.flag)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("fastPathModule(%q) with $MCPGW_FAST_PATH_MODULE=%q = %q, %v; want %q, error %v", tc.flag, tc.env, got, err, tc.want, tc.err)
+		}
+	}
+}

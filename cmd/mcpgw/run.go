@@ -26,12 +26,17 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	port := fs.Int("port", 0, "listener port (default: gateway.port from the config, 4000)")
 	adminAddr := fs.String("admin-address", "", "Envoy's admin interface, a loopback IP:port; port 0 picks a free one (default: gateway.admin_address, else a free port on 127.0.0.1)")
 	envoyFlag := fs.String("envoy", "", "Envoy binary (default $ENVOY_BIN)")
+	moduleFlag := fs.String("fast-path-module", "", `the gateway's Envoy dynamic module, in which Envoy's fast path decides (default $MCPGW_FAST_PATH_MODULE, else `+moduleFile+` beside this binary if there is one; "none": Envoy's Lua filter decides, at several times the cost)`)
 	demoAddr := fs.String("demo", "", "also serve the demo MCP server on this address (e.g. 127.0.0.1:4100)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: gateway.log_level)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	bin, err := envoyBinary(*envoyFlag)
+	if err != nil {
+		return err
+	}
+	module, err := fastPathModule(*moduleFlag)
 	if err != nil {
 		return err
 	}
@@ -79,14 +84,15 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer stopTracing()
 	inst, err := gateway.Start(ctx, rt, gateway.Options{
-		Tracing:      tracing,
-		EnvoyBin:     bin,
-		Port:         *port,
-		AdminAddress: admin,
-		AccessLog:    "/dev/stdout",
-		EnvoyStdout:  stdout,
-		EnvoyOutput:  stderr,
-		Logger:       log,
+		Tracing:        tracing,
+		EnvoyBin:       bin,
+		FastPathModule: module,
+		Port:           *port,
+		AdminAddress:   admin,
+		AccessLog:      "/dev/stdout",
+		EnvoyStdout:    stdout,
+		EnvoyOutput:    stderr,
+		Logger:         log,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -11,6 +11,10 @@ package main
 // upgrade.
 
 /*
+// The callbacks are Envoy's: resolved when Envoy loads the module. (The
+// flag lets go build ./... link this package as a program too.)
+#cgo LDFLAGS: -Wl,--unresolved-symbols=ignore-all
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -36,4 +36,3 @@ func FuzzAnswered(f *testing.F) {
 		_ = Answered(ct, body) // must not panic on anything an upstream sends
 	})
 }
-

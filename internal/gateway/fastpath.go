@@ -65,10 +65,13 @@ type fastPathPairs struct {
 	// sessions opens 2025-era clients' session ids: Envoy gets its keys
 	// to open them itself (envoy.FastPath.SessionKeys).
 	sessions *clientsession.Sealer
+	// module is the gateway's Envoy dynamic module (envoy.FastPath.Module;
+	// "": the Lua filter decides).
+	module string
 }
 
-func newFastPathPairs(sessions *clientsession.Sealer) *fastPathPairs {
-	return &fastPathPairs{pairs: map[fastPathPair]*learnedPair{}, learned: make(chan struct{}, 1), listToken: rand.Text(), sessions: sessions}
+func newFastPathPairs(sessions *clientsession.Sealer, module string) *fastPathPairs {
+	return &fastPathPairs{pairs: map[fastPathPair]*learnedPair{}, learned: make(chan struct{}, 1), listToken: rand.Text(), sessions: sessions, module: module}
 }
 
 // learn records that owner's calls to up at protocol version may take
@@ -123,7 +126,7 @@ func (f *fastPathPairs) hasPairs() bool {
 func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups []*upstreams.Upstream, log *slog.Logger) *envoy.FastPath {
 	cfg := access.Config()
 	fp := &envoy.FastPath{KeyHeader: access.Keys().Header(), Separator: cfg.General.MCPToolPrefixSeparator,
-		ValidUntil: time.Now().Add(FastPathTTL), ListToken: f.listToken}
+		ValidUntil: time.Now().Add(FastPathTTL), ListToken: f.listToken, Module: f.module}
 	if f.sessions != nil {
 		fp.SessionKeys, fp.SessionTTL = f.sessions.MACKeys(), f.sessions.TTL()
 	}

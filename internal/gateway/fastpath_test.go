@@ -51,7 +51,7 @@ func TestFastPathPairs(t *testing.T) {
 		up[u.Alias] = u
 	}
 	alpha, beta := up["alpha"], up["beta"]
-	f := newFastPathPairs(rt.Sessions)
+	f := newFastPathPairs(rt.Sessions, "")
 	f.learn(tools, alpha, "2026-07-28")
 	f.learn(tools, alpha, "2026-07-28")
 	f.learn(tools, beta, "2026-07-28")

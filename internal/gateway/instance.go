@@ -57,6 +57,11 @@ type Options struct {
 	// Envoy, balanced round robin with no stickiness; zero means one. More
 	// than one is for testing that nothing depends on per-replica state.
 	Replicas int
+	// FastPathModule is the gateway's Envoy dynamic module (envoy/module,
+	// built by make build beside bin/mcpgw): Envoy's fast path decides in
+	// it. "" runs the same decision in Envoy's Lua filter, at several
+	// times the cost.
+	FastPathModule string
 	// Tracing exports the ext_proc service's spans, and makes Envoy
 	// trace to the same collector; nil or off means no tracing. The
 	// caller shuts it down after Close.
@@ -236,7 +241,12 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	// Envoy's fast path: off when asked, and when tracing is on (every
 	// call then gets the gateway's span and its trace context in _meta).
 	if !rt.Config.Gateway.DisableFastPath && !opts.Tracing.Enabled() {
-		inst.fast = newFastPathPairs(rt.Sessions)
+		inst.fast = newFastPathPairs(rt.Sessions, opts.FastPathModule)
+		engine := "module"
+		if opts.FastPathModule == "" {
+			engine = "lua"
+		}
+		log.Info("fast path on", "engine", engine, "module", opts.FastPathModule)
 	}
 	for i := range max(opts.Replicas, 1) {
 		rlog := log
@@ -343,7 +353,7 @@ func Start(ctx context.Context, rt *Runtime, opts Options) (inst *Instance, err 
 	if inst.fast != nil {
 		// The listener gets the fast path's filters; the grants come
 		// with the routes.
-		params.FastPath = &envoy.FastPath{}
+		params.FastPath = &envoy.FastPath{Module: opts.FastPathModule}
 	}
 	if opts.Tracing.Enabled() {
 		params.Tracing = EnvoyTracing(opts.Tracing.Config)
