@@ -62,13 +62,16 @@ func directListCorpus(session string) []diffCase {
 	plain("jsonrpc 1.0", `{"jsonrpc":"1.0","id":1,"method":"tools/list"}`, false, nil)
 	plain("method twice", `{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"echo"}}`, false, nil)
 	plain("Method beside method", `{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call"}`, false, nil)
-	plain("escaped method", `{"jsonrpc":"2.0","id":1,"method":"tools\/list"}`, false, nil)
+	// Envoy's filter reads a list with the full path's parser
+	// (rpc.Parse): an escaped method is a list; repeated params members
+	// are refused there, so such a list is ext_proc's to refuse.
+	plain("escaped method", `{"jsonrpc":"2.0","id":1,"method":"tools\/list"}`, true, nil)
 	plain("result member", `{"jsonrpc":"2.0","id":1,"method":"tools/list","result":{}}`, false, nil)
 	plain("a batch of lists", `[`+listBody("tools/list", "1", "")+`,`+listBody("prompts/list", "2", "")+`]`, false, nil)
 	plain("bad JSON", `{"jsonrpc":"2.0","id":1,"method":"tools/list"`, false, nil)
 	plain("trailing garbage", listBody("tools/list", "1", "")+" x", false, nil)
 	plain("unknown params member", listBody("tools/list", "5", `{"other":{"deep":[1,2]}}`), true, nil)
-	plain("params name duplicated", listBody("tools/list", "5", `{"cursor":"a","cursor":"b"}`), true, nil)
+	plain("params name duplicated", listBody("tools/list", "5", `{"cursor":"a","cursor":"b"}`), false, nil)
 	plain("initialize mentioning /list", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x/list","version":"1"}}}`, false, nil)
 	// Headers.
 	plain("Origin not allowed", listBody("tools/list", "1", ""), true, map[string]string{"Origin": "http://evil.example"})
