@@ -38,6 +38,23 @@ func (u *fastUpstream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	u.mu.Unlock()
 	w.Header().Set("mcp-session-id", "upstream-session")
 	w.Header().Set("x-upstream-own", "up")
+	switch {
+	case strings.Contains(string(body), `"name":"html_empty"`):
+		// An unreadable answer with no body at all.
+		w.Header().Set("content-type", "text/html")
+		w.Header().Set("content-length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	case strings.Contains(string(body), `"name":"html_big"`):
+		// One larger than Envoy buffers.
+		w.Header().Set("content-type", "text/html")
+		w.WriteHeader(http.StatusInternalServerError)
+		chunk := strings.Repeat("<p>oops</p>", 1000)
+		for range 300 {
+			fmt.Fprint(w, chunk)
+		}
+		return
+	}
 	if strings.Contains(string(body), `"name":"html"`) {
 		w.Header().Set("content-type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -490,6 +507,22 @@ func testFastPathLive(t *testing.T) {
 				if v := c.header.Get(h); v != "" {
 					t.Errorf("id %s: the reply has the upstream's %s: %q", tc.id, h, v)
 				}
+			}
+		}
+	})
+
+	t.Run("an unreadable answer without a body, or larger than Envoy buffers, is the full path's 502", func(t *testing.T) {
+		if engineOf(t) == engineLua {
+			// The Lua filter replaces only a body it can hold.
+			t.Skip("the module's")
+		}
+		for _, tool := range []string{"html_empty", "html_big"} {
+			c := env.send(t, "/fast/mcp", `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"`+tool+`"}}`, with("mcp-name", tool, "x-litellm-api-key", "sk-open"))
+			if c.seen == nil || !c.fast {
+				t.Fatalf("%s: the call did not take the fast path", tool)
+			}
+			if c.status != http.StatusBadGateway || !strings.HasPrefix(c.body, `{"jsonrpc":"2.0","id":5,"error":{"code":-32603,"message":"upstream MCP server \"fast\" answered HTTP `) {
+				t.Errorf("%s: got %d %q, want the 502 naming the server", tool, c.status, c.body)
 			}
 		}
 	})

@@ -70,7 +70,8 @@ func (r *Route) Headers(h Headers, now time.Time) *Pending {
 	if p.version == ProtocolVersion {
 		var names int
 		p.name, names = h.Get("mcp-name")
-		if method, n := h.Get("mcp-method"); names != 1 || n != 1 || method != "tools/call" {
+		// (An empty Mcp-Name is missing, to the full path: 400.)
+		if method, n := h.Get("mcp-method"); names != 1 || p.name == "" || n != 1 || method != "tools/call" {
 			return nil
 		}
 		if _, n := h.Get("mcp-session-id"); n != 0 {
@@ -173,7 +174,7 @@ func (p *Pending) Body(body []byte) *Decision {
 	// The tool: a plain ASCII string, as Mcp-Name says, not written with
 	// the server's prefix (the full path strips that).
 	tool, ok := plainString(params["name"])
-	if !ok || tool == "" || (p.name != "" && tool != p.name) {
+	if !ok || tool == "" || (p.version == ProtocolVersion && tool != p.name) {
 		return nil
 	}
 	r := p.route

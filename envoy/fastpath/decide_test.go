@@ -114,6 +114,8 @@ func TestDecide(t *testing.T) {
 		{"2026-07-28 with a session id", server, modern("mcp-session-id", session), echoCall, false, ""},
 		{"older client with Mcp-Name", server, older("mcp-name", "echo"), echoCall, false, ""},
 		{"Mcp-Name disagrees", server, modern("mcp-name", "shout"), echoCall, false, ""},
+		{"Mcp-Name empty", server, withHeader(modern(), "mcp-name", ""), echoCall, false, ""},
+		{"/mcp: Mcp-Name empty", aggregate, withHeader(modern(), "mcp-name", ""), call("wiki-echo", `{}`), false, ""},
 		{"Mcp-Method another method", server, modern("mcp-method", "tools/list"), echoCall, false, ""},
 		{"unknown key", server, modern("x-litellm-api-key", "sk-b"), echoCall, false, ""},
 		{"Bearer key", server, modern("x-litellm-api-key", "Bearer sk-a"), echoCall, true, "echo"},
@@ -171,6 +173,17 @@ func TestDecide(t *testing.T) {
 }
 
 func (h Headers) must(name string) string { v, _ := h.Get(name); return v }
+
+// withHeader is base with header name set to value, even an empty one.
+func withHeader(base Headers, name, value string) Headers {
+	var out Headers
+	for _, x := range base {
+		if x.Name != name {
+			out = append(out, x)
+		}
+	}
+	return append(out, Header{name, value})
+}
 
 // Grants go stale at ValidUntil: nothing is decided after it.
 func TestDecideStale(t *testing.T) {

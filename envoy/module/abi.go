@@ -61,6 +61,8 @@ void envoy_dynamic_module_callback_http_set_dynamic_metadata_number(void* filter
 void envoy_dynamic_module_callback_http_clear_route_cache(void* filter);
 #cgo nocallback envoy_dynamic_module_callback_get_most_specific_route_config
 uintptr_t envoy_dynamic_module_callback_get_most_specific_route_config(void* filter);
+// (Envoy runs the reply through the filters at once: it calls back.)
+void envoy_dynamic_module_callback_http_send_response(void* filter, uint32_t status, mcpgw_header* headers, size_t n, mcpgw_buffer body, mcpgw_buffer details);
 */
 import "C"
 
@@ -93,6 +95,8 @@ const (
 	// statusStop is StopIteration for headers, StopIterationAndBuffer for
 	// a body.
 	statusStop = 1
+	// statusStopNoBuffer (bodies): hold the stream, keep nothing.
+	statusStopNoBuffer = 3
 )
 
 // envoyFilter is Envoy's side of one stream's filter.
@@ -165,12 +169,28 @@ func (f envoyFilter) body(buffered, received int) []byte {
 
 // replaceBody makes b the whole body.
 func (f envoyFilter) replaceBody(buffered, received int, b []byte) {
-	for _, kind := range []int{buffered, received} {
-		if n := C.envoy_dynamic_module_callback_http_get_body_size(f.p, C.int(kind)); n > 0 {
-			C.envoy_dynamic_module_callback_http_drain_body(f.p, C.int(kind), n)
-		}
+	f.dropBody(buffered)
+	f.dropBody(received)
+	f.appendBody(received, b)
+}
+
+// dropBody drops what Envoy holds of a body of that kind.
+func (f envoyFilter) dropBody(kind int) {
+	if n := C.envoy_dynamic_module_callback_http_get_body_size(f.p, C.int(kind)); n > 0 {
+		C.envoy_dynamic_module_callback_http_drain_body(f.p, C.int(kind), n)
 	}
-	C.envoy_dynamic_module_callback_http_append_body(f.p, C.int(received), bytesBuffer(b))
+}
+
+// appendBody adds b to a body of that kind (to a buffered body Envoy has
+// none of yet, as the end of the stream).
+func (f envoyFilter) appendBody(kind int, b []byte) {
+	C.envoy_dynamic_module_callback_http_append_body(f.p, C.int(kind), bytesBuffer(b))
+}
+
+// reply answers the request with status and no body of its own: Envoy's
+// local-reply rules write the JSON-RPC error.
+func (f envoyFilter) reply(status int, details string) {
+	C.envoy_dynamic_module_callback_http_send_response(f.p, C.uint32_t(status), nil, 0, C.mcpgw_buffer{}, buffer(details))
 }
 
 func (f envoyFilter) setMetadata(ns, key, value string) {

@@ -36,7 +36,7 @@ func envoy_dynamic_module_on_http_filter_config_new(envoyConfig unsafe.Pointer, 
 }
 
 //export envoy_dynamic_module_on_http_filter_config_destroy
-func envoy_dynamic_module_on_http_filter_config_destroy(h uintptr) { cgo.Handle(h).Delete() }
+func envoy_dynamic_module_on_http_filter_config_destroy(h uintptr) { deleteHandle(h) }
 
 //export envoy_dynamic_module_on_http_filter_per_route_config_new
 func envoy_dynamic_module_on_http_filter_per_route_config_new(name, config C.mcpgw_buffer) (h uintptr) {
@@ -49,7 +49,7 @@ func envoy_dynamic_module_on_http_filter_per_route_config_new(name, config C.mcp
 }
 
 //export envoy_dynamic_module_on_http_filter_per_route_config_destroy
-func envoy_dynamic_module_on_http_filter_per_route_config_destroy(h uintptr) { cgo.Handle(h).Delete() }
+func envoy_dynamic_module_on_http_filter_per_route_config_destroy(h uintptr) { deleteHandle(h) }
 
 //export envoy_dynamic_module_on_http_filter_new
 func envoy_dynamic_module_on_http_filter_new(config uintptr, envoyFilter unsafe.Pointer) uintptr {
@@ -57,31 +57,39 @@ func envoy_dynamic_module_on_http_filter_new(config uintptr, envoyFilter unsafe.
 }
 
 //export envoy_dynamic_module_on_http_filter_destroy
-func envoy_dynamic_module_on_http_filter_destroy(h uintptr) { cgo.Handle(h).Delete() }
+func envoy_dynamic_module_on_http_filter_destroy(h uintptr) { deleteHandle(h) }
+
+// deleteHandle frees what Envoy held by h (0: nothing was made).
+func deleteHandle(h uintptr) {
+	defer func() { _ = recover() }()
+	if h != 0 {
+		cgo.Handle(h).Delete()
+	}
+}
 
 func streamOf(h uintptr) *stream { return cgo.Handle(h).Value().(*stream) }
 
 //export envoy_dynamic_module_on_http_filter_request_headers
 func envoy_dynamic_module_on_http_filter_request_headers(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
-	defer recoverTo(&status, statusContinue)
+	defer recoverStream(h, envoyFilter{f}, &status)
 	return C.int(streamOf(h).requestHeaders(envoyFilter{f}, bool(endOfStream)))
 }
 
 //export envoy_dynamic_module_on_http_filter_request_body
 func envoy_dynamic_module_on_http_filter_request_body(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
-	defer recoverTo(&status, statusContinue)
+	defer recoverStream(h, envoyFilter{f}, &status)
 	return C.int(streamOf(h).requestBody(envoyFilter{f}, bool(endOfStream)))
 }
 
 //export envoy_dynamic_module_on_http_filter_response_headers
 func envoy_dynamic_module_on_http_filter_response_headers(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
-	defer recoverTo(&status, statusContinue)
+	defer recoverStream(h, envoyFilter{f}, &status)
 	return C.int(streamOf(h).responseHeaders(envoyFilter{f}, bool(endOfStream)))
 }
 
 //export envoy_dynamic_module_on_http_filter_response_body
 func envoy_dynamic_module_on_http_filter_response_body(f unsafe.Pointer, h uintptr, endOfStream C.bool) (status C.int) {
-	defer recoverTo(&status, statusContinue)
+	defer recoverStream(h, envoyFilter{f}, &status)
 	return C.int(streamOf(h).responseBody(envoyFilter{f}, bool(endOfStream)))
 }
 
@@ -91,8 +99,9 @@ func envoy_dynamic_module_on_http_filter_request_trailers(unsafe.Pointer, uintpt
 }
 
 //export envoy_dynamic_module_on_http_filter_response_trailers
-func envoy_dynamic_module_on_http_filter_response_trailers(unsafe.Pointer, uintptr) C.int {
-	return statusContinue
+func envoy_dynamic_module_on_http_filter_response_trailers(f unsafe.Pointer, h uintptr) (status C.int) {
+	defer recoverStream(h, envoyFilter{f}, &status)
+	return C.int(streamOf(h).responseTrailers(envoyFilter{f}))
 }
 
 //export envoy_dynamic_module_on_http_filter_stream_complete
@@ -128,6 +137,16 @@ func envoy_dynamic_module_on_http_filter_downstream_above_write_buffer_high_wate
 
 //export envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark
 func envoy_dynamic_module_on_http_filter_downstream_below_write_buffer_low_watermark() {}
+
+// recoverStream is a stream hook's recover: stream.failed says what then.
+func recoverStream(h uintptr, f envoyFilter, status *C.int) {
+	if recover() == nil {
+		return
+	}
+	*status = statusContinue
+	defer func() { _ = recover() }()
+	*status = C.int(streamOf(h).failed(f))
+}
 
 // recoverTo sets *out to v if the hook panicked.
 func recoverTo[T any](out *T, v T) {

@@ -46,6 +46,9 @@ type stream struct {
 	decided *fastpath.Decision
 	direct  bool
 	replace []byte
+	// changing is set once the request is being changed: from then on
+	// it is no longer the client's, and may not go on to ext_proc.
+	changing bool
 }
 
 func (s *stream) requestHeaders(f envoyFilter, endOfStream bool) int {
@@ -88,6 +91,7 @@ func (s *stream) requestBody(f envoyFilter, endOfStream bool) int {
 		return statusContinue
 	}
 	s.decided = d
+	s.changing = true
 	if d.Body != nil {
 		f.replaceBody(bufferedRequestBody, receivedRequestBody, d.Body)
 		f.setHeader(requestHeaders, "content-length", strconv.Itoa(len(d.Body)))
@@ -133,7 +137,7 @@ func (s *stream) responseHeaders(f envoyFilter, endOfStream bool) int {
 		code, _ := strconv.Atoi(status)
 		ct, _ := f.header(responseHeaders, "content-type")
 		body := s.decided.UnreadableAnswer(code, ct)
-		if body == nil || endOfStream {
+		if body == nil {
 			return statusContinue
 		}
 		// The full path's reply carries none of the upstream's headers.
@@ -146,20 +150,50 @@ func (s *stream) responseHeaders(f envoyFilter, endOfStream bool) int {
 		f.setHeader(responseHeaders, "content-type", "application/json")
 		f.setHeader(responseHeaders, "content-length", strconv.Itoa(len(body)))
 		f.setMetadataNumber(wellknown.MetadataNamespace, "jsonrpc_error", -32603)
+		if endOfStream {
+			// No body to replace: this one ends the answer.
+			f.appendBody(bufferedResponseBody, body)
+			return statusContinue
+		}
 		s.replace = body
-		return statusStop // until the upstream's body is in, to replace it
+		return statusStop // until the upstream's body is over, to replace it
 	}
 	return statusContinue
 }
 
+// responseBody drops an unreadable answer's body as it comes, and ends
+// the answer with its replacement.
 func (s *stream) responseBody(f envoyFilter, endOfStream bool) int {
 	if s.replace == nil {
 		return statusContinue
 	}
+	f.dropBody(receivedResponseBody)
 	if !endOfStream {
+		return statusStopNoBuffer
+	}
+	f.appendBody(receivedResponseBody, s.replace)
+	s.replace = nil
+	return statusContinue
+}
+
+// responseTrailers ends with the replacement an unreadable answer that
+// ended with trailers.
+func (s *stream) responseTrailers(f envoyFilter) int {
+	if s.replace != nil {
+		f.appendBody(bufferedResponseBody, s.replace)
+		s.replace = nil
+	}
+	return statusContinue
+}
+
+// failed is what a request gets when a hook panicked: it goes on
+// untouched (to ext_proc, the full path) unless it was being changed,
+// then Envoy answers it 500 (fail closed).
+func (s *stream) failed(f envoyFilter) int {
+	if s.changing {
+		f.reply(500, "mcpgw_fast_path_failed")
 		return statusStop
 	}
-	f.replaceBody(bufferedResponseBody, receivedResponseBody, s.replace)
 	return statusContinue
 }
 
