@@ -36,18 +36,8 @@ func IsList(body []byte) bool {
 	if len(body) > maxListBody {
 		return false
 	}
-	msg, batch, err := rpc.Parse(body)
-	if err != nil || batch || msg.Kind != rpc.KindRequest || !listMethods[msg.Method] {
-		return false
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return false
-	}
-	if _, ok := top["result"]; ok {
-		return false
-	}
-	if _, ok := top["error"]; ok {
+	msg, top := plainRequest(body)
+	if msg == nil || !listMethods[msg.Method] {
 		return false
 	}
 	if p, ok := top["params"]; ok && (len(p) == 0 || p[0] != '{') {

@@ -137,18 +137,8 @@ type Decision struct {
 
 // Body decides the call of body, or returns nil: the full path's.
 func (p *Pending) Body(body []byte) *Decision {
-	msg, batch, perr := rpc.Parse(body)
-	if perr != nil || batch || msg.Kind != rpc.KindRequest || msg.Method != "tools/call" {
-		return nil
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return nil
-	}
-	if _, ok := top["result"]; ok {
-		return nil
-	}
-	if _, ok := top["error"]; ok {
+	msg, _ := plainRequest(body)
+	if msg == nil || msg.Method != "tools/call" {
 		return nil
 	}
 	id, ok := requestID(msg.ID)
@@ -248,6 +238,28 @@ func (p *Pending) Body(body []byte) *Decision {
 	}
 	d.KeyAlias, d.Team, d.Org = g.key, g.team, g.org
 	return d
+}
+
+// plainRequest reads body with the full path's parser: one JSON-RPC
+// request, with no result or error member beside its method (the full
+// path reads such a message as a request; an upstream might not). It
+// returns the message and its members, or nil.
+func plainRequest(body []byte) (*rpc.Message, map[string]json.RawMessage) {
+	msg, batch, err := rpc.Parse(body)
+	if err != nil || batch || msg.Kind != rpc.KindRequest {
+		return nil, nil
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil {
+		return nil, nil
+	}
+	if _, ok := top["result"]; ok {
+		return nil, nil
+	}
+	if _, ok := top["error"]; ok {
+		return nil, nil
+	}
+	return msg, top
 }
 
 // requestID is the call's raw JSON id when it is an integer of at most 16
