@@ -29,15 +29,27 @@ func FastPathModule(t testing.TB) string {
 		return p
 	}
 	module.once.Do(func() {
-		dir, err := os.MkdirTemp("", "mcpgw-module-")
+		// One file for every test binary, replaced whole (test binaries
+		// run at once build it side by side, then rename): nothing is
+		// left behind but the last build.
+		dir := filepath.Join(os.TempDir(), "mcpgw-test-module")
+		if module.err = os.MkdirAll(dir, 0o755); module.err != nil {
+			return
+		}
+		tmp, err := os.MkdirTemp(dir, "build-")
 		if err != nil {
 			module.err = err
 			return
 		}
-		module.path = filepath.Join(dir, ModuleFile)
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", module.path, "github.com/mcpgw/mcpgw/envoy/module")
+		defer os.RemoveAll(tmp)
+		built := filepath.Join(tmp, ModuleFile)
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", built, "github.com/mcpgw/mcpgw/envoy/module")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-		module.out, module.err = cmd.CombinedOutput()
+		if module.out, module.err = cmd.CombinedOutput(); module.err != nil {
+			return
+		}
+		module.path = filepath.Join(dir, ModuleFile)
+		module.err = os.Rename(built, module.path)
 	})
 	if module.err != nil {
 		t.Fatalf("building the fast path module (needs cgo and a C compiler): %v\n%s", module.err, module.out)
