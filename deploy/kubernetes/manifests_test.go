@@ -365,13 +365,23 @@ func documented(readme, secret, key string) bool {
 func findPatch(patches []object, kind, name string) any { return find(patches, kind, name) }
 
 // TestGatewayImage: the image the Deployment runs is the Dockerfile's
-// target with Envoy in it.
+// target with Envoy in it, and the fast path's dynamic module beside
+// mcpgw (where mcpgw run finds it; without it Envoy's Lua filter decides,
+// at several times the cost).
 func TestGatewayImage(t *testing.T) {
 	data, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(data, []byte("FROM envoyproxy/envoy:v1.40.0 AS gateway")) {
-		t.Error("Dockerfile has no `gateway` target on the Envoy 1.40.0 image")
+	_, gateway, ok := bytes.Cut(data, []byte("FROM envoyproxy/envoy:v1.40.0 AS gateway"))
+	if !ok {
+		t.Fatal("Dockerfile has no `gateway` target on the Envoy 1.40.0 image")
+	}
+	if !bytes.Contains(data, []byte("CGO_ENABLED=1 go build -trimpath -ldflags=\"-s -w\" -buildmode=c-shared -o /out/libmcpgw_fast_path.so ./envoy/module")) {
+		t.Error("Dockerfile does not build the fast path's module (envoy/module, -buildmode=c-shared)")
+	}
+	gateway, _, _ = bytes.Cut(gateway, []byte("\nFROM "))
+	if !bytes.Contains(gateway, []byte("COPY --from=build /out/mcpgw /out/libmcpgw_fast_path.so /usr/local/bin/")) {
+		t.Error("the gateway target does not put the module beside mcpgw")
 	}
 }
