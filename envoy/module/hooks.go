@@ -19,8 +19,9 @@ import (
 
 // The event hooks of an HTTP filter Envoy calls (abi.h, "HTTP Filter").
 // Configurations and streams are Go values Envoy holds by cgo.Handle. A
-// panic in a hook would take Envoy down: each recovers, and a request
-// then goes on untouched, to ext_proc (the full path).
+// panic in a hook would take Envoy down: each recovers. A request then
+// goes on untouched, to ext_proc (the full path), or, once the module has
+// begun changing it, is answered 500 (stream.failed).
 
 //export envoy_dynamic_module_on_program_init
 func envoy_dynamic_module_on_program_init() *C.char { return abiVersion }
@@ -52,7 +53,8 @@ func envoy_dynamic_module_on_http_filter_per_route_config_new(name, config C.mcp
 func envoy_dynamic_module_on_http_filter_per_route_config_destroy(h uintptr) { deleteHandle(h) }
 
 //export envoy_dynamic_module_on_http_filter_new
-func envoy_dynamic_module_on_http_filter_new(config uintptr, envoyFilter unsafe.Pointer) uintptr {
+func envoy_dynamic_module_on_http_filter_new(config uintptr, filterEnvoy unsafe.Pointer) (h uintptr) {
+	defer recoverTo(&h, 0) // (no filter: Envoy fails the stream)
 	return uintptr(cgo.NewHandle(&stream{config: cgo.Handle(config).Value().(*filterConfig)}))
 }
 
