@@ -36,11 +36,12 @@ func IsList(body []byte) bool {
 	if len(body) > maxListBody {
 		return false
 	}
-	msg, top := plainRequest(body)
+	msg := plainRequest(body)
 	if msg == nil || !listMethods[msg.Method] {
 		return false
 	}
-	if p, ok := top["params"]; ok && (len(p) == 0 || p[0] != '{') {
+	// params absent or an object (not null).
+	if msg.Has("params") && (len(msg.Params) == 0 || msg.Params[0] != '{') {
 		return false
 	}
 	_, ok := requestID(msg.ID)

@@ -137,7 +137,7 @@ type Decision struct {
 
 // Body decides the call of body, or returns nil: the full path's.
 func (p *Pending) Body(body []byte) *Decision {
-	msg, _ := plainRequest(body)
+	msg := plainRequest(body)
 	if msg == nil || msg.Method != "tools/call" {
 		return nil
 	}
@@ -242,24 +242,14 @@ func (p *Pending) Body(body []byte) *Decision {
 
 // plainRequest reads body with the full path's parser: one JSON-RPC
 // request, with no result or error member beside its method (the full
-// path reads such a message as a request; an upstream might not). It
-// returns the message and its members, or nil.
-func plainRequest(body []byte) (*rpc.Message, map[string]json.RawMessage) {
+// path reads such a message as a request; an upstream might not), or
+// nil.
+func plainRequest(body []byte) *rpc.Message {
 	msg, batch, err := rpc.Parse(body)
-	if err != nil || batch || msg.Kind != rpc.KindRequest {
-		return nil, nil
+	if err != nil || batch || msg.Kind != rpc.KindRequest || msg.Has("result") || msg.Has("error") {
+		return nil
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return nil, nil
-	}
-	if _, ok := top["result"]; ok {
-		return nil, nil
-	}
-	if _, ok := top["error"]; ok {
-		return nil, nil
-	}
-	return msg, top
+	return msg
 }
 
 // requestID is the call's raw JSON id when it is an integer of at most 16

@@ -273,6 +273,13 @@ func withString(obj json.RawMessage, value string, path []string) (json.RawMessa
 	return json.Marshal(fields)
 }
 
+// Has reports whether the message has the top-level member name, as
+// Parse read it (whatever its value, null included).
+func (m *Message) Has(name string) bool {
+	_, ok := m.raw[name]
+	return ok
+}
+
 // ParamRaw returns a top-level field of params as sent ("arguments" of a
 // tools/call), or nil when params is not an object or lacks the field.
 func (m *Message) ParamRaw(field string) json.RawMessage {
