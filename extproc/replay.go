@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 	"github.com/mcpgw/mcpgw/upstreams"
@@ -54,10 +55,10 @@ func callHeaders(st *requestState) http.Header {
 }
 
 // decline answers, in the client's stead, a request the upstream sent on
-// a downgraded call's stream (see router.Relay): on the call's upstream
+// a downgraded call's stream (see relay.Stream): on the call's upstream
 // session, with the call's credentials, in the background so the stream
 // goes on. Without an answer the upstream would wait forever.
-func (s *Server) decline(ctx context.Context, st *requestState, d router.Declined) {
+func (s *Server) decline(ctx context.Context, st *requestState, d relay.Declined) {
 	if s.replayer == nil || st.call == nil || st.sent == nil {
 		return
 	}
@@ -68,7 +69,7 @@ func (s *Server) decline(ctx context.Context, st *requestState, d router.Decline
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		status, _, _, err := s.replayer.do(ctx, up, h, router.DeclineBody(d), 1<<20)
+		status, _, _, err := s.replayer.do(ctx, up, h, relay.DeclineBody(d), 1<<20)
 		if err != nil || status/100 != 2 {
 			s.log.Warn("could not decline an upstream request", "request_id", id, "upstream", alias, "method", d.Method, "status", status, "error", err)
 			return

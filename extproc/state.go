@@ -10,6 +10,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/router"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
@@ -33,7 +34,7 @@ type requestState struct {
 	// call's, a resources/read's on a prefixed scope).
 	answer *collectedAnswer
 	// relay rewrites the ids of upstream requests in a streamed response.
-	relay *router.Relay
+	relay *relay.Stream
 	// session is the upstream session the call holds; a leased one is
 	// released when the answer ends (or the stream does).
 	session sessions.Session

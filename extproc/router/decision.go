@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/upstreams"
 	"github.com/mcpgw/mcpgw/upstreams/credentials"
@@ -83,7 +84,7 @@ type Call struct {
 	// ids in the response stream are rewritten so the client's answers can
 	// be routed back (relay.go).
 	RelayRequests bool
-	relayIDs      *relayIDs // the router's, for RelayRequests
+	relayIDs      *relay.IDs // the router's, for RelayRequests
 	// URIPrefix, when set, is what the URIs in the answer get in front of
 	// them: a resources/read on a prefixed scope, whose contents must name
 	// the URIs the client knows (mcpgw://<alias>/<uri>).

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 )
 
@@ -36,7 +37,7 @@ type ResponseDecision struct {
 	BufferBody bool
 	// Relay, when set, asks for the response event stream chunk by chunk,
 	// each chunk rewritten by it.
-	Relay *Relay
+	Relay *relay.Stream
 }
 
 // DecideResponse handles response headers. For a call routed to an

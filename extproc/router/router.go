@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mcpgw/mcpgw/extproc/namespace"
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/mcprest"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
@@ -31,7 +32,7 @@ type Router struct {
 	// creds computes the headers each routed call carries upstream.
 	creds *credentials.Rewriter
 	// relayIDs signs the ids of upstream requests relayed to clients.
-	relayIDs *relayIDs
+	relayIDs *relay.IDs
 }
 
 // Option configures a Router.
@@ -44,7 +45,7 @@ type Option func(*Router)
 func WithRelayKeys(keys [][]byte) Option {
 	return func(r *Router) {
 		if len(keys) > 0 {
-			r.relayIDs = &relayIDs{keys: keys}
+			r.relayIDs = relay.NewIDs(keys)
 		}
 	}
 }
@@ -88,7 +89,7 @@ func New(names *namespace.Registry, ups []*upstreams.Upstream, maxBody int, opts
 		// One process alone: a key of its own.
 		k := make([]byte, 32)
 		rand.Read(k)
-		r.relayIDs = &relayIDs{keys: [][]byte{k}}
+		r.relayIDs = relay.NewIDs([][]byte{k})
 	}
 	if r.creds == nil {
 		var err error

@@ -283,7 +283,7 @@ func FuzzDecideBody(f *testing.F) {
 	f.Add([]byte(`[1,2]`))
 	f.Add([]byte(`{"jsonrpc":"2.0","id":3,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"demo-p"},"argument":{"name":"a","value":"b"}}}`))
 	routed := testRouter(f)
-	f.Add([]byte(`{"jsonrpc":"2.0","id":` + string(routed.relayIDs.encode("s", "demo", []byte(`7`))) + `,"result":{}}`))
+	f.Add([]byte(`{"jsonrpc":"2.0","id":` + string(routed.relayIDs.Encode("s", "demo", []byte(`7`))) + `,"result":{}}`))
 	f.Add([]byte(`{"jsonrpc":"2.0","id":4,"method":"resources/read","params":{"uri":"mcpgw://demo/x://y"}}`))
 	r, _ := New(mustRegistry(), nil, 4096)
 	f.Fuzz(func(t *testing.T, body []byte) {

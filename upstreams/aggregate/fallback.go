@@ -64,7 +64,7 @@ func (s *Server) readResource(ctx context.Context, req mcp.Request) (mcp.Result,
 	}
 	if sc.Prefixed {
 		// The contents name the URIs the client knows, as on the routed
-		// path (router.Relay). A copy: the result may be shared.
+		// path (relay.Stream). A copy: the result may be shared.
 		out := *res
 		out.Contents = make([]*mcp.ResourceContents, len(res.Contents))
 		for i, c := range res.Contents {
