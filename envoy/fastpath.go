@@ -93,6 +93,12 @@ type FastPath struct {
 	// path. SessionTTL is how long an id is valid after it was issued.
 	SessionKeys [][]byte
 	SessionTTL  time.Duration
+	// RelayKey signs the ids of the requests an upstream sends a client
+	// during a call (clientsession.Sealer.RelayKeys, the first): with it,
+	// the module (not Lua) takes /mcp calls of 2025-era clients that
+	// declared capabilities and relays their answers as the full path
+	// does. None: such calls take the full path.
+	RelayKey []byte
 	// Module is the gateway's Envoy dynamic module (envoy/module, a shared
 	// library): Envoy runs the fast path's decision there, in Go. Empty:
 	// it runs fastpath.lua in Envoy's Lua filter instead (the same
@@ -376,6 +382,10 @@ func sharedConfig(fp *FastPath, rc *fastpath.RouteConfig) {
 			rc.SessionKeys = append(rc.SessionKeys, hex.EncodeToString(k))
 		}
 		rc.SessionTTL = int64(fp.SessionTTL / time.Second)
+	}
+	if fp.Module != "" && len(fp.RelayKey) > 0 && rc.Mode == fastpath.ModeAggregate && rc.SessionTTL > 0 {
+		// Only the module relays; Lua never gets the key.
+		rc.RelayKey = hex.EncodeToString(fp.RelayKey)
 	}
 }
 

@@ -25,7 +25,8 @@ import (
 )
 
 // fastUpstream records what reached it and answers like an MCP server;
-// a call of the tool "html" gets an HTML error page.
+// a call of the tool "html" gets an HTML error page, one of "ask" an
+// event stream with a request to the client in it (askStream).
 type fastUpstream struct {
 	mu   sync.Mutex
 	seen []*seenRequest
@@ -55,6 +56,16 @@ func (u *fastUpstream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 		return
 	}
+	if strings.Contains(string(body), `"name":"fast-ask"`) || strings.Contains(string(body), `"name":"ask"`) {
+		// In pieces that do not follow lines, as Envoy may see them.
+		w.Header().Set("content-type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		for i := 0; i < len(askStream); i += 40 {
+			fmt.Fprint(w, askStream[i:min(i+40, len(askStream))])
+			w.(http.Flusher).Flush()
+		}
+		return
+	}
 	if strings.Contains(string(body), `"name":"html"`) {
 		w.Header().Set("content-type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -64,6 +75,14 @@ func (u *fastUpstream) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.Header().Set("content-type", "application/json")
 	fmt.Fprint(w, `{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`)
 }
+
+// askStream is the event stream a call of "ask" gets: a notification,
+// a request to the client (elicitation, id 3), the upstream's
+// cancellation of it, the result.
+const askStream = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progress\":1}}\n\n" +
+	"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"elicitation/create\",\"params\":{\"message\":\"name?\"}}\nid: e1\n\n" +
+	"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":3}}\n\n" +
+	"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[]}}\n\n"
 
 func (u *fastUpstream) take() []*seenRequest {
 	u.mu.Lock()

@@ -5,12 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
 )
 
@@ -49,7 +52,7 @@ func testFastPathLiveSessions(t *testing.T) {
 	}
 	key, ttl := sealer.MACKeys()[0], sealer.TTL()
 	grants := map[string]FastPathGrant{
-		digestOf("sk-a"): {KeyAlias: "alice", Tools: []string{"echo", "html"}, Versions: []string{"2025-11-25", "2026-07-28"}},
+		digestOf("sk-a"): {KeyAlias: "alice", Tools: []string{"echo", "html", "ask"}, Versions: []string{"2025-11-25", "2026-07-28"}},
 		digestOf("sk-b"): {AnyTool: true}, // 2026-07-28 only
 	}
 	env := startFastPathEnvoyWith(t, grants, time.Now().Add(time.Hour), nil, func(fp *FastPath) {
@@ -57,7 +60,10 @@ func testFastPathLiveSessions(t *testing.T) {
 		fp.SessionKeys = [][]byte{other.MACKeys()[0], key}
 		fp.SessionTTL = ttl
 		fp.ListToken = "list-token"
+		fp.RelayKey = sealer.RelayKeys()[0]
 	})
+	// Only the module relays an answer's event stream.
+	module := engineOf(t) == engineModule
 
 	const call = `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}`
 	alice, bob := digestOf("sk-a"), digestOf("sk-b")
@@ -87,8 +93,9 @@ func testFastPathLiveSessions(t *testing.T) {
 		{"on /mcp", "/mcp", with("mcp-session-id", good), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), true},
 		{"an id sealed with the retired key", "", with("mcp-session-id", sealedID(other.MACKeys()[0], now, 0, alice)), call, true},
 		{"capabilities, on the server's endpoint", "", with("mcp-session-id", sealedID(key, now, 3, alice)), call, true},
-		// Its call's event stream is relayed on /mcp: the full path's.
-		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), false},
+		// Its call's event stream is relayed on /mcp: by the module, or
+		// by the full path.
+		{"capabilities, on /mcp", "/mcp", with("mcp-session-id", sealedID(key, now, 3, alice)), strings.Replace(call, `"echo"`, `"fast-echo"`, 1), module},
 		{"the session id twice", "", with("mcp-session-id", good+", "+good), call, false},
 		{"2026-07-28 without Mcp-Method", "", with("mcp-protocol-version", "2026-07-28", "mcp-name", "echo"), call, false},
 		{"old but valid", "", with("mcp-session-id", sealedID(key, now.Add(-ttl+3*time.Minute), 0, alice)), call, true},
@@ -185,6 +192,46 @@ func testFastPathLiveSessions(t *testing.T) {
 		// a changed id that still opens is a 2^-128 event.
 		if taken > 0 {
 			t.Errorf("%d changed ids took the fast path", taken)
+		}
+	})
+
+	// The relayed stream: the upstream's request and its cancellation
+	// carry the id the full path gives them (and routes the client's
+	// answer by), the rest passes byte for byte; for a client that
+	// declared nothing, and on a server's own endpoint, all of it does.
+	t.Run("an upstream's request to a client that declared capabilities, on /mcp", func(t *testing.T) {
+		ask := strings.Replace(call, `"echo"`, `"fast-ask"`, 1)
+		withCaps := sealedID(key, now, 3, alice)
+		c := env.send(t, "/mcp", ask, with("mcp-session-id", withCaps))
+		if c.fast != module || c.status != 200 || c.seen == nil {
+			t.Fatalf("fast %v, status %d, upstream reached %v", c.fast, c.status, c.seen != nil)
+		}
+		if !module {
+			return // the test ext_proc service relays nothing
+		}
+		relayed, _ := json.Marshal(relay.NewIDs(sealer.RelayKeys()).Encode(withCaps, "fast", json.RawMessage(`3`)))
+		want := strings.ReplaceAll(strings.ReplaceAll(askStream, `"id":3,`, `"id":`+string(relayed)+`,`), `"requestId":3}`, `"requestId":`+string(relayed)+`}`)
+		// (The full path writes a rewritten message anew: members in
+		// name order.)
+		want = strings.Replace(want, `{"jsonrpc":"2.0","id":`+string(relayed)+`,"method":"elicitation/create","params":{"message":"name?"}}`,
+			`{"id":`+string(relayed)+`,"jsonrpc":"2.0","method":"elicitation/create","params":{"message":"name?"}}`, 1)
+		if c.body != want {
+			t.Errorf("client got\n%s\nwant\n%s", c.body, want)
+		}
+		if c.header.Get("content-length") != "" && c.header.Get("content-length") != fmt.Sprint(len(c.body)) {
+			t.Errorf("content-length %q for %d bytes", c.header.Get("content-length"), len(c.body))
+		}
+		if c.header.Get("mcp-session-id") != withCaps {
+			t.Errorf("session id %q", c.header.Get("mcp-session-id"))
+		}
+		for _, tc := range []struct{ name, path, body, session string }{
+			{"no capabilities", "/mcp", ask, good},
+			{"the server's endpoint", "/fast/mcp", strings.Replace(call, `"echo"`, `"ask"`, 1), withCaps},
+		} {
+			c := env.send(t, tc.path, tc.body, with("mcp-session-id", tc.session))
+			if !c.fast || c.body != askStream {
+				t.Errorf("%s: fast %v, client got\n%s", tc.name, c.fast, c.body)
+			}
 		}
 	})
 

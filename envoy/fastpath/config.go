@@ -19,6 +19,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/mcpgw/mcpgw/extproc/relay"
 )
 
 // ProtocolVersion is the first MCP protocol version without sessions: a
@@ -78,6 +80,13 @@ type RouteConfig struct {
 	// seconds. None: a call with a session id is the full path's.
 	SessionKeys []string `json:"session_keys,omitempty"`
 	SessionTTL  int64    `json:"session_ttl,omitempty"`
+	// RelayKey (hex, ModeAggregate) signs the ids of requests an
+	// upstream sends a client during a call (relay.IDs, the key that
+	// signs first): with it, the fast path takes the calls of 2025-era
+	// clients that declared capabilities and relays their answers' event
+	// streams as the full path does. None: such calls are the full
+	// path's.
+	RelayKey string `json:"relay_key,omitempty"`
 }
 
 // AggregateServer is one server Envoy decides for on /mcp.
@@ -119,6 +128,7 @@ type Route struct {
 	lists       bool
 	sessionKeys [][]byte
 	sessionTTL  time.Duration
+	relayIDs    *relay.IDs // ModeAggregate, nil: no relaying
 }
 
 type server struct {
@@ -161,6 +171,13 @@ func (c RouteConfig) Compile() (*Route, error) {
 			return nil, fmt.Errorf("fast path route config: session_keys: not hex")
 		}
 		r.sessionKeys = append(r.sessionKeys, b)
+	}
+	if c.RelayKey != "" {
+		b, err := hex.DecodeString(c.RelayKey)
+		if err != nil || len(b) == 0 {
+			return nil, fmt.Errorf("fast path route config: relay_key: not hex")
+		}
+		r.relayIDs = relay.NewIDs([][]byte{b})
 	}
 	switch c.Mode {
 	case ModeList:

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
 	"github.com/mcpgw/mcpgw/policy/identity"
@@ -133,6 +134,22 @@ type Decision struct {
 	SetMCPName bool
 	// Session is the client's session id, given back on the answer.
 	Session string
+	// relayIDs, set for a client that declared capabilities (on /mcp),
+	// sign the ids of the requests the upstream sends it during the call
+	// (Relay).
+	relayIDs *relay.IDs
+}
+
+// Relay is what rewrites the call's answer, an event stream with status
+// 200, as the full path does (router.NewRelay): the requests the upstream
+// sends the client get ids signed for the client's session, which route
+// the client's answers back (the full path routes those). Nil: the
+// answer passes as it is.
+func (d *Decision) Relay() *relay.Stream {
+	if d.relayIDs == nil {
+		return nil
+	}
+	return relay.New(relay.Options{Alias: d.Server, IDs: d.relayIDs, Session: d.Session})
 }
 
 // Body decides the call of body, or returns nil: the full path's.
@@ -199,10 +216,10 @@ func (p *Pending) Body(body []byte) *Decision {
 	}
 	if p.session != "" {
 		// The id must open for this key, as on the full path. A client
-		// that declared capabilities (elicitation, sampling, roots) gets,
-		// on /mcp, its call's event stream relayed by ext_proc (upstream
-		// requests' ids signed, the answer read for the logs): the full
-		// path's.
+		// that declared capabilities (elicitation, sampling, roots) may be
+		// asked things during the call: on /mcp, the upstream's requests
+		// in the answer get relayed ids (Relay), with the key the full
+		// path routes the answers by; without it, the full path's.
 		issued, caps, ok := clientsession.Unseal(r.sessionKeys, p.session, p.digest)
 		if !ok || r.sessionTTL <= 0 {
 			return nil
@@ -211,7 +228,10 @@ func (p *Pending) Body(body []byte) *Decision {
 			return nil
 		}
 		if caps != 0 && r.mode == ModeAggregate {
-			return nil
+			if r.relayIDs == nil {
+				return nil
+			}
+			d.relayIDs = r.relayIDs
 		}
 	}
 	var names []string

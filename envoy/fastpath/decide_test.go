@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
 	"github.com/mcpgw/mcpgw/policy/identity"
@@ -23,20 +24,7 @@ func digest(key string) string { return identity.Hash(key).String() }
 // "files", at both protocol versions.
 func testRoutes(t *testing.T, sessionKeys ...[]byte) (server, aggregate *Route) {
 	t.Helper()
-	grant := Grant{Key: "alice", Team: "docs", Org: "acme", Tools: []string{"echo", "shout"},
-		Params: map[string][]string{"echo": {"text"}}, Versions: []string{"2025-11-25", ProtocolVersion}}
-	files := Grant{Key: "alice", Any: true, Deny: []string{"rm"}}
-	shared := RouteConfig{KeyHeader: "x-litellm-api-key", ValidUntil: now.Add(time.Hour).Unix(), SessionTTL: 3600}
-	for _, k := range sessionKeys {
-		shared.SessionKeys = append(shared.SessionKeys, hex.EncodeToString(k))
-	}
-	sc := shared
-	sc.Mode, sc.Server, sc.Path, sc.Prefix = ModeServer, "wiki", "/up/mcp?x=1", "wiki-"
-	sc.Grants = map[string]Grant{digest("sk-a"): grant}
-	ac := shared
-	ac.Mode, ac.Separator = ModeAggregate, "-"
-	ac.Aliases = []string{"wiki", "files", "wiki-two"}
-	ac.Servers = map[string]AggregateServer{"wiki": {Path: "/up/mcp", Grants: sc.Grants}, "files": {Path: "/files", Grants: map[string]Grant{digest("sk-a"): files}}}
+	sc, ac := testConfigs(sessionKeys...)
 	var err error
 	if server, err = sc.Compile(); err != nil {
 		t.Fatal(err)
@@ -45,6 +33,25 @@ func testRoutes(t *testing.T, sessionKeys ...[]byte) (server, aggregate *Route) 
 		t.Fatal(err)
 	}
 	return server, aggregate
+}
+
+// testConfigs are testRoutes's configurations.
+func testConfigs(sessionKeys ...[]byte) (sc, ac RouteConfig) {
+	grant := Grant{Key: "alice", Team: "docs", Org: "acme", Tools: []string{"echo", "shout"},
+		Params: map[string][]string{"echo": {"text"}}, Versions: []string{"2025-11-25", ProtocolVersion}}
+	files := Grant{Key: "alice", Any: true, Deny: []string{"rm"}}
+	shared := RouteConfig{KeyHeader: "x-litellm-api-key", ValidUntil: now.Add(time.Hour).Unix(), SessionTTL: 3600}
+	for _, k := range sessionKeys {
+		shared.SessionKeys = append(shared.SessionKeys, hex.EncodeToString(k))
+	}
+	sc = shared
+	sc.Mode, sc.Server, sc.Path, sc.Prefix = ModeServer, "wiki", "/up/mcp?x=1", "wiki-"
+	sc.Grants = map[string]Grant{digest("sk-a"): grant}
+	ac = shared
+	ac.Mode, ac.Separator = ModeAggregate, "-"
+	ac.Aliases = []string{"wiki", "files", "wiki-two"}
+	ac.Servers = map[string]AggregateServer{"wiki": {Path: "/up/mcp", Grants: sc.Grants}, "files": {Path: "/files", Grants: map[string]Grant{digest("sk-a"): files}}}
+	return sc, ac
 }
 
 // modern are a 2026-07-28 client's headers for a call of echo with key
@@ -91,6 +98,7 @@ func TestDecide(t *testing.T) {
 		t.Fatal(err)
 	}
 	server, aggregate := testRoutes(t, sealer.MACKeys()...)
+	relaying := relayingRoute(t, sealer)
 	// A session id sealed for sk-a; one for another key.
 	session := sealer.New(0, digest("sk-a"))
 	withCaps := sealer.New(clientsession.Capabilities(1), digest("sk-a"))
@@ -143,7 +151,10 @@ func TestDecide(t *testing.T) {
 		{"/mcp: another server's grant", aggregate, modern("mcp-name", "files-read"), call("files-read", `{"path":"/"}`), true, "read"},
 		{"/mcp: denied tool", aggregate, modern("mcp-name", "files-rm"), call("files-rm", `{}`), false, ""},
 		{"/mcp: unprefixed", aggregate, modern(), echoCall, false, ""},
-		{"/mcp: a session that declared capabilities", aggregate, older("mcp-session-id", withCaps), call("wiki-echo", `{}`), false, ""},
+		{"/mcp: a session that declared capabilities, no relay key", aggregate, older("mcp-session-id", withCaps), call("wiki-echo", `{}`), false, ""},
+		{"/mcp: a session that declared capabilities", relaying, older("mcp-session-id", withCaps), call("wiki-echo", `{}`), true, "echo"},
+		{"/mcp: a session without capabilities, relay key", relaying, older("mcp-session-id", session), call("wiki-echo", `{}`), true, "echo"},
+		{"/mcp: a session of another key, relay key", relaying, older("mcp-session-id", others), call("wiki-echo", `{}`), false, ""},
 		{"server endpoint: a session that declared capabilities", server, older("mcp-session-id", withCaps), echoCall, true, "echo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,15 +171,79 @@ func TestDecide(t *testing.T) {
 			if d.Tool != tc.tool || d.KeyAlias != "alice" {
 				t.Errorf("decision %+v, want tool %q for alice", d, tc.tool)
 			}
-			if tc.route == aggregate {
+			// Only a client that declared capabilities gets its answer
+			// relayed, on /mcp.
+			if wantRelay := tc.route == relaying && tc.headers.must("mcp-session-id") == withCaps; (d.Relay() != nil) != wantRelay {
+				t.Errorf("relayed %v, want %v", d.Relay() != nil, wantRelay)
+			}
+			if tc.route != server {
 				// The name goes upstream without its prefix, the rest as
 				// sent.
-				want := strings.Replace(tc.body, `"name":"`+tc.headers.must("mcp-name")+`"`, `"name":"`+tc.tool+`"`, 1)
+				msg, _, _ := rpc.Parse([]byte(tc.body))
+				sent, _ := msg.ParamString("name")
+				want := strings.Replace(tc.body, `"name":"`+sent+`"`, `"name":"`+tc.tool+`"`, 1)
 				if string(d.Body) != want {
 					t.Errorf("upstream body %s, want %s", d.Body, want)
 				}
 			}
 		})
+	}
+}
+
+// relayingRoute is testRoutes's /mcp with sealer's keys, relay key too.
+func relayingRoute(t *testing.T, sealer *clientsession.Sealer) *Route {
+	t.Helper()
+	_, ac := testConfigs(sealer.MACKeys()...)
+	ac.RelayKey = hex.EncodeToString(sealer.RelayKeys()[0])
+	r, err := ac.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// The module relays a call's answer with the full path's code and key: the
+// ids of the upstream's requests are those the full path routes the
+// client's answers by (relay.IDs with every relay key of the sealer), for
+// this client session only.
+func TestDecideRelay(t *testing.T) {
+	sealer, err := clientsession.NewSealer([]string{"secret-one"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	relaying := relayingRoute(t, sealer)
+	session := sealer.New(clientsession.Capabilities(1), digest("sk-a"))
+	p := relaying.Headers(older(":path", "/mcp", "mcp-session-id", session), now)
+	if p == nil {
+		t.Fatal("headers not taken")
+	}
+	d := p.Body([]byte(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"wiki-echo","arguments":{}}}`))
+	if d == nil || d.Relay() == nil {
+		t.Fatalf("decision %+v: not relayed", d)
+	}
+	stream := "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"elicitation/create\",\"params\":{}}\n\n" +
+		"data: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[]}}\n\n"
+	r := d.Relay()
+	out := append(r.Chunk([]byte(stream[:30]), false), r.Chunk([]byte(stream[30:]), true)...)
+	var ids []json.RawMessage
+	for _, line := range strings.Split(string(out), "\n") {
+		var m struct{ ID json.RawMessage }
+		if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &m) == nil {
+			ids = append(ids, m.ID)
+		}
+	}
+	full := relay.NewIDs(sealer.RelayKeys())
+	if len(ids) != 2 || string(ids[1]) != "7" {
+		t.Fatalf("relayed stream %s", out)
+	}
+	if alias, raw, ok := full.Decode(session, ids[0]); !ok || alias != "wiki" || string(raw) != "3" {
+		t.Fatalf("the full path reads the relayed id %s as %q %s %v", ids[0], alias, raw, ok)
+	}
+	if _, _, ok := full.Decode(sealer.New(clientsession.Capabilities(1), digest("sk-a")), ids[0]); ok {
+		t.Fatal("a relayed id opens for another session")
+	}
+	if _, err := (RouteConfig{Mode: ModeAggregate, Separator: "-", KeyHeader: "k", RelayKey: "zz"}).Compile(); err == nil {
+		t.Fatal("a relay key that is not hex compiles")
 	}
 }
 

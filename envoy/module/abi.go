@@ -148,10 +148,11 @@ func (f envoyFilter) removeHeader(kind int, name string) {
 	C.envoy_dynamic_module_callback_http_set_header(f.p, C.int(kind), buffer(name), C.mcpgw_buffer{})
 }
 
-// body copies a body out of Envoy: what it buffered, then what came last.
-func (f envoyFilter) body(buffered, received int) []byte {
+// body copies a body out of Envoy, of each kind in turn (what it
+// buffered, then what came last).
+func (f envoyFilter) body(kinds ...int) []byte {
 	var out []byte
-	for _, kind := range []int{buffered, received} {
+	for _, kind := range kinds {
 		n := C.envoy_dynamic_module_callback_http_get_body_chunks_size(f.p, C.int(kind))
 		if n == 0 {
 			continue

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/mcpgw/mcpgw/envoy/fastpath"
+	"github.com/mcpgw/mcpgw/extproc/relay"
+	"github.com/mcpgw/mcpgw/extproc/rpc"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
 )
 
@@ -46,6 +48,8 @@ type stream struct {
 	decided *fastpath.Decision
 	direct  bool
 	replace []byte
+	// relay rewrites the answer's event stream (Decision.Relay).
+	relay *relay.Stream
 	// changing is set once the request is being changed: from then on
 	// it is no longer the client's, and may not go on to ext_proc.
 	changing bool
@@ -138,6 +142,13 @@ func (s *stream) responseHeaders(f envoyFilter, endOfStream bool) int {
 		ct, _ := f.header(responseHeaders, "content-type")
 		body := s.decided.UnreadableAnswer(code, ct)
 		if body == nil {
+			if code == http.StatusOK && rpc.MediaType(ct) == "text/event-stream" && !endOfStream {
+				// As the full path (router.DecideResponse): the stream
+				// is rewritten as it comes, so its length changes.
+				if s.relay = s.decided.Relay(); s.relay != nil {
+					f.removeHeader(responseHeaders, "content-length")
+				}
+			}
 			return statusContinue
 		}
 		// The full path's reply carries none of the upstream's headers.
@@ -161,9 +172,19 @@ func (s *stream) responseHeaders(f envoyFilter, endOfStream bool) int {
 	return statusContinue
 }
 
-// responseBody drops an unreadable answer's body as it comes, and ends
-// the answer with its replacement.
+// responseBody relays an event stream chunk by chunk, or drops an
+// unreadable answer's body as it comes and ends the answer with its
+// replacement.
 func (s *stream) responseBody(f envoyFilter, endOfStream bool) int {
+	if s.relay != nil {
+		out := s.relay.Chunk(f.body(receivedResponseBody), endOfStream)
+		f.dropBody(receivedResponseBody)
+		f.appendBody(receivedResponseBody, out)
+		if endOfStream {
+			s.relay = nil
+		}
+		return statusContinue
+	}
 	if s.replace == nil {
 		return statusContinue
 	}
@@ -177,8 +198,14 @@ func (s *stream) responseBody(f envoyFilter, endOfStream bool) int {
 }
 
 // responseTrailers ends with the replacement an unreadable answer that
-// ended with trailers.
+// ended with trailers, or a relayed stream with what it held back.
 func (s *stream) responseTrailers(f envoyFilter) int {
+	if s.relay != nil {
+		if rest := s.relay.Chunk(nil, true); len(rest) > 0 {
+			f.appendBody(bufferedResponseBody, rest)
+		}
+		s.relay = nil
+	}
 	if s.replace != nil {
 		f.appendBody(bufferedResponseBody, s.replace)
 		s.replace = nil

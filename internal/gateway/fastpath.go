@@ -63,7 +63,8 @@ type fastPathPairs struct {
 	// Envoy's direct route sets it, the sidecars check it.
 	listToken string
 	// sessions opens 2025-era clients' session ids: Envoy gets its keys
-	// to open them itself (envoy.FastPath.SessionKeys).
+	// to open them itself (envoy.FastPath.SessionKeys), and the key that
+	// signs relayed request ids (envoy.FastPath.RelayKey).
 	sessions *clientsession.Sealer
 	// module is the gateway's Envoy dynamic module (envoy.FastPath.Module;
 	// "": the Lua filter decides).
@@ -129,6 +130,7 @@ func (f *fastPathPairs) table(ctx context.Context, access *policy.Prepared, ups 
 		ValidUntil: time.Now().Add(FastPathTTL), ListToken: f.listToken, Module: f.module}
 	if f.sessions != nil {
 		fp.SessionKeys, fp.SessionTTL = f.sessions.MACKeys(), f.sessions.TTL()
+		fp.RelayKey = f.sessions.RelayKeys()[0]
 	}
 	if ok, why := access.FastPathable(); !ok {
 		log.Debug("fast path off", "reason", why)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -84,6 +85,9 @@ func TestFastPathPairs(t *testing.T) {
 	}
 	if len(fp.SessionKeys) != 1 || fp.SessionTTL != rt.Config.Gateway.SessionTTL {
 		t.Errorf("session keys %d, ttl %v: want the sealer's", len(fp.SessionKeys), fp.SessionTTL)
+	}
+	if !bytes.Equal(fp.RelayKey, rt.Sessions.RelayKeys()[0]) {
+		t.Error("the relay key is not the one the full path signs with")
 	}
 	if f.pairs[fastPathPair{gone, "alpha"}] != nil {
 		t.Error("the pair of a key that no longer authenticates is kept")
