@@ -164,6 +164,21 @@ func startDiffUpstream(t *testing.T, name string, tools ...string) *diffUpstream
 					w.WriteHeader(http.StatusAccepted)
 					return
 				}
+				if bytes.Contains(body, []byte(`"text":"ask"`)) {
+					// An upstream that asks its client something during
+					// the call, then gives up on it: the request and the
+					// cancellation reach a client that declared
+					// capabilities, on /mcp, with the gateway's relayed
+					// id. (An upstream without sessions cannot get the
+					// answer; the ids must still agree.)
+					w.Header().Set("Content-Type", "text/event-stream")
+					w.WriteHeader(http.StatusOK)
+					io.WriteString(w, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":\"q-1\",\"method\":\"elicitation/create\",\"params\":{\"message\":\"sure?\"}}\n\n")
+					w.(http.Flusher).Flush()
+					io.WriteString(w, "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":\"q-1\"}}\n\n"+
+						"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"asked\"}]}}\n\n")
+					return
+				}
 				if bytes.Contains(body, []byte(`"text":"teapot"`)) {
 					w.Header().Set("Content-Type", "text/plain")
 					w.WriteHeader(http.StatusTeapot)
@@ -537,9 +552,12 @@ func sessionCases(corpus []diffCase, s diffSessions) []diffCase {
 		o.headers["Mcp-Session-Id"] = id
 		out = append(out, o)
 	}
-	old := func(name, path, key, session, tool string, fast bool) diffCase {
+	oldWith := func(name, path, key, session, tool, text string, fast bool) diffCase {
 		return diffCase{name: "2025-11-25 session: " + name, path: path, key: key, version: "2025-11-25", method: "-", fast: fast,
-			body: callBody(tool, `{"text":"s"}`), headers: map[string]string{"Mcp-Session-Id": session}}
+			body: callBody(tool, `{"text":"`+text+`"}`), headers: map[string]string{"Mcp-Session-Id": session}}
+	}
+	old := func(name, path, key, session, tool string, fast bool) diffCase {
+		return oldWith(name, path, key, session, tool, "s", fast)
 	}
 	garbled := []byte(s[diffTools])
 	garbled[len(garbled)-5] ^= 1
@@ -549,11 +567,16 @@ func sessionCases(corpus []diffCase, s diffSessions) []diffCase {
 		old("a bit changed", "", diffTools, string(garbled), "echo", false),
 		old("not the gateway's", "", diffTools, "session-1", "echo", false),
 		old("capabilities, on the server's endpoint", "", diffTools, s["caps:"+diffTools], "echo", true),
-		// On /mcp the full path relays the call's event stream to such
-		// a client (upstream requests' ids signed, the answer read for
-		// the logs): it takes the call.
-		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", false),
-		old("capabilities, on /mcp, a tool error", "/mcp", diffTools, s["caps:"+diffTools], "alpha-nosuch", false),
+		// On /mcp such a client's call has its event stream relayed
+		// (the upstream's requests get ids signed for its session): by
+		// Envoy's module as by the full path, byte for byte.
+		old("capabilities, on /mcp", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", true),
+		old("capabilities, on /mcp, a tool error", "/mcp", diffMaster, s["caps:"+diffMaster], "gamma-nosuch", true),
+		old("capabilities, on /mcp, a tool not granted", "/mcp", diffTools, s["caps:"+diffTools], "alpha-nosuch", false),
+		oldWith("capabilities, on /mcp, the upstream asks", "/mcp", diffTools, s["caps:"+diffTools], "alpha-echo", "ask", true),
+		oldWith("capabilities, on /mcp, the upstream asks, another key", "/mcp", diffMaster, s["caps:"+diffMaster], "beta-echo", "ask", true),
+		oldWith("no capabilities, on /mcp, the upstream asks", "/mcp", diffTools, s[diffTools], "alpha-echo", "ask", true),
+		oldWith("capabilities, the server's endpoint, the upstream asks", "", diffTools, s["caps:"+diffTools], "echo", "ask", true),
 		old("refused tool", "", diffTools, s[diffTools], "shout", false),
 	)
 }
