@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind says what a JSON-RPC message is.
@@ -144,37 +146,67 @@ var (
 
 // ambiguousKey finds a key of the JSON object obj (valid JSON) that
 // repeats another, or equals it but for case, or equals one of known but
-// for case.
+// for case. It runs on every message, so it walks obj's top level itself
+// (FuzzAmbiguousKey holds it to a reading with encoding/json's tokens).
 func ambiguousKey(obj []byte, known []string) (string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
 		return "", false
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	var seen []string // folded; objects here have a handful of members
+	var seenSet map[string]bool
+	for i++; ; {
+		i = skipSpace(obj, i)
+		if i >= len(obj) || obj[i] == '}' {
+			return "", false
+		}
+		if obj[i] == ',' {
+			i = skipSpace(obj, i+1)
+		}
+		end := stringEnd(obj, i)
+		k, err := jsonString(obj[i:end])
 		if err != nil {
 			return "", false
 		}
-		k, _ := tok.(string)
-		// Unicode simple folding, as strings.EqualFold and Go's own JSON
-		// decoder compare case.
-		folded := strings.ToLower(strings.ToUpper(k))
-		if seen[folded] {
-			return k, true
+		i = valueEnd(obj, skipSpace(obj, skipSpace(obj, end)+1)) // past ':' and the value
+		folded := foldKey(k)
+		if len(seen) == 16 && seenSet == nil {
+			seenSet = make(map[string]bool, 64)
+			for _, f := range seen {
+				seenSet[f] = true
+			}
 		}
-		seen[folded] = true
+		if seenSet != nil {
+			if seenSet[folded] {
+				return k, true
+			}
+			seenSet[folded] = true
+		} else {
+			if slices.Contains(seen, folded) {
+				return k, true
+			}
+			seen = append(seen, folded)
+		}
 		for _, m := range known {
 			if k != m && strings.EqualFold(k, m) {
 				return k, true
 			}
 		}
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return "", false
+	}
+}
+
+// foldKey is k with Unicode simple folding, as strings.EqualFold and Go's
+// own JSON decoder compare case: lower case of upper case, which for ASCII
+// is lower case.
+func foldKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c >= utf8.RuneSelf {
+			return strings.ToLower(strings.ToUpper(k))
+		} else if 'A' <= c && c <= 'Z' {
+			return strings.ToLower(k)
 		}
 	}
-	return "", false
+	return k
 }
 
 func invalid(msg string) *Error {

@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -266,4 +267,60 @@ func TestRawMemberNames(t *testing.T) {
 	if got := RawMemberNames([]byte(`{}`)); len(got) != 0 {
 		t.Errorf("RawMemberNames({}) = %q", got)
 	}
+}
+
+// ambiguousKeyByTokens is ambiguousKey as encoding/json's tokens read
+// obj: the reading ambiguousKey's own walk must agree with.
+func ambiguousKeyByTokens(obj []byte, known []string) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := tok.(string)
+		folded := strings.ToLower(strings.ToUpper(k))
+		if seen[folded] {
+			return k, true
+		}
+		seen[folded] = true
+		for _, m := range known {
+			if k != m && strings.EqualFold(k, m) {
+				return k, true
+			}
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func FuzzAmbiguousKey(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`,
+		`{"a":1,"A":2}`, `{"Method":"x"}`, `{"a":{"a":1},"b":[{"a":1}]}`, `{"\u0061":1,"a":2}`, `{"K":1,"\u212a":2}`,
+		`{"ß":1,"SS":2}`, `{"\u017f":1,"S":2}`, `{"a":"}","b":"\"","c":1}`, ` { "x" : 1 , "X" : 2 } `, `{}`, `[]`,
+		`{"1":1,"2":2,"3":3,"4":4,"5":5,"6":6,"7":7,"8":8,"9":9,"10":10,"11":11,"12":12,"13":13,"14":14,"15":15,"16":16,"17":17,"1":0}`,
+		"{\"\xff\":1,\"\ufffd\":2}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, obj []byte) {
+		if !json.Valid(obj) {
+			return
+		}
+		for _, known := range [][]string{members, paramMembers, nil} {
+			k, bad := ambiguousKey(obj, known)
+			wk, wbad := ambiguousKeyByTokens(obj, known)
+			if k != wk || bad != wbad {
+				t.Fatalf("ambiguousKey(%q) = %q %v, by tokens %q %v", obj, k, bad, wk, wbad)
+			}
+		}
+	})
 }
