@@ -162,25 +162,18 @@ func (p *Pending) Body(body []byte) *Decision {
 	if !ok || len(msg.Params) == 0 || msg.Params[0] != '{' {
 		return nil
 	}
-	var params map[string]json.RawMessage
-	if json.Unmarshal(msg.Params, &params) != nil {
-		return nil
-	}
 	// Member names as they read, on every path and upstream: on /mcp
 	// the name is rewritten in place, where the full path writes the
 	// message anew.
 	if !plainNames(body) || !plainNames(msg.Params) {
 		return nil
 	}
-	if _, ok := params["uri"]; ok {
-		return nil
-	}
-	if _, ok := params["ref"]; ok {
+	if msg.ParamRaw("uri") != nil || msg.ParamRaw("ref") != nil {
 		return nil
 	}
 	// The tool: a plain ASCII string, as Mcp-Name says, not written with
 	// the server's prefix (the full path strips that).
-	tool, ok := plainString(params["name"])
+	tool, ok := plainString(msg.ParamRaw("name"))
 	if !ok || tool == "" || (p.version == ProtocolVersion && tool != p.name) {
 		return nil
 	}
@@ -235,7 +228,7 @@ func (p *Pending) Body(body []byte) *Decision {
 		}
 	}
 	var names []string
-	if args, ok := params["arguments"]; ok {
+	if args := msg.ParamRaw("arguments"); args != nil {
 		if len(args) == 0 || args[0] != '{' {
 			return nil
 		}

@@ -28,11 +28,13 @@ type Message struct {
 	Method string
 	Params json.RawMessage
 	raw    map[string]json.RawMessage
+	params map[string]json.RawMessage // Params's members, when an object
 }
 
 // Parse reads a single JSON-RPC message from body. A JSON array (a batch)
 // is reported through isBatch with no messages decoded: batches are only
-// legal in protocol 2025-03-26 and are handled by the caller.
+// legal in protocol 2025-03-26 and are handled by the caller. The message
+// holds parts of body: body must not change while it is in use.
 func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
@@ -44,24 +46,24 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 	if trimmed[0] == '[' {
 		return nil, true, nil
 	}
-	var raw map[string]json.RawMessage
-	if e := json.Unmarshal(trimmed, &raw); e != nil {
+	if trimmed[0] != '{' && trimmed[0] != 'n' { // null reads as no members
 		return nil, false, invalid("body is not a JSON-RPC message object")
 	}
 	// The gateway reads members by their exact names; an upstream may read
 	// them case-insensitively, or keep the first of two. A message that
 	// could read differently there is refused, so what is decided is what
 	// is sent: at the top level, in params, and in params.ref (completion).
-	if k, bad := ambiguousKey(trimmed, members); bad {
+	raw, k, bad := objectMembers(trimmed, members)
+	if bad {
 		return nil, false, invalid(fmt.Sprintf("member %q repeats a member or differs from one only in case", k))
 	}
+	var params map[string]json.RawMessage
 	if p := raw["params"]; len(p) > 0 && p[0] == '{' {
-		if k, bad := ambiguousKey(p, paramMembers); bad {
+		if params, k, bad = objectMembers(p, paramMembers); bad {
 			return nil, false, invalid(fmt.Sprintf("params member %q repeats a member or differs from one only in case", k))
 		}
-		var ref struct{ Ref json.RawMessage }
-		if json.Unmarshal(p, &ref) == nil && len(ref.Ref) > 0 && ref.Ref[0] == '{' {
-			if k, bad := ambiguousKey(ref.Ref, refMembers); bad {
+		if ref := params["ref"]; len(ref) > 0 && ref[0] == '{' {
+			if k, bad := ambiguousKey(ref, refMembers); bad {
 				return nil, false, invalid(fmt.Sprintf("params.ref member %q repeats a member or differs from one only in case", k))
 			}
 		}
@@ -89,7 +91,7 @@ func Parse(body []byte) (msg *Message, isBatch bool, err *Error) {
 			if p[0] != '{' && p[0] != '[' {
 				return nil, false, invalid(`"params" must be an object or an array`)
 			}
-			m.Params = p
+			m.Params, m.params = p, params
 		}
 		if m.ID == nil {
 			m.Kind = KindNotification
@@ -144,21 +146,24 @@ var (
 	refMembers   = []string{"type", "name", "uri"}
 )
 
-// ambiguousKey finds a key of the JSON object obj (valid JSON) that
+// objectMembers reads the members of the JSON object obj (valid JSON;
+// null has none) as json.Unmarshal into a map would, and finds a key that
 // repeats another, or equals it but for case, or equals one of known but
-// for case. It runs on every message, so it walks obj's top level itself
-// (FuzzAmbiguousKey holds it to a reading with encoding/json's tokens).
-func ambiguousKey(obj []byte, known []string) (string, bool) {
+// for case (ambiguous, bad). It runs on every message, so it walks obj's
+// top level itself (FuzzAmbiguousKey and FuzzParse hold it to
+// encoding/json's reading). The values are parts of obj.
+func objectMembers(obj []byte, known []string) (m map[string]json.RawMessage, ambiguous string, bad bool) {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return "", false
+		return nil, "", false
 	}
+	m = make(map[string]json.RawMessage, 8)
 	var seen []string // folded; objects here have a handful of members
 	var seenSet map[string]bool
 	for i++; ; {
 		i = skipSpace(obj, i)
 		if i >= len(obj) || obj[i] == '}' {
-			return "", false
+			return m, "", false
 		}
 		if obj[i] == ',' {
 			i = skipSpace(obj, i+1)
@@ -166,9 +171,11 @@ func ambiguousKey(obj []byte, known []string) (string, bool) {
 		end := stringEnd(obj, i)
 		k, err := jsonString(obj[i:end])
 		if err != nil {
-			return "", false
+			return nil, "", false
 		}
-		i = valueEnd(obj, skipSpace(obj, skipSpace(obj, end)+1)) // past ':' and the value
+		start := skipSpace(obj, skipSpace(obj, end)+1) // past ':'
+		i = valueEnd(obj, start)
+		m[k] = json.RawMessage(obj[start:i:i])
 		folded := foldKey(k)
 		if len(seen) == 16 && seenSet == nil {
 			seenSet = make(map[string]bool, 64)
@@ -178,21 +185,27 @@ func ambiguousKey(obj []byte, known []string) (string, bool) {
 		}
 		if seenSet != nil {
 			if seenSet[folded] {
-				return k, true
+				return m, k, true
 			}
 			seenSet[folded] = true
 		} else {
 			if slices.Contains(seen, folded) {
-				return k, true
+				return m, k, true
 			}
 			seen = append(seen, folded)
 		}
-		for _, m := range known {
-			if k != m && strings.EqualFold(k, m) {
-				return k, true
+		for _, kn := range known {
+			if k != kn && strings.EqualFold(k, kn) {
+				return m, k, true
 			}
 		}
 	}
+}
+
+// ambiguousKey is objectMembers's finding alone.
+func ambiguousKey(obj []byte, known []string) (string, bool) {
+	_, k, bad := objectMembers(obj, known)
+	return k, bad
 }
 
 // foldKey is k with Unicode simple folding, as strings.EqualFold and Go's
@@ -232,12 +245,14 @@ func isNull(v json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(v), []b
 // ["ref", "uri"]).
 func (m *Message) ParamString(path ...string) (string, bool) {
 	v := m.Params
-	for _, field := range path {
+	for i, field := range path {
 		if len(v) == 0 || v[0] != '{' {
 			return "", false
 		}
 		var obj map[string]json.RawMessage
-		if json.Unmarshal(v, &obj) != nil {
+		if i == 0 && m.params != nil {
+			obj = m.params
+		} else if json.Unmarshal(v, &obj) != nil {
 			return "", false
 		}
 		var ok bool
@@ -317,6 +332,9 @@ func (m *Message) Has(name string) bool {
 func (m *Message) ParamRaw(field string) json.RawMessage {
 	if len(m.Params) == 0 || m.Params[0] != '{' {
 		return nil
+	}
+	if m.params != nil {
+		return m.params[field]
 	}
 	var p map[string]json.RawMessage
 	if json.Unmarshal(m.Params, &p) != nil {

@@ -3,6 +3,8 @@ package rpc
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -144,8 +146,34 @@ func FuzzParse(f *testing.F) {
 		`{"jsonrpc":"2.0","id":2,"method":"completion/complete","params":{"ref":{"type":"ref/resource","uri":"mcpgw://a/x"},"argument":{"name":"n","value":""}}}`} {
 		f.Add([]byte(s))
 	}
+	for _, s := range []string{` null `, `1`, `"x"`, `true`, `{"jsonrpc":"2.0","id":1,"method":"x","params":null}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}`,
+		`{"jsonrpc":"2.0","id":1,"Method":"x"}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":{"name":"a","NAME":"b"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"x","params":{"ref":{"uri":"a","URI":"b"}}}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":{"n\u0061me":"a"}}`,
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"\xff\":1,\"\\ufffd\":2}}", ` {"jsonrpc" : "2.0" , "id" : "a" , "result" : { } } `} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m, batch, err := Parse(body)
+		// As encoding/json reads it: the same message, or the same error.
+		wm, wbatch, werr := parseByUnmarshal(body)
+		if batch != wbatch || (err == nil) != (werr == nil) || (err != nil && *err != *werr) {
+			t.Fatalf("Parse(%q) = batch %v, error %v; by Unmarshal: batch %v, error %v", body, batch, err, wbatch, werr)
+		}
+		if m != nil {
+			if m.Kind != wm.Kind || string(m.ID) != string(wm.ID) || m.Method != wm.Method || string(m.Params) != string(wm.Params) || len(m.raw) != len(wm.raw) {
+				t.Fatalf("Parse(%q) = %+v; by Unmarshal: %+v", body, m, wm)
+			}
+			for k, v := range wm.raw {
+				if string(m.raw[k]) != string(v) {
+					t.Fatalf("Parse(%q): member %q is %s, by Unmarshal %s", body, k, m.raw[k], v)
+				}
+			}
+			for _, field := range []string{"name", "arguments", "uri", "ref", "_meta", "x"} {
+				if string(m.ParamRaw(field)) != string(wm.ParamRaw(field)) {
+					t.Fatalf("Parse(%q): params.%s is %s, by Unmarshal %s", body, field, m.ParamRaw(field), wm.ParamRaw(field))
+				}
+			}
+		}
 		if err != nil {
 			if err.Status != 400 {
 				t.Fatalf("client input gave status %d", err.Status)
@@ -323,4 +351,80 @@ func FuzzAmbiguousKey(f *testing.F) {
 			}
 		}
 	})
+}
+
+// parseByUnmarshal is Parse as it read messages with encoding/json's
+// Unmarshal and tokens: FuzzParse holds Parse to it.
+func parseByUnmarshal(body []byte) (msg *Message, isBatch bool, err *Error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, false, &Error{Status: http.StatusBadRequest, Code: CodeParseError, Message: "parse error: empty body"}
+	}
+	if !json.Valid(trimmed) {
+		return nil, false, &Error{Status: http.StatusBadRequest, Code: CodeParseError, Message: "parse error: body is not valid JSON"}
+	}
+	if trimmed[0] == '[' {
+		return nil, true, nil
+	}
+	var raw map[string]json.RawMessage
+	if e := json.Unmarshal(trimmed, &raw); e != nil {
+		return nil, false, invalid("body is not a JSON-RPC message object")
+	}
+	// The gateway reads members by their exact names; an upstream may read
+	// them case-insensitively, or keep the first of two. A message that
+	// could read differently there is refused, so what is decided is what
+	// is sent: at the top level, in params, and in params.ref (completion).
+	if k, bad := ambiguousKeyByTokens(trimmed, members); bad {
+		return nil, false, invalid(fmt.Sprintf("member %q repeats a member or differs from one only in case", k))
+	}
+	if p := raw["params"]; len(p) > 0 && p[0] == '{' {
+		if k, bad := ambiguousKeyByTokens(p, paramMembers); bad {
+			return nil, false, invalid(fmt.Sprintf("params member %q repeats a member or differs from one only in case", k))
+		}
+		var ref struct{ Ref json.RawMessage }
+		if json.Unmarshal(p, &ref) == nil && len(ref.Ref) > 0 && ref.Ref[0] == '{' {
+			if k, bad := ambiguousKeyByTokens(ref.Ref, refMembers); bad {
+				return nil, false, invalid(fmt.Sprintf("params.ref member %q repeats a member or differs from one only in case", k))
+			}
+		}
+	}
+	var version string
+	if v, ok := raw["jsonrpc"]; !ok || json.Unmarshal(v, &version) != nil || version != "2.0" {
+		return nil, false, invalid(`"jsonrpc" must be "2.0"`)
+	}
+	m := &Message{raw: raw}
+	if id, ok := raw["id"]; ok {
+		if !validID(id) {
+			return nil, false, invalid(`"id" must be a string or a number`)
+		}
+		m.ID = id
+	}
+	_, hasResult := raw["result"]
+	_, hasError := raw["error"]
+	method, hasMethod := raw["method"]
+	switch {
+	case hasMethod:
+		if json.Unmarshal(method, &m.Method) != nil || m.Method == "" {
+			return nil, false, invalid(`"method" must be a non-empty string`)
+		}
+		if p, ok := raw["params"]; ok && !isNull(p) {
+			if p[0] != '{' && p[0] != '[' {
+				return nil, false, invalid(`"params" must be an object or an array`)
+			}
+			m.Params = p
+		}
+		if m.ID == nil {
+			m.Kind = KindNotification
+		} else {
+			m.Kind = KindRequest
+		}
+	case hasResult || hasError:
+		if m.ID == nil {
+			return nil, false, invalid(`a response needs an "id"`)
+		}
+		m.Kind = KindResponse
+	default:
+		return nil, false, invalid(`message has neither "method" nor "result"/"error"`)
+	}
+	return m, false, nil
 }
