@@ -641,9 +641,6 @@ func testFastPathCost(t *testing.T) {
 		{name: "fast path, 2025-11-25 and a session", request: call(p.ListenPort, "/fast/mcp", "sk-a", older)},
 		{name: "full path (candidate route, ext_proc)", request: call(p.ListenPort, "/fast/mcp", "sk-unknown", std)},
 	}
-	if os.Getenv("TMP_FASTONLY") != "" {
-		ways = ways[1:2]
-	}
 	const calls, warm = 1500, 200
 	for range 6 {
 		for _, w := range ways {
