@@ -54,6 +54,11 @@ bool envoy_dynamic_module_callback_http_append_body(void* filter, int body_type,
 #cgo noescape envoy_dynamic_module_callback_http_set_dynamic_metadata_string
 #cgo nocallback envoy_dynamic_module_callback_http_set_dynamic_metadata_string
 void envoy_dynamic_module_callback_http_set_dynamic_metadata_string(void* filter, mcpgw_buffer ns, mcpgw_buffer key, mcpgw_buffer value);
+// (entries: envoy_dynamic_module_type_module_key_value_pair, laid out as a
+// header is.)
+#cgo noescape envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch
+#cgo nocallback envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch
+void envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch(void* filter, mcpgw_buffer ns, mcpgw_header* entries, size_t n);
 #cgo noescape envoy_dynamic_module_callback_http_set_dynamic_metadata_number
 #cgo nocallback envoy_dynamic_module_callback_http_set_dynamic_metadata_number
 void envoy_dynamic_module_callback_http_set_dynamic_metadata_number(void* filter, mcpgw_buffer ns, mcpgw_buffer key, double value);
@@ -67,6 +72,7 @@ void envoy_dynamic_module_callback_http_send_response(void* filter, uint32_t sta
 import "C"
 
 import (
+	"runtime"
 	"unsafe"
 
 	"github.com/mcpgw/mcpgw/envoy/fastpath"
@@ -196,6 +202,38 @@ func (f envoyFilter) reply(status int, details string) {
 
 func (f envoyFilter) setMetadata(ns, key, value string) {
 	C.envoy_dynamic_module_callback_http_set_dynamic_metadata_string(f.p, buffer(ns), buffer(key), buffer(value))
+}
+
+// setMetadataBatch sets string metadata in one namespace, name-value
+// pairs, in one call: Envoy merges them into the stream's metadata once.
+func (f envoyFilter) setMetadataBatch(ns string, kv ...string) {
+	n := len(kv) / 2
+	if n == 0 {
+		return
+	}
+	// One buffer for every name and value, pinned for the call: the
+	// entries Envoy reads point into it.
+	size := 0
+	for _, s := range kv {
+		size += len(s)
+	}
+	buf := make([]byte, 0, size+1)
+	entries := make([]C.mcpgw_header, n)
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	pin.Pin(unsafe.SliceData(buf))
+	for i := range n {
+		k, v := kv[2*i], kv[2*i+1]
+		at := len(buf)
+		buf = append(buf, k...)
+		buf = append(buf, v...)
+		base := unsafe.Pointer(unsafe.SliceData(buf))
+		entries[i] = C.mcpgw_header{
+			key_ptr: (*C.char)(unsafe.Add(base, at)), key_length: C.size_t(len(k)),
+			value_ptr: (*C.char)(unsafe.Add(base, at+len(k))), value_length: C.size_t(len(v)),
+		}
+	}
+	C.envoy_dynamic_module_callback_http_set_dynamic_metadata_string_batch(f.p, buffer(ns), &entries[0], C.size_t(n))
 }
 
 func (f envoyFilter) setMetadataNumber(ns, key string, value float64) {

@@ -114,15 +114,15 @@ func (s *stream) requestBody(f envoyFilter, endOfStream bool) int {
 	// The decision, in the namespace ext_proc writes its own in (the
 	// access log reads it there); the fast route matches decided_by and
 	// server.
-	ns := wellknown.MetadataNamespace
-	f.setMetadata(ns, "key_alias", d.KeyAlias)
-	f.setMetadata(ns, "key_team", d.Team)
-	f.setMetadata(ns, "key_org", d.Org)
-	f.setMetadata(ns, "server", d.Server)
-	f.setMetadata(ns, "tool", d.Tool)
-	f.setMetadata(ns, "mcp_method", "tools/call")
-	f.setMetadata(ns, "jsonrpc_id", d.ID)
-	f.setMetadata(ns, "decided_by", wellknown.FastPathDecidedBy)
+	f.setMetadataBatch(wellknown.MetadataNamespace,
+		"key_alias", d.KeyAlias,
+		"key_team", d.Team,
+		"key_org", d.Org,
+		"server", d.Server,
+		"tool", d.Tool,
+		"mcp_method", "tools/call",
+		"jsonrpc_id", d.ID,
+		"decided_by", wellknown.FastPathDecidedBy)
 	f.clearRouteCache()
 	return statusContinue
 }
