@@ -99,6 +99,15 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
+// trimSpaceEnd is end moved back over the whitespace before it, not
+// before start.
+func trimSpaceEnd(b []byte, start, end int) int {
+	for end > start && (b[end-1] == ' ' || b[end-1] == '\t' || b[end-1] == '\n' || b[end-1] == '\r') {
+		end--
+	}
+	return end
+}
+
 // stringEnd returns the index just past the string starting at b[i].
 func stringEnd(b []byte, i int) int {
 	for i++; i < len(b); i++ {
@@ -175,7 +184,7 @@ func MemberSpan(obj []byte, name string) (start, end int, ok bool) {
 		start = skipSpace(obj, skipSpace(obj, keyEnd)+1) // past ':'
 		end = valueEnd(obj, start)
 		if key == name {
-			return start, end, true
+			return start, trimSpaceEnd(obj, start, end), true
 		}
 		i = end
 	}

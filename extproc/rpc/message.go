@@ -175,7 +175,10 @@ func objectMembers(obj []byte, known []string) (m map[string]json.RawMessage, am
 		}
 		start := skipSpace(obj, skipSpace(obj, end)+1) // past ':'
 		i = valueEnd(obj, start)
-		m[k] = json.RawMessage(obj[start:i:i])
+		// (A number or literal ends where the next member starts: the
+		// space before that is not the value's.)
+		end = trimSpaceEnd(obj, start, i)
+		m[k] = json.RawMessage(obj[start:end:end])
 		folded := foldKey(k)
 		if len(seen) == 16 && seenSet == nil {
 			seenSet = make(map[string]bool, 64)

@@ -149,7 +149,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{` null `, `1`, `"x"`, `true`, `{"jsonrpc":"2.0","id":1,"method":"x","params":null}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}`,
 		`{"jsonrpc":"2.0","id":1,"Method":"x"}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":{"name":"a","NAME":"b"}}`,
 		`{"jsonrpc":"2.0","id":1,"method":"x","params":{"ref":{"uri":"a","URI":"b"}}}`, `{"jsonrpc":"2.0","id":1,"method":"x","params":{"n\u0061me":"a"}}`,
-		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"\xff\":1,\"\\ufffd\":2}}", ` {"jsonrpc" : "2.0" , "id" : "a" , "result" : { } } `} {
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\",\"params\":{\"\xff\":1,\"\\ufffd\":2}}", ` {"jsonrpc" : "2.0" , "id" : "a" , "result" : { } } `,
+		"\n { \"jsonrpc\" : \"2.0\" , \"id\" : 4 , \"method\" : \"tools/call\" , \"params\" : { \"name\" : \"echo\" , \"arguments\" : { \"n\" : true\t} , \"x\" : null\r\n} } \n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -272,6 +273,7 @@ func TestMemberSpan(t *testing.T) {
 
 func FuzzMemberSpan(f *testing.F) {
 	f.Add([]byte(`{"name":"a","b":{"name":1}}`), "name")
+	f.Add([]byte(`{ "name" : 1 , "b" : true }`), "name")
 	f.Fuzz(func(t *testing.T, obj []byte, name string) {
 		if !json.Valid(obj) {
 			return
@@ -280,8 +282,8 @@ func FuzzMemberSpan(f *testing.F) {
 		if !ok {
 			return
 		}
-		// The span is one JSON value.
-		if s < 0 || e > len(obj) || s > e || !json.Valid(obj[s:e]) {
+		// The span is one JSON value, without the space around it.
+		if s < 0 || e > len(obj) || s > e || !json.Valid(obj[s:e]) || len(bytes.TrimSpace(obj[s:e])) != e-s {
 			t.Fatalf("MemberSpan(%q, %q) = %d, %d", obj, name, s, e)
 		}
 	})
