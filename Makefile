@@ -102,7 +102,7 @@ test: lint policy-test e2e-clients build ## every test, end-to-end through the r
 	MCPGW_SERVER_MEMORY="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-server-memory" \
 	MCPGW_SERVER_FILESYSTEM="$(CURDIR)/$(NODE_DIR)/node_modules/.bin/mcp-server-filesystem" \
 	MCPGW_NODE="$$(ls $(CURDIR)/$(NODE_DIR)/node_modules/.bin/node 2>/dev/null || command -v node)" \
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
 
 bench: build ## tools/call, tools/list and control-plane figures; BENCH_FLAGS=... (bench/README.md)
 	ENVOY_BIN="$$(scripts/ensure-envoy.sh)" $(GO) run ./bench -mcpgw $(BIN) -fast-path-module $(MODULE) $(BENCH_FLAGS)
