@@ -48,7 +48,7 @@ func ArgumentNames(raw []byte) ([]string, error) {
 		return nil, fmt.Errorf("%w: %v", ErrArguments, json.Unmarshal(raw, &v))
 	}
 	var names []string
-	var seen map[string]bool // for many names; a few are scanned
+	var seen nameSet
 	members := 0
 	i := 1
 	for {
@@ -72,22 +72,39 @@ func ArgumentNames(raw []byte) ([]string, error) {
 		}
 		i = skipSpace(raw, end)
 		i = valueEnd(raw, skipSpace(raw, i+1)) // past ':' and the value
-		if len(names) == 16 && seen == nil {
-			seen = make(map[string]bool, 64)
-			for _, n := range names {
-				seen[n] = true
-			}
+		if seen.add(name) {
+			names = append(names, name)
 		}
-		if seen != nil {
-			if seen[name] {
-				continue
-			}
-			seen[name] = true
-		} else if slices.Contains(names, name) {
-			continue
-		}
-		names = append(names, name)
 	}
+}
+
+// nameSet is a set of names: a list while it is small (the objects read
+// here have a handful of members), a map past that.
+type nameSet struct {
+	list []string
+	set  map[string]bool
+}
+
+// add adds name and reports whether it was new.
+func (s *nameSet) add(name string) bool {
+	if s.set == nil && len(s.list) < 16 {
+		if slices.Contains(s.list, name) {
+			return false
+		}
+		s.list = append(s.list, name)
+		return true
+	}
+	if s.set == nil {
+		s.set = make(map[string]bool, 64)
+		for _, n := range s.list {
+			s.set[n] = true
+		}
+	}
+	if s.set[name] {
+		return false
+	}
+	s.set[name] = true
+	return true
 }
 
 // The helpers below walk a document json.Valid accepted.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -158,8 +157,7 @@ func objectMembers(obj []byte, known []string) (m map[string]json.RawMessage, am
 		return nil, "", false
 	}
 	m = make(map[string]json.RawMessage, 8)
-	var seen []string // folded; objects here have a handful of members
-	var seenSet map[string]bool
+	var seen nameSet // folded
 	for i++; ; {
 		i = skipSpace(obj, i)
 		if i >= len(obj) || obj[i] == '}' {
@@ -179,23 +177,8 @@ func objectMembers(obj []byte, known []string) (m map[string]json.RawMessage, am
 		// space before that is not the value's.)
 		end = trimSpaceEnd(obj, start, i)
 		m[k] = json.RawMessage(obj[start:end:end])
-		folded := foldKey(k)
-		if len(seen) == 16 && seenSet == nil {
-			seenSet = make(map[string]bool, 64)
-			for _, f := range seen {
-				seenSet[f] = true
-			}
-		}
-		if seenSet != nil {
-			if seenSet[folded] {
-				return m, k, true
-			}
-			seenSet[folded] = true
-		} else {
-			if slices.Contains(seen, folded) {
-				return m, k, true
-			}
-			seen = append(seen, folded)
+		if !seen.add(foldKey(k)) {
+			return m, k, true
 		}
 		for _, kn := range known {
 			if k != kn && strings.EqualFold(k, kn) {
