@@ -80,10 +80,12 @@ e2e-clients: ## install the pinned third-party MCP clients the e2e tests drive
 # the module go.mod pins (its tool directive): formatting, strict checks
 # (unused imports and variables, deprecated builtins, ...) and unit tests.
 # Regal does not install from the registries we use (docs/access-control.md).
+# The consistency test evaluates the policy over many inputs: about 4 s
+# on a slow 2-CPU machine, against opa test's default deadline of 5 s.
 policy-test: ## opa fmt, opa check --strict and opa test on the shipped and example policies
 	$(GO) tool opa fmt --fail -l policy examples
 	$(GO) tool opa check --strict policy examples
-	$(GO) tool opa test policy examples
+	$(GO) tool opa test --timeout 60s policy examples
 
 # Fast tests: every package but e2e, which needs Envoy and the npm and
 # Python peers (its tests skip without them); under a minute.
