@@ -11,7 +11,6 @@ import (
 	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
-	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/grpc"
@@ -39,7 +38,7 @@ type testProcessor struct {
 	bodies         atomic.Int64 // request_body messages seen
 	// accessLog, when set, is served beside it, as the gateway serves its
 	// access log service (the fast path's access logger sends there).
-	accessLog accesslogv3.AccessLogServiceServer
+	accessLog *testAccessLog
 }
 
 // What /rewrite turns a request into.
@@ -61,7 +60,7 @@ func (p *testProcessor) serve(t *testing.T) (string, *grpc.Server) {
 	g := grpc.NewServer()
 	extprocv3.RegisterExternalProcessorServer(g, p)
 	if p.accessLog != nil {
-		accesslogv3.RegisterAccessLogServiceServer(g, p.accessLog)
+		g.RegisterService(&testAccessLogService, p.accessLog)
 	}
 	go func() { _ = g.Serve(l) }()
 	t.Cleanup(g.Stop)

@@ -134,12 +134,19 @@ type FastPathGrant struct {
 }
 
 // fastPathFilters is the fast path's filter (the module's, or Lua's),
-// off but on candidate routes, to go ahead of ext_proc.
-func fastPathFilters(fp *FastPath) ([]*hcmv3.HttpFilter, error) {
+// off but on candidate routes, to go ahead of ext_proc. The module sends
+// the calls it decides to the access log service beside ext_proc
+// (extProcAddress, as Params.ExtProcAddress) itself; with Lua, Envoy's
+// access logger does (fastPathAccessLog).
+func fastPathFilters(fp *FastPath, extProcAddress string) ([]*hcmv3.HttpFilter, error) {
 	var config *anypb.Any
 	var err error
 	if fp.Module != "" {
-		fc, jerr := json.Marshal(fastpath.FilterConfig{PassThrough: credentials.PassThrough()})
+		var decisionLog []string
+		for _, a := range strings.Split(extProcAddress, ",") {
+			decisionLog = append(decisionLog, strings.TrimSpace(a))
+		}
+		fc, jerr := json.Marshal(fastpath.FilterConfig{PassThrough: credentials.PassThrough(), DecisionLog: decisionLog})
 		if jerr != nil {
 			return nil, jerr
 		}

@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
-	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/mcpgw/mcpgw/envoy/decisionlog"
 	"github.com/mcpgw/mcpgw/internal/clientsession"
 	"github.com/mcpgw/mcpgw/internal/testutil"
 	"github.com/mcpgw/mcpgw/internal/wellknown"
@@ -422,9 +424,29 @@ func testFastPathLive(t *testing.T) {
 				fast++
 			}
 		}
+		// A request id is the client's, any bytes Envoy lets through: the
+		// service must read the message that carries it either way (one
+		// it refused would lose every entry in it).
+		{
+			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(call))
+			for k, v := range std {
+				req.Header.Set(k, v)
+			}
+			req.Header.Set("x-request-id", "bad-\xff-id")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
+				t.Fatal("the call with a request id not UTF-8 did not take the fast path")
+			}
+			fast++
+		}
 		// A last fast call on the same connection: once its entry is in,
-		// so is every earlier one (Envoy's gRPC logger sends a worker's
-		// entries in order, and a connection stays on one worker).
+		// so is every earlier one (a worker's entries are sent in order,
+		// and a connection stays on one worker).
 		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(call))
 		for k, v := range std {
 			req.Header.Set(k, v)
@@ -463,6 +485,17 @@ func testFastPathLive(t *testing.T) {
 		}
 		if alice == 0 {
 			t.Errorf("no entry with key_alias alice: %+v", got)
+		}
+		// The module writes U+FFFD, as the full path's decision line has
+		// it; Envoy's logger writes "!" in request_id (and the bytes as
+		// they came in common_properties.stream_id, which a protobuf
+		// decoder refuses).
+		badID := "bad-\uFFFD-id"
+		if engineOf(t) == engineLua {
+			badID = "bad-!-id"
+		}
+		if !slices.ContainsFunc(got, func(e alsEntry) bool { return e.requestID == badID }) {
+			t.Errorf("no entry for the request id not UTF-8 (as %s): %+v", badID, got)
 		}
 	})
 
@@ -730,34 +763,47 @@ func testFastPathStaleGrants(t *testing.T) {
 }
 
 // testAccessLog is an access log service recording the HTTP entries it
-// gets: the logger's name, the request id and the gateway's metadata.
+// gets. It reads them as the gateway does (decisionlog.Read: strings
+// that are not UTF-8 are taken, not refused with their batch).
 type testAccessLog struct {
-	accesslogv3.UnimplementedAccessLogServiceServer
 	mu  sync.Mutex
 	got []alsEntry
 }
 
 type alsEntry struct {
 	logName, requestID string
-	meta               map[string]any
+	meta               map[string]string
 }
 
-func (a *testAccessLog) StreamAccessLogs(stream accesslogv3.AccessLogService_StreamAccessLogsServer) error {
+var testAccessLogService = grpc.ServiceDesc{
+	ServiceName: "envoy.service.accesslog.v3.AccessLogService",
+	HandlerType: (*any)(nil),
+	Streams: []grpc.StreamDesc{{
+		StreamName:    "StreamAccessLogs",
+		Handler:       func(srv any, stream grpc.ServerStream) error { return srv.(*testAccessLog).stream(stream) },
+		ClientStreams: true,
+	}},
+}
+
+func (a *testAccessLog) stream(stream grpc.ServerStream) error {
 	var name string
 	for {
-		msg, err := stream.Recv()
-		if err != nil {
+		raw := &emptypb.Empty{}
+		if err := stream.RecvMsg(raw); err != nil {
 			return nil
 		}
-		if id := msg.GetIdentifier(); id != nil {
-			name = id.GetLogName()
+		msg, err := decisionlog.Read(raw.ProtoReflect().GetUnknown())
+		if err != nil {
+			return err
 		}
-		for _, e := range msg.GetHttpLogs().GetLogEntry() {
-			meta := e.GetCommonProperties().GetMetadata().GetFilterMetadata()[wellknown.MetadataNamespace].AsMap()
-			a.mu.Lock()
-			a.got = append(a.got, alsEntry{name, e.GetRequest().GetRequestId(), meta})
-			a.mu.Unlock()
+		if msg.LogName != "" {
+			name = msg.LogName
 		}
+		a.mu.Lock()
+		for _, e := range msg.Entries {
+			a.got = append(a.got, alsEntry{name, e.RequestID, e.Metadata})
+		}
+		a.mu.Unlock()
 	}
 }
 

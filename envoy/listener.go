@@ -141,7 +141,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 	if p.FastPath != nil {
 		// Ahead of ext_proc: on the routes where they are on, they
 		// decide whether ext_proc runs at all.
-		fast, err := fastPathFilters(p.FastPath)
+		fast, err := fastPathFilters(p.FastPath, p.ExtProcAddress)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +180,7 @@ func connectionManager(p Params) (*hcmv3.HttpConnectionManager, error) {
 		return nil, err
 	}
 	accessLogs := []*accesslogv3.AccessLog{accessLog}
-	if p.FastPath != nil {
+	if p.FastPath != nil && p.FastPath.Module == "" {
 		fast, err := fastPathAccessLog()
 		if err != nil {
 			return nil, err
@@ -250,7 +250,8 @@ func accessLog(path string) (*accesslogv3.AccessLog, error) {
 // log service, which writes their decision lines and counts them
 // (extproc.AccessLogServer): ext_proc never sees these calls. Envoy
 // buffers the entries and sends them in batches off the request path
-// (about once a second by default), so a call does not wait for it.
+// (about once a second by default), so a call does not wait for it. Only
+// the Lua engine's: the module sends its own (fastPathFilters).
 func fastPathAccessLog() (*accesslogv3.AccessLog, error) {
 	cfg, err := typed("fast path access log", &grpcalsv3.HttpGrpcAccessLogConfig{
 		CommonConfig: &grpcalsv3.CommonGrpcAccessLogConfig{

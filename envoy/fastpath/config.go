@@ -46,6 +46,11 @@ type FilterConfig struct {
 	// PassThrough are the client request headers that reach an upstream
 	// unchanged besides mcp-param-* (credentials.PassThrough).
 	PassThrough []string `json:"pass_through"`
+	// DecisionLog are the addresses (host:port, tried in order) of the
+	// gateway's access log service, which the module sends the calls it
+	// decided for the decision log (envoy/decisionlog); none sends
+	// nothing.
+	DecisionLog []string `json:"decision_log,omitempty"`
 }
 
 // RouteConfig is what the module decides with on one candidate route

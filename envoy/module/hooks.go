@@ -37,7 +37,13 @@ func envoy_dynamic_module_on_http_filter_config_new(envoyConfig unsafe.Pointer, 
 }
 
 //export envoy_dynamic_module_on_http_filter_config_destroy
-func envoy_dynamic_module_on_http_filter_config_destroy(h uintptr) { deleteHandle(h) }
+func envoy_dynamic_module_on_http_filter_config_destroy(h uintptr) {
+	defer func() { _ = recover() }()
+	if h != 0 {
+		cgo.Handle(h).Value().(*filterConfig).close()
+	}
+	deleteHandle(h)
+}
 
 //export envoy_dynamic_module_on_http_filter_per_route_config_new
 func envoy_dynamic_module_on_http_filter_per_route_config_new(name, config C.mcpgw_buffer) (h uintptr) {

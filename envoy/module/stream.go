@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/mcpgw/mcpgw/envoy/decisionlog"
 	"github.com/mcpgw/mcpgw/envoy/fastpath"
 	"github.com/mcpgw/mcpgw/extproc/relay"
 	"github.com/mcpgw/mcpgw/extproc/rpc"
@@ -18,6 +20,9 @@ import (
 // filterConfig is the listener's configuration (fastpath.FilterConfig).
 type filterConfig struct {
 	passThrough map[string]bool
+	// decisions takes the calls decided, for the gateway's decision log;
+	// nil when the configuration names no access log service.
+	decisions *decisionlog.Sender
 }
 
 func newFilterConfig(data []byte) (*filterConfig, error) {
@@ -29,7 +34,22 @@ func newFilterConfig(data []byte) (*filterConfig, error) {
 	for _, h := range c.PassThrough {
 		fc.passThrough[h] = true
 	}
+	if len(c.DecisionLog) > 0 {
+		var err error
+		// Envoy's stderr is the gateway's Envoy log.
+		warn := func(msg string) { fmt.Fprintln(os.Stderr, msg) }
+		if fc.decisions, err = decisionlog.Start(c.DecisionLog, decisionlog.Options{Warn: warn}); err != nil {
+			return nil, err
+		}
+	}
 	return fc, nil
+}
+
+// close stops what the configuration started, once Envoy drops it.
+func (fc *filterConfig) close() {
+	if fc.decisions != nil {
+		fc.decisions.Close()
+	}
 }
 
 func newRouteConfig(data []byte) (*fastpath.Route, error) { return fastpath.ParseRoute(data) }
@@ -124,6 +144,10 @@ func (s *stream) requestBody(f envoyFilter, endOfStream bool) int {
 		"jsonrpc_id", d.ID,
 		"decided_by", wellknown.FastPathDecidedBy)
 	f.clearRouteCache()
+	if s.config.decisions != nil {
+		id, _ := s.headers.Get("x-request-id")
+		s.config.decisions.Send(decisionlog.Entry{RequestID: id, KeyAlias: d.KeyAlias, Team: d.Team, Org: d.Org, Server: d.Server, Tool: d.Tool})
+	}
 	return statusContinue
 }
 
