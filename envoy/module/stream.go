@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -201,9 +202,14 @@ func (s *stream) responseHeaders(f envoyFilter, endOfStream bool) int {
 // replacement.
 func (s *stream) responseBody(f envoyFilter, endOfStream bool) int {
 	if s.relay != nil {
-		out := s.relay.Chunk(f.body(receivedResponseBody), endOfStream)
-		f.dropBody(receivedResponseBody)
-		f.appendBody(receivedResponseBody, out)
+		in := f.body(receivedResponseBody)
+		out := s.relay.Chunk(in, endOfStream)
+		// Most chunks come out as they went in (an answer, no request
+		// of the upstream's to rename): Envoy's buffer is left alone.
+		if !bytes.Equal(out, in) {
+			f.dropBody(receivedResponseBody)
+			f.appendBody(receivedResponseBody, out)
+		}
 		if endOfStream {
 			s.relay = nil
 		}
