@@ -23,14 +23,17 @@
 #    socket directory, the log and the generated password. PostgreSQL refuses
 #    to run as root, so as root it runs as the package's `postgres` user, and
 #    in /tmp/mcpgw-pg-$PORT when that user cannot reach the repository.
-# 3. It listens on 127.0.0.1:$PORT only (MCPGW_PG_PORT, default 55432) and on
+# 3. It listens on 127.0.0.1:$PORT only (MCPGW_PG_PORT, default 25432) and on
 #    a Unix socket in that directory, which only its owner can enter; fsync is
-#    off, because this cluster holds test data only.
+#    off, because this cluster holds test data only. The default is below
+#    Linux's ephemeral port range (32768-60999): a port in it (55432 was)
+#    can be held by any test's or bench's port-0 listener at the moment
+#    the cluster starts, which then fails with "Address already in use".
 #
 # Idempotent: a second start only checks that it answers.
 set -euo pipefail
 
-PORT="${MCPGW_PG_PORT:-55432}"
+PORT="${MCPGW_PG_PORT:-25432}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 CMD="${1:-start}"
 

@@ -23,7 +23,7 @@ import (
 var ErrSchemaTooNew = errors.New("the database schema is newer than this mcpgw knows")
 
 // unavailableError is ErrUnavailable with the store's name and the cause
-// in a few words: "store unavailable: postgres 127.0.0.1:55432: connection
+// in a few words: "store unavailable: postgres 127.0.0.1:25432: connection
 // refused". errors.Is finds ErrUnavailable and the cause's chain.
 type unavailableError struct {
 	msg   string
