@@ -11,7 +11,10 @@ typedef struct { const char* ptr; size_t length; } mcpgw_buffer;
 import "C"
 
 import (
+	"os"
+	"runtime"
 	"runtime/cgo"
+	"runtime/debug"
 
 	"github.com/mcpgw/mcpgw/envoy/fastpath"
 	"unsafe"
@@ -24,7 +27,29 @@ import (
 // begun changing it, is answered 500 (stream.failed).
 
 //export envoy_dynamic_module_on_program_init
-func envoy_dynamic_module_on_program_init() *C.char { return abiVersion }
+func envoy_dynamic_module_on_program_init() *C.char {
+	tuneRuntime()
+	return abiVersion
+}
+
+// tuneRuntime sets the Go runtime's defaults for life inside Envoy, where
+// GOMAXPROCS or GOGC in Envoy's environment do not override them. Every
+// hook runs on one of Envoy's threads and holds one of the runtime's Ps
+// while it does: with Go's default, as many Ps as CPUs (as many as
+// Envoy's workers), a worker's call could wait for a P that the decision
+// log's goroutine or the garbage collector held. More Ps cost no CPU
+// when idle. The heap is small (the grants, a request's body), so a GC
+// at four times the live heap rather than twice costs a few MB and runs
+// the collector less often (docs/fast-path-experiments.md, seventh
+// session, for what make bench measured).
+func tuneRuntime() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(max(8, 4*runtime.NumCPU()))
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+}
 
 //export envoy_dynamic_module_on_http_filter_config_new
 func envoy_dynamic_module_on_http_filter_config_new(envoyConfig unsafe.Pointer, name, config C.mcpgw_buffer) (h uintptr) {
