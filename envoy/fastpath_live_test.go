@@ -424,15 +424,13 @@ func testFastPathLive(t *testing.T) {
 				fast++
 			}
 		}
-		// A request id is the client's, any bytes Envoy lets through: the
-		// service must read the message that carries it either way (one
-		// it refused would lose every entry in it).
-		{
+		// fastCall makes a fast call with the request id id.
+		fastCall := func(id, what string) {
 			req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(call))
 			for k, v := range std {
 				req.Header.Set(k, v)
 			}
-			req.Header.Set("x-request-id", "bad-\xff-id")
+			req.Header.Set("x-request-id", id)
 			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -440,27 +438,18 @@ func testFastPathLive(t *testing.T) {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
-				t.Fatal("the call with a request id not UTF-8 did not take the fast path")
+				t.Fatalf("%s did not take the fast path", what)
 			}
-			fast++
 		}
+		// A request id is the client's, any bytes Envoy lets through: the
+		// service must read the message that carries it either way (one
+		// it refused would lose every entry in it).
+		fastCall("bad-\xff-id", "the call with a request id not UTF-8")
+		fast++
 		// A last fast call on the same connection: once its entry is in,
 		// so is every earlier one (a worker's entries are sent in order,
 		// and a connection stays on one worker).
-		req, _ := http.NewRequest(http.MethodPost, base+"/fast/mcp", strings.NewReader(call))
-		for k, v := range std {
-			req.Header.Set(k, v)
-		}
-		req.Header.Set("x-request-id", "last-call")
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if len(up.take()) != 1 || resp.Header.Get("x-test-ext-proc") != "" {
-			t.Fatal("the last call did not take the fast path")
-		}
+		fastCall("last-call", "the last call")
 		var got []alsEntry
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 			if got = als.entries(); slices.ContainsFunc(got, func(e alsEntry) bool { return e.requestID == "last-call" }) {
