@@ -124,14 +124,16 @@ func readEntry(b []byte) (LoggedEntry, error) {
 	return e, err
 }
 
-// mapEntry reads a map entry of a string key and a message value.
+// mapEntry reads a map entry of a string key and a message value. A
+// value given more than once is merged, as protobuf merges a message
+// field: its encodings one after the other.
 func mapEntry(b []byte) (key string, value []byte, err error) {
 	err = eachField(b, func(num protowire.Number, v []byte) error {
 		switch num {
 		case fieldMapKey:
 			key = text(v)
 		case fieldMapVal:
-			value = v
+			value = append(value[:len(value):len(value)], v...)
 		}
 		return nil
 	})

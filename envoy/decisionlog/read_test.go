@@ -10,6 +10,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	accesslogdatav3 "github.com/envoyproxy/go-control-plane/envoy/data/accesslog/v3"
 	accesslogv3 "github.com/envoyproxy/go-control-plane/envoy/service/accesslog/v3"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -130,6 +131,16 @@ func TestRead(t *testing.T) {
 			Message{LogName: wellknown.FastPathLogName, Entries: []LoggedEntry{{RequestID: "r1", Metadata: map[string]string{
 				"decided_by": "envoy", "mcp_method": "tools/call", "key_alias": "alice", "key_team": "docs", "key_org": "", "server": "wiki", "tool": "search"}}}}},
 		{"empty", nil, Message{}},
+		// A map entry's value given twice is merged, as protobuf does.
+		{"a namespace's value in two parts", wire(fieldMessageHTTPLogs, wire(fieldHTTPLogsEntry, wire(fieldEntryCommon, wire(fieldCommonMetadata,
+			wire(fieldMetadataFilter, str(fieldMapKey, wellknown.MetadataNamespace),
+				wire(fieldMapVal, wire(fieldStructFields, str(fieldMapKey, "decided_by"), wire(fieldMapVal, str(fieldValueString, "envoy")))),
+				wire(fieldMapVal, wire(fieldStructFields, str(fieldMapKey, "tool"), wire(fieldMapVal, str(fieldValueString, "t"))))))))),
+			Message{Entries: []LoggedEntry{{Metadata: map[string]string{"decided_by": "envoy", "tool": "t"}}}}},
+		{"a field's value in two parts", wire(fieldMessageHTTPLogs, wire(fieldHTTPLogsEntry, wire(fieldEntryCommon, wire(fieldCommonMetadata,
+			wire(fieldMetadataFilter, str(fieldMapKey, wellknown.MetadataNamespace),
+				wire(fieldMapVal, wire(fieldStructFields, str(fieldMapKey, "tool"), wire(fieldMapVal, str(fieldValueString, "t")), wire(fieldMapVal)))))))),
+			Message{Entries: []LoggedEntry{{Metadata: map[string]string{"tool": "t"}}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,6 +154,14 @@ func TestRead(t *testing.T) {
 		})
 	}
 }
+
+// wire is a length-delimited field of parts, str a string field: hand-made
+// messages protobuf's encoder would not write.
+func wire(num protowire.Number, parts ...[]byte) []byte {
+	return protowire.AppendBytes(protowire.AppendTag(nil, num, protowire.BytesType), bytes.Join(parts, nil))
+}
+
+func str(num protowire.Number, s string) []byte { return wire(num, []byte(s)) }
 
 func TestReadMalformed(t *testing.T) {
 	good := marshal(t, envoyMessage(wellknown.FastPathLogName, envoyEntry("r1", "go", map[string]any{"decided_by": "envoy"})))
@@ -160,6 +179,10 @@ func FuzzRead(f *testing.F) {
 	f.Add(appendMessage(nil, []Entry{{RequestID: "r", Tool: "t"}, {}}, true))
 	f.Add(marshal(f, &accesslogv3.StreamAccessLogsMessage{LogEntries: &accesslogv3.StreamAccessLogsMessage_TcpLogs{}}))
 	f.Add([]byte(strings.Repeat("\x12\x00", 10)))
+	f.Add(wire(fieldMessageHTTPLogs, wire(fieldHTTPLogsEntry, wire(fieldEntryCommon, wire(fieldCommonMetadata,
+		wire(fieldMetadataFilter, str(fieldMapKey, wellknown.MetadataNamespace),
+			wire(fieldMapVal, wire(fieldStructFields, str(fieldMapKey, "a"), wire(fieldMapVal, str(fieldValueString, "x")), wire(fieldMapVal))),
+			wire(fieldMapVal, wire(fieldStructFields, str(fieldMapKey, "b"), wire(fieldMapVal, str(fieldValueString, "y"))))))))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := Read(b)
 		var msg accesslogv3.StreamAccessLogsMessage

@@ -94,9 +94,12 @@ type Sender struct {
 	// dropped counts entries lost since the last warning.
 	dropped  atomic.Int64
 	lastWarn time.Time // run's own
-	cancel   context.CancelFunc
-	done     chan struct{}
-	closing  sync.Once
+	// stop ends run; abort ends whatever it is sending (Close, after
+	// closeTimeout).
+	stop, abort context.CancelFunc
+	sendCtx     context.Context
+	done        chan struct{}
+	closing     sync.Once
 }
 
 // Start connects (lazily) to the access log service at addrs, host:port
@@ -119,8 +122,9 @@ func Start(addrs []string, opts Options) (*Sender, error) {
 		return nil, fmt.Errorf("decisionlog: %w", err)
 	}
 	opts = opts.withDefaults()
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Sender{opts: opts, conn: conn, full: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	ctx, stop := context.WithCancel(context.Background())
+	sendCtx, abort := context.WithCancel(context.Background())
+	s := &Sender{opts: opts, conn: conn, full: make(chan struct{}, 1), stop: stop, abort: abort, sendCtx: sendCtx, done: make(chan struct{})}
 	go s.run(ctx)
 	return s, nil
 }
@@ -146,18 +150,27 @@ func (s *Sender) Send(e Entry) bool {
 	return true
 }
 
-// Close sends what is queued (waiting at most a second for the service)
-// and stops. Entries sent after Close are dropped.
+// Close sends what is queued (waiting at most closeTimeout for the
+// service) and stops. Entries sent after Close are dropped.
 func (s *Sender) Close() {
 	s.closing.Do(func() {
-		s.cancel()
+		s.stop()
+		deadline := time.AfterFunc(closeTimeout, s.abort)
 		<-s.done
+		deadline.Stop()
+		s.abort()
 		s.conn.Close()
 	})
 }
 
-// closeTimeout bounds the last flush on Close.
-const closeTimeout = time.Second
+const (
+	// closeTimeout bounds Close.
+	closeTimeout = time.Second
+	// sendTimeout bounds opening a stream and sending one message: a
+	// service that stops reading (or a connection gone dark) would hold
+	// the goroutine, and with it every later entry, warning and Close.
+	sendTimeout = 5 * time.Second
+)
 
 // take returns the pending entries, and gives Send spare for the next
 // ones.
@@ -172,29 +185,53 @@ func (s *Sender) take(spare []Entry) []Entry {
 func (s *Sender) run(ctx context.Context) {
 	defer close(s.done)
 	var (
-		stream grpc.ClientStream
-		// streamCtx outlives ctx by closeTimeout, for the last flush.
-		streamCtx, stopStream = context.WithCancel(context.Background())
-		tick                  = time.NewTicker(s.opts.FlushInterval)
-		spare                 []Entry
+		stream       grpc.ClientStream
+		cancelStream context.CancelFunc = func() {}
+		tick                            = time.NewTicker(s.opts.FlushInterval)
+		spare        []Entry
 	)
-	defer func() { stopStream() }()
+	defer func() { cancelStream() }()
 	defer tick.Stop()
-	send := func(entries []Entry) {
-		first := stream == nil
-		if first {
-			var err error
-			if stream, err = s.conn.NewStream(streamCtx, &streamAccessLogs, streamAccessLogsMethod, grpc.ForceCodecV2(rawCodec{})); err != nil {
-				s.lost(len(entries), err)
-				stream = nil
-				return
+	// bounded runs op with the stream's context cancelled if it takes
+	// longer than sendTimeout.
+	bounded := func(cancel context.CancelFunc, op func() error) error {
+		watchdog := time.AfterFunc(sendTimeout, cancel)
+		defer watchdog.Stop()
+		return op()
+	}
+	// sendOnce sends entries on the current stream, opening one if
+	// there is none; a failed stream is dropped.
+	sendOnce := func(entries []Entry) (fresh bool, err error) {
+		if stream == nil {
+			fresh = true
+			sctx, cancel := context.WithCancel(s.sendCtx)
+			var st grpc.ClientStream
+			err = bounded(cancel, func() (err error) {
+				st, err = s.conn.NewStream(sctx, &streamAccessLogs, streamAccessLogsMethod, grpc.ForceCodecV2(rawCodec{}))
+				return err
+			})
+			if err != nil {
+				cancel()
+				return fresh, err
 			}
+			stream, cancelStream = st, cancel
 		}
-		if err := stream.SendMsg(appendMessage(nil, entries, first)); err != nil {
-			s.lost(len(entries), err)
-			stopStream()
-			streamCtx, stopStream = context.WithCancel(context.Background())
+		msg := appendMessage(nil, entries, fresh)
+		if err = bounded(cancelStream, func() error { return stream.SendMsg(msg) }); err != nil {
+			cancelStream()
 			stream = nil
+		}
+		return fresh, err
+	}
+	send := func(entries []Entry) {
+		fresh, err := sendOnce(entries)
+		if err != nil && !fresh && s.sendCtx.Err() == nil {
+			// The stream had ended (the service restarted, say): once
+			// more on a new one.
+			_, err = sendOnce(entries)
+		}
+		if err != nil {
+			s.lost(len(entries), err)
 		}
 	}
 	flush := func() {
@@ -213,12 +250,11 @@ func (s *Sender) run(ctx context.Context) {
 		case <-tick.C:
 		case <-s.full:
 		case <-ctx.Done():
-			deadline := time.AfterFunc(closeTimeout, stopStream)
-			defer deadline.Stop()
+			// Close bounds what follows (Sender.abort).
 			flush()
 			if stream != nil {
 				// Until the service has read it all (it answers at the
-				// end of the stream), or the deadline.
+				// end of the stream).
 				if stream.CloseSend() == nil {
 					stream.RecvMsg(new([]byte))
 				}

@@ -3,6 +3,7 @@ package decisionlog
 import (
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -263,4 +264,44 @@ func FuzzAppendMessage(f *testing.F) {
 		e := Entry{RequestID: id, KeyAlias: alias, Team: team, Org: org, Server: server, Tool: tool}
 		checkMessage(t, []Entry{e, e}, first)
 	})
+}
+
+// stuck is an access log service that never reads its stream.
+type stuck struct {
+	accesslogv3.UnimplementedAccessLogServiceServer
+}
+
+func (stuck) StreamAccessLogs(stream accesslogv3.AccessLogService_StreamAccessLogsServer) error {
+	<-stream.Context().Done()
+	return nil
+}
+
+// A service that stops reading holds neither the sender nor Close (which
+// Envoy calls on its own thread).
+func TestSenderCloseWithAStuckService(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := grpc.NewServer()
+	accesslogv3.RegisterAccessLogServiceServer(g, stuck{})
+	go g.Serve(lis)
+	t.Cleanup(g.Stop)
+	s, err := Start([]string{lis.Addr().String()}, Options{QueueSize: 100000, FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// About 4 MB: far more than the connection's flow-control windows.
+	long := strings.Repeat("x", 200)
+	for i := range 20000 {
+		s.Send(Entry{RequestID: strconv.Itoa(i), Tool: long})
+	}
+	time.Sleep(200 * time.Millisecond) // the sender is now blocked on the stream
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close still waiting after 30s with a service that does not read")
+	}
 }
