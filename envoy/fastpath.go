@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -142,9 +144,13 @@ func fastPathFilters(fp *FastPath, extProcAddress string) ([]*hcmv3.HttpFilter, 
 	var config *anypb.Any
 	var err error
 	if fp.Module != "" {
+		addrs, aerr := splitAddressList(extProcAddress)
+		if aerr != nil {
+			return nil, fieldErr("ExtProcAddress", aerr)
+		}
 		var decisionLog []string
-		for _, a := range strings.Split(extProcAddress, ",") {
-			decisionLog = append(decisionLog, strings.TrimSpace(a))
+		for _, a := range addrs {
+			decisionLog = append(decisionLog, net.JoinHostPort(a.host, strconv.Itoa(a.port)))
 		}
 		fc, jerr := json.Marshal(fastpath.FilterConfig{PassThrough: credentials.PassThrough(), DecisionLog: decisionLog})
 		if jerr != nil {

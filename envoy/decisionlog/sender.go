@@ -44,6 +44,9 @@ type Entry struct {
 	Tool      string
 }
 
+// MaxRequestID is how much of a request id an entry keeps.
+const MaxRequestID = 1024
+
 // Options tune a Sender; zero fields take the defaults.
 type Options struct {
 	// FlushInterval is how long an entry may wait for others before its
@@ -132,6 +135,12 @@ func Start(addrs []string, opts Options) (*Sender, error) {
 // Send queues e without waiting; false when the queue is full (e is
 // dropped, and counted in the next warning).
 func (s *Sender) Send(e Entry) bool {
+	// The request id is the client's header, up to Envoy's header limit:
+	// a full queue of those would hold a gigabyte. The gateway keeps no
+	// more of it than this either (extproc.maxLoggedField).
+	if len(e.RequestID) > MaxRequestID {
+		e.RequestID = e.RequestID[:MaxRequestID]
+	}
 	s.mu.Lock()
 	if len(s.pending) >= s.opts.QueueSize {
 		s.mu.Unlock()

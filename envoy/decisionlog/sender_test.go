@@ -305,3 +305,19 @@ func TestSenderCloseWithAStuckService(t *testing.T) {
 		t.Fatal("Close still waiting after 30s with a service that does not read")
 	}
 }
+
+// A request id is the client's header: an entry keeps MaxRequestID bytes
+// of it, so a full queue stays small.
+func TestSenderClipsRequestIDs(t *testing.T) {
+	r := &recorder{}
+	s, err := Start([]string{serve(t, r)}, Options{FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Send(Entry{RequestID: strings.Repeat("x", 60000)})
+	waitFor(t, "the entry", func() bool { ids, _ := r.got(); return len(ids) == 1 })
+	if ids, _ := r.got(); len(ids[0]) != MaxRequestID {
+		t.Errorf("request id of %d bytes sent, want %d", len(ids[0]), MaxRequestID)
+	}
+}
