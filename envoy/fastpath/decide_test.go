@@ -22,7 +22,7 @@ func digest(key string) string { return identity.Hash(key).String() }
 // testRoutes are a server's own endpoint ("wiki") and /mcp, where key
 // sk-a may call echo with argument text only and any tool but rm on
 // "files", at both protocol versions.
-func testRoutes(t *testing.T, sessionKeys ...[]byte) (server, aggregate *Route) {
+func testRoutes(t testing.TB, sessionKeys ...[]byte) (server, aggregate *Route) {
 	t.Helper()
 	sc, ac := testConfigs(sessionKeys...)
 	var err error

@@ -90,7 +90,16 @@ func envoy_dynamic_module_on_http_filter_new(config uintptr, filterEnvoy unsafe.
 }
 
 //export envoy_dynamic_module_on_http_filter_destroy
-func envoy_dynamic_module_on_http_filter_destroy(h uintptr) { deleteHandle(h) }
+func envoy_dynamic_module_on_http_filter_destroy(h uintptr) {
+	defer func() { _ = recover() }()
+	if h == 0 {
+		return
+	}
+	s := streamOf(h)
+	deleteHandle(h)
+	// The stream is over: this thread may yield (yielder).
+	s.config.yield.maybeYield()
+}
 
 // deleteHandle frees what Envoy held by h (0: nothing was made).
 func deleteHandle(h uintptr) {

@@ -24,6 +24,7 @@ type filterConfig struct {
 	// decisions takes the calls decided, for the gateway's decision log;
 	// nil when the configuration names no access log service.
 	decisions *decisionlog.Sender
+	yield     *yielder
 }
 
 func newFilterConfig(data []byte) (*filterConfig, error) {
@@ -31,7 +32,7 @@ func newFilterConfig(data []byte) (*filterConfig, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("fast path filter config: %w", err)
 	}
-	fc := &filterConfig{passThrough: make(map[string]bool, len(c.PassThrough))}
+	fc := &filterConfig{passThrough: make(map[string]bool, len(c.PassThrough)), yield: &yielder{every: yieldEvery}}
 	for _, h := range c.PassThrough {
 		fc.passThrough[h] = true
 	}
