@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -19,17 +18,20 @@ const yieldEvery = 3 * time.Millisecond
 // keeps a P between calls, in a system call as the runtime sees it, and
 // since it never schedules a goroutine, the P's scheduling tick never
 // moves: after 10 ms the monitor takes the P away as it would preempt a
-// goroutine, the thread's next hook has to find a P again, and the monitor,
-// having found work, polls every 20 µs for the next millisecond. In Envoy
-// under load that was 3,000 monitor wake-ups a second and a sixth of
-// Envoy's CPU (docs/fast-path-experiments.md, eighth session). A
-// runtime.Gosched every few milliseconds on each thread moves the tick;
-// it is done in the hook that destroys a stream, after the answer went
-// out, so that no request waits for it.
+// goroutine (the thread's next hook is preempted and waits for a P), and
+// the monitor, having found work, polls every 20 µs for the next
+// millisecond. In Envoy under load that was 3,000 monitor wake-ups a
+// second, 11% of the Envoy process's CPU samples
+// (docs/fast-path-experiments.md, eighth session). A runtime.Gosched
+// every few milliseconds on each thread moves the tick. It is done in
+// the hook that destroys a stream, after the answer went out: what the
+// thread does next (another request's event) waits for the yield, two
+// thread wake-ups, no longer.
 type yielder struct {
 	every time.Duration
 	// last is when each thread last yielded (UnixNano), by thread id.
-	// Envoy's threads are few and live as long as Envoy.
+	// Envoy's threads are few and live as long as Envoy; one yielder
+	// per listener's filter configuration.
 	last sync.Map
 }
 
@@ -50,8 +52,9 @@ func (y *yielder) due(tid int, now time.Time) bool {
 }
 
 // maybeYield yields the calling thread's P if it is due.
+// (Without a thread id, on systems other than Linux, it never yields.)
 func (y *yielder) maybeYield() {
-	if y.due(syscall.Gettid(), time.Now()) {
+	if tid, ok := threadID(); ok && y.due(tid, time.Now()) {
 		runtime.Gosched()
 	}
 }
