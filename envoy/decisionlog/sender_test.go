@@ -52,7 +52,7 @@ func (r *recorder) got() ([]string, []string) {
 	return slices.Clone(r.ids), slices.Clone(r.logNames)
 }
 
-func serve(t *testing.T, r *recorder) string {
+func serve(t *testing.T, r accesslogv3.AccessLogServiceServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -279,15 +279,7 @@ func (stuck) StreamAccessLogs(stream accesslogv3.AccessLogService_StreamAccessLo
 // A service that stops reading holds neither the sender nor Close (which
 // Envoy calls on its own thread).
 func TestSenderCloseWithAStuckService(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := grpc.NewServer()
-	accesslogv3.RegisterAccessLogServiceServer(g, stuck{})
-	go g.Serve(lis)
-	t.Cleanup(g.Stop)
-	s, err := Start([]string{lis.Addr().String()}, Options{QueueSize: 100000, FlushInterval: 10 * time.Millisecond})
+	s, err := Start([]string{serve(t, stuck{})}, Options{QueueSize: 100000, FlushInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
