@@ -52,6 +52,8 @@ func (r *recorder) got() ([]string, []string) {
 	return slices.Clone(r.ids), slices.Clone(r.logNames)
 }
 
+// serve runs access log service r on a loopback port, until the test
+// ends, and returns its address.
 func serve(t *testing.T, r accesslogv3.AccessLogServiceServer) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
