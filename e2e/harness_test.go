@@ -210,14 +210,9 @@ func startGatewayEnv(t *testing.T, yamlText string, env map[string]string, opts 
 	return inst, logs
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// freePort is a port for a test's Envoy or server to bind
+// (testutil.PickPort: never one a port-0 listener can take first).
+func freePort() (int, error) { return testutil.PickPort() }
 
 // connect opens a go-sdk client session through the gateway.
 func connect(t *testing.T, endpoint string) *mcp.ClientSession {
